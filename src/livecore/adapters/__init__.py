@@ -1,0 +1,1 @@
+"""Implementations of the ports: in-process, Kafka, Redis and SQL."""

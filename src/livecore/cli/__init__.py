@@ -1,0 +1,1 @@
+"""The ``livecore`` command line (typer + rich)."""

@@ -1,0 +1,79 @@
+"""Root of the ``livecore`` CLI: global backend options and error handling.
+
+Every failure the project anticipates (bad URL, unreachable server, invalid
+spec) is a ``LivecoreError``: printed as one line on stderr, exit code 2.
+"""
+
+from __future__ import annotations
+
+import sys
+
+import typer
+from rich.console import Console
+
+from livecore import __version__
+from livecore.cli import feed, gateway, node, portfolio, run, scheduler, status
+from livecore.config import DEFAULT_BUS_URL, DEFAULT_COORD_URL, DEFAULT_DB_URL, Settings
+from livecore.errors import LivecoreError
+
+app = typer.Typer(
+    name="livecore",
+    help="A distributed live-trading runtime: execution nodes, scheduler, paper gateway, market data feed.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"livecore {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def root(
+    ctx: typer.Context,
+    bus: str = typer.Option(
+        DEFAULT_BUS_URL, "--bus", envvar="LIVECORE_BUS", help="memory:// or kafka://host:port[,host:port]"
+    ),
+    coord: str = typer.Option(
+        DEFAULT_COORD_URL, "--coord", envvar="LIVECORE_COORD", help="memory:// or redis://host:port/db"
+    ),
+    db: str = typer.Option(
+        DEFAULT_DB_URL, "--db", envvar="LIVECORE_DB", help="sqlite:///path or postgresql://..."
+    ),
+    secret: str = typer.Option(
+        "",
+        "--secret",
+        envvar="LIVECORE_SECRET",
+        help="command-signing key (required off the embedded bus)",
+        show_default=False,
+    ),
+    topic_prefix: str = typer.Option(
+        "", "--topic-prefix", envvar="LIVECORE_TOPIC_PREFIX", help="prefix added to every topic name"
+    ),
+    version: bool = typer.Option(
+        False, "--version", callback=_version, is_eager=True, help="print the version and exit"
+    ),
+) -> None:
+    """Global options: where the bus, the coordination store and the database are."""
+    ctx.obj = Settings(bus_url=bus, coord_url=coord, db_url=db, secret=secret, topic_prefix=topic_prefix)
+
+
+app.command("run")(run.run)
+app.add_typer(node.app, name="node")
+app.add_typer(gateway.app, name="gateway")
+app.add_typer(feed.app, name="feed")
+app.command("scheduler")(scheduler.scheduler)
+app.add_typer(portfolio.app, name="portfolio")
+app.command("status")(status.status)
+
+
+def main() -> None:
+    """Console-script entry point."""
+    try:
+        app()
+    except LivecoreError as exc:
+        Console(stderr=True).print(f"[bold red]livecore: error:[/] {exc}", highlight=False)
+        sys.exit(2)

@@ -1,0 +1,1 @@
+"""Interfaces to every I/O dependency; adapters implement them."""

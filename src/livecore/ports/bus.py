@@ -1,0 +1,181 @@
+"""The message-bus port: topics, keyed messages, consumer groups, offsets.
+
+Two implementations share this contract and one test suite: ``MemoryBus``
+(in-process, for ``livecore run`` and fast tests) and ``KafkaBus``
+(confluent-kafka). Semantics follow Kafka's:
+
+- a topic has N partitions; a message's partition is a stable hash of its key,
+  so per-key order is kept;
+- consumers in one group split the partitions; when one leaves, the others
+  take its partitions over and resume from the group's committed offsets;
+- a group with no committed offset starts at ``earliest`` or ``latest``;
+- offsets are committed explicitly (``commit``), never automatically: what a
+  consumer has not committed is delivered again after a restart.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Literal
+
+OffsetReset = Literal["earliest", "latest"]
+
+
+@dataclass(frozen=True, slots=True)
+class Record:
+    """One consumed message."""
+
+    topic: str
+    partition: int
+    offset: int
+    key: bytes | None
+    value: bytes
+    timestamp_ms: int
+
+
+@dataclass(frozen=True, slots=True)
+class TopicPartition:
+    topic: str
+    partition: int
+
+
+@dataclass(frozen=True, slots=True)
+class Delivery:
+    """Outcome of one publish: ``error`` is None when the broker has it durably."""
+
+    topic: str
+    key: bytes | None
+    partition: int
+    offset: int
+    error: str | None
+
+
+DeliveryCallback = Callable[[Delivery], None]
+
+
+class BusError(Exception):
+    """A bus operation failed (broker unreachable, delivery failed, ...)."""
+
+
+@dataclass(frozen=True, slots=True)
+class ConsumerSettings:
+    """Tuning knobs of a consumer; defaults suit the embedded bus and tests."""
+
+    session_timeout_ms: int = 6000
+    heartbeat_interval_ms: int = 1500
+    fetch_wait_max_ms: int = 20
+    max_poll_interval_ms: int = 300_000
+
+
+class Producer(ABC):
+    """Publishes keyed messages. Thread-safe."""
+
+    @abstractmethod
+    def publish(
+        self,
+        topic: str,
+        key: bytes | str | None,
+        value: bytes,
+        on_delivery: DeliveryCallback | None = None,
+    ) -> None:
+        """Queue a message; ``on_delivery`` runs once it is acknowledged or failed
+        (from ``poll``/``flush`` or a background thread, never re-entrantly)."""
+
+    @abstractmethod
+    def poll(self, timeout: float = 0.0) -> None:
+        """Serve pending delivery callbacks."""
+
+    @abstractmethod
+    def flush(self, timeout: float = 10.0) -> None:
+        """Wait until every queued message is delivered or failed; raise
+        ``BusError`` if some are still pending at the timeout."""
+
+    def publish_sync(
+        self, topic: str, key: bytes | str | None, value: bytes, timeout: float = 10.0
+    ) -> Delivery:
+        """Publish one message and wait for its delivery; raise ``BusError`` on failure."""
+        outcome: list[Delivery] = []
+        self.publish(topic, key, value, outcome.append)
+        self.flush(timeout)
+        if not outcome:
+            raise BusError(f"no delivery report for {topic} within {timeout}s")
+        if outcome[0].error is not None:
+            raise BusError(f"delivery to {topic} failed: {outcome[0].error}")
+        return outcome[0]
+
+    @abstractmethod
+    def close(self, timeout: float = 10.0) -> None:
+        """Flush and release resources."""
+
+
+class Consumer(ABC):
+    """Reads from subscribed topics as a member of a consumer group. Not thread-safe:
+    one consumer belongs to one thread."""
+
+    @abstractmethod
+    def poll(self, max_records: int = 500, timeout: float = 1.0) -> list[Record]:
+        """Up to ``max_records`` records, waiting at most ``timeout`` seconds for the first.
+        Records of one partition come in offset order."""
+
+    @abstractmethod
+    def commit(self, records: Iterable[Record] | None = None) -> None:
+        """Commit, synchronously, the offsets after ``records`` (or after everything
+        polled so far when None)."""
+
+    @abstractmethod
+    def committed(self, partitions: Sequence[TopicPartition]) -> dict[TopicPartition, int | None]:
+        """The group's committed next-offset per partition (None if never committed)."""
+
+    @abstractmethod
+    def assignment(self) -> set[TopicPartition]:
+        """Partitions currently assigned to this member."""
+
+    @abstractmethod
+    def pause(self) -> None:
+        """Stop fetching from every assigned partition (membership is kept)."""
+
+    @abstractmethod
+    def resume(self) -> None:
+        """Undo ``pause``."""
+
+    @abstractmethod
+    def seek(self, partition: TopicPartition, offset: int) -> None:
+        """Make the next poll of ``partition`` start at ``offset`` (partition must be assigned)."""
+
+    @abstractmethod
+    def close(self) -> None:
+        """Leave the group (its partitions go to the other members) and release resources."""
+
+
+class Bus(ABC):
+    """Factory for producers and consumers on one cluster (or one in-process bus)."""
+
+    url: str
+
+    @abstractmethod
+    def create_topics(self, topics: Mapping[str, int]) -> None:
+        """Create each topic with the given partition count; existing topics are left alone."""
+
+    @abstractmethod
+    def producer(self) -> Producer:
+        """A new producer (idempotent where the backend supports it)."""
+
+    @abstractmethod
+    def consumer(
+        self,
+        group_id: str,
+        topics: Sequence[str],
+        offset_reset: OffsetReset = "latest",
+        settings: ConsumerSettings | None = None,
+    ) -> Consumer:
+        """A new member of ``group_id`` subscribed to ``topics``."""
+
+    @abstractmethod
+    def ping(self, timeout: float = 5.0) -> None:
+        """Raise ``BusError`` if the backend cannot be reached."""
+
+    @abstractmethod
+    def close(self) -> None:
+        """Release shared resources (admin clients, ...)."""

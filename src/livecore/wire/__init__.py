@@ -1,0 +1,1 @@
+"""The wire contract: message schemas, codec, topic and key names, command signing."""

@@ -1,0 +1,85 @@
+"""Every topic name and coordination key of the wire contract, in one place.
+
+The seed fixes `market.data`, `orders`, `orders.feedback`, `schedule.updates`,
+`heartbeat:node:{node_id}` and `node:metrics:{node_id}`; the rest are ours.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+MARKET_DATA = "market.data"
+ORDERS = "orders"
+ORDERS_FEEDBACK = "orders.feedback"
+SCHEDULE_UPDATES = "schedule.updates"
+DLQ_SUFFIX = ".dlq"
+
+
+@dataclass(frozen=True, slots=True)
+class Topics:
+    """Topic names with an optional deployment prefix (e.g. ``prod.``)."""
+
+    prefix: str = ""
+
+    @property
+    def market_data(self) -> str:
+        return self.prefix + MARKET_DATA
+
+    @property
+    def orders(self) -> str:
+        return self.prefix + ORDERS
+
+    @property
+    def orders_feedback(self) -> str:
+        return self.prefix + ORDERS_FEEDBACK
+
+    @property
+    def schedule_updates(self) -> str:
+        return self.prefix + SCHEDULE_UPDATES
+
+    def dlq(self, topic: str) -> str:
+        """Dead-letter topic of ``topic`` (already prefixed)."""
+        return topic + DLQ_SUFFIX
+
+    def all(self) -> tuple[str, ...]:
+        """The four main topics."""
+        return (self.market_data, self.orders, self.orders_feedback, self.schedule_updates)
+
+
+def node_group_id(node_id: str) -> str:
+    """The seed's consumer group id of a node: ``execution_node_{node_id}``."""
+    return f"execution_node_{node_id}"
+
+
+# --- coordination keys (Redis in production) ---------------------------------
+
+
+def heartbeat_key(node_id: str) -> str:
+    """Seed key: SETEX'd with an ISO timestamp every heartbeat interval."""
+    return f"heartbeat:node:{node_id}"
+
+
+HEARTBEAT_PREFIX = "heartbeat:node:"
+
+
+def metrics_key(node_id: str) -> str:
+    """Seed key: hash of the node's metrics."""
+    return f"node:metrics:{node_id}"
+
+
+def node_claim_key(node_id: str) -> str:
+    """Held by the one live process that runs ``node_id`` (claim-if-absent)."""
+    return f"node:claim:{node_id}"
+
+
+def portfolio_epoch_key(portfolio_id: str) -> str:
+    """Ownership fence of a portfolio: current epoch and owning node."""
+    return f"portfolio:epoch:{portfolio_id}"
+
+
+SCHEDULER_LEADER_LEASE = "scheduler:leader"
+
+
+def command_ack_key(nonce: str) -> str:
+    """Where a node writes its ``CommandAck`` for the command with ``nonce``."""
+    return f"command:ack:{nonce}"
