@@ -83,3 +83,9 @@ SCHEDULER_LEADER_LEASE = "scheduler:leader"
 def command_ack_key(nonce: str) -> str:
     """Where a node writes its ``CommandAck`` for the command with ``nonce``."""
     return f"command:ack:{nonce}"
+
+
+def portfolio_view_key(portfolio_id: str) -> str:
+    """JSON summary of a hosted portfolio (cash, equity, positions), refreshed by
+    its node every heartbeat with the heartbeat TTL; read by ``livecore status``."""
+    return f"portfolio:view:{portfolio_id}"
