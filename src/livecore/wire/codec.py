@@ -56,7 +56,7 @@ class Decoder(Generic[T]):
             message = self._decoder.decode(payload)
         except msgspec.ValidationError as exc:
             raise MalformedMessage(f"invalid {self.name}: {exc}") from None
-        except msgspec.DecodeError as exc:
+        except (msgspec.DecodeError, UnicodeDecodeError) as exc:
             raise MalformedMessage(f"undecodable {self.name}: {exc}") from None
         version = getattr(message, "v", SCHEMA_VERSION)
         if version > SCHEMA_VERSION or version < 1:

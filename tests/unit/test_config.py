@@ -1,0 +1,51 @@
+"""Backend URLs are validated up front with a message that names the problem."""
+
+from __future__ import annotations
+
+import pytest
+
+from livecore.config import Settings
+from livecore.errors import ConfigError
+
+
+def test_embedded_defaults_get_a_random_secret() -> None:
+    one, two = Settings(), Settings()
+    assert one.bus_url == "memory://" and one.coord_url == "memory://"
+    assert one.db_url.startswith("sqlite:///")
+    assert one.secret and one.secret != two.secret
+
+
+def test_network_bus_requires_a_secret() -> None:
+    with pytest.raises(ConfigError, match="LIVECORE_SECRET"):
+        Settings(bus_url="kafka://127.0.0.1:9092")
+    assert Settings(bus_url="kafka://127.0.0.1:9092", secret="k").secret == "k"
+
+
+@pytest.mark.parametrize(
+    ("field", "url", "fragment"),
+    [
+        ("bus_url", "rabbit://x:1", "scheme 'rabbit'"),
+        ("bus_url", "kafka://", "no host:port"),
+        ("bus_url", "kafka://host", "not host:port"),
+        ("bus_url", "kafka://h:1,h:99999", "'h:99999' is not host:port"),
+        ("bus_url", "localhost:9092", "expected one of"),
+        ("coord_url", "redis://h:1/x", "database 'x'"),
+        ("coord_url", "mongo://h:1", "scheme 'mongo'"),
+        ("db_url", "sqlite://relative.db", "sqlite:///"),
+        ("db_url", "postgresql:///x", "no host"),
+        ("db_url", "mysql://h/x", "scheme 'mysql'"),
+    ],
+)
+def test_bad_urls_name_the_problem(field: str, url: str, fragment: str) -> None:
+    with pytest.raises(ConfigError, match=fragment):
+        Settings(**{field: url, "secret": "k"})  # type: ignore[arg-type]
+
+
+def test_good_urls() -> None:
+    s = Settings(
+        bus_url="kafka://a:9092,b:9093",
+        coord_url="redis://127.0.0.1:6379/2",
+        db_url="postgresql://u@127.0.0.1:5432/x",
+        secret="k",
+    )
+    assert s.bus_url.startswith("kafka://")
