@@ -62,9 +62,7 @@ def validate_coord_url(url: str) -> str:
 def validate_db_url(url: str) -> str:
     scheme = _scheme(url, "database", DB_SCHEMES)
     if scheme == "sqlite" and not url.startswith("sqlite:///"):
-        raise ConfigError(
-            f"bad database URL {url!r}: use sqlite:///relative/path or sqlite:////absolute/path"
-        )
+        raise ConfigError(f"bad database URL {url!r}: use sqlite:///relative/path or sqlite:////absolute/path")
     if scheme.startswith("postgresql") and not urlsplit(url).netloc:
         raise ConfigError(f"bad database URL {url!r}: no host given")
     return url
@@ -96,7 +94,6 @@ class Settings:
         if not self.secret:
             if not is_embedded(self.bus_url):
                 raise ConfigError(
-                    "a command-signing secret is required with a network bus: "
-                    "pass --secret or set LIVECORE_SECRET"
+                    "a command-signing secret is required with a network bus: pass --secret or set LIVECORE_SECRET"
                 )
             object.__setattr__(self, "secret", secrets.token_hex(16))

@@ -40,9 +40,7 @@ def root(
     coord: str = typer.Option(
         DEFAULT_COORD_URL, "--coord", envvar="LIVECORE_COORD", help="memory:// or redis://host:port/db"
     ),
-    db: str = typer.Option(
-        DEFAULT_DB_URL, "--db", envvar="LIVECORE_DB", help="sqlite:///path or postgresql://..."
-    ),
+    db: str = typer.Option(DEFAULT_DB_URL, "--db", envvar="LIVECORE_DB", help="sqlite:///path or postgresql://..."),
     secret: str = typer.Option(
         "",
         "--secret",

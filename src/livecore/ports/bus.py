@@ -92,9 +92,7 @@ class Producer(ABC):
         """Wait until every queued message is delivered or failed; raise
         ``BusError`` if some are still pending at the timeout."""
 
-    def publish_sync(
-        self, topic: str, key: bytes | str | None, value: bytes, timeout: float = 10.0
-    ) -> Delivery:
+    def publish_sync(self, topic: str, key: bytes | str | None, value: bytes, timeout: float = 10.0) -> Delivery:
         """Publish one message and wait for its delivery; raise ``BusError`` on failure."""
         outcome: list[Delivery] = []
         self.publish(topic, key, value, outcome.append)
