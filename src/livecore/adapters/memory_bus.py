@@ -1,0 +1,344 @@
+"""In-process message bus with Kafka's semantics, for ``livecore run`` and fast tests.
+
+Topics have partitions; a key's partition is ``crc32(key) % partitions`` (the
+same hash librdkafka's default partitioner uses, so a key lands on the same
+partition number on both backends); a ``None`` key goes round robin. Offsets
+grow forever; each partition keeps only its newest ``retention`` records and a
+consumer that fell behind skips to the oldest one kept.
+
+Consumer groups split partitions among their members and rebalance at once
+when a member joins or closes (or a subscribed topic appears). A partition's
+new owner starts at the group's committed offset, or at ``earliest``/``latest``
+when nothing was committed, so what was not committed is delivered again.
+
+One lock guards the whole bus; ``poll`` waits on its condition, which every
+publish notifies. Nothing here blocks except a consumer waiting for data.
+"""
+
+from __future__ import annotations
+
+import itertools
+import threading
+import time
+import zlib
+from collections import deque
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+
+from livecore.ports.bus import (
+    Bus,
+    BusError,
+    Consumer,
+    ConsumerSettings,
+    Delivery,
+    DeliveryCallback,
+    OffsetReset,
+    Producer,
+    Record,
+    TopicPartition,
+)
+
+
+@dataclass(frozen=True, slots=True)
+class MemoryBusSettings:
+    """``default_partitions``: count for topics created implicitly (like Kafka's
+    auto-creation); ``retention``: records kept per partition (up to 1/16 more
+    before trimming, so trimming is amortised)."""
+
+    default_partitions: int = 4
+    retention: int = 1_000_000
+
+    def __post_init__(self) -> None:
+        if self.default_partitions < 1:
+            raise ValueError("default_partitions must be at least 1")
+        if self.retention < 1:
+            raise ValueError("retention must be at least 1")
+
+
+class _Log:
+    """One partition: records in offset order; ``start`` is the offset of ``records[0]``."""
+
+    __slots__ = ("records", "start")
+
+    def __init__(self) -> None:
+        self.records: list[Record] = []
+        self.start = 0
+
+    @property
+    def end(self) -> int:
+        return self.start + len(self.records)
+
+    def read(self, position: int, limit: int) -> list[Record]:
+        index = max(position, self.start) - self.start
+        return self.records[index : index + limit]
+
+
+class _Topic:
+    __slots__ = ("logs", "round_robin")
+
+    def __init__(self, partitions: int) -> None:
+        self.logs = [_Log() for _ in range(partitions)]
+        self.round_robin = itertools.count()
+
+
+class _Group:
+    __slots__ = ("committed", "members")
+
+    def __init__(self) -> None:
+        self.members: list[MemoryConsumer] = []
+        self.committed: dict[TopicPartition, int] = {}
+
+
+class MemoryBus(Bus):
+    """A bus living in this process. ``MemoryBus.named(url)`` shares one per name."""
+
+    _registry: dict[str, MemoryBus] = {}
+    _registry_lock = threading.Lock()
+
+    @classmethod
+    def named(cls, url: str) -> MemoryBus:
+        """The process-wide bus for ``memory://NAME`` (created on first use)."""
+        with cls._registry_lock:
+            bus = cls._registry.get(url)
+            if bus is None:
+                bus = cls._registry[url] = cls(url)
+            return bus
+
+    def __init__(self, url: str = "memory://", settings: MemoryBusSettings | None = None) -> None:
+        self.url = url
+        self.settings = settings or MemoryBusSettings()
+        self._slack = max(1, self.settings.retention // 16)
+        self._cond = threading.Condition(threading.Lock())
+        self._topics: dict[str, _Topic] = {}
+        self._groups: dict[str, _Group] = {}
+
+    # --- Bus -------------------------------------------------------------------
+
+    def create_topics(self, topics: Mapping[str, int]) -> None:
+        with self._cond:
+            for name, partitions in topics.items():
+                if partitions < 1:
+                    raise BusError(f"topic {name}: partition count must be at least 1, got {partitions}")
+                if name not in self._topics:
+                    self._create(name, partitions)
+
+    def producer(self) -> Producer:
+        return MemoryProducer(self)
+
+    def consumer(
+        self,
+        group_id: str,
+        topics: Sequence[str],
+        offset_reset: OffsetReset = "latest",
+        settings: ConsumerSettings | None = None,
+    ) -> Consumer:
+        """``settings`` are accepted for parity with Kafka; timeouts do not apply here."""
+        if offset_reset not in ("earliest", "latest"):
+            raise BusError(f"offset_reset must be 'earliest' or 'latest', got {offset_reset!r}")
+        return MemoryConsumer(self, group_id, tuple(topics), offset_reset)
+
+    def ping(self, timeout: float = 5.0) -> None:
+        """Always reachable."""
+
+    def close(self) -> None:
+        """Nothing to release: a named bus lives as long as the process."""
+
+    def partitions(self, topic: str) -> int:
+        """Partition count of ``topic`` (0 if it does not exist)."""
+        with self._cond:
+            found = self._topics.get(topic)
+            return len(found.logs) if found else 0
+
+    # --- internals (called with the lock held) ----------------------------------
+
+    def _create(self, name: str, partitions: int) -> _Topic:
+        topic = self._topics[name] = _Topic(partitions)
+        for group in self._groups.values():
+            if any(name in member.topics for member in group.members):
+                self._rebalance(group)
+        return topic
+
+    def _append(self, topic: str, key: bytes | None, value: bytes) -> Delivery:
+        found = self._topics.get(topic) or self._create(topic, self.settings.default_partitions)
+        count = len(found.logs)
+        partition = next(found.round_robin) % count if key is None else zlib.crc32(key) % count
+        log = found.logs[partition]
+        offset = log.end
+        log.records.append(Record(topic, partition, offset, key, value, time.time_ns() // 1_000_000))
+        excess = len(log.records) - self.settings.retention
+        if excess >= self._slack:
+            del log.records[:excess]
+            log.start += excess
+        self._cond.notify_all()
+        return Delivery(topic, key, partition, offset, None)
+
+    def _log(self, tp: TopicPartition) -> _Log:
+        return self._topics[tp.topic].logs[tp.partition]
+
+    def _join(self, member: MemoryConsumer) -> _Group:
+        for name in member.topics:
+            if name not in self._topics:
+                self._topics[name] = _Topic(self.settings.default_partitions)
+        group = self._groups.setdefault(member.group_id, _Group())
+        group.members.append(member)
+        self._rebalance(group)
+        return group
+
+    def _leave(self, member: MemoryConsumer) -> None:
+        group = self._groups[member.group_id]
+        group.members.remove(member)
+        member.assign(set(), group.committed)
+        self._rebalance(group)
+
+    def _rebalance(self, group: _Group) -> None:
+        """Partition p of a topic goes to its subscribers[p % count], in join order."""
+        targets: dict[MemoryConsumer, set[TopicPartition]] = {m: set() for m in group.members}
+        for name in sorted({t for m in group.members for t in m.topics}):
+            subscribers = [m for m in group.members if name in m.topics]
+            topic = self._topics.get(name)
+            for partition in range(len(topic.logs) if topic else 0):
+                targets[subscribers[partition % len(subscribers)]].add(TopicPartition(name, partition))
+        for member, partitions in targets.items():
+            member.assign(partitions, group.committed)
+
+    def _reset_position(self, tp: TopicPartition, policy: OffsetReset) -> int:
+        log = self._log(tp)
+        return log.start if policy == "earliest" else log.end
+
+
+class MemoryProducer(Producer):
+    """Appends at once; delivery callbacks are queued and served by ``poll``/``flush``."""
+
+    def __init__(self, bus: MemoryBus) -> None:
+        self._bus = bus
+        self._pending: deque[tuple[DeliveryCallback, Delivery]] = deque()
+        self._closed = False
+
+    def publish(
+        self,
+        topic: str,
+        key: bytes | str | None,
+        value: bytes,
+        on_delivery: DeliveryCallback | None = None,
+    ) -> None:
+        if self._closed:
+            raise BusError("producer is closed")
+        raw_key = key.encode() if isinstance(key, str) else key
+        with self._bus._cond:
+            delivery = self._bus._append(topic, raw_key, value)
+        if on_delivery is not None:
+            self._pending.append((on_delivery, delivery))
+
+    def poll(self, timeout: float = 0.0) -> None:
+        """Serve queued callbacks; a callback that raises propagates (the rest stay queued)."""
+        while self._pending:
+            callback, delivery = self._pending.popleft()
+            callback(delivery)
+
+    def flush(self, timeout: float = 10.0) -> None:
+        self.poll()
+
+    def close(self, timeout: float = 10.0) -> None:
+        if not self._closed:
+            self.flush(timeout)
+            self._closed = True
+
+
+class MemoryConsumer(Consumer):
+    """One member of a group; its assignment changes under the bus lock."""
+
+    def __init__(self, bus: MemoryBus, group_id: str, topics: tuple[str, ...], reset: OffsetReset) -> None:
+        self.group_id = group_id
+        self.topics = topics
+        self._bus = bus
+        self._reset: OffsetReset = reset
+        self._positions: dict[TopicPartition, int] = {}
+        self._polled: dict[TopicPartition, int] = {}
+        self._paused = False
+        self._closed = False
+        self._turn = 0
+        with bus._cond:
+            self._group = bus._join(self)
+
+    def assign(self, partitions: set[TopicPartition], committed: Mapping[TopicPartition, int]) -> None:
+        """Called by the bus on rebalance: drop lost partitions, position new ones."""
+        for tp in list(self._positions):
+            if tp not in partitions:
+                del self._positions[tp]
+                self._polled.pop(tp, None)
+        for tp in sorted(partitions - self._positions.keys(), key=lambda t: (t.topic, t.partition)):
+            offset = committed.get(tp)
+            self._positions[tp] = offset if offset is not None else self._bus._reset_position(tp, self._reset)
+
+    def poll(self, max_records: int = 500, timeout: float = 1.0) -> list[Record]:
+        deadline = time.monotonic() + timeout
+        with self._bus._cond:
+            while True:
+                if self._closed:
+                    raise BusError("consumer is closed")
+                batch = self._collect(max_records)
+                remaining = deadline - time.monotonic()
+                if batch or remaining <= 0:
+                    return batch
+                self._bus._cond.wait(remaining)
+
+    def _collect(self, max_records: int) -> list[Record]:
+        """Read from each assigned partition in turn, starting one further each call (fairness)."""
+        if self._paused or not self._positions:
+            return []
+        partitions = list(self._positions)
+        first = self._turn % len(partitions)
+        self._turn += 1
+        batch: list[Record] = []
+        for tp in partitions[first:] + partitions[:first]:
+            chunk = self._bus._log(tp).read(self._positions[tp], max_records - len(batch))
+            if chunk:
+                batch.extend(chunk)
+                self._positions[tp] = self._polled[tp] = chunk[-1].offset + 1
+                if len(batch) >= max_records:
+                    break
+        return batch
+
+    def commit(self, records: Iterable[Record] | None = None) -> None:
+        """Offsets of partitions no longer assigned are ignored (their new owner redelivers)."""
+        if records is None:
+            offsets = dict(self._polled)
+        else:
+            offsets = {}
+            for record in records:
+                tp = TopicPartition(record.topic, record.partition)
+                offsets[tp] = max(offsets.get(tp, 0), record.offset + 1)
+        with self._bus._cond:
+            if self._closed:
+                raise BusError("consumer is closed")
+            for tp, offset in offsets.items():
+                if tp in self._positions:
+                    self._group.committed[tp] = offset
+
+    def committed(self, partitions: Sequence[TopicPartition]) -> dict[TopicPartition, int | None]:
+        with self._bus._cond:
+            return {tp: self._group.committed.get(tp) for tp in partitions}
+
+    def assignment(self) -> set[TopicPartition]:
+        with self._bus._cond:
+            return set(self._positions)
+
+    def pause(self) -> None:
+        self._paused = True
+
+    def resume(self) -> None:
+        self._paused = False
+        with self._bus._cond:
+            self._bus._cond.notify_all()
+
+    def seek(self, partition: TopicPartition, offset: int) -> None:
+        with self._bus._cond:
+            if partition not in self._positions:
+                raise BusError(f"cannot seek {partition.topic}[{partition.partition}]: not assigned")
+            self._positions[partition] = max(0, offset)
+
+    def close(self) -> None:
+        with self._bus._cond:
+            if not self._closed:
+                self._closed = True
+                self._bus._leave(self)
