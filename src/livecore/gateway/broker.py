@@ -1,0 +1,52 @@
+"""The broker adapter interface: how the gateway talks to a venue.
+
+A venue receives orders and cancels and produces execution reports
+(``OrderFeedback``: accepted, rejected, partially filled, filled, cancelled).
+Reports are collected by the adapter and handed over by ``drain_reports`` in
+the order they happened; the gateway journals each one before publishing it.
+
+``PaperBroker`` (``gateway/paper.py``) is the first implementation: it fills
+against the market data the gateway feeds it through ``on_market``. A real
+venue adapter would ignore ``on_market`` and turn the venue's own reports into
+``OrderFeedback`` from its network thread (``drain_reports`` must then be
+thread-safe).
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Sequence
+
+from livecore.wire.messages import MarketEvent, NewOrder, OrderFeedback
+
+ExecutionReport = OrderFeedback
+
+
+class BrokerAdapter(ABC):
+    """One venue. Calls come from one thread at a time (the gateway serialises them)."""
+
+    @abstractmethod
+    def submit(self, order: NewOrder, now_ns: int) -> None:
+        """Send ``order``; its ``accepted`` (or ``rejected``) report follows in
+        ``drain_reports``. The gateway never submits a client order id twice."""
+
+    @abstractmethod
+    def cancel(self, client_order_id: str, now_ns: int, reason: str | None = None) -> bool:
+        """Cancel an open order; False if it is not open (unknown or already final).
+        A ``cancelled`` report carrying ``reason`` follows in ``drain_reports``."""
+
+    @abstractmethod
+    def restore(self, order: NewOrder, history: Sequence[OrderFeedback]) -> None:
+        """Re-open ``order`` after a gateway restart, with the outcomes journaled so
+        far (fills included), so that fill numbering and costs continue."""
+
+    @abstractmethod
+    def open_orders(self, symbol: str | None = None) -> list[NewOrder]:
+        """Orders accepted and not final, in arrival order (optionally for one symbol)."""
+
+    @abstractmethod
+    def drain_reports(self) -> list[ExecutionReport]:
+        """Reports produced since the last call, in the order they happened."""
+
+    def on_market(self, event: MarketEvent) -> None:  # noqa: B027 - optional hook
+        """A market event seen by the gateway; venues with their own matching ignore it."""

@@ -1,0 +1,63 @@
+"""Execution costs of the paper broker: slippage and commission, exact in Decimal.
+
+Prices are quantised to ``price_quantum`` (default 0.0001) rounding *against*
+the trader (a buy rounds up, a sell rounds down), so quantisation never makes a
+fill look better than the market. Commissions are quantised to
+``commission_quantum`` (default 0.0001), half-up.
+
+The minimum commission applies per order, not per fill: the order's total
+commission after ``n`` fills is ``max(raw(n), minimum)`` and each fill is
+charged the difference to the total before it. A partial-fill sequence
+therefore costs exactly what one fill of the same quantity and value costs.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import ROUND_CEILING, ROUND_FLOOR, ROUND_HALF_UP, Decimal
+
+from livecore.wire.messages import Side
+
+_BPS = Decimal(10_000)
+ZERO = Decimal(0)
+
+
+@dataclass(frozen=True, slots=True)
+class CostModel:
+    """Slippage in basis points against the trader; commission per share, in
+    basis points of traded value, with a per-order minimum."""
+
+    slippage_bps: Decimal = ZERO
+    commission_per_share: Decimal = ZERO
+    commission_bps: Decimal = ZERO
+    commission_min: Decimal = ZERO
+    price_quantum: Decimal = Decimal("0.0001")
+    commission_quantum: Decimal = Decimal("0.0001")
+
+    def __post_init__(self) -> None:
+        for name in ("slippage_bps", "commission_per_share", "commission_bps", "commission_min"):
+            value = getattr(self, name)
+            if not isinstance(value, Decimal) or not value.is_finite() or value < 0:
+                raise ValueError(f"{name} must be a finite Decimal >= 0, got {value!r}")
+        if self.slippage_bps >= _BPS:
+            raise ValueError(f"slippage_bps must be below 10000, got {self.slippage_bps}")
+        for name in ("price_quantum", "commission_quantum"):
+            value = getattr(self, name)
+            if not isinstance(value, Decimal) or not value.is_finite() or value <= 0:
+                raise ValueError(f"{name} must be a positive Decimal, got {value!r}")
+
+    def slipped_price(self, price: Decimal, side: Side) -> Decimal:
+        """``price`` moved by the slippage against ``side`` and quantised against it."""
+        if side is Side.BUY:
+            raw = price * (1 + self.slippage_bps / _BPS)
+            return raw.quantize(self.price_quantum, rounding=ROUND_CEILING)
+        raw = price * (1 - self.slippage_bps / _BPS)
+        slipped = raw.quantize(self.price_quantum, rounding=ROUND_FLOOR)
+        return slipped if slipped > 0 else self.price_quantum
+
+    def total_commission(self, filled_qty: Decimal, filled_value: Decimal) -> Decimal:
+        """Commission owed for an order that has filled ``filled_qty`` for ``filled_value``."""
+        if filled_qty <= 0:
+            return ZERO
+        raw = self.commission_per_share * filled_qty + self.commission_bps * filled_value / _BPS
+        return max(raw, self.commission_min).quantize(self.commission_quantum, rounding=ROUND_HALF_UP)

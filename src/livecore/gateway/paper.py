@@ -1,0 +1,253 @@
+"""The paper broker: pure order matching against the market data the gateway sees.
+
+Rules (documented in docs/GATEWAY.md):
+
+- A **market** order fills at the next price seen for its symbol after it
+  arrives: a tick's ``price`` or a bar's ``open`` (the first price traded in the
+  bar), moved by the slippage against the trader.
+- A **limit** order rests until the price reaches its limit (touching counts).
+  If the reference price (tick price, bar open) is already at or better than the
+  limit it fills there, slipped but never beyond the limit; if only a bar's
+  range reaches it (``low`` for a buy, ``high`` for a sell) it fills at the limit.
+- With a **participation** cap, one event fills at most ``participation x
+  volume`` (tick ``size``, bar ``volume``) shared by the orders of that symbol
+  in arrival order, floored to ``quantity_step``; the rest waits for the next
+  events. A volume of 0 means unknown: no cap.
+- **IOC** orders get exactly one event: what it does not fill is cancelled.
+  **DAY** orders are cancelled by the first event of a later UTC day.
+- Fill ids are ``{client_order_id}-f{n}`` (n from 1): unique and deterministic.
+
+No I/O, no clock: time comes in with calls and events.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from decimal import ROUND_FLOOR, Decimal
+
+from livecore.gateway.broker import BrokerAdapter, ExecutionReport
+from livecore.gateway.costs import ZERO, CostModel
+from livecore.wire.messages import (
+    FILL_STATUSES,
+    Bar,
+    FeedbackStatus,
+    MarketEvent,
+    NewOrder,
+    OrderFeedback,
+    OrderType,
+    Side,
+    TimeInForce,
+)
+
+_NS_PER_DAY = 86_400 * 1_000_000_000
+
+
+@dataclass(frozen=True, slots=True)
+class PaperSettings:
+    """``participation``: None (no cap) or a fraction in (0, 1] of each event's volume."""
+
+    costs: CostModel = field(default_factory=CostModel)
+    participation: Decimal | None = None
+    quantity_step: Decimal = Decimal(1)
+    venue: str = "paper"
+
+    def __post_init__(self) -> None:
+        if self.participation is not None and not (0 < self.participation <= 1):
+            raise ValueError(f"participation must be in (0, 1], got {self.participation}")
+        if not self.quantity_step.is_finite() or self.quantity_step <= 0:
+            raise ValueError(f"quantity_step must be positive, got {self.quantity_step}")
+
+
+@dataclass(slots=True)
+class _Working:
+    """An open order and what it has filled so far."""
+
+    order: NewOrder
+    arrived_day: int
+    filled: Decimal = ZERO
+    value: Decimal = ZERO
+    fills: int = 0
+    commission: Decimal = ZERO
+
+    @property
+    def remaining(self) -> Decimal:
+        return self.order.quantity - self.filled
+
+
+def fill_id(client_order_id: str, n: int) -> str:
+    """The id of the ``n``-th fill (from 1) of an order."""
+    return f"{client_order_id}-f{n}"
+
+
+class PaperBroker(BrokerAdapter):
+    """Simulated venue; see the module docstring for the matching rules."""
+
+    def __init__(self, settings: PaperSettings | None = None) -> None:
+        self._settings = settings or PaperSettings()
+        self._costs = self._settings.costs
+        self._working: dict[str, _Working] = {}
+        self._by_symbol: dict[str, dict[str, _Working]] = {}
+        self._reports: list[ExecutionReport] = []
+
+    # --- BrokerAdapter --------------------------------------------------------
+
+    def submit(self, order: NewOrder, now_ns: int) -> None:
+        if order.client_order_id in self._working:
+            self._report(order, FeedbackStatus.REJECTED, now_ns, reason="duplicate_client_order_id")
+            return
+        self._add(_Working(order=order, arrived_day=now_ns // _NS_PER_DAY))
+        self._report(order, FeedbackStatus.ACCEPTED, now_ns)
+
+    def cancel(self, client_order_id: str, now_ns: int, reason: str | None = None) -> bool:
+        working = self._working.get(client_order_id)
+        if working is None:
+            return False
+        self._close(working, now_ns, reason or "cancel_requested")
+        return True
+
+    def restore(self, order: NewOrder, history: Sequence[OrderFeedback]) -> None:
+        arrived = next((fb.ts_ns for fb in history if fb.status is FeedbackStatus.ACCEPTED), 0)
+        working = _Working(order=order, arrived_day=arrived // _NS_PER_DAY)
+        seen: set[str] = set()
+        for fb in history:
+            if fb.status in FILL_STATUSES and fb.fill_id not in seen:
+                assert fb.fill_qty is not None and fb.fill_price is not None  # checked by the struct
+                seen.add(fb.fill_id or "")
+                working.filled += fb.fill_qty
+                working.value += fb.fill_qty * fb.fill_price
+                working.commission += fb.commission
+                working.fills += 1
+        if working.remaining > 0:
+            self._add(working)
+
+    def open_orders(self, symbol: str | None = None) -> list[NewOrder]:
+        book = self._working if symbol is None else self._by_symbol.get(symbol, {})
+        return [w.order for w in book.values()]
+
+    def drain_reports(self) -> list[ExecutionReport]:
+        reports, self._reports = self._reports, []
+        return reports
+
+    def on_market(self, event: MarketEvent) -> None:
+        book = self._by_symbol.get(event.symbol)
+        if not book:
+            return
+        budget = self._volume_budget(event)
+        day = event.ts_ns // _NS_PER_DAY
+        for working in list(book.values()):
+            order = working.order
+            if order.time_in_force is TimeInForce.DAY and day > working.arrived_day:
+                self._close(working, event.ts_ns, "day_expired")
+                continue
+            price = self._fill_price(order, event)
+            if price is not None and (budget is None or budget > 0):
+                qty = working.remaining if budget is None else min(working.remaining, budget)
+                if budget is not None:
+                    budget -= qty
+                self._fill(working, qty, price, event.ts_ns)
+            if order.time_in_force is TimeInForce.IOC and working.remaining > 0:
+                self._close(working, event.ts_ns, "ioc_unfilled")
+
+    # --- matching ---------------------------------------------------------------
+
+    def _volume_budget(self, event: MarketEvent) -> Decimal | None:
+        participation = self._settings.participation
+        volume = event.volume if isinstance(event, Bar) else event.size
+        if participation is None or volume <= 0:
+            return None
+        step = self._settings.quantity_step
+        return (participation * volume / step).to_integral_value(rounding=ROUND_FLOOR) * step
+
+    def _fill_price(self, order: NewOrder, event: MarketEvent) -> Decimal | None:
+        """The price ``order`` fills at on ``event``, or None if it does not fill."""
+        reference = event.open if isinstance(event, Bar) else event.price
+        slipped = self._costs.slipped_price(reference, order.side)
+        if order.order_type is OrderType.MARKET:
+            return slipped
+        limit = order.limit_price
+        assert limit is not None  # a limit order always has one (checked by NewOrder)
+        if order.side is Side.BUY:
+            if reference <= limit:
+                return min(slipped, limit)
+            if isinstance(event, Bar) and event.low <= limit:
+                return limit
+            return None
+        if reference >= limit:
+            return max(slipped, limit)
+        if isinstance(event, Bar) and event.high >= limit:
+            return limit
+        return None
+
+    # --- book keeping -------------------------------------------------------------
+
+    def _add(self, working: _Working) -> None:
+        coid = working.order.client_order_id
+        self._working[coid] = working
+        self._by_symbol.setdefault(working.order.symbol, {})[coid] = working
+
+    def _remove(self, working: _Working) -> None:
+        coid = working.order.client_order_id
+        self._working.pop(coid, None)
+        book = self._by_symbol.get(working.order.symbol)
+        if book is not None:
+            book.pop(coid, None)
+            if not book:
+                del self._by_symbol[working.order.symbol]
+
+    def _fill(self, working: _Working, qty: Decimal, price: Decimal, ts_ns: int) -> None:
+        before = self._costs.total_commission(working.filled, working.value)
+        working.filled += qty
+        working.value += qty * price
+        working.fills += 1
+        commission = self._costs.total_commission(working.filled, working.value) - before
+        working.commission += commission
+        done = working.remaining <= 0
+        if done:
+            self._remove(working)
+        self._report(
+            working.order,
+            FeedbackStatus.FILLED if done else FeedbackStatus.PARTIALLY_FILLED,
+            ts_ns,
+            fill_id=fill_id(working.order.client_order_id, working.fills),
+            fill_qty=qty,
+            fill_price=price,
+            cumulative_qty=working.filled,
+            commission=commission,
+        )
+
+    def _close(self, working: _Working, ts_ns: int, reason: str) -> None:
+        self._remove(working)
+        self._report(working.order, FeedbackStatus.CANCELLED, ts_ns, cumulative_qty=working.filled, reason=reason)
+
+    def _report(
+        self,
+        order: NewOrder,
+        status: FeedbackStatus,
+        ts_ns: int,
+        *,
+        fill_id: str | None = None,
+        fill_qty: Decimal | None = None,
+        fill_price: Decimal | None = None,
+        cumulative_qty: Decimal = ZERO,
+        commission: Decimal = ZERO,
+        reason: str | None = None,
+    ) -> None:
+        self._reports.append(
+            OrderFeedback(
+                status=status,
+                client_order_id=order.client_order_id,
+                portfolio_id=order.portfolio_id,
+                epoch=order.epoch,
+                symbol=order.symbol,
+                side=order.side,
+                venue_order_id=f"{self._settings.venue}-{order.client_order_id}",
+                fill_id=fill_id,
+                fill_qty=fill_qty,
+                fill_price=fill_price,
+                cumulative_qty=cumulative_qty,
+                commission=commission,
+                reason=reason,
+                ts_ns=ts_ns,
+            )
+        )
