@@ -1,0 +1,1 @@
+"""The SQL store's parts: engine and schema, then one module per store."""

@@ -1,0 +1,89 @@
+"""The one schema of the durable store, for SQLite and PostgreSQL alike.
+
+Messages are stored whole as their msgspec JSON (exact decimals, the version
+field included), next to the few columns that are queried or constrained:
+portfolio id, client order id, fill id, status, sequence numbers.
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+from livecore.adapters.sql.database import Database
+
+# A 64-bit key on PostgreSQL; on SQLite only INTEGER PRIMARY KEY is the rowid.
+BigId = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
+
+metadata = sa.MetaData()
+
+snapshots = sa.Table(
+    "lc_snapshots",
+    metadata,
+    sa.Column("id", BigId, primary_key=True, autoincrement=True),
+    sa.Column("portfolio_id", sa.String, nullable=False),
+    sa.Column("version", sa.BigInteger, nullable=False),
+    sa.Column("epoch", sa.BigInteger, nullable=False),
+    sa.Column("taken_ns", sa.BigInteger, nullable=False),
+    sa.Column("data", sa.LargeBinary, nullable=False),
+    sa.UniqueConstraint("portfolio_id", "version", name="uq_lc_snapshots_version"),
+)
+
+journal_orders = sa.Table(
+    "lc_journal_orders",
+    metadata,
+    sa.Column("id", BigId, primary_key=True, autoincrement=True),
+    sa.Column("client_order_id", sa.String, nullable=False, unique=True),
+    sa.Column("portfolio_id", sa.String, nullable=False, index=True),
+    sa.Column("epoch", sa.BigInteger, nullable=False),
+    sa.Column("received_ns", sa.BigInteger, nullable=False),
+    sa.Column("body", sa.Text, nullable=False),
+    sqlite_autoincrement=True,
+)
+
+journal_feedback = sa.Table(
+    "lc_journal_feedback",
+    metadata,
+    sa.Column("seq", BigId, primary_key=True, autoincrement=True),
+    sa.Column("client_order_id", sa.String, nullable=False, index=True),
+    sa.Column("portfolio_id", sa.String, nullable=False, index=True),
+    sa.Column("status", sa.String, nullable=False),
+    sa.Column("fill_id", sa.String, nullable=True, unique=True),
+    sa.Column("body", sa.Text, nullable=False),
+    # Sequence numbers are never reused, even after a deleted tail.
+    sqlite_autoincrement=True,
+)
+
+registry = sa.Table(
+    "lc_registry",
+    metadata,
+    sa.Column("portfolio_id", sa.String, primary_key=True),
+    sa.Column("spec_toml", sa.Text, nullable=False),
+    sa.Column("desired", sa.String, nullable=False),
+    sa.Column("node_id", sa.String, nullable=True),
+    sa.Column("epoch", sa.BigInteger, nullable=False, server_default="0"),
+    sa.Column("updated_ns", sa.BigInteger, nullable=False),
+)
+
+audit = sa.Table(
+    "lc_audit",
+    metadata,
+    sa.Column("id", BigId, primary_key=True, autoincrement=True),
+    sa.Column("ts_ns", sa.BigInteger, nullable=False),
+    sa.Column("component", sa.String, nullable=False),
+    sa.Column("event", sa.String, nullable=False, index=True),
+    sa.Column("detail", sa.Text, nullable=False),
+    sqlite_autoincrement=True,
+)
+
+# Advisory lock keys (PostgreSQL) of writers that must not interleave.
+SCHEMA_LOCK = 0x6C63_0001
+FEEDBACK_LOCK = 0x6C63_0002
+
+
+def create_schema(db: Database) -> None:
+    """Create missing tables. Idempotent; two processes opening the same
+    database at once are serialized by the write lock (SQLite) or an advisory
+    lock (PostgreSQL), so neither trips over the other's CREATE TABLE."""
+    with db.write() as conn:
+        db.lock(conn, SCHEMA_LOCK)
+        metadata.create_all(conn, checkfirst=True)
