@@ -1,0 +1,73 @@
+"""Every scheduler setting in one frozen object (no literal repeated elsewhere)."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+
+from livecore.errors import ConfigError
+
+
+def _default_id() -> str:
+    return f"scheduler-{uuid.uuid4().hex[:8]}"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SchedulerConfig:
+    """Timings are seconds.
+
+    - ``tick_interval``: one observe/decide/act pass; also how often the lease is renewed.
+    - ``lease_ttl``: the leader lease TTL; a standby takes over within it.
+    - ``lease_margin``: a leader stops acting this long before its lease could expire,
+      so that two schedulers never act in the same instant.
+    - ``load_timeout``: a ``portfolio.load`` (or ``unload``) not confirmed by the node's
+      metrics within this is sent again (the node treats a repeat as a no-op).
+    - ``ack_timeout``: how long a migration waits for the source's ack and for the target's.
+    - ``ack_poll``: how often acks are polled while a migration is in flight.
+    - ``dead_after``: if set, a node whose last heartbeat timestamp is older than this is
+      dead even while its key lives (faster detection than the node's own TTL).
+    - ``default_capacity``: capacity assumed for a node whose metrics do not say.
+    - ``affinity_slack``: a node may carry this many more portfolios than the least loaded
+      one and still be preferred for sharing symbols.
+    - ``rebalance_moves``: migrations started per tick to even out load after a node joins
+      (0 disables rebalancing).
+    - ``max_migrations``: migrations in flight at once.
+    - ``status_ttl``: lifetime of the leader's published status.
+    """
+
+    scheduler_id: str = field(default_factory=_default_id)
+    tick_interval: float = 1.0
+    lease_ttl: float = 5.0
+    lease_margin: float = 0.5
+    load_timeout: float = 10.0
+    ack_timeout: float = 10.0
+    ack_poll: float = 0.005
+    dead_after: float | None = None
+    default_capacity: int = 100
+    affinity_slack: int = 1
+    rebalance_moves: int = 1
+    max_migrations: int = 4
+    status_ttl: float = 15.0
+
+    def __post_init__(self) -> None:
+        if not self.scheduler_id:
+            raise ConfigError("scheduler id must not be empty")
+        for name in ("tick_interval", "lease_ttl", "load_timeout", "ack_timeout", "ack_poll", "status_ttl"):
+            if not getattr(self, name) > 0:
+                raise ConfigError(f"scheduler {name} must be > 0, got {getattr(self, name)!r}")
+        if self.lease_margin < 0 or self.lease_margin >= self.lease_ttl:
+            raise ConfigError(f"lease_margin {self.lease_margin} must be in [0, lease_ttl={self.lease_ttl})")
+        if self.tick_interval >= self.lease_ttl - self.lease_margin:
+            raise ConfigError(
+                f"tick_interval {self.tick_interval} must be shorter than lease_ttl - lease_margin "
+                f"({self.lease_ttl - self.lease_margin}), or the leader could not renew in time"
+            )
+        if self.dead_after is not None and self.dead_after <= 0:
+            raise ConfigError(f"dead_after must be > 0, got {self.dead_after}")
+        if self.default_capacity < 1:
+            raise ConfigError(f"default_capacity must be >= 1, got {self.default_capacity}")
+        for name in ("affinity_slack", "rebalance_moves"):
+            if getattr(self, name) < 0:
+                raise ConfigError(f"{name} must be >= 0, got {getattr(self, name)}")
+        if self.max_migrations < 1:
+            raise ConfigError(f"max_migrations must be >= 1, got {self.max_migrations}")
