@@ -1,0 +1,173 @@
+"""The publishing loop of a feed: paces scheduled events and publishes them on
+``market.data`` (key: symbol), stamped with the wall clock so that nodes treat
+them as live.
+
+A schedule is any iterable of ``(offset_s, event)``: event ``i`` goes out
+``offset_s`` seconds after the start, on an absolute schedule (a late event is
+published at once and the next ones keep their own times: no drift). The
+runner can block (``run(stop_event)``) or run in its own thread
+(``start``/``stop``), which is how ``LiveCore`` hosts a feed.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+
+import msgspec
+
+from livecore.feed.readers import ReplayData
+from livecore.ports.bus import Bus, BusError, Delivery, Producer
+from livecore.wire.codec import encode
+from livecore.wire.messages import MarketEvent
+from livecore.wire.names import Topics
+
+log = logging.getLogger(__name__)
+
+Scheduled = tuple[float, MarketEvent]
+
+
+@dataclass(frozen=True, slots=True)
+class FeedSettings:
+    """``partitions``: created for ``market.data`` if the topic is missing;
+    ``max_sleep_s``: longest single wait (so a stop is seen promptly)."""
+
+    topic_prefix: str = ""
+    partitions: int = 8
+    poll_every: int = 1000
+    flush_timeout_s: float = 30.0
+    publish_retry_s: float = 10.0
+    max_sleep_s: float = 0.25
+    min_sleep_s: float = 0.0005
+
+    def __post_init__(self) -> None:
+        if self.partitions < 1 or self.poll_every < 1:
+            raise ValueError("partitions and poll_every must be at least 1")
+
+
+def replay_schedule(data: ReplayData, speed: float, loop: bool = False) -> Iterator[Scheduled]:
+    """Events of ``data`` at ``speed`` times real time (0 = as fast as possible).
+
+    With ``loop`` the data is replayed again and again; each pass starts one
+    typical step (the smallest gap in the data) after the previous one ended."""
+    if speed < 0:
+        raise ValueError(f"speed must be >= 0, got {speed}")
+    if not data.events:
+        return
+    t0 = data.events[0].ts_ns
+    pass_ns = data.span_ns + data.typical_step_ns()
+    n = 0
+    while True:
+        base = n * pass_ns - t0
+        for event in data.events:
+            yield (0.0 if speed == 0 else (base + event.ts_ns) / 1e9 / speed), event
+        if not loop:
+            return
+        n += 1
+
+
+class FeedRunner:
+    """Publishes a schedule of market events; thread-safe counters for progress."""
+
+    def __init__(
+        self,
+        bus: Bus,
+        schedule: Iterable[Scheduled],
+        settings: FeedSettings | None = None,
+        total: int | None = None,
+        clock: Callable[[], int] = time.time_ns,
+        monotonic: Callable[[], float] = time.monotonic,
+        name: str = "feed",
+    ) -> None:
+        self._bus = bus
+        self._schedule = schedule
+        self.settings = settings or FeedSettings()
+        self.topic = Topics(self.settings.topic_prefix).market_data
+        self.total = total
+        self._clock = clock
+        self._monotonic = monotonic
+        self._name = name
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self.published = 0
+        self.delivered = 0
+        self.failed = 0
+        self.started_at: float | None = None
+        self.finished = threading.Event()
+        self.error: BaseException | None = None
+
+    # --- lifecycle -------------------------------------------------------------
+
+    def start(self) -> None:
+        """Run in a daemon thread until the schedule ends or ``stop`` is called."""
+        if self._thread is not None:
+            raise RuntimeError("feed already started")
+        self._thread = threading.Thread(target=self._run_thread, name=self._name, daemon=True)
+        self._thread.start()
+
+    def stop(self, timeout: float = 10.0) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout)
+
+    def join(self, timeout: float | None = None) -> bool:
+        """Wait for the end of the schedule; True if it ended."""
+        return self.finished.wait(timeout)
+
+    def _run_thread(self) -> None:
+        try:
+            self.run(self._stop)
+        except BaseException as exc:  # reported through .error; the thread must not die silently
+            self.error = exc
+            log.exception("feed %s failed", self._name)
+
+    # --- the loop ----------------------------------------------------------------
+
+    def _on_delivery(self, delivery: Delivery) -> None:
+        if delivery.error is None:
+            self.delivered += 1
+        else:
+            self.failed += 1
+
+    def run(self, stop: threading.Event) -> int:
+        """Publish until the schedule ends or ``stop`` is set; return the count published."""
+        s = self.settings
+        try:
+            self._bus.create_topics({self.topic: s.partitions})
+            producer = self._bus.producer()
+            try:
+                self.started_at = start = self._monotonic()
+                for offset, event in self._schedule:
+                    delay = start + offset - self._monotonic()
+                    while delay > s.min_sleep_s:
+                        if stop.wait(min(delay, s.max_sleep_s)):
+                            return self.published
+                        delay = start + offset - self._monotonic()
+                    if stop.is_set():
+                        return self.published
+                    live = msgspec.structs.replace(event, ts_ns=self._clock())
+                    self._publish(producer, live)
+                    self.published += 1
+                    if self.published % s.poll_every == 0:
+                        producer.poll(0)
+            finally:
+                producer.flush(s.flush_timeout_s)
+                producer.close(s.flush_timeout_s)
+        finally:
+            self.finished.set()
+        return self.published
+
+    def _publish(self, producer: Producer, event: MarketEvent) -> None:
+        payload = encode(event)
+        deadline = self._monotonic() + self.settings.publish_retry_s
+        while True:
+            try:
+                producer.publish(self.topic, event.symbol, payload, self._on_delivery)
+                return
+            except BusError:
+                if self._monotonic() > deadline:
+                    raise
+                producer.poll(0.05)  # local queue full: let deliveries drain
