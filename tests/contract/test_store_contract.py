@@ -18,7 +18,7 @@ import pytest
 
 from livecore.adapters.factory import open_store
 from livecore.adapters.sql_store import SqlSettings, SqlStore
-from livecore.errors import BackendUnavailable
+from livecore.errors import BackendUnavailable, ConfigError
 from livecore.ports.store import Store, StoreError
 from livecore.wire.messages import FeedbackStatus, NewOrder, OrderFeedback, OrderType, Side
 from tests.servers import free_port
@@ -402,6 +402,19 @@ def test_sqlite_creates_the_parent_directory(tmp_path: Path) -> None:
 def test_sqlite_in_memory_is_refused() -> None:
     with pytest.raises(StoreError, match="not a file"):
         SqlStore("sqlite:///:memory:")
+
+
+def test_bad_url_is_refused_clearly() -> None:
+    with pytest.raises(StoreError, match="bad database URL"):
+        SqlStore("not a url")
+    with pytest.raises(ConfigError, match="scheme"):
+        open_store("mysql://127.0.0.1:3306/x")
+
+
+def test_missing_postgres_database_fails_clearly(postgres_url: str) -> None:
+    missing = postgres_url.rsplit("/", 1)[0] + f"/livecore_missing_{uuid.uuid4().hex[:8]}"
+    with pytest.raises(StoreError, match="does not exist"):
+        SqlStore(missing)
 
 
 def test_unreachable_postgres_fails_fast() -> None:

@@ -46,7 +46,7 @@ class SqlStore(Store):
         return self._db.dialect
 
     def ping(self) -> None:
-        with self._db.read() as conn:
+        with self._db.read("ping") as conn:
             conn.execute(sa.text("SELECT 1"))
 
     def close(self) -> None:

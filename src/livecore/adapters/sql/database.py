@@ -122,16 +122,16 @@ class Database:
             _setup_sqlite(self.engine, settings)
 
     @contextlib.contextmanager
-    def read(self) -> Iterator[Connection]:
+    def read(self, what: str = "read") -> Iterator[Connection]:
         """A short read transaction (a consistent snapshot on both backends)."""
-        with self._mapped("read"), self.engine.connect() as conn:
+        with self._mapped(what), self.engine.connect() as conn:
             yield conn
 
     @contextlib.contextmanager
-    def write(self) -> Iterator[Connection]:
+    def write(self, what: str = "write") -> Iterator[Connection]:
         """A short write transaction, committed when the block exits cleanly."""
         with (
-            self._mapped("write"),
+            self._mapped(what),
             self.engine.connect() as conn,
         ):
             conn.execution_options(**{_WRITE: True})

@@ -84,6 +84,6 @@ def create_schema(db: Database) -> None:
     """Create missing tables. Idempotent; two processes opening the same
     database at once are serialized by the write lock (SQLite) or an advisory
     lock (PostgreSQL), so neither trips over the other's CREATE TABLE."""
-    with db.write() as conn:
+    with db.write("schema setup") as conn:
         db.lock(conn, SCHEMA_LOCK)
         metadata.create_all(conn, checkfirst=True)
