@@ -26,9 +26,9 @@ from dataclasses import dataclass, field
 
 from livecore.ports.coordination import Fence
 from livecore.ports.store import RegistryEntry
+from livecore.scheduler.commands import LOAD, UNLOAD
 
-LOAD = "portfolio.load"
-UNLOAD = "portfolio.unload"
+__all__ = ["LOAD", "UNLOAD", "ClearPlacement", "Load", "Place", "Plan", "Sent", "StaleCopy", "Unload", "diff"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,6 +39,7 @@ class Sent:
     node_id: str
     epoch: int
     at: float  # monotonic seconds
+    nonce: str = ""
 
 
 @dataclass(frozen=True, slots=True)

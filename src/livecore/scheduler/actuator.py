@@ -1,0 +1,216 @@
+"""Carries out a reconcile plan: new epochs, loads, unloads, cleared placements.
+
+Every placement follows the same order, which is what makes ownership safe:
+new epoch = max(registry epoch, fence epoch) + 1, fence advanced to (epoch,
+node) first (refused if someone advanced it meanwhile), then the registry,
+then the signed ``portfolio.load``. A portfolio that lost its node while no
+other node can take it has its fence advanced to an ownerless epoch, so that
+the lost node (if it was only cut off) stops trading it at its next fence
+check, and waits visibly in ``pending``.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+
+from livecore.ports.coordination import Coordination, Fence
+from livecore.ports.store import RegistryEntry, Store
+from livecore.scheduler.commands import LOAD, UNLOAD, CommandChannel
+from livecore.scheduler.placement import Candidate, choose_node
+from livecore.scheduler.reconcile import Place, Plan, Sent
+from livecore.scheduler.specs import SymbolIndex
+from livecore.wire import names
+
+log = logging.getLogger(__name__)
+
+NO_LIVE_NODE = "no live node"
+NO_CAPACITY = "no live node with free capacity"
+
+
+@dataclass(slots=True)
+class Ledger:
+    """The leader's memory between ticks (rebuilt from scratch by a new leader)."""
+
+    sent: dict[tuple[str, str], Sent] = field(default_factory=dict)
+    pending: dict[str, str] = field(default_factory=dict)
+    refused: set[str] = field(default_factory=set)  # nonces whose refusal was recorded
+    stale_seen: set[tuple[str, str, int]] = field(default_factory=set)
+
+    def clear(self) -> None:
+        self.sent.clear()
+        self.pending.clear()
+        self.refused.clear()
+        self.stale_seen.clear()
+
+    def forget_confirmed(self, reported: Mapping[str, Mapping[str, int]], now: float, horizon: float) -> None:
+        """Drop sends that the nodes' metrics confirm, or too old to matter."""
+        for key, sent in list(self.sent.items()):
+            pid, node = key
+            there = reported.get(pid, {}).get(node)
+            done = there == sent.epoch if sent.command == LOAD else there is None
+            if done or now - sent.at > horizon:
+                del self.sent[key]
+
+
+class Actuator:
+    """Applies plans for the leader. ``acting`` is checked before every write, so a
+    scheduler that lost its lease mid-tick stops at once."""
+
+    def __init__(
+        self,
+        coord: Coordination,
+        store: Store,
+        channel: CommandChannel,
+        symbols: SymbolIndex,
+        ledger: Ledger,
+        affinity_slack: int,
+        acting: Callable[[], bool],
+        clock: Callable[[], float] = time.monotonic,
+        wall_ns: Callable[[], int] = time.time_ns,
+    ) -> None:
+        self._coord = coord
+        self._store = store
+        self._channel = channel
+        self._symbols = symbols
+        self._ledger = ledger
+        self._slack = affinity_slack
+        self._acting = acting
+        self._clock = clock
+        self._wall_ns = wall_ns
+
+    def apply(
+        self,
+        plan: Plan,
+        entries: Mapping[str, RegistryEntry],
+        fences: Mapping[str, Fence],
+        candidates: dict[str, Candidate],
+        any_alive: bool,
+    ) -> None:
+        ledger = self._ledger
+        for pid in plan.loaded:
+            ledger.pending.pop(pid, None)
+        for unload in plan.unload:
+            if not self._acting():
+                return
+            self._send(UNLOAD, unload.portfolio_id, unload.node_id, unload.epoch, {})
+        for load in plan.load:
+            if not self._acting():
+                return
+            self._send(LOAD, load.portfolio_id, load.node_id, load.epoch, {"epoch": load.epoch})
+        for clear in plan.clear:
+            if not self._acting():
+                return
+            self._store.registry.set_placement(clear.portfolio_id, None, clear.epoch, self._wall_ns())
+            ledger.pending.pop(clear.portfolio_id, None)
+        for stale in plan.stale:
+            key = (stale.portfolio_id, stale.node_id, stale.epoch)
+            if key not in ledger.stale_seen:
+                ledger.stale_seen.add(key)
+                self._audit(
+                    "stale_copy",
+                    {"portfolio_id": stale.portfolio_id, "node_id": stale.node_id, "epoch": stale.epoch},
+                )
+        for place in sorted(plan.place, key=lambda p: p.portfolio_id):
+            if not self._acting():
+                return
+            entry = entries[place.portfolio_id]
+            self._place(place, entry, fences.get(place.portfolio_id), candidates, any_alive)
+
+    def check_refusals(self) -> None:
+        """Loads a node refused (bad spec, full): shown in status and audited once."""
+        for (pid, node), sent in list(self._ledger.sent.items()):
+            if sent.command != LOAD or not sent.nonce or sent.nonce in self._ledger.refused:
+                continue
+            ack = self._channel.ack(sent.nonce)
+            if ack is not None and not ack.ok:
+                self._ledger.refused.add(sent.nonce)
+                self._ledger.pending[pid] = f"load refused by {node}: {ack.detail}"
+                self._audit(
+                    "load_refused", {"portfolio_id": pid, "node_id": node, "epoch": sent.epoch, "detail": ack.detail}
+                )
+
+    def record_load(self, pid: str, node: str, epoch: int, nonce: str) -> None:
+        self._ledger.sent[(pid, node)] = Sent(LOAD, node, epoch, self._clock(), nonce)
+
+    def _send(self, command: str, pid: str, node: str, epoch: int, params: dict[str, int]) -> None:
+        signed = self._channel.send(command, node, pid, params)
+        self._ledger.sent[(pid, node)] = Sent(command, node, epoch, self._clock(), signed.nonce)
+
+    def _place(
+        self,
+        place: Place,
+        entry: RegistryEntry,
+        fence: Fence | None,
+        candidates: dict[str, Candidate],
+        any_alive: bool,
+    ) -> None:
+        pid = place.portfolio_id
+        symbols = self._symbols.of(entry.spec_toml)
+        target = _preferred(place.prefer, pid, candidates) or choose_node(symbols, candidates.values(), self._slack)
+        epoch = max(entry.epoch, fence.epoch if fence else 0) + 1
+        key = names.portfolio_epoch_key(pid)
+        if target is None:
+            self._ledger.pending[pid] = NO_CAPACITY if any_alive else NO_LIVE_NODE
+            if place.lost_node is not None:
+                self._coord.advance_fence(key, epoch, "")
+                self._store.registry.set_placement(pid, None, entry.epoch, self._wall_ns())
+                self._audit_failover(pid, place.lost_node, None, epoch)
+            return
+        if not self._coord.advance_fence(key, epoch, target):
+            self._ledger.pending[pid] = "ownership fence moved; retrying"
+            return
+        self._store.registry.set_placement(pid, target, epoch, self._wall_ns())
+        self._send(LOAD, pid, target, epoch, {"epoch": epoch})
+        candidates[target] = candidates[target].with_portfolio(pid, symbols)
+        self._ledger.pending.pop(pid, None)
+        if place.lost_node is not None:
+            self._audit_failover(pid, place.lost_node, target, epoch)
+        log.info("placed %s on %s at epoch %d (%s)", pid, target, epoch, place.reason)
+
+    def _audit_failover(self, pid: str, lost: str, target: str | None, epoch: int) -> None:
+        log.warning("failover of %s from dead node %s to %s (epoch %d)", pid, lost, target or "nowhere yet", epoch)
+        self._audit("failover", {"portfolio_id": pid, "from": lost, "to": target, "epoch": epoch})
+
+    def _audit(self, event: str, detail: dict[str, object]) -> None:
+        self._store.audit.record("scheduler", event, detail, self._wall_ns())
+
+
+def _preferred(prefer: str | None, pid: str, candidates: Mapping[str, Candidate]) -> str | None:
+    node = candidates.get(prefer) if prefer else None
+    if node is None or not (node.alive and node.accepting):
+        return None
+    return node.node_id if pid in node.portfolios or node.has_room else None
+
+
+def build_candidates(
+    nodes: Mapping[str, tuple[int, bool]],
+    reported: Mapping[str, Mapping[str, int]],
+    entries: Mapping[str, RegistryEntry],
+    moving: Mapping[str, tuple[str, str]],
+    symbols: SymbolIndex,
+) -> dict[str, Candidate]:
+    """Placement's view of live nodes ({id: (capacity, accepting)}): a node holds
+    what it reports plus what is placed on it, with migrations counted at their
+    target only."""
+    held: dict[str, set[str]] = {nid: set() for nid in nodes}
+    for pid, copies in reported.items():
+        for nid in copies:
+            if nid in held:
+                held[nid].add(pid)
+    for pid, entry in entries.items():
+        if entry.desired == "running" and entry.node_id in held:
+            held[entry.node_id].add(pid)
+    for pid, (source, target) in moving.items():
+        if source in held:
+            held[source].discard(pid)
+        if target in held:
+            held[target].add(pid)
+    out = {}
+    for nid, (capacity, accepting) in nodes.items():
+        pids = frozenset(held[nid])
+        specs = [entries[p].spec_toml for p in pids if p in entries]
+        out[nid] = Candidate(nid, capacity, pids, symbols.union(specs), alive=True, accepting=accepting)
+    return out

@@ -1,0 +1,114 @@
+"""Signed commands to nodes and their acks.
+
+A command is signed with the shared secret, published on ``schedule.updates``
+keyed by its target node (so one node's commands keep their order), and the
+node answers with a ``CommandAck`` at ``names.command_ack_key(nonce)``. Used by
+the scheduler and by the operator actions.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from typing import Any
+
+from livecore.errors import LivecoreError
+from livecore.ports.bus import Producer
+from livecore.ports.coordination import Coordination
+from livecore.wire import codec, names
+from livecore.wire.messages import CommandAck, ScheduleCommand
+from livecore.wire.signing import CommandSigner
+
+LOAD = "portfolio.load"
+UNLOAD = "portfolio.unload"
+RELOAD = "portfolio.reload"
+MIGRATE = "portfolio.migrate"
+NODE_SHUTDOWN = "node.shutdown"
+NODE_PAUSE = "node.pause"
+NODE_RESUME = "node.resume"
+
+DEFAULT_PUBLISH_TIMEOUT = 10.0
+
+
+class AckTimeout(LivecoreError):
+    """The node did not answer a command in time (it may still carry it out)."""
+
+
+class CommandChannel:
+    """Thread-safe as far as its producer and coordination store are."""
+
+    def __init__(
+        self,
+        producer: Producer,
+        coord: Coordination,
+        signer: CommandSigner,
+        topics: names.Topics,
+        publish_timeout: float = DEFAULT_PUBLISH_TIMEOUT,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._producer = producer
+        self._coord = coord
+        self._signer = signer
+        self._topic = topics.schedule_updates
+        self._publish_timeout = publish_timeout
+        self._clock = clock
+
+    def send(
+        self,
+        command: str,
+        target_node: str,
+        portfolio_id: str | None = None,
+        params: dict[str, Any] | None = None,
+    ) -> ScheduleCommand:
+        """Sign and publish; returns once the bus has it (raises ``BusError`` if not)."""
+        signed = self._signer.build(command, target_node, portfolio_id, params)
+        self._producer.publish_sync(self._topic, target_node, codec.encode(signed), self._publish_timeout)
+        return signed
+
+    def ack(self, nonce: str) -> CommandAck | None:
+        """The node's ack, if written yet. An unreadable ack counts as a refusal."""
+        raw = self._coord.get(names.command_ack_key(nonce))
+        if raw is None:
+            return None
+        try:
+            return codec.command_acks.decode(raw.encode())
+        except codec.MalformedMessage as exc:
+            return CommandAck(nonce=nonce, node_id="?", command="?", ok=False, detail=f"unreadable ack: {exc}")
+
+    def wait_ack(
+        self,
+        nonce: str,
+        timeout: float,
+        poll: float = 0.01,
+        stop: threading.Event | None = None,
+    ) -> CommandAck | None:
+        """Poll for the ack until ``timeout`` (or ``stop``); None if none came."""
+        deadline = self._clock() + timeout
+        waiter = stop or threading.Event()
+        while True:
+            found = self.ack(nonce)
+            if found is not None:
+                return found
+            remaining = deadline - self._clock()
+            if remaining <= 0 or waiter.wait(min(poll, remaining)):
+                return None
+
+    def request(
+        self,
+        command: str,
+        target_node: str,
+        portfolio_id: str | None = None,
+        params: dict[str, Any] | None = None,
+        timeout: float = 10.0,
+    ) -> CommandAck:
+        """Send and wait for the ack; ``AckTimeout`` names the command and node."""
+        signed = self.send(command, target_node, portfolio_id, params)
+        found = self.wait_ack(signed.nonce, timeout)
+        if found is None:
+            what = f"{command} {portfolio_id}" if portfolio_id else command
+            raise AckTimeout(
+                f"node {target_node} did not acknowledge {what} within {timeout:g}s "
+                f"(it may be down, or still working; nonce {signed.nonce})"
+            )
+        return found

@@ -1,0 +1,217 @@
+"""Planned migration, carried out by the leader one small step at a time.
+
+1. ``portfolio.migrate {"to": target}`` goes to the source node, which stops
+   emitting, drains, persists its snapshot, drops the portfolio and acks.
+2. Only on that ack: the next epoch is granted to the target (fence first,
+   then the registry) and ``portfolio.load {"epoch": next}`` goes to it.
+3. The target's ack (or its metrics listing the portfolio) ends it.
+
+There is never a moment with two owners: the source has stopped before the
+fence names the target. The trading gap is the time from step 1's ack to
+step 3's, as observed by the leader, which polls acks every ``ack_poll``
+seconds while a migration is in flight. Steps never block: ``poll`` advances
+whatever is ready and returns the finished ones.
+
+If the source never acks, nothing changed hands: the migration fails and the
+reconcile loop carries on with the source (reloading it there if it did drop
+it). If the target refuses, its placement is cleared so that the portfolio is
+placed anew.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from enum import StrEnum
+
+from livecore.ports.coordination import Coordination
+from livecore.ports.store import Store
+from livecore.scheduler.commands import LOAD, MIGRATE, CommandChannel
+from livecore.scheduler.requests import (
+    RESULT_TTL,
+    MigrationProgress,
+    MigrationRequest,
+    MigrationResult,
+    migration_result_key,
+    write_json,
+)
+from livecore.wire import names
+
+log = logging.getLogger(__name__)
+
+
+class Phase(StrEnum):
+    DRAINING = "draining"  # waiting for the source's ack
+    LOADING = "loading"  # waiting for the target's ack
+
+
+@dataclass(slots=True)
+class Migration:
+    request: MigrationRequest
+    source: str
+    source_epoch: int
+    target: str
+    source_nonce: str
+    started_at: float
+    phase: Phase = Phase.DRAINING
+    source_acked_at: float | None = None
+    epoch: int | None = None
+    target_nonce: str | None = None
+    target_sent_at: float | None = None
+
+    @property
+    def portfolio_id(self) -> str:
+        return self.request.portfolio_id
+
+    def progress(self) -> MigrationProgress:
+        return MigrationProgress(
+            portfolio_id=self.portfolio_id,
+            source=self.source,
+            target=self.target,
+            phase=self.phase.value,
+            origin=self.request.origin,
+        )
+
+
+LoadSent = Callable[[str, str, int, str], None]  # (portfolio, node, epoch, nonce)
+
+
+class MigrationRunner:
+    """Migrations in flight, by portfolio id. Driven by the scheduler thread only."""
+
+    def __init__(
+        self,
+        channel: CommandChannel,
+        coord: Coordination,
+        store: Store,
+        ack_timeout: float,
+        on_load_sent: LoadSent,
+        clock: Callable[[], float] = time.monotonic,
+        wall_ns: Callable[[], int] = time.time_ns,
+    ) -> None:
+        self._channel = channel
+        self._coord = coord
+        self._store = store
+        self._ack_timeout = ack_timeout
+        self._on_load_sent = on_load_sent
+        self._clock = clock
+        self._wall_ns = wall_ns
+        self.active: dict[str, Migration] = {}
+
+    def busy(self) -> frozenset[str]:
+        return frozenset(self.active)
+
+    def begin(self, request: MigrationRequest, source: str, source_epoch: int, target: str) -> None:
+        """Send the migrate command to the source (validated by the caller)."""
+        command = self._channel.send(MIGRATE, source, request.portfolio_id, {"to": target})
+        self.active[request.portfolio_id] = Migration(
+            request, source, source_epoch, target, command.nonce, started_at=self._clock()
+        )
+        log.info("migrating %s from %s to %s", request.portfolio_id, source, target)
+
+    def abandon(self) -> None:
+        """Forget every migration (leadership lost): the next leader's reconcile
+        resumes from whatever the registry and the nodes say."""
+        self.active.clear()
+
+    def poll(self, alive: frozenset[str], reported: Mapping[str, Mapping[str, int]]) -> list[MigrationResult]:
+        """Advance every migration that can move; return those that finished."""
+        finished = []
+        for pid in sorted(self.active):
+            migration = self.active[pid]
+            try:
+                result = self._step(migration, alive, reported)
+            except Exception as exc:  # a backend error: drop this one, keep the loop alive
+                log.exception("migration of %s failed", pid)
+                del self.active[pid]
+                with contextlib.suppress(Exception):
+                    finished.append(self._fail(migration, f"error: {exc}"))
+                continue
+            if result is not None:
+                del self.active[pid]
+                finished.append(result)
+        return finished
+
+    def _step(
+        self, m: Migration, alive: frozenset[str], reported: Mapping[str, Mapping[str, int]]
+    ) -> MigrationResult | None:
+        now = self._clock()
+        if m.phase is Phase.DRAINING:
+            ack = self._channel.ack(m.source_nonce)
+            if ack is None:
+                if now - m.started_at > self._ack_timeout:
+                    return self._fail(m, f"source {m.source} did not ack within {self._ack_timeout:g}s")
+                return None
+            if not ack.ok:
+                return self._fail(m, f"source {m.source} refused: {ack.detail}")
+            m.source_acked_at = now
+            if m.target not in alive:
+                return self._fail(m, f"target {m.target} died; the portfolio is reloaded on {m.source}")
+            return self._switch(m)
+        assert m.target_nonce is not None and m.target_sent_at is not None
+        ack = self._channel.ack(m.target_nonce)
+        if (ack is not None and ack.ok) or reported.get(m.portfolio_id, {}).get(m.target) == m.epoch:
+            return self._finish(m, ok=True, detail="")
+        if ack is not None:
+            self._store.registry.set_placement(m.portfolio_id, None, m.epoch or 0, self._wall_ns())
+            return self._fail(m, f"target {m.target} refused the load: {ack.detail}; placing anew")
+        if now - m.target_sent_at > self._ack_timeout:
+            return self._fail(m, f"target {m.target} did not ack the load within {self._ack_timeout:g}s")
+        return None
+
+    def _switch(self, m: Migration) -> MigrationResult | None:
+        """The source let go: grant the next epoch to the target and load it there."""
+        pid = m.portfolio_id
+        key = names.portfolio_epoch_key(pid)
+        entry = self._store.registry.get(pid)
+        if entry is None:
+            return self._fail(m, "removed from the registry during migration")
+        fence = self._coord.get_fence(key)
+        epoch = max(entry.epoch, fence.epoch if fence else 0) + 1
+        if not self._coord.advance_fence(key, epoch, m.target):
+            return self._fail(m, "ownership fence moved concurrently")
+        self._store.registry.set_placement(pid, m.target, epoch, self._wall_ns())
+        command = self._channel.send(LOAD, m.target, pid, {"epoch": epoch})
+        m.epoch, m.target_nonce, m.target_sent_at = epoch, command.nonce, self._clock()
+        m.phase = Phase.LOADING
+        self._on_load_sent(pid, m.target, epoch, command.nonce)
+        return None
+
+    def _fail(self, m: Migration, detail: str) -> MigrationResult:
+        log.warning("migration of %s failed: %s", m.portfolio_id, detail)
+        return self._finish(m, ok=False, detail=detail)
+
+    def _finish(self, m: Migration, ok: bool, detail: str) -> MigrationResult:
+        gap_ms = None
+        if ok and m.source_acked_at is not None:
+            gap_ms = (self._clock() - m.source_acked_at) * 1000
+        result = MigrationResult(
+            request_id=m.request.request_id,
+            portfolio_id=m.portfolio_id,
+            ok=ok,
+            source=m.source,
+            target=m.target,
+            epoch=m.epoch,
+            gap_ms=gap_ms,
+            detail=detail,
+            finished_ns=self._wall_ns(),
+        )
+        write_json(self._coord, migration_result_key(m.request.request_id), result, RESULT_TTL)
+        self._store.audit.record(
+            "scheduler",
+            "migration" if ok else "migration_failed",
+            {
+                "portfolio_id": m.portfolio_id,
+                "source": m.source,
+                "target": m.target,
+                "epoch": m.epoch,
+                "gap_ms": gap_ms,
+                "origin": m.request.origin,
+                "detail": detail,
+            },
+            self._wall_ns(),
+        )
+        return result

@@ -1,0 +1,336 @@
+"""The ``Scheduler`` service: one loop, one leader.
+
+Every tick: renew (or try to take) the leader lease; as leader, observe the
+nodes, advance migrations, diff the registry against what the nodes report
+and carry out the plan, take operator migration requests, rebalance after a
+node joined, and publish the leader's status. Between ticks, while a
+migration is in flight, acks are polled every ``ack_poll`` seconds so that a
+migration's trading gap is not a multiple of the tick.
+
+Collaborators are passed in; the service closes none of them.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from datetime import UTC, datetime
+
+from livecore.ports.coordination import Coordination, Fence
+from livecore.ports.store import RegistryEntry, Store
+from livecore.scheduler.actuator import Actuator, Ledger, build_candidates
+from livecore.scheduler.cluster import Cluster, observe
+from livecore.scheduler.commands import CommandChannel
+from livecore.scheduler.config import SchedulerConfig
+from livecore.scheduler.leader import LeaderElector
+from livecore.scheduler.migration import MigrationRunner
+from livecore.scheduler.placement import Candidate, choose_node, plan_rebalance
+from livecore.scheduler.reconcile import Plan, diff
+from livecore.scheduler.requests import (
+    RESULT_TTL,
+    STATUS_KEY,
+    MigrationRequest,
+    MigrationResult,
+    SchedulerStatus,
+    migration_request_key,
+    migration_result_key,
+    pending_requests,
+    write_json,
+)
+from livecore.scheduler.specs import SymbolIndex
+from livecore.wire import names
+
+log = logging.getLogger(__name__)
+
+
+class Scheduler:
+    """Run with ``start()``/``stop()`` (own thread) or ``run(stop_event)``; ``tick()``
+    does one pass (tests drive it directly)."""
+
+    def __init__(
+        self,
+        config: SchedulerConfig,
+        coord: Coordination,
+        store: Store,
+        channel: CommandChannel,
+        symbols: SymbolIndex | None = None,
+        clock: Callable[[], float] = time.monotonic,
+        wall: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
+        self.config = config
+        self._coord = coord
+        self._store = store
+        self._clock = clock
+        self._wall = wall
+        self._symbols = symbols or SymbolIndex()
+        self._elector = LeaderElector(coord, config.scheduler_id, config.lease_ttl, config.lease_margin, clock)
+        self._ledger = Ledger()
+        self._actuator = Actuator(
+            coord, store, channel, self._symbols, self._ledger, config.affinity_slack,
+            self._elector.is_leader, clock, self._wall_ns,
+        )  # fmt: skip
+        self._migrations = MigrationRunner(
+            channel, coord, store, config.ack_timeout, self._actuator.record_load, clock, self._wall_ns
+        )
+        self._was_leader = False
+        self._accepting_before: frozenset[str] | None = None
+        self._rebalance_wanted = False
+        self._cluster = Cluster({})
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    # --- lifecycle -------------------------------------------------------------
+
+    @property
+    def is_leader(self) -> bool:
+        return self._elector.is_leader()
+
+    @property
+    def leader_epoch(self) -> int | None:
+        lease = self._elector.lease
+        return None if lease is None else lease.epoch
+
+    def start(self) -> None:
+        """Run the loop in a daemon thread."""
+        if self._thread is not None:
+            return
+        self._stop.clear()
+        self._thread = threading.Thread(
+            target=self.run, args=(self._stop,), name=f"scheduler-{self.config.scheduler_id}", daemon=True
+        )
+        self._thread.start()
+
+    def stop(self, timeout: float = 10.0) -> None:
+        """Stop the loop and give the lease up (a standby takes over at its next tick)."""
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout)
+            self._thread = None
+
+    def run(self, stop: threading.Event) -> None:
+        """Tick until ``stop`` is set; then release the lease."""
+        try:
+            while not stop.is_set():
+                started = self._clock()
+                try:
+                    self.tick()
+                except Exception:
+                    log.exception("scheduler tick failed")
+                self._between_ticks(stop, started + self.config.tick_interval)
+        finally:
+            self._step_down()
+            self._elector.release()
+
+    def _between_ticks(self, stop: threading.Event, deadline: float) -> None:
+        while not stop.is_set():
+            remaining = deadline - self._clock()
+            if remaining <= 0:
+                return
+            if self._migrations.active and self._elector.is_leader():
+                try:
+                    self._finish(self._migrations.poll(frozenset(self._cluster.alive), {}))
+                except Exception:
+                    log.exception("migration poll failed")
+                stop.wait(min(self.config.ack_poll, remaining))
+            else:
+                stop.wait(remaining)
+
+    # --- one pass --------------------------------------------------------------
+
+    def tick(self) -> None:
+        if not self._elector.tick():
+            self._step_down()
+            return
+        if not self._was_leader:
+            self._take_office()
+        # Nodes first, registry after: a portfolio an operator stopped and a node
+        # already unloaded is then never mistaken for one that should be loaded.
+        cluster = observe(self._coord, self._wall(), self.config.dead_after)
+        self._cluster = cluster
+        reported = cluster.reported()
+        alive = frozenset(cluster.alive)
+        self._finish(self._migrations.poll(alive, reported))
+        entries = {e.portfolio_id: e for e in self._store.registry.list()}
+        fences = self._fences(set(entries) | set(reported))
+        now = self._clock()
+        self._ledger.forget_confirmed(reported, now, horizon=self.config.load_timeout * 10)
+        self._actuator.check_refusals()
+        plan = diff(
+            list(entries.values()),
+            reported,
+            alive,
+            fences,
+            self._ledger.sent,
+            now,
+            self.config.load_timeout,
+            busy=self._migrations.busy(),
+        )
+        candidates = self._candidates(cluster, reported, entries)
+        self._actuator.apply(plan, entries, fences, candidates, any_alive=bool(alive))
+        if not self._elector.is_leader():
+            return
+        self._take_requests(entries, cluster, candidates)
+        self._rebalance(plan, entries, cluster, candidates)
+        self._publish(plan)
+
+    def _take_office(self) -> None:
+        self._was_leader = True
+        self._ledger.clear()
+        self._accepting_before = None
+        lease = self._elector.lease
+        epoch = lease.epoch if lease else None
+        self._store.audit.record(
+            "scheduler", "leader_elected", {"scheduler_id": self.config.scheduler_id, "epoch": epoch}, self._wall_ns()
+        )
+
+    def _step_down(self) -> None:
+        if self._was_leader:
+            log.warning("scheduler %s is no longer leader", self.config.scheduler_id)
+        self._was_leader = False
+        self._migrations.abandon()
+        self._ledger.clear()
+
+    def _fences(self, pids: set[str]) -> dict[str, Fence]:
+        out = {}
+        for pid in pids:
+            fence = self._coord.get_fence(names.portfolio_epoch_key(pid))
+            if fence is not None:
+                out[pid] = fence
+        return out
+
+    def _candidates(
+        self, cluster: Cluster, reported: dict[str, dict[str, int]], entries: dict[str, RegistryEntry]
+    ) -> dict[str, Candidate]:
+        nodes = {
+            nid: (node.capacity(self.config.default_capacity), node.accepting) for nid, node in cluster.alive.items()
+        }
+        moving = {pid: (m.source, m.target) for pid, m in self._migrations.active.items()}
+        return build_candidates(nodes, reported, entries, moving, self._symbols)
+
+    # --- migrations --------------------------------------------------------------
+
+    def _take_requests(
+        self, entries: dict[str, RegistryEntry], cluster: Cluster, candidates: dict[str, Candidate]
+    ) -> None:
+        for request in pending_requests(self._coord):
+            if len(self._migrations.active) >= self.config.max_migrations:
+                return
+            if not self._coord.delete(migration_request_key(request.portfolio_id)):
+                continue
+            problem = self._start_migration(request, entries, cluster, candidates)
+            if problem is not None:
+                result = MigrationResult(
+                    request_id=request.request_id,
+                    portfolio_id=request.portfolio_id,
+                    ok=False,
+                    detail=problem,
+                    finished_ns=self._wall_ns(),
+                )
+                write_json(self._coord, migration_result_key(request.request_id), result, RESULT_TTL)
+
+    def _start_migration(
+        self,
+        request: MigrationRequest,
+        entries: dict[str, RegistryEntry],
+        cluster: Cluster,
+        candidates: dict[str, Candidate],
+    ) -> str | None:
+        """Validate and begin; a problem is returned as one line for the operator."""
+        pid = request.portfolio_id
+        entry = entries.get(pid)
+        if entry is None:
+            return f"portfolio {pid} is not registered"
+        if entry.desired != "running" or entry.node_id is None:
+            return f"portfolio {pid} is not running on any node"
+        if pid in self._migrations.active:
+            return f"portfolio {pid} is already being migrated"
+        source = entry.node_id
+        if cluster.reported().get(pid, {}).get(source) != entry.epoch:
+            return f"portfolio {pid} is not (yet) loaded on {source} at epoch {entry.epoch}"
+        if request.to is None:
+            target = choose_node(
+                self._symbols.of(entry.spec_toml),
+                candidates.values(),
+                self.config.affinity_slack,
+                exclude=frozenset({source}),
+            )
+            if target is None:
+                return "no other live node with free capacity"
+        else:
+            target = request.to
+            node = candidates.get(target)
+            if target == source:
+                return f"portfolio {pid} already runs on {target}"
+            if node is None:
+                return f"target node {target} is not alive"
+            if not node.accepting:
+                return f"target node {target} does not accept portfolios (paused or not reporting)"
+            if not node.has_room:
+                return f"target node {target} is full ({node.load}/{node.capacity})"
+        self._migrations.begin(request, source, entry.epoch, target)
+        candidates[target] = candidates[target].with_portfolio(pid, self._symbols.of(entry.spec_toml))
+        return None
+
+    def _finish(self, results: list[MigrationResult]) -> None:
+        for result in results:
+            if result.ok:
+                log.info(
+                    "migrated %s from %s to %s (epoch %s, gap %.1f ms)",
+                    result.portfolio_id, result.source, result.target, result.epoch, result.gap_ms or 0.0,
+                )  # fmt: skip
+
+    def _rebalance(
+        self,
+        plan: Plan,
+        entries: dict[str, RegistryEntry],
+        cluster: Cluster,
+        candidates: dict[str, Candidate],
+    ) -> None:
+        accepting = frozenset(nid for nid, node in cluster.alive.items() if node.accepting)
+        if self._accepting_before is not None and accepting - self._accepting_before:
+            self._rebalance_wanted = True
+        self._accepting_before = accepting
+        room = self.config.max_migrations - len(self._migrations.active)
+        if not self._rebalance_wanted or self.config.rebalance_moves == 0 or room <= 0:
+            return
+        movable = frozenset(plan.loaded) - self._migrations.busy()
+        symbols = {pid: self._symbols.of(e.spec_toml) for pid, e in entries.items()}
+        moves = plan_rebalance(list(candidates.values()), symbols, min(self.config.rebalance_moves, room), movable)
+        if not moves:
+            self._rebalance_wanted = False
+            return
+        for move in moves:
+            request = MigrationRequest(
+                request_id=uuid.uuid4().hex,
+                portfolio_id=move.portfolio_id,
+                to=move.target,
+                requested_ns=self._wall_ns(),
+                origin="rebalance",
+            )
+            self._migrations.begin(request, move.source, entries[move.portfolio_id].epoch, move.target)
+
+    # --- status ------------------------------------------------------------------
+
+    def _publish(self, plan: Plan) -> None:
+        lease = self._elector.lease
+        if lease is None:
+            return
+        stale: dict[str, list[str]] = {}
+        for copy in plan.stale:
+            stale.setdefault(copy.portfolio_id, []).append(f"{copy.node_id}@{copy.epoch}")
+        status = SchedulerStatus(
+            leader=self.config.scheduler_id,
+            leader_epoch=lease.epoch,
+            updated_ns=self._wall_ns(),
+            tick_interval=self.config.tick_interval,
+            pending=dict(sorted(self._ledger.pending.items())),
+            stale=stale,
+            migrations=[m.progress() for _, m in sorted(self._migrations.active.items())],
+        )
+        write_json(self._coord, STATUS_KEY, status, self.config.status_ttl)
+
+    def _wall_ns(self) -> int:
+        return int(self._wall().timestamp() * 1e9)

@@ -1,0 +1,308 @@
+"""The scheduler service, ticked by hand next to fake nodes on the embedded backends."""
+
+from __future__ import annotations
+
+import uuid
+from pathlib import Path
+
+from livecore.scheduler.requests import (
+    MigrationRequest,
+    migration_request_key,
+    read_result,
+    read_status,
+    write_json,
+)
+from tests.unit.scheduler.harness import FakeClock, harness
+
+
+def request(h: object, pid: str, to: str | None) -> str:
+    rid = uuid.uuid4().hex
+    req = MigrationRequest(request_id=rid, portfolio_id=pid, to=to, requested_ns=1)
+    write_json(h.coord, migration_request_key(pid), req, 60)  # type: ignore[attr-defined]
+    return rid
+
+
+def test_places_new_portfolios_with_a_fenced_epoch_and_they_load(tmp_path: Path) -> None:
+    with harness(tmp_path) as h:
+        node = h.node("a")
+        node.beat()
+        h.deploy("p1", "AAPL")
+        sched = h.scheduler()
+        h.settle(sched)
+        entry = h.store.registry.get("p1")
+        assert entry is not None and (entry.node_id, entry.epoch) == ("a", 1)
+        assert h.fence("p1") == (1, "a")
+        assert node.loaded == {"p1": 1}
+        load = node.commands[0]
+        assert load.command == "portfolio.load" and load.params == {"epoch": 1}
+        # Steady state: nothing more is sent.
+        before = len(node.commands)
+        h.step(sched, rounds=3)
+        assert len(node.commands) == before
+
+
+def test_no_live_node_means_visibly_pending_until_one_comes(tmp_path: Path) -> None:
+    with harness(tmp_path) as h:
+        h.deploy("p1")
+        sched = h.scheduler()
+        h.step(sched)
+        status = read_status(h.coord)
+        assert status is not None and status.pending == {"p1": "no live node"}
+        node = h.node("a")
+        node.beat()
+        h.settle(sched)
+        assert node.loaded == {"p1": 1}
+        status = read_status(h.coord)
+        assert status is not None and status.pending == {}
+
+
+def test_capacity_is_respected_and_the_rest_waits(tmp_path: Path) -> None:
+    with harness(tmp_path) as h:
+        for nid in ("a", "b"):
+            h.node(nid, capacity=2).beat()
+        for i in range(5):
+            h.deploy(f"p{i}")
+        sched = h.scheduler()
+        h.settle(sched)
+        assert len(h.nodes["a"].loaded) == 2 and len(h.nodes["b"].loaded) == 2
+        status = read_status(h.coord)
+        assert status is not None and status.pending == {"p4": "no live node with free capacity"}
+
+
+def test_affinity_keeps_same_symbol_portfolios_together(tmp_path: Path) -> None:
+    with harness(tmp_path) as h:
+        for nid in ("a", "b"):
+            h.node(nid).beat()
+        h.deploy("p1", "AAPL")
+        h.deploy("p2", "MSFT")
+        h.deploy("p3", "AAPL")
+        sched = h.scheduler(affinity_slack=1)
+        h.settle(sched)
+        placed = {e.portfolio_id: e.node_id for e in h.store.registry.list()}
+        assert placed["p1"] == placed["p3"] != placed["p2"]
+
+
+def test_failover_moves_portfolios_off_a_dead_node_with_a_new_epoch(tmp_path: Path) -> None:
+    with harness(tmp_path) as h:
+        a = h.node("a")
+        a.beat()
+        h.deploy("p1")
+        h.deploy("p2")
+        sched = h.scheduler(rebalance_moves=0)
+        h.settle(sched)
+        assert a.loaded == {"p1": 1, "p2": 1}
+        b = h.node("b")
+        b.beat()
+        a.die()
+        h.settle(sched)
+        assert b.loaded == {"p1": 2, "p2": 2}
+        assert h.fence("p1") == (2, "b")
+        failovers = h.store.audit.recent(event="failover")
+        assert {f.detail["portfolio_id"] for f in failovers} == {"p1", "p2"}
+        assert all(f.detail["from"] == "a" and f.detail["to"] == "b" for f in failovers)
+        # "a" comes back still holding its old copies: its fence check drops them,
+        # and the scheduler never hands them back at the old epoch.
+        a.alive, a.loaded = True, {"p1": 1, "p2": 1}
+        a.beat()
+        assert a.loaded == {}
+        h.settle(sched)
+        assert b.loaded == {"p1": 2, "p2": 2}
+        assert not any(c.command == "portfolio.load" and c.params["epoch"] == 1 for c in a.commands[2:])
+
+
+def test_failover_with_no_node_left_fences_the_lost_node_out_and_waits(tmp_path: Path) -> None:
+    with harness(tmp_path) as h:
+        a = h.node("a")
+        a.beat()
+        h.deploy("p1")
+        sched = h.scheduler()
+        h.settle(sched)
+        a.die()
+        h.step(sched)
+        assert h.fence("p1") == (2, "")  # ownerless: a cut-off "a" stops trading it
+        entry = h.store.registry.get("p1")
+        assert entry is not None and entry.node_id is None
+        status = read_status(h.coord)
+        assert status is not None and status.pending == {"p1": "no live node"}
+        # "a" returns as a fresh process: the portfolio comes back with a new epoch.
+        a.alive, a.loaded = True, {}
+        a.beat()
+        h.settle(sched)
+        assert a.loaded == {"p1": 3}
+        assert h.fence("p1") == (3, "a")
+
+
+def test_stop_unloads_then_unplaces_and_a_restart_gets_a_new_epoch(tmp_path: Path) -> None:
+    with harness(tmp_path) as h:
+        a = h.node("a")
+        a.beat()
+        h.deploy("p1")
+        sched = h.scheduler()
+        h.settle(sched)
+        h.store.registry.set_desired("p1", "stopped", 2)
+        h.settle(sched)
+        assert a.loaded == {}
+        entry = h.store.registry.get("p1")
+        assert entry is not None and entry.node_id is None and entry.epoch == 1
+        h.store.registry.set_desired("p1", "running", 3)
+        h.settle(sched)
+        assert a.loaded == {"p1": 2}
+
+
+def test_a_portfolio_removed_from_the_registry_is_unloaded(tmp_path: Path) -> None:
+    with harness(tmp_path) as h:
+        a = h.node("a")
+        a.beat()
+        h.deploy("p1")
+        sched = h.scheduler()
+        h.settle(sched)
+        h.store.registry.remove("p1")
+        h.settle(sched)
+        assert a.loaded == {}
+        assert a.commands[-1].command == "portfolio.unload"
+
+
+def test_a_lost_load_is_sent_again_after_the_timeout(tmp_path: Path) -> None:
+    with harness(tmp_path) as h:
+        clock = FakeClock()
+        a = h.node("a")
+        a.beat()
+        h.deploy("p1")
+        sched = h.scheduler(clock=clock, load_timeout=5.0)
+        sched.tick()
+        a.pump()  # the load arrives but the node "loses" it
+        a.loaded.clear()
+        a.beat()
+        h.step(sched, rounds=2)
+        assert a.loaded == {}
+        clock.advance(6.0)
+        h.settle(sched)
+        assert a.loaded == {"p1": 1}
+        assert [c.command for c in a.commands] == ["portfolio.load", "portfolio.load"]
+
+
+def test_a_refused_load_is_shown_as_pending_with_the_reason(tmp_path: Path) -> None:
+    with harness(tmp_path) as h:
+        a = h.node("a")
+        a.refuse_loads = True
+        a.beat()
+        h.deploy("p1")
+        sched = h.scheduler()
+        h.settle(sched)
+        status = read_status(h.coord)
+        assert status is not None and status.pending["p1"] == "load refused by a: refusing loads"
+        assert h.store.audit.recent(event="load_refused")
+
+
+def test_planned_migration_hands_over_after_the_source_ack(tmp_path: Path) -> None:
+    with harness(tmp_path) as h:
+        a, b = h.node("a"), h.node("b")
+        a.beat()
+        h.deploy("p1")
+        sched = h.scheduler(rebalance_moves=0)
+        h.settle(sched)
+        b.beat()
+        rid = request(h, "p1", "b")
+        sched.tick()  # takes the request: migrate goes to the source
+        assert h.fence("p1") == (1, "a")
+        assert b.pump() == 0
+        a.pump()  # source drains and acks
+        assert a.loaded == {}
+        sched.tick()  # sees the ack: fence, registry, load to the target
+        assert h.fence("p1") == (2, "b")
+        b.pump()
+        sched.tick()
+        result = read_result(h.coord, rid)
+        assert result is not None and result.ok, result
+        assert (result.source, result.target, result.epoch) == ("a", "b", 2)
+        assert result.gap_ms is not None and result.gap_ms >= 0
+        assert b.loaded == {"p1": 2}
+        assert a.commands[-1].command == "portfolio.migrate" and a.commands[-1].params == {"to": "b"}
+        assert h.store.audit.recent(event="migration")
+
+
+def test_migration_to_auto_never_picks_the_source(tmp_path: Path) -> None:
+    with harness(tmp_path) as h:
+        for nid in ("a", "b", "c"):
+            h.node(nid).beat()
+        h.deploy("p1")
+        sched = h.scheduler(rebalance_moves=0)
+        h.settle(sched)
+        source = h.store.registry.get("p1").node_id  # type: ignore[union-attr]
+        rid = request(h, "p1", None)
+        h.settle(sched)
+        result = read_result(h.coord, rid)
+        assert result is not None and result.ok and result.source == source
+        assert result.target not in (None, source)
+
+
+def test_migration_without_a_source_ack_changes_nothing(tmp_path: Path) -> None:
+    with harness(tmp_path) as h:
+        clock = FakeClock()
+        a, b = h.node("a"), h.node("b")
+        a.beat()
+        h.deploy("p1")
+        sched = h.scheduler(clock=clock, rebalance_moves=0, ack_timeout=3.0)
+        h.settle(sched)
+        b.beat()
+        a.answer = False  # takes the command, never answers
+        a.refuse_loads = True
+        rid = request(h, "p1", "b")
+        h.step(sched)
+        clock.advance(4.0)
+        h.step(sched)
+        result = read_result(h.coord, rid)
+        assert result is not None and not result.ok and "did not ack" in result.detail
+        assert h.fence("p1") == (1, "a")
+        assert b.loaded == {}
+
+
+def test_invalid_migration_requests_are_answered_with_the_reason(tmp_path: Path) -> None:
+    with harness(tmp_path) as h:
+        h.node("a").beat()
+        h.deploy("p1")
+        sched = h.scheduler(rebalance_moves=0)
+        h.settle(sched)
+        cases = {"p1": ("a", "already runs on a"), "nope": ("a", "not registered")}
+        for pid, (to, reason) in cases.items():
+            rid = request(h, pid, to)
+            h.step(sched)
+            result = read_result(h.coord, rid)
+            assert result is not None and not result.ok and reason in result.detail
+        rid = request(h, "p1", "ghost")
+        h.step(sched)
+        result = read_result(h.coord, rid)
+        assert result is not None and "not alive" in result.detail
+
+
+def test_a_joining_node_gets_a_bounded_share_by_migration(tmp_path: Path) -> None:
+    with harness(tmp_path) as h:
+        a = h.node("a")
+        a.beat()
+        for i in range(4):
+            h.deploy(f"p{i}")
+        sched = h.scheduler(rebalance_moves=1)
+        h.settle(sched)
+        assert len(a.loaded) == 4
+        b = h.node("b")
+        b.beat()
+        h.step(sched)
+        status = read_status(h.coord)
+        assert status is not None and len(status.migrations) == 1
+        h.step(sched, rounds=10)
+        assert len(a.loaded) == 2 and len(b.loaded) == 2
+        moves = h.store.audit.recent(event="migration")
+        assert len(moves) == 2 and all(m.detail["origin"] == "rebalance" for m in moves)
+
+
+def test_paused_nodes_get_no_new_portfolios(tmp_path: Path) -> None:
+    with harness(tmp_path) as h:
+        a, b = h.node("a"), h.node("b")
+        a.state = "paused"
+        a.beat()
+        b.beat()
+        h.deploy("p1")
+        h.deploy("p2")
+        sched = h.scheduler()
+        h.settle(sched)
+        assert a.loaded == {} and b.loaded == {"p1": 1, "p2": 1}
