@@ -68,6 +68,15 @@ def validate_db_url(url: str) -> str:
     return url
 
 
+def redact(url: str) -> str:
+    """``url`` with any password replaced by ``***``, for messages and logs."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    netloc = parts.netloc.replace(f":{parts.password}@", ":***@", 1)
+    return parts._replace(netloc=netloc).geturl()
+
+
 def is_embedded(url: str) -> bool:
     """True for in-process backends, which only this process can see."""
     return url.startswith("memory://")

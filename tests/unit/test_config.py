@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from livecore.config import Settings
+from livecore.config import Settings, redact
 from livecore.errors import ConfigError
 
 
@@ -49,3 +49,9 @@ def test_good_urls() -> None:
         secret="k",
     )
     assert s.bus_url.startswith("kafka://")
+
+
+def test_redact_hides_passwords_only() -> None:
+    assert redact("postgresql://u:hunter2@db:5432/x") == "postgresql://u:***@db:5432/x"
+    assert redact("redis://:pw@h:6379/0") == "redis://:***@h:6379/0"
+    assert redact("kafka://a:9092,b:9093") == "kafka://a:9092,b:9093"

@@ -6,7 +6,7 @@ A wrong URL raises ``ConfigError``; a server that does not answer raises
 
 from __future__ import annotations
 
-from livecore.config import validate_bus_url, validate_coord_url, validate_db_url
+from livecore.config import redact, validate_bus_url, validate_coord_url, validate_db_url
 from livecore.errors import BackendUnavailable
 from livecore.ports.bus import Bus
 from livecore.ports.coordination import Coordination
@@ -29,7 +29,7 @@ def open_bus(url: str, check: bool = True) -> Bus:
             bus.ping()
         except Exception as exc:
             bus.close()
-            raise BackendUnavailable(f"cannot reach Kafka at {url}: {exc}") from None
+            raise BackendUnavailable(f"cannot reach Kafka at {redact(url)}: {exc}") from None
     return bus
 
 
@@ -49,7 +49,7 @@ def open_coordination(url: str, check: bool = True) -> Coordination:
             coord.ping()
         except Exception as exc:
             coord.close()
-            raise BackendUnavailable(f"cannot reach Redis at {url}: {exc}") from None
+            raise BackendUnavailable(f"cannot reach Redis at {redact(url)}: {exc}") from None
     return coord
 
 
@@ -62,5 +62,5 @@ def open_store(url: str, check: bool = True) -> Store:
         if check:
             store.ping()
     except Exception as exc:
-        raise BackendUnavailable(f"cannot open database {url}: {exc}") from None
+        raise BackendUnavailable(f"cannot open database {redact(url)}: {exc}") from None
     return store
