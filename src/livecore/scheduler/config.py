@@ -6,6 +6,7 @@ import uuid
 from dataclasses import dataclass, field
 
 from livecore.errors import ConfigError
+from livecore.wire import names
 
 
 def _default_id() -> str:
@@ -33,9 +34,11 @@ class SchedulerConfig:
       (0 disables rebalancing).
     - ``max_migrations``: migrations in flight at once.
     - ``status_ttl``: lifetime of the leader's published status.
+    - ``lease_name``: the leader lease (only tests sharing one store need another).
     """
 
     scheduler_id: str = field(default_factory=_default_id)
+    lease_name: str = names.SCHEDULER_LEADER_LEASE
     tick_interval: float = 1.0
     lease_ttl: float = 5.0
     lease_margin: float = 0.5

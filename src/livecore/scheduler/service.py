@@ -66,7 +66,9 @@ class Scheduler:
         self._clock = clock
         self._wall = wall
         self._symbols = symbols or SymbolIndex()
-        self._elector = LeaderElector(coord, config.scheduler_id, config.lease_ttl, config.lease_margin, clock)
+        self._elector = LeaderElector(
+            coord, config.scheduler_id, config.lease_ttl, config.lease_margin, clock, config.lease_name
+        )
         self._ledger = Ledger()
         self._actuator = Actuator(
             coord, store, channel, self._symbols, self._ledger, config.affinity_slack,
