@@ -41,6 +41,11 @@ class BrokerAdapter(ABC):
         far (fills included), so that fill numbering and costs continue."""
 
     @abstractmethod
+    def release(self, client_order_id: str) -> bool:
+        """Forget an open order without a report: another gateway took over its
+        portfolio (it restores the order from the journal). False if not open."""
+
+    @abstractmethod
     def open_orders(self, symbol: str | None = None) -> list[NewOrder]:
         """Orders accepted and not final, in arrival order (optionally for one symbol)."""
 

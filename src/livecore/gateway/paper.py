@@ -106,6 +106,13 @@ class PaperBroker(BrokerAdapter):
         self._close(working, now_ns, reason or "cancel_requested")
         return True
 
+    def release(self, client_order_id: str) -> bool:
+        working = self._working.get(client_order_id)
+        if working is None:
+            return False
+        self._remove(working)
+        return True
+
     def restore(self, order: NewOrder, history: Sequence[OrderFeedback]) -> None:
         arrived = next((fb.ts_ns for fb in history if fb.status is FeedbackStatus.ACCEPTED), 0)
         working = _Working(order=order, arrived_day=arrived // _NS_PER_DAY)

@@ -1,0 +1,292 @@
+"""The order desk: what the gateway does with each order and market record.
+
+No threads and no consumers here (``service.py`` owns those): one call per
+record, serialised by the desk's lock, so the broker, the journal and the
+published feedback change together. Rules:
+
+- a ``NewOrder`` is journaled first (``record_order`` is the de-duplication
+  gate, durable across restarts); a client order id seen before is answered by
+  republishing its journaled outcomes and is never executed again;
+- then fenced (``stale_epoch`` / ``no_owner``), then submitted to the broker;
+  every outcome is journaled before it is published;
+- resting orders of a portfolio whose fence moved past their epoch are
+  cancelled (reason ``stale_epoch``) before any market event can fill them;
+- a malformed record is dead-lettered and, when its portfolio id can be read,
+  rejected back to that portfolio.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+import zlib
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+
+import msgspec
+
+from livecore.gateway.broker import BrokerAdapter
+from livecore.gateway.fencing import FenceReader, admission, is_stale
+from livecore.gateway.publisher import FeedbackPublisher
+from livecore.ports.bus import Record
+from livecore.ports.store import Journal
+from livecore.wire.codec import MalformedMessage, market_events, order_requests
+from livecore.wire.messages import (
+    CancelOrder,
+    DeadLetter,
+    FeedbackStatus,
+    MarketEvent,
+    NewOrder,
+    OrderFeedback,
+)
+from livecore.wire.names import Topics
+
+
+@dataclass(slots=True)
+class GatewayStats:
+    """Counters of what the gateway did; read by operators and tests."""
+
+    orders: int = 0
+    duplicates: int = 0
+    rejected_stale: int = 0
+    rejected_no_owner: int = 0
+    cancel_requests: int = 0
+    cancels_unknown: int = 0
+    cancels_stale: int = 0
+    stale_resting_cancelled: int = 0
+    malformed_orders: int = 0
+    malformed_market: int = 0
+    market_events: int = 0
+    backlog_dropped: int = 0
+    adopted: int = 0
+    released: int = 0
+    loop_errors: int = 0
+
+
+def partition_of(key: str, partitions: int) -> int:
+    """The partition both buses give ``key`` (CRC32, librdkafka's consistent_random)."""
+    return zlib.crc32(key.encode()) % partitions
+
+
+class OrderDesk:
+    """Thread-safe: each public method takes the desk lock."""
+
+    def __init__(
+        self,
+        broker: BrokerAdapter,
+        journal: Journal,
+        fences: FenceReader,
+        publisher: FeedbackPublisher,
+        topics: Topics,
+        require_fence: bool,
+        component: str = "gateway",
+        clock: Callable[[], int] = time.time_ns,
+    ) -> None:
+        self._broker = broker
+        self._journal = journal
+        self._fences = fences
+        self._publisher = publisher
+        self._topics = topics
+        self._require_fence = require_fence
+        self._component = component
+        self._clock = clock
+        self._lock = threading.RLock()
+        self.stats = GatewayStats()
+
+    # --- orders -------------------------------------------------------------------
+
+    def on_order_records(self, records: Iterable[Record]) -> None:
+        with self._lock:
+            self._fences.begin_batch()
+            self._publisher.flush_pending()
+            for record in records:
+                try:
+                    request = order_requests.decode(record.value)
+                except MalformedMessage as exc:
+                    self._malformed_order(record, exc.reason)
+                    continue
+                if isinstance(request, NewOrder):
+                    self._new_order(request)
+                else:
+                    self._cancel(request)
+
+    def _new_order(self, order: NewOrder) -> None:
+        now = self._clock()
+        self.stats.orders += 1
+        if not self._journal.record_order(order, now):
+            history = [entry.feedback for entry in self._journal.feedback_for_order(order.client_order_id)]
+            if history:
+                self.stats.duplicates += 1
+                self._publisher.republish(history)
+                return
+            # journaled by an earlier run that stopped before answering: answer now
+        self._admit(order, now)
+
+    def _admit(self, order: NewOrder, now: int) -> None:
+        fence = self._fences.fence(order.portfolio_id)
+        reason = admission(order.epoch, fence, self._require_fence)
+        if reason is not None:
+            if reason == "stale_epoch":
+                self.stats.rejected_stale += 1
+            else:
+                self.stats.rejected_no_owner += 1
+            self._publisher.emit([rejection(order, reason, now)])
+            return
+        self._cancel_stale_resting(order.portfolio_id, now)
+        self._broker.submit(order, now)
+        self._publisher.emit(self._broker.drain_reports())
+
+    def _cancel(self, request: CancelOrder) -> None:
+        now = self._clock()
+        self.stats.cancel_requests += 1
+        if is_stale(request.epoch, self._fences.fence(request.portfolio_id)):
+            self.stats.cancels_stale += 1  # a stale owner has no say; the new one decides
+            return
+        if self._broker.cancel(request.client_order_id, now, "cancel_requested"):
+            self._publisher.emit(self._broker.drain_reports())
+            return
+        history = [e.feedback for e in self._journal.feedback_for_order(request.client_order_id)]
+        if history:
+            self._publisher.republish(history)  # already final: tell the truth again
+        else:
+            self.stats.cancels_unknown += 1
+
+    def _cancel_stale_resting(self, portfolio_id: str, now: int) -> None:
+        fence = self._fences.fence(portfolio_id)
+        for order in self._broker.open_orders():
+            if order.portfolio_id == portfolio_id and is_stale(order.epoch, fence):
+                self._broker.cancel(order.client_order_id, now, "stale_epoch")
+                self.stats.stale_resting_cancelled += 1
+
+    def _malformed_order(self, record: Record, reason: str) -> None:
+        self.stats.malformed_orders += 1
+        self._publisher.dead_letter(self._topics.dlq(record.topic), self._letter(record, reason))
+        fields = _raw_fields(record.value)
+        portfolio_id = fields.get("portfolio_id")
+        if not isinstance(portfolio_id, str) or not portfolio_id:
+            return
+        coid = fields.get("client_order_id")
+        if not isinstance(coid, str) or not coid:
+            coid = f"malformed-{record.topic}-{record.partition}-{record.offset}"
+        if self._journal.get_order(coid) is not None:
+            return  # a real order has this id: a rejection would contradict its outcomes
+        history = [e.feedback for e in self._journal.feedback_for_order(coid)]
+        if history:
+            self._publisher.republish(history)
+            return
+        epoch = fields.get("epoch")
+        feedback = OrderFeedback(
+            status=FeedbackStatus.REJECTED,
+            client_order_id=coid,
+            portfolio_id=portfolio_id,
+            epoch=epoch if isinstance(epoch, int) and not isinstance(epoch, bool) else 0,
+            symbol=str(fields.get("symbol") or ""),
+            reason=f"malformed: {reason}"[:500],
+            ts_ns=self._clock(),
+        )
+        self._publisher.emit([feedback])
+
+    def _letter(self, record: Record, reason: str) -> DeadLetter:
+        return DeadLetter(
+            topic=record.topic,
+            partition=record.partition,
+            offset=record.offset,
+            key=record.key,
+            payload=record.value,
+            reason=reason,
+            component=self._component,
+            ts_ns=self._clock(),
+        )
+
+    # --- market data --------------------------------------------------------------
+
+    def on_market_records(self, records: Iterable[Record], not_before_ms: int = 0) -> None:
+        events: list[MarketEvent] = []
+        for record in records:
+            if record.timestamp_ms < not_before_ms:
+                self.stats.backlog_dropped += 1
+                continue
+            try:
+                events.append(market_events.decode(record.value))
+            except MalformedMessage as exc:
+                self.stats.malformed_market += 1
+                with self._lock:
+                    self._publisher.dead_letter(self._topics.dlq(record.topic), self._letter(record, exc.reason))
+        if events:
+            self.on_market_events(events)
+
+    def on_market_events(self, events: list[MarketEvent]) -> None:
+        with self._lock:
+            self.stats.market_events += len(events)
+            self._fences.begin_batch()
+            self._publisher.flush_pending()
+            now = self._clock()
+            for symbol in {event.symbol for event in events}:
+                for order in self._broker.open_orders(symbol):
+                    if is_stale(order.epoch, self._fences.fence(order.portfolio_id)):
+                        self._broker.cancel(order.client_order_id, now, "stale_epoch")
+                        self.stats.stale_resting_cancelled += 1
+            for event in events:
+                self._broker.on_market(event)
+            self._publisher.emit(self._broker.drain_reports())
+
+    # --- book ownership (restart, rebalance) ----------------------------------------
+
+    def adopt_open_orders(self, owns: Callable[[str], bool]) -> int:
+        """Take over the journal's open orders of the portfolios ``owns`` accepts:
+        restore those with outcomes, answer those never answered. Returns the count."""
+        with self._lock:
+            self._fences.begin_batch()
+            self._publisher.flush_pending()
+            mine = {o.client_order_id for o in self._broker.open_orders()}
+            adopted = 0
+            for entry in self._journal.open_orders():
+                order = entry.order
+                if order.client_order_id in mine or not owns(order.portfolio_id):
+                    continue
+                history = [e.feedback for e in self._journal.feedback_for_order(order.client_order_id)]
+                if history:
+                    self._broker.restore(order, history)
+                else:
+                    self._admit(order, self._clock())
+                adopted += 1
+            self.stats.adopted += adopted
+            now = self._clock()
+            for order in self._broker.open_orders():
+                if is_stale(order.epoch, self._fences.fence(order.portfolio_id)):
+                    self._broker.cancel(order.client_order_id, now, "stale_epoch")
+                    self.stats.stale_resting_cancelled += 1
+            self._publisher.emit(self._broker.drain_reports())
+            return adopted
+
+    def release_open_orders(self, owns: Callable[[str], bool]) -> int:
+        """Forget open orders of portfolios no longer ours (another gateway adopts them)."""
+        with self._lock:
+            self._publisher.flush_pending()
+            released = 0
+            for order in self._broker.open_orders():
+                if not owns(order.portfolio_id) and self._broker.release(order.client_order_id):
+                    released += 1
+            self.stats.released += released
+            return released
+
+
+def rejection(order: NewOrder, reason: str, now: int) -> OrderFeedback:
+    return OrderFeedback(
+        status=FeedbackStatus.REJECTED,
+        client_order_id=order.client_order_id,
+        portfolio_id=order.portfolio_id,
+        epoch=order.epoch,
+        symbol=order.symbol,
+        side=order.side,
+        reason=reason,
+        ts_ns=now,
+    )
+
+
+def _raw_fields(payload: bytes) -> dict[str, object]:
+    try:
+        value = msgspec.json.decode(payload)
+    except (msgspec.DecodeError, UnicodeDecodeError):
+        return {}
+    return value if isinstance(value, dict) else {}

@@ -1,0 +1,237 @@
+"""``TradeGateway``: the gateway's threads, consumers and offsets.
+
+Two loops, each in its own thread:
+
+- **orders**: group ``trade_gateway`` (shared by every gateway process;
+  partitions split among them), ``earliest`` for a new group. Per batch: the
+  desk handles every record, then the publisher settles (outcomes journaled and
+  delivered) and only then are the offsets committed. A batch that fails (the
+  database or the broker is down) is rewound with ``seek`` and handled again
+  after a pause: the journal makes the repeat harmless.
+- **market**: its own group per process, ``latest``; feeds the paper broker.
+
+On every change of the orders assignment the gateway adopts the journal's open
+orders of the portfolios that now map to its partitions and forgets those that
+moved away, so that several gateways can share the group and a restart picks
+up resting orders.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+import uuid
+from collections.abc import Callable
+
+from livecore.gateway.broker import BrokerAdapter
+from livecore.gateway.desk import GatewayStats, OrderDesk, partition_of
+from livecore.gateway.fencing import FenceReader
+from livecore.gateway.paper import PaperBroker
+from livecore.gateway.publisher import FeedbackPublisher
+from livecore.gateway.settings import GatewaySettings
+from livecore.ports.bus import Bus, Consumer, OffsetReset, Record, TopicPartition
+from livecore.ports.coordination import Coordination
+from livecore.ports.store import Store
+from livecore.wire.names import Topics
+
+log = logging.getLogger(__name__)
+
+
+class TradeGateway:
+    """Collaborators are passed in; the gateway closes only what it opened
+    (its producer and consumers), never the bus, coordination or store."""
+
+    def __init__(
+        self,
+        bus: Bus,
+        coord: Coordination,
+        store: Store,
+        settings: GatewaySettings | None = None,
+        broker: BrokerAdapter | None = None,
+        clock: Callable[[], int] = time.time_ns,
+    ) -> None:
+        self.settings = s = settings or GatewaySettings()
+        self.gateway_id = s.gateway_id or f"gw-{uuid.uuid4().hex[:8]}"
+        self.topics = Topics(s.topic_prefix)
+        self._bus = bus
+        self._store = store
+        self._clock = clock
+        self._broker = broker or PaperBroker(s.paper)
+        self._fences = FenceReader(coord)
+        self._publisher: FeedbackPublisher | None = None
+        self._desk: OrderDesk | None = None
+        self._stop = threading.Event()
+        self._threads: list[threading.Thread] = []
+        self._orders_assigned = threading.Event()
+        self._market_assigned = threading.Event()
+        self._started_ms = 0
+        self._assignment: frozenset[int] = frozenset()
+
+    # --- lifecycle ------------------------------------------------------------------
+
+    def start(self) -> None:
+        """Create missing topics, open the producer and start both loops."""
+        if self._threads:
+            raise RuntimeError("gateway already started")
+        s, t = self.settings, self.topics
+        self._bus.create_topics(
+            {
+                t.orders: s.orders_partitions,
+                t.orders_feedback: s.feedback_partitions,
+                t.market_data: s.market_partitions,
+                t.dlq(t.orders): s.dlq_partitions,
+                t.dlq(t.market_data): s.dlq_partitions,
+            }
+        )
+        producer = self._bus.producer()
+        self._publisher = FeedbackPublisher(producer, self._store.journal, t.orders_feedback)
+        self._desk = OrderDesk(
+            self._broker,
+            self._store.journal,
+            self._fences,
+            self._publisher,
+            t,
+            s.require_fence,
+            s.component,
+            self._clock,
+        )
+        self._started_ms = self._clock() // 1_000_000
+        self._stop.clear()
+        self._threads = [
+            threading.Thread(target=self._orders_loop, name=f"{self.gateway_id}-orders", daemon=True),
+            threading.Thread(target=self._market_loop, name=f"{self.gateway_id}-market", daemon=True),
+        ]
+        for thread in self._threads:
+            thread.start()
+        log.info("gateway %s started (group %s)", self.gateway_id, s.group_id)
+
+    def stop(self, timeout: float = 15.0) -> None:
+        """Finish the current batch, commit, close consumers and the producer."""
+        self._stop.set()
+        for thread in self._threads:
+            thread.join(timeout)
+        self._threads = []
+        if self._publisher is not None:
+            try:
+                self._publisher.settle(self.settings.publish_timeout_s)
+            finally:
+                self._publisher.close(self.settings.publish_timeout_s)
+                self._publisher = None
+        log.info("gateway %s stopped: %s", self.gateway_id, self.stats)
+
+    def run_until(self, stop_event: threading.Event) -> None:
+        """Start, serve until ``stop_event`` is set, stop."""
+        self.start()
+        try:
+            while not stop_event.wait(0.2):
+                if not any(t.is_alive() for t in self._threads):
+                    break
+        finally:
+            self.stop()
+
+    def wait_ready(self, timeout: float) -> bool:
+        """True once both consumers have partitions (market data and orders flow)."""
+        deadline = time.monotonic() + timeout
+        return self._orders_assigned.wait(timeout) and self._market_assigned.wait(max(0.0, deadline - time.monotonic()))
+
+    @property
+    def stats(self) -> GatewayStats:
+        return self._desk.stats if self._desk is not None else GatewayStats()
+
+    @property
+    def broker(self) -> BrokerAdapter:
+        return self._broker
+
+    # --- loops ----------------------------------------------------------------------
+
+    def _consumer(self, group: str, topic: str, reset: OffsetReset) -> Consumer:
+        return self._bus.consumer(group, [topic], reset, self.settings.consumer)
+
+    def _orders_loop(self) -> None:
+        s = self.settings
+        consumer = self._consumer(s.group_id, self.topics.orders, "earliest")
+        try:
+            while not self._stop.is_set():
+                try:
+                    records = consumer.poll(s.max_batch, s.poll_timeout_s)
+                    self._sync_assignment(consumer)
+                    if records:
+                        self._handle_orders(consumer, records)
+                except Exception:
+                    self._count_error("orders")
+                    self._stop.wait(s.retry_backoff_s)
+        finally:
+            consumer.close()
+
+    def _handle_orders(self, consumer: Consumer, records: list[Record]) -> None:
+        assert self._desk is not None and self._publisher is not None
+        try:
+            self._desk.on_order_records(records)
+            while not self._publisher.settle(self.settings.publish_timeout_s):
+                if self._stop.wait(self.settings.retry_backoff_s):
+                    return  # not committed: redelivered to whoever runs next
+            consumer.commit(records)
+        except Exception:
+            _rewind(consumer, records)
+            raise
+
+    def _sync_assignment(self, consumer: Consumer) -> None:
+        assigned = frozenset(tp.partition for tp in consumer.assignment() if tp.topic == self.topics.orders)
+        if assigned == self._assignment:
+            if assigned:
+                self._orders_assigned.set()
+            return
+        assert self._desk is not None and self._publisher is not None
+        n = self.settings.orders_partitions
+        released = self._desk.release_open_orders(lambda pid: partition_of(pid, n) in assigned)
+        adopted = self._desk.adopt_open_orders(lambda pid: partition_of(pid, n) in assigned)
+        self._publisher.settle(self.settings.publish_timeout_s)
+        self._assignment = assigned
+        if assigned:
+            self._orders_assigned.set()
+        log.info(
+            "gateway %s: orders partitions %s (adopted %d, released %d open orders)",
+            self.gateway_id,
+            sorted(assigned),
+            adopted,
+            released,
+        )
+
+    def _market_loop(self) -> None:
+        s = self.settings
+        group = f"{s.group_id}_md_{self.gateway_id}"
+        consumer = self._consumer(group, self.topics.market_data, "latest")
+        not_before = self._started_ms if s.drop_backlog else 0
+        try:
+            while not self._stop.is_set():
+                try:
+                    records = consumer.poll(s.max_batch, s.poll_timeout_s)
+                    if consumer.assignment():
+                        self._market_assigned.set()
+                    if records:
+                        assert self._desk is not None
+                        self._desk.on_market_records(records, not_before)
+                except Exception:
+                    self._count_error("market")
+                    self._stop.wait(s.retry_backoff_s)
+        finally:
+            consumer.close()
+
+    def _count_error(self, loop: str) -> None:
+        if self._desk is not None:
+            self._desk.stats.loop_errors += 1
+        log.exception("gateway %s: %s loop error (retrying)", self.gateway_id, loop)
+
+
+def _rewind(consumer: Consumer, records: list[Record]) -> None:
+    """Seek every partition of ``records`` back to its first record of the batch."""
+    first: dict[TopicPartition, int] = {}
+    for record in records:
+        tp = TopicPartition(record.topic, record.partition)
+        first.setdefault(tp, record.offset)
+    for tp, offset in first.items():
+        try:
+            consumer.seek(tp, offset)
+        except Exception:
+            log.exception("cannot rewind %s to %d", tp, offset)
