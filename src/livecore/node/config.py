@@ -1,0 +1,80 @@
+"""Every tunable of an ExecutionNode in one frozen object.
+
+The seed fixes ``heartbeat_interval = 10`` and ``heartbeat_ttl = 30``; the rest
+are this project's. Nothing else in ``node/`` spells a number that an operator
+might want to change.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from livecore.ports.bus import ConsumerSettings
+
+MIN_HEARTBEAT_INTERVAL_S = 0.5
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class NodeConfig:
+    """Settings of one node. Invalid combinations are refused at construction."""
+
+    # heartbeat and metrics (seed defaults)
+    heartbeat_interval: float = 10.0
+    heartbeat_ttl: float = 30.0
+    # a consumer loop that has not stamped for this long is stuck: the heartbeat stops
+    loop_stall_s: float = 30.0
+    # how long the heartbeat waits for the consumers to be assigned before it starts anyway
+    ready_timeout_s: float = 60.0
+
+    # hosting
+    capacity: int = 1000
+    workers: int = 4
+    # market events a processor may hold before new ticks for a queued symbol are conflated
+    mailbox_size: int = 1000
+    # feedback reports a processor may hold before feedback consumption pauses
+    feedback_mailbox_size: int = 1000
+    # events one worker applies to one portfolio before yielding to the others
+    worker_batch: int = 200
+
+    # market data
+    poll_batch: int = 1000
+    poll_timeout_s: float = 0.1
+    # ticks older than this (event ts_ns vs wall clock) are skipped; None keeps every tick
+    max_tick_age_s: float | None = 5.0
+
+    # state
+    snapshot_interval_s: float = 30.0
+
+    # orders out
+    order_retry_interval_s: float = 0.5
+    drain_timeout_s: float = 10.0
+
+    # commands
+    command_max_age_s: float = 60.0
+    command_ack_ttl_s: float = 300.0
+
+    # consumers and topics
+    consumer: ConsumerSettings = field(default_factory=ConsumerSettings)
+    topic_partitions: int = 4
+    create_topics: bool = True
+    topic_prefix: str = ""
+
+    # stop
+    join_timeout_s: float = 5.0
+
+    def __post_init__(self) -> None:
+        if self.heartbeat_interval < MIN_HEARTBEAT_INTERVAL_S:
+            raise ValueError(f"heartbeat_interval must be >= {MIN_HEARTBEAT_INTERVAL_S}s")
+        if self.heartbeat_ttl <= self.heartbeat_interval:
+            raise ValueError("heartbeat_ttl must be longer than heartbeat_interval")
+        for name in ("capacity", "workers", "mailbox_size", "feedback_mailbox_size", "worker_batch"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"{name} must be at least 1")
+        if self.poll_batch < 1 or self.poll_timeout_s <= 0:
+            raise ValueError("poll_batch must be >= 1 and poll_timeout_s > 0")
+        if self.max_tick_age_s is not None and self.max_tick_age_s <= 0:
+            raise ValueError("max_tick_age_s must be positive (or None to keep every tick)")
+        if self.loop_stall_s <= self.poll_timeout_s:
+            raise ValueError("loop_stall_s must be longer than poll_timeout_s")
+        if self.topic_partitions < 1:
+            raise ValueError("topic_partitions must be at least 1")

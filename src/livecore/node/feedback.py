@@ -1,0 +1,145 @@
+"""The order-feedback loop: at least once, de-duplicated, committed only when
+durable.
+
+The node's own group (``execution_node_{id}.feedback``) reads every partition:
+feedback for portfolios hosted elsewhere is ignored. A group with no committed
+offset starts at ``latest``: history before this node started is already in
+the gateway journal, which every ``portfolio.load`` reconciles, and the
+overlap is harmless because fills are de-duplicated by fill id. The node does
+not announce itself (heartbeat) before this consumer has its start position,
+so nothing can fall between the journal read and the first fetch.
+
+A record's offset is committed only after the fill was applied AND the
+snapshot that contains it was saved: processors release ``FeedbackTicket`` s
+after ``store.snapshots.save`` returned; this loop commits, per partition, the
+longest run of released tickets. A full feedback mailbox pauses the consumer
+(membership kept) until the portfolio catches up: feedback is never dropped.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import deque
+from collections.abc import Callable, Mapping
+
+from livecore.node.deadletter import DeadLetters
+from livecore.node.loop import ConsumerLoop
+from livecore.node.mailbox import FeedbackItem, FeedbackTicket
+from livecore.node.processor import PortfolioProcessor
+from livecore.ports.bus import Consumer, Record
+from livecore.wire import codec
+
+log = logging.getLogger(__name__)
+
+
+class OffsetTracker:
+    """Tickets per partition in offset order; ``committable`` pops the released prefix."""
+
+    def __init__(self, topic: str) -> None:
+        self._topic = topic
+        self._pending: dict[int, deque[FeedbackTicket]] = {}
+
+    def track(self, record: Record) -> FeedbackTicket:
+        ticket = FeedbackTicket(record.partition, record.offset)
+        self._pending.setdefault(record.partition, deque()).append(ticket)
+        return ticket
+
+    def committable(self) -> list[Record]:
+        """One marker record per partition whose released prefix grew."""
+        out: list[Record] = []
+        for partition, tickets in self._pending.items():
+            last: FeedbackTicket | None = None
+            while tickets and tickets[0].done:
+                last = tickets.popleft()
+            if last is not None:
+                out.append(Record(self._topic, partition, last.offset, None, b"", 0))
+        return out
+
+    def outstanding(self) -> int:
+        return sum(len(tickets) for tickets in self._pending.values())
+
+    def clear(self) -> None:
+        self._pending = {}
+
+
+class FeedbackLoop(ConsumerLoop):
+    label = "order_feedback"
+
+    def __init__(
+        self,
+        consumer_factory: Callable[[], Consumer],
+        should_run: Callable[[], bool],
+        poll_batch: int,
+        poll_timeout_s: float,
+        topic: str,
+        portfolios: Mapping[str, PortfolioProcessor],
+        is_loading: Callable[[str], bool],
+        dead_letters: DeadLetters,
+    ) -> None:
+        super().__init__(consumer_factory, should_run, poll_batch, poll_timeout_s)
+        self._portfolios = portfolios
+        self._is_loading = is_loading
+        self._dead_letters = dead_letters
+        self.tracker = OffsetTracker(topic)
+        self._backlog: deque[FeedbackItem] = deque()
+        self._paused = False
+        self.events = 0
+        self.ignored = 0
+        self.waits = 0  # records that met a full mailbox and had to wait
+        self.commits = 0
+
+    def handle(self, consumer: Consumer, records: list[Record]) -> None:
+        self.events += len(records)
+        for record in records:
+            ticket = self.tracker.track(record)
+            try:
+                feedback = codec.order_feedback.decode(record.value)
+            except codec.MalformedMessage as exc:
+                self._dead_letters.send(record, exc.reason)
+                ticket.done = True
+                continue
+            self._backlog.append(FeedbackItem(feedback, ticket))
+        self._drain_backlog(consumer)
+        if self._should_run():  # after stop began, nothing more is committed
+            self._commit(consumer)
+
+    def _drain_backlog(self, consumer: Consumer) -> None:
+        backlog = self._backlog
+        while backlog:
+            item = backlog[0]
+            pid = item.feedback.portfolio_id
+            processor = self._portfolios.get(pid)
+            if processor is None or processor.closed:
+                if self._is_loading(pid):  # hosted in a moment: wait, never ignore
+                    self._wait(consumer, f"portfolio {pid} is loading")
+                    return
+                self.ignored += 1
+                if item.ticket is not None:
+                    item.ticket.done = True
+            elif not processor.offer_feedback(item):
+                if processor.closed:
+                    continue  # closed meanwhile: ignored on the next turn
+                self._wait(consumer, f"portfolio {pid} feedback mailbox is full")
+                return
+            backlog.popleft()
+        if self._paused:
+            consumer.resume()
+            self._paused = False
+
+    def _wait(self, consumer: Consumer, why: str) -> None:
+        """Pause fetching until the head of the backlog can be delivered."""
+        if not self._paused:
+            self.waits += len(self._backlog)
+            log.info("%s: pausing order-feedback consumption", why)
+            consumer.pause()
+            self._paused = True
+
+    def _commit(self, consumer: Consumer) -> None:
+        markers = self.tracker.committable()
+        if markers:
+            consumer.commit(markers)
+            self.commits += 1
+
+    def finish(self, consumer: Consumer) -> None:
+        self._backlog.clear()
+        self.tracker.clear()

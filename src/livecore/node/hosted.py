@@ -1,0 +1,51 @@
+"""What the node needs from a hosted portfolio: the domain ``Portfolio`` facade.
+
+Typed as a Protocol so the node's plumbing depends on the facade only (and
+unit tests can host a stub); production hosts ``livecore.domain.Portfolio``.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Protocol
+
+import msgspec
+
+from livecore.wire.messages import Bar, CancelOrder, NewOrder, OrderFeedback, Tick
+
+
+class HostedPortfolio(Protocol):
+    @property
+    def portfolio_id(self) -> str: ...
+    @property
+    def epoch(self) -> int: ...
+    @property
+    def symbols(self) -> frozenset[str]: ...
+    @property
+    def universe_version(self) -> int: ...
+    @property
+    def faulted(self) -> bool: ...
+    @property
+    def fault(self) -> str | None: ...
+    @property
+    def trading_enabled(self) -> bool: ...
+
+    def set_trading_enabled(self, enabled: bool) -> None: ...
+    def on_market(self, event: Tick | Bar) -> None: ...
+    def on_feedback(self, fb: OrderFeedback) -> Any: ...
+    def drain_outbox(self) -> list[NewOrder | CancelOrder]: ...
+    def mark_submitted(self, client_order_id: str) -> None: ...
+    def snapshot(self) -> bytes: ...
+    def view(self) -> Any: ...
+
+
+def feedback_applied(result: Any) -> bool:
+    """True when ``on_feedback`` changed the books (``FeedbackResult.APPLIED``)."""
+    return getattr(result, "name", None) == "APPLIED"
+
+
+def encode_view(view: Any, node_id: str) -> str:
+    """``Portfolio.view()`` as JSON with the hosting node's id added."""
+    data = msgspec.to_builtins(view)
+    if isinstance(data, dict):
+        data["node_id"] = node_id
+    return msgspec.json.encode(data).decode()

@@ -1,0 +1,331 @@
+"""Which portfolios this node hosts, and every change to that set.
+
+Load, unload, migrate (source side), reload, pause/resume, the drop of a
+portfolio whose ownership fence moved on, and the final flush at stop all live
+here, serialised by one lock. This is also the ``ProcessorHost`` the
+processors call back into (schedule, send orders, save snapshots, release
+feedback tickets, refresh the InterestMap).
+
+Load order, and why:
+1. the portfolio id joins ``loading``: feedback for it now waits instead of
+   being ignored, so nothing slips between the journal read and hosting;
+2. fence and epoch checks (a stale load is refused);
+3. spec from the registry (or the command), latest snapshot restored (or a
+   fresh portfolio), then ``reconcile`` with the gateway journal;
+4. a snapshot at the new epoch is saved, the processor registered, the
+   InterestMap updated; then it trades.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import threading
+import time
+from collections.abc import Callable, Iterator
+
+from livecore.node.commands import CommandFailed
+from livecore.node.config import NodeConfig
+from livecore.node.factory import LoadablePortfolio, PortfolioFactory
+from livecore.node.interest import InterestMap
+from livecore.node.mailbox import FeedbackTicket
+from livecore.node.orders import OrderSender
+from livecore.node.processor import Order, PortfolioProcessor
+from livecore.node.workers import WorkerPool
+from livecore.ports.coordination import Coordination
+from livecore.ports.store import Store
+from livecore.wire import names
+
+log = logging.getLogger(__name__)
+
+_FEEDBACK_READY_WAIT_S = 30.0
+
+
+class PortfolioHosting:
+    def __init__(
+        self,
+        node_id: str,
+        config: NodeConfig,
+        coord: Coordination,
+        store: Store,
+        factory: PortfolioFactory,
+        interest: InterestMap,
+        portfolios: dict[str, PortfolioProcessor],
+        portfolio_lock: threading.Lock,
+        sender: OrderSender,
+        pool: WorkerPool,
+        feedback_ready: Callable[[float], bool],
+    ) -> None:
+        self._node_id = node_id
+        self._config = config
+        self._coord = coord
+        self._store = store
+        self._factory = factory
+        self._interest = interest
+        self._portfolios = portfolios
+        self._portfolio_lock = portfolio_lock
+        self._sender = sender
+        self._pool = pool
+        self._feedback_ready = feedback_ready
+        self._ops = threading.RLock()
+        self._loading: set[str] = set()
+        self.paused = False
+        self.snapshot_failures = 0
+        self.dropped_by_fence = 0
+
+    # --- ProcessorHost ----------------------------------------------------------------
+
+    def schedule(self, processor: PortfolioProcessor) -> None:
+        self._pool.submit(processor)
+
+    def send_orders(self, processor: PortfolioProcessor, orders: list[Order], received_ns: int | None) -> None:
+        self._sender.send(processor, orders, received_ns)
+
+    def save_snapshot(self, processor: PortfolioProcessor, data: bytes) -> bool:
+        try:
+            self._store.snapshots.save(processor.portfolio_id, processor.epoch, data, time.time_ns())
+        except Exception as exc:
+            self.snapshot_failures += 1
+            log.warning("snapshot of %s not saved: %s", processor.portfolio_id, exc)
+            return False
+        return True
+
+    def tickets_done(self, tickets: list[FeedbackTicket]) -> None:
+        for ticket in tickets:
+            ticket.done = True
+
+    def universe_changed(self, processor: PortfolioProcessor, symbols: frozenset[str]) -> None:
+        if self._portfolios.get(processor.portfolio_id) is processor and not processor.closed:
+            self._interest.set(processor.portfolio_id, symbols)
+
+    # --- queries ----------------------------------------------------------------------
+
+    def is_loading(self, portfolio_id: str) -> bool:
+        return portfolio_id in self._loading
+
+    def processors(self) -> list[PortfolioProcessor]:
+        with self._portfolio_lock:
+            return list(self._portfolios.values())
+
+    def epochs(self) -> dict[str, int]:
+        return {p.portfolio_id: p.epoch for p in self.processors()}
+
+    # --- load ---------------------------------------------------------------------------
+
+    def load(self, portfolio_id: str, epoch: int, spec_toml: str | None = None) -> str:
+        with self._ops:
+            existing = self._portfolios.get(portfolio_id)
+            if existing is not None:
+                if existing.epoch == epoch:
+                    return f"{portfolio_id} already loaded at epoch {epoch}"
+                if existing.epoch > epoch:
+                    raise CommandFailed(f"stale load: {portfolio_id} is hosted at epoch {existing.epoch} > {epoch}")
+            elif len(self._portfolios) >= self._config.capacity:
+                raise CommandFailed(f"node {self._node_id} is at capacity ({self._config.capacity})")
+            self._check_fence(portfolio_id, epoch)
+            if not self._feedback_ready(_FEEDBACK_READY_WAIT_S):
+                raise CommandFailed("order feedback consumer is not positioned yet; retry")
+            with self._loading_guard(portfolio_id):
+                if existing is not None:  # re-fence: flush at the old epoch, rebuild at the new one
+                    self._retire(existing, persist=True, drain=True)
+                portfolio = self._build(portfolio_id, epoch, spec_toml)
+                processor = PortfolioProcessor(
+                    portfolio, self, self._config.mailbox_size, self._config.feedback_mailbox_size
+                )
+                if not processor.persist():
+                    raise CommandFailed(f"cannot save the first snapshot of {portfolio_id} at epoch {epoch}")
+                with self._portfolio_lock:
+                    self._portfolios[portfolio_id] = processor
+                self._interest.set(portfolio_id, portfolio.symbols)
+                processor.request_snapshot()  # first turn on a worker: sends anything reconcile queued
+            verb = "re-fenced" if existing is not None else "loaded"
+            return f"{portfolio_id} {verb} at epoch {epoch} ({len(portfolio.symbols)} symbols)"
+
+    def _build(self, portfolio_id: str, epoch: int, spec_toml: str | None) -> LoadablePortfolio:
+        if spec_toml is None:
+            entry = self._store.registry.get(portfolio_id)
+            if entry is None:
+                raise CommandFailed(f"{portfolio_id} is not in the registry and no spec_toml was given")
+            spec_toml = entry.spec_toml
+        try:
+            spec = self._factory.parse(spec_toml, f"registry:{portfolio_id}")
+        except Exception as exc:
+            raise CommandFailed(f"spec of {portfolio_id}: {exc}") from None
+        stored = self._store.snapshots.latest(portfolio_id)
+        if stored is not None and stored.epoch > epoch:
+            raise CommandFailed(f"stale load: snapshot of {portfolio_id} is at epoch {stored.epoch} > {epoch}")
+        try:
+            if stored is None:
+                portfolio = self._factory.create(spec, epoch, self._node_id)
+            else:
+                portfolio = self._factory.restore(stored.data, spec, epoch, self._node_id)
+        except Exception as exc:
+            raise CommandFailed(f"cannot build {portfolio_id}: {type(exc).__name__}: {exc}") from None
+        orders = [entry.order for entry in self._store.journal.orders(portfolio_id)]
+        feedback = [entry.feedback for entry in self._store.journal.feedback(portfolio_id)]
+        report = portfolio.reconcile(orders, feedback)
+        log.info("%s: restored=%s reconcile: %s", portfolio_id, stored is not None, report)
+        if self.paused:
+            portfolio.set_trading_enabled(False)
+        return portfolio
+
+    def _check_fence(self, portfolio_id: str, epoch: int) -> None:
+        fence = self._coord.get_fence(names.portfolio_epoch_key(portfolio_id))
+        if fence is None:
+            return
+        if fence.epoch > epoch or (fence.epoch == epoch and fence.owner != self._node_id):
+            raise CommandFailed(f"stale load: fence of {portfolio_id} is epoch {fence.epoch} owned by {fence.owner}")
+
+    @contextlib.contextmanager
+    def _loading_guard(self, portfolio_id: str) -> Iterator[None]:
+        self._loading.add(portfolio_id)
+        try:
+            yield
+        finally:
+            self._loading.discard(portfolio_id)
+
+    # --- unload / migrate / drop --------------------------------------------------------
+
+    def unload(self, portfolio_id: str) -> str:
+        with self._ops:
+            processor = self._portfolios.get(portfolio_id)
+            if processor is None:
+                return f"{portfolio_id} is not hosted here"
+            saved = self._retire(processor, persist=True, drain=True)
+            if not saved:
+                raise CommandFailed(f"{portfolio_id} unloaded, but its final snapshot was not saved")
+            return f"{portfolio_id} unloaded at epoch {processor.epoch}"
+
+    def migrate(self, portfolio_id: str, to_node: str) -> str:
+        if to_node == self._node_id:
+            raise CommandFailed(f"cannot migrate {portfolio_id} to the node it is on")
+        with self._ops:
+            processor = self._portfolios.get(portfolio_id)
+            if processor is None:
+                return f"{portfolio_id} is not hosted here (already moved?)"
+            saved = self._retire(processor, persist=True, drain=True)
+            self._audit("portfolio_migrated_out", portfolio_id, {"to": to_node, "snapshot_saved": saved})
+            if not saved:
+                raise CommandFailed(f"{portfolio_id} stopped, but its final snapshot was not saved")
+            return f"{portfolio_id} drained and released at epoch {processor.epoch} for {to_node}"
+
+    def drop(self, portfolio_id: str, reason: str) -> None:
+        """Lost ownership: stop at once; no orders, no snapshot overwrite."""
+        with self._ops:
+            processor = self._portfolios.get(portfolio_id)
+            if processor is None:
+                return
+            log.warning("dropping %s: %s", portfolio_id, reason)
+            self.dropped_by_fence += 1
+            self._retire(processor, persist=False, drain=False)
+            self._audit("portfolio_dropped", portfolio_id, {"reason": reason})
+
+    def close_all(self) -> int:
+        """At stop: drain and persist every portfolio, then drop them all. Returns how many saved."""
+        with self._ops:
+            processors = self.processors()
+            for processor in processors:
+                self._interest.remove(processor.portfolio_id)
+                processor.quiesce()
+            for processor in processors:
+                self._sender.wait_delivered(processor.portfolio_id, self._config.drain_timeout_s)
+            saved = sum(1 for processor in processors if processor.close(persist=True))
+            with self._portfolio_lock:
+                self._portfolios.clear()
+            self._interest.clear()
+            self.paused = False
+            return saved
+
+    def _retire(self, processor: PortfolioProcessor, persist: bool, drain: bool) -> bool:
+        pid = processor.portfolio_id
+        self._interest.remove(pid)
+        if drain:
+            processor.quiesce()
+            if not self._sender.wait_delivered(pid, self._config.drain_timeout_s):
+                log.warning("%s: orders still undelivered after %.1fs", pid, self._config.drain_timeout_s)
+        else:
+            with processor.exclusive() as portfolio:
+                portfolio.set_trading_enabled(False)
+        saved = processor.close(persist=persist)
+        with self._portfolio_lock:
+            if self._portfolios.get(pid) is processor:
+                del self._portfolios[pid]
+        self._interest.remove(pid)  # a batch finishing meanwhile may have re-added it
+        with contextlib.suppress(Exception):
+            self._coord.delete(names.portfolio_view_key(pid))
+        return saved
+
+    # --- reload / pause / resume ----------------------------------------------------------
+
+    def reload(self, portfolio_id: str) -> str:
+        with self._ops:
+            processor = self._portfolios.get(portfolio_id)
+            if processor is None:
+                raise CommandFailed(f"{portfolio_id} is not hosted here")
+            entry = self._store.registry.get(portfolio_id)
+            if entry is None:
+                raise CommandFailed(f"{portfolio_id} is not in the registry")
+            try:
+                spec = self._factory.parse(entry.spec_toml, f"registry:{portfolio_id}")
+            except Exception as exc:
+                raise CommandFailed(f"spec of {portfolio_id}: {exc}") from None
+            with processor.exclusive() as portfolio:
+                reloadable: LoadablePortfolio = portfolio  # type: ignore[assignment]
+                reloadable.reload(spec)
+            processor.request_snapshot()
+            return f"{portfolio_id} reloaded"
+
+    def pause(self) -> str:
+        with self._ops:
+            if self.paused:
+                return "already paused"
+            self.paused = True
+            for processor in self.processors():
+                with processor.exclusive() as portfolio:
+                    portfolio.set_trading_enabled(False)
+            return "paused: no new orders; fills and prices still apply"
+
+    def resume(self) -> str:
+        with self._ops:
+            if not self.paused:
+                return "not paused"
+            self.paused = False
+            for processor in self.processors():
+                with processor.exclusive() as portfolio:
+                    portfolio.set_trading_enabled(True)
+            return "resumed"
+
+    # --- periodic (heartbeat thread) ---------------------------------------------------------
+
+    def check_fences(self) -> list[str]:
+        """Drop every hosted portfolio whose fence moved past it; return their ids."""
+        dropped = []
+        for processor in self.processors():
+            pid = processor.portfolio_id
+            fence = self._coord.get_fence(names.portfolio_epoch_key(pid))
+            if fence is None:
+                continue
+            if fence.epoch > processor.epoch or fence.owner != self._node_id:
+                self.drop(pid, f"fence is epoch {fence.epoch} owned by {fence.owner}, ours {processor.epoch}")
+                dropped.append(pid)
+        return dropped
+
+    def request_due_snapshots(self) -> None:
+        interval = self._config.snapshot_interval_s
+        for processor in self.processors():
+            if processor.dirty and processor.snapshot_age >= interval:
+                processor.request_snapshot()
+
+    def publish_views(self, ttl: float) -> None:
+        for processor in self.processors():
+            view = processor.view_json(self._node_id)
+            if view is not None:
+                self._coord.set(names.portfolio_view_key(processor.portfolio_id), view, ttl=ttl)
+
+    def _audit(self, event: str, portfolio_id: str, detail: dict[str, object]) -> None:
+        try:
+            self._store.audit.record(
+                "node", event, {"node_id": self._node_id, "portfolio_id": portfolio_id, **detail}, time.time_ns()
+            )
+        except Exception:
+            log.exception("cannot audit %s of %s", event, portfolio_id)

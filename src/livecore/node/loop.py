@@ -1,0 +1,93 @@
+"""The shape every consumer thread of the node shares.
+
+A loop owns its consumer (created on its own thread, closed when the loop
+ends, as the seed says), stamps ``last_alive`` every iteration so the
+heartbeat can tell a stuck loop from a live one, and wraps each batch: an
+exception is logged and counted, never the end of the loop.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+
+from livecore.ports.bus import Consumer, Record
+
+log = logging.getLogger(__name__)
+
+# polls after the first assignment before a loop calls itself ready: by then the
+# consumer has fetched, so its start position ("latest") is fixed
+_READY_AFTER_POLLS = 2
+_ERROR_PAUSE_S = 0.05
+
+
+class ConsumerLoop:
+    """Subclasses implement ``handle``; ``run`` is the thread target."""
+
+    label = "loop"
+
+    def __init__(
+        self,
+        consumer_factory: Callable[[], Consumer],
+        should_run: Callable[[], bool],
+        poll_batch: int,
+        poll_timeout_s: float,
+    ) -> None:
+        self._consumer_factory = consumer_factory
+        self._should_run = should_run
+        self._poll_batch = poll_batch
+        self._poll_timeout = poll_timeout_s
+        self.last_alive = time.monotonic()
+        self.ready = threading.Event()
+        self.errors = 0
+        self._assigned_polls = 0
+
+    def reset(self) -> None:
+        """Before each (re)start: not ready until the new consumer is positioned."""
+        self.ready.clear()
+        self._assigned_polls = 0
+        self.last_alive = time.monotonic()
+
+    def run(self) -> None:
+        self.last_alive = time.monotonic()
+        try:
+            consumer = self._consumer_factory()
+        except Exception:
+            log.exception("%s: cannot create its consumer; the loop is dead", self.label)
+            return
+        try:
+            while self._should_run():
+                self.last_alive = time.monotonic()
+                try:
+                    records = self.poll(consumer)
+                    self._note_ready(consumer)
+                    self.handle(consumer, records)
+                except Exception:
+                    self.errors += 1
+                    log.exception("%s: batch failed; continuing", self.label)
+                    time.sleep(_ERROR_PAUSE_S)
+            self.finish(consumer)
+        finally:
+            try:
+                consumer.close()
+            except Exception:
+                log.exception("%s: closing its consumer failed", self.label)
+
+    def poll(self, consumer: Consumer) -> list[Record]:
+        return consumer.poll(self._poll_batch, self._poll_timeout)
+
+    def handle(self, consumer: Consumer, records: list[Record]) -> None:
+        raise NotImplementedError
+
+    def finish(self, consumer: Consumer) -> None:
+        """Called on the loop's thread after the run flag dropped, before close."""
+
+    def _note_ready(self, consumer: Consumer) -> None:
+        if self.ready.is_set():
+            return
+        if consumer.assignment():
+            self._assigned_polls += 1
+            if self._assigned_polls >= _READY_AFTER_POLLS:
+                self.ready.set()

@@ -1,0 +1,397 @@
+"""ExecutionNode: the seed's runtime container for portfolios.
+
+Construction only prepares structures (no thread, no connection). ``start``
+claims the node id, creates the producer and starts the seed's four threads
+(``heartbeat_{id}``, ``schedule_updates_{id}``, ``market_data_{id}``,
+``order_feedback_{id}``) plus a small worker pool that runs the portfolios.
+``stop`` follows the seed's order: drop the run flag, join the heartbeat,
+stop every processor (drain, final snapshot), join the consumers, close the
+producer; it may be called from any thread, including a command handler on
+the schedule thread, and a stopped node can start again.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from typing import Any
+
+from livecore.errors import ConfigError
+from livecore.node.commands import CommandDispatcher, CommandFailed
+from livecore.node.config import NodeConfig
+from livecore.node.deadletter import DeadLetters
+from livecore.node.errors import NodeAlreadyRunning
+from livecore.node.factory import DomainPortfolios, PortfolioFactory
+from livecore.node.feedback import FeedbackLoop
+from livecore.node.heartbeat import Heartbeat, WatchedLoop
+from livecore.node.hosting import PortfolioHosting
+from livecore.node.interest import InterestMap
+from livecore.node.latency import LatencyRecorder
+from livecore.node.loop import ConsumerLoop
+from livecore.node.market import MarketDataLoop
+from livecore.node.metrics import NodeStats, iso_now
+from livecore.node.orders import OrderSender
+from livecore.node.processor import PortfolioProcessor
+from livecore.node.schedule import ScheduleUpdatesLoop
+from livecore.node.workers import WorkerPool
+from livecore.ports.bus import Bus, Consumer, Producer
+from livecore.ports.coordination import Coordination
+from livecore.ports.store import Store
+from livecore.wire import names
+from livecore.wire.names import Topics
+from livecore.wire.signing import CommandVerifier
+
+log = logging.getLogger(__name__)
+
+_STOP_WAIT_S = 60.0
+
+
+class ExecutionNode:
+    """Hosts many portfolios; see the module docstring and docs/NODE.md."""
+
+    def __init__(
+        self,
+        node_id: str,
+        bus: Bus,
+        coord: Coordination,
+        store: Store,
+        config: NodeConfig | None = None,
+        secret: str | bytes = "",
+        portfolio_factory: PortfolioFactory | None = None,
+    ) -> None:
+        if not node_id or any(ch.isspace() for ch in node_id):
+            raise ConfigError(f"bad node id {node_id!r}: must be non-empty without spaces")
+        if not secret:
+            raise ConfigError("an ExecutionNode needs the command-signing secret")
+        self.node_id = node_id
+        self.config = config or NodeConfig()
+        self.topics = Topics(self.config.topic_prefix)
+        self.is_running = False
+        self.portfolios: dict[str, PortfolioProcessor] = {}
+        self.portfolio_lock = threading.Lock()
+        self.interest_map = InterestMap()
+        self.heartbeat_interval = self.config.heartbeat_interval
+        self.heartbeat_ttl = self.config.heartbeat_ttl
+        self.latency = LatencyRecorder()
+
+        self._bus = bus
+        self._coord = coord
+        self._store = store
+        self._producer: Producer | None = None
+        self._claim_value = ""
+        self._started_at = ""
+        self._threads: dict[str, threading.Thread] = {}
+        self._heartbeat: Heartbeat | None = None
+        self._stop_event = threading.Event()
+        self._lifecycle = threading.Lock()
+        self._stopping: threading.Thread | None = None
+        self.stopped = threading.Event()
+        self.stopped.set()
+
+        cfg = self.config
+        self._sender = OrderSender(self.topics.orders, cfg.order_retry_interval_s, self.latency)
+        self._pool = WorkerPool(f"portfolio_worker_{node_id}", cfg.workers, cfg.worker_batch)
+        self._dead_letters = DeadLetters(self.topics, f"node:{node_id}", lambda: self._producer)
+        self._hosting = PortfolioHosting(
+            node_id,
+            cfg,
+            coord,
+            store,
+            portfolio_factory or DomainPortfolios(),
+            self.interest_map,
+            self.portfolios,
+            self.portfolio_lock,
+            self._sender,
+            self._pool,
+            self._feedback_ready,
+        )
+        running = self._running
+        self.market_loop = MarketDataLoop(
+            self._consumer_factory(f"{names.node_group_id(node_id)}.market", self.topics.market_data),
+            running,
+            cfg.poll_batch,
+            cfg.poll_timeout_s,
+            self.interest_map,
+            self.portfolios,
+            self._dead_letters,
+            self._sender.service,
+            cfg.max_tick_age_s,
+        )
+        self.feedback_loop = FeedbackLoop(
+            self._consumer_factory(f"{names.node_group_id(node_id)}.feedback", self.topics.orders_feedback),
+            running,
+            cfg.poll_batch,
+            cfg.poll_timeout_s,
+            self.topics.orders_feedback,
+            self.portfolios,
+            self._hosting.is_loading,
+            self._dead_letters,
+        )
+        self.dispatcher = CommandDispatcher(
+            node_id,
+            self,
+            CommandVerifier(secret, max_age_s=cfg.command_max_age_s),
+            coord,
+            store.audit,
+            self._dead_letters,
+            cfg.command_ack_ttl_s,
+        )
+        self.schedule_loop = ScheduleUpdatesLoop(
+            self._consumer_factory(names.node_group_id(node_id), self.topics.schedule_updates),
+            running,
+            cfg.poll_batch,
+            cfg.poll_timeout_s,
+            self.dispatcher,
+        )
+
+    # --- seed counters ------------------------------------------------------------------
+
+    @property
+    def total_event_count(self) -> int:
+        """Market-data and order-feedback messages consumed."""
+        return self.market_loop.events + self.feedback_loop.events
+
+    @property
+    def backpressure_count(self) -> int:
+        """Events that met a full mailbox (conflated ticks + feedback that had to wait)."""
+        return self.market_loop.conflated + self.feedback_loop.waits
+
+    @property
+    def dropped_event_count(self) -> int:
+        """Market events replaced by a newer one for the same symbol (conflation)."""
+        return self.market_loop.conflated
+
+    @property
+    def paused(self) -> bool:
+        return self._hosting.paused
+
+    @property
+    def ready(self) -> bool:
+        """Running, consumers positioned and the heartbeat written."""
+        return self.is_running and self._heartbeat is not None and self._heartbeat.announced
+
+    @property
+    def dead_letter_count(self) -> int:
+        return self._dead_letters.count
+
+    # --- lifecycle ------------------------------------------------------------------------
+
+    def start(self) -> None:
+        if self._stopping is not None and self._stopping is not threading.current_thread():
+            self.stopped.wait(_STOP_WAIT_S)  # a stop in progress finishes first
+        with self._lifecycle:
+            if self.is_running:
+                log.warning("node %s is already running; start() ignored", self.node_id)
+                return
+            self._connect()
+            self._stop_event.clear()
+            self.stopped.clear()
+            self.is_running = True
+            self._started_at = iso_now()
+            self._pool.start()
+            self._heartbeat = Heartbeat(
+                self.node_id,
+                self.config,
+                self._coord,
+                self._hosting,
+                self._claim_value,
+                self._stats,
+                self._watched_loops,
+                self._stop_event,
+                self._claim_lost,
+            )
+            self._threads = {"heartbeat": self._spawn("heartbeat", self._heartbeat.run)}
+            for label, loop in (
+                ("schedule_updates", self.schedule_loop),
+                ("market_data", self.market_loop),
+                ("order_feedback", self.feedback_loop),
+            ):
+                loop.reset()
+                self._threads[label] = self._spawn(label, loop.run)
+            log.info(
+                "node %s started (%d workers, capacity %d)", self.node_id, self.config.workers, self.config.capacity
+            )
+
+    def _connect(self) -> None:
+        """Topics, claim, producer: everything that can refuse a start, before any thread."""
+        if self.config.create_topics:
+            main = self.topics.all()
+            wanted = {topic: self.config.topic_partitions for topic in main}
+            wanted.update({self.topics.dlq(topic): 1 for topic in main})
+            self._bus.create_topics(wanted)
+        key = names.node_claim_key(self.node_id)
+        self._claim_value = f"{uuid.uuid4().hex}"
+        if not self._coord.claim(key, self._claim_value, self.heartbeat_ttl):
+            raise NodeAlreadyRunning(
+                f"node {self.node_id} is already running in another process (claim {key} is held); "
+                f"stop it first or wait {self.heartbeat_ttl:g}s after it died"
+            )
+        try:
+            self._producer = self._bus.producer()
+        except Exception:
+            self._coord.release_claim(key, self._claim_value)
+            raise
+        self._sender.attach(self._producer)
+
+    def stop(self) -> None:
+        """Stop (idempotent). A call while another thread is stopping waits for it."""
+        current = threading.current_thread()
+        with self._lifecycle:
+            proceed = self.is_running
+            if proceed:
+                self.is_running = False
+                self._stopping = current
+            other_stopping = self._stopping is not None and self._stopping is not current
+        if not proceed:
+            if other_stopping:
+                self.stopped.wait(_STOP_WAIT_S)
+            return
+        try:
+            self._shutdown(current)
+        finally:
+            self._stopping = None
+            self.stopped.set()
+
+    def _shutdown(self, current: threading.Thread) -> None:
+        timeout = self.config.join_timeout_s
+        self._stop_event.set()
+        self._join("heartbeat", timeout, current)
+        saved = self._hosting.close_all()
+        for label in ("schedule_updates", "market_data", "order_feedback"):
+            self._join(label, timeout, current)
+        self._pool.stop(timeout)
+        producer, self._producer = self._producer, None
+        self._sender.attach(None)
+        if producer is not None:
+            try:
+                producer.close(timeout)
+            except Exception:
+                log.exception("node %s: closing the producer failed", self.node_id)
+        self._forget_presence()
+        log.info("node %s stopped (%d portfolio snapshots saved)", self.node_id, saved)
+
+    def _forget_presence(self) -> None:
+        """Heartbeat and metrics gone, claim released: the scheduler sees the stop at once."""
+        node = self.node_id
+        try:
+            self._coord.delete(names.heartbeat_key(node))
+            self._coord.delete(names.metrics_key(node))
+            self._coord.release_claim(names.node_claim_key(node), self._claim_value)
+        except Exception:
+            log.exception("node %s: clean-up in the coordination store failed", node)
+
+    def wait_stopped(self, timeout: float | None = None) -> bool:
+        return self.stopped.wait(timeout)
+
+    # --- NodeControl (what commands may do) -------------------------------------------------
+
+    def load_portfolio(self, portfolio_id: str, epoch: int, spec_toml: str | None = None) -> str:
+        self._require_running()
+        return self._hosting.load(portfolio_id, epoch, spec_toml)
+
+    def unload_portfolio(self, portfolio_id: str) -> str:
+        return self._hosting.unload(portfolio_id)
+
+    def reload_portfolio(self, portfolio_id: str) -> str:
+        return self._hosting.reload(portfolio_id)
+
+    def migrate_portfolio(self, portfolio_id: str, to_node: str) -> str:
+        return self._hosting.migrate(portfolio_id, to_node)
+
+    def pause(self) -> str:
+        return self._hosting.pause()
+
+    def resume(self) -> str:
+        return self._hosting.resume()
+
+    # --- observation ---------------------------------------------------------------------------
+
+    def status(self) -> dict[str, Any]:
+        """A small summary for the CLI status line."""
+        p50 = self.latency.percentile(0.5)
+        p99 = self.latency.percentile(0.99)
+        return {
+            "node_id": self.node_id,
+            "state": "stopped" if not self.is_running else ("paused" if self.paused else "running"),
+            "ready": self.ready,
+            "portfolios": len(self.portfolios),
+            "events": self.total_event_count,
+            "conflated": self.dropped_event_count,
+            "stale": self.market_loop.stale,
+            "orders": self._sender.delivered,
+            "dead_letters": self._dead_letters.count,
+            "latency_p50_us": None if p50 is None else p50 / 1000,
+            "latency_p99_us": None if p99 is None else p99 / 1000,
+        }
+
+    def _stats(self) -> NodeStats:
+        processors = self._hosting.processors()
+        return NodeStats(
+            portfolio_epochs={p.portfolio_id: p.epoch for p in processors},
+            queue_sizes=[len(p.mailbox) for p in processors],
+            total_events=self.total_event_count,
+            backpressure_count=self.backpressure_count,
+            dropped_events=self.dropped_event_count,
+            paused=self.paused,
+            started_at=self._started_at,
+            capacity=self.config.capacity,
+            extra={
+                "faulted": sum(1 for p in processors if p.faulted),
+                "stale_events": self.market_loop.stale,
+                "dead_letters": self._dead_letters.count,
+                "orders_sent": self._sender.delivered,
+                "order_failures": self._sender.failures,
+                "feedback_ignored": self.feedback_loop.ignored,
+                "commands_refused": self.dispatcher.refused,
+                "workers": self.config.workers,
+            },
+        )
+
+    # --- internals ---------------------------------------------------------------------------------
+
+    def _running(self) -> bool:
+        return self.is_running
+
+    def _require_running(self) -> None:
+        if not self.is_running:
+            raise CommandFailed(f"node {self.node_id} is not running")
+
+    def _feedback_ready(self, timeout: float) -> bool:
+        deadline = time.monotonic() + timeout
+        while self.is_running and time.monotonic() < deadline:
+            if self.feedback_loop.ready.wait(min(0.1, timeout)):
+                return True
+        return False
+
+    def _consumer_factory(self, group_id: str, topic: str) -> Callable[[], Consumer]:
+        def create() -> Consumer:
+            return self._bus.consumer(group_id, [topic], "latest", self.config.consumer)
+
+        return create
+
+    def _watched_loops(self) -> list[WatchedLoop]:
+        loops: list[tuple[str, ConsumerLoop]] = [
+            ("schedule_updates", self.schedule_loop),
+            ("market_data", self.market_loop),
+            ("order_feedback", self.feedback_loop),
+        ]
+        return [WatchedLoop(loop, self._threads[label]) for label, loop in loops if label in self._threads]
+
+    def _spawn(self, label: str, target: Callable[[], None]) -> threading.Thread:
+        thread = threading.Thread(target=target, name=f"{label}_{self.node_id}", daemon=True)
+        thread.start()
+        return thread
+
+    def _join(self, label: str, timeout: float, current: threading.Thread) -> None:
+        thread = self._threads.get(label)
+        if thread is None or thread is current:
+            return
+        thread.join(timeout)
+        if thread.is_alive():
+            log.warning("node %s: thread %s did not stop within %.1fs", self.node_id, thread.name, timeout)
+
+    def _claim_lost(self) -> None:
+        self.stop()

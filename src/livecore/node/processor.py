@@ -1,0 +1,265 @@
+"""PortfolioProcessor: one hosted portfolio, its mailbox, and the rules for
+touching it.
+
+The portfolio itself is not thread-safe. Everything that reads or changes it
+happens under the processor's lock: batches run by a worker, and the inline
+operations of commands (``exclusive``, ``quiesce``, ``close``). Nothing that
+goes wrong inside a portfolio escapes the processor: an exception from the
+domain is logged, counted and isolates that portfolio (no more market events),
+while fills still apply so the books stay right.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import threading
+import time
+from collections.abc import Callable, Iterator
+from typing import Protocol
+
+from livecore.node.hosted import HostedPortfolio, encode_view, feedback_applied
+from livecore.node.mailbox import (
+    Batch,
+    FeedbackItem,
+    FeedbackTicket,
+    Mailbox,
+    MarketSlot,
+    SnapshotDue,
+    Submitted,
+)
+from livecore.wire.messages import CancelOrder, NewOrder
+
+log = logging.getLogger(__name__)
+
+Order = NewOrder | CancelOrder
+
+
+class ProcessorHost(Protocol):
+    """What a processor asks of the node around it."""
+
+    def schedule(self, processor: PortfolioProcessor) -> None:
+        """Put ``processor`` on the worker pool's ready queue."""
+
+    def send_orders(self, processor: PortfolioProcessor, orders: list[Order], received_ns: int | None) -> None:
+        """Hand orders to the producer (``received_ns``: perf_counter_ns when the market
+        event that caused them arrived; None when no market event did)."""
+
+    def save_snapshot(self, processor: PortfolioProcessor, data: bytes) -> bool:
+        """Store ``data`` durably; False if the store failed (retried later)."""
+
+    def tickets_done(self, tickets: list[FeedbackTicket]) -> None:
+        """These feedback records may be committed."""
+
+    def universe_changed(self, processor: PortfolioProcessor, symbols: frozenset[str]) -> None:
+        """The strategy's symbols changed: refresh the InterestMap."""
+
+
+class PortfolioProcessor:
+    """Hosts one portfolio for one node. Created on load, closed on unload/drop/stop."""
+
+    def __init__(
+        self,
+        portfolio: HostedPortfolio,
+        host: ProcessorHost,
+        mailbox_size: int,
+        feedback_mailbox_size: int,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.portfolio_id = portfolio.portfolio_id
+        self.mailbox = Mailbox(mailbox_size, feedback_mailbox_size)
+        self._portfolio = portfolio
+        self._host = host
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._universe_version = portfolio.universe_version
+        self._dirty = False
+        self._unsaved: list[FeedbackTicket] = []
+        self._last_snapshot = clock()
+        self._changes = 0
+        self._view: tuple[int, str] | None = None
+        self.error: str | None = None  # an exception that escaped the domain
+        self.events_applied = 0
+        self.conflated = 0
+
+    # --- read-only facts (safe without the lock: set once per portfolio instance) ---
+
+    @property
+    def epoch(self) -> int:
+        return self._portfolio.epoch
+
+    @property
+    def closed(self) -> bool:
+        return self.mailbox.closed
+
+    @property
+    def faulted(self) -> bool:
+        return self.error is not None or self._portfolio.faulted
+
+    # --- producers (any thread) -----------------------------------------------------
+
+    def offer_market(self, slots: list[MarketSlot]) -> int:
+        """Queue market events; return how many queued events were conflated away."""
+        schedule, conflated = self.mailbox.put_market(slots)
+        if conflated:
+            self.conflated += conflated
+        if schedule:
+            self._host.schedule(self)
+        return conflated
+
+    def offer_feedback(self, item: FeedbackItem) -> bool:
+        """False when the feedback lane is full or the processor is closed."""
+        accepted, schedule = self.mailbox.put_feedback(item)
+        if schedule:
+            self._host.schedule(self)
+        return accepted
+
+    def confirm_submitted(self, client_order_id: str) -> None:
+        if self.mailbox.put_control(Submitted(client_order_id)):
+            self._host.schedule(self)
+
+    def request_snapshot(self) -> None:
+        if self.mailbox.put_control(SnapshotDue()):
+            self._host.schedule(self)
+
+    @property
+    def snapshot_age(self) -> float:
+        return self._clock() - self._last_snapshot
+
+    @property
+    def dirty(self) -> bool:
+        return self._dirty or bool(self._unsaved)
+
+    # --- the worker side ----------------------------------------------------------------
+
+    def run_batch(self, limit: int) -> bool:
+        """Apply up to ``limit`` queued items in order; True if more are waiting."""
+        try:
+            with self._lock:
+                if not self.mailbox.closed:
+                    self._apply(self.mailbox.take(limit), market=True)
+        except Exception as exc:  # the host failed us (store, producer): keep the worker alive
+            self._record_error("batch", exc)
+        return self.mailbox.finish()
+
+    @contextlib.contextmanager
+    def exclusive(self) -> Iterator[HostedPortfolio]:
+        """The portfolio, for a command to act on inline (reload, pause, view)."""
+        with self._lock:
+            yield self._portfolio
+            self._after_change()
+
+    def quiesce(self) -> None:
+        """Stop emitting orders, apply queued fills, send what the outbox holds."""
+        with self._lock:
+            self._portfolio.set_trading_enabled(False)
+            batch = self.mailbox.take(len(self.mailbox) + 1)
+            batch.market.clear()
+            self._apply(batch, market=False, send=True)
+
+    def close(self, persist: bool) -> bool:
+        """Refuse further input; apply what is queued (fills, confirmations); persist a
+        final snapshot when asked. Nothing more is sent. Every ticket is released: a
+        portfolio no longer hosted here ignores its feedback (the next owner reconciles)."""
+        with self._lock:
+            left = self.mailbox.close()
+            self._apply(Batch(control=list(left)), market=False, send=False, snapshot=False)
+            saved = self._persist() if persist else False
+            tickets, self._unsaved = self._unsaved, []
+        if tickets:
+            self._host.tickets_done(tickets)
+        return saved
+
+    def persist(self) -> bool:
+        """Save a snapshot now (load saves one at the new epoch before trading)."""
+        with self._lock:
+            return self._persist()
+
+    def view_json(self, node_id: str) -> str | None:
+        """The operator view as JSON, recomputed only when something was applied."""
+        with self._lock:
+            if self.mailbox.closed:
+                return None
+            if self._view is None or self._view[0] != self._changes:
+                try:
+                    self._view = (self._changes, encode_view(self._portfolio.view(), node_id))
+                except Exception as exc:
+                    self._record_error("view", exc)
+                    return None
+            return self._view[1]
+
+    # --- internals (lock held) --------------------------------------------------------
+
+    def _apply(self, batch: Batch, market: bool, send: bool = True, snapshot: bool = True) -> None:
+        portfolio = self._portfolio
+        want_snapshot = False
+        for item in batch.control:
+            if isinstance(item, FeedbackItem):
+                self._apply_feedback(item)
+            elif isinstance(item, Submitted):
+                self._guard("mark_submitted", portfolio.mark_submitted, item.client_order_id)
+            else:
+                want_snapshot = True
+        if market and batch.market and self.error is None:
+            send_orders = self._host.send_orders
+            for slot in batch.market:
+                self._guard("on_market", portfolio.on_market, slot.event)
+                orders = portfolio.drain_outbox()
+                if orders:
+                    send_orders(self, orders, slot.received_ns)
+            self._dirty = True
+        if send:  # orders from fills, reconcile or a reload
+            orders = portfolio.drain_outbox()
+            if orders:
+                self._host.send_orders(self, orders, None)
+        self.events_applied += len(batch)
+        self._after_change()
+        if snapshot and (self._unsaved or (want_snapshot and self._dirty)):
+            self._persist()
+
+    def _apply_feedback(self, item: FeedbackItem) -> None:
+        try:
+            result = self._portfolio.on_feedback(item.feedback)
+        except Exception as exc:
+            self._record_error("on_feedback", exc)
+            result = None
+        if feedback_applied(result):
+            self._dirty = True
+        if item.ticket is not None:
+            self._unsaved.append(item.ticket)
+
+    def _after_change(self) -> None:
+        self._changes += 1
+        version = self._portfolio.universe_version
+        if version != self._universe_version:
+            self._universe_version = version
+            self._host.universe_changed(self, self._portfolio.symbols)
+
+    def _persist(self) -> bool:
+        """Save a snapshot; on success release the tickets it covers."""
+        try:
+            data = self._portfolio.snapshot()
+        except Exception as exc:
+            self._record_error("snapshot", exc)
+            return False
+        if not self._host.save_snapshot(self, data):
+            return False
+        self._dirty = False
+        self._last_snapshot = self._clock()
+        if self._unsaved:
+            tickets, self._unsaved = self._unsaved, []
+            self._host.tickets_done(tickets)
+        return True
+
+    def _guard(self, what: str, call: Callable[..., object], *args: object) -> None:
+        try:
+            call(*args)
+        except Exception as exc:
+            self._record_error(what, exc)
+
+    def _record_error(self, what: str, exc: Exception) -> None:
+        if self.error is None:
+            log.exception("portfolio %s: %s raised; portfolio isolated", self.portfolio_id, what)
+            self.error = f"{what}: {type(exc).__name__}: {exc}"
+        else:
+            log.warning("portfolio %s: %s raised again: %s", self.portfolio_id, what, exc)

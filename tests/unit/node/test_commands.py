@@ -1,0 +1,208 @@
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from livecore.adapters.memory_bus import MemoryBus
+from livecore.adapters.memory_coordination import MemoryCoordination
+from livecore.node.commands import CommandDispatcher, CommandFailed
+from livecore.node.deadletter import DeadLetters
+from livecore.ports.bus import Record
+from livecore.ports.store import AuditEntry, AuditLog
+from livecore.wire import codec, names
+from livecore.wire.messages import ScheduleCommand
+from livecore.wire.names import Topics
+from livecore.wire.signing import CommandSigner, CommandVerifier
+
+SECRET = "s3cret"
+
+
+class Audit(AuditLog):
+    def __init__(self) -> None:
+        self.entries: list[tuple[str, str, dict[str, Any]]] = []
+
+    def record(self, component: str, event: str, detail: dict[str, Any], ts_ns: int) -> None:
+        self.entries.append((component, event, detail))
+
+    def recent(self, limit: int = 100, event: str | None = None) -> list[AuditEntry]:
+        raise NotImplementedError
+
+
+class Control:
+    """Records calls; ``fail`` makes the next call raise CommandFailed."""
+
+    def __init__(self) -> None:
+        self.calls: list[tuple[Any, ...]] = []
+        self.fail: str | None = None
+
+    def _call(self, *args: Any) -> str:
+        self.calls.append(args)
+        if self.fail:
+            raise CommandFailed(self.fail)
+        return f"did {args[0]}"
+
+    def load_portfolio(self, portfolio_id: str, epoch: int, spec_toml: str | None = None) -> str:
+        return self._call("load", portfolio_id, epoch, spec_toml)
+
+    def unload_portfolio(self, portfolio_id: str) -> str:
+        return self._call("unload", portfolio_id)
+
+    def reload_portfolio(self, portfolio_id: str) -> str:
+        return self._call("reload", portfolio_id)
+
+    def migrate_portfolio(self, portfolio_id: str, to_node: str) -> str:
+        return self._call("migrate", portfolio_id, to_node)
+
+    def pause(self) -> str:
+        return self._call("pause")
+
+    def resume(self) -> str:
+        return self._call("resume")
+
+    def stop(self) -> None:
+        self.calls.append(("stop",))
+
+
+class Rig:
+    def __init__(self) -> None:
+        self.bus = MemoryBus("memory://commands-test")
+        self.coord = MemoryCoordination()
+        self.audit = Audit()
+        self.control = Control()
+        self.topics = Topics()
+        self.producer = self.bus.producer()
+        self.dead = DeadLetters(self.topics, "node:n1", lambda: self.producer)
+        self.dlq = self.bus.consumer("t", [self.topics.dlq(self.topics.schedule_updates)], "earliest")
+        self.dispatcher = CommandDispatcher(
+            "n1", self.control, CommandVerifier(SECRET), self.coord, self.audit, self.dead, 300.0
+        )
+        self.signer = CommandSigner(SECRET)
+        self.offset = 0
+
+    def send(self, cmd: ScheduleCommand | bytes) -> None:
+        payload = cmd if isinstance(cmd, bytes) else codec.encode(cmd)
+        self.offset += 1
+        self.dispatcher.handle(Record(self.topics.schedule_updates, 0, self.offset, None, payload, 0))
+
+    def ack(self, cmd: ScheduleCommand) -> Any:
+        raw = self.coord.get_with_ttl(names.command_ack_key(cmd.nonce))
+        if raw is None:
+            return None
+        value, ttl = raw
+        assert ttl is not None and 0 < ttl <= 300
+        return codec.command_acks.decode(value.encode())
+
+    def dead_letters(self) -> list[Any]:
+        return [codec.dead_letters.decode(r.value) for r in self.dlq.poll(100, 0.1)]
+
+
+@pytest.fixture
+def rig() -> Rig:
+    return Rig()
+
+
+@pytest.mark.parametrize(
+    ("command", "pid", "params", "call"),
+    [
+        ("portfolio.load", "p1", {"epoch": 3}, ("load", "p1", 3, None)),
+        ("portfolio.load", "p1", {"epoch": 3, "spec_toml": "x"}, ("load", "p1", 3, "x")),
+        ("portfolio.unload", "p1", {}, ("unload", "p1")),
+        ("portfolio.reload", "p1", {}, ("reload", "p1")),
+        ("portfolio.migrate", "p1", {"to": "n2"}, ("migrate", "p1", "n2")),
+        ("node.pause", None, {}, ("pause",)),
+        ("node.resume", None, {}, ("resume",)),
+    ],
+)
+def test_each_command_reaches_its_handler_and_is_acked(
+    rig: Rig, command: str, pid: str | None, params: dict[str, Any], call: tuple[Any, ...]
+) -> None:
+    cmd = rig.signer.build(command, "n1", pid, params)
+    rig.send(cmd)
+    assert rig.control.calls == [call]
+    ack = rig.ack(cmd)
+    assert ack.ok and ack.node_id == "n1" and ack.command == command and ack.detail.startswith("did")
+
+
+def test_shutdown_acks_before_stopping(rig: Rig) -> None:
+    cmd = rig.signer.build("node.shutdown", "n1")
+    acked_before_stop: list[bool] = []
+    rig.control.stop = lambda: acked_before_stop.append(rig.ack(cmd) is not None)  # type: ignore[method-assign]
+    rig.send(cmd)
+    assert acked_before_stop == [True]
+
+
+def test_other_nodes_commands_are_ignored(rig: Rig) -> None:
+    cmd = rig.signer.build("portfolio.unload", "n2", "p1")
+    rig.send(cmd)
+    assert rig.control.calls == [] and rig.ack(cmd) is None
+    assert rig.dispatcher.misaddressed == 1
+    assert rig.audit.entries == []
+
+
+@pytest.mark.parametrize("attack", ["unsigned", "forged", "expired", "replayed"])
+def test_refused_commands_are_audited_and_not_run(rig: Rig, attack: str) -> None:
+    cmd = rig.signer.build("portfolio.unload", "n1", "p1")
+    if attack == "unsigned":
+        cmd = ScheduleCommand(**{**_fields(cmd), "signature": ""})
+    elif attack == "forged":
+        cmd = CommandSigner("wrong").sign(cmd)
+    elif attack == "expired":
+        cmd = CommandSigner(SECRET, clock=lambda: 1).build("portfolio.unload", "n1", "p1")
+    else:
+        rig.send(cmd)
+        rig.control.calls.clear()
+    rig.send(cmd)
+    assert rig.control.calls == []
+    assert rig.dispatcher.refused == 1
+    component, event, detail = rig.audit.entries[-1]
+    assert (component, event, detail["reason"], detail["nonce"]) == ("node", "command_refused", attack, cmd.nonce)
+
+
+def test_unknown_command_is_dead_lettered_and_nacked(rig: Rig) -> None:
+    cmd = rig.signer.build("node.dance", "n1")
+    rig.send(cmd)
+    ack = rig.ack(cmd)
+    assert ack is not None and not ack.ok and "unknown" in ack.detail
+    letters = rig.dead_letters()
+    assert len(letters) == 1 and "node.dance" in letters[0].reason
+    assert rig.dispatcher.unknown == 1
+
+
+def test_malformed_command_is_dead_lettered(rig: Rig) -> None:
+    rig.send(b'{"command": 1}')
+    letters = rig.dead_letters()
+    assert len(letters) == 1 and letters[0].payload == b'{"command": 1}' and letters[0].component == "node:n1"
+    assert rig.control.calls == []
+
+
+@pytest.mark.parametrize(
+    ("command", "pid", "params"),
+    [
+        ("portfolio.load", "p1", {}),
+        ("portfolio.load", "p1", {"epoch": "3"}),
+        ("portfolio.load", "p1", {"epoch": True}),
+        ("portfolio.load", "p1", {"epoch": -1}),
+        ("portfolio.load", None, {"epoch": 1}),
+        ("portfolio.migrate", "p1", {}),
+        ("portfolio.unload", None, {}),
+    ],
+)
+def test_bad_params_are_nacked(rig: Rig, command: str, pid: str | None, params: dict[str, Any]) -> None:
+    cmd = rig.signer.build(command, "n1", pid, params)
+    rig.send(cmd)
+    ack = rig.ack(cmd)
+    assert ack is not None and not ack.ok
+    assert rig.control.calls == []
+
+
+def test_handler_failures_are_nacked_with_the_reason(rig: Rig) -> None:
+    rig.control.fail = "node n1 is at capacity (1)"
+    cmd = rig.signer.build("portfolio.load", "n1", "p1", {"epoch": 1})
+    rig.send(cmd)
+    ack = rig.ack(cmd)
+    assert not ack.ok and ack.detail == "node n1 is at capacity (1)"
+
+
+def _fields(cmd: ScheduleCommand) -> dict[str, Any]:
+    return {f: getattr(cmd, f) for f in cmd.__struct_fields__}

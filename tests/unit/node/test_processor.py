@@ -1,0 +1,113 @@
+from livecore.node.mailbox import FeedbackItem, FeedbackTicket, MarketSlot
+from livecore.node.processor import PortfolioProcessor
+from tests.unit.node.fakes import FakeHost, FakePortfolio, fill, tick
+
+
+def make(buy: bool = False, size: int = 100) -> tuple[PortfolioProcessor, FakePortfolio, FakeHost]:
+    portfolio = FakePortfolio("p1", {"AAA", "BBB"}, buy=buy)
+    host = FakeHost()
+    return PortfolioProcessor(portfolio, host, size, size), portfolio, host
+
+
+def market(*prices: str) -> list[MarketSlot]:
+    return [MarketSlot("AAA", tick("AAA", p), 1000 + i) for i, p in enumerate(prices)]
+
+
+def test_applies_in_order_and_sends_orders_with_the_triggering_receive_time() -> None:
+    processor, portfolio, host = make(buy=True)
+    processor.offer_market(market("1", "2", "3"))
+    assert host.scheduled == [processor]
+    assert processor.run_batch(100) is False
+    assert [str(e.price) for e in portfolio.market] == ["1", "2", "3"]
+    assert [(pid, [o.client_order_id for o in orders], t) for pid, orders, t in host.sent] == [
+        ("p1", ["p1-1-1"], 1000),
+        ("p1", ["p1-1-2"], 1001),
+        ("p1", ["p1-1-3"], 1002),
+    ]
+
+
+def test_a_raising_portfolio_is_isolated_but_fills_still_apply() -> None:
+    processor, portfolio, _host = make()
+    portfolio.raise_on_market = True
+    processor.offer_market(market("1"))
+    processor.run_batch(100)  # does not raise
+    assert processor.faulted and processor.error is not None
+    portfolio.raise_on_market = False
+    processor.offer_market(market("2"))
+    processor.offer_feedback(FeedbackItem(fill("p1", "f1"), FeedbackTicket(0, 7)))
+    processor.run_batch(100)
+    assert portfolio.market == []  # no more market events for an isolated portfolio
+    assert portfolio.fills == ["f1"]
+
+
+def test_feedback_ticket_released_only_after_the_snapshot_is_saved() -> None:
+    processor, portfolio, host = make()
+    host.save_ok = False
+    ticket = FeedbackTicket(0, 5)
+    processor.offer_feedback(FeedbackItem(fill("p1", "f1"), ticket))
+    processor.run_batch(100)
+    assert portfolio.fills == ["f1"] and not ticket.done
+    assert processor.dirty
+    host.save_ok = True
+    processor.request_snapshot()
+    processor.run_batch(100)
+    assert ticket.done
+    assert b"f1" in host.snapshots[-1]
+
+
+def test_duplicate_feedback_is_released_too() -> None:
+    processor, portfolio, _host = make()
+    first, again = FeedbackTicket(0, 1), FeedbackTicket(0, 2)
+    processor.offer_feedback(FeedbackItem(fill("p1", "f1"), first))
+    processor.offer_feedback(FeedbackItem(fill("p1", "f1"), again))
+    processor.run_batch(100)
+    assert portfolio.fills == ["f1"]
+    assert first.done and again.done
+
+
+def test_universe_change_is_reported() -> None:
+    processor, portfolio, host = make()
+    with processor.exclusive() as hosted:
+        assert hosted is portfolio
+        portfolio.change_universe({"CCC"})
+    assert host.universe == [frozenset({"CCC"})]
+
+
+def test_quiesce_stops_trading_and_sends_the_outbox() -> None:
+    processor, portfolio, host = make()
+    portfolio.outbox.append(__import__("tests.unit.node.fakes", fromlist=["order"]).order("p1", 1, 9, "AAA"))
+    processor.quiesce()
+    assert portfolio.trading_enabled is False
+    assert host.sent[-1][2] is None
+    assert host.sent[-1][1][0].client_order_id == "p1-1-9"
+
+
+def test_close_without_persist_sends_nothing_and_releases_tickets() -> None:
+    processor, _portfolio, host = make(buy=True)
+    ticket = FeedbackTicket(0, 3)
+    processor.offer_feedback(FeedbackItem(fill("p1", "f9"), ticket))
+    processor.offer_market(market("1"))
+    saved = processor.close(persist=False)
+    assert saved is False
+    assert host.sent == [] and host.snapshots == []
+    assert ticket.done
+    assert processor.closed
+    assert processor.offer_feedback(FeedbackItem(fill("p1", "f10"), None)) is False
+    assert processor.run_batch(10) is False
+
+
+def test_close_with_persist_saves_the_applied_fills() -> None:
+    processor, _portfolio, host = make()
+    processor.offer_feedback(FeedbackItem(fill("p1", "f1"), FeedbackTicket(0, 1)))
+    assert processor.close(persist=True) is True
+    assert b"f1" in host.snapshots[-1]
+
+
+def test_view_is_cached_until_something_changes() -> None:
+    processor, _portfolio, _host = make()
+    first = processor.view_json("n1")
+    assert first is not None and '"node_id":"n1"' in first
+    assert processor.view_json("n1") is first
+    processor.offer_feedback(FeedbackItem(fill("p1", "f1"), None))
+    processor.run_batch(10)
+    assert '"fills":1' in (processor.view_json("n1") or "")
