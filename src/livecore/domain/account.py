@@ -1,0 +1,90 @@
+"""The read-only face of a portfolio's books that strategies, sizers and risk
+rules see (``StrategyContext``, ``RiskContext``, ``SizingContext``)."""
+
+from __future__ import annotations
+
+from decimal import Decimal, localcontext
+
+from livecore.domain.books import ACCOUNTING, Books
+from livecore.domain.order_book import OrderBook
+from livecore.domain.risk import Proposal
+from livecore.wire.messages import OrderType
+
+ZERO = Decimal(0)
+
+
+def buy_reservation(
+    quantity: Decimal, order_type: OrderType, limit_price: Decimal | None, price: Decimal, buffer: Decimal
+) -> Decimal:
+    """Cash a buy holds while open: at the limit price, or the last price plus a buffer."""
+    with localcontext(ACCOUNTING):
+        if order_type is OrderType.LIMIT and limit_price is not None:
+            return quantity * limit_price
+        return quantity * price * (1 + buffer)
+
+
+class AccountView:
+    """Reads the books and open orders; changes nothing."""
+
+    def __init__(self, books: Books, orders: OrderBook, allow_short: bool, reservation_buffer: Decimal) -> None:
+        self._books = books
+        self._orders = orders
+        self._allow_short = allow_short
+        self.reservation_buffer = reservation_buffer
+        self._event_symbol: str | None = None
+        self._event_previous: Decimal | None = None
+
+    def set_event(self, symbol: str | None, previous: Decimal | None) -> None:
+        """The symbol of the event being handled and its price before that event."""
+        self._event_symbol = symbol
+        self._event_previous = previous
+
+    @property
+    def cash(self) -> Decimal:
+        return self._books.cash
+
+    @property
+    def equity(self) -> Decimal:
+        return self._books.equity()
+
+    @property
+    def daily_pnl(self) -> Decimal:
+        return self._books.daily_pnl()
+
+    @property
+    def day_start_equity(self) -> Decimal:
+        return self._books.day_start_equity
+
+    @property
+    def allow_short(self) -> bool:
+        return self._allow_short
+
+    def position(self, symbol: str) -> Decimal:
+        return self._books.position_qty(symbol)
+
+    def avg_cost(self, symbol: str) -> Decimal:
+        position = self._books.positions.get(symbol)
+        return position.avg_cost if position is not None else ZERO
+
+    def available_to_sell(self, symbol: str) -> Decimal:
+        position = self._books.positions.get(symbol)
+        return position.available_to_sell if position is not None else ZERO
+
+    def last_price(self, symbol: str) -> Decimal | None:
+        return self._books.last_prices.get(symbol)
+
+    def previous_price(self, symbol: str) -> Decimal | None:
+        if symbol == self._event_symbol:
+            return self._event_previous
+        return self._books.last_prices.get(symbol)
+
+    def has_open_order(self, symbol: str) -> bool:
+        return self._orders.has_open(symbol)
+
+    def open_quantity(self, symbol: str) -> Decimal:
+        return self._orders.open_quantity(symbol)
+
+    def buy_reservation(self, quantity: Decimal, proposal: Proposal) -> Decimal:
+        return buy_reservation(
+            quantity, proposal.order_type, proposal.limit_price, proposal.price, self.reservation_buffer
+        )

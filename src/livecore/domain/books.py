@@ -1,0 +1,182 @@
+"""Exact accounting: cash, reservations, positions, P&L, commissions.
+
+The identity every change keeps (``Books.identity_gap()`` is always zero)::
+
+    cash + reserved + sum(position.cost) == initial_cash + realized_pnl - commissions
+
+where ``position.cost`` is the signed cost basis of the open quantity (negative
+for a short: the proceeds received). Marking to market adds the unrealized part::
+
+    equity = cash + reserved + sum(quantity * mark)
+           = initial_cash + realized_pnl - commissions + unrealized_pnl
+
+Reservations only move money between ``cash`` and ``reserved`` (or hold
+position quantity), so they never create or destroy any. Arithmetic runs in a
+high-precision context so that sums are exact; the only divisions (proportional
+cost removal, proportional release of a reservation) are quantized to
+``QUANTUM`` and both sides of each booking use the same quantized value.
+"""
+
+from __future__ import annotations
+
+from decimal import Context, Decimal, DivisionByZero, InvalidOperation, Overflow, localcontext
+
+import msgspec
+
+from livecore.wire.messages import Side
+
+ZERO = Decimal(0)
+QUANTUM = Decimal("1e-12")
+NS_PER_DAY = 86_400 * 1_000_000_000
+ACCOUNTING = Context(prec=80, traps=[InvalidOperation, DivisionByZero, Overflow])
+
+
+def divide(numerator: Decimal, denominator: Decimal) -> Decimal:
+    """``numerator / denominator`` quantized to ``QUANTUM`` (the only inexact step)."""
+    with localcontext(ACCOUNTING):
+        return (numerator / denominator).quantize(QUANTUM)
+
+
+class Position(msgspec.Struct, kw_only=True):
+    """Signed quantity, signed cost basis, and quantity held by open sell orders."""
+
+    quantity: Decimal = ZERO
+    cost: Decimal = ZERO
+    reserved_qty: Decimal = ZERO
+
+    @property
+    def avg_cost(self) -> Decimal:
+        return divide(self.cost, self.quantity) if self.quantity else ZERO
+
+    @property
+    def available_to_sell(self) -> Decimal:
+        """Long quantity not yet promised to an open sell order."""
+        return max(self.quantity - self.reserved_qty, ZERO)
+
+
+class Books(msgspec.Struct, kw_only=True):
+    """The account of one portfolio. Mutated only through its methods."""
+
+    initial_cash: Decimal
+    cash: Decimal
+    reserved: Decimal = ZERO
+    realized_pnl: Decimal = ZERO
+    commissions: Decimal = ZERO
+    positions: dict[str, Position] = {}
+    last_prices: dict[str, Decimal] = {}
+    day: int = -1  # UTC day number of the last market event
+    day_start_equity: Decimal = ZERO
+
+    @classmethod
+    def opening(cls, initial_cash: Decimal) -> Books:
+        return cls(initial_cash=initial_cash, cash=initial_cash, day_start_equity=initial_cash)
+
+    # --- prices ---------------------------------------------------------------
+
+    def mark(self, symbol: str, price: Decimal, ts_ns: int) -> Decimal | None:
+        """Record the last price of ``symbol``; roll the trading day. Returns the previous price."""
+        day = ts_ns // NS_PER_DAY
+        if day != self.day:
+            self.day_start_equity = self.equity()
+            self.day = day
+        previous = self.last_prices.get(symbol)
+        self.last_prices[symbol] = price
+        return previous
+
+    # --- reservations ---------------------------------------------------------
+
+    def reserve_cash(self, amount: Decimal) -> None:
+        with localcontext(ACCOUNTING):
+            self.cash -= amount
+            self.reserved += amount
+
+    def release_cash(self, amount: Decimal) -> None:
+        with localcontext(ACCOUNTING):
+            self.reserved -= amount
+            self.cash += amount
+
+    def reserve_qty(self, symbol: str, qty: Decimal) -> None:
+        position = self.positions.setdefault(symbol, Position())
+        position.reserved_qty += qty
+
+    def release_qty(self, symbol: str, qty: Decimal) -> None:
+        position = self.positions.get(symbol)
+        if position is None or not qty:
+            return
+        position.reserved_qty -= qty
+        self._drop_if_empty(symbol, position)
+
+    # --- fills ----------------------------------------------------------------
+
+    def apply_fill(self, symbol: str, side: Side, qty: Decimal, price: Decimal, commission: Decimal) -> Decimal:
+        """Book one execution; return the realized P&L it produced (before commission)."""
+        with localcontext(ACCOUNTING):
+            signed = qty if side is Side.BUY else -qty
+            position = self.positions.setdefault(symbol, Position())
+            self.cash -= signed * price + commission
+            self.commissions += commission
+            realized = ZERO
+            opening = signed
+            if position.quantity and (position.quantity > 0) != (signed > 0):
+                closing = min(qty, abs(position.quantity))
+                closing_signed = closing if signed > 0 else -closing
+                if closing == abs(position.quantity):
+                    removed = position.cost
+                else:
+                    removed = divide(position.cost * closing, abs(position.quantity))
+                realized = -closing_signed * price - removed
+                position.cost -= removed
+                position.quantity += closing_signed
+                opening = signed - closing_signed
+            if opening:
+                position.quantity += opening
+                position.cost += opening * price
+            self.realized_pnl += realized
+            self._drop_if_empty(symbol, position)
+            return realized
+
+    def _drop_if_empty(self, symbol: str, position: Position) -> None:
+        if not position.quantity and not position.reserved_qty and not position.cost:
+            del self.positions[symbol]
+
+    # --- read side ------------------------------------------------------------
+
+    def position_qty(self, symbol: str) -> Decimal:
+        position = self.positions.get(symbol)
+        return position.quantity if position is not None else ZERO
+
+    def mark_price(self, symbol: str) -> Decimal | None:
+        return self.last_prices.get(symbol)
+
+    def market_value(self, symbol: str) -> Decimal:
+        """Quantity at the last price (at cost while no price was seen)."""
+        position = self.positions.get(symbol)
+        if position is None:
+            return ZERO
+        price = self.last_prices.get(symbol)
+        with localcontext(ACCOUNTING):
+            return position.cost if price is None else position.quantity * price
+
+    def equity(self) -> Decimal:
+        with localcontext(ACCOUNTING):
+            total = self.cash + self.reserved
+            for symbol in self.positions:
+                total += self.market_value(symbol)
+            return total
+
+    def unrealized_pnl(self) -> Decimal:
+        with localcontext(ACCOUNTING):
+            total = ZERO
+            for symbol, position in self.positions.items():
+                total += self.market_value(symbol) - position.cost
+            return total
+
+    def daily_pnl(self) -> Decimal:
+        with localcontext(ACCOUNTING):
+            return self.equity() - self.day_start_equity
+
+    def identity_gap(self) -> Decimal:
+        """``(cash + reserved + costs) - (initial + realized - commissions)``: always zero."""
+        with localcontext(ACCOUNTING):
+            held = self.cash + self.reserved + sum((p.cost for p in self.positions.values()), ZERO)
+            return held - (self.initial_cash + self.realized_pnl - self.commissions)

@@ -1,0 +1,1 @@
+"""Built-in strategies (sizers and risk rules live in ``domain.sizers`` / ``domain.risk``)."""

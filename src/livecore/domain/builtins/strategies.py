@@ -1,0 +1,160 @@
+"""Built-in strategies. Each works on bars (close) and ticks (price) alike.
+
+They emit level signals (be long / be flat) on every event where the rule
+holds; the pipeline turns a signal into an order only when the position
+differs, so a rejected or vetoed entry is retried on the next event and an
+existing position is never re-bought.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Mapping
+from decimal import Decimal
+from typing import Any
+
+from livecore.domain.errors import ParamError
+from livecore.domain.params import Param
+from livecore.domain.strategy import Signal, Signals, Strategy
+
+
+class PriceWindows:
+    """The last ``size`` prices of each symbol."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self._windows: dict[str, deque[Decimal]] = {}
+
+    def push(self, symbol: str, price: Decimal) -> deque[Decimal]:
+        window = self._windows.get(symbol)
+        if window is None:
+            window = self._windows[symbol] = deque(maxlen=self.size)
+        window.append(price)
+        return window
+
+    def get(self, symbol: str) -> deque[Decimal]:
+        return self._windows.get(symbol, deque(maxlen=self.size))
+
+    def state(self) -> dict[str, list[str]]:
+        return {symbol: [str(p) for p in window] for symbol, window in sorted(self._windows.items())}
+
+    def restore(self, state: Mapping[str, list[str]]) -> None:
+        self._windows = {
+            symbol: deque((Decimal(p) for p in prices), maxlen=self.size) for symbol, prices in state.items()
+        }
+
+
+def mean(values: list[Decimal]) -> Decimal:
+    return sum(values, Decimal(0)) / len(values)
+
+
+class _WindowStrategy(Strategy):
+    """A strategy whose whole memory is a price window per symbol."""
+
+    def window_size(self) -> int:
+        raise NotImplementedError
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.windows = PriceWindows(self.window_size())
+
+    def state(self) -> Any:
+        return {"windows": self.windows.state()}
+
+    def restore(self, state: Any) -> None:
+        if state is not None:
+            self.windows.restore(state["windows"])
+
+
+class MovingAverageCross(_WindowStrategy):
+    """Long while the fast moving average is above the slow one; flat (or short) below."""
+
+    fast = Param(int, 5, ge=1, doc="prices in the fast average")
+    slow = Param(int, 20, ge=2, doc="prices in the slow average")
+    short = Param(bool, False, doc="go short (not flat) below; needs allow_short")
+
+    @classmethod
+    def check_params(cls, values: Mapping[str, Any]) -> None:
+        if values["fast"] >= values["slow"]:
+            raise ParamError("fast", f"must be smaller than slow ({values['slow']}), got {values['fast']}")
+
+    def window_size(self) -> int:
+        return self.slow
+
+    def on_price(self, symbol: str, price: Decimal, ts_ns: int) -> Signals:
+        window = list(self.windows.push(symbol, price))
+        if len(window) < self.slow:
+            return None
+        fast, slow = mean(window[-self.fast :]), mean(window)
+        if fast > slow:
+            return [Signal.long(symbol, reason=f"fast {fast:.4f} > slow {slow:.4f}")]
+        if fast < slow:
+            exit_ = Signal.short if self.short else Signal.flat
+            return [exit_(symbol, reason=f"fast {fast:.4f} < slow {slow:.4f}")]
+        return None
+
+
+class Breakout(_WindowStrategy):
+    """Long when the price breaks above the highest of the last ``lookback`` prices;
+    flat when it falls below the lowest of the last ``exit_lookback``."""
+
+    lookback = Param(int, 20, ge=1, doc="prices whose high must be broken to enter")
+    exit_lookback = Param(int, 10, ge=1, doc="prices whose low must be broken to exit")
+    short = Param(bool, False, doc="go short on a break below the lookback low; needs allow_short")
+
+    def window_size(self) -> int:
+        return max(self.lookback, self.exit_lookback)
+
+    def on_price(self, symbol: str, price: Decimal, ts_ns: int) -> Signals:
+        previous = list(self.windows.get(symbol))
+        self.windows.push(symbol, price)
+        if len(previous) < self.window_size():
+            return None
+        entry = previous[-self.lookback :]
+        exit_ = previous[-self.exit_lookback :]
+        if price > max(entry):
+            return [Signal.long(symbol, reason=f"{price} above {self.lookback}-high {max(entry)}")]
+        if self.short and price < min(entry):
+            return [Signal.short(symbol, reason=f"{price} below {self.lookback}-low {min(entry)}")]
+        position = self.ctx.position(symbol)
+        if position > 0 and price < min(exit_):
+            return [Signal.flat(symbol, reason=f"{price} below {self.exit_lookback}-low {min(exit_)}")]
+        if position < 0 and price > max(exit_):
+            return [Signal.flat(symbol, reason=f"{price} above {self.exit_lookback}-high {max(exit_)}")]
+        return None
+
+
+class BollingerReversion(_WindowStrategy):
+    """Buy below the lower Bollinger band, exit at the mean; optionally short above the upper."""
+
+    window = Param(int, 20, ge=2, doc="prices in the mean and standard deviation")
+    num_std = Param(Decimal, Decimal(2), gt=0, doc="band width in standard deviations")
+    short = Param(bool, False, doc="go short above the upper band; needs allow_short")
+
+    def window_size(self) -> int:
+        return self.window
+
+    def on_price(self, symbol: str, price: Decimal, ts_ns: int) -> Signals:
+        window = list(self.windows.push(symbol, price))
+        if len(window) < self.window:
+            return None
+        centre = mean(window)
+        deviation = (sum(((p - centre) ** 2 for p in window), Decimal(0)) / len(window)).sqrt()
+        lower, upper = centre - self.num_std * deviation, centre + self.num_std * deviation
+        position = self.ctx.position(symbol)
+        if price < lower:
+            return [Signal.long(symbol, reason=f"{price} below lower band {lower:.4f}")]
+        if price > upper and self.short:
+            return [Signal.short(symbol, reason=f"{price} above upper band {upper:.4f}")]
+        if position > 0 and price >= centre:
+            return [Signal.flat(symbol, reason=f"{price} back at mean {centre:.4f}")]
+        if position < 0 and price <= centre:
+            return [Signal.flat(symbol, reason=f"{price} back at mean {centre:.4f}")]
+        return None
+
+
+class BuyAndHold(Strategy):
+    """Buy each symbol of the universe once (sized by the sizer) and keep it."""
+
+    def on_price(self, symbol: str, price: Decimal, ts_ns: int) -> Signals:
+        return [Signal.long(symbol, reason="buy and hold")]

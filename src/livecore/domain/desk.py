@@ -1,0 +1,148 @@
+"""The order desk: turns approved proposals into recorded orders.
+
+An order gets its client order id (``{portfolio}-{epoch}-{seq}``, seq only
+grows), its reservation and its place in the order book *before* its wire
+request enters the outbox the node drains: nothing can be sent that the
+portfolio has not recorded.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from decimal import Decimal
+
+from livecore.domain.account import buy_reservation
+from livecore.domain.books import Books
+from livecore.domain.order_book import OrderBook
+from livecore.domain.orders import CANCELLABLE_STATES, Order, OrderState, client_order_id, parse_client_order_id
+from livecore.domain.pipeline import RiskNote
+from livecore.domain.risk import Proposal
+from livecore.domain.snapshot import Counters
+from livecore.domain.strategy import Signal
+from livecore.wire.messages import CancelOrder, NewOrder, Side
+
+ZERO = Decimal(0)
+Request = NewOrder | CancelOrder
+
+
+class OrderDesk:
+    """Implements the pipeline's ``OrderSink`` for one portfolio."""
+
+    def __init__(
+        self,
+        portfolio_id: str,
+        epoch: int,
+        node_id: str,
+        books: Books,
+        orders: OrderBook,
+        counters: Counters,
+        notes: deque[RiskNote],
+        reservation_buffer: Decimal,
+    ) -> None:
+        self.portfolio_id = portfolio_id
+        self.epoch = epoch
+        self.node_id = node_id
+        self.books = books
+        self.orders = orders
+        self.counters = counters
+        self.notes = notes
+        self.reservation_buffer = reservation_buffer
+        self.seq = 0
+        self.outbox: list[Request] = []
+        self.last_order_id: str | None = None
+
+    # --- OrderSink --------------------------------------------------------------
+
+    def place(self, proposal: Proposal, ts_ns: int) -> None:
+        self.seq += 1
+        order = Order(
+            client_order_id=client_order_id(self.portfolio_id, self.epoch, self.seq),
+            seq=self.seq,
+            epoch=self.epoch,
+            symbol=proposal.symbol,
+            side=proposal.side,
+            quantity=proposal.quantity,
+            order_type=proposal.order_type,
+            limit_price=proposal.limit_price,
+            created_ns=ts_ns,
+            updated_ns=ts_ns,
+        )
+        self._reserve(order, proposal.price)
+        self.orders.add(order)
+        self.outbox.append(order.to_new_order(self.portfolio_id, self.node_id))
+        self.counters.orders += 1
+        self.last_order_id = order.client_order_id
+
+    def cancel_open(self, symbol: str, ts_ns: int) -> None:
+        for order in self.orders.open_for(symbol):
+            if order.state in CANCELLABLE_STATES:
+                order.to(OrderState.CANCEL_PENDING)
+                order.updated_ns = ts_ns
+                self.outbox.append(
+                    CancelOrder(
+                        client_order_id=order.client_order_id,
+                        portfolio_id=self.portfolio_id,
+                        epoch=self.epoch,
+                        node_id=self.node_id,
+                        created_ns=ts_ns,
+                    )
+                )
+                self.counters.cancels += 1
+
+    def note(self, note: RiskNote) -> None:
+        self.notes.append(note)
+        if note.action == "veto":
+            self.counters.vetoes += 1
+        else:
+            self.counters.shrinks += 1
+
+    def suppress(self, signal: Signal) -> None:
+        self.counters.suppressed += 1
+
+    # --- outbox -------------------------------------------------------------------
+
+    def drain(self) -> list[Request]:
+        out, self.outbox = self.outbox, []
+        return out
+
+    # --- adoption (reconcile) -------------------------------------------------------
+
+    def adopt(self, request: NewOrder) -> Order:
+        """Record an order the gateway journaled but this state did not know."""
+        parsed = parse_client_order_id(request.client_order_id)
+        seq = parsed[2] if parsed is not None else 0
+        order = Order(
+            client_order_id=request.client_order_id,
+            seq=seq,
+            epoch=request.epoch,
+            symbol=request.symbol,
+            side=request.side,
+            quantity=request.quantity,
+            order_type=request.order_type,
+            limit_price=request.limit_price,
+            time_in_force=request.time_in_force,
+            created_ns=request.created_ns,
+            state=OrderState.SUBMITTED,
+            updated_ns=request.created_ns,
+        )
+        price = request.limit_price or self.books.last_prices.get(request.symbol)
+        if price is not None or order.side is Side.SELL:
+            self._reserve(order, price or ZERO)
+        self.orders.add(order)
+        self.seq = max(self.seq, seq)
+        self.counters.orders += 1
+        return order
+
+    def _reserve(self, order: Order, price: Decimal) -> None:
+        if order.side is Side.BUY:
+            amount = buy_reservation(
+                order.quantity, order.order_type, order.limit_price, price, self.reservation_buffer
+            )
+            self.books.reserve_cash(amount)
+            order.reserved_cash = amount
+        else:
+            position = self.books.positions.get(order.symbol)
+            held = min(order.quantity, position.available_to_sell) if position is not None else ZERO
+            if held > 0:
+                self.books.reserve_qty(order.symbol, held)
+                order.reserved_qty = held

@@ -1,0 +1,50 @@
+"""Errors of the pure domain. Each names what failed in one line."""
+
+from __future__ import annotations
+
+from livecore.errors import ConfigError, LivecoreError
+
+
+class DomainError(LivecoreError):
+    """Base of every error the domain raises on purpose."""
+
+
+class IllegalTransition(DomainError):
+    """An order state change the state machine does not allow; nothing was changed."""
+
+    def __init__(self, client_order_id: str, current: str, requested: str) -> None:
+        super().__init__(f"order {client_order_id}: illegal transition {current} -> {requested}")
+        self.client_order_id = client_order_id
+        self.current = current
+        self.requested = requested
+
+
+class UnknownOrder(DomainError):
+    """A client order id this portfolio does not hold."""
+
+    def __init__(self, client_order_id: str) -> None:
+        super().__init__(f"unknown order {client_order_id}")
+        self.client_order_id = client_order_id
+
+
+class SnapshotError(DomainError):
+    """A snapshot that cannot be restored (wrong schema version, other portfolio, lower epoch)."""
+
+
+class ParamError(DomainError):
+    """A component parameter is unknown, missing, of the wrong type or out of range."""
+
+    def __init__(self, name: str, message: str) -> None:
+        super().__init__(f"{name}: {message}")
+        self.name = name
+        self.message = message
+
+
+class SpecError(ConfigError):
+    """A portfolio spec is invalid; ``field`` is the dotted path of the culprit."""
+
+    def __init__(self, field: str, message: str, source: str = "<spec>") -> None:
+        super().__init__(f"{source}: {field}: {message}")
+        self.field = field
+        self.message = message
+        self.source = source

@@ -1,0 +1,194 @@
+"""Applying the gateway's execution reports to an order book and the books.
+
+Outcomes (``FeedbackResult``):
+
+- ``APPLIED``: the report changed state (a fill booked, an order accepted,
+  rejected or cancelled, reservations released).
+- ``DUPLICATE``: already applied (same fill id, or the same final report again).
+- ``UNKNOWN_ORDER``: no such order in this portfolio (never known, or closed
+  long ago and forgotten); nothing is applied.
+- ``REFUSED``: contradicts what the portfolio knows (a fill beyond the order's
+  quantity, a fill for a rejected or cancelled order, a symbol/side mismatch);
+  nothing is applied, the detail says why.
+- ``IGNORED``: harmless and stale (an ``accepted`` after the order already
+  filled, a ``cancelled`` that lost the race to the last fill, another
+  portfolio's report).
+
+A report for an order still CREATED (the gateway answered before the bus
+confirmed delivery) is applied as if the order had been SUBMITTED.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+from enum import StrEnum
+
+from livecore.domain.books import Books, divide
+from livecore.domain.order_book import OrderBook
+from livecore.domain.orders import Order, OrderState
+from livecore.domain.strategy import Fill
+from livecore.wire.messages import FILL_STATUSES, FeedbackStatus, OrderFeedback
+
+ZERO = Decimal(0)
+S = OrderState
+
+
+class FeedbackResult(StrEnum):
+    APPLIED = "applied"
+    DUPLICATE = "duplicate"
+    UNKNOWN_ORDER = "unknown_order"
+    REFUSED = "refused"
+    IGNORED = "ignored"
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    result: FeedbackResult
+    detail: str = ""
+    fill: Fill | None = None
+
+
+def release_all(order: Order, books: Books) -> None:
+    """Give back everything ``order`` still reserves."""
+    if order.reserved_cash:
+        books.release_cash(order.reserved_cash)
+        order.reserved_cash = ZERO
+    if order.reserved_qty:
+        books.release_qty(order.symbol, order.reserved_qty)
+        order.reserved_qty = ZERO
+
+
+def apply_feedback(fb: OrderFeedback, book: OrderBook, books: Books) -> Outcome:
+    """Apply one report; never raises for a well-formed report."""
+    order = book.get(fb.client_order_id)
+    if fb.status in FILL_STATUSES:
+        assert fb.fill_id is not None
+        if book.seen_fill(fb.fill_id) or (order is not None and fb.fill_id in order.fill_ids):
+            return Outcome(FeedbackResult.DUPLICATE, f"fill {fb.fill_id} already applied")
+        if order is None:
+            return Outcome(FeedbackResult.UNKNOWN_ORDER, f"fill {fb.fill_id} for unknown order")
+        return _fill(fb, order, book, books)
+    if order is None:
+        return Outcome(FeedbackResult.UNKNOWN_ORDER, f"{fb.status} for unknown order")
+    if fb.venue_order_id and not order.venue_order_id:
+        order.venue_order_id = fb.venue_order_id
+    if fb.status is FeedbackStatus.ACCEPTED:
+        return _accepted(order, book, fb.ts_ns)
+    if fb.status is FeedbackStatus.REJECTED:
+        return _rejected(order, book, books, fb.reason or "", fb.ts_ns)
+    return _cancelled(order, book, books, fb.reason, fb.ts_ns)
+
+
+def _accepted(order: Order, book: OrderBook, ts_ns: int) -> Outcome:
+    if order.state is S.REJECTED and order.inferred:
+        order.revive()
+        book.reopened(order)
+    if order.state is S.CREATED:
+        order.to(S.SUBMITTED)
+    if order.state is S.SUBMITTED:
+        order.to(S.ACCEPTED)
+        order.updated_ns = ts_ns
+        return Outcome(FeedbackResult.APPLIED)
+    if order.state is S.ACCEPTED:
+        return Outcome(FeedbackResult.DUPLICATE, "already accepted")
+    if order.state is S.REJECTED:
+        return Outcome(FeedbackResult.REFUSED, "accepted after rejected")
+    return Outcome(FeedbackResult.IGNORED, f"late accepted, order is {order.state}")
+
+
+def _rejected(order: Order, book: OrderBook, books: Books, reason: str, ts_ns: int) -> Outcome:
+    if order.state is S.REJECTED:
+        if order.inferred:  # the gateway confirms what was inferred
+            order.inferred = False
+            order.reason = reason
+            return Outcome(FeedbackResult.APPLIED, "inferred rejection confirmed")
+        return Outcome(FeedbackResult.DUPLICATE, "already rejected")
+    if order.filled_qty or order.state in (S.FILLED, S.CANCELLED):
+        return Outcome(FeedbackResult.REFUSED, f"rejected after {order.state}")
+    if order.state is S.CREATED:
+        order.to(S.SUBMITTED)
+    order.to(S.REJECTED)
+    order.reason = reason
+    order.updated_ns = ts_ns
+    release_all(order, books)
+    book.closed(order)
+    return Outcome(FeedbackResult.APPLIED)
+
+
+def _cancelled(order: Order, book: OrderBook, books: Books, reason: str | None, ts_ns: int) -> Outcome:
+    if order.state is S.REJECTED and order.inferred:
+        order.revive()
+        book.reopened(order)
+    if order.state is S.CANCELLED:
+        return Outcome(FeedbackResult.DUPLICATE, "already cancelled")
+    if order.state in (S.FILLED, S.REJECTED):
+        return Outcome(FeedbackResult.IGNORED, f"cancelled after {order.state}")
+    if order.state is S.CREATED:
+        order.to(S.SUBMITTED)
+    order.to(S.CANCELLED)
+    order.reason = reason
+    order.updated_ns = ts_ns
+    release_all(order, books)
+    book.closed(order)
+    return Outcome(FeedbackResult.APPLIED)
+
+
+def _fill(fb: OrderFeedback, order: Order, book: OrderBook, books: Books) -> Outcome:
+    assert fb.fill_id is not None and fb.fill_qty is not None and fb.fill_price is not None
+    qty, price = fb.fill_qty, fb.fill_price
+    if fb.symbol and fb.symbol != order.symbol:
+        return Outcome(FeedbackResult.REFUSED, f"fill symbol {fb.symbol} != order symbol {order.symbol}")
+    if fb.side is not None and fb.side is not order.side:
+        return Outcome(FeedbackResult.REFUSED, f"fill side {fb.side} != order side {order.side}")
+    if order.state is S.REJECTED and order.inferred:
+        order.revive()
+        book.reopened(order)
+    if order.is_final:
+        return Outcome(FeedbackResult.REFUSED, f"fill for a {order.state} order")
+    if order.filled_qty + qty > order.quantity:
+        return Outcome(
+            FeedbackResult.REFUSED,
+            f"fill {qty} would exceed the order: filled {order.filled_qty} of {order.quantity}",
+        )
+    remaining_before = order.remaining
+    done = qty == remaining_before or fb.status is FeedbackStatus.FILLED
+    if order.state is S.CREATED:
+        order.to(S.SUBMITTED)
+    if done:
+        order.to(S.FILLED)
+    else:
+        order.to(S.CANCEL_PENDING if order.state is S.CANCEL_PENDING else S.PARTIALLY_FILLED)
+    if done:
+        cash_release = order.reserved_cash
+        qty_release = order.reserved_qty
+    else:
+        cash_release = min(divide(order.reserved_cash * qty, remaining_before), order.reserved_cash)
+        qty_release = min(qty, order.reserved_qty)
+    if cash_release:
+        books.release_cash(cash_release)
+        order.reserved_cash -= cash_release
+    if qty_release:
+        books.release_qty(order.symbol, qty_release)
+        order.reserved_qty -= qty_release
+    books.apply_fill(order.symbol, order.side, qty, price, fb.commission)
+    order.filled_qty += qty
+    order.filled_notional += qty * price
+    order.commission += fb.commission
+    order.fill_ids.append(fb.fill_id)
+    order.updated_ns = fb.ts_ns
+    book.remember_fill(fb.fill_id)
+    if done:
+        book.closed(order)
+    fill = Fill(
+        client_order_id=order.client_order_id,
+        fill_id=fb.fill_id,
+        symbol=order.symbol,
+        side=order.side,
+        quantity=qty,
+        price=price,
+        commission=fb.commission,
+        ts_ns=fb.ts_ns,
+        order_done=done,
+    )
+    return Outcome(FeedbackResult.APPLIED, fill=fill)

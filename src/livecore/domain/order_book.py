@@ -1,0 +1,95 @@
+"""The orders of one portfolio: open ones, a bounded tail of closed ones, and a
+bounded window of fill ids already applied (the de-duplication memory)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from decimal import Decimal
+
+from livecore.domain.orders import Order
+
+ZERO = Decimal(0)
+
+
+class OrderBook:
+    """Open orders are kept until final; closed ones are forgotten oldest first."""
+
+    def __init__(self, closed_window: int, fill_id_window: int) -> None:
+        self.closed_window = closed_window
+        self.fill_id_window = fill_id_window
+        self._orders: dict[str, Order] = {}
+        self._open: dict[str, Order] = {}  # index of the open ones (the hot path reads these)
+        self._closed: dict[str, None] = {}  # insertion-ordered set: eviction order
+        self._fill_ids: dict[str, None] = {}  # insertion-ordered set: eviction order
+
+    # --- orders ---------------------------------------------------------------
+
+    def add(self, order: Order) -> None:
+        self._orders[order.client_order_id] = order
+        if order.is_final:
+            self.closed(order)
+        else:
+            self._open[order.client_order_id] = order
+
+    def get(self, client_order_id: str) -> Order | None:
+        return self._orders.get(client_order_id)
+
+    def __contains__(self, client_order_id: object) -> bool:
+        return client_order_id in self._orders
+
+    def __iter__(self) -> Iterator[Order]:
+        return iter(self._orders.values())
+
+    def __len__(self) -> int:
+        return len(self._orders)
+
+    def open_orders(self) -> list[Order]:
+        return list(self._open.values())
+
+    def open_for(self, symbol: str) -> list[Order]:
+        return [o for o in self._open.values() if o.symbol == symbol]
+
+    def open_symbols(self) -> set[str]:
+        return {o.symbol for o in self._open.values()}
+
+    def has_open(self, symbol: str) -> bool:
+        return any(o.symbol == symbol for o in self._open.values())
+
+    def open_quantity(self, symbol: str) -> Decimal:
+        """Signed quantity still to fill on open orders of ``symbol``."""
+        return sum((o.signed_remaining for o in self.open_for(symbol)), ZERO)
+
+    def closed(self, order: Order) -> None:
+        """Note that ``order`` became final; forget the oldest closed orders beyond the window."""
+        self._open.pop(order.client_order_id, None)
+        self._closed[order.client_order_id] = None
+        while len(self._closed) > self.closed_window:
+            oldest = next(iter(self._closed))
+            del self._closed[oldest]
+            self._orders.pop(oldest, None)
+
+    def reopened(self, order: Order) -> None:
+        """``order`` is open again (an inferred rejection was revived)."""
+        self._closed.pop(order.client_order_id, None)
+        self._open[order.client_order_id] = order
+
+    # --- fill ids -------------------------------------------------------------
+
+    def seen_fill(self, fill_id: str) -> bool:
+        return fill_id in self._fill_ids
+
+    def remember_fill(self, fill_id: str) -> None:
+        self._fill_ids[fill_id] = None
+        while len(self._fill_ids) > self.fill_id_window:
+            del self._fill_ids[next(iter(self._fill_ids))]
+
+    # --- snapshot -------------------------------------------------------------
+
+    def dump(self) -> tuple[list[Order], list[str], list[str]]:
+        return list(self._orders.values()), list(self._closed), list(self._fill_ids)
+
+    def load(self, orders: Iterable[Order], closed: Iterable[str], fill_ids: Iterable[str]) -> None:
+        self._orders = {o.client_order_id: o for o in orders}
+        self._open = {coid: o for coid, o in self._orders.items() if o.is_open}
+        self._closed = dict.fromkeys(closed)
+        self._fill_ids = dict.fromkeys(fill_ids)

@@ -1,0 +1,172 @@
+"""Typed, declared parameters for strategies, sizers and risk rules.
+
+A component declares its parameters as class attributes::
+
+    class MyStrategy(Strategy):
+        window = Param(int, 20, ge=2, doc="bars in the moving average")
+
+and is built with keyword arguments. Unknown names, missing required values,
+wrong types and out-of-range values raise ``ParamError`` naming the parameter,
+so a spec loader can point at the exact TOML field.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from decimal import Decimal, InvalidOperation
+from typing import Any, ClassVar, Generic, TypeVar, overload
+
+from livecore.domain.errors import ParamError
+
+T = TypeVar("T")
+
+
+class _Missing:
+    def __repr__(self) -> str:
+        return "<required>"
+
+
+REQUIRED: Any = _Missing()
+
+SUPPORTED_KINDS: tuple[type, ...] = (int, float, Decimal, bool, str)
+
+
+def coerce(name: str, kind: type, value: Any) -> Any:
+    """Convert ``value`` to ``kind`` where that is lossless; raise ``ParamError`` otherwise."""
+    if kind is bool:
+        if isinstance(value, bool):
+            return value
+    elif kind is int:
+        if isinstance(value, int) and not isinstance(value, bool):
+            return value
+    elif kind is Decimal:
+        if isinstance(value, Decimal) and value.is_finite():
+            return value
+        if isinstance(value, int) and not isinstance(value, bool):
+            return Decimal(value)
+        if isinstance(value, float):
+            return Decimal(repr(value))
+        if isinstance(value, str):
+            try:
+                parsed = Decimal(value)
+            except InvalidOperation:
+                raise ParamError(name, f"expected a decimal number, got {value!r}") from None
+            if parsed.is_finite():
+                return parsed
+    elif kind is float:
+        if isinstance(value, int | float | Decimal) and not isinstance(value, bool):
+            return float(value)
+    elif kind is str:
+        if isinstance(value, str):
+            return value
+    else:
+        raise ParamError(name, f"unsupported parameter kind {kind.__name__}")
+    raise ParamError(name, f"expected {kind.__name__}, got {type(value).__name__} {value!r}")
+
+
+class Param(Generic[T]):
+    """One declared parameter: kind, default (``REQUIRED`` if none) and bounds."""
+
+    def __init__(
+        self,
+        kind: type[T],
+        default: T = REQUIRED,
+        *,
+        gt: Any = None,
+        ge: Any = None,
+        le: Any = None,
+        choices: tuple[T, ...] | None = None,
+        doc: str = "",
+    ) -> None:
+        if kind not in SUPPORTED_KINDS:
+            raise TypeError(f"Param kind must be one of {[k.__name__ for k in SUPPORTED_KINDS]}")
+        self.kind = kind
+        self.default = default
+        self.gt = gt
+        self.ge = ge
+        self.le = le
+        self.choices = choices
+        self.doc = doc
+        self.name = "?"
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self.name = name
+
+    @property
+    def required(self) -> bool:
+        return self.default is REQUIRED
+
+    def validate(self, value: Any) -> T:
+        """Coerce and range-check ``value``."""
+        v = coerce(self.name, self.kind, value)
+        if self.gt is not None and not v > self.gt:
+            raise ParamError(self.name, f"must be > {self.gt}, got {v}")
+        if self.ge is not None and not v >= self.ge:
+            raise ParamError(self.name, f"must be >= {self.ge}, got {v}")
+        if self.le is not None and not v <= self.le:
+            raise ParamError(self.name, f"must be <= {self.le}, got {v}")
+        if self.choices is not None and v not in self.choices:
+            raise ParamError(self.name, f"must be one of {list(self.choices)}, got {v!r}")
+        result: T = v
+        return result
+
+    @overload
+    def __get__(self, obj: None, objtype: type | None = None) -> Param[T]: ...
+
+    @overload
+    def __get__(self, obj: object, objtype: type | None = None) -> T: ...
+
+    def __get__(self, obj: object | None, objtype: type | None = None) -> Param[T] | T:
+        if obj is None:
+            return self
+        value: T = obj._param_values[self.name]  # type: ignore[attr-defined]
+        return value
+
+
+class Configurable:
+    """Base of every component built from a spec: collects ``Param`` declarations."""
+
+    params_spec: ClassVar[dict[str, Param[Any]]] = {}
+    reserved_names: ClassVar[frozenset[str]] = frozenset()
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        found: dict[str, Param[Any]] = {}
+        for klass in reversed(cls.__mro__):
+            for key, value in vars(klass).items():
+                if isinstance(value, Param):
+                    found[key] = value
+        clash = set(found) & cls.reserved_names
+        if clash:
+            raise TypeError(f"{cls.__name__}: parameter names {sorted(clash)} are reserved")
+        cls.params_spec = found
+
+    def __init__(self, **params: Any) -> None:
+        self._param_values = self.validate_params(params)
+
+    @classmethod
+    def validate_params(cls, raw: Mapping[str, Any]) -> dict[str, Any]:
+        """Check ``raw`` against the declarations; return the full, coerced values."""
+        unknown = sorted(set(raw) - set(cls.params_spec))
+        if unknown:
+            known = ", ".join(sorted(cls.params_spec)) or "none"
+            raise ParamError(unknown[0], f"unknown parameter of {cls.__name__} (known: {known})")
+        values: dict[str, Any] = {}
+        for name, param in cls.params_spec.items():
+            if name in raw:
+                values[name] = param.validate(raw[name])
+            elif param.required:
+                raise ParamError(name, f"required parameter of {cls.__name__} is missing")
+            else:
+                values[name] = param.default
+        cls.check_params(values)
+        return values
+
+    @classmethod
+    def check_params(cls, values: Mapping[str, Any]) -> None:
+        """Cross-parameter checks (raise ``ParamError``); none by default."""
+
+    @property
+    def params(self) -> Mapping[str, Any]:
+        """The validated parameter values."""
+        return dict(self._param_values)

@@ -1,0 +1,159 @@
+"""From signals to orders: strategy -> signals -> sizer -> risk rules -> orders.
+
+The sizer runs before the risk rules (a deliberate reading of "signals -> risk
+-> sizer"): rules such as the order-value cap, the position-weight cap and the
+price band judge a concrete quantity and price, so they need the sized order.
+Each rule may shrink or veto; every shrink and veto is noted with the rule's
+name and reason. Two rules are implicit: ``no_short`` when the spec does not
+allow shorting, and ``cash`` (a buy must fit the free cash) always last.
+
+A signal for a symbol that already has an order in flight is suppressed unless
+the signal sets ``force`` (this stops order storms while a fill is pending).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from decimal import Decimal
+from typing import Protocol
+
+import msgspec
+
+from livecore.domain.risk import CashCheck, NoShort, Proposal, RiskContext, RiskRule
+from livecore.domain.sizers import Sizer
+from livecore.domain.strategy import Direction, Signal
+from livecore.wire.messages import OrderType, Side
+
+ZERO = Decimal(0)
+
+
+class ComponentError(Exception):
+    """A user-replaceable component (strategy, sizer, rule) raised; ``where`` names it."""
+
+    def __init__(self, where: str, error: BaseException) -> None:
+        super().__init__(f"{where}: {type(error).__name__}: {error}")
+        self.where = where
+        self.error = error
+
+
+class RiskNote(msgspec.Struct, frozen=True, kw_only=True):
+    """A veto or shrink, kept for operators."""
+
+    ts_ns: int
+    symbol: str
+    rule: str
+    action: str  # "veto" | "shrink"
+    requested: Decimal
+    allowed: Decimal
+    reason: str
+
+
+class PipelineAccount(RiskContext, Protocol):
+    def has_open_order(self, symbol: str) -> bool: ...
+    def open_quantity(self, symbol: str) -> Decimal: ...
+
+
+class OrderSink(Protocol):
+    """Where the pipeline's outcomes go (the portfolio)."""
+
+    def place(self, proposal: Proposal, ts_ns: int) -> None: ...
+    def cancel_open(self, symbol: str, ts_ns: int) -> None: ...
+    def note(self, note: RiskNote) -> None: ...
+    def suppress(self, signal: Signal) -> None: ...
+
+
+class Pipeline:
+    """Sizer and rules of one portfolio; stateless between calls."""
+
+    def __init__(self, sizer: Sizer, rules: Sequence[RiskRule], allow_short: bool) -> None:
+        self.sizer = sizer
+        implicit: list[RiskRule] = []
+        if not allow_short and not any(isinstance(rule, NoShort) for rule in rules):
+            implicit.append(NoShort())
+        self.rules: tuple[RiskRule, ...] = (*rules, *implicit, CashCheck())
+
+    def halt_reason(self, account: RiskContext) -> str | None:
+        """The first kill-switch reason of any rule, as ``rule: reason``."""
+        for rule in self.rules:
+            try:
+                reason = rule.halt_reason(account)
+            except Exception as exc:
+                raise ComponentError(f"risk.{rule.name}", exc) from exc
+            if reason:
+                return f"{rule.name}: {reason}"
+        return None
+
+    def run(self, signals: Sequence[Signal], ts_ns: int, account: PipelineAccount, sink: OrderSink) -> None:
+        for signal in signals:
+            self._one(signal, ts_ns, account, sink)
+
+    def _one(self, signal: Signal, ts_ns: int, account: PipelineAccount, sink: OrderSink) -> None:
+        symbol = signal.symbol
+        if signal.cancel:
+            sink.cancel_open(symbol, ts_ns)
+            return
+        if not signal.force and account.has_open_order(symbol):
+            sink.suppress(signal)
+            return
+        price = signal.limit_price if signal.limit_price is not None else account.last_price(symbol)
+        if price is None:
+            sink.note(_note(ts_ns, symbol, "pipeline", ZERO, ZERO, "no price seen for the symbol yet"))
+            return
+        current = account.position(symbol)
+        if signal.force:
+            current += account.open_quantity(symbol)
+        target = self._target(signal, current, price, account)
+        if target is None or target == current:
+            return
+        delta = target - current
+        proposal = Proposal(
+            symbol=symbol,
+            side=Side.BUY if delta > 0 else Side.SELL,
+            quantity=abs(delta),
+            price=price,
+            lot_size=self.sizer.lot_size,
+            order_type=OrderType.LIMIT if signal.limit_price is not None else OrderType.MARKET,
+            limit_price=signal.limit_price,
+            reason=signal.reason,
+        )
+        for rule in self.rules:
+            try:
+                decision = rule.check(proposal, account)
+            except Exception as exc:
+                raise ComponentError(f"risk.{rule.name}", exc) from exc
+            if decision is None or decision.quantity >= proposal.quantity:
+                continue
+            allowed = max(decision.quantity, ZERO)
+            sink.note(_note(ts_ns, symbol, rule.name, proposal.quantity, allowed, decision.reason))
+            if allowed == 0:
+                return
+            proposal = proposal.with_quantity(allowed)
+        sink.place(proposal, ts_ns)
+
+    def _target(self, signal: Signal, current: Decimal, price: Decimal, account: RiskContext) -> Decimal | None:
+        """The signed position the signal asks for, or None when nothing is to be done."""
+        if signal.target_qty is not None:
+            return signal.target_qty
+        if signal.direction is Direction.FLAT:
+            return ZERO if current else None
+        if signal.direction is Direction.LONG and current > 0:
+            return None
+        if signal.direction is Direction.SHORT and current < 0:
+            return None
+        try:
+            size = self.sizer.target_quantity(signal.symbol, price, account)
+        except Exception as exc:
+            raise ComponentError("sizer", exc) from exc
+        return size if signal.direction is Direction.LONG else -size
+
+
+def _note(ts_ns: int, symbol: str, rule: str, requested: Decimal, allowed: Decimal, reason: str) -> RiskNote:
+    return RiskNote(
+        ts_ns=ts_ns,
+        symbol=symbol,
+        rule=rule,
+        action="veto" if allowed == 0 else "shrink",
+        requested=requested,
+        allowed=allowed,
+        reason=reason,
+    )

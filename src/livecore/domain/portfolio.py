@@ -1,0 +1,456 @@
+"""``Portfolio``: the pure facade a node hosts.
+
+One portfolio = books + orders + strategy + sizer + risk rules. No I/O, no
+threads, no clock: time arrives with the events. Not thread-safe; the host
+serialises calls. See docs/DOMAIN.md for the contract in prose.
+"""
+
+from __future__ import annotations
+
+import traceback
+from collections import deque
+from typing import Any
+
+import msgspec
+
+from livecore.domain import catalog
+from livecore.domain.account import AccountView
+from livecore.domain.books import Books
+from livecore.domain.desk import OrderDesk
+from livecore.domain.errors import SnapshotError, SpecError, UnknownOrder
+from livecore.domain.feedback import FeedbackResult, Outcome, apply_feedback
+from livecore.domain.order_book import OrderBook
+from livecore.domain.orders import OrderState
+from livecore.domain.pipeline import ComponentError, Pipeline, RiskNote
+from livecore.domain.reconcile import ReconcileReport, reconcile
+from livecore.domain.snapshot import Counters, PortfolioState, decode_state, encode_state
+from livecore.domain.spec import PortfolioSpec
+from livecore.domain.strategy import Signal, Strategy
+from livecore.domain.view import OrderView, PortfolioView, PositionView
+from livecore.wire.messages import Bar, CancelOrder, NewOrder, OrderFeedback, Tick
+
+__all__ = ["FeedbackResult", "Portfolio", "ReconcileReport"]
+
+_state_encoder = msgspec.json.Encoder(order="sorted")
+
+
+class _Inert(Strategy):
+    """Stands in for a strategy whose constructor raised (the portfolio is faulted)."""
+
+
+class Portfolio:
+    """Build with ``create`` or ``restore``; feed with ``on_market``/``on_feedback``."""
+
+    def __init__(self, spec: PortfolioSpec, epoch: int, node_id: str) -> None:
+        if epoch < 0:
+            raise ValueError(f"epoch must be >= 0, got {epoch}")
+        self._spec = spec
+        self._epoch = epoch
+        self._node_id = node_id
+        settings = spec.settings
+        self._books = Books.opening(spec.initial_cash)
+        self._orders = OrderBook(settings.closed_order_window, settings.fill_id_window)
+        self._counters = Counters()
+        self._notes: deque[RiskNote] = deque(maxlen=settings.risk_note_window)
+        self._booked_through: tuple[int, int] | None = None
+        self._fault: str | None = None
+        self._fault_detail: str | None = None
+        self._halt: str | None = None
+        self._trading_enabled = True
+        self._feedback_problem: str | None = None
+        self._wire()
+        self._strategy = self._build_strategy(spec)
+        self._pipeline = Pipeline(spec.build_sizer(), spec.build_rules(), spec.allow_short)
+        self._universe_version = 0
+        self._symbols: frozenset[str] = frozenset()
+        self._universe_seen: frozenset[str] = frozenset()
+
+    def _wire(self) -> None:
+        """(Re)connect the collaborators that share the books and order book."""
+        self._account = AccountView(
+            self._books, self._orders, self._spec.allow_short, self._spec.settings.reservation_buffer
+        )
+        self._desk = OrderDesk(
+            self._spec.id,
+            self._epoch,
+            self._node_id,
+            self._books,
+            self._orders,
+            self._counters,
+            self._notes,
+            self._spec.settings.reservation_buffer,
+        )
+
+    # --- construction -----------------------------------------------------------
+
+    @classmethod
+    def create(cls, spec: PortfolioSpec, epoch: int, node_id: str) -> Portfolio:
+        """A fresh portfolio with the spec's initial cash."""
+        portfolio = cls(spec, epoch, node_id)
+        portfolio._start_strategy(None)
+        portfolio._symbols = portfolio._routing_symbols()
+        portfolio._universe_seen = portfolio._strategy.symbols
+        return portfolio
+
+    @classmethod
+    def restore(cls, data: bytes, spec: PortfolioSpec, epoch: int, node_id: str) -> Portfolio:
+        """Rebuild from ``snapshot()`` bytes, possibly at a newer epoch on another node.
+        The seq counter continues; new client order ids carry the new epoch."""
+        state = decode_state(data)
+        if state.portfolio_id != spec.id:
+            raise SnapshotError(f"snapshot of {state.portfolio_id!r} cannot restore portfolio {spec.id!r}")
+        if epoch < state.epoch:
+            raise SnapshotError(f"epoch {epoch} is older than the snapshot's epoch {state.epoch}")
+        portfolio = cls(spec, epoch, node_id)
+        portfolio._load(state)
+        same_strategy = state.strategy == catalog.name_of(spec.strategy.cls, catalog.STRATEGIES)
+        portfolio._start_strategy(state.strategy_state if same_strategy else None)
+        if same_strategy:
+            portfolio._strategy.set_symbols(state.universe)
+        portfolio._universe_version = state.universe_version
+        portfolio._symbols = portfolio._routing_symbols()
+        portfolio._universe_seen = portfolio._strategy.symbols
+        return portfolio
+
+    def _load(self, state: PortfolioState) -> None:
+        self._books = state.books
+        self._orders.load(state.orders, state.closed_order_ids, state.fill_ids)
+        self._counters = state.counters
+        self._notes.extend(state.risk_notes)
+        self._booked_through = state.booked_through
+        self._fault, self._fault_detail = state.fault, state.fault_detail
+        self._halt = state.halt_reason
+        self._feedback_problem = state.feedback_problem
+        self._wire()
+        self._desk.seq = state.seq
+        self._desk.outbox = list(state.outbox)
+        self._desk.last_order_id = state.last_order_id
+
+    def _build_strategy(self, spec: PortfolioSpec) -> Strategy:
+        try:
+            return spec.build_strategy()
+        except Exception as exc:
+            self._set_fault(f"strategy {spec.strategy.name}.__init__", exc)
+            return _Inert(symbols=spec.symbols)
+
+    def _start_strategy(self, state: Any) -> None:
+        self._strategy.bind(self._account)
+        where = "strategy.on_start"
+        try:
+            self._strategy.on_start()
+            if state is not None:
+                where = "strategy.restore"
+                self._strategy.restore(state)
+        except Exception as exc:
+            self._set_fault(where, exc)
+
+    # --- properties the node reads ----------------------------------------------
+
+    @property
+    def portfolio_id(self) -> str:
+        return self._spec.id
+
+    @property
+    def spec(self) -> PortfolioSpec:
+        return self._spec
+
+    @property
+    def epoch(self) -> int:
+        return self._epoch
+
+    @property
+    def node_id(self) -> str:
+        return self._node_id
+
+    @property
+    def seq(self) -> int:
+        return self._desk.seq
+
+    @property
+    def symbols(self) -> frozenset[str]:
+        """The strategy's universe plus symbols held or with open orders (to keep marking them)."""
+        return self._symbols
+
+    @property
+    def universe_version(self) -> int:
+        return self._universe_version
+
+    @property
+    def faulted(self) -> bool:
+        return self._fault is not None
+
+    @property
+    def fault(self) -> str | None:
+        return self._fault
+
+    @property
+    def halted(self) -> bool:
+        return self._halt is not None
+
+    @property
+    def halt_reason(self) -> str | None:
+        return self._halt
+
+    @property
+    def trading_enabled(self) -> bool:
+        return self._trading_enabled
+
+    @property
+    def books(self) -> Books:
+        """The live books (read them; do not mutate)."""
+        return self._books
+
+    def set_trading_enabled(self, enabled: bool) -> None:
+        """False stops new orders and cancels (pause, migration); prices and fills still apply."""
+        self._trading_enabled = enabled
+
+    # --- events -------------------------------------------------------------------
+
+    def on_market(self, event: Tick | Bar) -> None:
+        """Mark the price, then (unless faulted) run strategy -> sizer -> risk -> orders."""
+        symbol = event.symbol
+        previous = self._books.mark(symbol, event.price, event.ts_ns)
+        self._counters.events += 1
+        if self._fault is not None:
+            return
+        self._account.set_event(symbol, previous)
+        try:
+            if self._halt is None:
+                self._halt = self._pipeline.halt_reason(self._account)
+            if symbol not in self._strategy.symbols:
+                return
+            kind = "on_bar" if isinstance(event, Bar) else "on_tick"
+            try:
+                raw = self._strategy.on_bar(event) if isinstance(event, Bar) else self._strategy.on_tick(event)
+                signals = list(raw) if raw is not None else []
+            except Exception as exc:
+                self._set_fault(f"strategy.{kind}", exc)
+                return
+            self._after_strategy(signals, event.ts_ns)
+        except ComponentError as exc:
+            self._set_fault(exc.where, exc.error)
+        finally:
+            self._account.set_event(None, None)
+
+    def on_feedback(self, fb: OrderFeedback) -> FeedbackResult:
+        """Apply an execution report (fills apply even when faulted, halted or paused)."""
+        if fb.portfolio_id != self._spec.id:
+            self._counters.ignored += 1
+            return FeedbackResult.IGNORED
+        outcome = self._apply(fb)
+        if outcome.fill is not None and self._fault is None:
+            try:
+                raw = self._strategy.on_fill(outcome.fill)
+                signals = list(raw) if raw is not None else []
+                self._after_strategy(signals, fb.ts_ns)
+            except ComponentError as exc:
+                self._set_fault(exc.where, exc.error)
+            except Exception as exc:
+                self._set_fault("strategy.on_fill", exc)
+        return outcome.result
+
+    def _apply(self, fb: OrderFeedback) -> Outcome:
+        outcome = apply_feedback(fb, self._orders, self._books)
+        c = self._counters
+        if outcome.result is FeedbackResult.APPLIED:
+            if outcome.fill is not None:
+                c.fills += 1
+            self._refresh_symbols()
+        elif outcome.result is FeedbackResult.DUPLICATE:
+            c.duplicates += 1
+        elif outcome.result is FeedbackResult.UNKNOWN_ORDER:
+            c.unknown += 1
+        elif outcome.result is FeedbackResult.REFUSED:
+            c.refused += 1
+            self._feedback_problem = f"{fb.client_order_id}: {outcome.detail}"
+        else:
+            c.ignored += 1
+        return outcome
+
+    def _after_strategy(self, signals: list[Signal], ts_ns: int) -> None:
+        if self._strategy.symbols is not self._universe_seen:
+            self._universe_seen = self._strategy.symbols
+            self._refresh_symbols()
+        if not signals:
+            return
+        if not self._trading_enabled or self._halt is not None:
+            self._counters.suppressed += len(signals)
+            return
+        placed = self._desk.seq
+        self._pipeline.run(signals, ts_ns, self._account, self._desk)
+        if self._desk.seq != placed:
+            self._refresh_symbols()
+
+    def _set_fault(self, where: str, exc: BaseException) -> None:
+        self._fault = f"{where}: {type(exc).__name__}: {exc}"
+        self._fault_detail = "".join(traceback.format_exception(exc)[-20:])
+
+    def _routing_symbols(self) -> frozenset[str]:
+        return self._strategy.symbols | self._books.positions.keys() | self._orders.open_symbols()
+
+    def _refresh_symbols(self) -> None:
+        symbols = self._routing_symbols()
+        if symbols != self._symbols:
+            self._symbols = symbols
+            self._universe_version += 1
+
+    # --- outbox -------------------------------------------------------------------
+
+    def drain_outbox(self) -> list[NewOrder | CancelOrder]:
+        """Requests created since the last drain (their orders are already recorded)."""
+        return self._desk.drain()
+
+    def mark_submitted(self, client_order_id: str) -> None:
+        """The bus confirmed delivery: CREATED -> SUBMITTED (later states are left alone)."""
+        order = self._orders.get(client_order_id)
+        if order is None:
+            raise UnknownOrder(client_order_id)
+        if order.state is OrderState.CREATED:
+            order.to(OrderState.SUBMITTED)
+
+    # --- snapshot / reconcile / reload ----------------------------------------------
+
+    def snapshot(self) -> bytes:
+        """Complete state as versioned bytes (see ``snapshot.PortfolioState``)."""
+        strategy_state: Any = None
+        try:
+            strategy_state = self._strategy.state()
+            _state_encoder.encode(strategy_state)
+        except Exception as exc:
+            self._set_fault("strategy.state", exc)
+            strategy_state = None
+        orders, closed, fill_ids = self._orders.dump()
+        booked = self._booked_through
+        if booked is not None and booked[0] == self._epoch:
+            booked = (self._epoch, self._desk.seq)
+        return encode_state(
+            PortfolioState(
+                portfolio_id=self._spec.id,
+                epoch=self._epoch,
+                node_id=self._node_id,
+                seq=self._desk.seq,
+                booked_through=booked,
+                books=self._books,
+                orders=orders,
+                closed_order_ids=closed,
+                fill_ids=fill_ids,
+                outbox=list(self._desk.outbox),
+                strategy=catalog.name_of(type(self._strategy), catalog.STRATEGIES),
+                strategy_state=strategy_state,
+                universe=sorted(self._strategy.symbols),
+                universe_version=self._universe_version,
+                fault=self._fault,
+                fault_detail=self._fault_detail,
+                halt_reason=self._halt,
+                feedback_problem=self._feedback_problem,
+                last_order_id=self._desk.last_order_id,
+                counters=self._counters,
+                risk_notes=list(self._notes),
+            )
+        )
+
+    def reconcile(self, orders: list[NewOrder], feedback: list[OrderFeedback]) -> ReconcileReport:
+        """Bring the books to what the gateway journal says (see ``domain.reconcile``)."""
+        report = reconcile(
+            self._spec.id,
+            self._epoch,
+            self._booked_through,
+            self._desk,
+            self._orders,
+            self._books,
+            orders,
+            feedback,
+            self._apply,
+        )
+        self._booked_through = (self._epoch, self._desk.seq)
+        self._refresh_symbols()
+        return report
+
+    def reload(self, spec: PortfolioSpec) -> None:
+        """New strategy/sizer/risk/params; books, orders and seq are kept. Clears a fault
+        and a kill-switch halt (the operator's way to resume). The strategy's memory is
+        carried over when its class is unchanged; ``initial_cash`` is not re-applied."""
+        if spec.id != self._spec.id:
+            raise SpecError("id", f"reload of {self._spec.id!r} with a spec for {spec.id!r}", spec.source)
+        carried: Any = None
+        if spec.strategy.cls is type(self._strategy) and self._fault is None:
+            try:
+                carried = self._strategy.state()
+            except Exception:
+                carried = None
+        self._spec = spec
+        self._fault = self._fault_detail = None
+        self._halt = None
+        self._orders.closed_window = spec.settings.closed_order_window
+        self._orders.fill_id_window = spec.settings.fill_id_window
+        self._notes = deque(self._notes, maxlen=spec.settings.risk_note_window)
+        seq, outbox, last = self._desk.seq, self._desk.outbox, self._desk.last_order_id
+        self._wire()
+        self._desk.seq, self._desk.outbox, self._desk.last_order_id = seq, outbox, last
+        self._strategy = self._build_strategy(spec)
+        self._pipeline = Pipeline(spec.build_sizer(), spec.build_rules(), spec.allow_short)
+        self._start_strategy(carried)
+        self._universe_seen = self._strategy.symbols
+        self._refresh_symbols()
+
+    # --- operators ------------------------------------------------------------------
+
+    def view(self) -> PortfolioView:
+        books = self._books
+        positions = {
+            symbol: PositionView(
+                quantity=p.quantity,
+                avg_cost=p.avg_cost,
+                market_value=books.market_value(symbol),
+                unrealized_pnl=books.market_value(symbol) - p.cost,
+                last_price=books.last_prices.get(symbol),
+                reserved_qty=p.reserved_qty,
+            )
+            for symbol, p in sorted(books.positions.items())
+        }
+        open_orders = [
+            OrderView(
+                client_order_id=o.client_order_id,
+                symbol=o.symbol,
+                side=o.side.value,
+                quantity=o.quantity,
+                filled_qty=o.filled_qty,
+                state=o.state.value,
+                order_type=o.order_type.value,
+                limit_price=o.limit_price,
+                reserved_cash=o.reserved_cash,
+                created_ns=o.created_ns,
+            )
+            for o in self._orders.open_orders()
+        ]
+        return PortfolioView(
+            portfolio_id=self._spec.id,
+            name=self._spec.name,
+            currency=self._spec.currency,
+            strategy=catalog.name_of(type(self._strategy), catalog.STRATEGIES),
+            epoch=self._epoch,
+            seq=self._desk.seq,
+            initial_cash=books.initial_cash,
+            cash=books.cash,
+            reserved=books.reserved,
+            equity=books.equity(),
+            realized_pnl=books.realized_pnl,
+            unrealized_pnl=books.unrealized_pnl(),
+            daily_pnl=books.daily_pnl(),
+            commissions=books.commissions,
+            positions=positions,
+            open_orders=open_orders,
+            last_order_id=self._desk.last_order_id,
+            faulted=self._fault is not None,
+            fault=self._fault,
+            halted=self._halt is not None,
+            halt_reason=self._halt,
+            trading_enabled=self._trading_enabled,
+            symbols=sorted(self._symbols),
+            universe_version=self._universe_version,
+            orders_count=self._counters.orders,
+            fills_count=self._counters.fills,
+            counters=msgspec.structs.replace(self._counters),
+            recent_risk=list(self._notes),
+            feedback_problem=self._feedback_problem,
+        )

@@ -1,0 +1,110 @@
+"""Reconciliation with the gateway journal after a restore (or a fresh load).
+
+The journal is the truth. For this portfolio:
+
+1. Orders the journal has and the state holds as CREATED become SUBMITTED (the
+   gateway got them); their undrained NewOrder is dropped from the outbox (a
+   resend would only be de-duplicated).
+2. Orders the journal has and the state does not know are *adopted* as
+   SUBMITTED with their reservations, unless they are at or below the
+   ``booked_through`` watermark ``(epoch, seq)``: those were booked before the
+   snapshot and only forgotten (closed and evicted), so adopting them would
+   book them twice.
+3. Orders of an older epoch that the state holds as CREATED/SUBMITTED but the
+   journal does not have are resolved as rejected (``stale_epoch``), *inferred*:
+   the ownership fence was advanced before this load, so the gateway will
+   refuse them if they ever arrive. Should the gateway report one after all, the
+   report revives it (a later fact beats an inference).
+4. Every journaled report is applied in journal order; duplicates are no-ops.
+
+Afterwards the books equal what the journal says.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+import msgspec
+
+from livecore.domain.books import Books
+from livecore.domain.desk import OrderDesk
+from livecore.domain.feedback import FeedbackResult, Outcome, release_all
+from livecore.domain.order_book import OrderBook
+from livecore.domain.orders import OrderState, parse_client_order_id
+from livecore.wire.messages import NewOrder, OrderFeedback
+
+STALE_EPOCH = "stale_epoch: not in the gateway journal at reconcile"
+
+
+class ReconcileReport(msgspec.Struct, frozen=True, kw_only=True):
+    adopted: list[str]  # journaled orders the state did not know, now held
+    expired: list[str]  # older-epoch orders never journaled, resolved as rejected (inferred)
+    already_booked: int  # journaled orders older than the watermark, forgotten after booking
+    applied: int
+    duplicates: int
+    unknown: int
+    refused: int
+    ignored: int
+    problems: list[str]  # details of refused reports
+
+
+def reconcile(
+    portfolio_id: str,
+    epoch: int,
+    booked_through: tuple[int, int] | None,
+    desk: OrderDesk,
+    orders: OrderBook,
+    books: Books,
+    journal_orders: Sequence[NewOrder],
+    journal_feedback: Sequence[OrderFeedback],
+    apply: Callable[[OrderFeedback], Outcome],
+) -> ReconcileReport:
+    mine = [o for o in journal_orders if o.portfolio_id == portfolio_id]
+    journal_ids = {o.client_order_id for o in mine}
+    adopted: list[str] = []
+    already_booked = 0
+    for request in mine:
+        known = orders.get(request.client_order_id)
+        if known is not None:
+            if known.state is OrderState.CREATED:
+                known.to(OrderState.SUBMITTED)
+            continue
+        parsed = parse_client_order_id(request.client_order_id)
+        position = (request.epoch, parsed[2] if parsed else 0)
+        if booked_through is not None and position <= booked_through:
+            already_booked += 1
+            continue
+        desk.adopt(request)
+        adopted.append(request.client_order_id)
+
+    expired: list[str] = []
+    for order in orders.open_orders():
+        stale = order.epoch < epoch and order.client_order_id not in journal_ids
+        if stale and order.state in (OrderState.CREATED, OrderState.SUBMITTED):
+            order.infer_rejected(STALE_EPOCH)
+            release_all(order, books)
+            orders.closed(order)
+            expired.append(order.client_order_id)
+    sent = journal_ids | set(expired)
+    desk.outbox = [r for r in desk.outbox if not (isinstance(r, NewOrder) and r.client_order_id in sent)]
+
+    counts = dict.fromkeys(FeedbackResult, 0)
+    problems: list[str] = []
+    for fb in journal_feedback:
+        if fb.portfolio_id != portfolio_id:
+            continue
+        outcome = apply(fb)
+        counts[outcome.result] += 1
+        if outcome.result is FeedbackResult.REFUSED:
+            problems.append(f"{fb.client_order_id}: {outcome.detail}")
+    return ReconcileReport(
+        adopted=adopted,
+        expired=expired,
+        already_booked=already_booked,
+        applied=counts[FeedbackResult.APPLIED],
+        duplicates=counts[FeedbackResult.DUPLICATE],
+        unknown=counts[FeedbackResult.UNKNOWN_ORDER],
+        refused=counts[FeedbackResult.REFUSED],
+        ignored=counts[FeedbackResult.IGNORED],
+        problems=problems,
+    )
