@@ -1,0 +1,182 @@
+"""``kafka://`` URLs and the librdkafka configuration built from them.
+
+``kafka://host:port[,host:port][?key=value&...]``: the query carries the
+operator's tuning and, where it names a consumer knob, overrides the
+``ConsumerSettings`` the code asked for (the operator knows the broker: e.g.
+Tansu wants ``session_timeout_ms=3000``, Apache Kafka refuses under 6000).
+An unknown key is a ``ConfigError`` naming it, never silently ignored.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from typing import Any
+from urllib.parse import parse_qsl, urlsplit
+
+from livecore.config import validate_bus_url
+from livecore.errors import ConfigError
+from livecore.ports.bus import ConsumerSettings, OffsetReset
+
+LOG = logging.getLogger("livecore.kafka")
+
+# librdkafka's syslog levels: 3 = errors only. Its info/notice chatter (connects,
+# rebalances) is not useful in normal operation; errors still reach LOG.
+LIBRDKAFKA_LOG_LEVEL = 3
+
+
+@dataclass(frozen=True, slots=True)
+class KafkaSettings:
+    """Everything a ``kafka://`` URL can say. ``None`` consumer knobs defer to the
+    ``ConsumerSettings`` given by the caller."""
+
+    bootstrap: str
+    partitions: int = 4
+    replication_factor: int = -1
+    linger_ms: int = 5
+    session_timeout_ms: int | None = None
+    heartbeat_interval_ms: int | None = None
+    fetch_wait_max_ms: int | None = None
+    max_poll_interval_ms: int | None = None
+    latest_guard: bool = True
+    request_timeout_s: float = 10.0
+    client_id: str = "livecore"
+
+    def consumer_settings(self, asked: ConsumerSettings | None) -> ConsumerSettings:
+        """The caller's settings with the URL's overrides applied."""
+        chosen = asked or ConsumerSettings()
+        overrides = {
+            name: getattr(self, name)
+            for name in ("session_timeout_ms", "heartbeat_interval_ms", "fetch_wait_max_ms", "max_poll_interval_ms")
+            if getattr(self, name) is not None
+        }
+        return replace(chosen, **overrides)
+
+
+def _positive_int(value: str) -> int:
+    number = int(value)
+    if number < 1:
+        raise ValueError("must be at least 1")
+    return number
+
+
+def _non_negative_int(value: str) -> int:
+    number = int(value)
+    if number < 0:
+        raise ValueError("must not be negative")
+    return number
+
+
+def _replication(value: str) -> int:
+    number = int(value)
+    if number == 0 or number < -1:
+        raise ValueError("must be -1 (broker default) or at least 1")
+    return number
+
+
+def _flag(value: str) -> bool:
+    lowered = value.lower()
+    if lowered in ("1", "true", "yes", "on"):
+        return True
+    if lowered in ("0", "false", "no", "off"):
+        return False
+    raise ValueError("must be true or false")
+
+
+def _seconds(value: str) -> float:
+    number = float(value)
+    if not number > 0:
+        raise ValueError("must be positive")
+    return number
+
+
+def _text(value: str) -> str:
+    if not value:
+        raise ValueError("must not be empty")
+    return value
+
+
+_PARSERS: dict[str, Callable[[str], Any]] = {
+    "partitions": _positive_int,
+    "replication_factor": _replication,
+    "linger_ms": _non_negative_int,
+    "session_timeout_ms": _positive_int,
+    "heartbeat_interval_ms": _positive_int,
+    "fetch_wait_max_ms": _non_negative_int,
+    "max_poll_interval_ms": _positive_int,
+    "latest_guard": _flag,
+    "request_timeout_s": _seconds,
+    "client_id": _text,
+}
+
+
+def parse_kafka_url(url: str) -> KafkaSettings:
+    """Parse and check a ``kafka://`` URL; raise ``ConfigError`` naming what is wrong."""
+    validate_bus_url(url)
+    parts = urlsplit(url)
+    if parts.scheme.lower() != "kafka":
+        raise ConfigError(f"bad bus URL {url!r}: not a kafka:// URL")
+    if parts.path not in ("", "/"):
+        raise ConfigError(f"bad bus URL {url!r}: unexpected path {parts.path!r}")
+    values: dict[str, Any] = {}
+    for key, raw in parse_qsl(parts.query, keep_blank_values=True, strict_parsing=False):
+        parser = _PARSERS.get(key)
+        if parser is None:
+            known = ", ".join(sorted(_PARSERS))
+            raise ConfigError(f"bad bus URL {url!r}: unknown parameter {key!r} (known: {known})")
+        if key in values:
+            raise ConfigError(f"bad bus URL {url!r}: parameter {key!r} given twice")
+        try:
+            values[key] = parser(raw)
+        except ValueError as exc:
+            raise ConfigError(f"bad bus URL {url!r}: parameter {key}={raw!r} {exc}") from None
+    return KafkaSettings(bootstrap=parts.netloc, **values)
+
+
+def _log_error(error: Any) -> None:
+    """librdkafka's error_cb: transient errors (broker down, ...) are warnings."""
+    if error.fatal():
+        LOG.error("kafka fatal error: %s", error)
+    else:
+        LOG.warning("kafka error: %s", error)
+
+
+def common_config(settings: KafkaSettings) -> dict[str, Any]:
+    return {
+        "bootstrap.servers": settings.bootstrap,
+        "client.id": settings.client_id,
+        "logger": LOG,
+        "log_level": LIBRDKAFKA_LOG_LEVEL,
+        "error_cb": _log_error,
+    }
+
+
+def producer_config(settings: KafkaSettings) -> dict[str, Any]:
+    """Idempotent, acks from every in-sync replica, CRC32 key hashing (same as ``MemoryBus``)."""
+    return {
+        **common_config(settings),
+        "enable.idempotence": True,
+        "acks": "all",
+        "linger.ms": settings.linger_ms,
+        "partitioner": "consistent_random",
+    }
+
+
+def consumer_config(
+    settings: KafkaSettings, group_id: str, offset_reset: OffsetReset, asked: ConsumerSettings | None
+) -> dict[str, Any]:
+    """Explicit commits only, eager ``range`` rebalancing (see docs/BUS.md)."""
+    tuned = settings.consumer_settings(asked)
+    return {
+        **common_config(settings),
+        "group.id": group_id,
+        "enable.auto.commit": False,
+        "enable.auto.offset.store": False,
+        "auto.offset.reset": offset_reset,
+        "partition.assignment.strategy": "range",
+        "session.timeout.ms": tuned.session_timeout_ms,
+        "heartbeat.interval.ms": tuned.heartbeat_interval_ms,
+        "fetch.wait.max.ms": tuned.fetch_wait_max_ms,
+        "max.poll.interval.ms": tuned.max_poll_interval_ms,
+    }

@@ -1,0 +1,205 @@
+"""A consumer-group member on Kafka via confluent-kafka.
+
+Rebalancing is eager (``range``): on every rebalance all partitions are
+revoked, then the new assignment arrives, and each partition restarts at the
+group's committed offset. (Tansu joins cooperative members several seconds
+slower, and the bus contract is at-least-once either way.) The assignment is
+tracked from the rebalance callbacks, which librdkafka runs inside ``poll``.
+
+``latest`` guard: Tansu's ListOffsets answers the offset after the first
+record of a partition's last batch, not its end, so a new group replays up to a
+batch of history. For each partition assigned without a committed offset under
+``latest``, the position is fixed inside the assignment callback (one record
+before the reported end) and records stamped before that moment are dropped
+until the first newer one arrives. On Apache Kafka this re-reads and drops one
+old record; ``latest_guard=false`` in the URL turns it off (see docs/BUS.md).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from confluent_kafka import Consumer as RdConsumer
+from confluent_kafka import KafkaError, KafkaException
+from confluent_kafka import TopicPartition as RdTopicPartition
+
+from livecore.adapters.kafka_config import LOG, KafkaSettings, consumer_config
+from livecore.ports.bus import BusError, Consumer, ConsumerSettings, OffsetReset, Record, TopicPartition
+
+_PARTITION_EOF = KafkaError._PARTITION_EOF
+Key = tuple[str, int]
+
+
+class KafkaConsumer(Consumer):
+    """One member of a consumer group; used by one thread."""
+
+    def __init__(
+        self,
+        settings: KafkaSettings,
+        group_id: str,
+        topics: list[str],
+        offset_reset: OffsetReset,
+        asked: ConsumerSettings | None,
+    ) -> None:
+        self.group_id = group_id
+        self._timeout = settings.request_timeout_s
+        self._guard_latest = settings.latest_guard and offset_reset == "latest"
+        self._consumer = RdConsumer(consumer_config(settings, group_id, offset_reset, asked))
+        self._assigned: set[Key] = set()
+        self._polled: dict[Key, int] = {}
+        self._stale_before: dict[Key, int] = {}
+        self._paused = False
+        self._closed = False
+        self._consumer.subscribe(topics, on_assign=self._on_assign, on_revoke=self._on_revoke, on_lost=self._on_revoke)
+
+    # --- rebalance callbacks (run by librdkafka inside consume/close) ---------------
+
+    def _on_assign(self, consumer: RdConsumer, partitions: list[RdTopicPartition]) -> None:
+        if self._guard_latest and partitions:
+            try:
+                self._position_fresh_partitions(consumer, partitions)
+            except KafkaException as exc:
+                LOG.error("group %s: cannot position new partitions: %s", self.group_id, exc)
+        consumer.assign(partitions)
+        if self._paused and partitions:
+            consumer.pause(partitions)
+        keys = [(p.topic, p.partition) for p in partitions]
+        self._assigned.update(keys)
+        LOG.debug("group %s assigned %s", self.group_id, sorted(keys))
+
+    def _position_fresh_partitions(self, consumer: RdConsumer, partitions: list[RdTopicPartition]) -> None:
+        """``latest`` made exact: for partitions the group never committed, start one
+        record before the end the broker reports (Tansu reports the end of the last
+        batch's first record) and drop what was stamped before this moment."""
+        assigned_at = int(time.time() * 1000)
+        committed = consumer.committed(partitions, timeout=self._timeout)
+        fresh = {(c.topic, c.partition) for c in committed if c.offset < 0}
+        for partition in partitions:
+            key = (partition.topic, partition.partition)
+            if key in fresh:
+                low, high = consumer.get_watermark_offsets(partition, timeout=self._timeout)
+                partition.offset = max(low, high - 1)
+                self._stale_before[key] = assigned_at
+
+    def _on_revoke(self, consumer: RdConsumer, partitions: list[RdTopicPartition]) -> None:
+        for partition in partitions:
+            key = (partition.topic, partition.partition)
+            self._assigned.discard(key)
+            self._polled.pop(key, None)
+            self._stale_before.pop(key, None)
+        LOG.debug("group %s revoked %d partition(s)", self.group_id, len(partitions))
+
+    # --- Consumer ----------------------------------------------------------------
+
+    def poll(self, max_records: int = 500, timeout: float = 1.0) -> list[Record]:
+        self._check_open()
+        try:
+            # Any: the stubs make every Message field optional; set on data messages.
+            messages: list[Any] = self._consumer.consume(max_records, timeout)
+        except KafkaException as exc:
+            raise BusError(f"poll failed: {exc.args[0].str()}") from None
+        batch: list[Record] = []
+        polled = self._polled
+        stale = self._stale_before
+        for message in messages:
+            error = message.error()
+            if error is not None:
+                self._on_error(error)
+                continue
+            topic, partition, offset = message.topic(), message.partition(), message.offset()
+            timestamp = message.timestamp()[1]
+            key = (topic, partition)
+            polled[key] = offset + 1
+            if stale:
+                cutoff = stale.get(key)
+                if cutoff is not None:
+                    if timestamp < cutoff:
+                        continue
+                    del stale[key]
+            batch.append(Record(topic, partition, offset, message.key(), message.value(), timestamp))
+        return batch
+
+    def _on_error(self, error: KafkaError) -> None:
+        if error.code() == _PARTITION_EOF:
+            return
+        if error.fatal():
+            raise BusError(f"consumer failed: {error.str()}")
+        LOG.warning("group %s: %s", self.group_id, error.str())
+
+    def commit(self, records: Iterable[Record] | None = None) -> None:
+        """Synchronous; offsets of partitions this member no longer owns are skipped
+        (the broker would refuse them after a rebalance; their new owner redelivers)."""
+        self._check_open()
+        if records is None:
+            offsets = dict(self._polled)
+        else:
+            offsets = {}
+            for record in records:
+                key = (record.topic, record.partition)
+                offsets[key] = max(offsets.get(key, 0), record.offset + 1)
+        wanted = [RdTopicPartition(t, p, o) for (t, p), o in offsets.items() if (t, p) in self._assigned]
+        if not wanted:
+            return
+        try:
+            results = self._consumer.commit(offsets=wanted, asynchronous=False)
+        except KafkaException as exc:
+            raise BusError(f"commit failed: {exc.args[0].str()}") from None
+        failed = [r for r in results or [] if r.error is not None]
+        if failed:
+            raise BusError(f"commit failed for {failed[0].topic}[{failed[0].partition}]: {failed[0].error}")
+
+    def committed(self, partitions: Sequence[TopicPartition]) -> dict[TopicPartition, int | None]:
+        self._check_open()
+        asked = [RdTopicPartition(tp.topic, tp.partition) for tp in partitions]
+        if not asked:
+            return {}
+        try:
+            found = self._consumer.committed(asked, timeout=self._timeout)
+        except KafkaException as exc:
+            raise BusError(f"cannot read committed offsets: {exc.args[0].str()}") from None
+        return {TopicPartition(f.topic, f.partition): (f.offset if f.offset >= 0 else None) for f in found}
+
+    def assignment(self) -> set[TopicPartition]:
+        return {TopicPartition(t, p) for t, p in self._assigned}
+
+    def _assigned_rd(self) -> list[RdTopicPartition]:
+        return [RdTopicPartition(t, p) for t, p in self._assigned]
+
+    def pause(self) -> None:
+        """Also applies to partitions assigned later, until ``resume``."""
+        self._check_open()
+        self._paused = True
+        if self._assigned:
+            self._consumer.pause(self._assigned_rd())
+
+    def resume(self) -> None:
+        self._check_open()
+        self._paused = False
+        if self._assigned:
+            self._consumer.resume(self._assigned_rd())
+
+    def seek(self, partition: TopicPartition, offset: int) -> None:
+        """An explicit position also ends the ``latest`` guard of that partition."""
+        self._check_open()
+        key = (partition.topic, partition.partition)
+        if key not in self._assigned:
+            raise BusError(f"cannot seek {partition.topic}[{partition.partition}]: not assigned")
+        self._stale_before.pop(key, None)
+        try:
+            self._consumer.seek(RdTopicPartition(partition.topic, partition.partition, max(0, offset)))
+        except KafkaException as exc:
+            raise BusError(f"cannot seek {partition.topic}[{partition.partition}]: {exc.args[0].str()}") from None
+
+    def close(self) -> None:
+        if not self._closed:
+            self._closed = True
+            self._consumer.close()
+
+    def _check_open(self) -> None:
+        if self._closed:
+            raise BusError("consumer is closed")
+
+    def __repr__(self) -> str:
+        return f"KafkaConsumer(group={self.group_id!r}, assigned={sorted(self._assigned)})"
