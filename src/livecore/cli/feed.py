@@ -1,13 +1,152 @@
-"""`livecore feed` (not built yet)."""
+"""`livecore feed`: publish market data (file replay or synthetic prices)."""
 
 from __future__ import annotations
 
+import signal
+import threading
+import time
+from pathlib import Path
+from types import FrameType
+
 import typer
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    ProgressColumn,
+    Task,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
+from rich.text import Text
 
-app = typer.Typer(help="feed (not built yet)", no_args_is_help=False)
+from livecore.adapters.factory import open_bus
+from livecore.cli.context import settings_of
+from livecore.errors import ConfigError, LivecoreError
+from livecore.feed.bundled import bundled_data_dir
+from livecore.feed.readers import load_replay
+from livecore.feed.runner import FeedRunner, FeedSettings, replay_schedule
+from livecore.feed.synthetic import SyntheticFeed, SyntheticSettings
+
+app = typer.Typer(help="Publish market data on `market.data`: replay files or synthetic prices.", no_args_is_help=True)
 
 
-@app.callback(invoke_without_command=True)
-def main(ctx: typer.Context) -> None:
-    """Not built yet."""
-    raise NotImplementedError("livecore feed is not built yet")
+class _RateColumn(ProgressColumn):
+    """Events per second since the start."""
+
+    def render(self, task: Task) -> Text:
+        elapsed = task.finished_time if task.finished else task.elapsed
+        speed = task.completed / elapsed if elapsed else None
+        return Text(f"{speed:,.0f} ev/s" if speed else "- ev/s")
+
+
+def _drive(runner: FeedRunner, label: str, console: Console) -> None:
+    """Run ``runner`` in its thread with a progress bar; SIGTERM/Ctrl-C stop it cleanly."""
+    stop_requested = threading.Event()
+
+    def on_signal(signum: int, frame: FrameType | None) -> None:
+        stop_requested.set()
+
+    previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGTERM, signal.SIGINT)}
+    started = time.monotonic()
+    try:
+        with Progress(
+            TextColumn("[bold]{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            _RateColumn(),
+            TimeElapsedColumn(),
+            TimeRemainingColumn(),
+            console=console,
+            transient=False,
+        ) as progress:
+            task = progress.add_task(label, total=runner.total)
+            runner.start()
+            while not runner.join(0.1):
+                progress.update(task, completed=runner.published)
+                if stop_requested.is_set():
+                    runner.stop()
+            progress.update(task, completed=runner.published)
+    finally:
+        runner.stop()
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+    elapsed = max(time.monotonic() - started, 1e-9)
+    if runner.error is not None:
+        raise LivecoreError(f"feed stopped after {runner.published} events: {runner.error}")
+    console.print(
+        f"published {runner.published} events on {runner.topic} in {elapsed:.1f}s "
+        f"({runner.published / elapsed:,.0f}/s; delivered {runner.delivered}, failed {runner.failed})",
+        highlight=False,
+    )
+
+
+@app.command("replay")
+def replay(
+    ctx: typer.Context,
+    path: Path | None = typer.Argument(
+        None, help="CSV/Parquet file or directory (default: the bundled daily data)", show_default=False
+    ),
+    speed: float = typer.Option(
+        0.0, "--speed", help="times real time between timestamps; 0 = as fast as possible; 86400 = a day per second"
+    ),
+    loop: bool = typer.Option(False, "--loop", help="start again at the end"),
+    symbols: str | None = typer.Option(None, "--symbols", help="only these symbols, comma-separated"),
+    partitions: int = typer.Option(8, "--partitions", help="partitions of market.data if it must be created"),
+) -> None:
+    """Replay bars or ticks in timestamp order, stamped with the current time."""
+    if speed < 0:
+        raise ConfigError(f"--speed must be >= 0, got {speed}")
+    settings = settings_of(ctx)
+    source = path if path is not None else bundled_data_dir()
+    data = load_replay(source, symbols.split(",") if symbols else None)
+    console = Console(stderr=True)
+    console.print(
+        f"replaying {len(data.events)} {'/'.join(sorted(data.kinds))}s of {len(data.symbols)} symbol(s) "
+        f"from {len(data.files)} file(s) under {source}",
+        highlight=False,
+    )
+    bus = open_bus(settings.bus_url)
+    try:
+        runner = FeedRunner(
+            bus,
+            replay_schedule(data, speed, loop),
+            FeedSettings(topic_prefix=settings.topic_prefix, partitions=partitions),
+            total=None if loop else len(data.events),
+            name="feed-replay",
+        )
+        _drive(runner, "replay", console)
+    finally:
+        bus.close()
+
+
+@app.command("synthetic")
+def synthetic(
+    ctx: typer.Context,
+    symbols: int = typer.Option(10, "--symbols", help="number of symbols (SYM0001, ...)"),
+    rate: float = typer.Option(100.0, "--rate", help="events per second, all symbols together"),
+    duration: float | None = typer.Option(None, "--duration", help="seconds to run (default: until stopped)"),
+    seed: int = typer.Option(0, "--seed", help="same seed, same symbols and prices"),
+    partitions: int = typer.Option(8, "--partitions", help="partitions of market.data if it must be created"),
+) -> None:
+    """Geometric-Brownian-motion ticks, paced on an absolute schedule."""
+    try:
+        feed_settings = SyntheticSettings(symbols=symbols, rate=rate, duration_s=duration, seed=seed)
+    except ValueError as exc:
+        raise ConfigError(str(exc)) from None
+    settings = settings_of(ctx)
+    feed = SyntheticFeed(feed_settings)
+    bus = open_bus(settings.bus_url)
+    try:
+        runner = FeedRunner(
+            bus,
+            feed.events(),
+            FeedSettings(topic_prefix=settings.topic_prefix, partitions=partitions),
+            total=feed_settings.total_events,
+            name="feed-synthetic",
+        )
+        _drive(runner, f"synthetic {symbols} symbols @ {rate:g}/s", Console(stderr=True))
+    finally:
+        bus.close()

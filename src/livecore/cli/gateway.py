@@ -1,13 +1,181 @@
-"""`livecore gateway` (not built yet)."""
+"""`livecore gateway`: run the paper trade gateway, or print its journal."""
 
 from __future__ import annotations
 
-import typer
+import json
+import signal
+import threading
+from datetime import UTC, datetime
+from decimal import Decimal, InvalidOperation
+from types import FrameType
 
-app = typer.Typer(help="gateway (not built yet)", no_args_is_help=False)
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from livecore.adapters.factory import open_bus, open_coordination, open_store
+from livecore.cli.context import settings_of
+from livecore.errors import ConfigError
+from livecore.gateway.costs import CostModel
+from livecore.gateway.paper import PaperSettings
+from livecore.gateway.report import journal_report
+from livecore.gateway.service import TradeGateway
+from livecore.gateway.settings import DEFAULT_GROUP, GatewaySettings
+
+app = typer.Typer(
+    help="The paper trade gateway: executes `orders`, publishes `orders.feedback`, keeps the journal.",
+    no_args_is_help=False,
+)
+
+
+def _decimal(name: str, text: str) -> Decimal:
+    try:
+        value = Decimal(text)
+    except InvalidOperation:
+        raise ConfigError(f"{name}: {text!r} is not a number") from None
+    if not value.is_finite() or value < 0:
+        raise ConfigError(f"{name}: must be a finite number >= 0, got {text}")
+    return value
+
+
+def build_settings(
+    slippage_bps: str,
+    commission_per_share: str,
+    commission_bps: str,
+    commission_min: str,
+    participation: str | None,
+    require_fence: bool,
+    group: str,
+    topic_prefix: str,
+) -> GatewaySettings:
+    """Gateway settings from CLI text, refusing bad values with a one-line ConfigError."""
+    try:
+        costs = CostModel(
+            slippage_bps=_decimal("--slippage-bps", slippage_bps),
+            commission_per_share=_decimal("--commission-per-share", commission_per_share),
+            commission_bps=_decimal("--commission-bps", commission_bps),
+            commission_min=_decimal("--commission-min", commission_min),
+        )
+        cap = _decimal("--participation", participation) if participation is not None else None
+        paper = PaperSettings(costs=costs, participation=cap)
+        return GatewaySettings(paper=paper, require_fence=require_fence, group_id=group, topic_prefix=topic_prefix)
+    except ValueError as exc:
+        raise ConfigError(str(exc)) from None
 
 
 @app.callback(invoke_without_command=True)
-def main(ctx: typer.Context) -> None:
-    """Not built yet."""
-    raise NotImplementedError("livecore gateway is not built yet")
+def main(
+    ctx: typer.Context,
+    slippage_bps: str = typer.Option("0", "--slippage-bps", help="slippage against the trader, basis points"),
+    commission_per_share: str = typer.Option("0", "--commission-per-share", help="commission per share"),
+    commission_bps: str = typer.Option("0", "--commission-bps", help="commission in basis points of value"),
+    commission_min: str = typer.Option("0", "--commission-min", help="minimum commission per order"),
+    participation: str | None = typer.Option(
+        None, "--participation", help="max fraction (0-1] of each bar's/tick's volume filled (partial fills)"
+    ),
+    require_fence: bool = typer.Option(
+        True,
+        "--require-fence/--no-require-fence",
+        help="reject orders of portfolios without an ownership fence (off: hand-published demo orders)",
+    ),
+    group: str = typer.Option(DEFAULT_GROUP, "--group", help="consumer group shared by every gateway process"),
+) -> None:
+    """Run the gateway in the foreground until SIGTERM or Ctrl-C."""
+    if ctx.invoked_subcommand is not None:
+        return
+    settings = settings_of(ctx)
+    gateway_settings = build_settings(
+        slippage_bps,
+        commission_per_share,
+        commission_bps,
+        commission_min,
+        participation,
+        require_fence,
+        group,
+        settings.topic_prefix,
+    )
+    console = Console(stderr=True)
+    bus = open_bus(settings.bus_url)
+    coord = open_coordination(settings.coord_url)
+    store = open_store(settings.db_url)
+    stop = threading.Event()
+
+    def on_signal(signum: int, frame: FrameType | None) -> None:
+        stop.set()
+
+    previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGTERM, signal.SIGINT)}
+    gateway = TradeGateway(bus, coord, store, gateway_settings)
+    try:
+        console.print(
+            f"gateway {gateway.gateway_id}: group {group}, bus {settings.bus_url}, "
+            f"fence {'required' if require_fence else 'optional'} (Ctrl-C to stop)",
+            highlight=False,
+        )
+        gateway.run_until(stop)
+        console.print(f"gateway {gateway.gateway_id} stopped: {gateway.stats}", highlight=False)
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+        store.close()
+        coord.close()
+        bus.close()
+
+
+def _time(ns: int) -> str:
+    if ns <= 0:
+        return ""
+    return datetime.fromtimestamp(ns / 1e9, tz=UTC).strftime("%Y-%m-%d %H:%M:%S.%f")[:-3]
+
+
+@app.command("journal")
+def journal(
+    ctx: typer.Context,
+    portfolio: str | None = typer.Option(None, "--portfolio", help="only this portfolio"),
+    as_json: bool = typer.Option(False, "--json", help="stable JSON instead of tables"),
+) -> None:
+    """Print the journaled orders and fills."""
+    store = open_store(settings_of(ctx).db_url)
+    try:
+        report = journal_report(store.journal.orders(portfolio), store.journal.feedback(portfolio))
+    finally:
+        store.close()
+    if as_json:
+        typer.echo(json.dumps(report.as_json(), sort_keys=True, indent=2))
+        return
+    console = Console()
+    orders = Table(title=f"Orders ({len(report.orders)})")
+    for column in ("order", "portfolio", "ep", "symbol", "side", "qty", "type", "limit", "status", "filled", "avg px"):
+        right = column in {"ep", "qty", "limit", "filled", "avg px"}
+        orders.add_column(column, justify="right" if right else "left", no_wrap=column in {"order", "portfolio"})
+    for row in report.orders:
+        orders.add_row(
+            row.client_order_id,
+            row.portfolio_id,
+            str(row.epoch),
+            row.symbol,
+            row.side,
+            str(row.quantity),
+            row.order_type,
+            str(row.limit_price or ""),
+            row.status + (f" ({row.reason})" if row.reason else ""),
+            str(row.filled_qty),
+            str(row.avg_price or ""),
+        )
+    fills = Table(title=f"Fills ({len(report.fills)})")
+    for column in ("seq", "fill", "portfolio", "symbol", "side", "qty", "price", "commission", "time (UTC)"):
+        right = column in {"seq", "qty", "price", "commission"}
+        fills.add_column(column, justify="right" if right else "left", no_wrap=column in {"fill", "portfolio"})
+    for fill in report.fills:
+        fills.add_row(
+            str(fill.seq),
+            fill.fill_id,
+            fill.portfolio_id,
+            fill.symbol,
+            fill.side,
+            str(fill.qty),
+            str(fill.price),
+            str(fill.commission),
+            _time(fill.ts_ns),
+        )
+    console.print(orders)
+    console.print(fills)
