@@ -1,10 +1,95 @@
-"""`livecore scheduler` (not built yet)."""
+"""`livecore scheduler`: run a scheduler in the foreground. Start as many as you
+like (on different machines): one leads, the others stand by and take over
+within the lease TTL."""
 
 from __future__ import annotations
 
+import logging
+import signal
+import threading
+from types import FrameType
+
 import typer
+from rich.console import Console
+
+from livecore.adapters.factory import open_bus, open_coordination, open_store
+from livecore.cli.context import settings_of
+from livecore.scheduler.commands import CommandChannel
+from livecore.scheduler.config import SchedulerConfig
+from livecore.scheduler.service import Scheduler
+from livecore.wire import names
+from livecore.wire.signing import CommandSigner
+
+SCHEDULE_PARTITIONS = 4  # created if absent; the node creates the same count
 
 
-def scheduler(ctx: typer.Context) -> None:
-    """Not built yet."""
-    raise NotImplementedError("livecore scheduler is not built yet")
+def scheduler(
+    ctx: typer.Context,
+    scheduler_id: str = typer.Option("", "--id", help="this scheduler's id (default: random)"),
+    tick: float = typer.Option(1.0, "--tick", help="seconds between passes (and lease renewals)"),
+    lease_ttl: float = typer.Option(5.0, "--lease-ttl", help="leader lease TTL: a standby takes over within it"),
+    load_timeout: float = typer.Option(10.0, "--load-timeout", help="resend an unconfirmed load after this"),
+    ack_timeout: float = typer.Option(10.0, "--ack-timeout", help="migration: wait this long for each ack"),
+    dead_after: float = typer.Option(
+        0.0, "--dead-after", help="also call a node dead if its last heartbeat is older (0: key TTL only)"
+    ),
+    default_capacity: int = typer.Option(100, "--default-capacity", help="capacity of nodes that report none"),
+    affinity_slack: int = typer.Option(1, "--affinity-slack", help="extra load accepted to share symbols"),
+    rebalance_moves: int = typer.Option(1, "--rebalance-moves", help="migrations per pass after a node joins"),
+    duration: float = typer.Option(0.0, "--duration", help="stop after this many seconds (0: until Ctrl-C)"),
+    verbose: bool = typer.Option(False, "--verbose", "-v", help="log every placement and command"),
+) -> None:
+    """Place portfolios on live nodes, fail them over, migrate and reconcile them."""
+    settings = settings_of(ctx)
+    overrides = {"scheduler_id": scheduler_id} if scheduler_id else {}
+    config = SchedulerConfig(
+        tick_interval=tick,
+        lease_ttl=lease_ttl,
+        lease_margin=min(0.5, lease_ttl / 4),
+        load_timeout=load_timeout,
+        ack_timeout=ack_timeout,
+        dead_after=dead_after or None,
+        default_capacity=default_capacity,
+        affinity_slack=affinity_slack,
+        rebalance_moves=rebalance_moves,
+        **overrides,  # type: ignore[arg-type]
+    )
+    logging.basicConfig(
+        level=logging.INFO if verbose else logging.WARNING,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    console = Console(stderr=True)
+    bus = open_bus(settings.bus_url)
+    coord = open_coordination(settings.coord_url)
+    store = open_store(settings.db_url)
+    topics = names.Topics(settings.topic_prefix)
+    bus.create_topics({topics.schedule_updates: SCHEDULE_PARTITIONS})
+    producer = bus.producer()
+    stop = threading.Event()
+
+    def on_signal(signum: int, frame: FrameType | None) -> None:
+        stop.set()
+
+    previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGTERM, signal.SIGINT)}
+    channel = CommandChannel(producer, coord, CommandSigner(settings.secret), topics)
+    service = Scheduler(config, coord, store, channel)
+    timer = threading.Timer(duration, stop.set) if duration > 0 else None
+    try:
+        console.print(
+            f"scheduler {config.scheduler_id}: tick {tick:g}s, lease TTL {lease_ttl:g}s, "
+            f"coordination {coord.url} (Ctrl-C to stop)",
+            highlight=False,
+        )
+        if timer is not None:
+            timer.start()
+        service.run(stop)
+        console.print(f"scheduler {config.scheduler_id} stopped", highlight=False)
+    finally:
+        if timer is not None:
+            timer.cancel()
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+        producer.close()
+        store.close()
+        coord.close()
+        bus.close()

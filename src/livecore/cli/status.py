@@ -1,10 +1,106 @@
-"""`livecore status` (not built yet)."""
+"""`livecore status`: nodes, portfolios and the scheduler leader at a glance.
+
+Also the small rendering helpers every operator command shares (JSON output,
+a node's answer to a command).
+"""
 
 from __future__ import annotations
 
+from typing import Any
+
+import msgspec
 import typer
+from rich.console import Console
+from rich.table import Table
+
+from livecore.cli.context import settings_of
+from livecore.ops import open_ops
+from livecore.ops import status as ops_status
+from livecore.ops.context import CommandOutcome
+from livecore.ops.status import StatusReport
+
+JSON_HELP = "print JSON (stable shape, see docs/OPERATIONS.md) instead of tables"
 
 
-def status(ctx: typer.Context) -> None:
-    """Not built yet."""
-    raise NotImplementedError("livecore status is not built yet")
+def emit_json(value: Any) -> None:
+    """Pretty, key-stable JSON on stdout."""
+    typer.echo(msgspec.json.format(msgspec.json.encode(value), indent=2))
+
+
+def print_outcome(console: Console, outcome: CommandOutcome) -> None:
+    """One line: which node said what. Exit code 1 when the node refused."""
+    what = f"{outcome.command} {outcome.portfolio_id}" if outcome.portfolio_id else outcome.command
+    colour = "green" if outcome.ok else "red"
+    verdict = "ok" if outcome.ok else "refused"
+    console.print(f"[{colour}]{verdict}[/]: node {outcome.node_id}: {what}: {outcome.detail}", highlight=False)
+    if not outcome.ok:
+        raise typer.Exit(1)
+
+
+def _num(value: float | int | None, fmt: str = "{:g}") -> str:
+    return "-" if value is None else fmt.format(value)
+
+
+def render(report: StatusReport, console: Console) -> None:
+    leader = report.leader
+    if leader.scheduler_id is None:
+        console.print("[bold red]scheduler: no leader[/] (nothing is placed or failed over)", highlight=False)
+    else:
+        age = "" if leader.status_age_s is None else f", status {leader.status_age_s:.1f}s old"
+        console.print(f"scheduler leader: [bold]{leader.scheduler_id}[/] (epoch {leader.epoch}{age})")
+
+    nodes = Table(title="nodes", title_justify="left")
+    for column in ("node", "state", "heartbeat age", "portfolios", "queue", "cpu %", "memory", "backpressure"):
+        nodes.add_column(column)
+    for n in report.nodes:
+        state = n.state if n.alive else "[red]dead[/]"
+        count = "-" if n.portfolio_count is None else f"{n.portfolio_count}/{_num(n.capacity)}"
+        nodes.add_row(
+            n.node_id,
+            state,
+            _num(n.heartbeat_age_s, "{:.1f}s"),
+            count,
+            _num(n.queue_size),
+            _num(n.cpu_usage, "{:.1f}"),
+            _num(n.memory_usage, "{:.1f}"),
+            _num(n.backpressure_count),
+        )
+    console.print(nodes)
+
+    table = Table(title="portfolios", title_justify="left")
+    for column in ("portfolio", "node", "epoch", "state", "equity", "cash", "positions", "last order"):
+        table.add_column(column)
+    for p in report.portfolios:
+        positions = ", ".join(f"{sym} {pos.quantity}" for sym, pos in sorted(p.positions.items()))
+        state = p.state if p.state in ("running", "stopped") else f"[yellow]{p.state}[/]"
+        if p.fault:
+            state += f" ({p.fault})"
+        table.add_row(
+            p.portfolio_id,
+            p.node_id or "-",
+            str(p.epoch),
+            state,
+            p.equity or "-",
+            p.cash or "-",
+            positions or "-",
+            p.last_order_id or "-",
+        )
+    console.print(table)
+    for m in report.migrations:
+        console.print(f"migrating {m.portfolio_id}: {m.source} -> {m.target} ({m.phase}, {m.origin})")
+
+
+def status(
+    ctx: typer.Context,
+    json_out: bool = typer.Option(False, "--json", help=JSON_HELP),
+) -> None:
+    """Show nodes, portfolios and the scheduler leader.
+
+    Nodes: heartbeat age, load, queue, cpu, memory, backpressure, state.
+    Portfolios: node, epoch, state, equity, cash, positions, last order."""
+    with open_ops(settings_of(ctx), with_bus=False) as ops:
+        report = ops_status(ops)
+    if json_out:
+        emit_json(report)
+    else:
+        render(report, Console(width=160))

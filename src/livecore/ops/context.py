@@ -1,0 +1,96 @@
+"""The ports an operator action works with, and how to open them from settings."""
+
+from __future__ import annotations
+
+import contextlib
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+
+import msgspec
+
+from livecore.adapters.factory import open_bus, open_coordination, open_store
+from livecore.config import Settings
+from livecore.errors import ConfigError, LivecoreError
+from livecore.ports.coordination import Coordination
+from livecore.ports.store import Store
+from livecore.scheduler.commands import CommandChannel
+from livecore.wire import names
+from livecore.wire.messages import CommandAck
+from livecore.wire.signing import CommandSigner
+
+
+class OpsError(LivecoreError):
+    """An operator action cannot be done as asked (unknown id, wrong state, ...)."""
+
+
+@dataclass(frozen=True, slots=True)
+class OpsConfig:
+    """``ack_timeout``: how long a command waits for its node's ack;
+    ``migrate_timeout``: how long ``migrate`` waits for the leader's result."""
+
+    ack_timeout: float = 10.0
+    migrate_timeout: float = 60.0
+    lease_name: str = names.SCHEDULER_LEADER_LEASE
+
+    def __post_init__(self) -> None:
+        if self.ack_timeout <= 0 or self.migrate_timeout <= 0:
+            raise ConfigError("ops timeouts must be > 0")
+
+
+@dataclass(frozen=True, slots=True)
+class Ops:
+    """``channel`` is None when the action needs no bus (status, list, deploy)."""
+
+    coord: Coordination
+    store: Store
+    channel: CommandChannel | None = None
+    config: OpsConfig = field(default_factory=OpsConfig)
+    wall_ns: Callable[[], int] = time.time_ns
+
+    def commands(self) -> CommandChannel:
+        if self.channel is None:
+            raise ConfigError("this action sends commands: open the operator ports with the bus")
+        return self.channel
+
+
+class CommandOutcome(msgspec.Struct, frozen=True, kw_only=True):
+    """A node's answer to one command."""
+
+    node_id: str
+    command: str
+    portfolio_id: str | None = None
+    ok: bool
+    detail: str
+    nonce: str
+
+
+def outcome(ack: CommandAck, target: str) -> CommandOutcome:
+    return CommandOutcome(
+        node_id=target,
+        command=ack.command,
+        portfolio_id=ack.portfolio_id,
+        ok=ack.ok,
+        detail=ack.detail,
+        nonce=ack.nonce,
+    )
+
+
+@contextlib.contextmanager
+def open_ops(settings: Settings, with_bus: bool, config: OpsConfig | None = None) -> Iterator[Ops]:
+    """Open coordination, store and (if asked) a producer on the bus; close them after."""
+    with contextlib.ExitStack() as stack:
+        coord = open_coordination(settings.coord_url)
+        stack.callback(coord.close)
+        store = open_store(settings.db_url)
+        stack.callback(store.close)
+        channel = None
+        if with_bus:
+            bus = open_bus(settings.bus_url)
+            stack.callback(bus.close)
+            producer = bus.producer()
+            stack.callback(producer.close)
+            channel = CommandChannel(
+                producer, coord, CommandSigner(settings.secret), names.Topics(settings.topic_prefix)
+            )
+        yield Ops(coord, store, channel, config or OpsConfig())

@@ -1,0 +1,206 @@
+"""``status``: the whole system on one page, from the registry, the fences, the
+nodes' heartbeats and metrics, the portfolio views the nodes write and the
+leader's published status. Read-only; needs no bus.
+
+Portfolio ``state`` is one of: ``running``, ``paused`` (its node is paused),
+``faulted``, ``loading`` (placed, not yet reported by its node),
+``migrating``, ``pending: <reason>`` (waiting for a node, e.g.
+``pending: no live node``), ``stopping`` (stopped but still hosted),
+``stopped``.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from typing import Any
+
+import msgspec
+
+from livecore.ops.context import Ops
+from livecore.ports.store import RegistryEntry
+from livecore.scheduler.actuator import NO_LIVE_NODE
+from livecore.scheduler.cluster import Cluster, NodeState, observe, parse_float, parse_int
+from livecore.scheduler.requests import MigrationProgress, SchedulerStatus, read_status
+from livecore.wire import names
+
+
+class LeaderInfo(msgspec.Struct, frozen=True, kw_only=True):
+    """``scheduler_id`` None: no scheduler leads (nothing is placed or failed over)."""
+
+    scheduler_id: str | None
+    epoch: int | None
+    status_age_s: float | None
+
+
+class NodeRow(msgspec.Struct, frozen=True, kw_only=True):
+    node_id: str
+    alive: bool
+    state: str
+    heartbeat_age_s: float | None
+    portfolio_count: int | None
+    capacity: int | None
+    queue_size: float | None
+    cpu_usage: float | None
+    memory_usage: float | None
+    backpressure_count: int | None
+    dropped_events: int | None
+    total_events: int | None
+    started_at: str | None
+    updated_at: str | None
+
+
+class PositionRow(msgspec.Struct, frozen=True, kw_only=True):
+    quantity: str
+    avg_cost: str | None
+    market_value: str | None
+
+
+class PortfolioStatus(msgspec.Struct, frozen=True, kw_only=True):
+    portfolio_id: str
+    desired: str
+    state: str
+    node_id: str | None
+    epoch: int
+    fence_epoch: int | None
+    fence_owner: str | None
+    loaded_on: dict[str, int]
+    equity: str | None = None
+    cash: str | None = None
+    positions: dict[str, PositionRow] = {}
+    last_order_id: str | None = None
+    fault: str | None = None
+
+
+class StatusReport(msgspec.Struct, frozen=True, kw_only=True):
+    generated_at: str
+    leader: LeaderInfo
+    nodes: list[NodeRow]
+    portfolios: list[PortfolioStatus]
+    migrations: list[MigrationProgress]
+
+
+def status(ops: Ops) -> StatusReport:
+    now = datetime.now(UTC)
+    cluster = observe(ops.coord, now)
+    entries = ops.store.registry.list()
+    published = read_status(ops.coord)
+    lease = ops.coord.current_lease(ops.config.lease_name)
+    leader = LeaderInfo(
+        scheduler_id=lease.holder if lease else None,
+        epoch=lease.epoch if lease else None,
+        status_age_s=None if published is None else max(0.0, now.timestamp() - published.updated_ns / 1e9),
+    )
+    node_ids = set(cluster.nodes) | {e.node_id for e in entries if e.node_id}
+    nodes = [_node_row(cluster.nodes.get(nid) or NodeState(nid, alive=False)) for nid in sorted(node_ids)]
+    reported = cluster.reported()
+    portfolios = [_portfolio(ops, e, cluster, reported.get(e.portfolio_id, {}), published) for e in entries]
+    return StatusReport(
+        generated_at=now.isoformat(),
+        leader=leader,
+        nodes=nodes,
+        portfolios=portfolios,
+        migrations=list(published.migrations) if published else [],
+    )
+
+
+def _node_row(node: NodeState) -> NodeRow:
+    m = node.metrics
+    return NodeRow(
+        node_id=node.node_id,
+        alive=node.alive,
+        state=node.state,
+        heartbeat_age_s=None if node.heartbeat_age is None else round(node.heartbeat_age, 3),
+        portfolio_count=parse_int(m.get("portfolio_count")),
+        capacity=parse_int(m.get("capacity")),
+        queue_size=parse_float(m.get("queue_size")),
+        cpu_usage=parse_float(m.get("cpu_usage")),
+        memory_usage=parse_float(m.get("memory_usage")),
+        backpressure_count=parse_int(m.get("backpressure_count")),
+        dropped_events=parse_int(m.get("dropped_events")),
+        total_events=parse_int(m.get("total_events")),
+        started_at=m.get("started_at"),
+        updated_at=m.get("updated_at"),
+    )
+
+
+def _portfolio(
+    ops: Ops,
+    entry: RegistryEntry,
+    cluster: Cluster,
+    copies: dict[str, int],
+    published: SchedulerStatus | None,
+) -> PortfolioStatus:
+    pid = entry.portfolio_id
+    fence = ops.coord.get_fence(names.portfolio_epoch_key(pid))
+    view = _view(ops, pid)
+    state = _state(entry, cluster, copies, published, view)
+    positions = {}
+    for symbol, pos in (view.get("positions") or {}).items():
+        if isinstance(pos, dict):
+            positions[str(symbol)] = PositionRow(
+                quantity=str(pos.get("quantity", "0")),
+                avg_cost=_str(pos.get("avg_cost")),
+                market_value=_str(pos.get("market_value")),
+            )
+    return PortfolioStatus(
+        portfolio_id=pid,
+        desired=entry.desired,
+        state=state,
+        node_id=entry.node_id,
+        epoch=entry.epoch,
+        fence_epoch=fence.epoch if fence else None,
+        fence_owner=fence.owner if fence else None,
+        loaded_on=dict(sorted(copies.items())),
+        equity=_str(view.get("equity")),
+        cash=_str(view.get("cash")),
+        positions=positions,
+        last_order_id=_str(view.get("last_order_id")),
+        fault=_str(view.get("fault")),
+    )
+
+
+def _state(
+    entry: RegistryEntry,
+    cluster: Cluster,
+    copies: dict[str, int],
+    published: SchedulerStatus | None,
+    view: dict[str, Any],
+) -> str:
+    pid, node = entry.portfolio_id, entry.node_id
+    if entry.desired == "stopped":
+        return "stopping" if copies else "stopped"
+    if published is not None and any(m.portfolio_id == pid for m in published.migrations):
+        return "migrating"
+    reason = published.pending.get(pid) if published else None
+    if node is None or not (node in cluster.nodes and cluster.nodes[node].alive):
+        if reason is None:
+            if not cluster.alive:
+                reason = NO_LIVE_NODE
+            elif node is not None:
+                reason = f"node {node} is dead; awaiting failover"
+            else:
+                reason = "awaiting placement"
+        return f"pending: {reason}"
+    if copies.get(node) != entry.epoch:
+        return f"pending: {reason}" if reason else "loading"
+    if view.get("faulted"):
+        return "faulted"
+    if cluster.nodes[node].state == "paused":
+        return "paused"
+    return "running"
+
+
+def _view(ops: Ops, portfolio_id: str) -> dict[str, Any]:
+    raw = ops.coord.get(names.portfolio_view_key(portfolio_id))
+    if raw is None:
+        return {}
+    try:
+        value = json.loads(raw)
+    except ValueError:
+        return {}
+    return value if isinstance(value, dict) else {}
+
+
+def _str(value: object) -> str | None:
+    return None if value is None else str(value)
