@@ -54,6 +54,6 @@ def test_replay_schedule_speed_and_loop(tmp_path: Path) -> None:
     looped = replay_schedule(data, speed=86_400, loop=True)
     first_six = [next(looped) for _ in range(6)]
     assert [o for o, _ in first_six] == [0.0, 1.0, 3.0, 4.0, 5.0, 7.0]
-    assert [e.price for _, e in first_six] == [D(1), D(2), D(3), D(1), D(2), D(3)]  # type: ignore[union-attr]
+    assert [e.price for _, e in first_six] == [D(1), D(2), D(3), D(1), D(2), D(3)]
     with pytest.raises(ValueError):
         list(replay_schedule(data, speed=-1))
