@@ -155,6 +155,11 @@ class Portfolio:
         return self._spec
 
     @property
+    def strategy(self) -> Strategy:
+        """The strategy instance (replaced by ``reload``)."""
+        return self._strategy
+
+    @property
     def epoch(self) -> int:
         return self._epoch
 
@@ -368,8 +373,10 @@ class Portfolio:
 
     def reload(self, spec: PortfolioSpec) -> None:
         """New strategy/sizer/risk/params; books, orders and seq are kept. Clears a fault
-        and a kill-switch halt (the operator's way to resume). The strategy's memory is
-        carried over when its class is unchanged; ``initial_cash`` is not re-applied."""
+        and a kill-switch halt (the operator's way to resume); after a halt the day's
+        loss is measured again from the current equity, so the switch is re-armed rather
+        than tripping at once. The strategy's memory is carried over when its class is
+        unchanged; ``initial_cash`` is not re-applied."""
         if spec.id != self._spec.id:
             raise SpecError("id", f"reload of {self._spec.id!r} with a spec for {spec.id!r}", spec.source)
         carried: Any = None
@@ -380,7 +387,9 @@ class Portfolio:
                 carried = None
         self._spec = spec
         self._fault = self._fault_detail = None
-        self._halt = None
+        if self._halt is not None:
+            self._books.day_start_equity = self._books.equity()
+            self._halt = None
         self._orders.closed_window = spec.settings.closed_order_window
         self._orders.fill_id_window = spec.settings.fill_id_window
         self._notes = deque(self._notes, maxlen=spec.settings.risk_note_window)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from livecore.domain import Portfolio, PortfolioSpec, parse_spec
+from livecore.domain import Fill, Portfolio, PortfolioSpec, Signal, Signals, Strategy, parse_spec
 from livecore.wire.messages import Bar, FeedbackStatus, NewOrder, OrderFeedback, Side, Tick
 
 PID = "p1"
@@ -35,6 +35,46 @@ params = {{ {params} }}
 {risk}
 """
     return parse_spec(text, source="test.toml")
+
+
+class Scripted(Strategy):
+    """Emits what the test queued, on the next event of a symbol in its universe."""
+
+    def __init__(self, **kwargs: object) -> None:
+        super().__init__(**kwargs)  # type: ignore[arg-type]
+        self.queue: list[Signal] = []
+        self.fills: list[Fill] = []
+
+    def on_price(self, symbol: str, price: Decimal, ts_ns: int) -> Signals:
+        out, self.queue = self.queue, []
+        return out
+
+    def on_fill(self, fill: Fill) -> Signals:
+        self.fills.append(fill)
+        return None
+
+
+SCRIPTED = "tests.unit.domain.helpers:Scripted"
+
+
+def scripted_spec(*, risk: str = "", extra: str = "", symbols: str = '["AAPL", "MSFT"]', **kw: str) -> PortfolioSpec:
+    return spec(SCRIPTED, "", risk=risk, extra=extra, symbols=symbols, **kw)
+
+
+def scripted(s: PortfolioSpec | None = None, epoch: int = 1) -> tuple[Portfolio, Scripted]:
+    p = Portfolio.create(s or scripted_spec(), epoch, "n1")
+    assert isinstance(p.strategy, Scripted)
+    return p, p.strategy
+
+
+def order_for(p: Portfolio, signal: Signal, price: str | int = 100, i: int = 0) -> NewOrder:
+    """Queue ``signal``, send one tick of its symbol at ``price``, return the single new order."""
+    strategy = p.strategy
+    assert isinstance(strategy, Scripted)
+    strategy.queue.append(signal)
+    p.on_market(tick(price, i, signal.symbol))
+    [order] = new_orders(p)
+    return order
 
 
 def create(s: PortfolioSpec | None = None, epoch: int = 1) -> Portfolio:
@@ -94,4 +134,20 @@ def new_orders(p: Portfolio) -> list[NewOrder]:
     return [o for o in p.drain_outbox() if isinstance(o, NewOrder)]
 
 
-__all__ = ["NS", "PID", "Side", "bar", "create", "fill", "new_orders", "spec", "status", "tick"]
+__all__ = [
+    "NS",
+    "PID",
+    "SCRIPTED",
+    "Scripted",
+    "Side",
+    "bar",
+    "create",
+    "fill",
+    "new_orders",
+    "order_for",
+    "scripted",
+    "scripted_spec",
+    "spec",
+    "status",
+    "tick",
+]

@@ -1,0 +1,54 @@
+"""Declared, typed parameters."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import pytest
+
+from livecore.domain import Param, ParamError, Strategy
+
+
+class Demo(Strategy):
+    window = Param(int, 10, ge=2)
+    level = Param(Decimal, Decimal("1.5"), gt=0)
+    ratio = Param(float, 0.5, le=1)
+    mode = Param(str, "fast", choices=("fast", "slow"))
+    enabled = Param(bool, True)
+    needed = Param(int)
+
+
+def test_defaults_coercion_and_typed_access() -> None:
+    d = Demo(symbols=["X"], needed=1, level="2.25", ratio=1)
+    assert (d.window, d.level, d.ratio, d.mode, d.enabled, d.needed) == (10, Decimal("2.25"), 1.0, "fast", True, 1)
+    assert d.symbols == frozenset({"X"})
+    assert d.params["level"] == Decimal("2.25")
+    assert Demo.window.name == "window"
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "name", "message"),
+    [
+        ({}, "needed", "missing"),
+        ({"needed": 1, "windw": 3}, "windw", "unknown parameter of Demo"),
+        ({"needed": True}, "needed", "expected int"),
+        ({"needed": 1, "window": 1}, "window", ">= 2"),
+        ({"needed": 1, "level": 0}, "level", "> 0"),
+        ({"needed": 1, "level": "abc"}, "level", "decimal"),
+        ({"needed": 1, "level": "NaN"}, "level", "expected Decimal"),
+        ({"needed": 1, "ratio": 2}, "ratio", "<= 1"),
+        ({"needed": 1, "mode": "medium"}, "mode", "one of"),
+        ({"needed": 1, "enabled": 1}, "enabled", "expected bool"),
+    ],
+)
+def test_bad_values_name_the_parameter(kwargs: dict[str, object], name: str, message: str) -> None:
+    with pytest.raises(ParamError) as err:
+        Demo(**kwargs)
+    assert err.value.name == name and message in err.value.message
+
+
+def test_symbols_is_a_reserved_name() -> None:
+    with pytest.raises(TypeError, match="reserved"):
+
+        class Bad(Strategy):
+            symbols = Param(str, "x")  # type: ignore[assignment]
