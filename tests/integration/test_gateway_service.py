@@ -17,6 +17,7 @@ from tests.servers import wait_until
 
 from livecore.adapters.factory import open_bus, open_coordination, open_store
 from livecore.gateway.costs import CostModel
+from livecore.gateway.desk import partition_of
 from livecore.gateway.paper import PaperSettings
 from livecore.gateway.reconcile import recompute_books
 from livecore.gateway.service import TradeGateway
@@ -310,3 +311,34 @@ def encode_dict(value: dict[str, object]) -> bytes:
     import json
 
     return json.dumps(value).encode()
+
+
+@pytest.mark.parametrize("harness", ["embedded"], indirect=True)
+def test_two_gateways_share_the_group_and_the_survivor_adopts_resting_orders(harness: Harness) -> None:
+    first = harness.start()
+    second = harness.start()
+    wait_until(
+        lambda: first._assignment and second._assignment and not (first._assignment & second._assignment),
+        TIMEOUT,
+        "partitions split between the gateways",
+    )
+    pids: list[str] = []
+    while len(pids) < 8:  # two portfolios on each of the 4 orders partitions
+        pid = harness.pid()
+        if sum(partition_of(p, 4) == partition_of(pid, 4) for p in pids) < 2:
+            pids.append(pid)
+    for pid in pids:
+        harness.fence(pid, 1)
+        harness.send(order(pid, 1, limit="5"))
+    for pid in pids:
+        harness.wait_for(pid, 1)
+    held = [{o.portfolio_id for o in g.broker.open_orders()} for g in (first, second)]
+    assert held[0] | held[1] == set(pids) and not held[0] & held[1] and held[0] and held[1]
+
+    harness.stop(first)
+    wait_until(lambda: len(second.broker.open_orders()) == 8, TIMEOUT, "survivor adopts every resting order")
+    harness.tick("AAA", "4")
+    for pid in pids:
+        assert statuses(harness.wait_for(pid, 2)) == [ACC, FILL]
+    fills = [fb for pid in pids for fb in harness.journal_feedback(pid) if fb.fill_id]
+    assert sorted(fb.fill_id or "" for fb in fills) == sorted(f"{pid}-1-1-f1" for pid in pids)
