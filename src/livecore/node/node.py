@@ -203,14 +203,17 @@ class ExecutionNode:
                 self._stop_event,
                 self._claim_lost,
             )
-            self._threads = {"heartbeat": self._spawn("heartbeat", self._heartbeat.run)}
+            # every thread exists before any starts: the heartbeat watches the other three
+            self._threads = {"heartbeat": self._thread("heartbeat", self._heartbeat.run)}
             for label, loop in (
                 ("schedule_updates", self.schedule_loop),
                 ("market_data", self.market_loop),
                 ("order_feedback", self.feedback_loop),
             ):
                 loop.reset()
-                self._threads[label] = self._spawn(label, loop.run)
+                self._threads[label] = self._thread(label, loop.run)
+            for thread in self._threads.values():  # seed order: heartbeat, schedule, market, feedback
+                thread.start()
             log.info(
                 "node %s started (%d workers, capacity %d)", self.node_id, self.config.workers, self.config.capacity
             )
@@ -380,10 +383,8 @@ class ExecutionNode:
         ]
         return [WatchedLoop(loop, self._threads[label]) for label, loop in loops if label in self._threads]
 
-    def _spawn(self, label: str, target: Callable[[], None]) -> threading.Thread:
-        thread = threading.Thread(target=target, name=f"{label}_{self.node_id}", daemon=True)
-        thread.start()
-        return thread
+    def _thread(self, label: str, target: Callable[[], None]) -> threading.Thread:
+        return threading.Thread(target=target, name=f"{label}_{self.node_id}", daemon=True)
 
     def _join(self, label: str, timeout: float, current: threading.Thread) -> None:
         thread = self._threads.get(label)

@@ -1,0 +1,66 @@
+"""Test strategies (user code, as far as the node is concerned), importable by
+path from specs: ``tests.unit.node.strategies:BuyOnce``."""
+
+from __future__ import annotations
+
+import time
+from decimal import Decimal
+
+from livecore.domain.params import Param
+from livecore.domain.strategy import Signal, Signals, Strategy
+
+
+class BuyOnce(Strategy):
+    """Hold ``quantity`` of every symbol of the universe from its first price on."""
+
+    quantity = Param(Decimal, Decimal(1), gt=Decimal(0))
+
+    def on_price(self, symbol: str, price: Decimal, ts_ns: int) -> Signals:
+        if self.ctx.position(symbol) >= self.quantity:
+            return None
+        return [Signal.target(symbol, self.quantity, reason="buy once")]
+
+
+class Accumulate(Strategy):
+    """One more unit on every price while nothing is in flight; ``delay_s`` per event
+    makes it slow on purpose (to overload its mailbox)."""
+
+    delay_s = Param(Decimal, Decimal(0), ge=Decimal(0))
+
+    def on_price(self, symbol: str, price: Decimal, ts_ns: int) -> Signals:
+        if self.delay_s:
+            time.sleep(float(self.delay_s))
+        if self.ctx.has_open_order(symbol):
+            return None
+        return [Signal.target(symbol, self.ctx.position(symbol) + 1, reason="accumulate")]
+
+
+class Explode(Strategy):
+    """Raises on every price: the portfolio must fault alone."""
+
+    def on_price(self, symbol: str, price: Decimal, ts_ns: int) -> Signals:
+        raise RuntimeError("strategy bug")
+
+
+def spec_toml(
+    pid: str,
+    symbols: list[str],
+    strategy: str = "tests.unit.node.strategies:BuyOnce",
+    params: str = "",
+    cash: int = 1_000_000,
+) -> str:
+    listed = ", ".join(f'"{s}"' for s in symbols)
+    return f"""
+id = "{pid}"
+currency = "USD"
+initial_cash = {cash}
+symbols = [{listed}]
+
+[strategy]
+class = "{strategy}"
+params = {{ {params} }}
+
+[sizer]
+class = "fixed"
+params = {{ quantity = 1 }}
+"""
