@@ -142,6 +142,8 @@ class MigrationRunner:
         if m.phase is Phase.DRAINING:
             ack = self._channel.ack(m.source_nonce)
             if ack is None:
+                if m.source not in alive:
+                    return self._fail(m, f"source {m.source} died before it acked; failover takes over")
                 if now - m.started_at > self._ack_timeout:
                     return self._fail(m, f"source {m.source} did not ack within {self._ack_timeout:g}s")
                 return None
@@ -155,6 +157,8 @@ class MigrationRunner:
         ack = self._channel.ack(m.target_nonce)
         if (ack is not None and ack.ok) or reported.get(m.portfolio_id, {}).get(m.target) == m.epoch:
             return self._finish(m, ok=True, detail="")
+        if ack is None and m.target not in alive:
+            return self._fail(m, f"target {m.target} died while loading; failover takes over")
         if ack is not None:
             self._store.registry.set_placement(m.portfolio_id, None, m.epoch or 0, self._wall_ns())
             return self._fail(m, f"target {m.target} refused the load: {ack.detail}; placing anew")

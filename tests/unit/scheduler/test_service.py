@@ -306,3 +306,21 @@ def test_paused_nodes_get_no_new_portfolios(tmp_path: Path) -> None:
         sched = h.scheduler()
         h.settle(sched)
         assert a.loaded == {} and b.loaded == {"p1": 1, "p2": 1}
+
+
+def test_a_source_dying_mid_migration_ends_it_and_failover_takes_over(tmp_path: Path) -> None:
+    with harness(tmp_path) as h:
+        a, b = h.node("a"), h.node("b")
+        a.beat()
+        h.deploy("p1")
+        sched = h.scheduler(rebalance_moves=0)
+        h.settle(sched)
+        b.beat()
+        a.answer = False
+        rid = request(h, "p1", "b")
+        h.step(sched)
+        a.die()
+        h.settle(sched)
+        result = read_result(h.coord, rid)
+        assert result is not None and not result.ok and "died" in result.detail
+        assert b.loaded == {"p1": 2} and h.fence("p1") == (2, "b")
