@@ -50,6 +50,9 @@ class OrderDesk:
         self.seq = 0
         self.outbox: list[Request] = []
         self.last_order_id: str | None = None
+        # epoch -> highest seq of that epoch whose order is in these books (placed here or
+        # adopted from the journal); any order at or below it is booked, even if forgotten.
+        self.booked: dict[int, int] = {}
 
     # --- OrderSink --------------------------------------------------------------
 
@@ -72,6 +75,7 @@ class OrderDesk:
         self.outbox.append(order.to_new_order(self.portfolio_id, self.node_id))
         self.counters.orders += 1
         self.last_order_id = order.client_order_id
+        self.booked[self.epoch] = self.seq
 
     def cancel_open(self, symbol: str, ts_ns: int) -> None:
         for order in self.orders.open_for(symbol):
@@ -130,6 +134,7 @@ class OrderDesk:
             self._reserve(order, price or ZERO)
         self.orders.add(order)
         self.seq = max(self.seq, seq)
+        self.booked[request.epoch] = max(self.booked.get(request.epoch, 0), seq)
         self.counters.orders += 1
         return order
 

@@ -52,7 +52,6 @@ class Portfolio:
         self._orders = OrderBook(settings.closed_order_window, settings.fill_id_window)
         self._counters = Counters()
         self._notes: deque[RiskNote] = deque(maxlen=settings.risk_note_window)
-        self._booked_through: tuple[int, int] | None = None
         self._fault: str | None = None
         self._fault_detail: str | None = None
         self._halt: str | None = None
@@ -117,7 +116,6 @@ class Portfolio:
         self._orders.load(state.orders, state.closed_order_ids, state.fill_ids)
         self._counters = state.counters
         self._notes.extend(state.risk_notes)
-        self._booked_through = state.booked_through
         self._fault, self._fault_detail = state.fault, state.fault_detail
         self._halt = state.halt_reason
         self._feedback_problem = state.feedback_problem
@@ -125,6 +123,7 @@ class Portfolio:
         self._desk.seq = state.seq
         self._desk.outbox = list(state.outbox)
         self._desk.last_order_id = state.last_order_id
+        self._desk.booked = dict(state.booked)
 
     def _build_strategy(self, spec: PortfolioSpec) -> Strategy:
         try:
@@ -325,16 +324,13 @@ class Portfolio:
             self._set_fault("strategy.state", exc)
             strategy_state = None
         orders, closed, fill_ids = self._orders.dump()
-        booked = self._booked_through
-        if booked is not None and booked[0] == self._epoch:
-            booked = (self._epoch, self._desk.seq)
         return encode_state(
             PortfolioState(
                 portfolio_id=self._spec.id,
                 epoch=self._epoch,
                 node_id=self._node_id,
                 seq=self._desk.seq,
-                booked_through=booked,
+                booked=sorted(self._desk.booked.items()),
                 books=self._books,
                 orders=orders,
                 closed_order_ids=closed,
@@ -359,7 +355,6 @@ class Portfolio:
         report = reconcile(
             self._spec.id,
             self._epoch,
-            self._booked_through,
             self._desk,
             self._orders,
             self._books,
@@ -367,7 +362,6 @@ class Portfolio:
             feedback,
             self._apply,
         )
-        self._booked_through = (self._epoch, self._desk.seq)
         self._refresh_symbols()
         return report
 
@@ -393,9 +387,10 @@ class Portfolio:
         self._orders.closed_window = spec.settings.closed_order_window
         self._orders.fill_id_window = spec.settings.fill_id_window
         self._notes = deque(self._notes, maxlen=spec.settings.risk_note_window)
-        seq, outbox, last = self._desk.seq, self._desk.outbox, self._desk.last_order_id
+        desk = self._desk
         self._wire()
-        self._desk.seq, self._desk.outbox, self._desk.last_order_id = seq, outbox, last
+        self._desk.seq, self._desk.outbox, self._desk.last_order_id = desk.seq, desk.outbox, desk.last_order_id
+        self._desk.booked = desk.booked
         self._strategy = self._build_strategy(spec)
         self._pipeline = Pipeline(spec.build_sizer(), spec.build_rules(), spec.allow_short)
         self._start_strategy(carried)

@@ -6,10 +6,11 @@ The journal is the truth. For this portfolio:
    gateway got them); their undrained NewOrder is dropped from the outbox (a
    resend would only be de-duplicated).
 2. Orders the journal has and the state does not know are *adopted* as
-   SUBMITTED with their reservations, unless they are at or below the
-   ``booked_through`` watermark ``(epoch, seq)``: those were booked before the
-   snapshot and only forgotten (closed and evicted), so adopting them would
-   book them twice.
+   SUBMITTED with their reservations, unless their seq is at or below the
+   highest seq this state booked for their epoch (``OrderDesk.booked``): those
+   were booked and only forgotten (closed and evicted from the bounded window),
+   so adopting them would book them twice. Within one epoch one owner numbers
+   orders in sequence, so "highest seq per epoch" is exact.
 3. Orders of an older epoch that the state holds as CREATED/SUBMITTED but the
    journal does not have are resolved as rejected (``stale_epoch``), *inferred*:
    the ownership fence was advanced before this load, so the gateway will
@@ -39,7 +40,7 @@ STALE_EPOCH = "stale_epoch: not in the gateway journal at reconcile"
 class ReconcileReport(msgspec.Struct, frozen=True, kw_only=True):
     adopted: list[str]  # journaled orders the state did not know, now held
     expired: list[str]  # older-epoch orders never journaled, resolved as rejected (inferred)
-    already_booked: int  # journaled orders older than the watermark, forgotten after booking
+    already_booked: int  # journaled orders booked earlier and since forgotten (not booked again)
     applied: int
     duplicates: int
     unknown: int
@@ -51,7 +52,6 @@ class ReconcileReport(msgspec.Struct, frozen=True, kw_only=True):
 def reconcile(
     portfolio_id: str,
     epoch: int,
-    booked_through: tuple[int, int] | None,
     desk: OrderDesk,
     orders: OrderBook,
     books: Books,
@@ -63,6 +63,7 @@ def reconcile(
     journal_ids = {o.client_order_id for o in mine}
     adopted: list[str] = []
     already_booked = 0
+    booked = dict(desk.booked)  # as before this reconcile: adoption order must not matter
     for request in mine:
         known = orders.get(request.client_order_id)
         if known is not None:
@@ -70,8 +71,7 @@ def reconcile(
                 known.to(OrderState.SUBMITTED)
             continue
         parsed = parse_client_order_id(request.client_order_id)
-        position = (request.epoch, parsed[2] if parsed else 0)
-        if booked_through is not None and position <= booked_through:
+        if parsed is not None and parsed[2] <= booked.get(request.epoch, 0):
             already_booked += 1
             continue
         desk.adopt(request)

@@ -47,8 +47,7 @@ class PortfolioState(msgspec.Struct, kw_only=True):
     epoch: int
     node_id: str
     seq: int
-    # (epoch, seq) up to which every order of this portfolio is in the books (see reconcile)
-    booked_through: tuple[int, int] | None
+    booked: list[tuple[int, int]]  # (epoch, highest seq of that epoch in the books), see reconcile
     books: Books
     orders: list[Order]
     closed_order_ids: list[str]
