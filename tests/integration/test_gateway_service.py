@@ -305,6 +305,10 @@ def test_malformed_order_is_dead_lettered_and_rejected(harness: Harness) -> None
     assert [d.payload for d in decoded] == [b"{not json", encode_dict(bad)]
     assert all(d.component == "gateway" and d.reason for d in decoded)
     assert gateway.stats.malformed_orders == 2
+    harness.producer.publish_sync(harness.topics.market_data, "AAA", b'{"type": "tick", "symbol": "AAA"}')
+    harness.tick("AAA", "10")  # the loop goes on: the accepted order fills
+    assert statuses(harness.wait_for(pid, 3))[-1] is FILL
+    assert gateway.stats.malformed_market == 1
 
 
 def encode_dict(value: dict[str, object]) -> bytes:

@@ -66,19 +66,30 @@ def build_settings(
 @app.callback(invoke_without_command=True)
 def main(
     ctx: typer.Context,
-    slippage_bps: str = typer.Option("0", "--slippage-bps", help="slippage against the trader, basis points"),
-    commission_per_share: str = typer.Option("0", "--commission-per-share", help="commission per share"),
-    commission_bps: str = typer.Option("0", "--commission-bps", help="commission in basis points of value"),
-    commission_min: str = typer.Option("0", "--commission-min", help="minimum commission per order"),
+    slippage_bps: str = typer.Option(
+        "0", "--slippage-bps", metavar="BPS", help="slippage against the trader, basis points"
+    ),
+    commission_per_share: str = typer.Option(
+        "0", "--commission-per-share", metavar="AMOUNT", help="commission per share"
+    ),
+    commission_bps: str = typer.Option(
+        "0", "--commission-bps", metavar="BPS", help="commission in basis points of value"
+    ),
+    commission_min: str = typer.Option("0", "--commission-min", metavar="AMOUNT", help="minimum commission per order"),
     participation: str | None = typer.Option(
-        None, "--participation", help="max fraction (0-1] of each bar's/tick's volume filled (partial fills)"
+        None,
+        "--participation",
+        metavar="FRACTION",
+        help="max fraction (0-1] of each bar's/tick's volume filled (partial fills)",
     ),
     require_fence: bool = typer.Option(
         True,
         "--require-fence/--no-require-fence",
         help="reject orders of portfolios without an ownership fence (off: hand-published demo orders)",
     ),
-    group: str = typer.Option(DEFAULT_GROUP, "--group", help="consumer group shared by every gateway process"),
+    group: str = typer.Option(
+        DEFAULT_GROUP, "--group", metavar="GROUP", help="consumer group shared by every gateway process"
+    ),
 ) -> None:
     """Run the gateway in the foreground until SIGTERM or Ctrl-C."""
     if ctx.invoked_subcommand is not None:
