@@ -50,7 +50,7 @@ def render(report: StatusReport, console: Console) -> None:
         console.print(f"scheduler leader: [bold]{leader.scheduler_id}[/] (epoch {leader.epoch}{age})")
 
     nodes = Table(title="nodes", title_justify="left")
-    for column in ("node", "state", "heartbeat age", "portfolios", "queue", "cpu %", "memory", "backpressure"):
+    for column in ("node", "state", "heartbeat age", "portfolios", "queue", "cpu %", "memory MiB", "backpressure"):
         nodes.add_column(column)
     for n in report.nodes:
         state = n.state if n.alive else "[red]dead[/]"
@@ -62,7 +62,7 @@ def render(report: StatusReport, console: Console) -> None:
             count,
             _num(n.queue_size),
             _num(n.cpu_usage, "{:.1f}"),
-            _num(n.memory_usage, "{:.1f}"),
+            _num(None if n.memory_usage is None else n.memory_usage / 2**20, "{:.0f}"),
             _num(n.backpressure_count),
         )
     console.print(nodes)
