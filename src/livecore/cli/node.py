@@ -1,13 +1,150 @@
-"""`livecore node` (not built yet)."""
+"""`livecore node --id ID`: run an execution node in the foreground.
+
+The group's callback runs the node when no subcommand is given, so operator
+subcommands (``livecore node shutdown ID`` ...) can be added to ``app``.
+SIGTERM and Ctrl-C stop the node gracefully (final snapshots, keys removed);
+a ``node.shutdown`` command ends the process the same way.
+"""
 
 from __future__ import annotations
 
-import typer
+import logging
+import signal
+import threading
+import time
+from types import FrameType
 
-app = typer.Typer(help="node (not built yet)", no_args_is_help=False)
+import typer
+from rich.console import Console
+
+from livecore.adapters.factory import open_bus, open_coordination, open_store
+from livecore.cli.context import settings_of
+from livecore.errors import BackendUnavailable, ConfigError
+from livecore.node import ExecutionNode, NodeConfig
+from livecore.ports.bus import BusError
+
+app = typer.Typer(
+    help="Execution nodes: `livecore node --id ID` runs one in the foreground.",
+    no_args_is_help=False,
+)
+
+_DEFAULTS = NodeConfig()
+
+
+def build_config(
+    heartbeat_interval: float,
+    heartbeat_ttl: float,
+    capacity: int,
+    workers: int,
+    max_tick_age: float,
+    topic_prefix: str,
+) -> NodeConfig:
+    """A NodeConfig from CLI values; a bad combination is a one-line ConfigError."""
+    try:
+        return NodeConfig(
+            heartbeat_interval=heartbeat_interval,
+            heartbeat_ttl=heartbeat_ttl,
+            capacity=capacity,
+            workers=workers,
+            max_tick_age_s=max_tick_age if max_tick_age > 0 else None,
+            topic_prefix=topic_prefix,
+        )
+    except ValueError as exc:
+        raise ConfigError(f"node settings: {exc}") from None
+
+
+def status_line(node: ExecutionNode, previous_events: int, elapsed: float) -> str:
+    s = node.status()
+    rate = (s["events"] - previous_events) / elapsed if elapsed > 0 else 0.0
+    p99 = s["latency_p99_us"]
+    latency = f"{p99:.0f}us" if p99 is not None else "-"
+    return (
+        f"[bold]{s['node_id']}[/] {s['state']}{'' if s['ready'] else ' (starting)'} "
+        f"portfolios={s['portfolios']} events={s['events']} ({rate:.0f}/s) conflated={s['conflated']} "
+        f"stale={s['stale']} orders={s['orders']} dlq={s['dead_letters']} tick->order p99={latency}"
+    )
 
 
 @app.callback(invoke_without_command=True)
-def main(ctx: typer.Context) -> None:
-    """Not built yet."""
-    raise NotImplementedError("livecore node is not built yet")
+def main(
+    ctx: typer.Context,
+    node_id: str | None = typer.Option(None, "--id", help="this node's id (unique among live nodes)"),
+    heartbeat_interval: float = typer.Option(
+        _DEFAULTS.heartbeat_interval, "--heartbeat-interval", help="seconds between heartbeats (>= 0.5)"
+    ),
+    heartbeat_ttl: float = typer.Option(
+        _DEFAULTS.heartbeat_ttl, "--heartbeat-ttl", help="seconds without heartbeat before the node counts as dead"
+    ),
+    capacity: int = typer.Option(_DEFAULTS.capacity, "--capacity", help="most portfolios this node hosts"),
+    workers: int = typer.Option(_DEFAULTS.workers, "--workers", help="worker threads running the portfolios"),
+    max_tick_age: float = typer.Option(
+        _DEFAULTS.max_tick_age_s or 0.0, "--max-tick-age", help="skip ticks older than this many seconds (0: keep all)"
+    ),
+    status_every: float = typer.Option(5.0, "--status-every", help="seconds between status lines (0: none)"),
+    log_level: str = typer.Option("info", "--log-level", help="debug, info, warning or error"),
+) -> None:
+    """Run a node until SIGTERM, Ctrl-C or a `node.shutdown` command."""
+    if ctx.invoked_subcommand is not None:
+        return
+    if not node_id:
+        raise ConfigError("livecore node needs --id ID")
+    settings = settings_of(ctx)
+    config = build_config(heartbeat_interval, heartbeat_ttl, capacity, workers, max_tick_age, settings.topic_prefix)
+    _configure_logging(log_level)
+    console = Console(stderr=True)
+    bus = open_bus(settings.bus_url)
+    coord = open_coordination(settings.coord_url)
+    store = open_store(settings.db_url)
+    stop = threading.Event()
+
+    def on_signal(signum: int, frame: FrameType | None) -> None:
+        stop.set()
+
+    previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGTERM, signal.SIGINT)}
+    try:
+        node = ExecutionNode(node_id, bus, coord, store, config, secret=settings.secret)
+        try:
+            node.start()
+        except BusError as exc:
+            raise BackendUnavailable(f"cannot start node {node_id}: {exc}") from None
+        console.print(
+            f"node {node_id}: bus {settings.bus_url}, coordination {settings.coord_url}, "
+            f"capacity {config.capacity}, {config.workers} workers, heartbeat "
+            f"{config.heartbeat_interval:g}s/ttl {config.heartbeat_ttl:g}s (Ctrl-C to stop)",
+            highlight=False,
+            soft_wrap=True,
+        )
+        _run_until(node, stop, console, status_every)
+        node.stop()
+        console.print(f"node {node_id} stopped", highlight=False, soft_wrap=True)
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+        store.close()
+        coord.close()
+        bus.close()
+
+
+def _run_until(node: ExecutionNode, stop: threading.Event, console: Console, status_every: float) -> None:
+    """Wait for a signal or for the node to stop itself; print a status line now and then."""
+    tick = 0.2
+    last_print = time.monotonic()
+    last_events = 0
+    while not stop.is_set() and not node.stopped.is_set():
+        stop.wait(tick)
+        now = time.monotonic()
+        if status_every > 0 and now - last_print >= status_every:
+            console.print(status_line(node, last_events, now - last_print), highlight=False, soft_wrap=True)
+            last_events = node.total_event_count
+            last_print = now
+
+
+def _configure_logging(level: str) -> None:
+    chosen = getattr(logging, level.upper(), None)
+    if not isinstance(chosen, int):
+        raise ConfigError(f"--log-level: unknown level {level!r}")
+    root = logging.getLogger()
+    if not root.handlers:
+        logging.basicConfig(level=chosen, format="%(asctime)s %(levelname)s %(threadName)s %(name)s: %(message)s")
+    root.setLevel(chosen)
+    logging.getLogger("livecore.kafka").setLevel(max(chosen, logging.INFO))

@@ -110,7 +110,7 @@ class Heartbeat:
         now = time.monotonic()
         for watched in self._loops():
             label = watched.loop.label
-            if not watched.thread.is_alive():
+            if watched.thread.ident is not None and not watched.thread.is_alive():
                 return f"{label} thread is dead"
             stalled = now - watched.loop.last_alive
             if stalled > self._config.loop_stall_s:
