@@ -165,6 +165,7 @@ def test_market_order_fills_and_journal_equals_published_feedback(harness: Harne
     harness.send(order(pid, 1, qty="100"))
     harness.wait_for(pid, 1)
     harness.tick("AAA", "20")
+    harness.wait_for(pid, 2)
     harness.send(order(pid, 2, side=Side.SELL, qty="40"))
     harness.wait_for(pid, 3)
     harness.tick("AAA", "21")
