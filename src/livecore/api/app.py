@@ -1,0 +1,45 @@
+"""``create_app``: the FastAPI application over one set of operator ports.
+
+Everything it needs is passed in (``Ops`` and ``ApiConfig``); nothing is
+global, so tests and ``livecore run`` can build as many apps as they like.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from fastapi import FastAPI
+from fastapi.responses import FileResponse
+from fastapi.staticfiles import StaticFiles
+
+from livecore import __version__
+from livecore.api.actions import action_router
+from livecore.api.auth import BearerAuth
+from livecore.api.config import ApiConfig
+from livecore.api.errors import install_error_handlers
+from livecore.api.metrics import LivecoreCollector, MetricsExporter
+from livecore.api.views import read_router
+from livecore.ops import Ops
+
+STATIC_DIR = Path(__file__).parent / "static"
+
+
+def create_app(ops: Ops, config: ApiConfig | None = None) -> FastAPI:
+    """REST API under ``/api``, Prometheus text at ``/metrics``, the dashboard at ``/``."""
+    config = config or ApiConfig()
+    app = FastAPI(
+        title="livecore",
+        version=__version__,
+        description="Operator API of a livecore cluster: status, portfolio and node actions, metrics.",
+    )
+    install_error_handlers(app)
+    exporter = MetricsExporter(LivecoreCollector(ops.coord, ops.store))
+    app.include_router(read_router(ops, exporter))
+    app.include_router(action_router(ops, BearerAuth(config.token)))
+
+    @app.get("/", include_in_schema=False)
+    def dashboard() -> FileResponse:
+        return FileResponse(STATIC_DIR / "index.html", headers={"Cache-Control": "no-cache"})
+
+    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    return app
