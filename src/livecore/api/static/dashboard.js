@@ -139,7 +139,7 @@
       cell(p.portfolio_id, "mono"),
       badge(kind.label, kind.badge, kind.detail),
       cell(placed, "mono"),
-      cell(num(p.epoch), "num", p.fence_epoch !== null ? `fence epoch ${p.fence_epoch} (${p.fence_owner})` : undefined),
+      cell(p.epoch ? num(p.epoch) : dash, "num", p.fence_epoch !== null ? `fence epoch ${p.fence_epoch} (${p.fence_owner})` : undefined),
       cell(money(p.equity), "num", p.equity ?? undefined),
       cell(money(p.cash), "num", p.cash ?? undefined),
       cell(positions.text, "wrap", positions.title),
@@ -232,7 +232,10 @@
       render(body);
       setConnection(true);
     } catch (err) {
-      setConnection(false, err.name === "AbortError" ? "no answer in time" : err.message);
+      let reason = err.message;
+      if (err.name === "AbortError") reason = "no answer in time";
+      else if (err instanceof TypeError) reason = "server unreachable"; // fetch's network failure
+      setConnection(false, reason);
     } finally {
       clearTimeout(timer);
       setTimeout(poll, POLL_MS);
