@@ -5,7 +5,7 @@
     CREATED -> SUBMITTED -> ACCEPTED -> PARTIALLY_FILLED -> FILLED
                   |            |              |
                   |            +--------------+--> CANCEL_PENDING -> CANCELLED
-                  +--> REJECTED                                   -> FILLED / REJECTED
+                  +------------+--> REJECTED                      -> FILLED / REJECTED
 
 An order is recorded as CREATED before anything sends it; SUBMITTED once the
 bus confirmed delivery. FILLED, REJECTED and CANCELLED are final. A change not
@@ -44,7 +44,8 @@ TRANSITIONS: dict[OrderState, frozenset[OrderState]] = {
     # CREATED -> REJECTED only for a local decision (the order never left).
     S.CREATED: frozenset({S.SUBMITTED, S.REJECTED}),
     S.SUBMITTED: frozenset({S.ACCEPTED, S.REJECTED, S.PARTIALLY_FILLED, S.FILLED, S.CANCEL_PENDING, S.CANCELLED}),
-    S.ACCEPTED: frozenset({S.PARTIALLY_FILLED, S.FILLED, S.CANCEL_PENDING, S.CANCELLED}),
+    # A venue may still reject an order it acknowledged (nothing filled yet).
+    S.ACCEPTED: frozenset({S.PARTIALLY_FILLED, S.FILLED, S.CANCEL_PENDING, S.CANCELLED, S.REJECTED}),
     S.PARTIALLY_FILLED: frozenset({S.PARTIALLY_FILLED, S.FILLED, S.CANCEL_PENDING, S.CANCELLED}),
     # A fill can race the cancel: CANCEL_PENDING -> CANCEL_PENDING books a partial fill.
     S.CANCEL_PENDING: frozenset({S.CANCEL_PENDING, S.FILLED, S.CANCELLED, S.REJECTED}),

@@ -423,6 +423,7 @@ class Portfolio:
                 order_type=o.order_type.value,
                 limit_price=o.limit_price,
                 reserved_cash=o.reserved_cash,
+                reserved_qty=o.reserved_qty,
                 created_ns=o.created_ns,
             )
             for o in self._orders.open_orders()

@@ -29,6 +29,7 @@ class OrderView(msgspec.Struct, frozen=True, kw_only=True):
     order_type: str
     limit_price: Decimal | None
     reserved_cash: Decimal
+    reserved_qty: Decimal
     created_ns: int
 
 
