@@ -31,6 +31,8 @@ def create_app(ops: Ops, config: ApiConfig | None = None) -> FastAPI:
         title="livecore",
         version=__version__,
         description="Operator API of a livecore cluster: status, portfolio and node actions, metrics.",
+        docs_url=None,  # Swagger UI and ReDoc load their scripts from a CDN: useless offline
+        redoc_url=None,
     )
     install_error_handlers(app)
     exporter = MetricsExporter(LivecoreCollector(ops.coord, ops.store))

@@ -68,7 +68,10 @@ def describe_validation(errors: Sequence[Any]) -> tuple[str, list[dict[str, str]
     fields = []
     for err in errors:
         loc = [str(part) for part in err.get("loc", ()) if part != "body"]
-        fields.append({"field": ".".join(loc) or "body", "problem": str(err.get("msg", "invalid"))})
+        problem = str(err.get("msg", "invalid"))
+        if err.get("type") == "json_invalid" or (not loc and err.get("loc", ())[:1] == ("body",)):
+            loc, problem = [], f"{problem} (send a JSON object with Content-Type: application/json)"
+        fields.append({"field": ".".join(loc) or "body", "problem": problem})
     message = "; ".join(f"{f['field']}: {f['problem']}" for f in fields) or "invalid request"
     return f"invalid request: {message}", fields
 

@@ -240,3 +240,10 @@ def test_unknown_and_dead_nodes(client: TestClient) -> None:
 
 def test_get_on_an_action_is_405(client: TestClient) -> None:
     assert client.get("/api/nodes/node-a/pause").status_code == 405
+
+
+def test_a_form_body_is_422_saying_what_to_send(client: TestClient) -> None:
+    headers = {**AUTH, "Content-Type": "application/x-www-form-urlencoded"}
+    response = client.post("/api/portfolios/alpha/migrate", content=b"to=node-b", headers=headers)
+    assert response.status_code == 422
+    assert "send a JSON object with Content-Type: application/json" in response.json()["message"]

@@ -107,3 +107,9 @@ def test_dashboard_and_its_assets_are_served(client: TestClient) -> None:
     assert script.status_code == 200 and "/api/status" in script.text and "://" not in script.text
     assert client.get("/static/dashboard.css").status_code == 200
     assert client.get("/static/missing.js").status_code == 404
+
+
+def test_the_openapi_schema_is_served_but_no_cdn_backed_docs(client: TestClient) -> None:
+    schema = client.get("/openapi.json").json()
+    assert "/api/portfolios/{portfolio_id}/migrate" in schema["paths"] and "/api/status" in schema["paths"]
+    assert client.get("/docs").status_code == 404 and client.get("/redoc").status_code == 404
