@@ -26,7 +26,7 @@ from livecore.domain.reconcile import ReconcileReport, reconcile
 from livecore.domain.snapshot import Counters, PortfolioState, decode_state, encode_state
 from livecore.domain.spec import PortfolioSpec
 from livecore.domain.strategy import Signal, Strategy
-from livecore.domain.view import OrderView, PortfolioView, PositionView
+from livecore.domain.view import PortfolioView, build_view
 from livecore.wire.messages import Bar, CancelOrder, NewOrder, OrderFeedback, Tick
 
 __all__ = ["FeedbackResult", "Portfolio", "ReconcileReport"]
@@ -400,62 +400,21 @@ class Portfolio:
     # --- operators ------------------------------------------------------------------
 
     def view(self) -> PortfolioView:
-        books = self._books
-        positions = {
-            symbol: PositionView(
-                quantity=p.quantity,
-                avg_cost=p.avg_cost,
-                market_value=books.market_value(symbol),
-                unrealized_pnl=books.market_value(symbol) - p.cost,
-                last_price=books.last_prices.get(symbol),
-                reserved_qty=p.reserved_qty,
-            )
-            for symbol, p in sorted(books.positions.items())
-        }
-        open_orders = [
-            OrderView(
-                client_order_id=o.client_order_id,
-                symbol=o.symbol,
-                side=o.side.value,
-                quantity=o.quantity,
-                filled_qty=o.filled_qty,
-                state=o.state.value,
-                order_type=o.order_type.value,
-                limit_price=o.limit_price,
-                reserved_cash=o.reserved_cash,
-                reserved_qty=o.reserved_qty,
-                created_ns=o.created_ns,
-            )
-            for o in self._orders.open_orders()
-        ]
-        return PortfolioView(
-            portfolio_id=self._spec.id,
-            name=self._spec.name,
-            currency=self._spec.currency,
+        """A frozen picture for operators (the node publishes it every heartbeat)."""
+        return build_view(
+            spec=self._spec,
             strategy=catalog.name_of(type(self._strategy), catalog.STRATEGIES),
             epoch=self._epoch,
             seq=self._desk.seq,
-            initial_cash=books.initial_cash,
-            cash=books.cash,
-            reserved=books.reserved,
-            equity=books.equity(),
-            realized_pnl=books.realized_pnl,
-            unrealized_pnl=books.unrealized_pnl(),
-            daily_pnl=books.daily_pnl(),
-            commissions=books.commissions,
-            positions=positions,
-            open_orders=open_orders,
             last_order_id=self._desk.last_order_id,
-            faulted=self._fault is not None,
+            books=self._books,
+            orders=self._orders,
+            counters=self._counters,
+            notes=list(self._notes),
             fault=self._fault,
-            halted=self._halt is not None,
-            halt_reason=self._halt,
+            halt=self._halt,
             trading_enabled=self._trading_enabled,
-            symbols=sorted(self._symbols),
+            symbols=self._symbols,
             universe_version=self._universe_version,
-            orders_count=self._counters.orders,
-            fills_count=self._counters.fills,
-            counters=msgspec.structs.replace(self._counters),
-            recent_risk=list(self._notes),
             feedback_problem=self._feedback_problem,
         )

@@ -3,11 +3,17 @@
 from __future__ import annotations
 
 from decimal import Decimal
+from typing import TYPE_CHECKING
 
 import msgspec
 
+from livecore.domain.books import Books
+from livecore.domain.order_book import OrderBook
 from livecore.domain.pipeline import RiskNote
 from livecore.domain.snapshot import Counters
+
+if TYPE_CHECKING:
+    from livecore.domain.spec import PortfolioSpec
 
 
 class PositionView(msgspec.Struct, frozen=True, kw_only=True):
@@ -63,3 +69,81 @@ class PortfolioView(msgspec.Struct, frozen=True, kw_only=True):
     counters: Counters
     recent_risk: list[RiskNote]
     feedback_problem: str | None  # the last refused execution report, if any
+
+
+def build_view(
+    *,
+    spec: PortfolioSpec,
+    strategy: str,
+    epoch: int,
+    seq: int,
+    last_order_id: str | None,
+    books: Books,
+    orders: OrderBook,
+    counters: Counters,
+    notes: list[RiskNote],
+    fault: str | None,
+    halt: str | None,
+    trading_enabled: bool,
+    symbols: frozenset[str],
+    universe_version: int,
+    feedback_problem: str | None,
+) -> PortfolioView:
+    positions = {
+        symbol: PositionView(
+            quantity=p.quantity,
+            avg_cost=p.avg_cost,
+            market_value=books.market_value(symbol),
+            unrealized_pnl=books.market_value(symbol) - p.cost,
+            last_price=books.last_prices.get(symbol),
+            reserved_qty=p.reserved_qty,
+        )
+        for symbol, p in sorted(books.positions.items())
+    }
+    open_orders = [
+        OrderView(
+            client_order_id=o.client_order_id,
+            symbol=o.symbol,
+            side=o.side.value,
+            quantity=o.quantity,
+            filled_qty=o.filled_qty,
+            state=o.state.value,
+            order_type=o.order_type.value,
+            limit_price=o.limit_price,
+            reserved_cash=o.reserved_cash,
+            reserved_qty=o.reserved_qty,
+            created_ns=o.created_ns,
+        )
+        for o in orders.open_orders()
+    ]
+    return PortfolioView(
+        portfolio_id=spec.id,
+        name=spec.name,
+        currency=spec.currency,
+        strategy=strategy,
+        epoch=epoch,
+        seq=seq,
+        initial_cash=books.initial_cash,
+        cash=books.cash,
+        reserved=books.reserved,
+        equity=books.equity(),
+        realized_pnl=books.realized_pnl,
+        unrealized_pnl=books.unrealized_pnl(),
+        daily_pnl=books.daily_pnl(),
+        commissions=books.commissions,
+        positions=positions,
+        open_orders=open_orders,
+        last_order_id=last_order_id,
+        faulted=fault is not None,
+        fault=fault,
+        halted=halt is not None,
+        halt_reason=halt,
+        trading_enabled=trading_enabled,
+        symbols=sorted(symbols),
+        universe_version=universe_version,
+        orders_count=counters.orders,
+        fills_count=counters.fills,
+        counters=msgspec.structs.replace(counters),
+        recent_risk=notes,
+        feedback_problem=feedback_problem,
+    )
