@@ -1,0 +1,115 @@
+"""Market data in, orders out: routing by InterestMap, deterministic order ids,
+pause, stale ticks, universe changes and dead letters."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from tests.integration.test_node_support import TIMEOUT, NodeRig, make_rig
+from tests.servers import wait_until
+
+from livecore.node import ExecutionNode
+from livecore.wire import codec
+
+
+@pytest.fixture(params=["embedded", "servers"])
+def rig(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[NodeRig]:
+    yield from make_rig(request.param, request, tmp_path)
+
+
+def seen(rig: NodeRig, node: ExecutionNode, pid: str) -> set[str]:
+    return set(rig.portfolio(node, pid).books.last_prices)
+
+
+def test_each_event_reaches_exactly_the_interested_portfolios(rig: NodeRig) -> None:
+    node = rig.running_node()
+    p1, p2, p3 = rig.pid(), rig.pid(), rig.pid()
+    rig.load(node, p1, ["AAA", "BBB"])
+    rig.load(node, p2, ["BBB"])
+    rig.load(node, p3, ["CCC"])
+    rig.ticks([("AAA", "10"), ("BBB", "20"), ("ZZZ", "30")])
+    wait_until(lambda: seen(rig, node, p1) == {"AAA", "BBB"}, TIMEOUT, "p1 marked")
+    wait_until(lambda: seen(rig, node, p2) == {"BBB"}, TIMEOUT, "p2 marked")
+    wait_until(lambda: node.market_loop.unrouted >= 1, TIMEOUT, "ZZZ counted as unrouted")
+    assert seen(rig, node, p3) == set()
+    assert node.total_event_count >= 3
+
+
+def test_an_order_reaches_orders_with_its_deterministic_id(rig: NodeRig) -> None:
+    node = rig.running_node()
+    pid = rig.pid()
+    rig.load(node, pid, ["AAA", "BBB"])
+    rig.tick("AAA", "10")
+    rig.tick("BBB", "20")
+    orders = rig.wait_orders(pid, 2)
+    assert [(key, o.client_order_id, o.symbol, o.epoch, o.node_id) for key, o in orders] == [
+        (pid.encode(), f"{pid}-1-1", "AAA", 1, node.node_id),
+        (pid.encode(), f"{pid}-1-2", "BBB", 1, node.node_id),
+    ]
+    # delivery confirmed -> SUBMITTED
+    wait_until(
+        lambda: {o.state for o in rig.portfolio(node, pid).view().open_orders} == {"submitted"},
+        TIMEOUT,
+        "orders marked submitted",
+    )
+    assert node.latency.count >= 2
+
+
+def test_paused_node_emits_nothing_but_still_marks_prices(rig: NodeRig) -> None:
+    node = rig.running_node()
+    pid = rig.pid()
+    rig.load(node, pid, ["AAA"])
+    assert rig.command(node.node_id, "node.pause").ok
+    rig.tick("AAA", "10")
+    wait_until(lambda: seen(rig, node, pid) == {"AAA"}, TIMEOUT, "price marked while paused")
+    assert rig.orders(pid) == []
+    assert rig.command(node.node_id, "node.resume").ok
+    rig.tick("AAA", "11")
+    assert rig.wait_orders(pid, 1)[0][1].client_order_id == f"{pid}-1-1"
+
+
+def test_stale_ticks_are_skipped_and_counted(rig: NodeRig) -> None:
+    node = rig.running_node()
+    pid = rig.pid()
+    rig.load(node, pid, ["AAA"])
+    rig.tick("AAA", "10", ts_ns=1)  # 1970
+    wait_until(lambda: node.market_loop.stale == 1, TIMEOUT, "stale tick counted")
+    assert seen(rig, node, pid) == set()
+    rig.tick("AAA", "11")
+    rig.wait_orders(pid, 1)
+
+
+def test_reload_changes_the_universe_and_the_routing(rig: NodeRig) -> None:
+    node = rig.running_node()
+    pid = rig.pid()
+    rig.load(node, pid, ["AAA"])
+    assert node.interest_map.lookup("AAA") == (pid,)
+    rig.register(pid, ["DDD"])
+    assert rig.command(node.node_id, "portfolio.reload", pid).ok
+    assert node.interest_map.lookup("DDD") == (pid,)
+    assert node.interest_map.lookup("AAA") == ()  # nothing held in AAA: no interest left
+    rig.tick("DDD", "5")
+    assert rig.wait_orders(pid, 1)[0][1].symbol == "DDD"
+
+
+def test_malformed_messages_are_dead_lettered_and_the_loops_live_on(rig: NodeRig) -> None:
+    node = rig.running_node()
+    pid = rig.pid()
+    rig.load(node, pid, ["AAA"])
+    rig.producer.publish_sync(rig.topics.market_data, "AAA", b"not json")
+    rig.feedback(b'{"status": "filled"}', key=pid)
+    rig.send_command(b"\xff\xfe")
+    market = rig.topics.market_data
+    wait_until(lambda: len(rig.dead_letters(market)) == 1, TIMEOUT, "market dead letter")
+    letter = rig.dead_letters(market)[0]
+    assert letter.payload == b"not json" and letter.topic == market and letter.component == f"node:{node.node_id}"
+    assert "market event" in letter.reason
+    wait_until(lambda: len(rig.dead_letters(rig.topics.orders_feedback)) == 1, TIMEOUT, "feedback dead letter")
+    wait_until(lambda: len(rig.dead_letters(rig.topics.schedule_updates)) == 1, TIMEOUT, "command dead letter")
+    assert node.dead_letter_count == 3
+    rig.tick("AAA", "10")
+    rig.wait_orders(pid, 1)
+    assert rig.command(node.node_id, "node.pause").ok
+    assert codec.dead_letters.decode(codec.encode(letter)) == letter
