@@ -194,7 +194,9 @@
     section.hidden = migrations.length === 0;
     document
       .getElementById("migrations")
-      .replaceChildren(...migrations.map((m) => el("li", { text: `${m.portfolio_id}: ${m.source} → ${m.target}` })));
+      .replaceChildren(
+        ...migrations.map((m) => el("li", { text: `${m.portfolio_id}: ${m.source} → ${m.target}${m.phase ? ` (${m.phase})` : ""}` })),
+      );
 
     const problems = faulted + pending + (nodes.length - alive);
     document.title = problems ? `(${problems}) livecore` : "livecore";
