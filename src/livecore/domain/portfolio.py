@@ -116,7 +116,8 @@ class Portfolio:
         self._orders.load(state.orders, state.closed_order_ids, state.fill_ids)
         self._counters = state.counters
         self._notes.extend(state.risk_notes)
-        self._fault, self._fault_detail = state.fault, state.fault_detail
+        if state.fault is not None:  # else keep a fault the strategy's constructor just raised
+            self._fault, self._fault_detail = state.fault, state.fault_detail
         self._halt = state.halt_reason
         self._feedback_problem = state.feedback_problem
         self._wire()
@@ -134,6 +135,8 @@ class Portfolio:
 
     def _start_strategy(self, state: Any) -> None:
         self._strategy.bind(self._account)
+        if isinstance(self._strategy, _Inert):
+            return
         where = "strategy.on_start"
         try:
             self._strategy.on_start()
@@ -286,6 +289,8 @@ class Portfolio:
             self._refresh_symbols()
 
     def _set_fault(self, where: str, exc: BaseException) -> None:
+        if self._fault is not None:  # the first fault is the cause; keep it
+            return
         self._fault = f"{where}: {type(exc).__name__}: {exc}"
         self._fault_detail = "".join(traceback.format_exception(exc)[-20:])
 

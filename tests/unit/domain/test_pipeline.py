@@ -49,6 +49,12 @@ def test_faults_while_starting(where: str, expected: str) -> None:
     assert p.drain_outbox() == []
 
 
+def test_constructor_fault_survives_a_restore_of_a_healthy_snapshot() -> None:
+    healthy = boom("never")
+    q = Portfolio.restore(healthy.snapshot(), spec(BOOM, 'where = "__init__"'), 1, "n1")
+    assert q.fault is not None and "cannot build" in q.fault
+
+
 def test_fault_in_on_fill_and_in_a_risk_rule() -> None:
     p = boom("on_fill")
     p.on_market(tick(100))
