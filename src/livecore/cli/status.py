@@ -10,7 +10,7 @@ from typing import Any
 
 import msgspec
 import typer
-from rich.console import Console
+from rich.console import Console, RenderableType
 from rich.table import Table
 
 from livecore.cli.context import settings_of
@@ -42,12 +42,19 @@ def _num(value: float | int | None, fmt: str = "{:g}") -> str:
 
 
 def render(report: StatusReport, console: Console) -> None:
+    for part in renderables(report):
+        console.print(part, highlight=False)
+
+
+def renderables(report: StatusReport) -> list[RenderableType]:
+    """The status report as rich renderables (printed by ``status``, shown live by ``run``)."""
+    parts: list[RenderableType] = []
     leader = report.leader
     if leader.scheduler_id is None:
-        console.print("[bold red]scheduler: no leader[/] (nothing is placed or failed over)", highlight=False)
+        parts.append("[bold red]scheduler: no leader[/] (nothing is placed or failed over)")
     else:
         age = "" if leader.status_age_s is None else f", status {leader.status_age_s:.1f}s old"
-        console.print(f"scheduler leader: [bold]{leader.scheduler_id}[/] (epoch {leader.epoch}{age})")
+        parts.append(f"scheduler leader: [bold]{leader.scheduler_id}[/] (epoch {leader.epoch}{age})")
 
     nodes = Table(title="nodes", title_justify="left")
     for column in ("node", "state", "heartbeat age", "portfolios", "queue", "cpu %", "memory MiB", "backpressure"):
@@ -65,7 +72,7 @@ def render(report: StatusReport, console: Console) -> None:
             _num(None if n.memory_usage is None else n.memory_usage / 2**20, "{:.0f}"),
             _num(n.backpressure_count),
         )
-    console.print(nodes)
+    parts.append(nodes)
 
     table = Table(title="portfolios", title_justify="left")
     for column in ("portfolio", "node", "epoch", "state", "equity", "cash", "positions", "last order"):
@@ -85,9 +92,10 @@ def render(report: StatusReport, console: Console) -> None:
             positions or "-",
             p.last_order_id or "-",
         )
-    console.print(table)
+    parts.append(table)
     for m in report.migrations:
-        console.print(f"migrating {m.portfolio_id}: {m.source} -> {m.target} ({m.phase}, {m.origin})")
+        parts.append(f"migrating {m.portfolio_id}: {m.source} -> {m.target} ({m.phase}, {m.origin})")
+    return parts
 
 
 def status(
