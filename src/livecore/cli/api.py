@@ -11,9 +11,7 @@ from __future__ import annotations
 import typer
 from rich.console import Console
 
-from livecore.api.app import create_app
 from livecore.api.config import DEFAULT_HOST, DEFAULT_PORT, TOKEN_ENV, ApiConfig
-from livecore.api.server import ApiServer
 from livecore.cli.context import settings_of
 from livecore.config import is_embedded
 from livecore.ops import open_ops
@@ -32,6 +30,10 @@ def api(
     ),
 ) -> None:
     """Serve the REST API, the web dashboard (/) and Prometheus metrics (/metrics) until Ctrl-C."""
+    # imported here: FastAPI and uvicorn would add half a second to every other command
+    from livecore.api.app import create_app
+    from livecore.api.server import ApiServer
+
     settings = settings_of(ctx)
     config = ApiConfig(host=host, port=port, token=token)
     console = Console(stderr=True)
