@@ -1,10 +1,178 @@
-"""`livecore run` (not built yet)."""
+"""`livecore run`: the whole system in one process, with a live summary.
+
+On the embedded default nothing else is needed (in-process bus and
+coordination, a SQLite file under ``./.livecore/``); with ``--bus kafka://...
+--coord redis://... --db postgresql://...`` the same command runs on real
+infrastructure. Ctrl-C or ``--duration`` ends it with a final report that
+checks every portfolio's books against the gateway's journal.
+"""
 
 from __future__ import annotations
 
+import logging
+import signal
+import threading
+import time
+from pathlib import Path
+from types import FrameType
+
 import typer
+from rich.console import Console, Group, RenderableType
+from rich.live import Live
+
+from livecore.adapters.factory import open_store
+from livecore.api.app import create_app
+from livecore.api.config import ApiConfig
+from livecore.api.server import ApiServer
+from livecore.books_check import BooksCheck, check_snapshots
+from livecore.cli.context import settings_of
+from livecore.cli.status import renderables
+from livecore.config import DEFAULT_DB_PATH, Settings
+from livecore.errors import ConfigError
+from livecore.livecore import DEFAULT_REPLAY_SPEED, LiveCore, LiveCoreConfig, ReplayPlan, SyntheticPlan
+
+REFRESH_S = 1.0
+DEFAULT_API_PORT = 8080
 
 
-def run(ctx: typer.Context) -> None:
-    """Not built yet."""
-    raise NotImplementedError("livecore run is not built yet")
+def _feed_plan(data: Path | None, speed: float, loop: bool, synthetic: int, rate: float) -> ReplayPlan | SyntheticPlan:
+    if synthetic > 0:
+        return SyntheticPlan(symbols=synthetic, rate=rate)
+    if data is not None and not data.exists():
+        raise ConfigError(f"replay data {data} does not exist")
+    return ReplayPlan(path=data, speed=speed, loop=loop)
+
+
+def _wipe_sqlite(settings: Settings) -> None:
+    prefix = "sqlite:///"
+    if not settings.db_url.startswith(prefix):
+        raise ConfigError("--fresh only wipes a SQLite database; drop a PostgreSQL database yourself")
+    path = Path(settings.db_url[len(prefix) :])
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{path}{suffix}").unlink(missing_ok=True)
+
+
+def _headline(core: LiveCore) -> str:
+    uptime = 0.0 if core.started_at is None else time.monotonic() - core.started_at
+    feed = core.feed
+    published = 0 if feed is None else feed.published
+    stats = core.gateway.stats if core.gateway is not None else None
+    orders = 0 if stats is None else stats.orders
+    events = sum(node.total_event_count for node in core.nodes)
+    return (
+        f"[bold]livecore[/] up {uptime:.0f}s | feed {published} events | "
+        f"nodes saw {events} events | gateway {orders} orders"
+    )
+
+
+def _summary(core: LiveCore) -> RenderableType:
+    return Group(_headline(core), *renderables(core.status()))
+
+
+def _books_lines(checks: list[BooksCheck]) -> list[str]:
+    good = sum(1 for c in checks if c.matches)
+    lines = [f"books vs gateway journal: {good}/{len(checks)} portfolios equal (cash and positions, exact)"]
+    for c in checks:
+        if not c.matches:
+            lines.append(
+                f"[red]  {c.portfolio_id}: cash {c.cash} vs journal {c.journal_cash}; "
+                f"positions {c.positions} vs journal {c.journal_positions}[/]"
+            )
+    return lines
+
+
+def run(
+    ctx: typer.Context,
+    duration: float = typer.Option(0.0, "--duration", help="seconds to run (0: until Ctrl-C)"),
+    nodes: int = typer.Option(2, "--nodes", help="execution nodes to start"),
+    portfolios: list[Path] = typer.Option(
+        [], "--portfolios", help="spec files or directories (default: examples/portfolios)"
+    ),
+    data: Path | None = typer.Option(None, "--data", help="CSV/Parquet file or directory to replay (default: bundled)"),
+    speed: float = typer.Option(DEFAULT_REPLAY_SPEED, "--speed", help="replay speed, x real time (0: max)"),
+    loop: bool = typer.Option(True, "--loop/--no-loop", help="replay the data again when it ends"),
+    synthetic: int = typer.Option(0, "--synthetic", help="instead of replay: N synthetic symbols"),
+    rate: float = typer.Option(100.0, "--rate", help="synthetic events per second"),
+    api_port: int = typer.Option(DEFAULT_API_PORT, "--api-port", help="dashboard + REST API port (0: off)"),
+    fresh: bool = typer.Option(False, "--fresh", help="wipe the SQLite state of earlier runs first"),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="no live view; print the final report only"),
+) -> None:
+    """Start scheduler, nodes, paper gateway, feed and example portfolios in one process."""
+    settings = settings_of(ctx)
+    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    if fresh:
+        _wipe_sqlite(settings)
+    elif settings.db_url.endswith(DEFAULT_DB_PATH.as_posix()):
+        DEFAULT_DB_PATH.parent.mkdir(parents=True, exist_ok=True)
+    config = LiveCoreConfig(
+        nodes=nodes,
+        portfolio_files=tuple(portfolios),
+        feed=_feed_plan(data, speed, loop, synthetic, rate),
+    )
+    console = Console()
+    core = LiveCore(settings, config)
+    stop = threading.Event()
+
+    def on_signal(signum: int, frame: FrameType | None) -> None:
+        stop.set()
+
+    previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
+    api = None
+    try:
+        with console.status("starting scheduler, nodes, gateway and feed..."):
+            core.start()
+        if api_port:
+            api = _start_api(core, api_port, console)
+        deadline = None if duration <= 0 else time.monotonic() + duration
+        if quiet:
+            _wait(stop, deadline)
+        else:
+            with Live(_summary(core), console=console, refresh_per_second=2, transient=False) as live:
+                while not _wait(stop, deadline, REFRESH_S):
+                    live.update(_summary(core))
+        console.print("stopping...")
+        report = core.status()
+        core.stop()
+    finally:
+        if api is not None:
+            api.stop()
+        core.stop()
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+    for part in (_headline(core), *renderables(report)):
+        console.print(part, highlight=False)
+    store = open_store(settings.db_url)
+    try:
+        checks = check_snapshots(store)
+    finally:
+        store.close()
+    for line in _books_lines(checks):
+        console.print(line, highlight=False)
+    if not all(c.matches for c in checks):
+        raise typer.Exit(1)
+
+
+def _wait(stop: threading.Event, deadline: float | None, step: float | None = None) -> bool:
+    """Wait up to ``step`` (or until the end); True once it is time to stop."""
+    while True:
+        remaining = None if deadline is None else deadline - time.monotonic()
+        if remaining is not None and remaining <= 0:
+            return True
+        timeout = min(x for x in (remaining, step, 3600.0) if x is not None)
+        if stop.wait(timeout):
+            return True
+        if step is not None:
+            return remaining is not None and remaining <= step
+
+
+def _start_api(core: LiveCore, port: int, console: Console) -> ApiServer | None:
+    """Serve the dashboard and REST API; a busy port only costs the dashboard."""
+    config = ApiConfig(port=port)
+    server = ApiServer(create_app(core.ops, config), config.host, config.port)
+    try:
+        server.start()
+    except ConfigError as exc:
+        console.print(f"[yellow]dashboard not started: {exc}[/]")
+        return None
+    console.print(f"dashboard: {server.url}/", highlight=False)
+    return server
