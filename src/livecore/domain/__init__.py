@@ -9,7 +9,6 @@ from livecore.domain.errors import (
     ParamError,
     SnapshotError,
     SpecError,
-    UnknownOrder,
 )
 from livecore.domain.feedback import FeedbackResult
 from livecore.domain.orders import Order, OrderState
@@ -48,7 +47,6 @@ __all__ = [
     "SpecError",
     "Strategy",
     "StrategyContext",
-    "UnknownOrder",
     "load_spec",
     "parse_spec",
 ]

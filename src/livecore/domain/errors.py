@@ -19,14 +19,6 @@ class IllegalTransition(DomainError):
         self.requested = requested
 
 
-class UnknownOrder(DomainError):
-    """A client order id this portfolio does not hold."""
-
-    def __init__(self, client_order_id: str) -> None:
-        super().__init__(f"unknown order {client_order_id}")
-        self.client_order_id = client_order_id
-
-
 class SnapshotError(DomainError):
     """A snapshot that cannot be restored (wrong schema version, other portfolio, lower epoch)."""
 

@@ -17,7 +17,7 @@ from livecore.domain import catalog
 from livecore.domain.account import AccountView
 from livecore.domain.books import Books
 from livecore.domain.desk import OrderDesk
-from livecore.domain.errors import SnapshotError, SpecError, UnknownOrder
+from livecore.domain.errors import SnapshotError, SpecError
 from livecore.domain.feedback import FeedbackResult, Outcome, apply_feedback
 from livecore.domain.order_book import OrderBook
 from livecore.domain.orders import OrderState
@@ -310,11 +310,11 @@ class Portfolio:
         return self._desk.drain()
 
     def mark_submitted(self, client_order_id: str) -> None:
-        """The bus confirmed delivery: CREATED -> SUBMITTED (later states are left alone)."""
+        """The bus confirmed delivery: CREATED -> SUBMITTED. Later states are left alone,
+        and a confirmation for an order no longer held (closed and forgotten) is ignored:
+        it carries no fact the books need."""
         order = self._orders.get(client_order_id)
-        if order is None:
-            raise UnknownOrder(client_order_id)
-        if order.state is OrderState.CREATED:
+        if order is not None and order.state is OrderState.CREATED:
             order.to(OrderState.SUBMITTED)
 
     # --- snapshot / reconcile / reload ----------------------------------------------

@@ -7,7 +7,7 @@ from decimal import Decimal
 
 import pytest
 
-from livecore.domain import FeedbackResult, Portfolio, Signal, SpecError, UnknownOrder
+from livecore.domain import FeedbackResult, Portfolio, Signal, SpecError
 from livecore.wire.messages import CancelOrder, FeedbackStatus, NewOrder
 from tests.unit.domain.helpers import fill, new_orders, order_for, scripted, spec, status, tick
 
@@ -167,10 +167,11 @@ def test_held_symbols_stay_routed_after_leaving_the_universe() -> None:
     assert p.symbols == {"AAPL"} and p.universe_version == version + 1
 
 
-def test_mark_submitted_unknown_order_raises() -> None:
+def test_mark_submitted_for_an_order_not_held_is_ignored() -> None:
     p, _ = scripted()
-    with pytest.raises(UnknownOrder):
-        p.mark_submitted("p1-1-99")
+    before = p.snapshot()
+    p.mark_submitted("p1-1-99")
+    assert p.snapshot() == before
 
 
 def test_reload_keeps_books_orders_seq_and_strategy_memory() -> None:
