@@ -220,6 +220,18 @@ class PortfolioHosting:
             self._retire(processor, persist=False, drain=False)
             self._audit("portfolio_dropped", portfolio_id, {"reason": reason})
 
+    def supersede(self, portfolio_id: str, epoch: int) -> None:
+        """The fence names this node at a newer epoch: stop, drain and persist at the old
+        epoch (it is still ours), then drop; the coming load rebuilds at the new one."""
+        with self._ops:
+            processor = self._portfolios.get(portfolio_id)
+            if processor is None or processor.epoch >= epoch:
+                return
+            log.info(
+                "%s: fence moved to epoch %d on this node; releasing epoch %d", portfolio_id, epoch, processor.epoch
+            )
+            self._retire(processor, persist=True, drain=True)
+
     def close_all(self) -> int:
         """At stop: drain and persist every portfolio, then drop them all. Returns how many saved."""
         with self._ops:
@@ -305,7 +317,11 @@ class PortfolioHosting:
             fence = self._coord.get_fence(names.portfolio_epoch_key(pid))
             if fence is None:
                 continue
-            if fence.epoch > processor.epoch or fence.owner != self._node_id:
+            if fence.owner == self._node_id and fence.epoch > processor.epoch:
+                # placed here again at a newer epoch; its load follows: flush ours first
+                self.supersede(pid, fence.epoch)
+                dropped.append(pid)
+            elif fence.epoch > processor.epoch or fence.owner != self._node_id:
                 self.drop(pid, f"fence is epoch {fence.epoch} owned by {fence.owner}, ours {processor.epoch}")
                 dropped.append(pid)
         return dropped
