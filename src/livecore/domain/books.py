@@ -74,9 +74,10 @@ class Books(msgspec.Struct, kw_only=True):
     # --- prices ---------------------------------------------------------------
 
     def mark(self, symbol: str, price: Decimal, ts_ns: int) -> Decimal | None:
-        """Record the last price of ``symbol``; roll the trading day. Returns the previous price."""
+        """Record the last price of ``symbol``; roll the trading day forward (a late event
+        from an earlier day does not reset the day's baseline). Returns the previous price."""
         day = ts_ns // NS_PER_DAY
-        if day != self.day:
+        if day > self.day:
             self.day_start_equity = self.equity()
             self.day = day
         previous = self.last_prices.get(symbol)

@@ -69,6 +69,8 @@ def test_day_rolls_on_event_time() -> None:
     assert b.daily_pnl() == -100
     b.mark("X", D(90), 2 * day)
     assert b.day_start_equity == D(9900) and b.daily_pnl() == 0
+    b.mark("X", D(80), day + 5)  # a late event of yesterday: marks, but the day stays
+    assert b.day == 2 and b.day_start_equity == D(9900) and b.daily_pnl() == -100
 
 
 def test_long_decimals_stay_exact() -> None:
