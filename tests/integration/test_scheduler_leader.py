@@ -37,6 +37,7 @@ def test_exactly_one_leader_and_the_standby_takes_over_when_the_leader_stops(tmp
         wait_until(lambda: second.is_leader, WAIT, "standby takes over")
         assert not first.is_leader
         assert second.leader_epoch is not None and second.leader_epoch > epoch
+        wait_until(lambda: len(h.store.audit.recent(event="leader_elected")) == 2, WAIT, "election audited")
         elected = h.store.audit.recent(event="leader_elected")
         assert [e.detail["scheduler_id"] for e in elected][:2] == ["second", "first"]
 

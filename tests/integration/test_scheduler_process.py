@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 from tests.servers import wait_until
+from tests.unit.scheduler.harness import isolated
 
 from livecore.adapters.factory import open_coordination
 from livecore.ports.coordination import Lease
@@ -41,6 +42,7 @@ def scheduler_process(sid: str, redis_url: str, db_url: str, log: Path) -> Itera
 
 
 def test_killed_leader_is_replaced_by_the_standby(tmp_path: Path, redis_url: str) -> None:
+    redis_url = isolated(redis_url)
     db = f"sqlite:///{tmp_path / 'livecore.db'}"
     coord = open_coordination(redis_url)
     try:

@@ -111,6 +111,9 @@ class Scheduler:
         if self._thread is not None:
             self._thread.join(timeout)
             self._thread = None
+        else:  # driven by tick(): give the lease up here
+            self._step_down()
+            self._elector.release()
 
     def run(self, stop: threading.Event) -> None:
         """Tick until ``stop`` is set; then release the lease."""
@@ -123,6 +126,7 @@ class Scheduler:
                     log.exception("scheduler tick failed")
                 self._between_ticks(stop, started + self.config.tick_interval)
         finally:
+            self._was_leader = False
             self._step_down()
             self._elector.release()
 

@@ -15,6 +15,7 @@ from livecore.scheduler.commands import CommandChannel
 from livecore.wire import names
 from livecore.wire.signing import CommandSigner
 from tests.unit.scheduler.fakes import SECRET, FakeNode
+from tests.unit.scheduler.harness import isolated
 
 
 def spec_text(pid: str, symbol: str = "AAPL", fast: int = 5) -> str:
@@ -61,7 +62,7 @@ def world(tmp_path: Path, coord_url: str | None = None, ack_timeout: float = 5.0
     """Embedded backends under fresh names (shared with a CLI run in this process)."""
     settings = Settings(
         bus_url=f"memory://{uuid.uuid4().hex}",
-        coord_url=coord_url or f"memory://{uuid.uuid4().hex}",
+        coord_url=isolated(coord_url or f"memory://{uuid.uuid4().hex}"),
         db_url=f"sqlite:///{tmp_path / 'livecore.db'}",
         secret=SECRET,
     )

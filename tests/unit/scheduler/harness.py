@@ -22,6 +22,25 @@ from livecore.wire import names
 from livecore.wire.signing import CommandSigner
 from tests.unit.scheduler.fakes import SECRET, FakeNode
 
+ISOLATED_REDIS_DB = 9
+
+
+def isolated(coord_url: str) -> str:
+    """The session's redis-server is shared with other suites, whose nodes and
+    leases a scheduler would see: scheduler tests use their own database, emptied
+    at the start of each test."""
+    if not coord_url.startswith("redis://"):
+        return coord_url
+    import redis
+
+    url = f"{coord_url.rsplit('/', 1)[0]}/{ISOLATED_REDIS_DB}"
+    client = redis.Redis.from_url(url)
+    try:
+        client.flushdb()
+    finally:
+        client.close()
+    return url
+
 
 def toml_symbols(text: str) -> frozenset[str]:
     return frozenset(tomllib.loads(text).get("symbols", []))
@@ -97,7 +116,7 @@ class Harness:
 
 @contextmanager
 def harness(tmp_path: Path, coord_url: str | None = None, db_url: str | None = None) -> Iterator[Harness]:
-    coord = open_coordination(coord_url or f"memory://{uuid.uuid4().hex}")
+    coord = open_coordination(isolated(coord_url or f"memory://{uuid.uuid4().hex}"))
     store = open_store(db_url or f"sqlite:///{tmp_path / 'livecore.db'}")
     bus = MemoryBus(f"memory://{uuid.uuid4().hex}")
     # A unique topic prefix keeps tests apart on shared servers.
