@@ -111,6 +111,7 @@ class MemoryBus(Bus):
         self._cond = threading.Condition(threading.Lock())
         self._topics: dict[str, _Topic] = {}
         self._groups: dict[str, _Group] = {}
+        self._waiting = 0  # consumers blocked in poll: publish only notifies when some are
 
     # --- Bus -------------------------------------------------------------------
 
@@ -158,19 +159,20 @@ class MemoryBus(Bus):
                 self._rebalance(group)
         return topic
 
-    def _append(self, topic: str, key: bytes | None, value: bytes) -> Delivery:
+    def _append(self, topic: str, key: bytes | None, value: bytes) -> Record:
         found = self._topics.get(topic) or self._create(topic, self.settings.default_partitions)
         count = len(found.logs)
         partition = next(found.round_robin) % count if key is None else zlib.crc32(key) % count
         log = found.logs[partition]
-        offset = log.end
-        log.records.append(Record(topic, partition, offset, key, value, time.time_ns() // 1_000_000))
+        record = Record(topic, partition, log.end, key, value, time.time_ns() // 1_000_000)
+        log.records.append(record)
         excess = len(log.records) - self.settings.retention
         if excess >= self._slack:
             del log.records[:excess]
             log.start += excess
-        self._cond.notify_all()
-        return Delivery(topic, key, partition, offset, None)
+        if self._waiting:
+            self._cond.notify_all()
+        return record
 
     def _log(self, tp: TopicPartition) -> _Log:
         return self._topics[tp.topic].logs[tp.partition]
@@ -200,6 +202,8 @@ class MemoryBus(Bus):
                 targets[subscribers[partition % len(subscribers)]].add(TopicPartition(name, partition))
         for member, partitions in targets.items():
             member.assign(partitions, group.committed)
+        if self._waiting:
+            self._cond.notify_all()  # a waiting member may now own records
 
     def _reset_position(self, tp: TopicPartition, policy: OffsetReset) -> int:
         log = self._log(tp)
@@ -225,8 +229,9 @@ class MemoryProducer(Producer):
             raise BusError("producer is closed")
         raw_key = key.encode() if isinstance(key, str) else key
         with self._bus._cond:
-            delivery = self._bus._append(topic, raw_key, value)
+            record = self._bus._append(topic, raw_key, value)
         if on_delivery is not None:
+            delivery = Delivery(topic, raw_key, record.partition, record.offset, None)
             self._pending.append((on_delivery, delivery))
 
     def poll(self, timeout: float = 0.0) -> None:
@@ -280,7 +285,11 @@ class MemoryConsumer(Consumer):
                 remaining = deadline - time.monotonic()
                 if batch or remaining <= 0:
                     return batch
-                self._bus._cond.wait(remaining)
+                self._bus._waiting += 1
+                try:
+                    self._bus._cond.wait(remaining)
+                finally:
+                    self._bus._waiting -= 1
 
     def _collect(self, max_records: int) -> list[Record]:
         """Read from each assigned partition in turn, starting one further each call (fairness)."""
@@ -328,8 +337,6 @@ class MemoryConsumer(Consumer):
 
     def resume(self) -> None:
         self._paused = False
-        with self._bus._cond:
-            self._bus._cond.notify_all()
 
     def seek(self, partition: TopicPartition, offset: int) -> None:
         with self._bus._cond:
