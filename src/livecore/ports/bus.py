@@ -20,12 +20,15 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
+import msgspec
+
 OffsetReset = Literal["earliest", "latest"]
 
 
-@dataclass(frozen=True, slots=True)
-class Record:
-    """One consumed message."""
+class Record(msgspec.Struct, frozen=True, gc=False):
+    """One consumed message. A msgspec struct rather than a dataclass: one is built
+    per record on the hot path and this is about ten times cheaper (fields only
+    hold str/int/bytes, so it needs no garbage-collector tracking)."""
 
     topic: str
     partition: int
