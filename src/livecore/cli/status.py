@@ -6,6 +6,7 @@ a node's answer to a command).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import msgspec
@@ -16,7 +17,7 @@ from rich.table import Table
 from livecore.cli.context import settings_of
 from livecore.ops import open_ops
 from livecore.ops import status as ops_status
-from livecore.ops.context import CommandOutcome
+from livecore.ops.context import CommandOutcome, Ops, OpsConfig
 from livecore.ops.status import StatusReport
 
 JSON_HELP = "print JSON (stable shape, see docs/OPERATIONS.md) instead of tables"
@@ -35,6 +36,24 @@ def print_outcome(console: Console, outcome: CommandOutcome) -> None:
     console.print(f"[{colour}]{verdict}[/]: node {outcome.node_id}: {what}: {outcome.detail}", highlight=False)
     if not outcome.ok:
         raise typer.Exit(1)
+
+
+def node_action(
+    ctx: typer.Context,
+    action: Callable[[Ops, str], CommandOutcome],
+    node_id: str,
+    timeout: float,
+    json_out: bool,
+) -> None:
+    """Run one signed node command (``ops.node_*``) and show the node's answer."""
+    with open_ops(settings_of(ctx), with_bus=True, config=OpsConfig(ack_timeout=timeout)) as ops:
+        result = action(ops, node_id)
+    if json_out:
+        emit_json(result)
+        if not result.ok:
+            raise typer.Exit(1)
+        return
+    print_outcome(Console(width=160), result)
 
 
 def _num(value: float | int | None, fmt: str = "{:g}") -> str:

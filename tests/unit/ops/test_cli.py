@@ -122,3 +122,18 @@ def test_state_across_invocations_on_redis_and_sqlite(tmp_path: Path, redis_url:
         assert code == 0
         states = {p["portfolio_id"]: (p["state"], p["node_id"]) for p in json.loads(out)["portfolios"]}
         assert states[pid] == ("running", node.node_id)
+
+
+def test_node_pause_resume_shutdown_wait_for_the_ack(tmp_path: Path) -> None:
+    with world(tmp_path) as w:
+        node = w.node("n1")
+        node.start()
+        wait_until(lambda: w.ops.coord.get(names.heartbeat_key("n1")) is not None, 5, "n1 beats")
+        code, out, _ = invoke(w, "node", "pause", "n1")
+        assert code == 0 and "ok: node n1: node.pause" in out and node.state == "paused"
+        code, out, _ = invoke(w, "node", "resume", "n1", "--json")
+        assert code == 0 and json.loads(out)["ok"] is True and node.state == "running"
+        code, out, _ = invoke(w, "node", "shutdown", "n1")
+        assert code == 0 and node.shut_down
+        code, _, exc = invoke(w, "node", "pause", "ghost")
+        assert code != 0 and "not alive" in str(exc)
