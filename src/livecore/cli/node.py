@@ -148,3 +148,51 @@ def _configure_logging(level: str) -> None:
         logging.basicConfig(level=chosen, format="%(asctime)s %(levelname)s %(threadName)s %(name)s: %(message)s")
     root.setLevel(chosen)
     logging.getLogger("livecore.kafka").setLevel(max(chosen, logging.INFO))
+
+
+# --- operator commands: signed, each waits for the node's ack ------------------
+
+_ACK_TIMEOUT_HELP = "seconds to wait for the node's acknowledgement"
+_JSON_HELP = "print the node's answer as JSON"
+
+
+@app.command("shutdown")
+def shutdown(
+    ctx: typer.Context,
+    node_id: str = typer.Argument(..., metavar="ID"),
+    timeout: float = typer.Option(10.0, "--timeout", help=_ACK_TIMEOUT_HELP),
+    json_out: bool = typer.Option(False, "--json", help=_JSON_HELP),
+) -> None:
+    """Stop node ID gracefully; the scheduler fails its portfolios over."""
+    from livecore import ops
+    from livecore.cli.status import node_action
+
+    node_action(ctx, ops.node_shutdown, node_id, timeout, json_out)
+
+
+@app.command("pause")
+def pause(
+    ctx: typer.Context,
+    node_id: str = typer.Argument(..., metavar="ID"),
+    timeout: float = typer.Option(10.0, "--timeout", help=_ACK_TIMEOUT_HELP),
+    json_out: bool = typer.Option(False, "--json", help=_JSON_HELP),
+) -> None:
+    """Stop emitting orders on every portfolio of node ID (fills and prices still applied)."""
+    from livecore import ops
+    from livecore.cli.status import node_action
+
+    node_action(ctx, ops.node_pause, node_id, timeout, json_out)
+
+
+@app.command("resume")
+def resume(
+    ctx: typer.Context,
+    node_id: str = typer.Argument(..., metavar="ID"),
+    timeout: float = typer.Option(10.0, "--timeout", help=_ACK_TIMEOUT_HELP),
+    json_out: bool = typer.Option(False, "--json", help=_JSON_HELP),
+) -> None:
+    """Let node ID emit orders again after `pause`."""
+    from livecore import ops
+    from livecore.cli.status import node_action
+
+    node_action(ctx, ops.node_resume, node_id, timeout, json_out)
