@@ -67,6 +67,7 @@ class Actuator:
         symbols: SymbolIndex,
         ledger: Ledger,
         affinity_slack: int,
+        max_commands: int,
         acting: Callable[[], bool],
         clock: Callable[[], float] = time.monotonic,
         wall_ns: Callable[[], int] = time.time_ns,
@@ -77,6 +78,7 @@ class Actuator:
         self._symbols = symbols
         self._ledger = ledger
         self._slack = affinity_slack
+        self._max_commands = max_commands
         self._acting = acting
         self._clock = clock
         self._wall_ns = wall_ns
@@ -90,16 +92,19 @@ class Actuator:
         any_alive: bool,
     ) -> None:
         ledger = self._ledger
+        budget = self._max_commands
         for pid in plan.loaded:
             ledger.pending.pop(pid, None)
-        for unload in plan.unload:
+        for unload in plan.unload[:budget]:
             if not self._acting():
                 return
             self._send(UNLOAD, unload.portfolio_id, unload.node_id, unload.epoch, {})
-        for load in plan.load:
+        budget -= min(budget, len(plan.unload))
+        for load in plan.load[:budget]:
             if not self._acting():
                 return
             self._send(LOAD, load.portfolio_id, load.node_id, load.epoch, {"epoch": load.epoch})
+        budget -= min(budget, len(plan.load))
         for clear in plan.clear:
             if not self._acting():
                 return
@@ -113,7 +118,7 @@ class Actuator:
                     "stale_copy",
                     {"portfolio_id": stale.portfolio_id, "node_id": stale.node_id, "epoch": stale.epoch},
                 )
-        for place in sorted(plan.place, key=lambda p: p.portfolio_id):
+        for place in sorted(plan.place, key=lambda p: p.portfolio_id)[:budget]:
             if not self._acting():
                 return
             entry = entries[place.portfolio_id]

@@ -33,6 +33,9 @@ class SchedulerConfig:
     - ``rebalance_moves``: migrations started per tick to even out load after a node joins
       (0 disables rebalancing).
     - ``max_migrations``: migrations in flight at once.
+    - ``max_commands_per_tick``: loads, unloads and placements sent in one pass; the
+      rest wait for the next, so a pass stays well inside the lease TTL (e.g. when
+      a thousand portfolios are placed at once).
     - ``status_ttl``: lifetime of the leader's published status.
     - ``lease_name``: the leader lease (only tests sharing one store need another).
     """
@@ -50,6 +53,7 @@ class SchedulerConfig:
     affinity_slack: int = 1
     rebalance_moves: int = 1
     max_migrations: int = 4
+    max_commands_per_tick: int = 500
     status_ttl: float = 15.0
 
     def __post_init__(self) -> None:
@@ -74,3 +78,5 @@ class SchedulerConfig:
                 raise ConfigError(f"{name} must be >= 0, got {getattr(self, name)}")
         if self.max_migrations < 1:
             raise ConfigError(f"max_migrations must be >= 1, got {self.max_migrations}")
+        if self.max_commands_per_tick < 1:
+            raise ConfigError(f"max_commands_per_tick must be >= 1, got {self.max_commands_per_tick}")

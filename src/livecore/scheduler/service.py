@@ -72,7 +72,7 @@ class Scheduler:
         self._ledger = Ledger()
         self._actuator = Actuator(
             coord, store, channel, self._symbols, self._ledger, config.affinity_slack,
-            self._elector.is_leader, clock, self._wall_ns,
+            config.max_commands_per_tick, self._elector.is_leader, clock, self._wall_ns,
         )  # fmt: skip
         self._migrations = MigrationRunner(
             channel, coord, store, config.ack_timeout, self._actuator.record_load, clock, self._wall_ns
@@ -112,6 +112,7 @@ class Scheduler:
             self._thread.join(timeout)
             self._thread = None
         else:  # driven by tick(): give the lease up here
+            self._was_leader = False
             self._step_down()
             self._elector.release()
 

@@ -324,3 +324,16 @@ def test_a_source_dying_mid_migration_ends_it_and_failover_takes_over(tmp_path: 
         result = read_result(h.coord, rid)
         assert result is not None and not result.ok and "died" in result.detail
         assert b.loaded == {"p1": 2} and h.fence("p1") == (2, "b")
+
+
+def test_commands_per_tick_are_bounded_and_the_rest_follow(tmp_path: Path) -> None:
+    with harness(tmp_path) as h:
+        a = h.node("a")
+        a.beat()
+        for i in range(5):
+            h.deploy(f"p{i}")
+        sched = h.scheduler(max_commands_per_tick=2)
+        h.step(sched)
+        assert len(a.loaded) == 2
+        h.step(sched, rounds=3)
+        assert len(a.loaded) == 5
