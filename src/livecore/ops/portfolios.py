@@ -114,7 +114,8 @@ def deploy(ops: Ops, files: Sequence[Path], reload_updated: bool = False) -> Dep
         else:
             action = "unchanged"
         answer = None
-        if action == "updated" and reload_updated and before is not None and before.node_id is not None:
+        running = before is not None and before.desired == "running" and before.node_id is not None
+        if action == "updated" and reload_updated and running and before is not None and before.node_id:
             answer = _reload(ops, before.portfolio_id, before.node_id)
         done.append(Deployed(portfolio_id=spec.id, source=spec.source, action=action, reload=answer))
     return DeployResult(portfolios=done)

@@ -220,3 +220,19 @@ def test_status_shows_the_leader_and_its_pending_reasons(tmp_path: Path) -> None
         report = ops.status(w.ops)
         assert report.leader.scheduler_id == config.scheduler_id and report.leader.epoch is not None
         assert report.portfolios[0].state == "pending: no live node"
+
+
+def test_deploy_with_reload_applies_a_changed_spec_to_the_running_copy(tmp_path: Path) -> None:
+    with world(tmp_path) as w:
+        path = write_spec(tmp_path, "alpha")
+        ops.deploy(w.ops, [path])
+        node = w.node("n1")
+        w.place("alpha", node)
+        node.start()
+        write_spec(tmp_path, "alpha", fast=8)
+        result = ops.deploy(w.ops, [path], reload_updated=True)
+        (item,) = result.portfolios
+        assert item.action == "updated" and item.reload is not None and item.reload.ok
+        assert node.commands[-1].command == "portfolio.reload"
+        entry = w.ops.store.registry.get("alpha")
+        assert entry is not None and "fast = 8" in entry.spec_toml
