@@ -23,6 +23,7 @@ from livecore.gateway.reconcile import Books, recompute_books
 from livecore.ports.coordination import Coordination
 from livecore.ports.store import Store
 from livecore.wire import names
+from livecore.wire.messages import NewOrder, OrderFeedback
 
 
 class BooksCheck(msgspec.Struct, frozen=True, kw_only=True):
@@ -36,6 +37,7 @@ class BooksCheck(msgspec.Struct, frozen=True, kw_only=True):
     journal_positions: dict[str, Decimal]
     journal_fills: int
     matches: bool
+    in_flight_fills: int = 0  # journaled fills the snapshot did not hold yet (applied by reconcile)
 
 
 def _nonzero(positions: Mapping[str, Decimal]) -> dict[str, Decimal]:
@@ -43,7 +45,12 @@ def _nonzero(positions: Mapping[str, Decimal]) -> dict[str, Decimal]:
 
 
 def compare(
-    portfolio_id: str, source: str, cash: Decimal, positions: Mapping[str, Decimal], books: Books
+    portfolio_id: str,
+    source: str,
+    cash: Decimal,
+    positions: Mapping[str, Decimal],
+    books: Books,
+    in_flight_fills: int = 0,
 ) -> BooksCheck:
     """Exact comparison (Decimal equality: 1.50 == 1.5)."""
     held = _nonzero(positions)
@@ -57,28 +64,43 @@ def compare(
         journal_positions=journal,
         journal_fills=books.fills,
         matches=cash == books.cash and held == journal,
+        in_flight_fills=in_flight_fills,
     )
 
 
-def _journal_books(store: Store, portfolio_id: str, initial_cash: Decimal) -> Books:
+def _journal(store: Store, portfolio_id: str) -> tuple[list[NewOrder], list[OrderFeedback]]:
     orders = [o.order for o in store.journal.orders(portfolio_id)]
     feedback = [f.feedback for f in store.journal.feedback(portfolio_id)]
+    return orders, feedback
+
+
+def _journal_books(store: Store, portfolio_id: str, initial_cash: Decimal) -> Books:
+    orders, feedback = _journal(store, portfolio_id)
     return recompute_books(orders, feedback, initial_cash, portfolio_id)
 
 
 def check_snapshots(store: Store) -> list[BooksCheck]:
-    """Every registered portfolio's latest snapshot against the journal."""
+    """Every registered portfolio as its next owner would load it (latest snapshot,
+    then reconciled with the journal) against a recomputation from the journal.
+
+    Fills that reached the journal after the last snapshot (in flight when the
+    node stopped or died) are applied by the reconcile and counted; a fill applied
+    twice or lost shows as a mismatch."""
     checks = []
     for entry in store.registry.list():
-        spec = parse_spec(entry.spec_toml, source=f"registry:{entry.portfolio_id}")
-        books = _journal_books(store, entry.portfolio_id, spec.initial_cash)
-        snapshot = store.snapshots.latest(entry.portfolio_id)
+        pid = entry.portfolio_id
+        spec = parse_spec(entry.spec_toml, source=f"registry:{pid}")
+        orders, feedback = _journal(store, pid)
+        books = recompute_books(orders, feedback, spec.initial_cash, pid)
+        snapshot = store.snapshots.latest(pid)
         if snapshot is None:
-            checks.append(compare(entry.portfolio_id, "none", spec.initial_cash, {}, books))
+            checks.append(compare(pid, "none", spec.initial_cash, {}, books))
             continue
-        view = Portfolio.restore(snapshot.data, spec, snapshot.epoch, "books-check").view()
+        portfolio = Portfolio.restore(snapshot.data, spec, snapshot.epoch, "books-check")
+        report = portfolio.reconcile(orders, feedback)
+        view = portfolio.view()
         positions = {symbol: p.quantity for symbol, p in view.positions.items()}
-        checks.append(compare(entry.portfolio_id, "snapshot", view.cash, positions, books))
+        checks.append(compare(pid, "snapshot", view.cash, positions, books, report.applied))
     return checks
 
 

@@ -268,10 +268,19 @@ class LiveCore:
         log.warning("not every portfolio was loaded within %.0fs; starting the feed anyway", timeout)
 
     def _in_flight(self) -> int:
-        """Market orders the gateway journaled but has not finished (limit orders may
-        rest for days and are not waited for)."""
+        """Market orders not final yet, as the gateway's journal and as the hosted
+        portfolios see them (a fill still in transit to its node counts). Limit
+        orders may rest for days and are not waited for."""
         assert self._store is not None
-        return sum(1 for o in self._store.journal.open_orders() if o.order.order_type is OrderType.MARKET)
+        journal = sum(1 for o in self._store.journal.open_orders() if o.order.order_type is OrderType.MARKET)
+        hosted = 0
+        for node in self.nodes:
+            with node.portfolio_lock:
+                processors = list(node.portfolios.values())
+            for processor in processors:
+                with processor.exclusive() as portfolio:
+                    hosted += sum(1 for o in portfolio.view().open_orders if o.order_type == OrderType.MARKET)
+        return journal + hosted
 
     def _shutdown(self) -> None:
         with contextlib.suppress(Exception):

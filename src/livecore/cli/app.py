@@ -74,5 +74,9 @@ def main() -> None:
     try:
         app()
     except LivecoreError as exc:
-        Console(stderr=True).print(f"[bold red]livecore: error:[/] {exc}", highlight=False)
+        Console(stderr=True, soft_wrap=True).print(f"[bold red]livecore: error:[/] {exc}", highlight=False)
         sys.exit(2)
+
+
+if __name__ == "__main__":
+    main()

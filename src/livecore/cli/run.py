@@ -72,6 +72,9 @@ def _summary(core: LiveCore) -> RenderableType:
 def _books_lines(checks: list[BooksCheck]) -> list[str]:
     good = sum(1 for c in checks if c.matches)
     lines = [f"books vs gateway journal: {good}/{len(checks)} portfolios equal (cash and positions, exact)"]
+    in_flight = sum(c.in_flight_fills for c in checks)
+    if in_flight:
+        lines.append(f"  {in_flight} fill(s) were in flight at stop: applied from the journal, as the next load does")
     for c in checks:
         if not c.matches:
             lines.append(
