@@ -307,7 +307,9 @@ class Scheduler:
         symbols = {pid: self._symbols.of(e.spec_toml) for pid, e in entries.items()}
         moves = plan_rebalance(list(candidates.values()), symbols, min(self.config.rebalance_moves, room), movable)
         if not moves:
-            self._rebalance_wanted = False
+            # Balanced: done. Unbalanced but nothing movable yet (still loading): later.
+            if not plan_rebalance(list(candidates.values()), symbols, 1):
+                self._rebalance_wanted = False
             return
         for move in moves:
             request = MigrationRequest(

@@ -337,3 +337,20 @@ def test_commands_per_tick_are_bounded_and_the_rest_follow(tmp_path: Path) -> No
         assert len(a.loaded) == 2
         h.step(sched, rounds=3)
         assert len(a.loaded) == 5
+
+
+def test_rebalance_waits_for_portfolios_still_loading(tmp_path: Path) -> None:
+    with harness(tmp_path) as h:
+        a = h.node("a")
+        a.beat()
+        for i in range(4):
+            h.deploy(f"p{i}")
+        sched = h.scheduler(rebalance_moves=2)
+        sched.tick()  # placed on "a", not loaded yet
+        b = h.node("b")
+        b.beat()
+        sched.tick()  # "b" joined while nothing is movable
+        a.pump()
+        a.beat()
+        h.step(sched, rounds=8)
+        assert len(a.loaded) == 2 and len(b.loaded) == 2
