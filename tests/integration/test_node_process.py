@@ -52,11 +52,8 @@ def spawn(argv: list[str], log: Path) -> subprocess.Popen[bytes]:
 
 
 @pytest.mark.e2e
-@pytest.mark.parametrize("database", ["sqlite", "postgres"])
-def test_heartbeat_follows_the_process(
-    database: str, kafka_url: str, redis_url: str, request: pytest.FixtureRequest, tmp_path: Path
-) -> None:
-    db = f"sqlite:///{tmp_path}/node.db" if database == "sqlite" else str(request.getfixturevalue("postgres_url"))
+def test_heartbeat_follows_the_process(kafka_url: str, redis_url: str, postgres_url: str, tmp_path: Path) -> None:
+    db = postgres_url
     kafka = f"{kafka_url}?session_timeout_ms=3000&heartbeat_interval_ms=750"  # Tansu's timings ride on the URL
     coord = open_coordination(redis_url)
     node_id = f"proc-{uuid.uuid4().hex[:6]}"

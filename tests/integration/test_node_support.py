@@ -53,7 +53,7 @@ class NodeRig:
         self.producer = bus.producer()
         self.signer = CommandSigner(SECRET)
         self.nodes: list[ExecutionNode] = []
-        self._readers: dict[str, Consumer] = {}
+        self._reader: Consumer | None = None
         self._read: dict[str, list[Record]] = {}
 
     def config_topics(self) -> names.Topics:
@@ -147,14 +147,14 @@ class NodeRig:
     # --- reading what the node wrote ------------------------------------------------------------
 
     def records(self, topic: str) -> list[Record]:
-        reader = self._readers.get(topic)
-        if reader is None:
-            reader = self._readers[topic] = self.bus.consumer(
-                f"reader-{uuid.uuid4().hex}", [topic], "earliest", CONSUMER
-            )
-            self._read[topic] = []
-        self._read[topic].extend(reader.poll(1000, 0.05))
-        return self._read[topic]
+        """What the node wrote to ``orders`` or a dead-letter topic (one reader, one group join)."""
+        if self._reader is None:
+            watched = [self.topics.orders] + [self.topics.dlq(t) for t in self.topics.all()]
+            self.bus.create_topics({t: 1 for t in watched})
+            self._reader = self.bus.consumer(f"reader-{uuid.uuid4().hex}", watched, "earliest", CONSUMER)
+        for record in self._reader.poll(1000, 0.05):
+            self._read.setdefault(record.topic, []).append(record)
+        return self._read.get(topic, [])
 
     def orders(self, pid: str | None = None) -> list[tuple[bytes | None, NewOrder]]:
         out = []
@@ -174,8 +174,8 @@ class NodeRig:
     def close(self) -> None:
         for node in self.nodes:
             node.stop()
-        for reader in self._readers.values():
-            reader.close()
+        if self._reader is not None:
+            self._reader.close()
         self.producer.close()
 
 
