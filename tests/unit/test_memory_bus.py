@@ -133,3 +133,16 @@ def test_misuse_raises_bus_error() -> None:
         producer.publish("t", None, b"v")
     with pytest.raises(BusError, match="partition count"):
         bus.create_topics({"bad": 0})
+
+
+def test_rebalance_redelivers_uncommitted_records_to_a_member_that_keeps_its_partition() -> None:
+    bus = MemoryBus()
+    bus.create_topics({"a": 1, "b": 1})
+    stays = bus.consumer("g", ["a"], "earliest")
+    bus.producer().publish("a", "k", b"first")
+    assert [r.value for r in stays.poll(timeout=0)] == [b"first"]
+    bus.consumer("g", ["b"])  # joins the group: everyone's partitions restart at commits
+    assert [r.value for r in stays.poll(timeout=0)] == [b"first"]
+    stays.commit()
+    bus.consumer("g", ["b"])
+    assert stays.poll(timeout=0) == []

@@ -143,7 +143,7 @@ class KafkaProducer(Producer):
         return report
 
     def poll(self, timeout: float = 0.0) -> None:
-        self._producer.poll(timeout)
+        self._producer.poll(0.0 if self._reports else timeout)
         self._serve()
 
     def _serve(self) -> None:

@@ -7,9 +7,10 @@ grow forever; each partition keeps only its newest ``retention`` records and a
 consumer that fell behind skips to the oldest one kept.
 
 Consumer groups split partitions among their members and rebalance at once
-when a member joins or closes (or a subscribed topic appears). A partition's
-new owner starts at the group's committed offset, or at ``earliest``/``latest``
-when nothing was committed, so what was not committed is delivered again.
+when a member joins or closes (or a subscribed topic appears). Rebalances are
+eager, as in the Kafka adapter: every member restarts each partition it owns at
+the group's committed offset, or at ``earliest``/``latest`` when nothing was
+committed, so what was not committed is delivered again.
 
 One lock guards the whole bus; ``poll`` waits on its condition, which every
 publish notifies. Nothing here blocks except a consumer waiting for data.
@@ -266,14 +267,15 @@ class MemoryConsumer(Consumer):
             self._group = bus._join(self)
 
     def assign(self, partitions: set[TopicPartition], committed: Mapping[TopicPartition, int]) -> None:
-        """Called by the bus on rebalance: drop lost partitions, position new ones."""
-        for tp in list(self._positions):
-            if tp not in partitions:
-                del self._positions[tp]
-                self._polled.pop(tp, None)
-        for tp in sorted(partitions - self._positions.keys(), key=lambda t: (t.topic, t.partition)):
+        """Called by the bus on every rebalance of the group. Eager, like the Kafka
+        adapter: each owned partition restarts at the committed offset (or the reset
+        policy), so what was polled but not committed is delivered again."""
+        positions: dict[TopicPartition, int] = {}
+        for tp in sorted(partitions, key=lambda t: (t.topic, t.partition)):
             offset = committed.get(tp)
-            self._positions[tp] = offset if offset is not None else self._bus._reset_position(tp, self._reset)
+            positions[tp] = offset if offset is not None else self._bus._reset_position(tp, self._reset)
+        self._positions = positions
+        self._polled = {}
 
     def poll(self, max_records: int = 500, timeout: float = 1.0) -> list[Record]:
         deadline = time.monotonic() + timeout
