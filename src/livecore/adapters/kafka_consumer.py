@@ -71,8 +71,8 @@ class KafkaConsumer(Consumer):
 
     def _position_fresh_partitions(self, consumer: RdConsumer, partitions: list[RdTopicPartition]) -> None:
         """``latest`` made exact: for partitions the group never committed, start one
-        record before the end the broker reports (Tansu reports the end of the last
-        batch's first record) and drop what was stamped before this moment."""
+        record before the end the broker reports (Tansu reports the offset after the
+        first record of the last batch) and drop what was stamped before this moment."""
         assigned_at = int(time.time() * 1000)
         committed = consumer.committed(partitions, timeout=self._timeout)
         fresh = {(c.topic, c.partition) for c in committed if c.offset < 0}
