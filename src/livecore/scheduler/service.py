@@ -306,6 +306,9 @@ class Scheduler:
         movable = frozenset(plan.loaded) - self._migrations.busy()
         symbols = {pid: self._symbols.of(e.spec_toml) for pid, e in entries.items()}
         moves = plan_rebalance(list(candidates.values()), symbols, min(self.config.rebalance_moves, room), movable)
+        # A node's metrics still list a portfolio it migrated away until its next beat:
+        # only the node the registry places it on is a source (else: a needless re-fence).
+        moves = [m for m in moves if entries[m.portfolio_id].node_id == m.source]
         if not moves:
             # Balanced: done. Unbalanced but nothing movable yet (still loading): later.
             if not plan_rebalance(list(candidates.values()), symbols, 1):

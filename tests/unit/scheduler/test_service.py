@@ -354,3 +354,26 @@ def test_rebalance_waits_for_portfolios_still_loading(tmp_path: Path) -> None:
         a.beat()
         h.step(sched, rounds=8)
         assert len(a.loaded) == 2 and len(b.loaded) == 2
+
+
+def test_rebalance_never_moves_a_portfolio_from_a_node_whose_metrics_lag(tmp_path: Path) -> None:
+    """Until its next beat, a source's metrics still list what it migrated away: that
+    stale entry must not start a second migration (which would re-fence the portfolio)."""
+    with harness(tmp_path) as h:
+        a = h.node("a")
+        a.beat()
+        for i in range(6):
+            h.deploy(f"p{i}")
+        sched = h.scheduler(rebalance_moves=1)
+        h.settle(sched)
+        b = h.node("b")
+        b.beat()
+        for _ in range(6):
+            sched.tick()
+            a.pump()  # "a" answers commands but does not beat: its metrics lag
+            b.pump()
+            b.beat()
+        h.step(sched, rounds=8)
+        migrated = [c.portfolio_id for c in a.commands if c.command == "portfolio.migrate"]
+        assert len(migrated) == len(set(migrated)) == 3
+        assert len(a.loaded) == 3 and len(b.loaded) == 3
