@@ -65,9 +65,7 @@ class ServerProcess:
 def _spawn(name: str, argv: list[str], workdir: Path) -> tuple[subprocess.Popen[bytes], Path]:
     log_path = workdir / f"{name}.log"
     log = log_path.open("wb")
-    process = subprocess.Popen(
-        argv, stdout=log, stderr=subprocess.STDOUT, cwd=workdir, start_new_session=True
-    )
+    process = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT, cwd=workdir, start_new_session=True)
     return process, log_path
 
 

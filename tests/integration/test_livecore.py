@@ -11,13 +11,13 @@ import uuid
 from pathlib import Path
 
 import pytest
+from tests.servers import wait_until
 
 from livecore.adapters.factory import open_store
 from livecore.books_check import check_snapshots
 from livecore.config import Settings
 from livecore.livecore import LiveCore, LiveCoreConfig, ReplayPlan
 from livecore.ports.bus import ConsumerSettings
-from tests.servers import wait_until
 
 REPO = Path(__file__).resolve().parents[2]
 FAST_CONSUMER = ConsumerSettings(session_timeout_ms=3000, heartbeat_interval_ms=750)

@@ -143,7 +143,9 @@ def test_refused_misaddressed_and_unknown_commands(rig: NodeRig) -> None:
     assert not ack.ok and "unknown" in ack.detail
     wait_until(lambda: node.dispatcher.refused == 3, TIMEOUT, "three refusals")
     reasons = {
-        e.detail["reason"] for e in rig.store.audit.recent(100, event="command_refused") if e.detail.get("node_id") == nid
+        e.detail["reason"]
+        for e in rig.store.audit.recent(100, event="command_refused")
+        if e.detail.get("node_id") == nid
     }
     assert reasons == {"forged", "unsigned", "replayed"}
     assert node.dispatcher.misaddressed >= 1
