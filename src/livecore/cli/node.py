@@ -38,6 +38,7 @@ def build_config(
     workers: int,
     max_tick_age: float,
     topic_prefix: str,
+    switch_interval_ms: float = 0.0,
 ) -> NodeConfig:
     """A NodeConfig from CLI values; a bad combination is a one-line ConfigError."""
     try:
@@ -48,6 +49,7 @@ def build_config(
             workers=workers,
             max_tick_age_s=max_tick_age if max_tick_age > 0 else None,
             topic_prefix=topic_prefix,
+            gil_switch_interval_s=switch_interval_ms / 1000 if switch_interval_ms > 0 else None,
         )
     except ValueError as exc:
         raise ConfigError(f"node settings: {exc}") from None
@@ -80,6 +82,9 @@ def main(
     max_tick_age: float = typer.Option(
         _DEFAULTS.max_tick_age_s or 0.0, "--max-tick-age", help="skip ticks older than this many seconds (0: keep all)"
     ),
+    switch_interval_ms: float = typer.Option(
+        0.0, "--switch-interval-ms", help="Python GIL switch interval in ms (0: leave the default 5 ms)"
+    ),
     status_every: float = typer.Option(5.0, "--status-every", help="seconds between status lines (0: none)"),
     log_level: str = typer.Option("info", "--log-level", help="debug, info, warning or error"),
 ) -> None:
@@ -89,7 +94,9 @@ def main(
     if not node_id:
         raise ConfigError("livecore node needs --id ID")
     settings = settings_of(ctx)
-    config = build_config(heartbeat_interval, heartbeat_ttl, capacity, workers, max_tick_age, settings.topic_prefix)
+    config = build_config(
+        heartbeat_interval, heartbeat_ttl, capacity, workers, max_tick_age, settings.topic_prefix, switch_interval_ms
+    )
     _configure_logging(log_level)
     console = Console(stderr=True)
     bus = open_bus(settings.bus_url)

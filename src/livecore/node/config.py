@@ -62,6 +62,10 @@ class NodeConfig:
     # stop
     join_timeout_s: float = 5.0
 
+    # process-wide (sys.setswitchinterval) when set: how long a thread may hold the GIL
+    # while another waits; lower trims tick-to-order tails (see docs/NODE.md)
+    gil_switch_interval_s: float | None = None
+
     def __post_init__(self) -> None:
         if self.heartbeat_interval < MIN_HEARTBEAT_INTERVAL_S:
             raise ValueError(f"heartbeat_interval must be >= {MIN_HEARTBEAT_INTERVAL_S}s")
@@ -76,5 +80,7 @@ class NodeConfig:
             raise ValueError("max_tick_age_s must be positive (or None to keep every tick)")
         if self.loop_stall_s <= self.poll_timeout_s:
             raise ValueError("loop_stall_s must be longer than poll_timeout_s")
+        if self.gil_switch_interval_s is not None and not 0 < self.gil_switch_interval_s <= 0.1:
+            raise ValueError("gil_switch_interval_s must be in (0, 0.1] seconds")
         if self.topic_partitions < 1:
             raise ValueError("topic_partitions must be at least 1")

@@ -13,6 +13,7 @@ the schedule thread, and a stopped node can start again.
 from __future__ import annotations
 
 import logging
+import sys
 import threading
 import time
 import uuid
@@ -187,6 +188,8 @@ class ExecutionNode:
                 log.warning("node %s is already running; start() ignored", self.node_id)
                 return
             self._connect()
+            if self.config.gil_switch_interval_s is not None:
+                sys.setswitchinterval(self.config.gil_switch_interval_s)
             self._stop_event.clear()
             self.stopped.clear()
             self.is_running = True

@@ -79,7 +79,8 @@ class PortfolioProcessor:
         self._changes = 0
         self._view: tuple[int, str] | None = None
         self.error: str | None = None  # an exception that escaped the domain
-        self.events_applied = 0
+        self.events_applied = 0  # everything taken from the mailbox
+        self.market_applied = 0  # market events given to the portfolio
         self.conflated = 0
 
     # --- read-only facts (safe without the lock: set once per portfolio instance) ---
@@ -207,6 +208,7 @@ class PortfolioProcessor:
                 orders = portfolio.drain_outbox()
                 if orders:
                     send_orders(self, orders, slot.received_ns)
+            self.market_applied += len(batch.market)
             self._dirty = True
         if send:  # orders from fills, reconcile or a reload
             orders = portfolio.drain_outbox()

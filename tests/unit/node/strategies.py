@@ -64,3 +64,14 @@ params = {{ {params} }}
 class = "fixed"
 params = {{ quantity = 1 }}
 """
+
+
+class EveryTick(Strategy):
+    """One more unit on every price, even with orders in flight (latency runs)."""
+
+    def on_start(self) -> None:
+        self.wanted: dict[str, Decimal] = {}
+
+    def on_price(self, symbol: str, price: Decimal, ts_ns: int) -> Signals:
+        self.wanted[symbol] = self.wanted.get(symbol, Decimal(0)) + 1
+        return [Signal.target(symbol, self.wanted[symbol], force=True, reason="every tick")]

@@ -1,0 +1,442 @@
+"""ExecutionNode throughput and in-node latency, against a bare consumer in the same run.
+
+Rows:
+
+- ``throughput``: N portfolios (disjoint symbol sets over S symbols, each tick
+  routed to one portfolio), a real built-in strategy (``ma_crossover`` by
+  default). After the node is running and every portfolio is loaded, E ticks
+  are published as fast as possible; the rate is E / (first publish -> last
+  event applied by its portfolio). Mailboxes are sized so nothing conflates.
+- ``bare consume+decode``: a fresh consumer group reads the same topic from
+  the start and decodes every message (``MemoryBus`` consumer on the memory
+  bus, confluent-kafka directly on Tansu): the ceiling the node is compared to.
+- ``latency``: ticks paced at a modest rate to portfolios whose strategy
+  orders on every tick; in-node tick-to-order latency (record polled ->
+  order handed to the producer), p50/p99.
+
+Runs on the in-process bus, and on a Tansu broker started for the run unless
+``--no-kafka``; ``--thousand`` adds a 1,000-portfolio throughput row. Prints a
+table; asserts nothing.
+
+    .venv/bin/python bench/bench_node.py [--portfolios 200] [--symbols 2000] [--events 100000]
+        [--workers 4] [--strategy ma_crossover] [--no-kafka] [--thousand]
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import logging
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from rich.console import Console  # noqa: E402
+from rich.table import Table  # noqa: E402
+from tests.servers import tansu_broker  # noqa: E402
+from tests.unit.node.strategies import spec_toml  # noqa: E402
+
+from livecore.adapters.factory import open_bus, open_coordination, open_store  # noqa: E402
+from livecore.node import ExecutionNode, NodeConfig  # noqa: E402
+from livecore.ports.bus import (  # noqa: E402
+    Bus,
+    Consumer,
+    ConsumerSettings,
+    OffsetReset,
+    Producer,
+    Record,
+    TopicPartition,
+)
+from livecore.ports.coordination import Coordination  # noqa: E402
+from livecore.ports.store import Store  # noqa: E402
+from livecore.wire.codec import encode, market_events  # noqa: E402
+from livecore.wire.messages import Tick  # noqa: E402
+from livecore.wire.names import MARKET_DATA, Topics  # noqa: E402
+
+CONSUMER = ConsumerSettings(session_timeout_ms=3000, heartbeat_interval_ms=750, fetch_wait_max_ms=10)
+SECRET = "bench-secret"
+WAIT_S = 600.0
+SWITCH_INTERVAL_S: list[float | None] = [None]  # set from --switch-interval-ms
+
+
+class GatedConsumer(Consumer):
+    """Holds market data back (paused, membership kept) until ``gate`` is set, so the
+    whole backlog can be published before the node reads any of it."""
+
+    def __init__(self, inner: Consumer, gate: threading.Event) -> None:
+        self._inner, self._gate, self._paused = inner, gate, False
+
+    def poll(self, max_records: int = 500, timeout: float = 1.0) -> list[Record]:
+        if not self._gate.is_set():
+            if not self._paused:
+                self._inner.pause()
+                self._paused = True
+        elif self._paused:
+            self._inner.resume()
+            self._paused = False
+        return self._inner.poll(max_records, timeout)
+
+    def commit(self, records: Iterable[Record] | None = None) -> None:
+        self._inner.commit(records)
+
+    def committed(self, partitions: Sequence[TopicPartition]) -> dict[TopicPartition, int | None]:
+        return self._inner.committed(partitions)
+
+    def assignment(self) -> set[TopicPartition]:
+        return self._inner.assignment()
+
+    def pause(self) -> None:
+        self._inner.pause()
+
+    def resume(self) -> None:
+        self._inner.resume()
+
+    def seek(self, partition: TopicPartition, offset: int) -> None:
+        self._inner.seek(partition, offset)
+
+    def close(self) -> None:
+        self._inner.close()
+
+
+class GatedBus(Bus):
+    def __init__(self, inner: Bus, gate: threading.Event) -> None:
+        self._inner, self._gate, self.url = inner, gate, inner.url
+
+    def create_topics(self, topics: Mapping[str, int]) -> None:
+        self._inner.create_topics(topics)
+
+    def producer(self) -> Producer:
+        return self._inner.producer()
+
+    def consumer(
+        self,
+        group_id: str,
+        topics: Sequence[str],
+        offset_reset: OffsetReset = "latest",
+        settings: ConsumerSettings | None = None,
+    ) -> Consumer:
+        consumer = self._inner.consumer(group_id, topics, offset_reset, settings)
+        if any(topic.endswith(MARKET_DATA) for topic in topics):
+            return GatedConsumer(consumer, self._gate)
+        return consumer
+
+    def ping(self, timeout: float = 5.0) -> None:
+        self._inner.ping(timeout)
+
+    def close(self) -> None:
+        self._inner.close()
+
+
+@dataclass
+class Row:
+    backend: str
+    what: str
+    portfolios: int
+    events: int
+    seconds: float
+    cpu_seconds: float = 0.0
+    p50_us: float | None = None
+    p99_us: float | None = None
+    note: str = ""
+
+    @property
+    def rate(self) -> float:
+        return self.events / self.seconds if self.seconds > 0 else 0.0
+
+
+@dataclass
+class Env:
+    backend: str
+    bus: Bus
+    coord: Coordination
+    store: Store
+    kafka_bootstrap: str | None = None
+
+
+@contextlib.contextmanager
+def environment(backend: str, kafka_url: str | None) -> Iterator[Env]:
+    with tempfile.TemporaryDirectory(prefix="bench-node-") as tmp:
+        bus_url = f"memory://{uuid.uuid4().hex}" if kafka_url is None else kafka_url
+        bus = open_bus(bus_url)
+        coord = open_coordination(f"memory://{uuid.uuid4().hex}")
+        store = open_store(f"sqlite:///{tmp}/bench.db")
+        bootstrap = kafka_url.split("://", 1)[1].split("?", 1)[0] if kafka_url else None
+        try:
+            yield Env(backend, bus, coord, store, bootstrap)
+        finally:
+            store.close()
+            coord.close()
+            bus.close()
+
+
+def symbols_of(index: int, portfolios: int, symbols: int) -> list[str]:
+    """Disjoint universes: portfolio i trades symbols i, i + N, i + 2N, ..."""
+    return [f"S{s:05d}" for s in range(index, symbols, portfolios)]
+
+
+def start_node(
+    env: Env, prefix: str, portfolios: int, workers: int, gate: threading.Event | None = None, **overrides: object
+) -> ExecutionNode:
+    values: dict[str, object] = {
+        "heartbeat_interval": 1.0,
+        "heartbeat_ttl": 5.0,
+        "topic_prefix": prefix,
+        "consumer": CONSUMER,
+        "capacity": max(portfolios, 1000),
+        "workers": workers,
+        "poll_batch": 2000,
+        "snapshot_interval_s": 3600.0,
+        "loop_stall_s": 120.0,
+        "gil_switch_interval_s": SWITCH_INTERVAL_S[0],
+    }
+    values.update(overrides)
+    bus = env.bus if gate is None else GatedBus(env.bus, gate)
+    node = ExecutionNode("bench", bus, env.coord, env.store, NodeConfig(**values), secret=SECRET)  # type: ignore[arg-type]
+    node.start()
+    deadline = time.monotonic() + 60
+    while not node.ready:
+        if time.monotonic() > deadline:
+            raise RuntimeError("node not ready within 60 s")
+        time.sleep(0.05)
+    return node
+
+
+def load(node: ExecutionNode, portfolios: int, symbols: int, strategy: str, params: str) -> float:
+    """Load directly (``load_portfolio``, what the command handler calls); ids are new per run."""
+    run = uuid.uuid4().hex[:6]
+    started = time.perf_counter()
+    for index in range(portfolios):
+        pid = f"b{run}-{index:04d}"
+        node.load_portfolio(pid, 1, spec_toml(pid, symbols_of(index, portfolios, symbols), strategy, params))
+    return time.perf_counter() - started
+
+
+def applied(node: ExecutionNode) -> int:
+    return sum(p.market_applied for p in list(node.portfolios.values()))
+
+
+def throughput(env: Env, portfolios: int, symbols: int, events: int, workers: int, strategy: str) -> list[Row]:
+    prefix = f"b{uuid.uuid4().hex[:6]}."
+    topics = Topics(prefix)
+    env.bus.create_topics({t: 8 if t == topics.market_data else 4 for t in topics.all()})
+    gate = threading.Event()
+    node = start_node(
+        env,
+        prefix,
+        portfolios,
+        workers,
+        gate,
+        mailbox_size=events + 1,
+        feedback_mailbox_size=1000,
+        max_tick_age_s=None,
+    )
+    params = "fast = 3, slow = 8" if strategy == "ma_crossover" else ""
+    load_s = load(node, portfolios, symbols, strategy, params)
+    now = time.time_ns()
+    prices = [Decimal(100) + Decimal(i % 17) / 4 for i in range(64)]
+    producer = env.bus.producer()
+    publish_started = time.perf_counter()
+    for i in range(events):
+        symbol = f"S{i % symbols:05d}"
+        producer.publish(topics.market_data, symbol, encode(Tick(symbol=symbol, ts_ns=now + i, price=prices[i % 64])))
+        if i % 1000 == 0:
+            producer.poll(0)
+    producer.flush(60)
+    published = time.perf_counter() - publish_started
+    cpu0 = time.process_time()
+    started = time.perf_counter()
+    gate.set()
+    deadline = time.monotonic() + WAIT_S
+    while applied(node) + node.dropped_event_count < events:
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"only {applied(node)} of {events} events applied")
+        time.sleep(0.002)
+    seconds = time.perf_counter() - started
+    cpu = time.process_time() - cpu0
+    orders = node.status()["orders"]
+    conflated = node.dropped_event_count
+    node.stop()
+    producer.close()
+    rows = [
+        Row(
+            env.backend,
+            f"node throughput ({strategy})",
+            portfolios,
+            events,
+            seconds,
+            cpu,
+            note=f"load {load_s:.1f}s, backlog {published:.1f}s, {orders} orders, {conflated} conflated",
+        )
+    ]
+    rows.append(bare(env, topics.market_data, events, portfolios))
+    return rows
+
+
+def bare(env: Env, topic: str, events: int, portfolios: int) -> Row:
+    """A fresh group reads the same topic from the start and decodes every record."""
+    decode = market_events.decode
+    cpu0 = time.process_time()
+    count, first = 0, 0.0
+    if env.kafka_bootstrap is None:
+        consumer = env.bus.consumer(f"bare-{uuid.uuid4().hex}", [topic], "earliest", CONSUMER)
+        while count < events:
+            for record in consumer.poll(2000, 1.0):
+                if not count:
+                    first = time.perf_counter()
+                decode(record.value)
+                count += 1
+        consumer.close()
+    else:
+        from confluent_kafka import Consumer as RdConsumer
+
+        rd = RdConsumer(
+            {
+                "bootstrap.servers": env.kafka_bootstrap,
+                "group.id": f"bare-{uuid.uuid4().hex}",
+                "auto.offset.reset": "earliest",
+                "enable.auto.commit": False,
+                "session.timeout.ms": 3000,
+                "heartbeat.interval.ms": 750,
+                "fetch.wait.max.ms": 10,
+            }
+        )
+        rd.subscribe([topic])
+        while count < events:
+            for message in rd.consume(2000, 1.0):
+                if message.error() is not None:
+                    continue
+                if not count:
+                    first = time.perf_counter()
+                decode(message.value() or b"")
+                count += 1
+        rd.close()
+    seconds = time.perf_counter() - first
+    return Row(env.backend, "bare consume+decode", portfolios, count, seconds, time.process_time() - cpu0)
+
+
+def latency(env: Env, portfolios: int, symbols: int, rate: float, workers: int) -> Row:
+    """Paced ticks, each on a symbol not seen before, to ``BuyOnce`` portfolios: every
+    tick makes one order (no fills, so order books stay small)."""
+    prefix = f"l{uuid.uuid4().hex[:6]}."
+    topics = Topics(prefix)
+    env.bus.create_topics({t: 8 if t == topics.market_data else 4 for t in topics.all()})
+    node = start_node(env, prefix, portfolios, workers)
+    load(node, portfolios, symbols, "tests.unit.node.strategies:BuyOnce", "")
+    producer = env.bus.producer()
+    node.latency.reset()
+    interval = 1.0 / rate
+    started = time.perf_counter()
+    for i in range(symbols):
+        delay = started + i * interval - time.perf_counter()
+        if delay > 0:
+            time.sleep(delay)
+        symbol = f"S{(i * 7919) % symbols:05d}" if symbols % 7919 else f"S{i:05d}"
+        producer.publish(
+            topics.market_data, symbol, encode(Tick(symbol=symbol, ts_ns=time.time_ns(), price=Decimal(100)))
+        )
+        producer.poll(0)
+    producer.flush(30)
+    seconds = time.perf_counter() - started
+    deadline = time.monotonic() + 30
+    while node.latency.count < symbols and time.monotonic() < deadline:
+        time.sleep(0.01)
+    p50, p99 = node.latency.percentile(0.5), node.latency.percentile(0.99)
+    samples = node.latency.count
+    node.stop()
+    producer.close()
+    return Row(
+        env.backend,
+        f"tick->order latency @ {rate:.0f}/s",
+        portfolios,
+        samples,
+        seconds,
+        p50_us=None if p50 is None else p50 / 1000,
+        p99_us=None if p99 is None else p99 / 1000,
+    )
+
+
+def run(env: Env, args: argparse.Namespace, console: Console) -> list[Row]:
+    rows: list[Row] = []
+    console.print(f"[{env.backend}] throughput with {args.portfolios} portfolios ...", highlight=False)
+    rows += throughput(env, args.portfolios, args.symbols, args.events, args.workers, args.strategy)
+    console.print(f"[{env.backend}] latency ...", highlight=False)
+    rows.append(latency(env, args.portfolios, args.symbols, args.latency_rate, args.workers))
+    if args.thousand:
+        console.print(f"[{env.backend}] throughput with 1000 portfolios ...", highlight=False)
+        rows += throughput(env, 1000, args.symbols, args.events, args.workers, args.strategy)[:1]
+    return rows
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--portfolios", type=int, default=200)
+    parser.add_argument("--symbols", type=int, default=2000)
+    parser.add_argument("--events", type=int, default=100_000)
+    parser.add_argument("--workers", type=int, default=4)
+    parser.add_argument("--strategy", default="ma_crossover")
+    parser.add_argument("--latency-rate", type=float, default=2000.0)
+    parser.add_argument(
+        "--switch-interval-ms", type=float, default=0.0, help="NodeConfig.gil_switch_interval_s in ms (0: default)"
+    )
+    parser.add_argument("--no-kafka", dest="kafka", action="store_false")
+    parser.add_argument("--thousand", action="store_true", help="add a 1,000-portfolio throughput row")
+    args = parser.parse_args()
+    logging.basicConfig(level=logging.WARNING)
+    if args.switch_interval_ms > 0:
+        SWITCH_INTERVAL_S[0] = args.switch_interval_ms / 1000
+    console = Console(width=220)
+    rows: list[Row] = []
+    with environment("memory", None) as env:
+        rows += run(env, args, console)
+    if args.kafka:
+        with tansu_broker() as broker, environment("tansu", broker.url) as env:
+            rows += run(env, args, console)
+    table = Table(title="ExecutionNode: one node, one process")
+    for column in (
+        "backend",
+        "what",
+        "portfolios",
+        "events",
+        "seconds",
+        "events/s",
+        "CPU us/event",
+        "p50 us",
+        "p99 us",
+        "note",
+    ):
+        table.add_column(column, justify="left" if column in ("backend", "what", "note") else "right")
+    for row in rows:
+        cpu = f"{row.cpu_seconds / row.events * 1e6:.1f}" if row.cpu_seconds and row.events else "-"
+        table.add_row(
+            row.backend,
+            row.what,
+            str(row.portfolios),
+            str(row.events),
+            f"{row.seconds:.2f}",
+            f"{row.rate:,.0f}" if "latency" not in row.what else "-",
+            cpu,
+            "-" if row.p50_us is None else f"{row.p50_us:.0f}",
+            "-" if row.p99_us is None else f"{row.p99_us:.0f}",
+            row.note,
+        )
+    console.print(table)
+    by_backend: dict[str, dict[str, float]] = {}
+    for row in rows:
+        by_backend.setdefault(row.backend, {})[row.what.split(" (")[0] if row.portfolios != 1000 else "1000"] = row.rate
+    for backend, rates in by_backend.items():
+        node_rate, bare_rate = rates.get("node throughput"), rates.get("bare consume+decode")
+        if node_rate and bare_rate:
+            console.print(f"{backend}: node / bare = {node_rate / bare_rate:.2f}", highlight=False)
+
+
+if __name__ == "__main__":
+    main()
