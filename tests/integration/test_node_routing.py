@@ -11,7 +11,7 @@ from tests.integration.test_node_support import TIMEOUT, NodeRig, make_rig
 from tests.servers import wait_until
 
 from livecore.node import ExecutionNode
-from livecore.wire import codec
+from livecore.wire import codec, names
 
 
 @pytest.fixture(params=["embedded", "servers"])
@@ -113,3 +113,20 @@ def test_malformed_messages_are_dead_lettered_and_the_loops_live_on(rig: NodeRig
     rig.wait_orders(pid, 1)
     assert rig.command(node.node_id, "node.pause").ok
     assert codec.dead_letters.decode(codec.encode(letter)) == letter
+
+
+def test_a_raising_strategy_faults_its_portfolio_alone(rig: NodeRig) -> None:
+    node = rig.running_node()
+    bad, good = rig.pid(), rig.pid()
+    rig.load(node, bad, ["AAA"], strategy="tests.unit.node.strategies:Explode")
+    rig.load(node, good, ["AAA"])
+    rig.tick("AAA", "10")
+    assert rig.wait_orders(good, 1)[0][1].client_order_id == f"{good}-1-1"
+    wait_until(lambda: rig.portfolio(node, bad).faulted, TIMEOUT, "faulty portfolio faulted")
+    assert "strategy bug" in (rig.portfolio(node, bad).fault or "")
+    assert rig.orders(bad) == []
+    rig.tick("AAA", "11")  # the node and the other portfolio carry on
+    wait_until(lambda: seen(rig, node, good) == {"AAA"} and node.total_event_count >= 2, TIMEOUT, "still routing")
+    wait_until(
+        lambda: rig.coord.hgetall(names.metrics_key(node.node_id)).get("faulted") == "1", TIMEOUT, "faulted counted"
+    )

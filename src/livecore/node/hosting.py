@@ -38,8 +38,6 @@ from livecore.wire import names
 
 log = logging.getLogger(__name__)
 
-_FEEDBACK_READY_WAIT_S = 30.0
-
 
 class PortfolioHosting:
     def __init__(
@@ -123,7 +121,7 @@ class PortfolioHosting:
             elif len(self._portfolios) >= self._config.capacity:
                 raise CommandFailed(f"node {self._node_id} is at capacity ({self._config.capacity})")
             self._check_fence(portfolio_id, epoch)
-            if not self._feedback_ready(_FEEDBACK_READY_WAIT_S):
+            if not self._feedback_ready(self._config.loop_stall_s / 2):
                 raise CommandFailed("order feedback consumer is not positioned yet; retry")
             with self._loading_guard(portfolio_id):
                 if existing is not None:  # re-fence: flush at the old epoch, rebuild at the new one
