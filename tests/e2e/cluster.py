@@ -22,6 +22,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from livecore.config import Settings
 from livecore.ports.store import JournalOrder, Store
 from livecore.wire.messages import FILL_STATUSES, FeedbackStatus, OrderFeedback, OrderType
 
@@ -45,6 +46,13 @@ class Backends:
     db_url: str
     prefix: str
     secret: str = SECRET
+
+    def settings(self) -> Settings:
+        """The same, for operator actions called in-process (``livecore.ops``)."""
+        return Settings(
+            bus_url=self.bus_url, coord_url=self.coord_url, db_url=self.db_url,
+            secret=self.secret, topic_prefix=self.prefix,
+        )  # fmt: skip
 
     def global_args(self) -> list[str]:
         return [
@@ -165,11 +173,6 @@ class Cluster:
         """Run an operator command to completion (``livecore portfolio ...``, ``status``)."""
         argv = [sys.executable, "-m", "livecore.cli.app", *self.backends.global_args(), *args]
         return subprocess.run(argv, capture_output=True, text=True, timeout=timeout, cwd=self.workdir)
-
-    def cli_start(self, args: Sequence[str]) -> subprocess.Popen[str]:
-        """Start an operator command without waiting (several at once); ``communicate()`` it."""
-        argv = [sys.executable, "-m", "livecore.cli.app", *self.backends.global_args(), *args]
-        return subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=self.workdir)
 
     def close(self) -> None:
         """Kill every process still alive (the test's finally)."""

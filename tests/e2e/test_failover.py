@@ -36,7 +36,8 @@ from tests.servers import postgres_database, wait_until
 
 from livecore.adapters.factory import open_coordination, open_store
 from livecore.books_check import BooksCheck, check_snapshots, check_views
-from livecore.ops.context import Ops
+from livecore.ops.context import Ops, open_ops
+from livecore.ops.nodes import node_pause
 from livecore.ops.status import StatusReport, status
 from livecore.ports.coordination import Coordination
 from livecore.ports.store import Store
@@ -203,12 +204,16 @@ def _scenario(cluster: Cluster, world: World, tmp_path: Path) -> None:
     # 7. settle: no more placements, no new orders, every market order final, then no market data
     world.mark(f"{victim} trades again")
     assert cluster.procs["scheduler"].terminate() == 0
-    pauses = [cluster.cli_start(["node", "pause", node_id]) for node_id in NODES]
-    for pause in pauses:
-        out, err = pause.communicate(timeout=60)
-        assert pause.returncode == 0, out + err
-    world.mark("scheduler stopped, nodes paused")
-    wait_until(lambda: _settled(world), SETTLE_TIMEOUT, "every market order final and every view equal to the journal")
+    world.mark("scheduler stopped")
+    with open_ops(cluster.backends.settings(), with_bus=True) as operator:  # what `livecore node pause` calls
+        for node_id in NODES:
+            outcome = node_pause(operator, node_id)
+            assert outcome.ok, outcome
+    world.mark("nodes paused")
+    try:
+        wait_until(lambda: _settled(world), SETTLE_TIMEOUT, "market orders final, views equal to the journal")
+    except TimeoutError:
+        raise AssertionError(f"not settled: {_unsettled(world)}") from None
     world.mark("paused and settled")
     assert cluster.procs["feed"].terminate() == 0
     views = _stable_views(world, cluster.timings.heartbeat_interval)
@@ -246,6 +251,17 @@ def _settled(world: World) -> bool:
             return False
     checks = check_views(world.store, world.coord, world.pids)
     return len(checks) == PORTFOLIOS and all(c.matches for c in checks)
+
+
+def _unsettled(world: World) -> dict[str, object]:
+    """What keeps the books from settling, for the failure message."""
+    open_orders = {pid: world.journal(pid).open_market_orders() for pid in world.pids}
+    checks = check_views(world.store, world.coord, world.pids)
+    return {
+        "open_market_orders": {pid: ids for pid, ids in open_orders.items() if ids},
+        "without_view": sorted(set(world.pids) - {c.portfolio_id for c in checks}),
+        "mismatches": [c for c in checks if not c.matches],
+    }
 
 
 def _stable_views(world: World, heartbeat: float) -> list[BooksCheck]:
