@@ -27,7 +27,11 @@ from livecore.wire.messages import NewOrder, OrderFeedback
 
 
 class BooksCheck(msgspec.Struct, frozen=True, kw_only=True):
-    """One portfolio: its cash and positions next to the journal's."""
+    """One portfolio: its cash balance and positions next to the journal's.
+
+    ``cash`` is the balance: available plus reserved. A reservation only earmarks
+    cash for an order not yet filled, and an order still on its way to the
+    gateway holds one that the journal cannot know about yet."""
 
     portfolio_id: str
     source: str  # "snapshot", "view" or "none" (never traded, nothing stored)
@@ -100,7 +104,7 @@ def check_snapshots(store: Store) -> list[BooksCheck]:
         report = portfolio.reconcile(orders, feedback)
         view = portfolio.view()
         positions = {symbol: p.quantity for symbol, p in view.positions.items()}
-        checks.append(compare(pid, "snapshot", view.cash, positions, books, report.applied))
+        checks.append(compare(pid, "snapshot", view.cash + view.reserved, positions, books, report.applied))
     return checks
 
 
@@ -118,5 +122,6 @@ def check_views(store: Store, coord: Coordination, portfolio_ids: list[str] | No
         spec = parse_spec(entry.spec_toml, source=f"registry:{entry.portfolio_id}")
         books = _journal_books(store, entry.portfolio_id, spec.initial_cash)
         positions = {symbol: Decimal(p["quantity"]) for symbol, p in view.get("positions", {}).items()}
-        checks.append(compare(entry.portfolio_id, "view", Decimal(view["cash"]), positions, books))
+        balance = Decimal(view["cash"]) + Decimal(view["reserved"])
+        checks.append(compare(entry.portfolio_id, "view", balance, positions, books))
     return checks
