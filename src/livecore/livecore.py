@@ -235,7 +235,7 @@ class LiveCore:
         deployed = ops_deploy(self._ops, files)  # nodes read the spec from the registry at load
         wanted = {d.portfolio_id for d in deployed.portfolios}
 
-        gateway_settings = dataclasses.replace(config.gateway, topic_prefix=prefix)
+        gateway_settings = dataclasses.replace(config.gateway, topic_prefix=prefix, topics=config.topics)
         self.gateway = TradeGateway(bus, coord, store, gateway_settings)
         self.gateway.start()
 
@@ -253,7 +253,7 @@ class LiveCore:
             self._wait_loaded(wanted, config.ready_timeout_s)
         if schedule is not None:
             events, total = schedule
-            feed_settings = FeedSettings(topic_prefix=prefix, partitions=config.topics.market_data)
+            feed_settings = FeedSettings(topic_prefix=prefix, topics=config.topics)
             self.feed = FeedRunner(bus, events, feed_settings, total=total, name="livecore-feed")
             self.feed.start()
 

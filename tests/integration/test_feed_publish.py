@@ -15,6 +15,7 @@ from livecore.feed.readers import load_replay
 from livecore.feed.runner import FeedRunner, FeedSettings, replay_schedule
 from livecore.feed.synthetic import SyntheticFeed, SyntheticSettings
 from livecore.ports.bus import Bus, ConsumerSettings
+from livecore.topology import TopicLayout
 from livecore.wire.codec import market_events
 from livecore.wire.messages import Bar, MarketEvent, Tick
 from livecore.wire.names import Topics
@@ -46,7 +47,7 @@ def test_replay_publishes_every_row_once_in_order_per_symbol(bus_url: str) -> No
     runner = FeedRunner(
         bus,
         replay_schedule(data, speed=0),
-        FeedSettings(topic_prefix=prefix, partitions=3),
+        FeedSettings(topic_prefix=prefix, topics=TopicLayout(market_data=3)),
         total=len(data.events),
         clock=lambda: next(clock_values),
     )
@@ -73,7 +74,8 @@ def test_synthetic_feed_is_reproducible_through_the_bus(bus_url: str) -> None:
         for _ in range(2):
             prefix = f"s{uuid.uuid4().hex[:8]}."
             feed = SyntheticFeed(SyntheticSettings(symbols=4, rate=50_000, duration_s=0.01, seed=11))
-            runner = FeedRunner(bus, feed.events(), FeedSettings(topic_prefix=prefix, partitions=2), total=500)
+            feed_settings = FeedSettings(topic_prefix=prefix, topics=TopicLayout(market_data=2))
+            runner = FeedRunner(bus, feed.events(), feed_settings, total=500)
             assert runner.run(threading.Event()) == 500
             events = [e for _, e in read_all(bus, Topics(prefix).market_data, 500)]
             runs.append(sorted((e.symbol, e.price, e.size) for e in events if isinstance(e, Tick)))

@@ -94,7 +94,6 @@ def replay(
     ),
     loop: bool = typer.Option(False, "--loop", help="start again at the end"),
     symbols: str | None = typer.Option(None, "--symbols", help="only these symbols, comma-separated"),
-    partitions: int = typer.Option(8, "--partitions", help="partitions of market.data if it must be created"),
 ) -> None:
     """Replay bars or ticks in timestamp order, stamped with the current time."""
     if speed < 0:
@@ -113,7 +112,7 @@ def replay(
         runner = FeedRunner(
             bus,
             replay_schedule(data, speed, loop),
-            FeedSettings(topic_prefix=settings.topic_prefix, partitions=partitions),
+            FeedSettings(topic_prefix=settings.topic_prefix),
             total=None if loop else len(data.events),
             name="feed-replay",
         )
@@ -129,7 +128,6 @@ def synthetic(
     rate: float = typer.Option(100.0, "--rate", help="events per second, all symbols together"),
     duration: float | None = typer.Option(None, "--duration", help="seconds to run (default: until stopped)"),
     seed: int = typer.Option(0, "--seed", help="same seed, same symbols and prices"),
-    partitions: int = typer.Option(8, "--partitions", help="partitions of market.data if it must be created"),
 ) -> None:
     """Geometric-Brownian-motion ticks, paced on an absolute schedule."""
     try:
@@ -143,7 +141,7 @@ def synthetic(
         runner = FeedRunner(
             bus,
             feed.events(),
-            FeedSettings(topic_prefix=settings.topic_prefix, partitions=partitions),
+            FeedSettings(topic_prefix=settings.topic_prefix),
             total=feed_settings.total_events,
             name="feed-synthetic",
         )

@@ -17,10 +17,9 @@ from livecore.cli.context import settings_of
 from livecore.scheduler.commands import CommandChannel
 from livecore.scheduler.config import SchedulerConfig
 from livecore.scheduler.service import Scheduler
+from livecore.topology import ensure_topics
 from livecore.wire import names
 from livecore.wire.signing import CommandSigner
-
-SCHEDULE_PARTITIONS = 4  # created if absent; the node creates the same count
 
 
 def scheduler(
@@ -63,7 +62,7 @@ def scheduler(
     coord = open_coordination(settings.coord_url)
     store = open_store(settings.db_url)
     topics = names.Topics(settings.topic_prefix)
-    bus.create_topics({topics.schedule_updates: SCHEDULE_PARTITIONS})
+    ensure_topics(bus, topics)
     producer = bus.producer()
     stop = threading.Event()
 

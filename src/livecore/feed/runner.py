@@ -21,6 +21,7 @@ import msgspec
 
 from livecore.feed.readers import ReplayData
 from livecore.ports.bus import Bus, BusError, Delivery, Producer
+from livecore.topology import DEFAULT_LAYOUT, TopicLayout, ensure_topics
 from livecore.wire.codec import encode
 from livecore.wire.messages import MarketEvent
 from livecore.wire.names import Topics
@@ -32,14 +33,14 @@ Scheduled = tuple[float, MarketEvent]
 
 @dataclass(frozen=True, slots=True)
 class FeedSettings:
-    """``partitions``: created for ``market.data`` if the topic is missing;
+    """``topics``: the partition layout used to create missing topics;
     ``max_sleep_s``: longest single wait (so a stop is seen promptly);
     ``track_deliveries``: count each delivery and failure (a per-message
     callback: about half the throughput on Kafka; off, ``delivered`` stays 0 and
     only a flush timeout reveals trouble)."""
 
     topic_prefix: str = ""
-    partitions: int = 8
+    topics: TopicLayout = DEFAULT_LAYOUT
     poll_every: int = 1000
     flush_timeout_s: float = 30.0
     publish_retry_s: float = 10.0
@@ -48,8 +49,8 @@ class FeedSettings:
     track_deliveries: bool = True
 
     def __post_init__(self) -> None:
-        if self.partitions < 1 or self.poll_every < 1:
-            raise ValueError("partitions and poll_every must be at least 1")
+        if self.poll_every < 1:
+            raise ValueError("poll_every must be at least 1")
 
 
 def replay_schedule(data: ReplayData, speed: float, loop: bool = False) -> Iterator[Scheduled]:
@@ -140,7 +141,7 @@ class FeedRunner:
         """Publish until the schedule ends or ``stop`` is set; return the count published."""
         s = self.settings
         try:
-            self._bus.create_topics({self.topic: s.partitions})
+            ensure_topics(self._bus, Topics(s.topic_prefix), s.topics)
             producer = self._bus.producer()
             try:
                 self.started_at = start = self._monotonic()

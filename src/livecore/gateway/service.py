@@ -33,6 +33,7 @@ from livecore.gateway.settings import GatewaySettings
 from livecore.ports.bus import Bus, Consumer, OffsetReset, Record, TopicPartition
 from livecore.ports.coordination import Coordination
 from livecore.ports.store import Store
+from livecore.topology import ensure_topics
 from livecore.wire.names import Topics
 
 log = logging.getLogger(__name__)
@@ -75,15 +76,7 @@ class TradeGateway:
         if self._threads:
             raise RuntimeError("gateway already started")
         s, t = self.settings, self.topics
-        self._bus.create_topics(
-            {
-                t.orders: s.orders_partitions,
-                t.orders_feedback: s.feedback_partitions,
-                t.market_data: s.market_partitions,
-                t.dlq(t.orders): s.dlq_partitions,
-                t.dlq(t.market_data): s.dlq_partitions,
-            }
-        )
+        ensure_topics(self._bus, t, s.topics)
         producer = self._bus.producer()
         self._publisher = FeedbackPublisher(producer, self._store.journal, t.orders_feedback)
         self._desk = OrderDesk(
@@ -183,7 +176,7 @@ class TradeGateway:
                 self._orders_assigned.set()
             return
         assert self._desk is not None and self._publisher is not None
-        n = self.settings.orders_partitions
+        n = self.settings.topics.orders
         released = self._desk.release_open_orders(lambda pid: partition_of(pid, n) in assigned)
         adopted = self._desk.adopt_open_orders(lambda pid: partition_of(pid, n) in assigned)
         self._publisher.settle(self.settings.publish_timeout_s)

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 
 from livecore.gateway.paper import PaperSettings
 from livecore.ports.bus import ConsumerSettings
+from livecore.topology import DEFAULT_LAYOUT, TopicLayout
 
 DEFAULT_GROUP = "trade_gateway"
 
@@ -15,8 +16,8 @@ class GatewaySettings:
     """``require_fence``: reject orders of a portfolio that has no ownership fence
     (reason ``no_owner``); off only for hand-published demo orders.
 
-    ``orders_partitions`` is also the count used to map a portfolio id to its
-    ``orders`` partition (CRC32 of the key, as both buses do) when a gateway
+    ``topics`` (the one partition layout of the system) also gives the count used
+    to map a portfolio id to its ``orders`` partition (CRC32 of the key, as both buses do) when a gateway
     adopts the open orders of partitions it is newly assigned.
 
     ``drop_backlog``: ignore market records the broker stamped before this
@@ -28,10 +29,7 @@ class GatewaySettings:
     group_id: str = DEFAULT_GROUP
     gateway_id: str = ""
     topic_prefix: str = ""
-    orders_partitions: int = 4
-    feedback_partitions: int = 4
-    market_partitions: int = 8
-    dlq_partitions: int = 1
+    topics: TopicLayout = DEFAULT_LAYOUT
     max_batch: int = 500
     poll_timeout_s: float = 0.1
     retry_backoff_s: float = 0.5
@@ -43,8 +41,5 @@ class GatewaySettings:
     def __post_init__(self) -> None:
         if not self.group_id:
             raise ValueError("group_id must not be empty")
-        for name in ("orders_partitions", "feedback_partitions", "market_partitions", "dlq_partitions"):
-            if getattr(self, name) < 1:
-                raise ValueError(f"{name} must be at least 1")
         if self.max_batch < 1 or self.poll_timeout_s <= 0:
             raise ValueError("max_batch must be >= 1 and poll_timeout_s > 0")
