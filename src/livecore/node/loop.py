@@ -76,7 +76,13 @@ class ConsumerLoop:
                 log.exception("%s: closing its consumer failed", self.label)
 
     def poll(self, consumer: Consumer) -> list[Record]:
-        return consumer.poll(self._poll_batch, self._poll_timeout)
+        """Wait for the first record only, then take what is already fetched: a batch
+        poll on librdkafka waits for the whole batch or the timeout, which would hold
+        a lone tick back for up to ``poll_timeout_s``."""
+        first = consumer.poll(1, self._poll_timeout)
+        if not first or self._poll_batch == 1:
+            return first
+        return first + consumer.poll(self._poll_batch - 1, 0.0)
 
     def handle(self, consumer: Consumer, records: list[Record]) -> None:
         raise NotImplementedError
