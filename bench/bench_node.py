@@ -58,6 +58,7 @@ from livecore.ports.bus import (  # noqa: E402
 )
 from livecore.ports.coordination import Coordination  # noqa: E402
 from livecore.ports.store import Store  # noqa: E402
+from livecore.topology import ensure_topics  # noqa: E402
 from livecore.wire.codec import encode, market_events  # noqa: E402
 from livecore.wire.messages import Tick  # noqa: E402
 from livecore.wire.names import MARKET_DATA, Topics  # noqa: E402
@@ -227,7 +228,7 @@ def applied(node: ExecutionNode) -> int:
 def throughput(env: Env, portfolios: int, symbols: int, events: int, workers: int, strategy: str) -> list[Row]:
     prefix = f"b{uuid.uuid4().hex[:6]}."
     topics = Topics(prefix)
-    env.bus.create_topics({t: 8 if t == topics.market_data else 4 for t in topics.all()})
+    ensure_topics(env.bus, topics)
     gate = threading.Event()
     node = start_node(
         env,
@@ -328,7 +329,7 @@ def latency(env: Env, portfolios: int, symbols: int, rate: float, workers: int) 
     tick makes one order (no fills, so order books stay small)."""
     prefix = f"l{uuid.uuid4().hex[:6]}."
     topics = Topics(prefix)
-    env.bus.create_topics({t: 8 if t == topics.market_data else 4 for t in topics.all()})
+    ensure_topics(env.bus, topics)
     node = start_node(env, prefix, portfolios, workers)
     load(node, portfolios, symbols, "tests.unit.node.strategies:BuyOnce", "")
     producer = env.bus.producer()

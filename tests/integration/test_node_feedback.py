@@ -76,7 +76,8 @@ def test_a_redelivered_fill_is_applied_once_and_committed_after_the_snapshot(rig
     node.stop()
     probe = rig.bus.consumer(group, [rig.topics.orders_feedback], "latest", CONSUMER)
     try:
-        partitions = [TopicPartition(rig.topics.orders_feedback, p) for p in range(rig.config.topic_partitions)]
+        count = rig.config.topic_layout.orders_feedback
+        partitions = [TopicPartition(rig.topics.orders_feedback, p) for p in range(count)]
         committed = probe.committed(partitions)
         assert sum(offset or 0 for offset in committed.values()) == 4  # all four records committed
     finally:

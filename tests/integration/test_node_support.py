@@ -26,6 +26,7 @@ from livecore.node import ExecutionNode, NodeConfig
 from livecore.ports.bus import Bus, Consumer, ConsumerSettings, Record
 from livecore.ports.coordination import Coordination
 from livecore.ports.store import Store
+from livecore.topology import ensure_topics
 from livecore.wire import codec, names
 from livecore.wire.messages import CommandAck, DeadLetter, NewOrder, OrderFeedback, ScheduleCommand, Tick
 from livecore.wire.signing import CommandSigner
@@ -49,7 +50,7 @@ class NodeRig:
             ready_timeout_s=TIMEOUT,
         )
         self.topics = self.config_topics()
-        self.bus.create_topics({t: self.config.topic_partitions for t in self.topics.all()})
+        ensure_topics(self.bus, self.topics, self.config.topic_layout)
         self.producer = bus.producer()
         self.signer = CommandSigner(SECRET)
         self.nodes: list[ExecutionNode] = []
@@ -150,7 +151,6 @@ class NodeRig:
         """What the node wrote to ``orders`` or a dead-letter topic (one reader, one group join)."""
         if self._reader is None:
             watched = [self.topics.orders] + [self.topics.dlq(t) for t in self.topics.all()]
-            self.bus.create_topics({t: 1 for t in watched})
             self._reader = self.bus.consumer(f"reader-{uuid.uuid4().hex}", watched, "earliest", CONSUMER)
         for record in self._reader.poll(1000, 0.05):
             self._read.setdefault(record.topic, []).append(record)

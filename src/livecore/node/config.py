@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from livecore.ports.bus import ConsumerSettings
+from livecore.topology import TopicLayout
 
 MIN_HEARTBEAT_INTERVAL_S = 0.5
 
@@ -55,7 +56,7 @@ class NodeConfig:
 
     # consumers and topics
     consumer: ConsumerSettings = field(default_factory=ConsumerSettings)
-    topic_partitions: int = 4
+    topic_layout: TopicLayout = field(default_factory=TopicLayout)  # partitions, if this node creates them
     create_topics: bool = True
     topic_prefix: str = ""
 
@@ -82,5 +83,3 @@ class NodeConfig:
             raise ValueError("loop_stall_s must be longer than poll_timeout_s")
         if self.gil_switch_interval_s is not None and not 0 < self.gil_switch_interval_s <= 0.1:
             raise ValueError("gil_switch_interval_s must be in (0, 0.1] seconds")
-        if self.topic_partitions < 1:
-            raise ValueError("topic_partitions must be at least 1")

@@ -41,6 +41,7 @@ from livecore.node.workers import WorkerPool
 from livecore.ports.bus import Bus, Consumer, Producer
 from livecore.ports.coordination import Coordination
 from livecore.ports.store import Store
+from livecore.topology import ensure_topics
 from livecore.wire import names
 from livecore.wire.names import Topics
 from livecore.wire.signing import CommandVerifier
@@ -224,10 +225,7 @@ class ExecutionNode:
     def _connect(self) -> None:
         """Topics, claim, producer: everything that can refuse a start, before any thread."""
         if self.config.create_topics:
-            main = self.topics.all()
-            wanted = {topic: self.config.topic_partitions for topic in main}
-            wanted.update({self.topics.dlq(topic): 1 for topic in main})
-            self._bus.create_topics(wanted)
+            ensure_topics(self._bus, self.topics, self.config.topic_layout)
         key = names.node_claim_key(self.node_id)
         self._claim_value = f"{uuid.uuid4().hex}"
         if not self._coord.claim(key, self._claim_value, self.heartbeat_ttl):

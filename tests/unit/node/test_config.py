@@ -23,7 +23,6 @@ def test_fast_test_intervals_are_allowed() -> None:
         {"mailbox_size": 0},
         {"max_tick_age_s": 0},
         {"poll_timeout_s": 0},
-        {"topic_partitions": 0},
     ],
 )
 def test_invalid_settings_are_refused(kwargs: dict[str, float]) -> None:
