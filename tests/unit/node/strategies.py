@@ -35,6 +35,10 @@ class Accumulate(Strategy):
         return [Signal.target(symbol, self.ctx.position(symbol) + 1, reason="accumulate")]
 
 
+class Idle(Strategy):
+    """Never trades: what the node costs per event without a strategy's work."""
+
+
 class Explode(Strategy):
     """Raises on every price: the portfolio must fault alone."""
 
