@@ -180,7 +180,7 @@ class Scheduler:
         if not self._elector.is_leader():
             return
         self._take_requests(entries, cluster, candidates)
-        self._rebalance(plan, entries, cluster, candidates)
+        self._rebalance(plan, entries, cluster)
         self._publish(plan)
 
     def _take_office(self) -> None:
@@ -289,13 +289,7 @@ class Scheduler:
                     result.portfolio_id, result.source, result.target, result.epoch, result.gap_ms or 0.0,
                 )  # fmt: skip
 
-    def _rebalance(
-        self,
-        plan: Plan,
-        entries: dict[str, RegistryEntry],
-        cluster: Cluster,
-        candidates: dict[str, Candidate],
-    ) -> None:
+    def _rebalance(self, plan: Plan, entries: dict[str, RegistryEntry], cluster: Cluster) -> None:
         accepting = frozenset(nid for nid, node in cluster.alive.items() if node.accepting)
         if self._accepting_before is not None and accepting - self._accepting_before:
             self._rebalance_wanted = True
@@ -305,13 +299,15 @@ class Scheduler:
             return
         movable = frozenset(plan.loaded) - self._migrations.busy()
         symbols = {pid: self._symbols.of(e.spec_toml) for pid, e in entries.items()}
-        moves = plan_rebalance(list(candidates.values()), symbols, min(self.config.rebalance_moves, room), movable)
-        # A node's metrics still list a portfolio it migrated away until its next beat:
-        # only the node the registry places it on is a source (else: a needless re-fence).
-        moves = [m for m in moves if entries[m.portfolio_id].node_id == m.source]
+        # Loads by placement only: a node's metrics keep listing what it just migrated
+        # away until its next beat, which would make a source look heavier than it is
+        # (moves from the wrong node, a second migrate to a node that no longer hosts
+        # the portfolio, or "balanced" declared while it is not).
+        placed = list(self._candidates(cluster, {}, entries).values())
+        moves = plan_rebalance(placed, symbols, min(self.config.rebalance_moves, room), movable)
         if not moves:
             # Balanced: done. Unbalanced but nothing movable yet (still loading): later.
-            if not plan_rebalance(list(candidates.values()), symbols, 1):
+            if not plan_rebalance(placed, symbols, 1):
                 self._rebalance_wanted = False
             return
         for move in moves:

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import random
 import uuid
 from pathlib import Path
+
+import pytest
 
 from livecore.scheduler.requests import (
     MigrationRequest,
@@ -377,3 +380,33 @@ def test_rebalance_never_moves_a_portfolio_from_a_node_whose_metrics_lag(tmp_pat
         migrated = [c.portfolio_id for c in a.commands if c.command == "portfolio.migrate"]
         assert len(migrated) == len(set(migrated)) == 3
         assert len(a.loaded) == 3 and len(b.loaded) == 3
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_rebalance_after_a_join_balances_by_placement_while_metrics_lag(tmp_path: Path, seed: int) -> None:
+    """Nodes beat at random moments (their metrics lag behind migrations): a join
+    still ends balanced, and no portfolio is migrated twice."""
+    rng = random.Random(seed)
+    count, moves, beat = rng.randint(6, 14), rng.choice([1, 2]), rng.choice([0.1, 0.2, 0.3, 0.5])
+    with harness(tmp_path) as h:
+        a, b = h.node("a"), h.node("b")
+        a.beat()
+        b.beat()
+        for i in range(count):
+            h.deploy(f"p{i:02d}", f"S{i}", f"S{i + 1}")  # neighbours share a symbol
+        sched = h.scheduler(rebalance_moves=moves, affinity_slack=0)
+        h.settle(sched)
+        c = h.node("c")
+        c.beat()
+        for _ in range(40):
+            sched.tick()
+            for node in (a, b, c):
+                node.pump()
+            for node in (a, b, c):
+                if rng.random() < beat:
+                    node.beat()
+        h.step(sched, rounds=10)
+        migrated = [cmd.portfolio_id for n in (a, b, c) for cmd in n.commands if cmd.command == "portfolio.migrate"]
+        loads = [len(n.loaded) for n in (a, b, c)]
+        assert max(loads) - min(loads) <= 1, (loads, migrated)
+        assert len(migrated) == len(set(migrated)), migrated
