@@ -242,6 +242,9 @@ class PortfolioHosting:
             saved = sum(1 for processor in processors if processor.close(persist=True))
             with self._portfolio_lock:
                 self._portfolios.clear()
+            for processor in processors:
+                with contextlib.suppress(Exception):
+                    self._coord.delete(names.portfolio_view_key(processor.portfolio_id))
             self._interest.clear()
             self.paused = False
             return saved
