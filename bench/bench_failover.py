@@ -82,6 +82,9 @@ class Migration:
     target: str
     scheduler_gap_ms: float  # source's ack -> target's ack, as the leader saw them
     node_gap_ms: float  # source receives the command (stops emitting) -> target's load ack
+    drain_ms: float  # of which: source receives the command -> source's ack (drained, snapshot saved)
+    handover_ms: float  # source's ack -> target receives the load (leader: fence, registry, command)
+    load_ms: float  # target receives the load -> target's ack (restore, reconcile, first snapshot)
     journal_gap_ms: float  # last old-epoch order -> first new-epoch order, gateway receive times
     usual_interval_ms: float  # median time between two orders of this portfolio before
 
@@ -111,8 +114,9 @@ class Bench:
         orders = read_journal(self.store, pid).orders_at(epoch, node)
         return orders[0].received_ns if orders else None
 
-    def load_acked_ns(self, pid: str, node: str, epoch: int) -> int | None:
-        """When ``node`` acknowledged loading ``pid`` at ``epoch`` (its CommandAck's stamp)."""
+    def acked_ns(self, command: str, pid: str, node: str, detail: str) -> int | None:
+        """When ``node`` acknowledged ``command`` for ``pid`` (its CommandAck's stamp); the
+        ack's detail must contain ``detail`` (e.g. the epoch)."""
         stamps = []
         for key in self.coord.scan(names.command_ack_key("")):
             raw = self.coord.get(key)
@@ -120,14 +124,17 @@ class Bench:
                 continue
             ack = command_acks.decode(raw.encode())
             if (
-                ack.command == "portfolio.load"
+                ack.command == command
                 and ack.ok
                 and ack.portfolio_id == pid
                 and ack.node_id == node
-                and f"at epoch {epoch} " in ack.detail
+                and detail in ack.detail
             ):
                 stamps.append(ack.ts_ns)
         return min(stamps, default=None)
+
+    def load_acked_ns(self, pid: str, node: str, epoch: int) -> int | None:
+        return self.acked_ns("portfolio.load", pid, node, f"at epoch {epoch} ")
 
     def command_logged_ns(self, node: str, command: str, pid: str) -> int:
         """When ``node`` took ``command`` for ``pid`` off the bus (its log line; the
@@ -215,8 +222,10 @@ class Bench:
         new_epoch = result.epoch
         self.wait(lambda: self.first_order_ns(pid, target, new_epoch) is not None, f"{pid} trading on {target}")
         stopped = self.command_logged_ns(source, "portfolio.migrate", pid)
+        released = self.acked_ns("portfolio.migrate", pid, source, f"at epoch {epoch} for {target}")
+        told = self.command_logged_ns(target, "portfolio.load", pid)
         resumed = self.load_acked_ns(pid, target, new_epoch)
-        assert resumed is not None
+        assert resumed is not None and released is not None
         old_orders = read_journal(self.store, pid).orders_at(epoch, source)
         first = self.first_order_ns(pid, target, new_epoch)
         assert first is not None
@@ -230,6 +239,9 @@ class Bench:
             target=target,
             scheduler_gap_ms=result.gap_ms,
             node_gap_ms=(resumed - stopped) / 1e6,
+            drain_ms=(released - stopped) / 1e6,
+            handover_ms=(told - released) / 1e6,
+            load_ms=(resumed - told) / 1e6,
             journal_gap_ms=(first - received[-1]) / 1e6,
             usual_interval_ms=usual,
         )
@@ -262,6 +274,9 @@ def report(console: Console, failovers: list[Failover], migrations: list[Migrati
     rows = [
         ("scheduler gap (source ack -> target ack)", [m.scheduler_gap_ms for m in migrations]),
         ("node gap (source stops -> target loaded)", [m.node_gap_ms for m in migrations]),
+        ("  of which: source drains and acks", [m.drain_ms for m in migrations]),
+        ("  of which: leader hands over", [m.handover_ms for m in migrations]),
+        ("  of which: target loads and acks", [m.load_ms for m in migrations]),
         ("journal gap (last old order -> first new)", [m.journal_gap_ms for m in migrations]),
         ("usual time between two orders (before)", [m.usual_interval_ms for m in migrations]),
     ]
