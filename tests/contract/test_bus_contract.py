@@ -295,3 +295,24 @@ def test_pause_holds_for_partitions_assigned_later(bus: Bus, producer: Producer)
         assert sorted(values(records)) == sorted(f"m{i}".encode() for i in range(20))
     finally:
         first.close()
+
+
+def test_poll_returns_once_a_record_is_in_without_waiting_for_a_full_batch(bus: Bus, producer: Producer) -> None:
+    """``poll(max_records, timeout)`` waits at most ``timeout`` for the *first* record:
+    a lone record comes back long before a generous timeout, not after it."""
+    topic = unique("first")
+    bus.create_topics({topic: 1})
+    consumer = bus.consumer(unique("g"), [topic], "earliest", SETTINGS)
+    try:
+        wait_assigned([consumer], [1])
+        producer.publish_sync(topic, b"k", b"only")
+        patience = 60.0
+        started = time.monotonic()
+        records: list[Record] = []
+        while not records and time.monotonic() - started < patience:  # the fetch may need a round or two
+            records = consumer.poll(max_records=10_000, timeout=patience)
+        waited = time.monotonic() - started
+    finally:
+        consumer.close()
+    assert values(records) == [b"only"]
+    assert waited < patience / 2, f"poll held a lone record for {waited:.1f}s of its {patience:.0f}s timeout"
