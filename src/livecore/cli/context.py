@@ -2,9 +2,19 @@
 
 from __future__ import annotations
 
+import contextlib
+import signal
+import threading
+from collections.abc import Iterator
+from types import FrameType
+
 import typer
 
+from livecore.adapters.factory import open_bus, open_coordination, open_store
 from livecore.config import Settings
+from livecore.ports.bus import Bus
+from livecore.ports.coordination import Coordination
+from livecore.ports.store import Store
 
 
 def settings_of(ctx: typer.Context) -> Settings:
@@ -14,3 +24,33 @@ def settings_of(ctx: typer.Context) -> Settings:
     if not isinstance(settings, Settings):  # a subcommand invoked without the root app
         raise RuntimeError("livecore CLI context has no settings")
     return settings
+
+
+@contextlib.contextmanager
+def stop_on_signals() -> Iterator[threading.Event]:
+    """An event that SIGINT or SIGTERM sets while the block runs, so a foreground
+    service stops gracefully; the previous handlers are restored afterwards."""
+    stop = threading.Event()
+
+    def on_signal(signum: int, frame: FrameType | None) -> None:
+        stop.set()
+
+    previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGTERM, signal.SIGINT)}
+    try:
+        yield stop
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
+@contextlib.contextmanager
+def open_backends(settings: Settings) -> Iterator[tuple[Bus, Coordination, Store]]:
+    """Bus, coordination and store named by the settings, each checked, closed in reverse."""
+    with contextlib.ExitStack() as stack:
+        bus = open_bus(settings.bus_url)
+        stack.callback(bus.close)
+        coord = open_coordination(settings.coord_url)
+        stack.callback(coord.close)
+        store = open_store(settings.db_url)
+        stack.callback(store.close)
+        yield bus, coord, store

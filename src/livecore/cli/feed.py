@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import signal
-import threading
+import contextlib
 import time
 from pathlib import Path
-from types import FrameType
 
 import typer
 from rich.console import Console
@@ -23,7 +21,7 @@ from rich.progress import (
 from rich.text import Text
 
 from livecore.adapters.factory import open_bus
-from livecore.cli.context import settings_of
+from livecore.cli.context import settings_of, stop_on_signals
 from livecore.errors import ConfigError, LivecoreError
 from livecore.feed.bundled import bundled_data_dir
 from livecore.feed.readers import load_replay
@@ -44,14 +42,9 @@ class _RateColumn(ProgressColumn):
 
 def _drive(runner: FeedRunner, label: str, console: Console) -> None:
     """Run ``runner`` in its thread with a progress bar; SIGTERM/Ctrl-C stop it cleanly."""
-    stop_requested = threading.Event()
-
-    def on_signal(signum: int, frame: FrameType | None) -> None:
-        stop_requested.set()
-
-    previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGTERM, signal.SIGINT)}
     started = time.monotonic()
-    try:
+    with stop_on_signals() as stop_requested, contextlib.ExitStack() as cleanup:
+        cleanup.callback(runner.stop)
         with Progress(
             TextColumn("[bold]{task.description}"),
             BarColumn(),
@@ -69,10 +62,6 @@ def _drive(runner: FeedRunner, label: str, console: Console) -> None:
                 if stop_requested.is_set():
                     runner.stop()
             progress.update(task, completed=runner.published)
-    finally:
-        runner.stop()
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
     elapsed = max(time.monotonic() - started, 1e-9)
     if runner.error is not None:
         raise LivecoreError(f"feed stopped after {runner.published} events: {runner.error}")

@@ -3,18 +3,15 @@
 from __future__ import annotations
 
 import json
-import signal
-import threading
 from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
-from types import FrameType
 
 import typer
 from rich.console import Console
 from rich.table import Table
 
-from livecore.adapters.factory import open_bus, open_coordination, open_store
-from livecore.cli.context import settings_of
+from livecore.adapters.factory import open_store
+from livecore.cli.context import open_backends, settings_of, stop_on_signals
 from livecore.errors import ConfigError
 from livecore.gateway.costs import CostModel
 from livecore.gateway.paper import PaperSettings
@@ -106,17 +103,8 @@ def main(
         settings.topic_prefix,
     )
     console = Console(stderr=True)
-    bus = open_bus(settings.bus_url)
-    coord = open_coordination(settings.coord_url)
-    store = open_store(settings.db_url)
-    stop = threading.Event()
-
-    def on_signal(signum: int, frame: FrameType | None) -> None:
-        stop.set()
-
-    previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGTERM, signal.SIGINT)}
-    gateway = TradeGateway(bus, coord, store, gateway_settings)
-    try:
+    with open_backends(settings) as (bus, coord, store), stop_on_signals() as stop:
+        gateway = TradeGateway(bus, coord, store, gateway_settings)
         console.print(
             f"gateway {gateway.gateway_id}: group {group}, bus {settings.bus_url}, "
             f"fence {'required' if require_fence else 'optional'} (Ctrl-C to stop)",
@@ -124,12 +112,6 @@ def main(
         )
         gateway.run_until(stop)
         console.print(f"gateway {gateway.gateway_id} stopped: {gateway.stats}", highlight=False)
-    finally:
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
-        store.close()
-        coord.close()
-        bus.close()
 
 
 def _time(ns: int) -> str:

@@ -9,16 +9,13 @@ a ``node.shutdown`` command ends the process the same way.
 from __future__ import annotations
 
 import logging
-import signal
 import threading
 import time
-from types import FrameType
 
 import typer
 from rich.console import Console
 
-from livecore.adapters.factory import open_bus, open_coordination, open_store
-from livecore.cli.context import settings_of
+from livecore.cli.context import open_backends, settings_of, stop_on_signals
 from livecore.errors import BackendUnavailable, ConfigError
 from livecore.node import ExecutionNode, NodeConfig
 from livecore.ports.bus import BusError
@@ -99,16 +96,7 @@ def main(
     )
     _configure_logging(log_level)
     console = Console(stderr=True)
-    bus = open_bus(settings.bus_url)
-    coord = open_coordination(settings.coord_url)
-    store = open_store(settings.db_url)
-    stop = threading.Event()
-
-    def on_signal(signum: int, frame: FrameType | None) -> None:
-        stop.set()
-
-    previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGTERM, signal.SIGINT)}
-    try:
+    with open_backends(settings) as (bus, coord, store), stop_on_signals() as stop:
         node = ExecutionNode(node_id, bus, coord, store, config, secret=settings.secret)
         try:
             node.start()
@@ -124,12 +112,6 @@ def main(
         _run_until(node, stop, console, status_every)
         node.stop()
         console.print(f"node {node_id} stopped", highlight=False, soft_wrap=True)
-    finally:
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
-        store.close()
-        coord.close()
-        bus.close()
 
 
 def _run_until(node: ExecutionNode, stop: threading.Event, console: Console, status_every: float) -> None:

@@ -10,11 +10,9 @@ checks every portfolio's books against the gateway's journal.
 from __future__ import annotations
 
 import logging
-import signal
 import threading
 import time
 from pathlib import Path
-from types import FrameType
 
 import typer
 from rich.console import Console, Group, RenderableType
@@ -25,11 +23,12 @@ from livecore.api.app import create_app
 from livecore.api.config import ApiConfig
 from livecore.api.server import ApiServer
 from livecore.books_check import BooksCheck, check_snapshots
-from livecore.cli.context import settings_of
+from livecore.cli.context import settings_of, stop_on_signals
 from livecore.cli.status import renderables
 from livecore.config import DEFAULT_DB_PATH, Settings
 from livecore.errors import ConfigError
 from livecore.livecore import DEFAULT_REPLAY_SPEED, LiveCore, LiveCoreConfig, ReplayPlan, SyntheticPlan
+from livecore.ops.status import StatusReport
 
 REFRESH_S = 1.0
 DEFAULT_API_PORT = 8080
@@ -114,12 +113,25 @@ def run(
     )
     console = Console()
     core = LiveCore(settings, config)
-    stop = threading.Event()
+    with stop_on_signals() as stop:
+        report = _run_live(core, stop, duration, api_port, quiet, console)
+    for part in (_headline(core), *renderables(report)):
+        console.print(part, highlight=False)
+    store = open_store(settings.db_url)
+    try:
+        checks = check_snapshots(store)
+    finally:
+        store.close()
+    for line in _books_lines(checks):
+        console.print(line, highlight=False)
+    if not all(c.matches for c in checks):
+        raise typer.Exit(1)
 
-    def on_signal(signum: int, frame: FrameType | None) -> None:
-        stop.set()
 
-    previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
+def _run_live(
+    core: LiveCore, stop: threading.Event, duration: float, api_port: int, quiet: bool, console: Console
+) -> StatusReport:
+    """Start, show the live view until ``stop`` or the duration, stop; the last status."""
     api = None
     try:
         with console.status("starting scheduler, nodes, gateway and feed..."):
@@ -134,25 +146,11 @@ def run(
                 while not _wait(stop, deadline, REFRESH_S):
                     live.update(_summary(core))
         console.print("stopping...")
-        report = core.status()
-        core.stop()
+        return core.status()
     finally:
         if api is not None:
             api.stop()
         core.stop()
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
-    for part in (_headline(core), *renderables(report)):
-        console.print(part, highlight=False)
-    store = open_store(settings.db_url)
-    try:
-        checks = check_snapshots(store)
-    finally:
-        store.close()
-    for line in _books_lines(checks):
-        console.print(line, highlight=False)
-    if not all(c.matches for c in checks):
-        raise typer.Exit(1)
 
 
 def _wait(stop: threading.Event, deadline: float | None, step: float | None = None) -> bool:

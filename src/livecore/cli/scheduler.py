@@ -5,15 +5,12 @@ within the lease TTL."""
 from __future__ import annotations
 
 import logging
-import signal
 import threading
-from types import FrameType
 
 import typer
 from rich.console import Console
 
-from livecore.adapters.factory import open_bus, open_coordination, open_store
-from livecore.cli.context import settings_of
+from livecore.cli.context import open_backends, settings_of, stop_on_signals
 from livecore.scheduler.commands import CommandChannel
 from livecore.scheduler.config import SchedulerConfig
 from livecore.scheduler.service import Scheduler
@@ -58,37 +55,24 @@ def scheduler(
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
     console = Console(stderr=True)
-    bus = open_bus(settings.bus_url)
-    coord = open_coordination(settings.coord_url)
-    store = open_store(settings.db_url)
     topics = names.Topics(settings.topic_prefix)
-    ensure_topics(bus, topics)
-    producer = bus.producer()
-    stop = threading.Event()
-
-    def on_signal(signum: int, frame: FrameType | None) -> None:
-        stop.set()
-
-    previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGTERM, signal.SIGINT)}
-    channel = CommandChannel(producer, coord, CommandSigner(settings.secret), topics)
-    service = Scheduler(config, coord, store, channel)
-    timer = threading.Timer(duration, stop.set) if duration > 0 else None
-    try:
-        console.print(
-            f"scheduler {config.scheduler_id}: tick {tick:g}s, lease TTL {lease_ttl:g}s, "
-            f"coordination {coord.url} (Ctrl-C to stop)",
-            highlight=False,
-        )
-        if timer is not None:
-            timer.start()
-        service.run(stop)
-        console.print(f"scheduler {config.scheduler_id} stopped", highlight=False)
-    finally:
-        if timer is not None:
-            timer.cancel()
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
-        producer.close()
-        store.close()
-        coord.close()
-        bus.close()
+    with open_backends(settings) as (bus, coord, store), stop_on_signals() as stop:
+        ensure_topics(bus, topics)
+        producer = bus.producer()
+        channel = CommandChannel(producer, coord, CommandSigner(settings.secret), topics)
+        service = Scheduler(config, coord, store, channel)
+        timer = threading.Timer(duration, stop.set) if duration > 0 else None
+        try:
+            console.print(
+                f"scheduler {config.scheduler_id}: tick {tick:g}s, lease TTL {lease_ttl:g}s, "
+                f"coordination {coord.url} (Ctrl-C to stop)",
+                highlight=False,
+            )
+            if timer is not None:
+                timer.start()
+            service.run(stop)
+            console.print(f"scheduler {config.scheduler_id} stopped", highlight=False)
+        finally:
+            if timer is not None:
+                timer.cancel()
+            producer.close()
