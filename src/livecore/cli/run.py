@@ -13,15 +13,13 @@ import logging
 import threading
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 from rich.console import Console, Group, RenderableType
 from rich.live import Live
 
 from livecore.adapters.factory import open_store
-from livecore.api.app import create_app
-from livecore.api.config import ApiConfig
-from livecore.api.server import ApiServer
 from livecore.books_check import BooksCheck, check_snapshots
 from livecore.cli.context import settings_of, stop_on_signals
 from livecore.cli.status import renderables
@@ -29,6 +27,9 @@ from livecore.config import DEFAULT_DB_PATH, Settings
 from livecore.errors import ConfigError
 from livecore.livecore import DEFAULT_REPLAY_SPEED, LiveCore, LiveCoreConfig, ReplayPlan, SyntheticPlan
 from livecore.ops.status import StatusReport
+
+if TYPE_CHECKING:
+    from livecore.api.server import ApiServer
 
 REFRESH_S = 1.0
 DEFAULT_API_PORT = 8080
@@ -167,7 +168,12 @@ def _wait(stop: threading.Event, deadline: float | None, step: float | None = No
 
 
 def _start_api(core: LiveCore, port: int, console: Console) -> ApiServer | None:
-    """Serve the dashboard and REST API; a busy port only costs the dashboard."""
+    """Serve the dashboard and REST API; a busy port only costs the dashboard.
+    (FastAPI is imported here, not at module level: other commands start faster.)"""
+    from livecore.api.app import create_app
+    from livecore.api.config import ApiConfig
+    from livecore.api.server import ApiServer
+
     config = ApiConfig(port=port)
     server = ApiServer(create_app(core.ops, config), config.host, config.port)
     try:
