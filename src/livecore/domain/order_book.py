@@ -19,6 +19,9 @@ class OrderBook:
         self.fill_id_window = fill_id_window
         self._orders: dict[str, Order] = {}
         self._open: dict[str, Order] = {}  # index of the open ones (the hot path reads these)
+        # the same open orders by symbol (same relative order), so the per-event
+        # "open order for this symbol?" check does not scan every open order
+        self._open_by_symbol: dict[str, dict[str, Order]] = {}
         self._closed: dict[str, None] = {}  # insertion-ordered set: eviction order
         self._fill_ids: dict[str, None] = {}  # insertion-ordered set: eviction order
 
@@ -29,7 +32,7 @@ class OrderBook:
         if order.is_final:
             self.closed(order)
         else:
-            self._open[order.client_order_id] = order
+            self._set_open(order)
 
     def get(self, client_order_id: str) -> Order | None:
         return self._orders.get(client_order_id)
@@ -47,13 +50,14 @@ class OrderBook:
         return list(self._open.values())
 
     def open_for(self, symbol: str) -> list[Order]:
-        return [o for o in self._open.values() if o.symbol == symbol]
+        by_id = self._open_by_symbol.get(symbol)
+        return list(by_id.values()) if by_id else []
 
     def open_symbols(self) -> set[str]:
-        return {o.symbol for o in self._open.values()}
+        return set(self._open_by_symbol)
 
     def has_open(self, symbol: str) -> bool:
-        return any(o.symbol == symbol for o in self._open.values())
+        return symbol in self._open_by_symbol
 
     def open_quantity(self, symbol: str) -> Decimal:
         """Signed quantity still to fill on open orders of ``symbol``."""
@@ -61,7 +65,7 @@ class OrderBook:
 
     def closed(self, order: Order) -> None:
         """Note that ``order`` became final; forget the oldest closed orders beyond the window."""
-        self._open.pop(order.client_order_id, None)
+        self._drop_open(order.client_order_id)
         self._closed[order.client_order_id] = None
         while len(self._closed) > self.closed_window:
             oldest = next(iter(self._closed))
@@ -71,7 +75,27 @@ class OrderBook:
     def reopened(self, order: Order) -> None:
         """``order`` is open again (an inferred rejection was revived)."""
         self._closed.pop(order.client_order_id, None)
-        self._open[order.client_order_id] = order
+        self._set_open(order)
+
+    def _set_open(self, order: Order) -> None:
+        coid = order.client_order_id
+        previous = self._open.get(coid)
+        if previous is not None and previous.symbol != order.symbol:
+            self._unindex(previous)
+        self._open[coid] = order
+        self._open_by_symbol.setdefault(order.symbol, {})[coid] = order
+
+    def _drop_open(self, client_order_id: str) -> None:
+        order = self._open.pop(client_order_id, None)
+        if order is not None:
+            self._unindex(order)
+
+    def _unindex(self, order: Order) -> None:
+        by_id = self._open_by_symbol.get(order.symbol)
+        if by_id is not None:
+            by_id.pop(order.client_order_id, None)
+            if not by_id:
+                del self._open_by_symbol[order.symbol]
 
     # --- fill ids -------------------------------------------------------------
 
@@ -90,6 +114,10 @@ class OrderBook:
 
     def load(self, orders: Iterable[Order], closed: Iterable[str], fill_ids: Iterable[str]) -> None:
         self._orders = {o.client_order_id: o for o in orders}
-        self._open = {coid: o for coid, o in self._orders.items() if o.is_open}
+        self._open = {}
+        self._open_by_symbol = {}
+        for order in self._orders.values():
+            if order.is_open:
+                self._set_open(order)
         self._closed = dict.fromkeys(closed)
         self._fill_ids = dict.fromkeys(fill_ids)

@@ -71,10 +71,15 @@ class Pipeline:
         if not allow_short and not any(isinstance(rule, NoShort) for rule in rules):
             implicit.append(NoShort())
         self.rules: tuple[RiskRule, ...] = (*rules, *implicit, CashCheck())
+        # only rules that override ``halt_reason`` can halt (the base answers None), and
+        # it is asked on every market event: skip the others
+        self.halting: tuple[RiskRule, ...] = tuple(
+            rule for rule in self.rules if type(rule).halt_reason is not RiskRule.halt_reason
+        )
 
     def halt_reason(self, account: RiskContext) -> str | None:
         """The first kill-switch reason of any rule, as ``rule: reason``."""
-        for rule in self.rules:
+        for rule in self.halting:
             try:
                 reason = rule.halt_reason(account)
             except Exception as exc:

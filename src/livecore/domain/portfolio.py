@@ -220,24 +220,27 @@ class Portfolio:
         self._counters.events += 1
         if self._fault is not None:
             return
-        self._account.set_event(symbol, previous)
+        account = self._account
+        account.set_event(symbol, previous)
         try:
-            if self._halt is None:
-                self._halt = self._pipeline.halt_reason(self._account)
-            if symbol not in self._strategy.symbols:
+            if self._halt is None and self._pipeline.halting:
+                self._halt = self._pipeline.halt_reason(account)
+            strategy = self._strategy
+            if symbol not in strategy.symbols:
                 return
-            kind = "on_bar" if isinstance(event, Bar) else "on_tick"
+            is_bar = isinstance(event, Bar)
             try:
-                raw = self._strategy.on_bar(event) if isinstance(event, Bar) else self._strategy.on_tick(event)
+                raw = strategy.on_bar(event) if is_bar else strategy.on_tick(event)  # type: ignore[arg-type]
                 signals = list(raw) if raw is not None else []
             except Exception as exc:
-                self._set_fault(f"strategy.{kind}", exc)
+                self._set_fault("strategy.on_bar" if is_bar else "strategy.on_tick", exc)
                 return
-            self._after_strategy(signals, event.ts_ns)
+            if signals or strategy.symbols is not self._universe_seen:
+                self._after_strategy(signals, event.ts_ns)
         except ComponentError as exc:
             self._set_fault(exc.where, exc.error)
         finally:
-            self._account.set_event(None, None)
+            account.set_event(None, None)
 
     def on_feedback(self, fb: OrderFeedback) -> FeedbackResult:
         """Apply an execution report (fills apply even when faulted, halted or paused)."""

@@ -44,8 +44,11 @@ class PriceWindows:
         }
 
 
+_ZERO = Decimal(0)
+
+
 def mean(values: list[Decimal]) -> Decimal:
-    return sum(values, Decimal(0)) / len(values)
+    return sum(values, _ZERO) / len(values)
 
 
 class _WindowStrategy(Strategy):
