@@ -146,7 +146,7 @@ def _run_live(
             with Live(_summary(core), console=console, refresh_per_second=2, transient=False) as live:
                 while not _wait(stop, deadline, REFRESH_S):
                     live.update(_summary(core))
-        console.print("stopping...")
+        console.print("\nstopping...")
         return core.status()
     finally:
         if api is not None:

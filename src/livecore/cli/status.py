@@ -7,6 +7,7 @@ a node's answer to a command).
 from __future__ import annotations
 
 from collections.abc import Callable
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
 import msgspec
@@ -54,6 +55,16 @@ def node_action(
             raise typer.Exit(1)
         return
     print_outcome(Console(width=160), result)
+
+
+def _money(value: str | None) -> str:
+    """Display form of a decimal amount: grouped, two places (the JSON keeps every digit)."""
+    if value is None:
+        return "-"
+    try:
+        return f"{Decimal(value):,.2f}"
+    except InvalidOperation:
+        return value
 
 
 def _num(value: float | int | None, fmt: str = "{:g}") -> str:
@@ -106,8 +117,8 @@ def renderables(report: StatusReport) -> list[RenderableType]:
             p.node_id or "-",
             str(p.epoch),
             state,
-            p.equity or "-",
-            p.cash or "-",
+            _money(p.equity),
+            _money(p.cash),
             positions or "-",
             p.last_order_id or "-",
         )
