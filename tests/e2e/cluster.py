@@ -17,9 +17,8 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 from livecore.config import Settings
@@ -78,7 +77,6 @@ class Proc:
     name: str
     process: subprocess.Popen[bytes]
     log_path: Path
-    started: float = field(default_factory=time.monotonic)
 
     @property
     def alive(self) -> bool:
@@ -119,7 +117,8 @@ class Cluster:
         self.backends = backends
         self.workdir = workdir
         self.timings = timings or Timings()
-        self.procs: dict[str, Proc] = {}
+        self.procs: dict[str, Proc] = {}  # the latest process of each name
+        self._spawned: list[Proc] = []  # every process ever started, for close()
         self._generation: dict[str, int] = {}
 
     def __enter__(self) -> Cluster:
@@ -142,6 +141,7 @@ class Cluster:
             )
         proc = Proc(name, process, log_path)
         self.procs[name] = proc
+        self._spawned.append(proc)
         return proc
 
     def node(self, node_id: str) -> Proc:
@@ -176,7 +176,7 @@ class Cluster:
 
     def close(self) -> None:
         """Kill every process still alive (the test's finally)."""
-        for proc in self.procs.values():
+        for proc in self._spawned:
             proc.kill()
 
     def logs(self, lines: int = 60) -> str:
