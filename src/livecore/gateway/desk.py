@@ -28,7 +28,7 @@ import msgspec
 from livecore.gateway.broker import BrokerAdapter
 from livecore.gateway.fencing import FenceReader, admission, is_stale
 from livecore.gateway.publisher import FeedbackPublisher
-from livecore.ports.bus import Record
+from livecore.ports.bus import Record, dead_letter
 from livecore.ports.store import Journal
 from livecore.wire.codec import MalformedMessage, market_events, order_requests
 from livecore.wire.messages import (
@@ -187,16 +187,7 @@ class OrderDesk:
         self._publisher.emit([feedback])
 
     def _letter(self, record: Record, reason: str) -> DeadLetter:
-        return DeadLetter(
-            topic=record.topic,
-            partition=record.partition,
-            offset=record.offset,
-            key=record.key,
-            payload=record.value,
-            reason=reason,
-            component=self._component,
-            ts_ns=self._clock(),
-        )
+        return dead_letter(record, reason, self._component, self._clock())
 
     # --- market data --------------------------------------------------------------
 

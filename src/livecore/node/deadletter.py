@@ -9,9 +9,8 @@ import threading
 import time
 from collections.abc import Callable
 
-from livecore.ports.bus import BusError, Delivery, Producer, Record
+from livecore.ports.bus import BusError, Delivery, Producer, Record, dead_letter
 from livecore.wire.codec import encode
-from livecore.wire.messages import DeadLetter
 from livecore.wire.names import Topics
 
 log = logging.getLogger(__name__)
@@ -31,16 +30,7 @@ class DeadLetters:
             self.count += 1
             self.by_topic[record.topic] = self.by_topic.get(record.topic, 0) + 1
         log.warning("dead-lettering %s[%d]@%d: %s", record.topic, record.partition, record.offset, reason[:300])
-        letter = DeadLetter(
-            topic=record.topic,
-            partition=record.partition,
-            offset=record.offset,
-            key=record.key,
-            payload=record.value,
-            reason=reason,
-            component=self._component,
-            ts_ns=time.time_ns(),
-        )
+        letter = dead_letter(record, reason, self._component, time.time_ns())
         producer = self._producer()
         if producer is None:
             log.error("dead letter for %s lost: no producer", record.topic)

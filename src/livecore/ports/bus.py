@@ -22,6 +22,8 @@ from typing import Literal
 
 import msgspec
 
+from livecore.wire.messages import DeadLetter
+
 OffsetReset = Literal["earliest", "latest"]
 
 
@@ -36,6 +38,21 @@ class Record(msgspec.Struct, frozen=True, gc=False):
     key: bytes | None
     value: bytes
     timestamp_ms: int
+
+
+def dead_letter(record: Record, reason: str, component: str, ts_ns: int) -> DeadLetter:
+    """The ``<topic>.dlq`` message for a record that could not be processed: the
+    record's coordinates and raw bytes, why, and who gave up on it."""
+    return DeadLetter(
+        topic=record.topic,
+        partition=record.partition,
+        offset=record.offset,
+        key=record.key,
+        payload=record.value,
+        reason=reason,
+        component=component,
+        ts_ns=ts_ns,
+    )
 
 
 @dataclass(frozen=True, slots=True)
