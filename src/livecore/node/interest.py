@@ -9,7 +9,7 @@ trades maps to nothing: there is no broadcast fallback.
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 
 _NOBODY: tuple[str, ...] = ()
 
@@ -25,6 +25,12 @@ class InterestMap:
     def lookup(self, symbol: str) -> tuple[str, ...]:
         """The portfolios interested in ``symbol`` (empty if none). Lock-free."""
         return self._by_symbol.get(symbol, _NOBODY)
+
+    @property
+    def routes(self) -> Mapping[str, tuple[str, ...]]:
+        """The live symbol -> portfolio ids table (read only; always the same object),
+        for a reader that looks up a whole batch: ``routes.get(symbol)``."""
+        return self._by_symbol
 
     def set(self, portfolio_id: str, symbols: Iterable[str]) -> None:
         """Make ``symbols`` the whole interest of ``portfolio_id`` (load, reload, universe change)."""
@@ -49,7 +55,7 @@ class InterestMap:
 
     def clear(self) -> None:
         with self._lock:
-            self._by_symbol = {}
+            self._by_symbol.clear()  # in place: ``routes`` stays the live table
             self._by_portfolio = {}
 
     def symbols_of(self, portfolio_id: str) -> frozenset[str]:

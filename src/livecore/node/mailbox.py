@@ -19,18 +19,19 @@ import threading
 from collections import deque
 from dataclasses import dataclass, field
 
+import msgspec
+
 from livecore.wire.messages import Bar, OrderFeedback, Tick
 
 
-class MarketSlot:
-    """One queued market event; conflation overwrites ``event`` in place."""
+class MarketSlot(msgspec.Struct, gc=False):
+    """One queued market event; conflation overwrites ``event`` in place. A msgspec
+    struct: one is built per routed event, and this is cheaper than a Python
+    ``__init__`` (no reference cycle runs through a slot, so no GC tracking)."""
 
-    __slots__ = ("event", "received_ns", "symbol")
-
-    def __init__(self, symbol: str, event: Tick | Bar, received_ns: int) -> None:
-        self.symbol = symbol
-        self.event = event
-        self.received_ns = received_ns
+    symbol: str
+    event: Tick | Bar
+    received_ns: int
 
 
 @dataclass(slots=True)
@@ -80,7 +81,9 @@ class Mailbox:
         self._feedback_capacity = feedback_capacity
         self._lock = threading.Lock()
         self._market: deque[MarketSlot] = deque()
-        self._latest: dict[str, MarketSlot] = {}
+        # symbol -> its last queued slot; only conflation needs it, so it is built when
+        # the lane reaches capacity and dropped when the lane empties (None: not built)
+        self._latest: dict[str, MarketSlot] | None = None
         self._control: deque[ControlItem] = deque()
         self._feedback_queued = 0
         self._scheduled = False
@@ -94,9 +97,13 @@ class Mailbox:
         with self._lock:
             if self._closed:
                 return False, 0
-            market, latest = self._market, self._latest
+            market, capacity = self._market, self._capacity
+            if self._latest is None and len(market) + len(slots) <= capacity:
+                market.extend(slots)  # below capacity all along: nothing can conflate
+                return self._claim_schedule(), 0
+            latest = self._index()
             for slot in slots:
-                if len(market) >= self._capacity:
+                if len(market) >= capacity:
                     queued = latest.get(slot.symbol)
                     if queued is not None:
                         queued.event = slot.event
@@ -139,14 +146,21 @@ class Mailbox:
                 if isinstance(item, FeedbackItem):
                     self._feedback_queued -= 1
                 batch.control.append(item)
-            market, latest = self._market, self._latest
+            market = self._market
             room = limit - len(batch.control)
-            while market and room > 0:
-                slot = market.popleft()
-                if latest.get(slot.symbol) is slot:
-                    del latest[slot.symbol]
-                batch.market.append(slot)
-                room -= 1
+            if market and room > 0:
+                if room >= len(market):
+                    batch.market = list(market)
+                    market.clear()
+                    self._latest = None
+                else:
+                    popleft = market.popleft
+                    taken = batch.market = [popleft() for _ in range(room)]
+                    latest = self._latest
+                    if latest is not None:
+                        for slot in taken:
+                            if latest.get(slot.symbol) is slot:
+                                del latest[slot.symbol]
         return batch
 
     def finish(self) -> bool:
@@ -164,7 +178,7 @@ class Mailbox:
             left = [item for item in self._control if isinstance(item, FeedbackItem)]
             self._control.clear()
             self._market.clear()
-            self._latest.clear()
+            self._latest = None
             self._feedback_queued = 0
             return left
 
@@ -176,6 +190,13 @@ class Mailbox:
     @property
     def closed(self) -> bool:
         return self._closed
+
+    def _index(self) -> dict[str, MarketSlot]:
+        """The symbol -> last queued slot index, built from the lane on first need."""
+        latest = self._latest
+        if latest is None:
+            latest = self._latest = {slot.symbol: slot for slot in self._market}
+        return latest
 
     def _claim_schedule(self) -> bool:
         if self._scheduled:

@@ -57,7 +57,7 @@ class MarketDataLoop(ConsumerLoop):
         received = time.perf_counter_ns()
         oldest = time.time_ns() - self._max_age_ns if self._max_age_ns is not None else None
         decode = codec.market_events.decode
-        lookup = self._interest.lookup
+        lookup = self._interest.routes.get
         routed: dict[str, list[MarketSlot]] = {}
         self.events += len(records)
         for record in records:
@@ -75,12 +75,11 @@ class MarketDataLoop(ConsumerLoop):
                 self.unrouted += 1
                 continue
             for pid in pids:
-                slot = MarketSlot(symbol, event, received)
                 bucket = routed.get(pid)
                 if bucket is None:
-                    routed[pid] = [slot]
+                    routed[pid] = [MarketSlot(symbol, event, received)]
                 else:
-                    bucket.append(slot)
+                    bucket.append(MarketSlot(symbol, event, received))
         portfolios = self._portfolios
         for pid, slots in routed.items():
             processor = portfolios.get(pid)

@@ -203,9 +203,13 @@ class PortfolioProcessor:
                 want_snapshot = True
         if market and batch.market and self.error is None:
             send_orders = self._host.send_orders
+            on_market, drain_outbox = portfolio.on_market, portfolio.drain_outbox
             for slot in batch.market:
-                self._guard("on_market", portfolio.on_market, slot.event)
-                orders = portfolio.drain_outbox()
+                try:  # what _guard does, inline: this runs once per event
+                    on_market(slot.event)
+                except Exception as exc:
+                    self._record_error("on_market", exc)
+                orders = drain_outbox()
                 if orders:
                     send_orders(self, orders, slot.received_ns)
             self.market_applied += len(batch.market)
