@@ -60,15 +60,15 @@ class Signal:
 
     @classmethod
     def long(cls, symbol: str, *, reason: str = "", limit_price: Decimal | None = None) -> Signal:
-        return cls(symbol, direction=Direction.LONG, reason=reason, limit_price=limit_price)
+        return _build(cls, symbol, Direction.LONG, None, False, limit_price, False, reason)
 
     @classmethod
     def short(cls, symbol: str, *, reason: str = "", limit_price: Decimal | None = None) -> Signal:
-        return cls(symbol, direction=Direction.SHORT, reason=reason, limit_price=limit_price)
+        return _build(cls, symbol, Direction.SHORT, None, False, limit_price, False, reason)
 
     @classmethod
     def flat(cls, symbol: str, *, reason: str = "", limit_price: Decimal | None = None) -> Signal:
-        return cls(symbol, direction=Direction.FLAT, reason=reason, limit_price=limit_price)
+        return _build(cls, symbol, Direction.FLAT, None, False, limit_price, False, reason)
 
     @classmethod
     def target(
@@ -81,12 +81,56 @@ class Signal:
         force: bool = False,
     ) -> Signal:
         """An explicit signed target position (the sizer is not consulted)."""
-        return cls(symbol, target_qty=quantity, reason=reason, limit_price=limit_price, force=force)
+        return _build(cls, symbol, None, quantity, False, limit_price, force, reason)
 
     @classmethod
     def cancel_open(cls, symbol: str, *, reason: str = "") -> Signal:
         """Cancel this portfolio's open orders for ``symbol`` (those the gateway has)."""
-        return cls(symbol, cancel=True, reason=reason)
+        return _build(cls, symbol, None, None, True, None, False, reason)
+
+
+# The slot setters of Signal: a strategy builds a signal on most events, and the
+# frozen dataclass's generated __init__ (object.__setattr__ per field) costs about
+# three times as much as setting the slots directly.
+_SET_SIGNAL = tuple(
+    getattr(Signal, name).__set__
+    for name in ("symbol", "direction", "target_qty", "cancel", "limit_price", "time_in_force", "force", "reason")
+)
+
+
+def _build(
+    cls: type[Signal],
+    symbol: str,
+    direction: Direction | None,
+    target_qty: Decimal | None,
+    cancel: bool,
+    limit_price: Decimal | None,
+    force: bool,
+    reason: str,
+) -> Signal:
+    """``cls(...)`` with these fields, validated by the same ``__post_init__``."""
+    if cls is not Signal:  # a subclass may have fields of its own
+        return cls(
+            symbol,
+            direction=direction,
+            target_qty=target_qty,
+            cancel=cancel,
+            limit_price=limit_price,
+            force=force,
+            reason=reason,
+        )
+    signal = object.__new__(Signal)
+    s_symbol, s_direction, s_target, s_cancel, s_limit, s_tif, s_force, s_reason = _SET_SIGNAL
+    s_symbol(signal, symbol)
+    s_direction(signal, direction)
+    s_target(signal, target_qty)
+    s_cancel(signal, cancel)
+    s_limit(signal, limit_price)
+    s_tif(signal, TimeInForce.GTC)
+    s_force(signal, force)
+    s_reason(signal, reason)
+    signal.__post_init__()
+    return signal
 
 
 Signals = Iterable[Signal] | None
