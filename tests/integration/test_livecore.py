@@ -102,12 +102,21 @@ def test_livecore_run_command_from_a_fresh_directory(tmp_path: Path) -> None:
     assert (tmp_path / ".livecore" / "livecore.db").exists()
 
 
-def test_bad_backend_url_is_one_line_exit_2(tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    ("option", "url", "message"),
+    [
+        ("--coord", "redis://127.0.0.1:1/0", "cannot reach Redis at redis://127.0.0.1:1/0"),
+        ("--bus", "kafka://127.0.0.1:1", "cannot reach Kafka at kafka://127.0.0.1:1"),
+        ("--db", "postgresql://u:hunter2@127.0.0.1:1/x", "cannot open database postgresql://u:***@127.0.0.1:1/x"),
+        ("--bus", "kafka://nohost", "bad bus URL 'kafka://nohost'"),
+    ],
+)
+def test_bad_or_unreachable_backend_is_one_line_exit_2(tmp_path: Path, option: str, url: str, message: str) -> None:
     result = subprocess.run(
-        [sys.executable, "-m", "livecore.cli.app", "--coord", "redis://127.0.0.1:1/0", "run", "--duration", "1"],
+        [sys.executable, "-m", "livecore.cli.app", option, url, "--secret", "s", "run", "--duration", "1"],
         cwd=tmp_path, capture_output=True, text=True, timeout=60,
     )  # fmt: skip
-    assert result.returncode == 2
-    assert "cannot reach Redis at redis://127.0.0.1:1/0" in result.stderr
-    assert "Traceback" not in result.stderr
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert message in result.stderr
+    assert "Traceback" not in result.stderr and "hunter2" not in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1
