@@ -245,6 +245,9 @@ class LiveCore:
             self.nodes.append(node)
             node.start()
 
+        # Placements recorded by an earlier run name these nodes: a scheduler that
+        # looked before they heartbeat would fail their portfolios over to nobody.
+        self._wait_nodes_ready(config.ready_timeout_s)
         self.scheduler = Scheduler(config.scheduler, coord, store, channel)
         self.scheduler.start()
         self.started_at = time.monotonic()
@@ -256,6 +259,14 @@ class LiveCore:
             feed_settings = FeedSettings(topic_prefix=prefix, topics=config.topics)
             self.feed = FeedRunner(bus, events, feed_settings, total=total, name="livecore-feed")
             self.feed.start()
+
+    def _wait_nodes_ready(self, timeout: float) -> None:
+        deadline = time.monotonic() + timeout
+        while not all(node.ready for node in self.nodes):
+            if time.monotonic() > deadline:
+                log.warning("not every node was ready within %.0fs; starting the scheduler anyway", timeout)
+                return
+            time.sleep(0.02)
 
     def _wait_loaded(self, wanted: set[str], timeout: float) -> None:
         deadline = time.monotonic() + timeout

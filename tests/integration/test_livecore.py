@@ -63,6 +63,28 @@ def test_embedded_livecore_trades_and_books_equal_the_journal(tmp_path: Path) ->
     assert sum(c.journal_fills for c in checks) > 0
 
 
+def test_second_run_resumes_each_portfolio_at_the_next_epoch(tmp_path: Path) -> None:
+    """State in the database survives a restart: each portfolio is placed once more
+    (epoch + 1, no failover to nobody while the nodes come up) and its books still
+    equal the journal."""
+    db_url = f"sqlite:///{tmp_path / 'lc.db'}"
+    epochs: list[dict[str, int]] = []
+    for _ in range(2):
+        settings = Settings(bus_url=f"memory://{uuid.uuid4().hex}", coord_url=f"memory://{uuid.uuid4().hex}",
+                            db_url=db_url)  # fmt: skip
+        with LiveCore(settings, _config(ReplayPlan(speed=86_400 * 200.0), kafka=False)) as core:
+            wait_until(lambda core=core: _fills(core) >= 5, 60, "5 orders through the gateway")  # type: ignore[misc]
+            epochs.append({p.portfolio_id: p.epoch for p in core.status().portfolios})
+    assert epochs[0] and all(epoch == 1 for epoch in epochs[0].values())
+    assert epochs[1] == {pid: 2 for pid in epochs[0]}
+    store = open_store(db_url)
+    try:
+        assert [e.detail for e in store.audit.recent(100, event="failover")] == []
+        assert [c.portfolio_id for c in check_snapshots(store) if not c.matches] == []
+    finally:
+        store.close()
+
+
 @pytest.mark.kafka
 @pytest.mark.redis
 @pytest.mark.postgres
