@@ -74,7 +74,8 @@ class OrderSender:
             return
         try:
             producer.publish(self._topic, pid, pending.payload, lambda d: self._delivered(pending, d))
-            self.sent += 1
+            with self._lock:  # workers send concurrently: `+=` alone loses counts
+                self.sent += 1
         except BusError as exc:
             self._failed(pending, str(exc))
 
@@ -83,12 +84,14 @@ class OrderSender:
             self._failed(pending, delivery.error)
             return
         self._done(pending)
-        self.delivered += 1
+        with self._lock:
+            self.delivered += 1
         if isinstance(pending.order, NewOrder):
             pending.processor.confirm_submitted(pending.order.client_order_id)
 
     def _failed(self, pending: _Pending, reason: str) -> None:
-        self.failures += 1
+        with self._lock:
+            self.failures += 1
         log.warning(
             "order %s: delivery failed (attempt %d): %s; will retry",
             pending.order.client_order_id,
