@@ -59,7 +59,7 @@ NODE_COUNTERS: tuple[Field, ...] = (
     Field("total_events", "livecore_node_events", "Market events and order feedback consumed."),
     Field("backpressure_count", "livecore_node_backpressure", "Events that met a full portfolio mailbox."),
     Field("dropped_events", "livecore_node_dropped_events", "Market events conflated away (latest kept)."),
-    Field("stale_events", "livecore_node_stale_events", "Market events dropped as older than the node's start."),
+    Field("stale_events", "livecore_node_stale_events", "Market events skipped as older than the node's max tick age."),
     Field("dead_letters", "livecore_node_dead_letters", "Malformed messages sent to a dead-letter topic."),
     Field("orders_sent", "livecore_node_orders_sent", "Orders the bus confirmed."),
     Field("order_failures", "livecore_node_order_failures", "Orders the bus failed to deliver."),
