@@ -385,6 +385,17 @@ def test_two_stores_opening_at_once(db_url: str) -> None:
             s.close()
 
 
+def test_many_stores_racing_to_create_a_new_sqlite_file(tmp_path: Path) -> None:
+    """Switching a new file to WAL needs an exclusive lock that SQLite may refuse at
+    once, without waiting, while other connections race to open it."""
+    for round_ in range(10):
+        url = f"sqlite:///{tmp_path / f'race{round_}.db'}"
+        stores = race(8, lambda i, url=url: SqlStore(url))  # type: ignore[misc]
+        for s in stores:
+            s.ping()
+            s.close()
+
+
 def test_ping(store: Store) -> None:
     store.ping()
 

@@ -11,6 +11,8 @@ bare ``postgresql://``) with a connect timeout, so a dead server fails fast.
 from __future__ import annotations
 
 import contextlib
+import sqlite3
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -67,6 +69,27 @@ def _driver_url(url: str) -> URL:
     return parsed
 
 
+def _enable_wal(cursor: Any, timeout_s: float) -> None:
+    """Switch the file to WAL once (the mode persists in the file). Switching needs
+    an exclusive lock and SQLite may answer "database is locked" at once, without
+    its busy handler, while other connections race to open a new file: retry
+    within the busy timeout."""
+    deadline = time.monotonic() + timeout_s
+    delay = 0.005
+    while True:
+        try:
+            mode = cursor.execute("PRAGMA journal_mode").fetchone()[0]
+            if str(mode).lower() == "wal":
+                return
+            cursor.execute("PRAGMA journal_mode = WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() > deadline:
+                raise
+            time.sleep(delay)
+            delay = min(delay * 2, 0.2)
+
+
 def _setup_sqlite(engine: Engine, settings: SqlSettings) -> None:
     busy_ms = int(settings.sqlite_busy_timeout_s * 1000)
     synchronous = settings.sqlite_synchronous.upper()
@@ -80,7 +103,7 @@ def _setup_sqlite(engine: Engine, settings: SqlSettings) -> None:
         cursor = dbapi_connection.cursor()
         try:
             cursor.execute(f"PRAGMA busy_timeout = {busy_ms}")
-            cursor.execute("PRAGMA journal_mode = WAL")
+            _enable_wal(cursor, settings.sqlite_busy_timeout_s)
             cursor.execute(f"PRAGMA synchronous = {synchronous}")
             cursor.execute("PRAGMA foreign_keys = ON")
         finally:
