@@ -20,6 +20,7 @@ from livecore.adapters.memory_coordination import MemoryCoordination
 from livecore.adapters.redis_coordination import RedisCoordination
 from livecore.errors import BackendUnavailable
 from livecore.ports.coordination import Coordination, CoordinationError, Fence, Lease
+from tests.concurrency import race as race_threads
 from tests.servers import free_port, wait_until
 
 T = TypeVar("T")
@@ -45,24 +46,7 @@ def ns() -> str:
 
 def race(count: int, action: Callable[[int], T]) -> list[T]:
     """Run ``action(i)`` in ``count`` threads released together; results by index."""
-    barrier = threading.Barrier(count)
-    results: list[T | None] = [None] * count
-    errors: list[BaseException] = []
-
-    def run(i: int) -> None:
-        try:
-            barrier.wait(timeout=WAIT)
-            results[i] = action(i)
-        except BaseException as exc:
-            errors.append(exc)
-
-    threads = [threading.Thread(target=run, args=(i,)) for i in range(count)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=30)
-    assert not errors, errors
-    return results  # type: ignore[return-value]
+    return race_threads(count, action, barrier_timeout=WAIT, join_timeout=30)
 
 
 # --- plain keys --------------------------------------------------------------

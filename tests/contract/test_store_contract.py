@@ -7,12 +7,10 @@ portfolio ids (``pid`` fixture) and filters by them.
 
 from __future__ import annotations
 
-import threading
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
-from typing import TypeVar
 
 import pytest
 
@@ -21,9 +19,8 @@ from livecore.adapters.sql_store import SqlSettings, SqlStore
 from livecore.errors import BackendUnavailable, ConfigError
 from livecore.ports.store import Store, StoreError
 from livecore.wire.messages import FeedbackStatus, NewOrder, OrderFeedback, OrderType, Side
+from tests.concurrency import race
 from tests.servers import free_port
-
-T = TypeVar("T")
 
 
 @pytest.fixture
@@ -90,28 +87,6 @@ def closed(o: NewOrder, status: FeedbackStatus) -> OrderFeedback:
         epoch=o.epoch,
         reason="test" if status is FeedbackStatus.REJECTED else None,
     )
-
-
-def race(count: int, action: Callable[[int], T]) -> list[T]:
-    """Run ``action(i)`` in ``count`` threads released together."""
-    barrier = threading.Barrier(count)
-    results: list[T | None] = [None] * count
-    errors: list[BaseException] = []
-
-    def run(i: int) -> None:
-        try:
-            barrier.wait(timeout=10)
-            results[i] = action(i)
-        except BaseException as exc:
-            errors.append(exc)
-
-    threads = [threading.Thread(target=run, args=(i,)) for i in range(count)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
-    assert not errors, errors
-    return results  # type: ignore[return-value]
 
 
 # --- snapshots ---------------------------------------------------------------
