@@ -22,6 +22,8 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import msgspec
+
 from livecore.adapters.factory import open_bus, open_coordination, open_store
 from livecore.config import Settings
 from livecore.errors import ConfigError
@@ -81,6 +83,19 @@ class SyntheticPlan:
 
 
 FeedPlan = ReplayPlan | SyntheticPlan | None
+
+
+class _OpenOrder(msgspec.Struct):
+    order_type: str
+
+
+class _OpenOrders(msgspec.Struct):
+    """The part of a published portfolio view the shutdown drain reads."""
+
+    open_orders: list[_OpenOrder]
+
+
+_open_orders = msgspec.json.Decoder(_OpenOrders)
 
 
 def _embedded_node_config() -> NodeConfig:
@@ -289,8 +304,11 @@ class LiveCore:
             with node.portfolio_lock:
                 processors = list(node.portfolios.values())
             for processor in processors:
-                with processor.exclusive() as portfolio:
-                    hosted += sum(1 for o in portfolio.view().open_orders if o.order_type == OrderType.MARKET)
+                # the processor's cached view: reading it changes nothing (unlike exclusive())
+                view = processor.view_json(node.node_id)
+                if view is not None:
+                    open_orders = _open_orders.decode(view).open_orders
+                    hosted += sum(1 for o in open_orders if o.order_type == OrderType.MARKET)
         return journal + hosted
 
     def _shutdown(self) -> None:
