@@ -33,7 +33,7 @@ from decimal import ROUND_FLOOR, Decimal, localcontext
 
 from livecore.gateway.broker import BrokerAdapter, ExecutionReport
 from livecore.gateway.costs import PRICING, ZERO, CostModel
-from livecore.wire.bounds import MAX_AMOUNT, MAX_PRICE, MAX_SCALE
+from livecore.wire.bounds import MAX_AMOUNT, MAX_ID_LENGTH, MAX_ORDER_ID_LENGTH, MAX_PRICE, MAX_SCALE
 from livecore.wire.messages import (
     FILL_STATUSES,
     Bar,
@@ -63,6 +63,8 @@ class PaperSettings:
             raise ValueError(f"participation must be in (0, 1], got {self.participation}")
         if not self.quantity_step.is_finite() or self.quantity_step <= 0:
             raise ValueError(f"quantity_step must be positive, got {self.quantity_step}")
+        if len(self.venue) + 1 + MAX_ORDER_ID_LENGTH > MAX_ID_LENGTH:  # venue order ids are "{venue}-{coid}"
+            raise ValueError(f"venue must have at most {MAX_ID_LENGTH - MAX_ORDER_ID_LENGTH - 1} characters")
         if self.quantity_step.as_tuple().exponent < -MAX_SCALE:  # type: ignore[operator]  # finite: an int
             raise ValueError(f"quantity_step must have at most {MAX_SCALE} decimal places, got {self.quantity_step}")
 

@@ -41,10 +41,12 @@ MAX_QUANTITY = Decimal("1e15")
 MAX_AMOUNT = Decimal("1e30")
 
 # Strings: names (portfolio, node, symbol, command; a portfolio id may have 128
-# characters, see domain/spec.py) and ids derived from them (client order id
-# = "{portfolio}-{epoch}-{seq}", fill id = "{client order id}-f{n}", nonce,
-# venue order id). Free text (reasons, details) becomes no key and is not bounded.
+# characters, see domain/spec.py), client order ids ("{portfolio}-{epoch}-{seq}",
+# at most 168 characters) and the ids derived from those (fill id
+# "{client order id}-f{n}", venue order id "{venue}-{client order id}"), nonces.
+# Free text (reasons, details) becomes no key and is not bounded.
 MAX_NAME_LENGTH = 128
+MAX_ORDER_ID_LENGTH = 192
 MAX_ID_LENGTH = 256
 MAX_SIGNATURE_LENGTH = 256
 
@@ -59,6 +61,8 @@ IntervalS = Annotated[int, msgspec.Meta(ge=1, le=MAX_INTERVAL_S)]
 Name = Annotated[str, msgspec.Meta(min_length=1, max_length=MAX_NAME_LENGTH, pattern=PRINTABLE)]
 OptionalName = Annotated[str, msgspec.Meta(max_length=MAX_NAME_LENGTH, pattern=PRINTABLE)]
 """A name that may be empty (a feedback report's symbol when unknown)."""
+OrderId = Annotated[str, msgspec.Meta(min_length=1, max_length=MAX_ORDER_ID_LENGTH, pattern=PRINTABLE)]
+"""A client order id: short enough that the ids derived from it stay ``Id``s."""
 Id = Annotated[str, msgspec.Meta(min_length=1, max_length=MAX_ID_LENGTH, pattern=PRINTABLE)]
 Signature = Annotated[str, msgspec.Meta(max_length=MAX_SIGNATURE_LENGTH)]
 

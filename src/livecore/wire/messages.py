@@ -25,6 +25,7 @@ from livecore.wire.bounds import (
     IntervalS,
     Name,
     OptionalName,
+    OrderId,
     Signature,
     TimestampNs,
     check_amount,
@@ -129,7 +130,7 @@ MarketEvent = Tick | Bar
 class NewOrder(msgspec.Struct, frozen=True, kw_only=True, tag="new", tag_field="type"):
     """A request to open an order. ``client_order_id`` is ``{portfolio}-{epoch}-{seq}``."""
 
-    client_order_id: Id
+    client_order_id: OrderId
     portfolio_id: Name
     epoch: Count
     node_id: Name
@@ -159,7 +160,7 @@ class NewOrder(msgspec.Struct, frozen=True, kw_only=True, tag="new", tag_field="
 class CancelOrder(msgspec.Struct, frozen=True, kw_only=True, tag="cancel", tag_field="type"):
     """A request to cancel the open order ``client_order_id``."""
 
-    client_order_id: Id
+    client_order_id: OrderId
     portfolio_id: Name
     epoch: Count
     node_id: Name
@@ -178,7 +179,7 @@ class OrderFeedback(msgspec.Struct, frozen=True, kw_only=True):
     """
 
     status: FeedbackStatus
-    client_order_id: Id
+    client_order_id: OrderId
     portfolio_id: Name
     epoch: Count
     symbol: OptionalName = ""
