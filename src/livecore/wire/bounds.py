@@ -28,8 +28,9 @@ INT64_MAX = 2**63 - 1
 MIN_TS_NS = 0
 MAX_TS_NS = 7_258_118_400 * 1_000_000_000 - 1
 
-# Bars last from one second to one (leap) year.
-MAX_INTERVAL_S = 366 * 86_400
+# A bar lasts at least one second and at most the whole timestamp window (a
+# replay infers the interval from the gap between bars, which may be years).
+MAX_INTERVAL_S = 7_258_118_400
 
 # Decimals: at most MAX_SCALE places (the books' quantum, 1e-12), prices and
 # quantities below 1e15, money amounts (commissions) below 1e30. Then a
