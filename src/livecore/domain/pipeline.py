@@ -19,7 +19,7 @@ from typing import Protocol
 
 import msgspec
 
-from livecore.domain.risk import CashCheck, NoShort, Proposal, RiskContext, RiskRule
+from livecore.domain.risk import CashCheck, NoShort, Proposal, RiskContext, RiskRule, WireBounds
 from livecore.domain.sizers import Sizer
 from livecore.domain.strategy import Direction, Signal
 from livecore.wire.messages import OrderType, Side
@@ -70,7 +70,7 @@ class Pipeline:
         implicit: list[RiskRule] = []
         if not allow_short and not any(isinstance(rule, NoShort) for rule in rules):
             implicit.append(NoShort())
-        self.rules: tuple[RiskRule, ...] = (*rules, *implicit, CashCheck())
+        self.rules: tuple[RiskRule, ...] = (*rules, *implicit, CashCheck(), WireBounds())
         # only rules that override ``halt_reason`` can halt (the base answers None), and
         # it is asked on every market event: skip the others
         self.halting: tuple[RiskRule, ...] = tuple(

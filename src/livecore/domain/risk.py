@@ -13,13 +13,14 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Mapping
 from dataclasses import dataclass
-from decimal import Decimal
+from decimal import Decimal, localcontext
 from typing import Any, ClassVar, Protocol
 
-from livecore.domain.books import divide
+from livecore.domain.books import ACCOUNTING, divide
 from livecore.domain.errors import ParamError
 from livecore.domain.params import Configurable, Param
 from livecore.domain.sizers import round_lot
+from livecore.wire.bounds import MAX_QUANTITY, check_price, check_quantity
 from livecore.wire.messages import OrderType, Side
 
 ZERO = Decimal(0)
@@ -218,3 +219,28 @@ class CashCheck(RiskRule):
         unit = ctx.buy_reservation(Decimal(1), proposal)
         affordable = round_lot(divide(max(ctx.cash, ZERO), unit), proposal.lot_size) if unit > 0 else ZERO
         return Decision(min(affordable, proposal.quantity), f"needs {needed:.2f}, free cash {ctx.cash:.2f}")
+
+
+class WireBounds(RiskRule):
+    """Always after the cash check (not configurable): an order the wire could not
+    carry (``wire.bounds``) is shrunk below ``MAX_QUANTITY`` in whole lots, or
+    vetoed when its limit price or the lot size breaks the bounds. Without it a
+    tiny price with an equity-based sizer builds an order that fails to construct
+    and faults the portfolio."""
+
+    name = "wire_bounds"
+
+    def check(self, proposal: Proposal, ctx: RiskContext) -> Decision | None:
+        try:
+            if proposal.limit_price is not None:
+                check_price("limit_price", proposal.limit_price)
+            quantity = proposal.quantity
+            if quantity >= MAX_QUANTITY:
+                with localcontext(ACCOUNTING):
+                    quantity = max(round_lot(MAX_QUANTITY - proposal.lot_size, proposal.lot_size), ZERO)
+            check_quantity("quantity", quantity)
+        except ValueError as exc:
+            return Decision.veto(str(exc))
+        if quantity == proposal.quantity:
+            return None
+        return Decision(quantity, f"quantity {proposal.quantity} at or above the wire's bound {MAX_QUANTITY}")

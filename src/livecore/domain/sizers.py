@@ -7,18 +7,21 @@ down to a multiple of ``lot_size``.
 
 from __future__ import annotations
 
-from decimal import Decimal
+from decimal import Decimal, localcontext
 from typing import Protocol
 
-from livecore.domain.books import divide
+from livecore.domain.books import ACCOUNTING, divide
 from livecore.domain.params import Configurable, Param
 
 ZERO = Decimal(0)
 
 
 def round_lot(quantity: Decimal, lot_size: Decimal) -> Decimal:
-    """``quantity`` rounded toward zero to a multiple of ``lot_size``."""
-    return (quantity // lot_size) * lot_size
+    """``quantity`` rounded toward zero to a multiple of ``lot_size``, exactly (in the
+    books' wide context: the default 28 digits raise DivisionImpossible on large
+    quotients such as 1E+18 // 1E-12)."""
+    with localcontext(ACCOUNTING):
+        return (quantity // lot_size) * lot_size
 
 
 class SizingContext(Protocol):

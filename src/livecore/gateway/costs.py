@@ -9,17 +9,34 @@ The minimum commission applies per order, not per fill: the order's total
 commission after ``n`` fills is ``max(raw(n), minimum)`` and each fill is
 charged the difference to the total before it. A partial-fill sequence
 therefore costs exactly what one fill of the same quantity and value costs.
+
+Arithmetic runs in a wide context (``PRICING``): with the wire's bounds
+(``wire.bounds``) a price times a quantity has at most 54 digits, so every
+product is exact and ``quantize`` cannot fail the way it does in the default
+28-digit context (a 1E+30 price used to raise ``InvalidOperation``).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from decimal import ROUND_CEILING, ROUND_FLOOR, ROUND_HALF_UP, Decimal
+from decimal import (
+    ROUND_CEILING,
+    ROUND_FLOOR,
+    ROUND_HALF_UP,
+    Context,
+    Decimal,
+    DivisionByZero,
+    InvalidOperation,
+    Overflow,
+    localcontext,
+)
 
+from livecore.wire.bounds import MAX_SCALE
 from livecore.wire.messages import Side
 
 _BPS = Decimal(10_000)
 ZERO = Decimal(0)
+PRICING = Context(prec=80, traps=[InvalidOperation, DivisionByZero, Overflow])
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,19 +62,23 @@ class CostModel:
             value = getattr(self, name)
             if not isinstance(value, Decimal) or not value.is_finite() or value <= 0:
                 raise ValueError(f"{name} must be a positive Decimal, got {value!r}")
+            if value.as_tuple().exponent < -MAX_SCALE:  # type: ignore[operator]  # finite: an int
+                raise ValueError(f"{name} must have at most {MAX_SCALE} decimal places (the wire's), got {value}")
 
     def slipped_price(self, price: Decimal, side: Side) -> Decimal:
         """``price`` moved by the slippage against ``side`` and quantised against it."""
-        if side is Side.BUY:
-            raw = price * (1 + self.slippage_bps / _BPS)
-            return raw.quantize(self.price_quantum, rounding=ROUND_CEILING)
-        raw = price * (1 - self.slippage_bps / _BPS)
-        slipped = raw.quantize(self.price_quantum, rounding=ROUND_FLOOR)
-        return slipped if slipped > 0 else self.price_quantum
+        with localcontext(PRICING):
+            if side is Side.BUY:
+                raw = price * (1 + self.slippage_bps / _BPS)
+                return raw.quantize(self.price_quantum, rounding=ROUND_CEILING)
+            raw = price * (1 - self.slippage_bps / _BPS)
+            slipped = raw.quantize(self.price_quantum, rounding=ROUND_FLOOR)
+            return slipped if slipped > 0 else self.price_quantum
 
     def total_commission(self, filled_qty: Decimal, filled_value: Decimal) -> Decimal:
         """Commission owed for an order that has filled ``filled_qty`` for ``filled_value``."""
         if filled_qty <= 0:
             return ZERO
-        raw = self.commission_per_share * filled_qty + self.commission_bps * filled_value / _BPS
-        return max(raw, self.commission_min).quantize(self.commission_quantum, rounding=ROUND_HALF_UP)
+        with localcontext(PRICING):
+            raw = self.commission_per_share * filled_qty + self.commission_bps * filled_value / _BPS
+            return max(raw, self.commission_min).quantize(self.commission_quantum, rounding=ROUND_HALF_UP)

@@ -16,6 +16,11 @@ Rules (documented in docs/GATEWAY.md):
 - **IOC** orders get exactly one event: what it does not fill is cancelled.
   **DAY** orders are cancelled by the first event of a later UTC day.
 - Fill ids are ``{client_order_id}-f{n}`` (n from 1): unique and deterministic.
+- A fill the wire could not carry (a slipped price at or above
+  ``wire.bounds.MAX_PRICE``, a commission at or above ``MAX_AMOUNT``) is not
+  made: the order is cancelled with reason ``price_out_of_bounds`` or
+  ``commission_out_of_bounds``. Arithmetic runs in the cost model's wide
+  ``PRICING`` context, so values are exact and rounding cannot raise.
 
 No I/O, no clock: time comes in with calls and events.
 """
@@ -24,10 +29,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from decimal import ROUND_FLOOR, Decimal
+from decimal import ROUND_FLOOR, Decimal, localcontext
 
 from livecore.gateway.broker import BrokerAdapter, ExecutionReport
-from livecore.gateway.costs import ZERO, CostModel
+from livecore.gateway.costs import PRICING, ZERO, CostModel
+from livecore.wire.bounds import MAX_AMOUNT, MAX_ID_LENGTH, MAX_ORDER_ID_LENGTH, MAX_PRICE, MAX_SCALE
 from livecore.wire.messages import (
     FILL_STATUSES,
     Bar,
@@ -57,6 +63,10 @@ class PaperSettings:
             raise ValueError(f"participation must be in (0, 1], got {self.participation}")
         if not self.quantity_step.is_finite() or self.quantity_step <= 0:
             raise ValueError(f"quantity_step must be positive, got {self.quantity_step}")
+        if len(self.venue) + 1 + MAX_ORDER_ID_LENGTH > MAX_ID_LENGTH:  # venue order ids are "{venue}-{coid}"
+            raise ValueError(f"venue must have at most {MAX_ID_LENGTH - MAX_ORDER_ID_LENGTH - 1} characters")
+        if self.quantity_step.as_tuple().exponent < -MAX_SCALE:  # type: ignore[operator]  # finite: an int
+            raise ValueError(f"quantity_step must have at most {MAX_SCALE} decimal places, got {self.quantity_step}")
 
 
 @dataclass(slots=True)
@@ -114,6 +124,10 @@ class PaperBroker(BrokerAdapter):
         return True
 
     def restore(self, order: NewOrder, history: Sequence[OrderFeedback]) -> None:
+        with localcontext(PRICING):
+            self._restore(order, history)
+
+    def _restore(self, order: NewOrder, history: Sequence[OrderFeedback]) -> None:
         arrived = next((fb.ts_ns for fb in history if fb.status is FeedbackStatus.ACCEPTED), 0)
         working = _Working(order=order, arrived_day=arrived // _NS_PER_DAY)
         seen: set[str] = set()
@@ -140,6 +154,10 @@ class PaperBroker(BrokerAdapter):
         book = self._by_symbol.get(event.symbol)
         if not book:
             return
+        with localcontext(PRICING):
+            self._match(event, book)
+
+    def _match(self, event: MarketEvent, book: dict[str, _Working]) -> None:
         budget = self._volume_budget(event)
         day = event.ts_ns // _NS_PER_DAY
         for working in list(book.values()):
@@ -148,12 +166,16 @@ class PaperBroker(BrokerAdapter):
                 self._close(working, event.ts_ns, "day_expired")
                 continue
             price = self._fill_price(order, event)
+            if price is not None and price >= MAX_PRICE:
+                self._close(working, event.ts_ns, "price_out_of_bounds")
+                continue
             if price is not None and (budget is None or budget > 0):
                 qty = working.remaining if budget is None else min(working.remaining, budget)
                 if budget is not None:
                     budget -= qty
                 self._fill(working, qty, price, event.ts_ns)
-            if order.time_in_force is TimeInForce.IOC and working.remaining > 0:
+            still_open = order.client_order_id in self._working  # a refused fill closed it
+            if order.time_in_force is TimeInForce.IOC and working.remaining > 0 and still_open:
                 self._close(working, event.ts_ns, "ioc_unfilled")
 
     # --- matching ---------------------------------------------------------------
@@ -204,10 +226,13 @@ class PaperBroker(BrokerAdapter):
 
     def _fill(self, working: _Working, qty: Decimal, price: Decimal, ts_ns: int) -> None:
         before = self._costs.total_commission(working.filled, working.value)
-        working.filled += qty
-        working.value += qty * price
+        filled, value = working.filled + qty, working.value + qty * price
+        commission = self._costs.total_commission(filled, value) - before
+        if commission >= MAX_AMOUNT:
+            self._close(working, ts_ns, "commission_out_of_bounds")
+            return
+        working.filled, working.value = filled, value
         working.fills += 1
-        commission = self._costs.total_commission(working.filled, working.value) - before
         working.commission += commission
         done = working.remaining <= 0
         if done:

@@ -1,7 +1,8 @@
 """One codec: encode once, decode once, strict.
 
 A payload that is not valid JSON, misses a field, has a wrong type, breaks a
-struct's own checks or carries an unknown schema version raises
+struct's own checks, holds a value outside the wire's bounds (``wire.bounds``),
+nests too deeply or carries an unknown schema version raises
 ``MalformedMessage`` with the reason; nothing else escapes.
 """
 
@@ -58,6 +59,10 @@ class Decoder(Generic[T]):
             raise MalformedMessage(f"invalid {self.name}: {exc}") from None
         except (msgspec.DecodeError, UnicodeDecodeError) as exc:
             raise MalformedMessage(f"undecodable {self.name}: {exc}") from None
+        except RecursionError:
+            raise MalformedMessage(f"undecodable {self.name}: nested too deeply") from None
+        except ArithmeticError as exc:  # a decimal rule the structs' checks missed
+            raise MalformedMessage(f"invalid {self.name}: {type(exc).__name__}: {exc}") from None
         version = getattr(message, "v", SCHEMA_VERSION)
         if version > SCHEMA_VERSION or version < 1:
             raise MalformedMessage(

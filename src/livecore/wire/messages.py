@@ -4,6 +4,11 @@ Prices and quantities are ``Decimal`` (encoded as JSON strings), never binary
 floats. Timestamps are integer nanoseconds since the Unix epoch. Every struct
 carries ``v`` (schema version) so a reader can refuse what it does not know.
 Structs are frozen: a message is a fact, not a mutable object.
+
+Every field is bounded (``wire.bounds``): integers by msgspec constraints at
+decode, decimals and cross-field rules by ``__post_init__`` (at decode and on
+construction alike). A payload out of bounds fails to decode with a reason
+that names the field.
 """
 
 from __future__ import annotations
@@ -13,6 +18,20 @@ from enum import StrEnum
 from typing import Any
 
 import msgspec
+
+from livecore.wire.bounds import (
+    Count,
+    Id,
+    IntervalS,
+    Name,
+    OptionalName,
+    OrderId,
+    Signature,
+    TimestampNs,
+    check_amount,
+    check_price,
+    check_quantity,
+)
 
 SCHEMA_VERSION = 1
 
@@ -46,51 +65,55 @@ class FeedbackStatus(StrEnum):
 FILL_STATUSES = frozenset({FeedbackStatus.PARTIALLY_FILLED, FeedbackStatus.FILLED})
 
 
-def _require_positive(name: str, value: Decimal) -> None:
-    if not value.is_finite() or value <= 0:
-        raise ValueError(f"{name} must be a positive finite number, got {value}")
-
-
 # --- market data -------------------------------------------------------------
 
 
 class Tick(msgspec.Struct, frozen=True, kw_only=True, tag="tick", tag_field="type"):
     """A trade or quote update for one symbol."""
 
-    symbol: str
-    ts_ns: int
+    symbol: Name
+    ts_ns: TimestampNs
     price: Decimal
     size: Decimal = Decimal(0)
     bid: Decimal | None = None
     ask: Decimal | None = None
-    v: int = SCHEMA_VERSION
+    v: Count = SCHEMA_VERSION
 
     def __post_init__(self) -> None:
         if not self.symbol:
             raise ValueError("symbol must not be empty")
-        _require_positive("price", self.price)
+        check_price("price", self.price)
+        check_quantity("size", self.size, positive=False)
+        if self.bid is not None:
+            check_price("bid", self.bid)
+        if self.ask is not None:
+            check_price("ask", self.ask)
 
 
 class Bar(msgspec.Struct, frozen=True, kw_only=True, tag="bar", tag_field="type"):
     """An OHLCV bar; ``ts_ns`` is the bar's close time."""
 
-    symbol: str
-    ts_ns: int
+    symbol: Name
+    ts_ns: TimestampNs
     open: Decimal
     high: Decimal
     low: Decimal
     close: Decimal
     volume: Decimal = Decimal(0)
-    interval_s: int = 86_400
-    v: int = SCHEMA_VERSION
+    interval_s: IntervalS = 86_400
+    v: Count = SCHEMA_VERSION
 
     def __post_init__(self) -> None:
         if not self.symbol:
             raise ValueError("symbol must not be empty")
         for name in ("open", "high", "low", "close"):
-            _require_positive(name, getattr(self, name))
+            check_price(name, getattr(self, name))
+        check_quantity("volume", self.volume, positive=False)
         if self.low > self.high:
             raise ValueError(f"low {self.low} above high {self.high}")
+        for name in ("open", "close"):
+            if not self.low <= getattr(self, name) <= self.high:
+                raise ValueError(f"{name} {getattr(self, name)} outside low-high [{self.low}, {self.high}]")
 
     @property
     def price(self) -> Decimal:
@@ -107,29 +130,29 @@ MarketEvent = Tick | Bar
 class NewOrder(msgspec.Struct, frozen=True, kw_only=True, tag="new", tag_field="type"):
     """A request to open an order. ``client_order_id`` is ``{portfolio}-{epoch}-{seq}``."""
 
-    client_order_id: str
-    portfolio_id: str
-    epoch: int
-    node_id: str
-    symbol: str
+    client_order_id: OrderId
+    portfolio_id: Name
+    epoch: Count
+    node_id: Name
+    symbol: Name
     side: Side
     quantity: Decimal
     order_type: OrderType = OrderType.MARKET
     limit_price: Decimal | None = None
     time_in_force: TimeInForce = TimeInForce.GTC
-    created_ns: int
-    v: int = SCHEMA_VERSION
+    created_ns: TimestampNs
+    v: Count = SCHEMA_VERSION
 
     def __post_init__(self) -> None:
         if not self.client_order_id or not self.portfolio_id or not self.symbol:
             raise ValueError("client_order_id, portfolio_id and symbol must not be empty")
         if self.epoch < 0:
             raise ValueError("epoch must be >= 0")
-        _require_positive("quantity", self.quantity)
+        check_quantity("quantity", self.quantity)
         if self.order_type is OrderType.LIMIT:
             if self.limit_price is None:
                 raise ValueError("a limit order needs limit_price")
-            _require_positive("limit_price", self.limit_price)
+            check_price("limit_price", self.limit_price)
         elif self.limit_price is not None:
             raise ValueError("a market order takes no limit_price")
 
@@ -137,12 +160,12 @@ class NewOrder(msgspec.Struct, frozen=True, kw_only=True, tag="new", tag_field="
 class CancelOrder(msgspec.Struct, frozen=True, kw_only=True, tag="cancel", tag_field="type"):
     """A request to cancel the open order ``client_order_id``."""
 
-    client_order_id: str
-    portfolio_id: str
-    epoch: int
-    node_id: str
-    created_ns: int
-    v: int = SCHEMA_VERSION
+    client_order_id: OrderId
+    portfolio_id: Name
+    epoch: Count
+    node_id: Name
+    created_ns: TimestampNs
+    v: Count = SCHEMA_VERSION
 
 
 OrderRequest = NewOrder | CancelOrder
@@ -156,29 +179,30 @@ class OrderFeedback(msgspec.Struct, frozen=True, kw_only=True):
     """
 
     status: FeedbackStatus
-    client_order_id: str
-    portfolio_id: str
-    epoch: int
-    symbol: str = ""
+    client_order_id: OrderId
+    portfolio_id: Name
+    epoch: Count
+    symbol: OptionalName = ""
     side: Side | None = None
-    venue_order_id: str | None = None
-    fill_id: str | None = None
+    venue_order_id: Id | None = None
+    fill_id: Id | None = None
     fill_qty: Decimal | None = None
     fill_price: Decimal | None = None
     cumulative_qty: Decimal = Decimal(0)
     commission: Decimal = Decimal(0)
     reason: str | None = None
-    ts_ns: int = 0
-    v: int = SCHEMA_VERSION
+    ts_ns: TimestampNs = 0
+    v: Count = SCHEMA_VERSION
 
     def __post_init__(self) -> None:
-        if self.status in FILL_STATUSES:
-            if not self.fill_id or self.fill_qty is None or self.fill_price is None:
-                raise ValueError("a fill report needs fill_id, fill_qty and fill_price")
-            _require_positive("fill_qty", self.fill_qty)
-            _require_positive("fill_price", self.fill_price)
-            if self.commission < 0:
-                raise ValueError("commission must be >= 0")
+        if self.status in FILL_STATUSES and (not self.fill_id or self.fill_qty is None or self.fill_price is None):
+            raise ValueError("a fill report needs fill_id, fill_qty and fill_price")
+        if self.fill_qty is not None:
+            check_quantity("fill_qty", self.fill_qty)
+        if self.fill_price is not None:
+            check_price("fill_price", self.fill_price)
+        check_quantity("cumulative_qty", self.cumulative_qty, positive=False)
+        check_amount("commission", self.commission)
         if self.status is FeedbackStatus.REJECTED and not self.reason:
             raise ValueError("a rejection needs a reason")
 
@@ -194,28 +218,28 @@ class ScheduleCommand(msgspec.Struct, frozen=True, kw_only=True):
     signature field (see ``wire.signing``).
     """
 
-    command: str
-    target_node: str
-    portfolio_id: str | None = None
+    command: Name
+    target_node: Name
+    portfolio_id: Name | None = None
     params: dict[str, Any] = {}
-    issued_at_ns: int
-    nonce: str
-    signature: str = ""
-    v: int = SCHEMA_VERSION
+    issued_at_ns: TimestampNs
+    nonce: Id
+    signature: Signature = ""
+    v: Count = SCHEMA_VERSION
 
 
 class CommandAck(msgspec.Struct, frozen=True, kw_only=True):
     """A node's answer to a command, written to the coordination store under
     ``names.command_ack_key(nonce)`` so that the sender can wait for it."""
 
-    nonce: str
-    node_id: str
-    command: str
-    portfolio_id: str | None = None
+    nonce: Id
+    node_id: Name
+    command: Name
+    portfolio_id: Name | None = None
     ok: bool
     detail: str = ""
-    ts_ns: int = 0
-    v: int = SCHEMA_VERSION
+    ts_ns: TimestampNs = 0
+    v: Count = SCHEMA_VERSION
 
 
 # --- dead letters ------------------------------------------------------------
@@ -225,11 +249,11 @@ class DeadLetter(msgspec.Struct, frozen=True, kw_only=True):
     """A message that could not be processed, with the reason, on ``<topic>.dlq``."""
 
     topic: str
-    partition: int
-    offset: int
+    partition: Count
+    offset: Count
     key: bytes | None
     payload: bytes
     reason: str
     component: str
-    ts_ns: int
-    v: int = SCHEMA_VERSION
+    ts_ns: TimestampNs
+    v: Count = SCHEMA_VERSION

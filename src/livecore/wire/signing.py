@@ -3,6 +3,9 @@
 A command is signed with HMAC-SHA256 over its canonical encoding (sorted keys,
 ``signature`` empty). The verifier refuses unsigned, forged, expired and
 replayed commands; each refusal names its reason so it can be audited.
+Verification never raises anything but ``CommandRejected``: whatever a command
+carries (a non-ASCII, non-hex, short or huge signature, parameters that do not
+encode), the answer is a refusal, never a crash of the loop that asked.
 """
 
 from __future__ import annotations
@@ -28,7 +31,8 @@ DEFAULT_MAX_SKEW_S = 5.0
 
 class CommandRejected(Exception):
     """A command failed verification. ``reason`` is one of
-    ``unsigned``, ``forged``, ``expired``, ``from_future``, ``replayed``."""
+    ``unsigned``, ``forged``, ``expired``, ``from_future``, ``replayed`` or
+    ``malformed`` (a value that cannot even be checked)."""
 
     def __init__(self, reason: str, detail: str) -> None:
         super().__init__(f"{reason}: {detail}")
@@ -36,9 +40,18 @@ class CommandRejected(Exception):
         self.detail = detail
 
 
+_SIGNATURE_LENGTH = hashlib.sha256().digest_size * 2  # hex
+_HEX = frozenset("0123456789abcdef")
+
+
 def _digest(secret: bytes, command: ScheduleCommand) -> str:
     unsigned = msgspec.structs.replace(command, signature="")
     return hmac.new(secret, encode_canonical(unsigned), hashlib.sha256).hexdigest()
+
+
+def _well_formed(signature: object) -> bool:
+    """A lowercase hex SHA-256 digest, as ``CommandSigner`` writes it."""
+    return isinstance(signature, str) and len(signature) == _SIGNATURE_LENGTH and _HEX.issuperset(signature)
 
 
 class CommandSigner:
@@ -95,18 +108,23 @@ class CommandVerifier:
         self._lock = threading.Lock()
 
     def verify(self, command: ScheduleCommand) -> None:
-        """Raise ``CommandRejected`` unless ``command`` is authentic, fresh and new."""
-        if not command.signature:
-            raise CommandRejected("unsigned", f"{command.command} carries no signature")
-        expected = _digest(self._secret, command)
-        if not hmac.compare_digest(expected, command.signature):
-            raise CommandRejected("forged", f"{command.command}: signature does not match")
+        """Raise ``CommandRejected`` unless ``command`` is authentic, fresh and new.
+        Nothing else is raised, whatever ``command`` holds."""
+        try:
+            self._verify(command)
+        except CommandRejected:
+            raise
+        except Exception as exc:  # a last guard: a hostile command must not crash the caller
+            raise CommandRejected("malformed", f"cannot be verified ({type(exc).__name__})") from None
+
+    def _verify(self, command: ScheduleCommand) -> None:
+        self._check_signature(command)
         now = self._clock()
         age = now - command.issued_at_ns
         if age > self._max_age_ns:
-            raise CommandRejected("expired", f"{command.command} issued {age / 1e9:.1f}s ago")
+            raise CommandRejected("expired", f"{command.command} issued {age // 10**9}s ago")
         if age < -self._max_skew_ns:
-            raise CommandRejected("from_future", f"{command.command} issued {-age / 1e9:.1f}s ahead")
+            raise CommandRejected("from_future", f"{command.command} issued {-age // 10**9}s ahead")
         with self._lock:
             self._forget_older_than(now - self._max_age_ns - self._max_skew_ns)
             if command.nonce in self._seen:
@@ -114,6 +132,20 @@ class CommandVerifier:
             self._seen[command.nonce] = command.issued_at_ns
             while len(self._seen) > self._max_nonces:
                 self._seen.popitem(last=False)
+
+    def _check_signature(self, command: ScheduleCommand) -> None:
+        name = str(command.command)[:64]
+        if not command.signature:
+            raise CommandRejected("unsigned", f"{name} carries no signature")
+        if not _well_formed(command.signature):
+            raise CommandRejected("forged", f"{name}: signature is not a hex SHA-256 digest")
+        try:
+            expected = _digest(self._secret, command)
+        except Exception as exc:  # parameters that cannot be encoded cannot have been signed
+            raise CommandRejected("forged", f"{name}: cannot be encoded ({type(exc).__name__})") from None
+        # both are ASCII hex of equal length here: compare_digest on bytes cannot raise
+        if not hmac.compare_digest(expected.encode(), command.signature.encode()):
+            raise CommandRejected("forged", f"{name}: signature does not match")
 
     def _forget_older_than(self, cutoff_ns: int) -> None:
         while self._seen:

@@ -81,7 +81,7 @@ def test_prices_are_strings_on_the_wire_and_keep_their_digits() -> None:
     ("payload", "fragment"),
     [
         (b'{"type":"tick","symbol":"A","ts_ns":1,"price":"-1"}', "price must be a positive"),
-        (b'{"type":"tick","symbol":"","ts_ns":1,"price":"1"}', "symbol must not be empty"),
+        (b'{"type":"tick","symbol":"","ts_ns":1,"price":"1"}', "at `.*symbol`"),
         (b'{"type":"tick","symbol":"A","ts_ns":1,"price":"1","v":2}', "schema version 2"),
         (b'{"type":"quote","symbol":"A"}', "invalid market event"),
         (

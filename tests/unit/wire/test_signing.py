@@ -6,6 +6,8 @@ import threading
 
 import msgspec
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from livecore.wire.codec import encode, schedule_commands
 from livecore.wire.signing import CommandRejected, CommandSigner, CommandVerifier
@@ -117,3 +119,56 @@ def test_concurrent_replays_accept_exactly_one() -> None:
     for t in threads:
         t.join()
     assert len(accepted) == 1
+
+
+# --- verification never raises anything but CommandRejected ---------------------
+
+hostile_signatures = st.one_of(
+    st.text(max_size=300),  # any unicode, including non-ASCII and control characters
+    st.text(alphabet="0123456789abcdefABCDEF", min_size=60, max_size=68),
+    st.text(alphabet="\u00e9\u4e2d\U0001f600\x00", min_size=64, max_size=64),
+    st.binary(max_size=80).map(lambda b: b.hex()),
+    st.just("x" * 100_000),
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(signature=hostile_signatures, issued=st.integers(min_value=-(2**80), max_value=2**80))
+def test_any_signature_is_refused_never_raised(signature: str, issued: int) -> None:
+    clock = FakeClock()
+    signer, verifier = make(clock)
+    command = msgspec.structs.replace(signer.build("node.pause", "node-1"), issued_at_ns=issued, signature=signature)
+    with pytest.raises(CommandRejected) as info:
+        verifier.verify(command)
+    assert info.value.reason in {"unsigned", "forged"}
+
+
+@settings(max_examples=100, deadline=None)
+@given(issued=st.integers(min_value=-(2**200), max_value=2**200))
+def test_authentic_command_with_any_timestamp_is_accepted_or_refused(issued: int) -> None:
+    clock = FakeClock()
+    signer, verifier = make(clock)
+    command = signer.sign(msgspec.structs.replace(signer.build("node.pause", "node-1"), issued_at_ns=issued))
+    try:
+        verifier.verify(command)
+    except CommandRejected as exc:
+        assert exc.reason in {"expired", "from_future"}
+    else:
+        assert abs(clock.now - issued) <= 60 * SECOND
+
+
+def _nested(depth: int) -> list[object]:
+    value: list[object] = []
+    for _ in range(depth):
+        value = [value]
+    return value
+
+
+@pytest.mark.parametrize("params", [{"x": object()}, {"deep": _nested(100_000)}, {"f": float("nan")}])
+def test_parameters_that_do_not_encode_are_refused_never_raised(params: dict[str, object]) -> None:
+    clock = FakeClock()
+    signer, verifier = make(clock)
+    command = msgspec.structs.replace(signer.build("node.pause", "node-1"), params=params)
+    with pytest.raises(CommandRejected) as info:
+        verifier.verify(command)
+    assert info.value.reason == "forged"

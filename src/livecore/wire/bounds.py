@@ -1,0 +1,106 @@
+"""The wire's value bounds, in one place.
+
+A message that decodes must be storable, priceable and bookable without an
+exception: every integer fits the signed 64-bit columns it is journaled in,
+every decimal is finite and small enough that the gateway's rounding and the
+books' exact arithmetic cannot overflow their contexts, every string that
+becomes an id or a key is short and free of control characters.
+
+Integer and string limits are msgspec ``Meta`` constraints on the field types
+below (checked at decode; the error names the field's path). Decimal limits
+and cross-field rules are ``check_*`` helpers that the structs call from
+``__post_init__``, so they hold on decode *and* on construction: a component
+cannot build a message that its peer would refuse. The limits are documented
+in docs/ARCHITECTURE.md (wire contract) and docs/BUS.md.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Annotated
+
+import msgspec
+
+INT64_MAX = 2**63 - 1
+
+# Timestamps: nanoseconds since the Unix epoch, from 1970-01-01 up to
+# 2200-01-01 (exclusive) -- far inside a signed 64-bit integer.
+MIN_TS_NS = 0
+MAX_TS_NS = 7_258_118_400 * 1_000_000_000 - 1
+
+# A bar lasts at least one second and at most the whole timestamp window (a
+# replay infers the interval from the gap between bars, which may be years).
+MAX_INTERVAL_S = 7_258_118_400
+
+# Decimals: at most MAX_SCALE places (the books' quantum, 1e-12), prices and
+# quantities below 1e15, money amounts (commissions) below 1e30. Then a
+# product of price and quantity has at most 54 significant digits: exact in
+# the books' 80-digit context and quantizable by the gateway's cost model.
+MAX_SCALE = 12
+MAX_PRICE = Decimal("1e15")
+MAX_QUANTITY = Decimal("1e15")
+MAX_AMOUNT = Decimal("1e30")
+
+# Strings: names (portfolio, node, symbol, command; a portfolio id may have 128
+# characters, see domain/spec.py), client order ids ("{portfolio}-{epoch}-{seq}",
+# at most 168 characters) and the ids derived from those (fill id
+# "{client order id}-f{n}", venue order id "{venue}-{client order id}"), nonces.
+# Free text (reasons, details) becomes no key and is not bounded.
+MAX_NAME_LENGTH = 128
+MAX_ORDER_ID_LENGTH = 192
+MAX_ID_LENGTH = 256
+MAX_SIGNATURE_LENGTH = 256
+
+# No C0/C1 control characters, no line or paragraph separators. \Z, not $:
+# "$" would also match before a trailing newline.
+PRINTABLE = r"\A[^\x00-\x1f\x7f-\x9f\u2028\u2029]*\Z"
+
+Count = Annotated[int, msgspec.Meta(ge=0, le=INT64_MAX)]
+"""Epochs, sequence numbers, offsets, partitions, schema versions."""
+TimestampNs = Annotated[int, msgspec.Meta(ge=MIN_TS_NS, le=MAX_TS_NS)]
+IntervalS = Annotated[int, msgspec.Meta(ge=1, le=MAX_INTERVAL_S)]
+Name = Annotated[str, msgspec.Meta(min_length=1, max_length=MAX_NAME_LENGTH, pattern=PRINTABLE)]
+OptionalName = Annotated[str, msgspec.Meta(max_length=MAX_NAME_LENGTH, pattern=PRINTABLE)]
+"""A name that may be empty (a feedback report's symbol when unknown)."""
+OrderId = Annotated[str, msgspec.Meta(min_length=1, max_length=MAX_ORDER_ID_LENGTH, pattern=PRINTABLE)]
+"""A client order id: short enough that the ids derived from it stay ``Id``s."""
+Id = Annotated[str, msgspec.Meta(min_length=1, max_length=MAX_ID_LENGTH, pattern=PRINTABLE)]
+Signature = Annotated[str, msgspec.Meta(max_length=MAX_SIGNATURE_LENGTH)]
+
+
+def _show(value: object) -> str:
+    """A value for an error message, cut short (a hostile value may be huge)."""
+    text = str(value)
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
+def check_decimal(name: str, value: Decimal, *, limit: Decimal, positive: bool) -> None:
+    """Raise ``ValueError`` naming ``name`` unless ``value`` is a finite Decimal with
+    at most ``MAX_SCALE`` places, ``0 <= value < limit`` (``0 <`` if ``positive``)."""
+    if not isinstance(value, Decimal) or not value.is_finite():
+        raise ValueError(f"{name} must be a finite decimal, got {_show(value)}")
+    exponent = value.as_tuple().exponent
+    assert isinstance(exponent, int)  # finite decimals have an integer exponent
+    if exponent < -MAX_SCALE:
+        raise ValueError(f"{name} has more than {MAX_SCALE} decimal places: {_show(value)}")
+    if positive and value <= 0:
+        raise ValueError(f"{name} must be a positive number, got {_show(value)}")
+    if value < 0:
+        raise ValueError(f"{name} must be >= 0, got {_show(value)}")
+    if value >= limit:
+        raise ValueError(f"{name} must be below {limit}, got {_show(value)}")
+
+
+def check_price(name: str, value: Decimal) -> None:
+    """A positive price below ``MAX_PRICE``."""
+    check_decimal(name, value, limit=MAX_PRICE, positive=True)
+
+
+def check_quantity(name: str, value: Decimal, *, positive: bool = True) -> None:
+    """A quantity (or volume, size) below ``MAX_QUANTITY``; zero allowed unless ``positive``."""
+    check_decimal(name, value, limit=MAX_QUANTITY, positive=positive)
+
+
+def check_amount(name: str, value: Decimal) -> None:
+    """A non-negative money amount below ``MAX_AMOUNT`` (commissions)."""
+    check_decimal(name, value, limit=MAX_AMOUNT, positive=False)
