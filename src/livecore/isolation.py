@@ -8,10 +8,11 @@ when the work raises depends on ``faults.classify``:
 - ``REJECTED`` (a backend answered with an error): tried up to
   ``policy.max_attempts`` times, with backoff, then given up.
 - ``TRANSIENT`` (a backend does not answer): retried with backoff for as long
-  as the backend stays down; after ``max_attempts`` tries the backends' health
-  probe decides: if they answer, the record itself is the problem and it is
-  given up; if not, the loop keeps waiting on the same record (order kept,
-  nothing skipped).
+  as the backend stays down. After each such failure the backends' health
+  probe is asked; a record that failed ``max_attempts`` times in a row while
+  the probe said the backends answer is itself the problem and is given up.
+  Otherwise the loop keeps waiting on the same record (order kept, nothing
+  skipped).
 
 "Given up" means the caller's ``give_up(reason)`` dead-letters the record;
 the loop then goes on with the next record. A guard belongs to one loop
@@ -96,6 +97,7 @@ class RecordGuard:
         """Do ``work`` until it succeeds, is given up (``give_up(reason)`` called) or
         the loop stops. ``what`` names the record in logs."""
         attempt = 0
+        healthy = 0  # transient failures in a row while the backends answered
         while True:
             attempt += 1
             try:
@@ -104,7 +106,9 @@ class RecordGuard:
             except Exception as exc:
                 self.failures += 1
                 fault = classify(exc)
-                if self._must_give_up(fault, attempt):
+                if fault is Fault.TRANSIENT:
+                    healthy = healthy + 1 if self._probe() else 0
+                if self._must_give_up(fault, attempt, healthy):
                     tries = f" (after {attempt} tries)" if attempt > 1 else ""
                     log.error("%s: %s failed%s, dead-lettered", self._label, what, tries, exc_info=exc)
                     self.dead_lettered += 1
@@ -121,12 +125,12 @@ class RecordGuard:
                 return Outcome.STOPPED
             self._alive()
 
-    def _must_give_up(self, fault: Fault, attempt: int) -> bool:
+    def _must_give_up(self, fault: Fault, attempt: int, healthy: int) -> bool:
         if fault is Fault.DEFECT:
             return True
-        if attempt < self._policy.max_attempts:
-            return False
-        return fault is Fault.REJECTED or self._probe()
+        if fault is Fault.REJECTED:
+            return attempt >= self._policy.max_attempts
+        return healthy >= self._policy.max_attempts
 
     def _give_up(self, give_up: Callable[[str], None], reason: str, what: str) -> None:
         """Dead-letter; a dead letter that cannot be written is logged, never raised."""

@@ -120,3 +120,12 @@ def test_backends_answer_is_false_when_any_ping_raises() -> None:
 def test_wait_while_returns_at_once_when_stopped() -> None:
     assert wait_while(lambda: False)(10.0) is True
     assert wait_while(lambda: True)(0.0) is False
+
+
+def test_a_transient_failure_as_the_outage_ends_is_tried_again() -> None:
+    answers = iter([False, False, True, True])
+    waits: list[float] = []
+    g = RecordGuard(label="t", policy=POLICY, probe=lambda: next(answers), wait=lambda s: bool(waits.append(s)))
+    work = Work(operational(), operational(), operational())
+    assert g.run(work, [].append, "r") is Outcome.DONE
+    assert work.calls == 4 and g.dead_lettered == 0
