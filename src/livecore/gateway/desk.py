@@ -12,11 +12,15 @@ published feedback change together. Rules:
 - resting orders of a portfolio whose fence moved past their epoch are
   cancelled (reason ``stale_epoch``) before any market event can fill them;
 - a malformed record is dead-lettered and, when its portfolio id can be read,
-  rejected back to that portfolio.
+  rejected back to that portfolio;
+- one record at a time: the service isolates each (``livecore.isolation``); a
+  record given up is dead-lettered by ``order_failed``/``market_failed``, and an
+  order nothing was executed for is rejected (reason ``failed: ...``).
 """
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 import zlib
@@ -25,6 +29,7 @@ from dataclasses import dataclass
 
 import msgspec
 
+from livecore.faults import Fault, classify
 from livecore.gateway.broker import BrokerAdapter
 from livecore.gateway.fencing import FenceReader, admission, is_stale
 from livecore.gateway.publisher import FeedbackPublisher
@@ -40,6 +45,8 @@ from livecore.wire.messages import (
     OrderFeedback,
 )
 from livecore.wire.names import Topics
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(slots=True)
@@ -61,6 +68,10 @@ class GatewayStats:
     adopted: int = 0
     released: int = 0
     loop_errors: int = 0
+    failed_orders: int = 0  # order records dead-lettered because handling them raised
+    failed_market: int = 0  # market records dead-lettered because handling them raised
+    failed_adoptions: int = 0  # journaled open orders that could not be adopted
+    record_retries: int = 0  # tries repeated after a record's handling raised
 
 
 def partition_of(key: str, partitions: int) -> int:
@@ -96,19 +107,61 @@ class OrderDesk:
     # --- orders -------------------------------------------------------------------
 
     def on_order_records(self, records: Iterable[Record]) -> None:
+        """A batch, without isolation (the service isolates each record)."""
+        self.begin_orders()
+        for record in records:
+            self.on_order_record(record)
+
+    def begin_orders(self) -> None:
+        """A new batch of order records: fences are read afresh."""
         with self._lock:
             self._fences.begin_batch()
+
+    def on_order_record(self, record: Record) -> None:
+        """One order record. Raises when a backend failed; reports produced so far
+        stay queued in the publisher, so handling the record again is harmless."""
+        with self._lock:
             self._publisher.flush_pending()
-            for record in records:
-                try:
-                    request = order_requests.decode(record.value)
-                except MalformedMessage as exc:
-                    self._malformed_order(record, exc.reason)
-                    continue
-                if isinstance(request, NewOrder):
-                    self._new_order(request)
-                else:
-                    self._cancel(request)
+            try:
+                request = order_requests.decode(record.value)
+            except MalformedMessage as exc:
+                self._malformed_order(record, exc.reason)
+                return
+            if isinstance(request, NewOrder):
+                self._new_order(request)
+            else:
+                self._cancel(request)
+
+    def order_failed(self, record: Record, reason: str) -> None:
+        """Dead-letter an order record whose handling raised, and reject the order
+        to its portfolio when nothing was executed for it (best effort)."""
+        with self._lock:
+            self.stats.failed_orders += 1
+            self._publisher.dead_letter(self._topics.dlq(record.topic), self._letter(record, reason))
+            try:
+                self._reject_failed(record, reason)
+            except Exception as exc:
+                log.warning("no rejection for failed order record @%d: %s", record.offset, exc)
+
+    def market_failed(self, record: Record, reason: str) -> None:
+        """Dead-letter a market record whose handling raised."""
+        with self._lock:
+            self.stats.failed_market += 1
+            self._publisher.dead_letter(self._topics.dlq(record.topic), self._letter(record, reason))
+
+    def _reject_failed(self, record: Record, reason: str) -> None:
+        try:
+            order = order_requests.decode(record.value)
+        except MalformedMessage:
+            return
+        if not isinstance(order, NewOrder):
+            return
+        coid = order.client_order_id
+        if any(o.client_order_id == coid for o in self._broker.open_orders(order.symbol)):
+            return  # live at the broker: its outcomes will come
+        if self._journal.feedback_for_order(coid):
+            return  # answered already
+        self._publisher.emit_now(rejection(order, f"failed: {reason}"[:500], self._clock()))
 
     def _new_order(self, order: NewOrder) -> None:
         now = self._clock()
@@ -191,24 +244,41 @@ class OrderDesk:
 
     # --- market data --------------------------------------------------------------
 
-    def on_market_records(self, records: Iterable[Record], not_before_ms: int = 0) -> None:
+    def on_market_records(self, records: Iterable[Record], not_before_ms: int = 0) -> list[tuple[Record, Exception]]:
+        """Decode and apply a batch; return the records whose decoding or event raised
+        (the caller dead-letters them)."""
+        events, sources, failed = self.decode_market(records, not_before_ms)
+        if events:
+            failed.extend((sources[index], exc) for index, exc in self.on_market_events(events))
+        return failed
+
+    def decode_market(
+        self, records: Iterable[Record], not_before_ms: int = 0
+    ) -> tuple[list[MarketEvent], list[Record], list[tuple[Record, Exception]]]:
+        """Events with the record each came from, and the records whose decoding
+        raised; malformed records are dead-lettered here, backlog dropped."""
         events: list[MarketEvent] = []
+        sources: list[Record] = []
+        failed: list[tuple[Record, Exception]] = []
         for record in records:
             if record.timestamp_ms < not_before_ms:
                 self.stats.backlog_dropped += 1
                 continue
             try:
                 events.append(market_events.decode(record.value))
+                sources.append(record)
             except MalformedMessage as exc:
                 self.stats.malformed_market += 1
                 with self._lock:
                     self._publisher.dead_letter(self._topics.dlq(record.topic), self._letter(record, exc.reason))
-        if events:
-            self.on_market_events(events)
+            except Exception as exc:
+                failed.append((record, exc))
+        return events, sources, failed
 
-    def on_market_events(self, events: list[MarketEvent]) -> None:
+    def on_market_events(self, events: list[MarketEvent]) -> list[tuple[int, Exception]]:
+        """Apply events in order; an event the broker raises on is skipped and
+        returned with its index. Raises only before the first event is applied."""
         with self._lock:
-            self.stats.market_events += len(events)
             self._fences.begin_batch()
             self._publisher.flush_pending()
             now = self._clock()
@@ -217,9 +287,23 @@ class OrderDesk:
                     if is_stale(order.epoch, self._fences.fence(order.portfolio_id)):
                         self._broker.cancel(order.client_order_id, now, "stale_epoch")
                         self.stats.stale_resting_cancelled += 1
-            for event in events:
-                self._broker.on_market(event)
-            self._publisher.emit(self._broker.drain_reports())
+            self.stats.market_events += len(events)
+            failed: list[tuple[int, Exception]] = []
+            for index, event in enumerate(events):
+                try:
+                    self._broker.on_market(event)
+                except Exception as exc:
+                    failed.append((index, exc))
+            try:
+                self._publisher.emit(self._broker.drain_reports())
+            except Exception as exc:  # the events are applied: never hand them in again
+                log.warning("market reports queued until the journal answers: %s", exc)
+            return failed
+
+    def flush_pending(self) -> None:
+        """Journal and publish reports left queued by an earlier failure."""
+        with self._lock:
+            self._publisher.flush_pending()
 
     # --- book ownership (restart, rebalance) ----------------------------------------
 
@@ -235,11 +319,18 @@ class OrderDesk:
                 order = entry.order
                 if order.client_order_id in mine or not owns(order.portfolio_id):
                     continue
-                history = [e.feedback for e in self._journal.feedback_for_order(order.client_order_id)]
-                if history:
-                    self._broker.restore(order, history)
-                else:
-                    self._admit(order, self._clock())
+                try:
+                    history = [e.feedback for e in self._journal.feedback_for_order(order.client_order_id)]
+                    if history:
+                        self._broker.restore(order, history)
+                    else:
+                        self._admit(order, self._clock())
+                except Exception as exc:
+                    if classify(exc) is Fault.TRANSIENT:
+                        raise  # the whole adoption is tried again
+                    self.stats.failed_adoptions += 1
+                    log.exception("cannot adopt open order %s; skipped", order.client_order_id)
+                    continue
                 adopted += 1
             self.stats.adopted += adopted
             now = self._clock()

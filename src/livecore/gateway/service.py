@@ -4,11 +4,16 @@ Two loops, each in its own thread:
 
 - **orders**: group ``trade_gateway`` (shared by every gateway process;
   partitions split among them), ``earliest`` for a new group. Per batch: the
-  desk handles every record, then the publisher settles (outcomes journaled and
-  delivered) and only then are the offsets committed. A batch that fails (the
-  database or the broker is down) is rewound with ``seek`` and handled again
-  after a pause: the journal makes the repeat harmless.
+  desk handles each record under the loop's ``RecordGuard`` (a backend that
+  does not answer: the same record again after a backoff; a record that keeps
+  failing while the backends answer: dead-lettered, and the next record goes
+  on), then the publisher settles (outcomes journaled and delivered, retried
+  until they are) and only then are the offsets committed. Anything else that
+  fails rewinds the batch with ``seek``: the journal makes the repeat harmless.
 - **market**: its own group per process, ``latest``; feeds the paper broker.
+  A batch whose fences or queued reports cannot be read is tried again (no
+  event was applied yet); an event the broker raises on is dead-lettered and
+  the rest of the batch applied.
 
 On every change of the orders assignment the gateway adopts the journal's open
 orders of the portfolios that now map to its partitions and forgets those that
@@ -23,13 +28,16 @@ import threading
 import time
 import uuid
 from collections.abc import Callable
+from functools import partial
 
+from livecore.faults import classify, describe
 from livecore.gateway.broker import BrokerAdapter
 from livecore.gateway.desk import GatewayStats, OrderDesk, partition_of
 from livecore.gateway.fencing import FenceReader
 from livecore.gateway.paper import PaperBroker
 from livecore.gateway.publisher import FeedbackPublisher
 from livecore.gateway.settings import GatewaySettings
+from livecore.isolation import Outcome, RecordGuard, backends_answer
 from livecore.ports.bus import Bus, Consumer, OffsetReset, Record, TopicPartition
 from livecore.ports.coordination import Coordination
 from livecore.ports.store import Store
@@ -68,6 +76,11 @@ class TradeGateway:
         self._market_assigned = threading.Event()
         self._started_ms = 0
         self._assignment: frozenset[int] = frozenset()
+        probe = backends_answer(store.ping, coord.ping, partial(bus.ping, s.probe_timeout_s))
+        self._guards = {
+            loop: RecordGuard(label=f"gateway {loop}", policy=s.record_retry, probe=probe, wait=self._stop.wait)
+            for loop in ("orders", "market")
+        }
 
     # --- lifecycle ------------------------------------------------------------------
 
@@ -78,7 +91,9 @@ class TradeGateway:
         s, t = self.settings, self.topics
         ensure_topics(self._bus, t, s.topics)
         producer = self._bus.producer()
-        self._publisher = FeedbackPublisher(producer, self._store.journal, t.orders_feedback)
+        self._publisher = FeedbackPublisher(
+            producer, self._store.journal, t.orders_feedback, s.record_retry, s.component
+        )
         self._desk = OrderDesk(
             self._broker,
             self._store.journal,
@@ -130,7 +145,10 @@ class TradeGateway:
 
     @property
     def stats(self) -> GatewayStats:
-        return self._desk.stats if self._desk is not None else GatewayStats()
+        if self._desk is None:
+            return GatewayStats()
+        self._desk.stats.record_retries = sum(guard.retries for guard in self._guards.values())
+        return self._desk.stats
 
     @property
     def broker(self) -> BrokerAdapter:
@@ -146,28 +164,48 @@ class TradeGateway:
         consumer = self._consumer(s.group_id, self.topics.orders, "earliest")
         try:
             while not self._stop.is_set():
+                records: list[Record] = []
                 try:
                     records = consumer.poll(s.max_batch, s.poll_timeout_s)
                     self._sync_assignment(consumer)
                     if records:
                         self._handle_orders(consumer, records)
                 except Exception:
+                    _rewind(consumer, records)  # nothing polled is ever skipped
                     self._count_error("orders")
                     self._stop.wait(s.retry_backoff_s)
         finally:
             consumer.close()
 
     def _handle_orders(self, consumer: Consumer, records: list[Record]) -> None:
-        assert self._desk is not None and self._publisher is not None
-        try:
-            self._desk.on_order_records(records)
-            while not self._publisher.settle(self.settings.publish_timeout_s):
-                if self._stop.wait(self.settings.retry_backoff_s):
-                    return  # not committed: redelivered to whoever runs next
-            consumer.commit(records)
-        except Exception:
-            _rewind(consumer, records)
-            raise
+        """Each record isolated, then settle, then commit what was handled."""
+        assert self._desk is not None
+        desk, guard = self._desk, self._guards["orders"]
+        desk.begin_orders()
+        handled: list[Record] = []
+        for record in records:
+            outcome = guard.run(
+                partial(desk.on_order_record, record),
+                partial(desk.order_failed, record),
+                f"order record {_where(record)}",
+            )
+            if outcome is Outcome.STOPPED:
+                break  # not committed: redelivered to whoever runs next
+            handled.append(record)
+        if handled and self._settle():
+            consumer.commit(handled)
+
+    def _settle(self) -> bool:
+        """Wait until every outcome is journaled and delivered; False when stopping."""
+        assert self._publisher is not None
+        while True:
+            try:
+                if self._publisher.settle(self.settings.publish_timeout_s):
+                    return True
+            except Exception as exc:
+                log.warning("gateway %s: outcomes not settled yet: %s", self.gateway_id, describe(exc, 200))
+            if self._stop.wait(self.settings.retry_backoff_s):
+                return False
 
     def _sync_assignment(self, consumer: Consumer) -> None:
         assigned = frozenset(tp.partition for tp in consumer.assignment() if tp.topic == self.topics.orders)
@@ -203,13 +241,37 @@ class TradeGateway:
                     if consumer.assignment():
                         self._market_assigned.set()
                     if records:
-                        assert self._desk is not None
-                        self._desk.on_market_records(records, not_before)
+                        self._handle_market(records, not_before)
+                    elif self._publisher is not None and self._publisher.pending and self._desk is not None:
+                        self._desk.flush_pending()  # reports left queued by a journal outage
                 except Exception:
                     self._count_error("market")
                     self._stop.wait(s.retry_backoff_s)
         finally:
             consumer.close()
+
+    def _handle_market(self, records: list[Record], not_before: int) -> None:
+        """Decode once; apply the batch (tried again while a backend does not answer,
+        since nothing was applied yet); dead-letter each record that raised."""
+        assert self._desk is not None
+        desk, guard = self._desk, self._guards["market"]
+        events, sources, failed = desk.decode_market(records, not_before)
+        if events:
+
+            def apply() -> None:
+                failed.extend((sources[index], exc) for index, exc in desk.on_market_events(events))
+
+            def give_up(reason: str) -> None:
+                for record in sources:
+                    desk.market_failed(record, reason)
+
+            guard.run(apply, give_up, f"market batch of {len(events)} events")
+        for record, exc in failed:
+            guard.dead_lettered += 1
+            log.error(
+                "gateway %s: market record %s failed, dead-lettered", self.gateway_id, _where(record), exc_info=exc
+            )
+            desk.market_failed(record, f"{classify(exc).value}: {describe(exc)}")
 
     def _count_error(self, loop: str) -> None:
         if self._desk is not None:
@@ -228,3 +290,7 @@ def _rewind(consumer: Consumer, records: list[Record]) -> None:
             consumer.seek(tp, offset)
         except Exception:
             log.exception("cannot rewind %s to %d", tp, offset)
+
+
+def _where(record: Record) -> str:
+    return f"{record.topic}[{record.partition}]@{record.offset}"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from livecore.faults import RetryPolicy
 from livecore.gateway.paper import PaperSettings
 from livecore.ports.bus import ConsumerSettings
 from livecore.topology import DEFAULT_LAYOUT, TopicLayout
@@ -37,6 +38,10 @@ class GatewaySettings:
     consumer: ConsumerSettings | None = None
     drop_backlog: bool = True
     component: str = "gateway"
+    # a record whose handling raises: tries before it is dead-lettered, backoff between tries
+    record_retry: RetryPolicy = field(default_factory=RetryPolicy)
+    # how long the health probe waits for the bus before calling it down
+    probe_timeout_s: float = 2.0
 
     def __post_init__(self) -> None:
         if not self.group_id:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from livecore.faults import RetryPolicy
 from livecore.ports.bus import ConsumerSettings
 from livecore.topology import TopicLayout
 
@@ -59,6 +60,9 @@ class NodeConfig:
     topic_layout: TopicLayout = field(default_factory=TopicLayout)  # partitions, if this node creates them
     create_topics: bool = True
     topic_prefix: str = ""
+
+    # a record whose handling raises: tries before it is dead-lettered, backoff between tries
+    record_retry: RetryPolicy = field(default_factory=RetryPolicy)
 
     # stop
     join_timeout_s: float = 5.0

@@ -14,6 +14,11 @@ snapshot that contains it was saved: processors release ``FeedbackTicket`` s
 after ``store.snapshots.save`` returned; this loop commits, per partition, the
 longest run of released tickets. A full feedback mailbox pauses the consumer
 (membership kept) until the portfolio catches up: feedback is never dropped.
+
+A record whose decoding or delivery raises (anything but a full or loading
+mailbox, which wait) is dead-lettered on its own, its ticket released, and the
+records behind it are delivered: the commit passes it, nothing after it is
+skipped. Its portfolio's books are put right by the journal at the next load.
 """
 
 from __future__ import annotations
@@ -21,6 +26,7 @@ from __future__ import annotations
 import logging
 from collections import deque
 from collections.abc import Callable, Mapping
+from typing import Any
 
 from livecore.node.deadletter import DeadLetters
 from livecore.node.loop import ConsumerLoop
@@ -75,13 +81,14 @@ class FeedbackLoop(ConsumerLoop):
         portfolios: Mapping[str, PortfolioProcessor],
         is_loading: Callable[[str], bool],
         dead_letters: DeadLetters,
+        **isolation: Any,
     ) -> None:
-        super().__init__(consumer_factory, should_run, poll_batch, poll_timeout_s)
+        super().__init__(consumer_factory, should_run, poll_batch, poll_timeout_s, **isolation)
         self._portfolios = portfolios
         self._is_loading = is_loading
         self._dead_letters = dead_letters
         self.tracker = OffsetTracker(topic)
-        self._backlog: deque[FeedbackItem] = deque()
+        self._backlog: deque[tuple[FeedbackItem, Record]] = deque()
         self._paused = False
         self.events = 0
         self.ignored = 0
@@ -98,7 +105,11 @@ class FeedbackLoop(ConsumerLoop):
                 self._dead_letters.send(record, exc.reason)
                 ticket.done = True
                 continue
-            self._backlog.append(FeedbackItem(feedback, ticket))
+            except Exception as exc:  # not a decode refusal: a bug, isolated to this record
+                self._dead_letters.send(record, self.poisoned(_where(record), exc))
+                ticket.done = True
+                continue
+            self._backlog.append((FeedbackItem(feedback, ticket), record))
         self._drain_backlog(consumer)
         if self._should_run():  # after stop began, nothing more is committed
             self._commit(consumer)
@@ -106,25 +117,39 @@ class FeedbackLoop(ConsumerLoop):
     def _drain_backlog(self, consumer: Consumer) -> None:
         backlog = self._backlog
         while backlog:
-            item = backlog[0]
-            pid = item.feedback.portfolio_id
-            processor = self._portfolios.get(pid)
-            if processor is None or processor.closed:
-                if self._is_loading(pid):  # hosted in a moment: wait, never ignore
-                    self._wait(consumer, f"portfolio {pid} is loading")
-                    return
-                self.ignored += 1
+            item, record = backlog[0]
+            try:
+                verdict = self._deliver(item)
+            except Exception as exc:
+                self._dead_letters.send(record, self.poisoned(_where(record), exc))
+                verdict = "done"
                 if item.ticket is not None:
                     item.ticket.done = True
-            elif not processor.offer_feedback(item):
-                if processor.closed:
-                    continue  # closed meanwhile: ignored on the next turn
-                self._wait(consumer, f"portfolio {pid} feedback mailbox is full")
+            if verdict == "again":
+                continue  # closed meanwhile: ignored on the next turn
+            if verdict != "done":
+                self._wait(consumer, verdict)
                 return
             backlog.popleft()
         if self._paused:
             consumer.resume()
             self._paused = False
+
+    def _deliver(self, item: FeedbackItem) -> str:
+        """``done``, ``again`` (look at the same item again) or why it must wait."""
+        pid = item.feedback.portfolio_id
+        processor = self._portfolios.get(pid)
+        if processor is None or processor.closed:
+            if self._is_loading(pid):  # hosted in a moment: wait, never ignore
+                return f"portfolio {pid} is loading"
+            self.ignored += 1
+            if item.ticket is not None:
+                item.ticket.done = True
+        elif not processor.offer_feedback(item):
+            if processor.closed:
+                return "again"
+            return f"portfolio {pid} feedback mailbox is full"
+        return "done"
 
     def _wait(self, consumer: Consumer, why: str) -> None:
         """Pause fetching until the head of the backlog can be delivered."""
@@ -143,3 +168,7 @@ class FeedbackLoop(ConsumerLoop):
     def finish(self, consumer: Consumer) -> None:
         self._backlog.clear()
         self.tracker.clear()
+
+
+def _where(record: Record) -> str:
+    return f"{record.topic}[{record.partition}]@{record.offset}"

@@ -2,8 +2,11 @@
 
 A loop owns its consumer (created on its own thread, closed when the loop
 ends, as the seed says), stamps ``last_alive`` every iteration so the
-heartbeat can tell a stuck loop from a live one, and wraps each batch: an
-exception is logged and counted, never the end of the loop.
+heartbeat can tell a stuck loop from a live one, and isolates each record:
+subclasses run a record's work through ``self.guard`` (see
+``livecore.isolation``) or dead-letter it themselves, so one record that raises
+is dead-lettered and the next one is processed. What still escapes a batch
+(the consumer failing) is logged and counted, never the end of the loop.
 """
 
 from __future__ import annotations
@@ -13,6 +16,8 @@ import threading
 import time
 from collections.abc import Callable
 
+from livecore.faults import RetryPolicy, classify, describe
+from livecore.isolation import RecordGuard, always_answer, wait_while
 from livecore.ports.bus import Consumer, Record
 
 log = logging.getLogger(__name__)
@@ -34,6 +39,9 @@ class ConsumerLoop:
         should_run: Callable[[], bool],
         poll_batch: int,
         poll_timeout_s: float,
+        *,
+        policy: RetryPolicy | None = None,
+        probe: Callable[[], bool] = always_answer,
     ) -> None:
         self._consumer_factory = consumer_factory
         self._should_run = should_run
@@ -43,6 +51,29 @@ class ConsumerLoop:
         self.ready = threading.Event()
         self.errors = 0
         self._assigned_polls = 0
+        self.guard = RecordGuard(
+            label=self.label,
+            policy=policy or RetryPolicy(),
+            probe=probe,
+            wait=wait_while(should_run),
+            alive=self._stamp,
+        )
+
+    @property
+    def failed_records(self) -> int:
+        """Records dead-lettered because handling them raised."""
+        return self.guard.dead_lettered
+
+    def poisoned(self, what: str, exc: Exception) -> str:
+        """Count a record given up without retrying (the loop has no backend to wait
+        for); return the dead-letter reason."""
+        self.guard.failures += 1
+        self.guard.dead_lettered += 1
+        log.error("%s: %s failed, dead-lettered", self.label, what, exc_info=exc)
+        return f"{classify(exc).value}: {describe(exc)}"
+
+    def _stamp(self) -> None:
+        self.last_alive = time.monotonic()
 
     def reset(self) -> None:
         """Before each (re)start: not ready until the new consumer is positioned."""

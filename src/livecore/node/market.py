@@ -5,12 +5,20 @@ symbol (InterestMap), and keep the order producer served.
 Each node reads every partition of ``market.data`` through its own consumer
 group, starting at ``latest``: market data is only worth its freshest value,
 so nothing is committed and nothing replays after a restart.
+
+A record whose decoding or routing raises is dead-lettered on its own and the
+rest of the batch is routed; it is never retried (this loop waits on no
+backend, and a tick is only worth its freshest value). A portfolio whose
+mailbox raises on an offer loses that batch's events, never another
+portfolio's.
 """
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable, Mapping
+from typing import Any
 
 from livecore.node.deadletter import DeadLetters
 from livecore.node.interest import InterestMap
@@ -19,6 +27,8 @@ from livecore.node.mailbox import MarketSlot
 from livecore.node.processor import PortfolioProcessor
 from livecore.ports.bus import Consumer, Record
 from livecore.wire import codec
+
+log = logging.getLogger(__name__)
 
 
 class MarketDataLoop(ConsumerLoop):
@@ -35,8 +45,9 @@ class MarketDataLoop(ConsumerLoop):
         dead_letters: DeadLetters,
         service: Callable[[], None],
         max_age_s: float | None,
+        **isolation: Any,
     ) -> None:
-        super().__init__(consumer_factory, should_run, poll_batch, poll_timeout_s)
+        super().__init__(consumer_factory, should_run, poll_batch, poll_timeout_s, **isolation)
         self._interest = interest
         self._portfolios = portfolios
         self._dead_letters = dead_letters
@@ -46,6 +57,7 @@ class MarketDataLoop(ConsumerLoop):
         self.stale = 0
         self.unrouted = 0
         self.conflated = 0
+        self.offer_errors = 0
 
     def handle(self, consumer: Consumer, records: list[Record]) -> None:
         if records:
@@ -63,18 +75,21 @@ class MarketDataLoop(ConsumerLoop):
         for record in records:
             try:
                 event = decode(record.value)
+                if oldest is not None and event.ts_ns < oldest:
+                    self.stale += 1
+                    continue
+                symbol = event.symbol
+                pids = lookup(symbol)
+                if not pids:
+                    self.unrouted += 1
+                    continue
             except codec.MalformedMessage as exc:
                 self._dead_letters.send(record, exc.reason)
                 continue
-            if oldest is not None and event.ts_ns < oldest:
-                self.stale += 1
+            except Exception as exc:  # not a decode refusal: a bug, isolated to this record
+                self._dead_letters.send(record, self.poisoned(f"{record.topic}@{record.offset}", exc))
                 continue
-            symbol = event.symbol
-            pids = lookup(symbol)
-            if not pids:
-                self.unrouted += 1
-                continue
-            for pid in pids:
+            for pid in pids:  # a slot per portfolio: conflation overwrites slots in place
                 bucket = routed.get(pid)
                 if bucket is None:
                     routed[pid] = [MarketSlot(symbol, event, received)]
@@ -83,5 +98,10 @@ class MarketDataLoop(ConsumerLoop):
         portfolios = self._portfolios
         for pid, slots in routed.items():
             processor = portfolios.get(pid)
-            if processor is not None:
+            if processor is None:
+                continue
+            try:
                 self.conflated += processor.offer_market(slots)
+            except Exception:
+                self.offer_errors += 1
+                log.exception("%s: offering %d events to portfolio %s failed", self.label, len(slots), pid)

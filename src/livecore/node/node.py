@@ -21,6 +21,7 @@ from collections.abc import Callable
 from typing import Any
 
 from livecore.errors import ConfigError
+from livecore.isolation import backends_answer
 from livecore.node.commands import CommandDispatcher, CommandFailed
 from livecore.node.config import NodeConfig
 from livecore.node.deadletter import DeadLetters
@@ -111,6 +112,8 @@ class ExecutionNode:
             self._feedback_ready,
         )
         running = self._running
+        # a loop waits on a backend only while it does not answer its ping
+        isolation = {"policy": cfg.record_retry, "probe": backends_answer(coord.ping, store.ping)}
         self.market_loop = MarketDataLoop(
             self._consumer_factory(f"{names.node_group_id(node_id)}.market", self.topics.market_data),
             running,
@@ -121,6 +124,7 @@ class ExecutionNode:
             self._dead_letters,
             self._sender.service,
             cfg.max_tick_age_s,
+            **isolation,
         )
         self.feedback_loop = FeedbackLoop(
             self._consumer_factory(f"{names.node_group_id(node_id)}.feedback", self.topics.orders_feedback),
@@ -131,6 +135,7 @@ class ExecutionNode:
             self.portfolios,
             self._hosting.is_loading,
             self._dead_letters,
+            **isolation,
         )
         self.dispatcher = CommandDispatcher(
             node_id,
@@ -147,6 +152,8 @@ class ExecutionNode:
             cfg.poll_batch,
             cfg.poll_timeout_s,
             self.dispatcher,
+            self._dead_letters,
+            **isolation,
         )
 
     # --- seed counters ------------------------------------------------------------------
@@ -351,10 +358,20 @@ class ExecutionNode:
                 "feedback_ignored": self.feedback_loop.ignored,
                 "commands_refused": self.dispatcher.refused,
                 "workers": self.config.workers,
+                **self._loop_counters(),
             },
         )
 
     # --- internals ---------------------------------------------------------------------------------
+
+    def _loop_counters(self) -> dict[str, int]:
+        """Per consumer loop: records dead-lettered because handling raised, and retries."""
+        out: dict[str, int] = {}
+        for loop in (self.schedule_loop, self.market_loop, self.feedback_loop):
+            out[f"{loop.label}_failed"] = loop.guard.dead_lettered
+            out[f"{loop.label}_retries"] = loop.guard.retries
+            out[f"{loop.label}_errors"] = loop.errors
+        return out
 
     def _running(self) -> bool:
         return self.is_running

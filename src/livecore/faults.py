@@ -1,0 +1,136 @@
+"""What kind of failure an exception is, and how often a record may be retried.
+
+Every consumer loop asks the same question when handling one record raised:
+is the backend down (wait and retry the same record), did the backend answer
+"no" (retry a few times, then dead-letter the record), or is the record or the
+code at fault (dead-letter it at once, retrying cannot help and would repeat
+its side effects)? The answer lives here only, so all loops agree.
+
+The adapters wrap driver errors (``StoreError`` / ``CoordinationError``
+``from`` the driver's exception), so the whole cause chain is examined.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+
+import redis.exceptions
+import sqlalchemy.exc
+from confluent_kafka import KafkaError, KafkaException
+
+from livecore.errors import BackendUnavailable
+from livecore.ports.bus import BusError
+from livecore.ports.coordination import CoordinationError
+from livecore.ports.store import StoreError
+
+# how far along __cause__/__context__ to look (adapters wrap once or twice)
+_CHAIN_DEPTH = 8
+
+_KAFKA_TRANSIENT = frozenset(
+    {
+        KafkaError._ALL_BROKERS_DOWN,
+        KafkaError._TRANSPORT,
+        KafkaError._TIMED_OUT,
+        KafkaError._TIMED_OUT_QUEUE,
+        KafkaError._MSG_TIMED_OUT,
+        KafkaError._QUEUE_FULL,
+        KafkaError._WAIT_COORD,
+        KafkaError._RESOLVE,
+        KafkaError._NODE_UPDATE,
+    }
+)
+
+
+class Fault(enum.Enum):
+    """``TRANSIENT``: a backend does not answer. ``REJECTED``: a backend answered
+    with an error (constraint, bad value, server-side refusal). ``DEFECT``: the
+    record or our code is at fault."""
+
+    TRANSIENT = "transient"
+    REJECTED = "rejected"
+    DEFECT = "defect"
+
+
+@dataclass(frozen=True, slots=True)
+class RetryPolicy:
+    """``max_attempts``: tries of one record before a ``REJECTED`` failure, or a
+    ``TRANSIENT`` one while the backends answer their health probe, dead-letters
+    it. Waits between tries double from ``backoff_s`` up to ``max_backoff_s``."""
+
+    max_attempts: int = 5
+    backoff_s: float = 0.05
+    max_backoff_s: float = 2.0
+
+    def __post_init__(self) -> None:
+        if self.max_attempts < 1:
+            raise ValueError("max_attempts must be at least 1")
+        if self.backoff_s < 0 or self.max_backoff_s < self.backoff_s:
+            raise ValueError("need 0 <= backoff_s <= max_backoff_s")
+
+    def backoff(self, attempt: int) -> float:
+        """The pause after failed try number ``attempt`` (1-based)."""
+        return float(min(self.max_backoff_s, self.backoff_s * (2 ** min(attempt - 1, 30))))
+
+
+def classify(exc: BaseException) -> Fault:
+    """The kind of ``exc``, looking through the exceptions it was raised from."""
+    chain = _chain(exc)
+    if any(_transient(link) for link in chain):
+        return Fault.TRANSIENT
+    if any(_rejected(link) for link in chain):
+        return Fault.REJECTED
+    return Fault.DEFECT
+
+
+def describe(exc: BaseException, limit: int = 500) -> str:
+    """``Type: message``, bounded: the reason written into a dead letter."""
+    text = f"{type(exc).__name__}: {exc}"
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def _chain(exc: BaseException) -> list[BaseException]:
+    seen: list[BaseException] = []
+    link: BaseException | None = exc
+    while link is not None and len(seen) < _CHAIN_DEPTH and not any(link is s for s in seen):
+        seen.append(link)
+        link = link.__cause__ or (None if link.__suppress_context__ else link.__context__)
+    return seen
+
+
+def _transient(exc: BaseException) -> bool:
+    if isinstance(exc, sqlalchemy.exc.DBAPIError):
+        return bool(exc.connection_invalidated) or isinstance(
+            exc, (sqlalchemy.exc.OperationalError, sqlalchemy.exc.InterfaceError)
+        )
+    if isinstance(exc, KafkaException):
+        error = exc.args[0] if exc.args else None
+        if isinstance(error, KafkaError):
+            return bool(error.retriable()) or error.code() in _KAFKA_TRANSIENT
+        return False
+    return isinstance(
+        exc,
+        (
+            ConnectionError,  # the builtin: refused, reset, broken pipe
+            TimeoutError,
+            redis.exceptions.ConnectionError,
+            redis.exceptions.TimeoutError,
+            sqlalchemy.exc.TimeoutError,  # connection pool exhausted
+            sqlalchemy.exc.DisconnectionError,
+            BusError,  # the bus adapters raise it for an unreachable or overloaded broker
+            BackendUnavailable,
+        ),
+    )
+
+
+def _rejected(exc: BaseException) -> bool:
+    return isinstance(
+        exc,
+        (
+            sqlalchemy.exc.SQLAlchemyError,
+            redis.exceptions.RedisError,
+            KafkaException,
+            StoreError,
+            CoordinationError,
+        ),
+    )

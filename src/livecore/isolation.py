@@ -1,0 +1,140 @@
+"""Per-record isolation: one record that fails never stops the records behind it.
+
+A consumer loop hands each record's work to ``RecordGuard.run``. What happens
+when the work raises depends on ``faults.classify``:
+
+- ``DEFECT`` (the record or the code is at fault): given up at once. Retrying
+  cannot help and would repeat whatever the work did before it raised.
+- ``REJECTED`` (a backend answered with an error): tried up to
+  ``policy.max_attempts`` times, with backoff, then given up.
+- ``TRANSIENT`` (a backend does not answer): retried with backoff for as long
+  as the backend stays down. After each such failure the backends' health
+  probe is asked; a record that failed ``max_attempts`` times in a row while
+  the probe said the backends answer is itself the problem and is given up.
+  Otherwise the loop keeps waiting on the same record (order kept, nothing
+  skipped).
+
+"Given up" means the caller's ``give_up(reason)`` dead-letters the record;
+the loop then goes on with the next record. A guard belongs to one loop
+thread; its counters are read by metrics without a lock (plain ints).
+"""
+
+from __future__ import annotations
+
+import enum
+import logging
+import time
+from collections.abc import Callable
+
+from livecore.faults import Fault, RetryPolicy, classify, describe
+
+log = logging.getLogger(__name__)
+
+
+class Outcome(enum.Enum):
+    DONE = "done"
+    DEAD_LETTERED = "dead_lettered"
+    STOPPED = "stopped"  # the loop is stopping while the record waits on a backend
+
+
+def backends_answer(*pings: Callable[[], object]) -> Callable[[], bool]:
+    """A health probe: True when every ``ping`` returns without raising."""
+
+    def probe() -> bool:
+        for ping in pings:
+            try:
+                ping()
+            except Exception as exc:
+                log.info("health probe: %s", describe(exc, 200))
+                return False
+        return True
+
+    return probe
+
+
+def always_answer() -> bool:
+    """The probe of a loop with no backend of its own."""
+    return True
+
+
+def wait_while(should_run: Callable[[], bool], slice_s: float = 0.05) -> Callable[[float], bool]:
+    """A ``wait(seconds) -> stopping`` built from a run flag, checked every ``slice_s``."""
+
+    def wait(seconds: float) -> bool:
+        deadline = time.monotonic() + seconds
+        while should_run():
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return False
+            time.sleep(min(slice_s, left))
+        return True
+
+    return wait
+
+
+class RecordGuard:
+    """Runs one record's work under the retry policy; counts what happened."""
+
+    def __init__(
+        self,
+        *,
+        label: str,
+        policy: RetryPolicy,
+        probe: Callable[[], bool],
+        wait: Callable[[float], bool],
+        alive: Callable[[], None] | None = None,
+    ) -> None:
+        self._label = label
+        self._policy = policy
+        self._probe = probe
+        self._wait = wait
+        self._alive = alive or (lambda: None)
+        self.failures = 0  # tries that raised
+        self.retries = 0  # tries repeated after a failure
+        self.dead_lettered = 0  # records given up
+
+    def run(self, work: Callable[[], None], give_up: Callable[[str], None], what: str) -> Outcome:
+        """Do ``work`` until it succeeds, is given up (``give_up(reason)`` called) or
+        the loop stops. ``what`` names the record in logs."""
+        attempt = 0
+        healthy = 0  # transient failures in a row while the backends answered
+        while True:
+            attempt += 1
+            try:
+                work()
+                return Outcome.DONE
+            except Exception as exc:
+                self.failures += 1
+                fault = classify(exc)
+                if fault is Fault.TRANSIENT:
+                    healthy = healthy + 1 if self._probe() else 0
+                if self._must_give_up(fault, attempt, healthy):
+                    tries = f" (after {attempt} tries)" if attempt > 1 else ""
+                    log.error("%s: %s failed%s, dead-lettered", self._label, what, tries, exc_info=exc)
+                    self.dead_lettered += 1
+                    self._give_up(give_up, f"{fault.value}: {describe(exc)}{tries}", what)
+                    return Outcome.DEAD_LETTERED
+                pause = self._policy.backoff(attempt)
+                if attempt == 1:
+                    log.warning("%s: %s failed (%s), retrying", self._label, what, fault.value, exc_info=exc)
+                else:
+                    log.warning("%s: %s failed again (try %d): %s", self._label, what, attempt, describe(exc, 200))
+            self.retries += 1
+            self._alive()
+            if self._wait(pause):
+                return Outcome.STOPPED
+            self._alive()
+
+    def _must_give_up(self, fault: Fault, attempt: int, healthy: int) -> bool:
+        if fault is Fault.DEFECT:
+            return True
+        if fault is Fault.REJECTED:
+            return attempt >= self._policy.max_attempts
+        return healthy >= self._policy.max_attempts
+
+    def _give_up(self, give_up: Callable[[str], None], reason: str, what: str) -> None:
+        """Dead-letter; a dead letter that cannot be written is logged, never raised."""
+        try:
+            give_up(reason)
+        except Exception:
+            log.exception("%s: the dead letter of %s could not be written (%s)", self._label, what, reason)

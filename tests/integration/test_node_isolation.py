@@ -1,0 +1,135 @@
+"""Per-record isolation in the node's consumer loops, on the in-process bus and
+on Tansu / redis-server / PostgreSQL: a record whose handling raises is
+dead-lettered with its reason and the records behind it are processed; a
+backend that fails for a while makes the loop retry the same record."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import redis.exceptions
+from tests.integration.test_node_support import TIMEOUT, NodeRig, make_rig
+from tests.servers import wait_until
+
+from livecore.wire import codec
+from livecore.wire.messages import MarketEvent, ScheduleCommand
+from livecore.wire.signing import CommandVerifier
+
+POISON_PRICE = b'"price":"666.13"'
+
+
+@pytest.fixture(params=["embedded", "servers"])
+def rig(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[NodeRig]:
+    yield from make_rig(request.param, request, tmp_path)
+
+
+class PoisonedDecoder:
+    """The real market decoder, except that it raises on one marked payload."""
+
+    def __init__(self, real: codec.Decoder[MarketEvent]) -> None:
+        self._real = real
+        self.name = real.name
+
+    def decode(self, payload: bytes) -> MarketEvent:
+        if POISON_PRICE in payload:
+            raise ArithmeticError("price out of any range")
+        return self._real.decode(payload)
+
+
+class FlakyVerify:
+    """``CommandVerifier.verify`` that raises ``failures`` (in turn, then forever
+    the last one if ``forever``) for one nonce, and verifies every other command."""
+
+    def __init__(self, nonce: str, failures: list[Exception], forever: bool = False) -> None:
+        self._real = CommandVerifier.verify
+        self._nonce = nonce
+        self._failures = failures
+        self._forever = forever
+        self.calls = 0
+
+    def install(self, monkeypatch: pytest.MonkeyPatch) -> FlakyVerify:
+        def verify(verifier: CommandVerifier, cmd: ScheduleCommand) -> Any:
+            if cmd.nonce == self._nonce:
+                self.calls += 1
+                if self._failures:
+                    raise self._failures[0] if self._forever else self._failures.pop(0)
+            return self._real(verifier, cmd)
+
+        monkeypatch.setattr(CommandVerifier, "verify", verify)
+        return self
+
+
+def test_a_tick_that_raises_is_dead_lettered_and_the_rest_of_its_batch_routes(
+    rig: NodeRig, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(codec, "market_events", PoisonedDecoder(codec.market_events))
+    node = rig.running_node()
+    pid = rig.pid()
+    rig.load(node, pid, ["AAA", "BBB"])
+    rig.ticks([("AAA", "666.13"), ("BBB", "10"), ("AAA", "11")])  # one flush: usually one batch
+    orders = rig.wait_orders(pid, 2)
+    assert sorted(o.symbol for _, o in orders) == ["AAA", "BBB"]
+    wait_until(lambda: len(rig.dead_letters(rig.topics.market_data)) == 1, TIMEOUT, "market dead letter")
+    (letter,) = rig.dead_letters(rig.topics.market_data)
+    assert POISON_PRICE in letter.payload
+    assert letter.reason == "defect: ArithmeticError: price out of any range"
+    assert node.market_loop.failed_records == 1 and node.market_loop.errors == 0
+    assert node.ready and all(t.is_alive() for t in node._threads.values())
+
+
+def test_a_command_whose_verification_raises_is_dead_lettered_and_the_next_one_runs(
+    rig: NodeRig, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    node = rig.running_node()
+    poison = rig.signer.build("node.pause", node.node_id, None, {})
+    FlakyVerify(poison.nonce, [KeyError("nonce table")], forever=True).install(monkeypatch)
+    good = rig.signer.build("node.pause", node.node_id, None, {})
+    rig.send_command(poison)
+    rig.send_command(good)  # right behind it, same partition
+    assert rig.ack(good).ok
+    assert node.paused
+    wait_until(lambda: len(rig.dead_letters(rig.topics.schedule_updates)) == 1, TIMEOUT, "command dead letter")
+    (letter,) = rig.dead_letters(rig.topics.schedule_updates)
+    assert letter.payload == codec.encode(poison) and letter.reason == "defect: KeyError: 'nonce table'"
+    assert node.schedule_loop.failed_records == 1
+    assert node.ready
+
+
+def test_a_command_meeting_a_coordination_outage_is_retried_and_runs_once_it_ends(
+    rig: NodeRig, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    node = rig.running_node(record_retry=_fast_retry())
+    cmd = rig.signer.build("node.pause", node.node_id, None, {})
+    outage = [redis.exceptions.ConnectionError("connection refused") for _ in range(3)]
+    flaky = FlakyVerify(cmd.nonce, outage).install(monkeypatch)
+    rig.send_command(cmd)
+    ack = rig.ack(cmd)
+    assert ack.ok and node.paused
+    assert flaky.calls == 4 and node.schedule_loop.guard.retries == 3
+    assert node.schedule_loop.failed_records == 0
+    assert rig.dead_letters(rig.topics.schedule_updates) == []
+
+
+def test_a_transient_looking_failure_while_the_backends_answer_is_dead_lettered_after_bounded_tries(
+    rig: NodeRig, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    node = rig.running_node(record_retry=_fast_retry())
+    poison = rig.signer.build("node.pause", node.node_id, None, {})
+    flaky = FlakyVerify(poison.nonce, [TimeoutError("always")], forever=True).install(monkeypatch)
+    good = rig.signer.build("node.resume", node.node_id, None, {})
+    rig.send_command(poison)
+    rig.send_command(good)
+    assert rig.ack(good).ok
+    assert flaky.calls == 5  # max_attempts, then the probe found redis and the database answering
+    wait_until(lambda: len(rig.dead_letters(rig.topics.schedule_updates)) == 1, TIMEOUT, "command dead letter")
+    (letter,) = rig.dead_letters(rig.topics.schedule_updates)
+    assert letter.reason == "transient: TimeoutError: always (after 5 tries)"
+
+
+def _fast_retry() -> Any:
+    from livecore.faults import RetryPolicy
+
+    return RetryPolicy(max_attempts=5, backoff_s=0.01, max_backoff_s=0.05)
