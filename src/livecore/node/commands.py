@@ -22,7 +22,6 @@ pausing a paused node are no-ops that succeed).
 from __future__ import annotations
 
 import logging
-import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -32,27 +31,12 @@ from livecore.node.deadletter import DeadLetters
 from livecore.ports.bus import Record
 from livecore.ports.coordination import Coordination
 from livecore.ports.store import AuditLog
+from livecore.refusals import refusal_detail
 from livecore.wire import codec, names
 from livecore.wire.messages import CommandAck, ScheduleCommand
 from livecore.wire.signing import CommandRejected, CommandVerifier
 
 log = logging.getLogger(__name__)
-
-REFUSED = "refused"
-_REFUSAL = re.compile(rf"^{REFUSED}: (unsigned|forged|expired|from_future|replayed): ")
-
-
-def refusal_detail(exc: CommandRejected) -> str:
-    """The ack detail of a command refused by verification: ``refused: <reason>: <detail>``."""
-    return f"{REFUSED}: {exc.reason}: {exc.detail}"
-
-
-def refusal_reason(ack: CommandAck) -> str | None:
-    """The verification reason if ``ack`` is a refusal (the command was never run), else None."""
-    if ack.ok:
-        return None
-    found = _REFUSAL.match(ack.detail)
-    return found.group(1) if found else None
 
 
 class CommandFailed(Exception):

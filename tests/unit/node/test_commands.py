@@ -6,10 +6,11 @@ import pytest
 
 from livecore.adapters.memory_bus import MemoryBus
 from livecore.adapters.memory_coordination import MemoryCoordination
-from livecore.node.commands import CommandDispatcher, CommandFailed, refusal_reason
+from livecore.node.commands import CommandDispatcher, CommandFailed
 from livecore.node.deadletter import DeadLetters
 from livecore.ports.bus import Record
 from livecore.ports.store import AuditEntry, AuditLog
+from livecore.refusals import refusal_reason
 from livecore.wire import codec, names
 from livecore.wire.messages import ScheduleCommand
 from livecore.wire.names import Topics
