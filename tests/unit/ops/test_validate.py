@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 
+import pytest
 from typer.testing import CliRunner
 
-from livecore.cli.app import app
+from livecore.cli.app import app, main
 from livecore.ops.validate import validate_specs
 from tests.unit.ops.helpers import spec_text, write_spec
 
@@ -108,3 +110,19 @@ def test_deploy_reports_every_problem_too(tmp_path: Path) -> None:
         assert [p.split(": ")[1] for p in exc.problems] == ["colour", "initial_cash", "strategy.params.fast"]
     else:
         raise AssertionError("deploy accepted an invalid spec")
+
+
+def test_the_cli_prints_every_problem_verbatim_and_exits_2(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Through ``main`` (which CliRunner skips): text such as ``[[risk]]`` is not taken for markup."""
+    spec = tmp_path / "x.toml"
+    spec.write_text('id = "x"\ninitial_cash = 0\nsymbols = ["A"]\nrisk = 3\n[strategy]\nclass = "ma_crossover"\n')
+    db = tmp_path / "x.db"
+    monkeypatch.setattr(sys, "argv", ["livecore", "--db", f"sqlite:///{db}", "portfolio", "deploy", str(spec)])
+    with pytest.raises(SystemExit) as exit_:
+        main()
+    assert exit_.value.code == 2
+    err = capsys.readouterr().err
+    assert f"{spec}: initial_cash: must be positive, got 0" in err
+    assert f"{spec}: risk: must be an array of tables ([[risk]]), got 3" in err
