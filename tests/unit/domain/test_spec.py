@@ -179,3 +179,13 @@ def test_examples_cover_every_builtin() -> None:
     assert {s.sizer.name for s in specs} == set(SIZERS)
     assert {r.name for s in specs for r in s.risk} == set(RISK_RULES)
     assert any(s.allow_short for s in specs)
+
+
+def test_a_broken_user_module_is_a_problem_not_a_crash(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    (tmp_path / "broken_strategies_mod.py").write_text("def oops(:\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    text = replace('class = "ma_crossover"', 'class = "broken_strategies_mod:Thing"').replace("1000", "0")
+    with pytest.raises(SpecError) as err:
+        parse_spec(text, source="u.toml")
+    assert [field for field, _ in err.value.problems] == ["initial_cash", "strategy.class"]
+    assert "cannot import module 'broken_strategies_mod': SyntaxError" in err.value.lines[1]
