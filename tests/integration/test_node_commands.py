@@ -3,6 +3,8 @@ epochs and fences, refused and misaddressed commands, and shutdown."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import threading
 from collections.abc import Iterator
 from decimal import Decimal
@@ -149,9 +151,33 @@ def test_refused_misaddressed_and_unknown_commands(rig: NodeRig) -> None:
     }
     assert reasons == {"forged", "unsigned", "replayed"}
     assert node.dispatcher.misaddressed >= 1
-    assert rig.coord.get(names.command_ack_key(forged.nonce)) is None
+    for cmd, reason in ((forged, "forged"), (unsigned, "unsigned")):  # the sender learns why
+        refusal = rig.ack(cmd)
+        assert not refusal.ok and refusal.detail.startswith(f"refused: {reason}: ")
+    assert rig.ack(replayed).ok  # the copy did not overwrite the genuine ack
     assert pid in node.portfolios and node.is_running  # nothing refused took effect
     wait_until(lambda: len(rig.dead_letters(rig.topics.schedule_updates)) == 1, TIMEOUT, "unknown dead-lettered")
+
+
+def test_an_operator_command_with_a_wrong_secret_fails_at_once_saying_why(rig: NodeRig) -> None:
+    """`livecore node pause` as a process, with another secret than the node's: exit 2
+    with the node's reason, long before its ack timeout (which would say "may be down")."""
+    if rig.kind != "servers":
+        pytest.skip("a separate process shares no memory:// backend")
+    node = rig.running_node()
+    urls = [rig.bus.url, rig.coord.url, rig.store.url]
+    cli = [sys.executable, "-c", "from livecore.cli.app import main; main()"]
+    common = ["--bus", urls[0], "--coord", urls[1], "--db", urls[2], "--topic-prefix", rig.prefix]
+    result = subprocess.run(
+        [*cli, *common, "--secret", "not-the-secret", "node", "pause", node.node_id, "--timeout", "300"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert f"node {node.node_id} refused node.pause: bad signature" in result.stderr
+    assert "refused: forged" in result.stderr and "may be down" not in result.stderr
+    assert not node.paused
 
 
 def test_shutdown_by_command_stops_cleanly(rig: NodeRig) -> None:

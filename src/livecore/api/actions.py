@@ -4,7 +4,8 @@ outcome to HTTP.
 - 200: the action was carried out; the body is the action's result struct;
 - 404: unknown portfolio (not in the registry) or node (no heartbeat, no metrics);
 - 409: the action cannot be done in the current state (``OpsError``), or the
-  node / leader answered and refused (result ``ok`` false: the body carries it);
+  node / leader answered and refused (result ``ok`` false: the body carries it;
+  a command the node refused unverified carries its ``reason`` instead);
 - 422: bad path or body; 401/403: token (see ``auth``);
 - 503: a backend does not answer or the server was started without a bus;
 - 504: the node or the leader gave no answer in time (it may still act).
@@ -25,7 +26,7 @@ from livecore.api.auth import BearerAuth
 from livecore.api.errors import ApiError, json_response
 from livecore.errors import ConfigError
 from livecore.ops import Ops, OpsError
-from livecore.ops.context import CommandOutcome
+from livecore.ops.context import CommandOutcome, CommandRefused
 from livecore.ops.migrate import AUTO, MigrationTimeout
 from livecore.scheduler.commands import AckTimeout
 from livecore.wire import names
@@ -50,6 +51,8 @@ def call(action: Callable[[], T]) -> T:
         return action()
     except (AckTimeout, MigrationTimeout) as exc:
         raise ApiError(504, "timeout", str(exc)) from None
+    except CommandRefused as exc:  # the node refused it unverified (e.g. this server's secret is wrong)
+        raise ApiError(409, "refused", str(exc), extra={"reason": exc.reason, "node_id": exc.node_id}) from None
     except OpsError as exc:
         raise ApiError(409, "conflict", str(exc)) from None
     except ConfigError as exc:  # e.g. the server has no bus to send commands on

@@ -17,6 +17,7 @@ from livecore.api.actions import action_router
 from livecore.api.auth import BearerAuth
 from livecore.api.config import ApiConfig
 from livecore.api.errors import install_error_handlers
+from livecore.api.guard import install_guard
 from livecore.api.metrics import LivecoreCollector, MetricsExporter
 from livecore.api.views import read_router
 from livecore.ops import Ops
@@ -35,9 +36,11 @@ def create_app(ops: Ops, config: ApiConfig | None = None) -> FastAPI:
         redoc_url=None,
     )
     install_error_handlers(app)
+    auth = BearerAuth(config.token)
+    install_guard(app, auth=auth, max_body_bytes=config.max_body_bytes)  # token and size before any body is read
     exporter = MetricsExporter(LivecoreCollector(ops.coord, ops.store))
     app.include_router(read_router(ops, exporter))
-    app.include_router(action_router(ops, BearerAuth(config.token)))
+    app.include_router(action_router(ops, auth))  # checked again by each route: defence in depth
 
     @app.get("/", include_in_schema=False)
     def dashboard() -> FileResponse:

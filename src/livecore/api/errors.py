@@ -39,12 +39,20 @@ BACKEND_ERRORS: tuple[type[Exception], ...] = (BackendUnavailable, CoordinationE
 class ApiError(Exception):
     """An answer other than success, with the status and a message for the operator."""
 
-    def __init__(self, status: int, code: str, message: str, headers: Mapping[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        status: int,
+        code: str,
+        message: str,
+        headers: Mapping[str, str] | None = None,
+        extra: Mapping[str, Any] | None = None,
+    ) -> None:
         super().__init__(message)
         self.status = status
         self.code = code
         self.message = message
         self.headers = dict(headers or {})
+        self.extra = dict(extra or {})  # more fields of the JSON body
 
 
 def without_passwords(text: str) -> str:
@@ -79,7 +87,7 @@ def describe_validation(errors: Sequence[Any]) -> tuple[str, list[dict[str, str]
 def install_error_handlers(app: FastAPI) -> None:
     async def api_error(_: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, ApiError)
-        return error_response(exc.status, exc.code, exc.message, exc.headers)
+        return error_response(exc.status, exc.code, exc.message, exc.headers, **exc.extra)
 
     async def validation(_: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, RequestValidationError)

@@ -10,6 +10,7 @@ import sys
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from livecore import __version__
 from livecore.cli import api, feed, gateway, node, portfolio, run, scheduler, status
@@ -74,7 +75,8 @@ def main() -> None:
     try:
         app()
     except LivecoreError as exc:
-        Console(stderr=True, soft_wrap=True).print(f"[bold red]livecore: error:[/] {exc}", highlight=False)
+        # the message is text, not markup: "[[risk]]" or "[refused: ...]" must print as written
+        Console(stderr=True, soft_wrap=True).print(f"[bold red]livecore: error:[/] {escape(str(exc))}", highlight=False)
         sys.exit(2)
 
 

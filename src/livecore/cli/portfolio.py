@@ -1,4 +1,4 @@
-"""`livecore portfolio ...`: deploy, list, stop, remove, reload, migrate."""
+"""`livecore portfolio ...`: validate, deploy, list, stop, remove, reload, migrate."""
 
 from __future__ import annotations
 
@@ -13,14 +13,36 @@ from livecore import ops
 from livecore.cli.context import settings_of
 from livecore.cli.status import JSON_HELP, emit_json, print_outcome
 from livecore.ops.context import OpsConfig
+from livecore.ops.validate import validate_specs
 
-app = typer.Typer(help="Deploy, list, stop, remove, reload and migrate portfolios.", no_args_is_help=True)
+app = typer.Typer(help="Validate, deploy, list, stop, remove, reload and migrate portfolios.", no_args_is_help=True)
 
 TIMEOUT_HELP = "seconds to wait for the node's acknowledgement"
 
 
 def _console() -> Console:
     return Console(width=160)
+
+
+@app.command("validate")
+def validate(
+    specs: list[Path] = typer.Argument(..., metavar="SPEC...", help="spec files (TOML) or directories of them"),
+    json_out: bool = typer.Option(False, "--json", help="print every file's check as JSON"),
+) -> None:
+    """Check specs without deploying them (no backend is opened): OK per valid file,
+    every problem of every invalid one. Exit 0 if all are valid, 2 otherwise."""
+    checks = validate_specs(specs)
+    if json_out:
+        emit_json(
+            [{"ok": c.ok, "source": c.source, "portfolio_id": c.portfolio_id, "problems": c.problems} for c in checks]
+        )
+    else:
+        for check in checks:
+            lines = [f"OK {check.source} ({check.portfolio_id})"] if check.ok else check.problems
+            for line in lines:
+                typer.echo(line)
+    if not all(c.ok for c in checks):
+        raise typer.Exit(2)
 
 
 @app.command("deploy")

@@ -47,6 +47,8 @@ def resolve(name: str, builtins: dict[str, type[T]], base: type[T]) -> type[T]:
         module = importlib.import_module(module_name)
     except ImportError as exc:
         raise ResolveError(f"cannot import module {module_name!r}: {exc}") from None
+    except Exception as exc:  # the user's module itself is broken (syntax, raises at import): say so, in one line
+        raise ResolveError(f"cannot import module {module_name!r}: {type(exc).__name__}: {exc}") from None
     found = module
     for part in attr.split("."):
         if not hasattr(found, part):

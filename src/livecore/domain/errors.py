@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from livecore.errors import ConfigError, LivecoreError
 
 
@@ -33,10 +35,17 @@ class ParamError(DomainError):
 
 
 class SpecError(ConfigError):
-    """A portfolio spec is invalid; ``field`` is the dotted path of the culprit."""
+    """A portfolio spec is invalid. ``problems`` lists every ``(dotted field,
+    message)`` found, so one round of fixes is enough; ``field``/``message`` are
+    the first. The text is one line per problem: ``source: field: message``."""
 
-    def __init__(self, field: str, message: str, source: str = "<spec>") -> None:
-        super().__init__(f"{source}: {field}: {message}")
+    def __init__(self, field: str, message: str, source: str = "<spec>", more: Sequence[tuple[str, str]] = ()) -> None:
+        self.problems: tuple[tuple[str, str], ...] = ((field, message), *more)
         self.field = field
         self.message = message
         self.source = source
+        super().__init__("\n".join(self.lines))
+
+    @property
+    def lines(self) -> list[str]:
+        return [f"{self.source}: {field}: {message}" for field, message in self.problems]

@@ -146,21 +146,40 @@ class Configurable:
 
     @classmethod
     def validate_params(cls, raw: Mapping[str, Any]) -> dict[str, Any]:
-        """Check ``raw`` against the declarations; return the full, coerced values."""
-        unknown = sorted(set(raw) - set(cls.params_spec))
-        if unknown:
-            known = ", ".join(sorted(cls.params_spec)) or "none"
-            raise ParamError(unknown[0], f"unknown parameter of {cls.__name__} (known: {known})")
+        """Check ``raw`` against the declarations; return the full, coerced values.
+        Raises the first ``ParamError`` (``param_problems`` lists them all)."""
+        values, problems = cls.param_problems(raw)
+        if problems:
+            raise problems[0]
+        return values
+
+    @classmethod
+    def param_problems(cls, raw: Mapping[str, Any]) -> tuple[dict[str, Any], list[ParamError]]:
+        """The coerced values and every problem of ``raw``: unknown names, missing
+        and invalid values, in that order; the cross-parameter checks
+        (``check_params``) only once every value is valid on its own."""
+        known = ", ".join(sorted(cls.params_spec)) or "none"
+        problems = [
+            ParamError(name, f"unknown parameter of {cls.__name__} (known: {known})")
+            for name in sorted(set(raw) - set(cls.params_spec))
+        ]
         values: dict[str, Any] = {}
         for name, param in cls.params_spec.items():
-            if name in raw:
-                values[name] = param.validate(raw[name])
-            elif param.required:
-                raise ParamError(name, f"required parameter of {cls.__name__} is missing")
-            else:
-                values[name] = param.default
-        cls.check_params(values)
-        return values
+            try:
+                if name in raw:
+                    values[name] = param.validate(raw[name])
+                elif param.required:
+                    problems.append(ParamError(name, f"required parameter of {cls.__name__} is missing"))
+                else:
+                    values[name] = param.default
+            except ParamError as exc:
+                problems.append(exc)
+        if not problems:
+            try:
+                cls.check_params(values)
+            except ParamError as exc:
+                problems.append(exc)
+        return values, problems
 
     @classmethod
     def check_params(cls, values: Mapping[str, Any]) -> None:

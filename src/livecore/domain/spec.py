@@ -24,8 +24,9 @@
     [settings]                        # optional
     reservation_buffer = 0.05
 
-Every error is a ``SpecError`` naming the dotted field (``strategy.params.fast``,
-``risk[1].class``, ``initial_cash``). The original TOML text is kept on the spec
+A spec with mistakes raises one ``SpecError`` listing every one of them, each
+naming its dotted field (``strategy.params.fast``, ``risk[1].class``,
+``initial_cash``), so one round of fixes is enough. The original TOML text is kept on the spec
 (``toml_text`` / ``to_toml()``): the registry stores exactly what the user wrote.
 """
 
@@ -33,12 +34,13 @@ from __future__ import annotations
 
 import re
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
+from functools import partial
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, NoReturn, TypeVar
 
 from livecore.domain import catalog
 from livecore.domain.errors import ParamError, SpecError
@@ -48,6 +50,7 @@ from livecore.domain.sizers import Sizer
 from livecore.domain.strategy import Strategy
 
 C = TypeVar("C", bound=Configurable)
+T = TypeVar("T")
 
 ID_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$")
 CURRENCY_PATTERN = re.compile(r"^[A-Z]{3}$")
@@ -55,6 +58,7 @@ TOP_LEVEL_KEYS = frozenset(
     {"id", "name", "currency", "initial_cash", "symbols", "allow_short", "strategy", "sizer", "risk", "settings"}
 )
 COMPONENT_KEYS = frozenset({"class", "params"})
+DEFAULT_SIZER = {"class": "percent_equity"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,51 +120,73 @@ def load_spec(path: str | Path) -> PortfolioSpec:
 
 
 def parse_spec(toml_text: str, source: str = "<spec>") -> PortfolioSpec:
-    """Validate ``toml_text`` completely; raise ``SpecError`` naming the first bad field."""
+    """Validate ``toml_text`` completely; raise one ``SpecError`` naming every bad field."""
     try:
         doc = tomllib.loads(toml_text, parse_float=Decimal)
     except tomllib.TOMLDecodeError as exc:
         raise SpecError("<toml>", f"not valid TOML: {exc}", source) from None
     p = _Parser(source)
     p.no_unknown(doc, TOP_LEVEL_KEYS, "")
-    pid = p.string(doc, "id", required=True)
-    if not ID_PATTERN.match(pid):
-        p.fail("id", f"must match {ID_PATTERN.pattern}, got {pid!r}")
-    currency = p.string(doc, "currency", default="USD")
-    if not CURRENCY_PATTERN.match(currency):
-        p.fail("currency", f"must be a three-letter upper-case code, got {currency!r}")
-    initial_cash = p.decimal(doc, "initial_cash")
-    if initial_cash <= 0:
-        p.fail("initial_cash", f"must be positive, got {initial_cash}")
-    return PortfolioSpec(
-        id=pid,
-        name=p.string(doc, "name", default=pid),
-        currency=currency,
-        initial_cash=initial_cash,
-        symbols=p.symbols(doc),
-        strategy=p.component(doc.get("strategy"), "strategy", catalog.STRATEGIES, Strategy, required=True),
-        sizer=p.component(doc.get("sizer", {"class": "percent_equity"}), "sizer", catalog.SIZERS, Sizer, required=True),
-        risk=p.rules(doc.get("risk", [])),
-        allow_short=p.boolean(doc, "allow_short", default=False),
-        settings=p.settings(doc.get("settings", {})),
-        toml_text=toml_text,
-        source=source,
-    )
+    fields: dict[str, Any] = {
+        "id": p.read(lambda: p.identifier(doc)),
+        "currency": p.read(lambda: p.currency(doc)),
+        "initial_cash": p.read(lambda: p.positive_decimal(doc, "initial_cash")),
+        "name": p.read(lambda: p.string(doc, "name", default=str(doc.get("id", "")))),
+        "symbols": p.read(lambda: p.symbols(doc)),
+        "strategy": p.read(lambda: p.component(doc.get("strategy"), "strategy", catalog.STRATEGIES, Strategy)),
+        "sizer": p.read(lambda: p.component(doc.get("sizer", DEFAULT_SIZER), "sizer", catalog.SIZERS, Sizer)),
+        "risk": p.read(lambda: p.rules(doc.get("risk", []))),
+        "allow_short": p.read(lambda: p.boolean(doc, "allow_short", default=False)),
+        "settings": p.read(lambda: p.settings(doc.get("settings", {}))),
+    }
+    if p.problems:
+        raise p.error()
+    return PortfolioSpec(**fields, toml_text=toml_text, source=source)
+
+
+class _Invalid(Exception):
+    """Stops reading one field; its problem is already recorded."""
 
 
 class _Parser:
-    """Field readers that raise ``SpecError`` with the dotted path."""
+    """Field readers that record every problem with its dotted path.
+
+    ``record`` notes a problem and reading goes on (the next unknown key, the
+    next symbol, the next parameter); ``fail`` notes one and abandons the field
+    at hand (``read`` catches that), since what follows depends on it (a
+    component whose class is unknown has no parameters to check)."""
 
     def __init__(self, source: str) -> None:
         self.source = source
+        self.problems: list[tuple[str, str]] = []
 
-    def fail(self, path: str, message: str) -> None:
-        raise SpecError(path, message, self.source)
+    def record(self, path: str, message: str) -> None:
+        self.problems.append((path, message))
+
+    def fail(self, path: str, message: str) -> NoReturn:
+        self.record(path, message)
+        raise _Invalid
+
+    def read(self, reader: Callable[[], T]) -> T | None:
+        """``reader()``, or None if it failed (its problems are recorded)."""
+        try:
+            return reader()
+        except _Invalid:
+            return None
+
+    def error(self) -> SpecError:
+        (field, message), *more = self.problems
+        return SpecError(field, message, self.source, more)
+
+    def settle(self, before: int) -> None:
+        """Abandon the field at hand if it recorded problems since ``before``."""
+        if len(self.problems) > before:
+            raise _Invalid
 
     def no_unknown(self, table: Mapping[str, Any], allowed: frozenset[str], prefix: str) -> None:
         for key in table:
             if key not in allowed:
-                self.fail(f"{prefix}{key}", f"unknown field (allowed: {', '.join(sorted(allowed))})")
+                self.record(f"{prefix}{key}", f"unknown field (allowed: {', '.join(sorted(allowed))})")
 
     def string(self, doc: Mapping[str, Any], key: str, *, required: bool = False, default: str = "") -> str:
         if key not in doc:
@@ -170,23 +196,35 @@ class _Parser:
         value = doc[key]
         if not isinstance(value, str) or not value:
             self.fail(key, f"must be a non-empty string, got {value!r}")
-        result: str = value
-        return result
+        return value
+
+    def identifier(self, doc: Mapping[str, Any]) -> str:
+        pid = self.string(doc, "id", required=True)
+        if not ID_PATTERN.match(pid):
+            self.fail("id", f"must match {ID_PATTERN.pattern}, got {pid!r}")
+        return pid
+
+    def currency(self, doc: Mapping[str, Any]) -> str:
+        currency = self.string(doc, "currency", default="USD")
+        if not CURRENCY_PATTERN.match(currency):
+            self.fail("currency", f"must be a three-letter upper-case code, got {currency!r}")
+        return currency
 
     def boolean(self, doc: Mapping[str, Any], key: str, *, default: bool) -> bool:
         value = doc.get(key, default)
         if not isinstance(value, bool):
             self.fail(key, f"must be true or false, got {value!r}")
-        result: bool = value
-        return result
+        return value
 
-    def decimal(self, doc: Mapping[str, Any], key: str) -> Decimal:
+    def positive_decimal(self, doc: Mapping[str, Any], key: str) -> Decimal:
         if key not in doc:
             self.fail(key, "required field is missing")
         try:
             value: Decimal = coerce(key, Decimal, doc[key])
         except ParamError as exc:
-            raise SpecError(key, exc.message, self.source) from None
+            self.fail(key, exc.message)
+        if value <= 0:
+            self.fail(key, f"must be positive, got {value}")
         return value
 
     def symbols(self, doc: Mapping[str, Any]) -> tuple[str, ...]:
@@ -195,29 +233,24 @@ class _Parser:
             self.fail("symbols", "required field is missing (a list of symbols, may be empty)")
         if not isinstance(raw, list):
             self.fail("symbols", f"must be a list of strings, got {raw!r}")
-        assert isinstance(raw, list)
+        before = len(self.problems)
         seen: list[str] = []
         for i, symbol in enumerate(raw):
             if not isinstance(symbol, str) or not symbol.strip() or symbol != symbol.strip():
-                self.fail(f"symbols[{i}]", f"must be a non-empty string without spaces, got {symbol!r}")
-            if symbol in seen:
-                self.fail(f"symbols[{i}]", f"duplicate symbol {symbol!r}")
-            seen.append(symbol)
+                self.record(f"symbols[{i}]", f"must be a non-empty string without spaces, got {symbol!r}")
+            elif symbol in seen:
+                self.record(f"symbols[{i}]", f"duplicate symbol {symbol!r}")
+            else:
+                seen.append(symbol)
+        self.settle(before)
         return tuple(seen)
 
-    def component(
-        self,
-        table: Any,
-        path: str,
-        builtins: dict[str, type[C]],
-        base: type[C],
-        *,
-        required: bool,
-    ) -> ComponentSpec[C]:
-        if table is None and required:
+    def component(self, table: Any, path: str, builtins: dict[str, type[C]], base: type[C]) -> ComponentSpec[C]:
+        if table is None:
             self.fail(path, "required table is missing")
         if not isinstance(table, dict):
             self.fail(path, f"must be a table, got {table!r}")
+        before = len(self.problems)
         self.no_unknown(table, COMPONENT_KEYS, f"{path}.")
         name = table.get("class")
         if not isinstance(name, str) or not name:
@@ -225,37 +258,46 @@ class _Parser:
         try:
             cls = catalog.resolve(name, builtins, base)
         except catalog.ResolveError as exc:
-            raise SpecError(f"{path}.class", str(exc), self.source) from None
+            self.fail(f"{path}.class", str(exc))
         params = table.get("params", {})
         if not isinstance(params, dict):
             self.fail(f"{path}.params", f"must be a table, got {params!r}")
-        try:
-            values = cls.validate_params(params)
-        except ParamError as exc:
-            raise SpecError(f"{path}.params.{exc.name}", exc.message, self.source) from None
+        values, problems = cls.param_problems(params)
+        for problem in problems:
+            self.record(f"{path}.params.{problem.name}", problem.message)
+        self.settle(before)
         return ComponentSpec(name=name, cls=cls, params=MappingProxyType(dict(values)))
 
     def rules(self, raw: Any) -> tuple[ComponentSpec[RiskRule], ...]:
         if not isinstance(raw, list):
             self.fail("risk", f"must be an array of tables ([[risk]]), got {raw!r}")
-        return tuple(
-            self.component(item, f"risk[{i}]", catalog.RISK_RULES, RiskRule, required=True)
+        before = len(self.problems)
+        rules = [
+            self.read(partial(self.component, item, f"risk[{i}]", catalog.RISK_RULES, RiskRule))
             for i, item in enumerate(raw)
-        )
+        ]
+        self.settle(before)
+        return tuple(rule for rule in rules if rule is not None)
 
     def settings(self, raw: Any) -> PortfolioSettings:
         if not isinstance(raw, dict):
             self.fail("settings", f"must be a table, got {raw!r}")
+        before = len(self.problems)
         defaults = PortfolioSettings()
-        allowed = frozenset(PortfolioSettings.__dataclass_fields__)
-        self.no_unknown(raw, allowed, "settings.")
+        self.no_unknown(raw, frozenset(PortfolioSettings.__dataclass_fields__), "settings.")
         values: dict[str, Any] = {}
         for key, value in raw.items():
-            kind = type(getattr(defaults, key))
-            try:
-                values[key] = coerce(key, kind, value)
-            except ParamError as exc:
-                raise SpecError(f"settings.{key}", exc.message, self.source) from None
-            if values[key] < 0 or (kind is int and values[key] < 1):
-                self.fail(f"settings.{key}", f"must be positive, got {value!r}")
+            if key in PortfolioSettings.__dataclass_fields__:
+                values[key] = self.read(partial(self.setting, defaults, key, value))
+        self.settle(before)
         return PortfolioSettings(**values)
+
+    def setting(self, defaults: PortfolioSettings, key: str, value: Any) -> Any:
+        kind = type(getattr(defaults, key))
+        try:
+            result = coerce(key, kind, value)
+        except ParamError as exc:
+            self.fail(f"settings.{key}", exc.message)
+        if result < 0 or (kind is int and result < 1):
+            self.fail(f"settings.{key}", f"must be positive, got {value!r}")
+        return result

@@ -5,7 +5,12 @@ operations), never its fields. The order of checks matters:
 
 1. undecodable -> dead letter;
 2. addressed to another node -> ignored (counted; every node reads the topic);
-3. unsigned / forged / expired / replayed -> refused and written to the audit log;
+3. unsigned / forged / expired / from the future / replayed -> refused, written
+   to the audit log, and answered with a refusal ack (``ok=False``, detail
+   ``refused: <reason>: ...``) so the sender learns why at once instead of
+   waiting out its timeout. The refusal ack is written only if no ack exists
+   for that nonce (SET NX): a replayed or forged copy of a genuine command can
+   never overwrite the genuine command's ack;
 4. unknown command -> warned, dead-lettered and acknowledged ``ok=False``;
 5. otherwise the handler runs; its outcome is written as a ``CommandAck``.
 
@@ -26,6 +31,7 @@ from livecore.node.deadletter import DeadLetters
 from livecore.ports.bus import Record
 from livecore.ports.coordination import Coordination
 from livecore.ports.store import AuditLog
+from livecore.refusals import refusal_detail
 from livecore.wire import codec, names
 from livecore.wire.messages import CommandAck, ScheduleCommand
 from livecore.wire.signing import CommandRejected, CommandVerifier
@@ -184,7 +190,8 @@ class CommandDispatcher:
         if outcome is not None and outcome.after_ack is not None:
             outcome.after_ack()
 
-    def _ack(self, cmd: ScheduleCommand, ok: bool, detail: str) -> None:
+    def _ack(self, cmd: ScheduleCommand, ok: bool, detail: str, only_if_absent: bool = False) -> None:
+        """Write the ack; ``only_if_absent`` for refusals, so an existing ack is never replaced."""
         ack = CommandAck(
             nonce=cmd.nonce,
             node_id=self._node_id,
@@ -194,8 +201,12 @@ class CommandDispatcher:
             detail=detail,
             ts_ns=time.time_ns(),
         )
+        key, value = names.command_ack_key(cmd.nonce), codec.encode(ack).decode()
         try:
-            self._coord.set(names.command_ack_key(cmd.nonce), codec.encode(ack).decode(), ttl=self._ack_ttl)
+            if only_if_absent:
+                self._coord.claim(key, value, self._ack_ttl)
+            else:
+                self._coord.set(key, value, ttl=self._ack_ttl)
         except Exception:
             log.exception("cannot write the ack of %s (nonce %s)", cmd.command, cmd.nonce)
 
@@ -214,3 +225,4 @@ class CommandDispatcher:
             self._audit.record("node", "command_refused", detail, time.time_ns())
         except Exception:
             log.exception("cannot audit the refused command %s", cmd.nonce)
+        self._ack(cmd, False, refusal_detail(exc), only_if_absent=True)

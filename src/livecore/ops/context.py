@@ -14,6 +14,7 @@ from livecore.config import Settings
 from livecore.errors import ConfigError, LivecoreError
 from livecore.ports.coordination import Coordination
 from livecore.ports.store import Store
+from livecore.refusals import refusal_reason
 from livecore.scheduler.commands import CommandChannel
 from livecore.wire import names
 from livecore.wire.messages import CommandAck
@@ -22,6 +23,30 @@ from livecore.wire.signing import CommandSigner
 
 class OpsError(LivecoreError):
     """An operator action cannot be done as asked (unknown id, wrong state, ...)."""
+
+
+# What the operator can do about each verification refusal (the node's reasons).
+REFUSAL_HINTS = {
+    "forged": "bad signature: this command was signed with another secret than the node's "
+    "(check --secret / LIVECORE_SECRET)",
+    "unsigned": "the command carried no signature (pass --secret or set LIVECORE_SECRET)",
+    "expired": "the command was too old when the node read it (clocks differ, or the node lags on the bus)",
+    "from_future": "the command was issued ahead of the node's clock (synchronise the clocks)",
+    "replayed": "the node had already seen this command's nonce",
+}
+
+
+class CommandRefused(OpsError):
+    """The node refused the command before running it (failed verification):
+    ``reason`` is ``forged``, ``unsigned``, ``expired``, ``from_future`` or ``replayed``."""
+
+    def __init__(self, ack: CommandAck, target: str, reason: str) -> None:
+        what = f"{ack.command} {ack.portfolio_id}" if ack.portfolio_id else ack.command
+        hint = REFUSAL_HINTS.get(reason, reason)
+        super().__init__(f"node {target} refused {what}: {hint}; the node said: {ack.detail}")
+        self.reason = reason
+        self.node_id = target
+        self.detail = ack.detail
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,6 +91,11 @@ class CommandOutcome(msgspec.Struct, frozen=True, kw_only=True):
 
 
 def outcome(ack: CommandAck, target: str) -> CommandOutcome:
+    """The node's answer; ``CommandRefused`` if it refused the command unverified
+    (the action was not attempted, so there is no outcome to report)."""
+    reason = refusal_reason(ack)
+    if reason is not None:
+        raise CommandRefused(ack, target, reason)
     return CommandOutcome(
         node_id=target,
         command=ack.command,

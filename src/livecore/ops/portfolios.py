@@ -82,7 +82,7 @@ def read_specs(files: Sequence[Path]) -> list[PortfolioSpec]:
         try:
             specs.append(parse_spec(text, source=str(path)))
         except SpecError as exc:
-            problems.append(str(exc))
+            problems.extend(exc.lines)
     seen: dict[str, str] = {}
     for spec in specs:
         if spec.id in seen:

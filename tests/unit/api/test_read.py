@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi.testclient import TestClient
 
 from livecore.wire import names
+from tests.unit.api.conftest import AUTH
 from tests.unit.ops.helpers import World
 
 
@@ -73,8 +74,9 @@ def test_unknown_portfolio_and_route_are_json_404s(client: TestClient) -> None:
     assert response.json() == {"error": "not_found", "message": "no portfolio 'nope' in the registry"}
     response = client.get("/api/nothing-here")
     assert response.status_code == 404 and response.json()["error"] == "not_found"
-    response = client.delete("/api/status")
+    response = client.delete("/api/status", headers=AUTH)
     assert response.status_code == 405 and response.json()["error"] == "method_not_allowed"
+    assert client.delete("/api/status").status_code == 401  # auth first, for every mutating method
 
 
 def test_odd_ids_never_500(client: TestClient) -> None:

@@ -52,3 +52,26 @@ def test_symbols_is_a_reserved_name() -> None:
 
         class Bad(Strategy):
             symbols = Param(str, "x")  # type: ignore[assignment]
+
+
+def test_every_problem_is_listed_at_once() -> None:
+    values, problems = Demo.param_problems({"windw": 3, "wndow": 4, "window": 1, "level": "abc", "enabled": 1})
+    assert [(p.name, p.message.split(" (")[0]) for p in problems] == [
+        ("windw", "unknown parameter of Demo"),
+        ("wndow", "unknown parameter of Demo"),
+        ("window", "must be >= 2, got 1"),
+        ("level", "expected a decimal number, got 'abc'"),
+        ("enabled", "expected bool, got int 1"),
+        ("needed", "required parameter of Demo is missing"),
+    ]
+    assert values["ratio"] == 0.5  # the valid ones are still coerced
+
+
+def test_cross_checks_run_once_each_value_is_valid() -> None:
+    from livecore.domain.builtins.strategies import MovingAverageCross
+
+    _, problems = MovingAverageCross.param_problems({"fast": 0, "slow": 3})
+    assert [p.name for p in problems] == ["fast"] and ">= 1" in problems[0].message
+    _, problems = MovingAverageCross.param_problems({"fast": 5, "slow": 3})
+    assert [p.name for p in problems] == ["fast"] and "smaller than slow" in problems[0].message
+    assert MovingAverageCross.param_problems({"fast": 2, "slow": 3})[1] == []

@@ -89,6 +89,62 @@ def test_errors_name_the_field(text: str, field: str, message: str) -> None:
     assert isinstance(err.value, ConfigError)  # the CLI prints it as one line
 
 
+MANY_MISTAKES = """
+id = "bad id!"
+initial_cash = -5
+symbols = ["A", "A", 3]
+colour = "red"
+[strategy]
+class = "ma_crossover"
+params = { fast = 0, slow = "x", window = 3 }
+[sizer]
+class = "nope"
+[[risk]]
+class = "max_order_value"
+params = { max_value = -1 }
+[[risk]]
+class = "no_short"
+[[risk]]
+klass = "price_band"
+[settings]
+reservation_buffer = -1
+fill_id_window = 0
+"""
+
+
+def test_every_mistake_is_reported_at_once() -> None:
+    with pytest.raises(SpecError) as err:
+        parse_spec(MANY_MISTAKES, source="my.toml")
+    fields = [field for field, _ in err.value.problems]
+    assert fields == [
+        "colour",
+        "id",
+        "initial_cash",
+        "symbols[1]",
+        "symbols[2]",
+        "strategy.params.window",
+        "strategy.params.fast",
+        "strategy.params.slow",
+        "sizer.class",
+        "risk[0].params.max_value",
+        "risk[2].klass",
+        "risk[2].class",
+        "settings.reservation_buffer",
+        "settings.fill_id_window",
+    ]
+    lines = str(err.value).splitlines()
+    assert lines == err.value.lines and len(lines) == len(fields)
+    assert all(line.startswith("my.toml: ") for line in lines)
+    assert "my.toml: strategy.params.fast: must be >= 1, got 0" in lines
+    assert (err.value.field, err.value.source) == ("colour", "my.toml")  # the first, as before
+
+
+def test_one_mistake_is_one_line() -> None:
+    with pytest.raises(SpecError) as err:
+        parse_spec(replace("fast = 3", "fast = 30"), source="x.toml")
+    assert err.value.lines == [str(err.value)] and "smaller than slow" in str(err.value)
+
+
 def test_load_spec_names_the_file(tmp_path: Path) -> None:
     with pytest.raises(SpecError) as err:
         load_spec(tmp_path / "missing.toml")
@@ -123,3 +179,13 @@ def test_examples_cover_every_builtin() -> None:
     assert {s.sizer.name for s in specs} == set(SIZERS)
     assert {r.name for s in specs for r in s.risk} == set(RISK_RULES)
     assert any(s.allow_short for s in specs)
+
+
+def test_a_broken_user_module_is_a_problem_not_a_crash(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    (tmp_path / "broken_strategies_mod.py").write_text("def oops(:\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    text = replace('class = "ma_crossover"', 'class = "broken_strategies_mod:Thing"').replace("1000", "0")
+    with pytest.raises(SpecError) as err:
+        parse_spec(text, source="u.toml")
+    assert [field for field, _ in err.value.problems] == ["initial_cash", "strategy.class"]
+    assert "cannot import module 'broken_strategies_mod': SyntaxError" in err.value.lines[1]

@@ -10,6 +10,7 @@ from livecore.node.commands import CommandDispatcher, CommandFailed
 from livecore.node.deadletter import DeadLetters
 from livecore.ports.bus import Record
 from livecore.ports.store import AuditEntry, AuditLog
+from livecore.refusals import refusal_reason
 from livecore.wire import codec, names
 from livecore.wire.messages import ScheduleCommand
 from livecore.wire.names import Topics
@@ -133,7 +134,7 @@ def test_shutdown_acks_before_stopping(rig: Rig) -> None:
 
 
 def test_other_nodes_commands_are_ignored(rig: Rig) -> None:
-    cmd = rig.signer.build("portfolio.unload", "n2", "p1")
+    cmd = CommandSigner("wrong").build("portfolio.unload", "n2", "p1")  # not even verified: not ours
     rig.send(cmd)
     assert rig.control.calls == [] and rig.ack(cmd) is None
     assert rig.dispatcher.misaddressed == 1
@@ -157,6 +158,44 @@ def test_refused_commands_are_audited_and_not_run(rig: Rig, attack: str) -> None
     assert rig.dispatcher.refused == 1
     component, event, detail = rig.audit.entries[-1]
     assert (component, event, detail["reason"], detail["nonce"]) == ("node", "command_refused", attack, cmd.nonce)
+    ack = rig.ack(cmd)
+    if attack == "replayed":  # the genuine command's ack stands: a copy never overwrites it
+        assert ack.ok and ack.detail.startswith("did") and refusal_reason(ack) is None
+    else:  # the sender learns why at once
+        assert not ack.ok and ack.node_id == "n1" and ack.command == "portfolio.unload"
+        assert ack.detail.startswith(f"refused: {attack}: ") and refusal_reason(ack) == attack
+
+
+def test_a_forged_copy_cannot_overwrite_a_genuine_ack(rig: Rig) -> None:
+    genuine = rig.signer.build("portfolio.unload", "n1", "p1")
+    rig.send(genuine)
+    forged = ScheduleCommand(**{**_fields(genuine), "command": "node.pause", "signature": "00" * 32})
+    rig.send(forged)
+    ack = rig.ack(genuine)
+    assert ack.ok and ack.command == "portfolio.unload" and rig.dispatcher.refused == 1
+
+
+def test_a_genuine_command_replaces_an_earlier_forged_refusal(rig: Rig) -> None:
+    """A forger who saw the nonce first cannot make the genuine command's answer a refusal."""
+    genuine = rig.signer.build("portfolio.unload", "n1", "p1")
+    rig.send(CommandSigner("wrong").sign(genuine))
+    assert refusal_reason(rig.ack(genuine)) == "forged"
+    rig.send(genuine)
+    assert rig.ack(genuine).ok and rig.control.calls == [("unload", "p1")]
+
+
+def test_a_refusal_ack_needs_the_exact_reason_prefix(rig: Rig) -> None:
+    rig.control.fail = "refused: not a verification reason"
+    cmd = rig.signer.build("node.pause", "n1")
+    rig.send(cmd)
+    ack = rig.ack(cmd)
+    assert not ack.ok and refusal_reason(ack) is None
+
+
+def test_a_command_from_the_future_is_refused_with_its_reason(rig: Rig) -> None:
+    cmd = CommandSigner(SECRET, clock=lambda: 2**62).build("node.pause", "n1")
+    rig.send(cmd)
+    assert refusal_reason(rig.ack(cmd)) == "from_future" and rig.control.calls == []
 
 
 def test_unknown_command_is_dead_lettered_and_nacked(rig: Rig) -> None:
