@@ -32,7 +32,7 @@ class DeployRefused(OpsError):
 
 
 class Deployed(msgspec.Struct, frozen=True, kw_only=True):
-    """``action``: created, updated (new spec text), started (was stopped), unchanged."""
+    """``action``: created, updated (new spec text or code version), started (was stopped), unchanged."""
 
     portfolio_id: str
     source: str
