@@ -154,8 +154,9 @@ def test_a_node_running_other_code_refuses_to_load_and_says_why(
     assert not refused.ok
     assert refused.detail == (f"code_mismatch: strategy module {name} has hash {old[:12]}…, registry has {new[:12]}…")
     assert pid not in node.portfolios
+    assert not rig.command(node.node_id, "portfolio.load", pid, epoch=1).ok  # re-sent: same answer
     audited = [e.detail for e in rig.store.audit.recent(50, event="code_mismatch")]
-    assert any(d["portfolio_id"] == pid and d["action"] == "load" for d in audited)
+    assert [d["action"] for d in audited if d["portfolio_id"] == pid] == ["load"]  # audited once
 
     # A reload from a host whose code differs from the node's is refused too, and the
     # portfolio keeps trading on the code it runs.

@@ -69,6 +69,7 @@ class PortfolioHosting:
         self._feedback_ready = feedback_ready
         self._ops = threading.RLock()
         self._loading: set[str] = set()
+        self._code_refusals: dict[str, str] = {}  # last code_mismatch audited per portfolio
         self.paused = False
         self.snapshot_failures = 0
         self.dropped_by_fence = 0
@@ -178,10 +179,13 @@ class PortfolioHosting:
         except Exception as exc:
             raise CommandFailed(f"{CODE_MISMATCH}: cannot hash the code of {portfolio_id}: {exc}") from None
         problem = mismatch(local, registered)
-        if problem is not None:
+        if problem is None:
+            self._code_refusals.pop(portfolio_id, None)
+            return local
+        if self._code_refusals.get(portfolio_id) != problem:  # a re-sent load: audited once
+            self._code_refusals[portfolio_id] = problem
             self._audit("code_mismatch", portfolio_id, {"action": action, "detail": problem})
-            raise CommandFailed(problem)
-        return local
+        raise CommandFailed(problem)
 
     def _check_fence(self, portfolio_id: str, epoch: int) -> None:
         fence = self._coord.get_fence(names.portfolio_epoch_key(portfolio_id))
