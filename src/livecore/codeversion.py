@@ -139,30 +139,30 @@ def mismatch(local: list[CodeModule], registered: str | None) -> str | None:
 
 
 def reload_user_modules(spec: Any) -> list[str]:
-    """Re-import every module ``spec`` names outside livecore (new code on disk is
-    taken up) and forget their digests; returns the names reloaded. The stale
-    bytecode cache of each is removed first: a file rewritten within the same
-    second at the same size would otherwise be loaded from the old ``.pyc``."""
+    """Re-import every module ``spec`` names outside livecore whose source changed
+    since this process hashed it (new code on disk is taken up); returns the names
+    re-imported. An unchanged module is left alone, so its classes stay the same
+    objects (a reload then keeps the strategy's memory). The stale bytecode cache
+    of a changed module is removed first: a file rewritten within the same second
+    at the same size would otherwise be loaded from the old ``.pyc``."""
     reloaded = []
     importlib.invalidate_caches()
     for _, name in spec_modules(spec):
         if name == _OWN_PACKAGE or name.startswith(_OWN_PACKAGE + "."):
             continue
         module = sys.modules.get(name)
+        if module is None:
+            continue
         with _lock:
-            before = _digests.pop(name, None)
-            if module is None:
+            on_disk = hashlib.sha256(_source_bytes(module)).hexdigest()
+            before = _digests.setdefault(name, on_disk)  # first sight: what was imported
+            if before == on_disk:
                 continue
             file = getattr(module, "__file__", None)
             if file and file.endswith(".py"):
                 with suppress(OSError, NotImplementedError, ValueError):
                     Path(importlib.util.cache_from_source(file)).unlink(missing_ok=True)
-            try:
-                importlib.reload(module)
-            except BaseException:
-                if before is not None:  # the old code stays imported: so does its digest
-                    _digests[name] = before
-                raise
+            importlib.reload(module)  # raises on broken code: the old module and digest stay
             _digests[name] = hashlib.sha256(_source_bytes(module)).hexdigest()
         reloaded.append(name)
     return reloaded

@@ -101,6 +101,8 @@ def test_digest_follows_the_imported_code_until_reload(user_module: tuple[str, P
     reparsed = spec_for(f"{name}:Mine")
     assert reparsed.strategy.cls.__doc__ == "version two, longer"
     assert codeversion.current(reparsed)[0].digest == sha(V2)
+    assert codeversion.reload_user_modules(reparsed) == []  # unchanged: left alone, same classes
+    assert spec_for(f"{name}:Mine").strategy.cls is reparsed.strategy.cls
 
 
 def test_a_reload_that_fails_keeps_the_old_digest(user_module: tuple[str, Path]) -> None:
