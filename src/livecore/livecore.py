@@ -98,13 +98,34 @@ class _OpenOrders(msgspec.Struct):
 _open_orders = msgspec.json.Decoder(_OpenOrders)
 
 
+# One process: a GC pause or a loaded machine stalls the nodes' heartbeat threads and
+# the scheduler together. The heartbeat TTL rides out a stall of up to TTL - interval
+# (9 s); beyond that, the scheduler notices its own stall and presumes the nodes it saw
+# alive for EMBEDDED_STALL_GRACE_S more (scheduler/stall.py), time enough to beat again.
+EMBEDDED_HEARTBEAT_INTERVAL_S = 1.0
+EMBEDDED_HEARTBEAT_TTL_S = 10.0
+EMBEDDED_STALL_THRESHOLD_S = 1.0
+EMBEDDED_STALL_GRACE_S = 10.0
+
+
 def _embedded_node_config() -> NodeConfig:
-    # a one-process system: fast heartbeats keep `status` fresh at no real cost
-    return NodeConfig(heartbeat_interval=1.0, heartbeat_ttl=3.0, snapshot_interval_s=5.0)
+    # fast heartbeats keep `status` fresh at no real cost
+    return NodeConfig(
+        heartbeat_interval=EMBEDDED_HEARTBEAT_INTERVAL_S,
+        heartbeat_ttl=EMBEDDED_HEARTBEAT_TTL_S,
+        snapshot_interval_s=5.0,
+    )
 
 
 def _embedded_scheduler_config() -> SchedulerConfig:
-    return SchedulerConfig(scheduler_id="livecore-scheduler", tick_interval=0.5, lease_ttl=3.0, load_timeout=5.0)
+    return SchedulerConfig(
+        scheduler_id="livecore-scheduler",
+        tick_interval=0.5,
+        lease_ttl=3.0,
+        load_timeout=5.0,
+        stall_threshold=EMBEDDED_STALL_THRESHOLD_S,
+        stall_grace=EMBEDDED_STALL_GRACE_S,
+    )
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -13,6 +13,7 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
+import sqlalchemy as sa
 
 from livecore.adapters.factory import open_store
 from livecore.adapters.sql_store import SqlSettings, SqlStore
@@ -303,6 +304,41 @@ def test_registry_remove(store: Store, pid: str) -> None:
     assert store.registry.remove(pid) is True
     assert store.registry.get(pid) is None
     assert store.registry.remove(pid) is False
+
+
+def test_registry_code_version(store: Store, pid: str) -> None:
+    store.registry.upsert(pid, "spec", "running", now_ns=1)
+    entry = store.registry.get(pid)
+    assert entry is not None and entry.code_version is None  # not recorded yet
+    store.registry.upsert(pid, "spec", "running", now_ns=2, code_version='{"m": "aa"}')
+    store.registry.upsert(pid, "spec2", "running", now_ns=3)  # no version given: kept
+    entry = store.registry.get(pid)
+    assert entry is not None and (entry.spec_toml, entry.code_version) == ("spec2", '{"m": "aa"}')
+    assert store.registry.set_code_version(pid, '{"m": "bb"}', now_ns=4) is True
+    entry = store.registry.get(pid)
+    assert entry is not None and (entry.code_version, entry.updated_ns) == ('{"m": "bb"}', 4)
+    assert store.registry.set_code_version(pid + "-missing", "x", now_ns=5) is False
+
+
+def test_opening_an_older_database_adds_the_code_version_column(db_url: str, pid: str) -> None:
+    """A database written before the column existed: opening it adds the column
+    (idempotently), keeps the rows, and reads their version as not recorded."""
+    first = SqlStore(db_url)
+    first.registry.upsert(pid, "spec", "running", now_ns=1, code_version="v")
+    first.close()
+    url = sa.make_url(db_url)
+    engine = sa.create_engine(url.set(drivername="postgresql+psycopg2") if url.drivername == "postgresql" else url)
+    with engine.begin() as conn:
+        conn.execute(sa.text("ALTER TABLE lc_registry DROP COLUMN code_version"))
+    engine.dispose()
+    for expected in (None, "w"):  # the second open finds the column and changes nothing
+        reopened = SqlStore(db_url)
+        try:
+            entry = reopened.registry.get(pid)
+            assert entry is not None and (entry.spec_toml, entry.code_version) == ("spec", expected)
+            assert reopened.registry.set_code_version(pid, "w", now_ns=2) is True
+        finally:
+            reopened.close()
 
 
 # --- audit -------------------------------------------------------------------

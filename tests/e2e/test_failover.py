@@ -35,7 +35,7 @@ from tests.e2e.cluster import (
 from tests.servers import postgres_database, wait_until
 
 from livecore.adapters.factory import open_coordination, open_store
-from livecore.books_check import BooksCheck, check_snapshots, check_views
+from livecore.ops.books import BooksCheck, check_snapshots, check_views
 from livecore.ops.context import Ops, open_ops
 from livecore.ops.nodes import node_pause
 from livecore.ops.status import StatusReport, status

@@ -14,9 +14,9 @@ import pytest
 from tests.servers import wait_until
 
 from livecore.adapters.factory import open_store
-from livecore.books_check import check_snapshots
 from livecore.config import Settings
 from livecore.livecore import LiveCore, LiveCoreConfig, ReplayPlan
+from livecore.ops.books import check_snapshots
 from livecore.ports.bus import ConsumerSettings
 
 REPO = Path(__file__).resolve().parents[2]

@@ -20,12 +20,13 @@ from rich.console import Console, Group, RenderableType
 from rich.live import Live
 
 from livecore.adapters.factory import open_store
-from livecore.books_check import BooksCheck, check_snapshots
+from livecore.cli.books import detail_lines
 from livecore.cli.context import settings_of, stop_on_signals
 from livecore.cli.status import renderables
 from livecore.config import DEFAULT_DB_PATH, Settings
 from livecore.errors import ConfigError
 from livecore.livecore import DEFAULT_REPLAY_SPEED, LiveCore, LiveCoreConfig, ReplayPlan, SyntheticPlan
+from livecore.ops.books import MISMATCH, BooksCheck, check_snapshots
 from livecore.ops.status import StatusReport
 
 if TYPE_CHECKING:
@@ -75,13 +76,7 @@ def _books_lines(checks: list[BooksCheck]) -> list[str]:
     in_flight = sum(c.in_flight_fills for c in checks)
     if in_flight:
         lines.append(f"  {in_flight} fill(s) were in flight at stop: applied from the journal, as the next load does")
-    for c in checks:
-        if not c.matches:
-            lines.append(
-                f"[red]  {c.portfolio_id}: cash {c.cash} vs journal {c.journal_cash}; "
-                f"positions {c.positions} vs journal {c.journal_positions}[/]"
-            )
-    return lines
+    return lines + [f"  {line}" for line in detail_lines([c for c in checks if c.status == MISMATCH])]
 
 
 def run(
@@ -125,7 +120,7 @@ def run(
         store.close()
     for line in _books_lines(checks):
         console.print(line, highlight=False)
-    if not all(c.matches for c in checks):
+    if any(c.status == MISMATCH for c in checks):
         raise typer.Exit(1)
 
 

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from typing import Any, Protocol
 
+from livecore import codeversion
+from livecore.codeversion import CodeModule
 from livecore.node.hosted import HostedPortfolio
 from livecore.wire.messages import NewOrder, OrderFeedback
 
@@ -24,6 +26,12 @@ class PortfolioFactory(Protocol):
     def create(self, spec: Any, epoch: int, node_id: str) -> LoadablePortfolio: ...
 
     def restore(self, data: bytes, spec: Any, epoch: int, node_id: str) -> LoadablePortfolio: ...
+
+    def code(self, spec: Any) -> list[CodeModule]:
+        """The code this process runs ``spec`` with (``livecore.codeversion``)."""
+
+    def reload_code(self, spec: Any) -> list[str]:
+        """Re-import the user modules ``spec`` names; returns their names."""
 
 
 class DomainPortfolios:
@@ -45,3 +53,9 @@ class DomainPortfolios:
 
         portfolio: LoadablePortfolio = Portfolio.restore(data, spec, epoch, node_id)
         return portfolio
+
+    def code(self, spec: Any) -> list[CodeModule]:
+        return codeversion.current(spec)
+
+    def reload_code(self, spec: Any) -> list[str]:
+        return codeversion.reload_user_modules(spec)

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import msgspec
 
+from livecore import codeversion
 from livecore.domain.errors import SpecError
 from livecore.domain.spec import PortfolioSpec, parse_spec
 from livecore.ops.context import CommandOutcome, Ops, OpsError, outcome
@@ -31,7 +32,7 @@ class DeployRefused(OpsError):
 
 
 class Deployed(msgspec.Struct, frozen=True, kw_only=True):
-    """``action``: created, updated (new spec text), started (was stopped), unchanged."""
+    """``action``: created, updated (new spec text or code version), started (was stopped), unchanged."""
 
     portfolio_id: str
     source: str
@@ -96,18 +97,20 @@ def read_specs(files: Sequence[Path]) -> list[PortfolioSpec]:
 
 
 def deploy(ops: Ops, files: Sequence[Path], reload_updated: bool = False) -> DeployResult:
-    """Validate every spec first (all or nothing), then register each as running.
-    With ``reload_updated``, a running portfolio whose spec changed is sent
+    """Validate every spec first (all or nothing), then register each as running
+    with the version of its code installed here (``code_version``). With
+    ``reload_updated``, a running portfolio whose spec or code changed is sent
     ``portfolio.reload`` (books kept) and the node's answer is reported."""
     specs = read_specs(files)
+    versions = {spec.id: code_version(spec) for spec in specs}
     done = []
     for spec in specs:
         before = ops.store.registry.get(spec.id)
         text = spec.to_toml()
-        ops.store.registry.upsert(spec.id, text, "running", ops.wall_ns())
+        ops.store.registry.upsert(spec.id, text, "running", ops.wall_ns(), code_version=versions[spec.id])
         if before is None:
             action = "created"
-        elif before.spec_toml != text:
+        elif before.spec_toml != text or before.code_version not in (None, versions[spec.id]):
             action = "updated"
         elif before.desired != "running":
             action = "started"
@@ -176,11 +179,32 @@ def remove_portfolio(ops: Ops, portfolio_id: str) -> StopResult:
 
 
 def reload(ops: Ops, portfolio_id: str) -> CommandOutcome:
-    """Have the hosting node re-read the spec from the registry (books kept)."""
+    """Record the version of the portfolio's code installed here, then have the
+    hosting node re-read the spec and re-import that code (books kept). A node
+    whose code is another version refuses (``code_mismatch``) and keeps running
+    what it ran. Where the spec's classes cannot be imported here, nothing is
+    recorded and the node's own check decides."""
     entry = _entry(ops, portfolio_id)
     if entry.desired != "running" or entry.node_id is None:
         raise OpsError(f"{portfolio_id} is not running on any node (desired {entry.desired})")
+    try:
+        spec = parse_spec(entry.spec_toml, source=f"registry:{portfolio_id}")
+    except SpecError:
+        spec = None
+    if spec is not None:
+        ops.store.registry.set_code_version(portfolio_id, code_version(spec), ops.wall_ns())
     return _reload(ops, portfolio_id, entry.node_id)
+
+
+def code_version(spec: PortfolioSpec) -> str:
+    """The registry's ``code_version`` of ``spec`` as installed in this process, after
+    re-importing its user modules (a long-running process would otherwise report the
+    code it imported at start, not what is installed now)."""
+    try:
+        codeversion.reload_user_modules(spec)
+        return codeversion.encode(codeversion.current(spec))
+    except Exception as exc:
+        raise OpsError(f"{spec.source}: cannot import or hash the code of {spec.id}: {exc}") from None
 
 
 def _reload(ops: Ops, portfolio_id: str, node: str) -> CommandOutcome:

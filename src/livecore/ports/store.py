@@ -94,13 +94,23 @@ class RegistryEntry:
     node_id: str | None  # where the scheduler last placed it
     epoch: int  # the epoch of that placement (0 = never placed)
     updated_ns: int
+    # the code every node must run it with ({module: sha256} as JSON, see
+    # ``livecore.codeversion``); None = not recorded yet (set at the next deploy/reload)
+    code_version: str | None = None
 
 
 class Registry(ABC):
     """Desired set of portfolios and where the scheduler placed them."""
 
     @abstractmethod
-    def upsert(self, portfolio_id: str, spec_toml: str, desired: DesiredState, now_ns: int) -> None: ...
+    def upsert(
+        self, portfolio_id: str, spec_toml: str, desired: DesiredState, now_ns: int, code_version: str | None = None
+    ) -> None:
+        """Insert, or replace spec, desired state and (if given) code version, keeping the placement."""
+
+    @abstractmethod
+    def set_code_version(self, portfolio_id: str, code_version: str, now_ns: int) -> bool:
+        """Record the code the portfolio runs with; False if it is not registered."""
 
     @abstractmethod
     def get(self, portfolio_id: str) -> RegistryEntry | None: ...

@@ -37,12 +37,16 @@ class Ledger:
     sent: dict[tuple[str, str], Sent] = field(default_factory=dict)
     pending: dict[str, str] = field(default_factory=dict)
     refused: set[str] = field(default_factory=set)  # nonces whose refusal was recorded
+    # the last refusal audited per (portfolio, node): a load re-sent every load_timeout
+    # and refused for the same reason (e.g. code_mismatch) is audited once, not each time
+    refusals: dict[tuple[str, str], str] = field(default_factory=dict)
     stale_seen: set[tuple[str, str, int]] = field(default_factory=set)
 
     def clear(self) -> None:
         self.sent.clear()
         self.pending.clear()
         self.refused.clear()
+        self.refusals.clear()
         self.stale_seen.clear()
 
     def forget_confirmed(self, reported: Mapping[str, Mapping[str, int]], now: float, horizon: float) -> None:
@@ -95,6 +99,8 @@ class Actuator:
         budget = self._max_commands
         for pid in plan.loaded:
             ledger.pending.pop(pid, None)
+            for refused in [k for k in ledger.refusals if k[0] == pid]:
+                del ledger.refusals[refused]
         for unload in plan.unload[:budget]:
             if not self._acting():
                 return
@@ -125,7 +131,8 @@ class Actuator:
             self._place(place, entry, fences.get(place.portfolio_id), candidates, any_alive)
 
     def check_refusals(self) -> None:
-        """Loads a node refused (bad spec, full): shown in status and audited once."""
+        """Loads a node refused (bad spec, full, code_mismatch): shown in status; audited
+        once per reason (the load is re-sent every ``load_timeout`` meanwhile)."""
         for (pid, node), sent in list(self._ledger.sent.items()):
             if sent.command != LOAD or not sent.nonce or sent.nonce in self._ledger.refused:
                 continue
@@ -133,6 +140,9 @@ class Actuator:
             if ack is not None and not ack.ok:
                 self._ledger.refused.add(sent.nonce)
                 self._ledger.pending[pid] = f"load refused by {node}: {ack.detail}"
+                if self._ledger.refusals.get((pid, node)) == ack.detail:
+                    continue
+                self._ledger.refusals[(pid, node)] = ack.detail
                 self._audit(
                     "load_refused", {"portfolio_id": pid, "node_id": node, "epoch": sent.epoch, "detail": ack.detail}
                 )

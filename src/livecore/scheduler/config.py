@@ -37,6 +37,12 @@ class SchedulerConfig:
       rest wait for the next, so a pass stays well inside the lease TTL (e.g. when
       a thousand portfolios are placed at once).
     - ``status_ttl``: lifetime of the leader's published status.
+    - ``stall_threshold``: two observations of the cluster further apart than
+      ``tick_interval`` plus this mean the scheduler's own process was stalled.
+    - ``stall_grace``: after such a stall, nodes alive before it are presumed alive
+      for this long, so that none is failed over for the scheduler's own stall
+      (``scheduler/stall.py``); 0 disables it. Delays a real failover by at most this
+      much, and only right after a stall of the scheduler.
     - ``lease_name``: the leader lease (only tests sharing one store need another).
     """
 
@@ -55,6 +61,8 @@ class SchedulerConfig:
     max_migrations: int = 4
     max_commands_per_tick: int = 500
     status_ttl: float = 15.0
+    stall_threshold: float = 2.0
+    stall_grace: float = 5.0
 
     def __post_init__(self) -> None:
         if not self.scheduler_id:
@@ -68,6 +76,10 @@ class SchedulerConfig:
             raise ConfigError(
                 f"tick_interval {self.tick_interval} must be shorter than lease_ttl - lease_margin "
                 f"({self.lease_ttl - self.lease_margin}), or the leader could not renew in time"
+            )
+        if not self.stall_threshold > 0 or self.stall_grace < 0:
+            raise ConfigError(
+                f"stall_threshold must be > 0 and stall_grace >= 0, got {self.stall_threshold}, {self.stall_grace}"
             )
         if self.dead_after is not None and self.dead_after <= 0:
             raise ConfigError(f"dead_after must be > 0, got {self.dead_after}")

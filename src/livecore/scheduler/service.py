@@ -41,6 +41,7 @@ from livecore.scheduler.requests import (
     write_json,
 )
 from livecore.scheduler.specs import SymbolIndex
+from livecore.scheduler.stall import StallGuard
 from livecore.wire import names
 
 log = logging.getLogger(__name__)
@@ -81,6 +82,7 @@ class Scheduler:
         self._accepting_before: frozenset[str] | None = None
         self._rebalance_wanted = False
         self._cluster = Cluster({})
+        self._stall = StallGuard(config.tick_interval, config.stall_threshold, config.stall_grace)
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
@@ -89,6 +91,11 @@ class Scheduler:
     @property
     def is_leader(self) -> bool:
         return self._elector.is_leader()
+
+    @property
+    def stalls(self) -> int:
+        """How many stalls of its own process this scheduler has noticed."""
+        return self._stall.stalls
 
     @property
     def leader_epoch(self) -> int | None:
@@ -155,7 +162,7 @@ class Scheduler:
             self._take_office()
         # Nodes first, registry after: a portfolio an operator stopped and a node
         # already unloaded is then never mistaken for one that should be loaded.
-        cluster = observe(self._coord, self._wall(), self.config.dead_after)
+        cluster = self._stall.judge(observe(self._coord, self._wall(), self.config.dead_after), self._clock())
         self._cluster = cluster
         reported = cluster.reported()
         alive = frozenset(cluster.alive)
@@ -186,6 +193,7 @@ class Scheduler:
     def _take_office(self) -> None:
         self._was_leader = True
         self._ledger.clear()
+        self._stall.reset()
         self._accepting_before = None
         lease = self._elector.lease
         epoch = lease.epoch if lease else None

@@ -197,6 +197,30 @@ def test_a_refused_load_is_shown_as_pending_with_the_reason(tmp_path: Path) -> N
         assert h.store.audit.recent(event="load_refused")
 
 
+def test_a_load_refused_again_for_the_same_reason_is_resent_at_pace_and_audited_once(tmp_path: Path) -> None:
+    with harness(tmp_path) as h:
+        clock = FakeClock()
+        a = h.node("a")
+        a.refuse_loads = True
+        a.beat()
+        h.deploy("p1")
+        sched = h.scheduler(clock, load_timeout=10.0)
+        for _ in range(3):  # three resends, one per load_timeout, never in between
+            for _ in range(4):
+                h.step(sched)
+                clock.advance(0.05)
+            clock.advance(10.0)
+        loads = [c for c in a.commands if c.command == "portfolio.load"]
+        assert len(loads) == 3
+        assert len(h.store.audit.recent(event="load_refused")) == 1
+        a.refuse_loads = False  # e.g. the registered code version was installed there
+        for _ in range(4):
+            h.step(sched)
+        assert a.loaded == {"p1": 1}
+        status = read_status(h.coord)
+        assert status is not None and "p1" not in status.pending
+
+
 def test_planned_migration_hands_over_after_the_source_ack(tmp_path: Path) -> None:
     with harness(tmp_path) as h:
         a, b = h.node("a"), h.node("b")

@@ -22,11 +22,16 @@ class SqlRegistry(Registry):
     def __init__(self, db: Database) -> None:
         self._db = db
 
-    def upsert(self, portfolio_id: str, spec_toml: str, desired: DesiredState, now_ns: int) -> None:
-        """Insert, or replace spec and desired state keeping the placement.
-        Update first, insert if absent; a concurrent insert makes us update."""
+    def upsert(
+        self, portfolio_id: str, spec_toml: str, desired: DesiredState, now_ns: int, code_version: str | None = None
+    ) -> None:
+        """Insert, or replace spec and desired state keeping the placement; the code
+        version is replaced only when given. Update first, insert if absent; a
+        concurrent insert makes us update."""
         _check_desired(desired)
-        values = {"spec_toml": spec_toml, "desired": desired, "updated_ns": now_ns}
+        values: dict[str, object] = {"spec_toml": spec_toml, "desired": desired, "updated_ns": now_ns}
+        if code_version is not None:
+            values["code_version"] = code_version
         update = registry.update().where(registry.c.portfolio_id == portfolio_id).values(**values)
         try:
             with self._db.write() as conn:
@@ -55,6 +60,15 @@ class SqlRegistry(Registry):
             )
             return result.rowcount == 1
 
+    def set_code_version(self, portfolio_id: str, code_version: str, now_ns: int) -> bool:
+        with self._db.write() as conn:
+            result = conn.execute(
+                registry.update()
+                .where(registry.c.portfolio_id == portfolio_id)
+                .values(code_version=code_version, updated_ns=now_ns)
+            )
+            return result.rowcount == 1
+
     def set_placement(self, portfolio_id: str, node_id: str | None, epoch: int, now_ns: int) -> bool:
         """One conditional UPDATE: a lower epoch than the stored one changes nothing.
         The same epoch is accepted (e.g. clearing the node of a stopped placement)."""
@@ -80,4 +94,5 @@ def _entry(row: Any) -> RegistryEntry:
         node_id=row.node_id,
         epoch=int(row.epoch),
         updated_ns=int(row.updated_ns),
+        code_version=row.code_version,
     )

@@ -62,7 +62,13 @@ registry = sa.Table(
     sa.Column("node_id", sa.String, nullable=True),
     sa.Column("epoch", sa.BigInteger, nullable=False, server_default="0"),
     sa.Column("updated_ns", sa.BigInteger, nullable=False),
+    # JSON {module: sha256} of the strategy/sizer/risk code; NULL = not recorded yet
+    sa.Column("code_version", sa.Text, nullable=True),
 )
+
+# Columns added after a table was first released: ``create_all`` does not add a
+# column to an existing table, so ``create_schema`` adds each one that is missing.
+ADDED_COLUMNS: tuple[tuple[sa.Table, str], ...] = ((registry, "code_version"),)
 
 audit = sa.Table(
     "lc_audit",
@@ -87,3 +93,18 @@ def create_schema(db: Database) -> None:
     with db.write("schema setup") as conn:
         db.lock(conn, SCHEMA_LOCK)
         metadata.create_all(conn, checkfirst=True)
+        _add_missing_columns(conn)
+
+
+def _add_missing_columns(conn: sa.Connection) -> None:
+    """Bring a database created by an older release up to date: an idempotent
+    ``ALTER TABLE ... ADD COLUMN`` (nullable, no default) for each column in
+    ``ADDED_COLUMNS`` the table lacks. Runs under the schema lock."""
+    inspector = sa.inspect(conn)
+    for table, name in ADDED_COLUMNS:
+        present = {column["name"] for column in inspector.get_columns(table.name)}
+        if name in present:
+            continue
+        column = table.c[name]
+        kind = column.type.compile(dialect=conn.dialect)
+        conn.execute(sa.text(f"ALTER TABLE {table.name} ADD COLUMN {name} {kind}"))

@@ -1,5 +1,6 @@
 """The books check agrees with the journal when everything was applied once, also
-with an order still on its way to the gateway, and catches a fill booked twice or lost."""
+with an order still on its way to the gateway, and catches a fill booked twice or
+lost; a fill missing from the snapshot is in flight or lost by its age."""
 
 from __future__ import annotations
 
@@ -10,10 +11,10 @@ import msgspec
 import pytest
 
 from livecore.adapters.sql_store import SqlStore
-from livecore.books_check import check_snapshots
 from livecore.domain.portfolio import Portfolio
 from livecore.domain.spec import parse_spec
-from livecore.wire.messages import FeedbackStatus, NewOrder, OrderFeedback, Tick
+from livecore.ops.books import IN_FLIGHT, MISMATCH, OK, check_snapshots, missing_fills, split_missing, status_of
+from livecore.wire.messages import FeedbackStatus, NewOrder, OrderFeedback, Side, Tick
 from tests.unit.node.strategies import spec_toml
 
 PID = "bc"
@@ -37,7 +38,7 @@ def _portfolio(store: SqlStore) -> tuple[Portfolio, NewOrder]:
     return portfolio, order
 
 
-def _fill(order: NewOrder, fill_id: str = "f1") -> OrderFeedback:
+def _fill(order: NewOrder, fill_id: str = "f1", ts_ns: int = 2) -> OrderFeedback:
     return OrderFeedback(
         status=FeedbackStatus.FILLED,
         client_order_id=order.client_order_id,
@@ -50,12 +51,12 @@ def _fill(order: NewOrder, fill_id: str = "f1") -> OrderFeedback:
         fill_price=Decimal("100.5"),
         cumulative_qty=order.quantity,
         commission=Decimal("1.25"),
-        ts_ns=2,
+        ts_ns=ts_ns,
     )
 
 
-def _save(store: SqlStore, portfolio: Portfolio) -> None:
-    store.snapshots.save(PID, portfolio.epoch, portfolio.snapshot(), 3)
+def _save(store: SqlStore, portfolio: Portfolio, taken_ns: int = 3) -> None:
+    store.snapshots.save(PID, portfolio.epoch, portfolio.snapshot(), taken_ns)
 
 
 def test_applied_fill_matches_exactly(store: SqlStore) -> None:
@@ -66,7 +67,7 @@ def test_applied_fill_matches_exactly(store: SqlStore) -> None:
     portfolio.on_feedback(fill)
     _save(store, portfolio)
     (check,) = check_snapshots(store)
-    assert check.matches and check.in_flight_fills == 0
+    assert check.matches and check.in_flight_fills == 0 and check.status == OK
     assert check.journal_cash == Decimal("10000") - Decimal("1005") - Decimal("1.25")
     assert check.positions == {"AAA": Decimal(10)}
 
@@ -85,6 +86,8 @@ def test_fill_in_flight_at_stop_is_applied_like_the_next_load(store: SqlStore) -
     store.journal.record_feedback(_fill(order))
     (check,) = check_snapshots(store)
     assert check.matches and check.in_flight_fills == 1
+    assert (check.status, check.in_flight_fill_ids, check.lost_fill_ids) == (IN_FLIGHT, ["f1"], [])
+    assert check.snapshot_cash == Decimal(10_000) and check.snapshot_positions == {}
 
 
 def test_fill_booked_twice_under_two_ids_is_caught(store: SqlStore) -> None:
@@ -96,5 +99,46 @@ def test_fill_booked_twice_under_two_ids_is_caught(store: SqlStore) -> None:
     portfolio.on_feedback(msgspec.structs.replace(half, fill_id="f1-again"))  # the same fill under another id
     _save(store, portfolio)
     (check,) = check_snapshots(store)
-    assert not check.matches
+    assert not check.matches and check.status == MISMATCH
     assert check.positions == {"AAA": Decimal(10)} and check.journal_positions == {"AAA": Decimal(5)}
+
+
+SECOND = 1_000_000_000
+
+
+def test_fill_journaled_long_before_the_snapshot_yet_absent_is_lost(store: SqlStore) -> None:
+    portfolio, order = _portfolio(store)
+    store.journal.record_order(order, 1)
+    store.journal.record_feedback(_fill(order, ts_ns=100 * SECOND))
+    _save(store, portfolio, taken_ns=131 * SECOND)  # 31 s later, and the fill is not in it
+    (check,) = check_snapshots(store, settle_s=30.0)
+    assert check.matches  # the next owner's reconcile would repair the books ...
+    assert (check.status, check.lost_fill_ids, check.in_flight_fill_ids) == (MISMATCH, ["f1"], [])  # ... but it is lost
+    assert check.snapshot_cash == Decimal(10_000) and check.journal_cash == Decimal("8993.75")
+    (patient,) = check_snapshots(store, settle_s=60.0)
+    assert (patient.status, patient.in_flight_fill_ids) == (IN_FLIGHT, ["f1"])
+
+
+def test_without_a_snapshot_age_is_measured_from_now(store: SqlStore) -> None:
+    _, order = _portfolio(store)
+    fill = _fill(order, ts_ns=100 * SECOND)
+    assert split_missing([fill], 129 * SECOND, 30 * SECOND) == (["f1"], [])
+    assert split_missing([fill], 130 * SECOND, 30 * SECOND) == ([], ["f1"])
+    assert split_missing([fill], 90 * SECOND, 30 * SECOND) == (["f1"], [])  # journaled after the snapshot
+
+
+def test_missing_fills_respect_the_snapshots_fill_id_window() -> None:
+    order = NewOrder(client_order_id="bc-1-1", portfolio_id=PID, epoch=1, node_id="n1", symbol="AAA",
+                     side=Side.BUY, quantity=Decimal(1), created_ns=1)  # fmt: skip
+    fills = [_fill(order, f"f{i}") for i in range(1, 6)]
+    accepted = msgspec.structs.replace(fills[0], status=FeedbackStatus.ACCEPTED, fill_id=None)
+    assert [f.fill_id for f in missing_fills([accepted, *fills], ["f1", "f3"], 10)] == ["f2", "f4", "f5"]
+    # a full window of 2 remembers f3, f4: f1, f2 were evicted, not lost; f5 is missing
+    assert [f.fill_id for f in missing_fills(fills, ["f3", "f4"], 2)] == ["f5"]
+
+
+def test_status_of() -> None:
+    assert status_of(True, [], []) == OK
+    assert status_of(True, ["f1"], []) == IN_FLIGHT
+    assert status_of(True, ["f1"], ["f2"]) == MISMATCH
+    assert status_of(False, [], []) == MISMATCH

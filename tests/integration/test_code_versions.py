@@ -1,0 +1,169 @@
+"""One code version per portfolio (DESIGN invariant 7) with a real node on the
+in-process backends: deploy records the code's hash, ``portfolio reload`` takes
+up changed code and records its new hash, and a node whose imported code is not
+the registered version refuses to load, saying why."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import sys
+import time
+import uuid
+from collections.abc import Iterator
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+from tests.integration.test_node_commands import filled
+from tests.integration.test_node_support import TIMEOUT, NodeRig, make_rig
+from tests.servers import wait_until
+
+from livecore import codeversion
+from livecore.ops import Ops
+from livecore.ops import deploy as ops_deploy
+from livecore.ops import reload as ops_reload
+from livecore.scheduler.commands import CommandChannel
+
+STRATEGY = '''
+from decimal import Decimal
+
+from livecore.domain.strategy import Signal, Signals, Strategy
+
+TARGET = Decimal({target})
+
+
+class Hold(Strategy):
+    """Hold TARGET shares of every symbol."""
+
+    def on_price(self, symbol: str, price: Decimal, ts_ns: int) -> Signals:
+        if self.ctx.position(symbol) >= TARGET or self.ctx.has_open_order(symbol):
+            return None
+        return [Signal.target(symbol, TARGET, reason="hold")]
+'''
+
+
+def spec(pid: str, module: str) -> str:
+    return f"""
+id = "{pid}"
+initial_cash = 1000000
+symbols = ["AAA"]
+
+[strategy]
+class = "{module}:Hold"
+
+[sizer]
+class = "fixed"
+params = {{ quantity = 1 }}
+"""
+
+
+@pytest.fixture
+def rig(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[NodeRig]:
+    yield from make_rig("embedded", request, tmp_path)
+
+
+@pytest.fixture
+def module(tmp_path: Path) -> Iterator[tuple[str, Path]]:
+    """A user strategy module on sys.path, as an installed package would be."""
+    name = f"lc_strats_{uuid.uuid4().hex[:8]}"
+    path = tmp_path / "code" / f"{name}.py"
+    path.parent.mkdir()
+    path.write_text(STRATEGY.format(target=1))
+    sys.path.insert(0, str(path.parent))
+    try:
+        yield name, path
+    finally:
+        sys.path.remove(str(path.parent))
+        sys.modules.pop(name, None)
+
+
+def ops_of(rig: NodeRig) -> Ops:
+    return Ops(rig.coord, rig.store, CommandChannel(rig.producer, rig.coord, rig.signer, rig.topics))
+
+
+def registered_digest(rig: NodeRig, pid: str, module: str) -> str:
+    entry = rig.store.registry.get(pid)
+    assert entry is not None and entry.code_version is not None
+    return codeversion.decode(entry.code_version)[module]
+
+
+def register_digest(rig: NodeRig, pid: str, module: str, digest: str) -> None:
+    """As a deploy from a host with another version of ``module`` would."""
+    entry = rig.store.registry.get(pid)
+    assert entry is not None and entry.code_version is not None
+    version = codeversion.decode(entry.code_version) | {module: digest}
+    assert rig.store.registry.set_code_version(pid, json.dumps(version), time.time_ns())
+
+
+def sha(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def test_reload_takes_up_changed_code_and_records_its_hash(
+    rig: NodeRig, module: tuple[str, Path], tmp_path: Path
+) -> None:
+    name, path = module
+    ops = ops_of(rig)
+    node = rig.running_node()
+    pid = rig.pid()
+    spec_file = tmp_path / f"{pid}.toml"
+    spec_file.write_text(spec(pid, name))
+    ops_deploy(ops, [spec_file])
+    first = sha(path)
+    assert registered_digest(rig, pid, name) == first
+    rig.fence(pid, 1, node.node_id)
+    rig.store.registry.set_placement(pid, node.node_id, 1, time.time_ns())
+    assert rig.command(node.node_id, "portfolio.load", pid, epoch=1).ok
+
+    rig.tick("AAA", "10")
+    order = rig.wait_orders(pid, 1)[0][1]
+    assert order.quantity == 1
+    rig.feedback(filled(pid, order.client_order_id, "AAA", "f-1"))
+    wait_until(lambda: rig.portfolio(node, pid).books.positions.get("AAA") is not None, TIMEOUT, "filled")
+
+    path.write_text(STRATEGY.format(target=3))  # version two installed on this node's host
+    answer = ops_reload(ops, pid)
+    assert answer.ok, answer.detail
+    assert "reloaded" in answer.detail
+    assert registered_digest(rig, pid, name) == sha(path) != first
+    rig.tick("AAA", "11")
+    orders = rig.wait_orders(pid, 2)
+    assert orders[1][1].quantity == 2  # the new code wants 3, it holds 1
+    reloaded = [e.detail for e in rig.store.audit.recent(50, event="portfolio_reloaded")]
+    assert any(d["portfolio_id"] == pid for d in reloaded)
+
+
+def test_a_node_running_other_code_refuses_to_load_and_says_why(
+    rig: NodeRig, module: tuple[str, Path], tmp_path: Path
+) -> None:
+    name, path = module
+    ops = ops_of(rig)
+    node = rig.running_node()
+    pid = rig.pid()
+    spec_file = tmp_path / f"{pid}.toml"
+    spec_file.write_text(spec(pid, name))
+    ops_deploy(ops, [spec_file])  # this process imports version one
+    old = sha(path)
+    # Version two is installed and deployed from another host; this node still runs one.
+    path.write_text(STRATEGY.format(target=5))
+    new = sha(path)
+    register_digest(rig, pid, name, new)
+    rig.fence(pid, 1, node.node_id)
+    refused = rig.command(node.node_id, "portfolio.load", pid, epoch=1)
+    assert not refused.ok
+    assert refused.detail == (f"code_mismatch: strategy module {name} has hash {old[:12]}…, registry has {new[:12]}…")
+    assert pid not in node.portfolios
+    assert not rig.command(node.node_id, "portfolio.load", pid, epoch=1).ok  # re-sent: same answer
+    audited = [e.detail for e in rig.store.audit.recent(50, event="code_mismatch")]
+    assert [d["action"] for d in audited if d["portfolio_id"] == pid] == ["load"]  # audited once
+
+    # A reload from a host whose code differs from the node's is refused too, and the
+    # portfolio keeps trading on the code it runs.
+    register_digest(rig, pid, name, old)
+    assert rig.command(node.node_id, "portfolio.load", pid, epoch=1).ok
+    register_digest(rig, pid, name, "f" * 64)
+    again = rig.command(node.node_id, "portfolio.reload", pid)
+    assert not again.ok and again.detail.startswith(f"code_mismatch: strategy module {name} has hash")
+    assert pid in node.portfolios
+    assert rig.portfolio(node, pid).books.cash == Decimal(1_000_000)
