@@ -18,6 +18,9 @@ Two modes:
 Both load ``--portfolios`` (default 10) portfolios that trade two synthetic
 symbols each with fast strategies, so orders, fills and snapshots keep flowing;
 at the end every portfolio must have orders in the gateway journal.
+``--portfolios 0`` in embedded mode runs ``livecore run`` with its example
+portfolios instead (they trade the bundled symbols, not the synthetic ones: the
+bus carries ticks that nobody trades on).
 
     .venv/bin/python bench/bench_soak.py --mode embedded [--minutes 30] [--rate 500] [--symbols 50]
     .venv/bin/python bench/bench_soak.py --mode distributed --rate 200 --csv /tmp/soak-dist.csv
@@ -95,8 +98,9 @@ def embedded(args: argparse.Namespace, workdir: Path) -> Iterator[tuple[dict[str
     specs = workdir / "specs"
     write_specs(specs, args)
     run_args = ["run", "--synthetic", str(args.symbols), "--rate", f"{args.rate:g}", "--quiet",
-                "--portfolios", str(specs), "--api-port", str(free_port()),
-                "--duration", str(args.minutes * 60 + 600)]  # fmt: skip
+                "--api-port", str(free_port()), "--duration", str(args.minutes * 60 + 600)]  # fmt: skip
+    if args.portfolios:
+        run_args += ["--portfolios", str(specs)]
     proc = spawn("livecore-run", livecore_argv(["--db", db_url], run_args), workdir)
     try:
         yield {"livecore run": proc}, db_url
@@ -176,8 +180,8 @@ def report(args: argparse.Namespace, results: list[Verdict], orders: dict[str, i
         f"{args.rate:g} ticks/s, windows: {args.closed_orders or 'default'} closed orders, "
         f"{args.fill_ids or 'default'} fill ids; RSS every {args.interval:g} s, warm-up {args.warmup:g} min; "
         f"{os.cpu_count()} cores, 1-min load {min(load):.1f}-{max(load):.1f} (mean {sum(load) / len(load):.1f})",
-        f"orders journaled per portfolio: min {min(orders.values())}, max {max(orders.values())}, "
-        f"total {sum(orders.values())}",
+        f"orders journaled per portfolio: min {min(orders.values(), default=0)}, "
+        f"max {max(orders.values(), default=0)}, total {sum(orders.values())}",
         f"{'process':<14} {'RSS@warm-up':>12} {'RSS end':>9} {'max':>8} {'slope MiB/min':>14}  verdict "
         f"(flat: slope < {FLAT_MIB_PER_MIN:g})",
     ]
