@@ -45,19 +45,6 @@ def test_callbacks_run_from_poll_not_inside_publish() -> None:
     assert [r.offset for r in reports] == [0]
 
 
-def test_consumer_behind_retention_skips_to_oldest_kept() -> None:
-    bus = MemoryBus(settings=MemoryBusSettings(retention=16))
-    bus.create_topics({"t": 1})
-    consumer = bus.consumer("g", ["t"], "earliest")
-    producer = bus.producer()
-    for i in range(100):
-        producer.publish("t", "k", str(i).encode())
-    records = consumer.poll(max_records=1000, timeout=0)
-    assert 16 <= len(records) <= 17
-    assert records[-1].offset == 99
-    assert [r.offset for r in records] == list(range(records[0].offset, 100))
-
-
 def test_poll_wakes_when_another_thread_publishes() -> None:
     bus = MemoryBus()
     bus.create_topics({"t": 1})

@@ -3,8 +3,10 @@
 Topics have partitions; a key's partition is ``crc32(key) % partitions`` (the
 same hash librdkafka's default partitioner uses, so a key lands on the same
 partition number on both backends); a ``None`` key goes round robin. Offsets
-grow forever; each partition keeps only its newest ``retention`` records and a
-consumer that fell behind skips to the oldest one kept.
+grow forever; each partition retains by bytes and age (``memory_log.py``), and
+a consumer whose position fell behind the retained records resumes by its
+``offset_reset`` policy, logs a WARNING with how many records it lost and
+counts them (``lost_records``), as Kafka's ``auto.offset.reset`` does.
 
 Consumer groups split partitions among their members and rebalance at once
 when a member joins or closes (or a subscribed topic appears). Rebalances are
@@ -19,13 +21,15 @@ publish notifies. Nothing here blocks except a consumer waiting for data.
 from __future__ import annotations
 
 import itertools
+import logging
 import threading
 import time
 import zlib
 from collections import deque
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
 
+from livecore.adapters.memory_log import MemoryBusSettings, PartitionLog, parse_memory_url
+from livecore.errors import ConfigError
 from livecore.ports.bus import (
     Bus,
     BusError,
@@ -39,46 +43,17 @@ from livecore.ports.bus import (
     TopicPartition,
 )
 
+__all__ = ["MemoryBus", "MemoryBusSettings", "MemoryConsumer", "MemoryProducer"]
 
-@dataclass(frozen=True, slots=True)
-class MemoryBusSettings:
-    """``default_partitions``: count for topics created implicitly (like Kafka's
-    auto-creation); ``retention``: records kept per partition (up to 1/16 more
-    before trimming, so trimming is amortised)."""
-
-    default_partitions: int = 4
-    retention: int = 1_000_000
-
-    def __post_init__(self) -> None:
-        if self.default_partitions < 1:
-            raise ValueError("default_partitions must be at least 1")
-        if self.retention < 1:
-            raise ValueError("retention must be at least 1")
-
-
-class _Log:
-    """One partition: records in offset order; ``start`` is the offset of ``records[0]``."""
-
-    __slots__ = ("records", "start")
-
-    def __init__(self) -> None:
-        self.records: list[Record] = []
-        self.start = 0
-
-    @property
-    def end(self) -> int:
-        return self.start + len(self.records)
-
-    def read(self, position: int, limit: int) -> list[Record]:
-        index = max(position, self.start) - self.start
-        return self.records[index : index + limit]
+LOG = logging.getLogger("livecore.bus")
 
 
 class _Topic:
     __slots__ = ("logs", "round_robin")
 
-    def __init__(self, partitions: int) -> None:
-        self.logs = [_Log() for _ in range(partitions)]
+    def __init__(self, partitions: int, settings: MemoryBusSettings) -> None:
+        budget = max(1, settings.retention_bytes // partitions)
+        self.logs = [PartitionLog(budget, settings.retention_ms) for _ in range(partitions)]
         self.round_robin = itertools.count()
 
 
@@ -98,17 +73,21 @@ class MemoryBus(Bus):
 
     @classmethod
     def named(cls, url: str) -> MemoryBus:
-        """The process-wide bus for ``memory://NAME`` (created on first use)."""
+        """The process-wide bus for ``memory://NAME`` (created on first use, with the
+        URL's retention parameters). Later URLs of the same name may omit the
+        parameters; giving different ones is a ``ConfigError``."""
+        name, settings = parse_memory_url(url)
         with cls._registry_lock:
-            bus = cls._registry.get(url)
+            bus = cls._registry.get(name)
             if bus is None:
-                bus = cls._registry[url] = cls(url)
+                bus = cls._registry[name] = cls(url, settings)
+            elif settings is not None and settings != bus.settings:
+                raise ConfigError(f"bus {name!r} already exists with {bus.settings}, not {settings}")
             return bus
 
     def __init__(self, url: str = "memory://", settings: MemoryBusSettings | None = None) -> None:
         self.url = url
         self.settings = settings or MemoryBusSettings()
-        self._slack = max(1, self.settings.retention // 16)
         self._cond = threading.Condition(threading.Lock())
         self._topics: dict[str, _Topic] = {}
         self._groups: dict[str, _Group] = {}
@@ -154,7 +133,7 @@ class MemoryBus(Bus):
     # --- internals (called with the lock held) ----------------------------------
 
     def _create(self, name: str, partitions: int) -> _Topic:
-        topic = self._topics[name] = _Topic(partitions)
+        topic = self._topics[name] = _Topic(partitions, self.settings)
         for group in self._groups.values():
             if any(name in member.topics for member in group.members):
                 self._rebalance(group)
@@ -166,22 +145,18 @@ class MemoryBus(Bus):
         partition = next(found.round_robin) % count if key is None else zlib.crc32(key) % count
         log = found.logs[partition]
         record = Record(topic, partition, log.end, key, value, time.time_ns() // 1_000_000)
-        log.records.append(record)
-        excess = len(log.records) - self.settings.retention
-        if excess >= self._slack:
-            del log.records[:excess]
-            log.start += excess
+        log.append(record)
         if self._waiting:
             self._cond.notify_all()
         return record
 
-    def _log(self, tp: TopicPartition) -> _Log:
+    def _log(self, tp: TopicPartition) -> PartitionLog:
         return self._topics[tp.topic].logs[tp.partition]
 
     def _join(self, member: MemoryConsumer) -> _Group:
         for name in member.topics:
             if name not in self._topics:
-                self._topics[name] = _Topic(self.settings.default_partitions)
+                self._topics[name] = _Topic(self.settings.default_partitions, self.settings)
         group = self._groups.setdefault(member.group_id, _Group())
         group.members.append(member)
         self._rebalance(group)
@@ -263,6 +238,7 @@ class MemoryConsumer(Consumer):
         self._paused = False
         self._closed = False
         self._turn = 0
+        self._lost = 0
         with bus._cond:
             self._group = bus._join(self)
 
@@ -302,13 +278,39 @@ class MemoryConsumer(Consumer):
         self._turn += 1
         batch: list[Record] = []
         for tp in partitions[first:] + partitions[:first]:
-            chunk = self._bus._log(tp).read(self._positions[tp], max_records - len(batch))
+            log = self._bus._log(tp)
+            if self._positions[tp] < log.start:
+                self._out_of_range(tp, log)
+            chunk = log.read(self._positions[tp], max_records - len(batch))
             if chunk:
                 batch.extend(chunk)
                 self._positions[tp] = self._polled[tp] = chunk[-1].offset + 1
                 if len(batch) >= max_records:
                     break
         return batch
+
+    def _out_of_range(self, tp: TopicPartition, log: PartitionLog) -> None:
+        """The next record to read was deleted by retention: resume by the reset policy
+        and say how many records are lost (never skip them silently)."""
+        position = self._positions[tp]
+        resumed = log.start if self._reset == "earliest" else log.end
+        self._positions[tp] = resumed
+        self._lost += resumed - position
+        LOG.warning(
+            "consumer of group %s fell behind retention on %s[%d]: offset %d was deleted (log starts at %d); "
+            "%d records lost, resuming at %s offset %d",
+            self.group_id,
+            tp.topic,
+            tp.partition,
+            position,
+            log.start,
+            resumed - position,
+            self._reset,
+            resumed,
+        )
+
+    def lost_records(self) -> int:
+        return self._lost
 
     def commit(self, records: Iterable[Record] | None = None) -> None:
         """Offsets of partitions no longer assigned are ignored (their new owner redelivers)."""

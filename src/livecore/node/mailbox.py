@@ -7,7 +7,10 @@ counted as dropped. An event for a symbol with nothing queued is still
 accepted, so the lane never holds more than ``capacity`` plus one event per
 symbol, and no symbol loses its latest price. The *control* lane carries order
 feedback, delivery confirmations and internal requests; it is never dropped:
-feedback has its own bound, and a full feedback lane makes the producer wait.
+feedback has its own bound, and a full feedback lane makes the producer wait;
+a delivery confirmation exists per order in flight; at most one ``SnapshotDue``
+is queued at a time (a second request while one waits adds nothing), so a
+processor that is slow to run does not pile up periodic snapshot requests.
 
 The mailbox also carries the processor's *scheduled* flag, under the same
 lock, so that a processor sits on at most one worker at a time.
@@ -86,6 +89,7 @@ class Mailbox:
         self._latest: dict[str, MarketSlot] | None = None
         self._control: deque[ControlItem] = deque()
         self._feedback_queued = 0
+        self._snapshot_queued = False
         self._scheduled = False
         self._closed = False
 
@@ -127,10 +131,15 @@ class Mailbox:
             return True, self._claim_schedule()
 
     def put_control(self, item: Submitted | SnapshotDue) -> bool:
-        """Never refused while open; return schedule?."""
+        """Never refused while open (a ``SnapshotDue`` while one is queued is already
+        covered by it); return schedule?."""
         with self._lock:
             if self._closed:
                 return False
+            if isinstance(item, SnapshotDue):
+                if self._snapshot_queued:
+                    return False
+                self._snapshot_queued = True
             self._control.append(item)
             return self._claim_schedule()
 
@@ -145,6 +154,8 @@ class Mailbox:
                 item = control.popleft()
                 if isinstance(item, FeedbackItem):
                     self._feedback_queued -= 1
+                elif isinstance(item, SnapshotDue):
+                    self._snapshot_queued = False
                 batch.control.append(item)
             market = self._market
             room = limit - len(batch.control)
@@ -180,6 +191,7 @@ class Mailbox:
             self._market.clear()
             self._latest = None
             self._feedback_queued = 0
+            self._snapshot_queued = False
             return left
 
     # --- observation ------------------------------------------------------------

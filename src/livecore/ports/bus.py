@@ -10,7 +10,11 @@ Two implementations share this contract and one test suite: ``MemoryBus``
   take its partitions over and resume from the group's committed offsets;
 - a group with no committed offset starts at ``earliest`` or ``latest``;
 - offsets are committed explicitly (``commit``), never automatically: what a
-  consumer has not committed is delivered again after a restart.
+  consumer has not committed is delivered again after a restart;
+- a consumer whose position fell behind the partition's retention (the records
+  it would read next were deleted) resumes by its ``offset_reset`` policy, like
+  Kafka's ``auto.offset.reset``, and says so: the skipped records are logged at
+  WARNING and counted by ``lost_records``.
 """
 
 from __future__ import annotations
@@ -165,6 +169,12 @@ class Consumer(ABC):
     @abstractmethod
     def close(self) -> None:
         """Leave the group (its partitions go to the other members) and release resources."""
+
+    def lost_records(self) -> int | None:
+        """Records this consumer skipped because retention deleted them before it read
+        them (its position was out of range), since it was created; None when the
+        backend cannot tell (it then only logs what the client library reports)."""
+        return None
 
 
 class Bus(ABC):

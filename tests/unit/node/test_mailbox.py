@@ -72,3 +72,16 @@ def test_close_refuses_and_returns_unapplied_feedback() -> None:
     assert box.put_market(slots("A")) == (False, 0)
     assert box.put_feedback(item) == (False, False)
     assert len(box) == 0
+
+
+def test_at_most_one_snapshot_request_is_queued() -> None:
+    box = Mailbox(capacity=10, feedback_capacity=10)
+    assert box.put_control(SnapshotDue()) is True
+    for _ in range(100):  # a processor that does not run does not pile these up
+        assert box.put_control(SnapshotDue()) is False
+    box.put_control(Submitted("x"))
+    assert len(box) == 2
+    assert [type(item) for item in box.take(10).control] == [SnapshotDue, Submitted]
+    box.finish()
+    assert box.put_control(SnapshotDue()) is True  # taken: a new request queues again
+    assert len(box) == 1
