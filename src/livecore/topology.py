@@ -4,6 +4,10 @@ Topics are created explicitly (Tansu auto-creates with 4 partitions and loses
 topics on restart); whichever process starts first creates them with this
 layout, and the rest find them there. The gateway maps a portfolio to its
 ``orders`` partition with the same count, so it must not differ per process.
+
+``ensure_topics`` also hands the layout to the bus: on Kafka its watchdog
+re-creates a topic the broker lost with these counts and reports, loudly, a
+topic whose count differs (see docs/BUS.md, "Broker outages").
 """
 
 from __future__ import annotations

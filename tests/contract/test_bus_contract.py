@@ -316,3 +316,44 @@ def test_poll_returns_once_a_record_is_in_without_waiting_for_a_full_batch(bus: 
         consumer.close()
     assert values(records) == [b"only"]
     assert waited < patience / 2, f"poll held a lone record for {waited:.1f}s of its {patience:.0f}s timeout"
+
+
+# --- health signal ---------------------------------------------------------------
+
+
+def test_health_is_ok_on_a_working_bus_with_its_topics(bus: Bus, producer: Producer) -> None:
+    topic = unique("health")
+    bus.create_topics({topic: 3})
+    producer.publish_sync(topic, "k", b"v")
+    health = bus.health()
+    assert health.ok and health.reason == ""
+
+
+def test_health_names_an_unreachable_broker() -> None:
+    """Kafka only (the memory bus cannot fail): nothing listens on the port."""
+    from tests.servers import free_port, wait_until
+
+    bus = open_bus(f"kafka://127.0.0.1:{free_port()}?health_interval_s=0.1&request_timeout_s=0.5", check=False)
+    try:
+        wait_until(lambda: not bus.health().ok, 10, "bus unhealthy")
+        assert "unreachable" in bus.health().reason
+    finally:
+        bus.close()
+
+
+def test_a_topic_with_another_partition_count_is_reported(bus_url: str) -> None:
+    """A topic another process made with other counts than this one's layout (e.g. the
+    broker's default after a data loss) makes the bus unhealthy, naming it."""
+    if bus_url.startswith("memory://"):
+        pytest.skip("the memory bus has no broker that could create a topic behind its back")
+    topic = unique("layout")
+    first, second = open_bus(bus_url), open_bus(bus_url)
+    try:
+        first.create_topics({topic: 4})
+        second.create_topics({topic: 8})
+        health = second.health()
+        assert not health.ok
+        assert f"topic {topic} has 4 partitions, the layout says 8" in health.reason
+    finally:
+        first.close()
+        second.close()

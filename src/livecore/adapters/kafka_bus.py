@@ -1,41 +1,29 @@
 """The bus on Kafka (or any Kafka-protocol broker such as Tansu) via confluent-kafka.
 
-``KafkaBus`` holds one admin client for topic creation and ``ping``;
-producers and consumers are independent librdkafka clients. Settings come from
-the URL (``kafka_config.py``); the consumer lives in ``kafka_consumer.py``.
+``KafkaBus`` holds one admin client for topic creation and ``ping``, the
+``BrokerState`` its clients share (the health signal) and the watchdog that
+restores lost topics (``kafka_watchdog.py``); producers (``kafka_producer.py``)
+and consumers (``kafka_consumer.py``) are independent librdkafka clients.
+Settings come from the URL (``kafka_config.py``).
 """
 
 from __future__ import annotations
 
-from collections import deque
+import threading
 from collections.abc import Mapping, Sequence
-from typing import Any
 
 from confluent_kafka import KafkaError, KafkaException
-from confluent_kafka import Producer as RdProducer
 from confluent_kafka.admin import AdminClient
 from confluent_kafka.cimpl import NewTopic
 
-from livecore.adapters.kafka_config import (
-    KafkaSettings,
-    common_config,
-    parse_kafka_url,
-    producer_config,
-)
+from livecore.adapters.kafka_config import KafkaSettings, common_config, error_callback, parse_kafka_url
 from livecore.adapters.kafka_consumer import KafkaConsumer
-from livecore.ports.bus import (
-    Bus,
-    BusError,
-    Consumer,
-    ConsumerSettings,
-    Delivery,
-    DeliveryCallback,
-    OffsetReset,
-    Producer,
-)
+from livecore.adapters.kafka_health import BrokerState
+from livecore.adapters.kafka_producer import KafkaProducer
+from livecore.adapters.kafka_watchdog import TopicWatchdog
+from livecore.ports.bus import Bus, BusError, BusHealth, Consumer, ConsumerSettings, OffsetReset, Producer
 
-# How long ``publish`` waits for room when librdkafka's local queue is full.
-QUEUE_FULL_WAIT_S = 0.05
+__all__ = ["KafkaBus", "KafkaProducer"]
 
 
 class KafkaBus(Bus):
@@ -45,16 +33,32 @@ class KafkaBus(Bus):
         self.url = url
         self.settings: KafkaSettings = parse_kafka_url(url)
         self._admin: AdminClient | None = None
+        self._admin_lock = threading.Lock()
+        self.state = BrokerState()
+        self.watchdog = TopicWatchdog(self.settings, self.state, self._admin_client)
 
     def _admin_client(self) -> AdminClient:
-        if self._admin is None:
-            self._admin = AdminClient(common_config(self.settings))
-        return self._admin
+        with self._admin_lock:
+            if self._admin is None:
+                self._admin = AdminClient(common_config(self.settings, error_callback(self.state)))
+            return self._admin
+
+    def health(self) -> BusHealth:
+        self.watchdog.start()
+        return self.state.health()
 
     def create_topics(self, topics: Mapping[str, int]) -> None:
-        """Create missing topics; an existing topic keeps its partition count."""
+        """Create missing topics; an existing topic keeps its partition count. The
+        watchdog then guards them: re-created with this count if the broker loses
+        them, reported loudly if their count differs."""
         if not topics:
             return
+        self.watchdog.expect(topics)
+        self._create(topics)
+        self.watchdog.probe()  # a partition count that differs is reported now, before any produce
+        self.watchdog.start()
+
+    def _create(self, topics: Mapping[str, int]) -> None:
         timeout = self.settings.request_timeout_s
         wanted = [NewTopic(name, count, self.settings.replication_factor) for name, count in topics.items()]
         futures = self._admin_client().create_topics(wanted, operation_timeout=timeout, request_timeout=timeout)
@@ -69,7 +73,8 @@ class KafkaBus(Bus):
                 raise BusError(f"cannot create topic {name}: {exc}") from None
 
     def producer(self) -> Producer:
-        return KafkaProducer(self.settings)
+        self.watchdog.start()
+        return KafkaProducer(self.settings, self.state)
 
     def consumer(
         self,
@@ -83,8 +88,15 @@ class KafkaBus(Bus):
         refresh, minutes away."""
         if offset_reset not in ("earliest", "latest"):
             raise BusError(f"offset_reset must be 'earliest' or 'latest', got {offset_reset!r}")
-        self.create_topics(dict.fromkeys(topics, self.settings.partitions))
-        return KafkaConsumer(self.settings, group_id, list(topics), offset_reset, settings)
+        known = self.watchdog.layout()
+        unknown = [t for t in topics if t not in known]
+        if unknown:
+            # guarded with the count they really have (another process may have chosen it)
+            self._create(dict.fromkeys(unknown, self.settings.partitions))
+            found = self._admin_client().list_topics(timeout=self.settings.request_timeout_s).topics
+            self.watchdog.expect({t: len(found[t].partitions) for t in unknown if t in found})
+        self.watchdog.start()
+        return KafkaConsumer(self.settings, group_id, list(topics), offset_reset, settings, self.state)
 
     def ping(self, timeout: float = 5.0) -> None:
         try:
@@ -93,72 +105,5 @@ class KafkaBus(Bus):
             raise BusError(f"Kafka at {self.settings.bootstrap} does not answer: {exc.args[0].str()}") from None
 
     def close(self) -> None:
+        self.watchdog.stop()
         self._admin = None
-
-
-class KafkaProducer(Producer):
-    """librdkafka's delivery reports are only queued here (whoever calls librdkafka's
-    poll); the caller's callbacks run from ``poll``/``flush``, in the caller's thread,
-    never inside ``publish``."""
-
-    def __init__(self, settings: KafkaSettings) -> None:
-        self._producer = RdProducer(producer_config(settings))
-        self._reports: deque[tuple[DeliveryCallback, Delivery]] = deque()
-        self._closed = False
-
-    def publish(
-        self,
-        topic: str,
-        key: bytes | str | None,
-        value: bytes,
-        on_delivery: DeliveryCallback | None = None,
-    ) -> None:
-        if self._closed:
-            raise BusError("producer is closed")
-        report = None if on_delivery is None else self._reporter(on_delivery)
-        while True:
-            try:
-                self._producer.produce(topic, value, key, on_delivery=report)
-                return
-            except BufferError:
-                # Local queue full: let librdkafka hand over finished reports (they are
-                # only queued here, so no caller callback runs) and try again.
-                self._producer.poll(QUEUE_FULL_WAIT_S)
-            except KafkaException as exc:
-                raise BusError(f"cannot publish to {topic}: {exc.args[0].str()}") from None
-
-    def _reporter(self, on_delivery: DeliveryCallback) -> Any:
-        reports = self._reports
-
-        def report(error: KafkaError | None, message: Any) -> None:
-            delivery = Delivery(
-                topic=message.topic(),
-                key=message.key(),
-                partition=message.partition(),
-                offset=message.offset(),
-                error=None if error is None else error.str(),
-            )
-            reports.append((on_delivery, delivery))
-
-        return report
-
-    def poll(self, timeout: float = 0.0) -> None:
-        self._producer.poll(0.0 if self._reports else timeout)
-        self._serve()
-
-    def _serve(self) -> None:
-        """Run queued callbacks; one that raises propagates (the rest stay queued)."""
-        while self._reports:
-            callback, delivery = self._reports.popleft()
-            callback(delivery)
-
-    def flush(self, timeout: float = 10.0) -> None:
-        remaining = self._producer.flush(timeout)
-        self._serve()
-        if remaining:
-            raise BusError(f"{remaining} message(s) still undelivered after {timeout}s")
-
-    def close(self, timeout: float = 10.0) -> None:
-        if not self._closed:
-            self._closed = True
-            self.flush(timeout)

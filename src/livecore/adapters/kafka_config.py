@@ -15,6 +15,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
+from livecore.adapters.kafka_health import BrokerState
 from livecore.config import validate_bus_url
 from livecore.errors import ConfigError
 from livecore.ports.bus import ConsumerSettings, OffsetReset
@@ -42,6 +43,7 @@ class KafkaSettings:
     latest_guard: bool = True
     request_timeout_s: float = 10.0
     client_id: str = "livecore"
+    health_interval_s: float = 1.0
 
     def consumer_settings(self, asked: ConsumerSettings | None) -> ConsumerSettings:
         """The caller's settings with the URL's overrides applied."""
@@ -108,6 +110,7 @@ _PARSERS: dict[str, Callable[[str], Any]] = {
     "latest_guard": _flag,
     "request_timeout_s": _seconds,
     "client_id": _text,
+    "health_interval_s": _seconds,
 }
 
 
@@ -134,28 +137,44 @@ def parse_kafka_url(url: str) -> KafkaSettings:
     return KafkaSettings(bootstrap=parts.netloc, **values)
 
 
-def _log_error(error: Any) -> None:
-    """librdkafka's error_cb: transient errors (broker down, ...) are warnings."""
-    if error.fatal():
-        LOG.error("kafka fatal error: %s", error)
-    else:
+_ALL_BROKERS_DOWN = -187  # KafkaError._ALL_BROKERS_DOWN
+
+
+def error_callback(state: BrokerState | None, on_fatal: Callable[[Any], None] | None = None) -> Callable[[Any], None]:
+    """librdkafka's error_cb: transient errors (broker down, ...) are warnings and
+    an all-brokers-down event marks the bus unhealthy; fatal ones are errors and go
+    to ``on_fatal`` (a producer rebuilds itself)."""
+
+    def on_error(error: Any) -> None:
+        if error.fatal():
+            LOG.error("kafka fatal error: %s", error)
+            if on_fatal is not None:
+                on_fatal(error)
+            return
         LOG.warning("kafka error: %s", error)
+        if state is not None and error.code() == _ALL_BROKERS_DOWN:
+            state.broker_down(f"all brokers down ({error.str()})")
+
+    return on_error
 
 
-def common_config(settings: KafkaSettings) -> dict[str, Any]:
+def common_config(settings: KafkaSettings, on_error: Callable[[Any], None] | None = None) -> dict[str, Any]:
     return {
         "bootstrap.servers": settings.bootstrap,
         "client.id": settings.client_id,
         "logger": LOG,
         "log_level": LIBRDKAFKA_LOG_LEVEL,
-        "error_cb": _log_error,
+        "error_cb": on_error or error_callback(None),
+        # never let the broker create a topic with its default partition count: the
+        # bus creates (and after a data loss re-creates) topics with the layout's
+        "allow.auto.create.topics": False,
     }
 
 
-def producer_config(settings: KafkaSettings) -> dict[str, Any]:
+def producer_config(settings: KafkaSettings, on_error: Callable[[Any], None] | None = None) -> dict[str, Any]:
     """Idempotent, acks from every in-sync replica, CRC32 key hashing (same as ``MemoryBus``)."""
     return {
-        **common_config(settings),
+        **common_config(settings, on_error),
         "enable.idempotence": True,
         "acks": "all",
         "linger.ms": settings.linger_ms,
@@ -164,12 +183,16 @@ def producer_config(settings: KafkaSettings) -> dict[str, Any]:
 
 
 def consumer_config(
-    settings: KafkaSettings, group_id: str, offset_reset: OffsetReset, asked: ConsumerSettings | None
+    settings: KafkaSettings,
+    group_id: str,
+    offset_reset: OffsetReset,
+    asked: ConsumerSettings | None,
+    on_error: Callable[[Any], None] | None = None,
 ) -> dict[str, Any]:
     """Explicit commits only, eager ``range`` rebalancing (see docs/BUS.md)."""
     tuned = settings.consumer_settings(asked)
     return {
-        **common_config(settings),
+        **common_config(settings, on_error),
         "group.id": group_id,
         "enable.auto.commit": False,
         "enable.auto.offset.store": False,

@@ -21,11 +21,12 @@ import time
 from collections.abc import Iterable, Sequence
 from typing import Any
 
+from confluent_kafka import OFFSET_BEGINNING, KafkaError, KafkaException
 from confluent_kafka import Consumer as RdConsumer
-from confluent_kafka import KafkaError, KafkaException
 from confluent_kafka import TopicPartition as RdTopicPartition
 
-from livecore.adapters.kafka_config import LOG, KafkaSettings, consumer_config
+from livecore.adapters.kafka_config import LOG, KafkaSettings, consumer_config, error_callback
+from livecore.adapters.kafka_health import BrokerState
 from livecore.ports.bus import BusError, Consumer, ConsumerSettings, OffsetReset, Record, TopicPartition
 
 _PARTITION_EOF = KafkaError._PARTITION_EOF
@@ -42,11 +43,17 @@ class KafkaConsumer(Consumer):
         topics: list[str],
         offset_reset: OffsetReset,
         asked: ConsumerSettings | None,
+        state: BrokerState | None = None,
     ) -> None:
         self.group_id = group_id
         self._timeout = settings.request_timeout_s
         self._guard_latest = settings.latest_guard and offset_reset == "latest"
-        self._consumer = RdConsumer(consumer_config(settings, group_id, offset_reset, asked))
+        self._state = state or BrokerState()
+        self._generation = self._state.generation
+        self._born = self._state.generation
+        self._loss_handled: dict[Key, int] = {}
+        on_error = error_callback(self._state)
+        self._consumer = RdConsumer(consumer_config(settings, group_id, offset_reset, asked, on_error))
         self._assigned: set[Key] = set()
         self._polled: dict[Key, int] = {}
         self._stale_before: dict[Key, int] = {}
@@ -57,7 +64,7 @@ class KafkaConsumer(Consumer):
     # --- rebalance callbacks (run by librdkafka inside consume/close) ---------------
 
     def _on_assign(self, consumer: RdConsumer, partitions: list[RdTopicPartition]) -> None:
-        if self._guard_latest and partitions:
+        if partitions and (self._guard_latest or self._state.generation > self._born):
             try:
                 self._position_fresh_partitions(consumer, partitions)
             except KafkaException as exc:
@@ -78,10 +85,44 @@ class KafkaConsumer(Consumer):
         fresh = {(c.topic, c.partition) for c in committed if c.offset < 0}
         for partition in partitions:
             key = (partition.topic, partition.partition)
-            if key in fresh:
+            if key in fresh and self._lost_data(key):
+                # the broker lost this topic: whatever it holds now came after the loss
+                partition.offset = OFFSET_BEGINNING
+                LOG.warning(
+                    "group %s: %s[%d] lost its data and offsets: starting at its beginning", self.group_id, *key
+                )
+            elif key in fresh and self._guard_latest:
                 low, high = consumer.get_watermark_offsets(partition, timeout=self._timeout)
                 partition.offset = max(low, high - 1)
                 self._stale_before[key] = assigned_at
+
+    def _lost_data(self, key: Key) -> bool:
+        """True once per partition whose topic the broker lost (and the bus recreated
+        or saw recreated) since this consumer was created or last repositioned it."""
+        recreated = self._state.recreated.get(key[0], 0)
+        if recreated > self._loss_handled.get(key, self._born):
+            self._loss_handled[key] = recreated
+            return True
+        return False
+
+    def _check_after_outage(self) -> None:
+        """The broker came back: partitions of recreated topics restart at their
+        beginning (the old position points past the end of the new, empty log)."""
+        generation = self._state.generation
+        for key in sorted(self._assigned):
+            if self._lost_data(key):
+                LOG.warning(
+                    "group %s: %s[%d] lost its data in the broker outage: reading it from its beginning",
+                    self.group_id,
+                    *key,
+                )
+                self._stale_before.pop(key, None)
+                self._polled.pop(key, None)
+                try:
+                    self._consumer.seek(RdTopicPartition(key[0], key[1], OFFSET_BEGINNING))
+                except KafkaException as exc:
+                    LOG.error("group %s: cannot reposition %s[%d]: %s", self.group_id, *key, exc.args[0].str())
+        self._generation = generation
 
     def _on_revoke(self, consumer: RdConsumer, partitions: list[RdTopicPartition]) -> None:
         for partition in partitions:
@@ -95,6 +136,8 @@ class KafkaConsumer(Consumer):
 
     def poll(self, max_records: int = 500, timeout: float = 1.0) -> list[Record]:
         self._check_open()
+        if self._generation != self._state.generation:
+            self._check_after_outage()
         try:
             # Any: the stubs make every Message field optional; set on data messages.
             # librdkafka's batch consume waits for the whole batch or the timeout; the

@@ -25,6 +25,7 @@ from prometheus_client import CollectorRegistry
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.exposition import CONTENT_TYPE_PLAIN_0_0_4, generate_latest
 
+from livecore.health import read_bus_health
 from livecore.ports.coordination import Coordination
 from livecore.ports.store import Store
 from livecore.scheduler.cluster import Cluster, observe, parse_float
@@ -141,6 +142,7 @@ class LivecoreCollector:
             coord_up.add_metric([], 1)
             yield from node_metrics(cluster)
             yield from portfolio_metrics(views)
+            yield from bus_metrics(self._coord)
         yield coord_up
         if self._store is not None:
             yield from self._registry_metrics(views)
@@ -201,6 +203,18 @@ def node_metrics(cluster: Cluster) -> Iterator[Metric]:
     yield paused
     yield from gauges.values()
     yield from counters.values()
+
+
+def bus_metrics(coord: Coordination) -> Iterator[Metric]:
+    """One series per process that reports its bus health (nodes, gateways, feeds)."""
+    healthy = GaugeMetricFamily(
+        "livecore_bus_healthy",
+        "1 if the process's message bus works (broker reachable, topics as laid out), 0 if degraded.",
+        labels=["process"],
+    )
+    for report in read_bus_health(coord):
+        healthy.add_metric([report.process], 1 if report.ok else 0)
+    yield healthy
 
 
 def portfolio_metrics(views: Mapping[str, Mapping[str, Any]]) -> Iterator[Metric]:

@@ -13,6 +13,7 @@ from livecore import ops as actions
 from livecore.api.actions import PortfolioId
 from livecore.api.errors import BACKEND_ERRORS, ApiError, json_response, without_passwords
 from livecore.api.metrics import MetricsExporter
+from livecore.health import read_bus_health
 from livecore.ops import Ops
 from livecore.wire import names
 
@@ -27,6 +28,15 @@ def live_view(ops: Ops, portfolio_id: str) -> dict[str, Any] | None:
     except ValueError:
         return None
     return view if isinstance(view, dict) else None
+
+
+def _bus_check(ops: Ops) -> str:
+    """ "ok", or what each process whose bus does not work says (broker down, ...)."""
+    try:
+        problems = [f"{b.process}: {b.reason or 'unhealthy'}" for b in read_bus_health(ops.coord) if not b.ok]
+    except Exception as exc:
+        return without_passwords(f"{type(exc).__name__}: {exc}")
+    return "; ".join(problems) or "ok"
 
 
 def read_router(ops: Ops, exporter: MetricsExporter) -> APIRouter:
@@ -49,7 +59,9 @@ def read_router(ops: Ops, exporter: MetricsExporter) -> APIRouter:
         state = next((p for p in report.portfolios if p.portfolio_id == portfolio_id), None)
         return json_response({"portfolio": row, "status": state, "view": live_view(ops, portfolio_id)})
 
-    @router.get("/api/health", tags=["read"], summary="200 if coordination and store answer, else 503")
+    @router.get(
+        "/api/health", tags=["read"], summary="200 if coordination and store answer and every bus works, else 503"
+    )
     def health() -> Response:
         checks: dict[str, str] = {}
         for name, ping in (("coordination", ops.coord.ping), ("store", ops.store.ping)):
@@ -60,6 +72,8 @@ def read_router(ops: Ops, exporter: MetricsExporter) -> APIRouter:
                 checks[name] = without_passwords(str(exc))
             except Exception as exc:  # a backend failing in an unforeseen way is still "down"
                 checks[name] = without_passwords(f"{type(exc).__name__}: {exc}")
+        if checks["coordination"] == "ok":
+            checks["bus"] = _bus_check(ops)
         healthy = all(v == "ok" for v in checks.values())
         return json_response({"status": "ok" if healthy else "degraded", **checks}, 200 if healthy else 503)
 

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import contextlib
+import os
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import typer
@@ -20,13 +22,16 @@ from rich.progress import (
 )
 from rich.text import Text
 
-from livecore.adapters.factory import open_bus
+from livecore.adapters.factory import open_bus, open_coordination
 from livecore.cli.context import settings_of, stop_on_signals
+from livecore.config import Settings
 from livecore.errors import ConfigError, LivecoreError
 from livecore.feed.bundled import bundled_data_dir
 from livecore.feed.readers import load_replay
 from livecore.feed.runner import FeedRunner, FeedSettings, replay_schedule
 from livecore.feed.synthetic import SyntheticFeed, SyntheticSettings
+from livecore.health import BusHealthReporter
+from livecore.ports.bus import Bus
 
 app = typer.Typer(help="Publish market data on `market.data`: replay files or synthetic prices.", no_args_is_help=True)
 
@@ -38,6 +43,23 @@ class _RateColumn(ProgressColumn):
         elapsed = task.finished_time if task.finished else task.elapsed
         speed = task.completed / elapsed if elapsed else None
         return Text(f"{speed:,.0f} ev/s" if speed else "- ev/s")
+
+
+@contextlib.contextmanager
+def _bus_health(bus: Bus, settings: Settings, name: str, console: Console) -> Iterator[None]:
+    """Report this feed's bus health under ``bus:health:feed:{name}-{pid}`` while it runs
+    (skipped, with a warning, when the coordination store cannot be opened)."""
+    try:
+        coord = open_coordination(settings.coord_url)
+    except LivecoreError as exc:
+        console.print(f"[yellow]bus health not reported: {exc}[/]", highlight=False)
+        yield
+        return
+    try:
+        with BusHealthReporter(bus=bus, coord=coord, process=f"feed:{name}-{os.getpid()}"):
+            yield
+    finally:
+        coord.close()
 
 
 def _drive(runner: FeedRunner, label: str, console: Console) -> None:
@@ -105,7 +127,8 @@ def replay(
             total=None if loop else len(data.events),
             name="feed-replay",
         )
-        _drive(runner, "replay", console)
+        with _bus_health(bus, settings, "replay", console):
+            _drive(runner, "replay", console)
     finally:
         bus.close()
 
@@ -134,6 +157,8 @@ def synthetic(
             total=feed_settings.total_events,
             name="feed-synthetic",
         )
-        _drive(runner, f"synthetic {symbols} symbols @ {rate:g}/s", Console(stderr=True))
+        console = Console(stderr=True)
+        with _bus_health(bus, settings, "synthetic", console):
+            _drive(runner, f"synthetic {symbols} symbols @ {rate:g}/s", console)
     finally:
         bus.close()

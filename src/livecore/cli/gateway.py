@@ -18,6 +18,7 @@ from livecore.gateway.paper import PaperSettings
 from livecore.gateway.report import journal_report
 from livecore.gateway.service import TradeGateway
 from livecore.gateway.settings import DEFAULT_GROUP, GatewaySettings
+from livecore.health import BusHealthReporter
 
 app = typer.Typer(
     help="The paper trade gateway: executes `orders`, publishes `orders.feedback`, keeps the journal.",
@@ -110,7 +111,8 @@ def main(
             f"fence {'required' if require_fence else 'optional'} (Ctrl-C to stop)",
             highlight=False,
         )
-        gateway.run_until(stop)
+        with BusHealthReporter(bus=bus, coord=coord, process=f"gateway:{gateway.gateway_id}"):
+            gateway.run_until(stop)
         console.print(f"gateway {gateway.gateway_id} stopped: {gateway.stats}", highlight=False)
 
 

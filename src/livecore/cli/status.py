@@ -71,6 +71,12 @@ def _num(value: float | int | None, fmt: str = "{:g}") -> str:
     return "-" if value is None else fmt.format(value)
 
 
+def _bus(ok: bool | None, reason: str | None) -> str:
+    if ok is None:
+        return "-"
+    return "ok" if ok else f"[red]degraded: {reason}[/]"
+
+
 def render(report: StatusReport, console: Console) -> None:
     for part in renderables(report):
         console.print(part, highlight=False)
@@ -79,6 +85,9 @@ def render(report: StatusReport, console: Console) -> None:
 def renderables(report: StatusReport) -> list[RenderableType]:
     """The status report as rich renderables (printed by ``status``, shown live by ``run``)."""
     parts: list[RenderableType] = []
+    if report.health != "ok":
+        parts.append(f"[bold red]{report.health}[/]")
+        parts.extend(f"  [red]{problem}[/]" for problem in report.problems)
     leader = report.leader
     if leader.scheduler_id is None:
         parts.append("[bold red]scheduler: no leader[/] (nothing is placed or failed over)")
@@ -87,7 +96,17 @@ def renderables(report: StatusReport) -> list[RenderableType]:
         parts.append(f"scheduler leader: [bold]{leader.scheduler_id}[/] (epoch {leader.epoch}{age})")
 
     nodes = Table(title="nodes", title_justify="left")
-    for column in ("node", "state", "heartbeat age", "portfolios", "queue", "cpu %", "memory MiB", "backpressure"):
+    for column in (
+        "node",
+        "state",
+        "heartbeat age",
+        "portfolios",
+        "queue",
+        "cpu %",
+        "memory MiB",
+        "backpressure",
+        "bus",
+    ):
         nodes.add_column(column)
     for n in report.nodes:
         state = n.state if n.alive else "[red]dead[/]"
@@ -101,6 +120,7 @@ def renderables(report: StatusReport) -> list[RenderableType]:
             _num(n.cpu_usage, "{:.1f}"),
             _num(None if n.memory_usage is None else n.memory_usage / 2**20, "{:.0f}"),
             _num(n.backpressure_count),
+            _bus(n.bus_ok, n.bus_reason),
         )
     parts.append(nodes)
 

@@ -14,6 +14,10 @@ Every ``heartbeat_interval``:
    node no longer owns;
 4. ask stale dirty portfolios for a snapshot, and publish portfolio views.
 
+The metrics hash also carries the bus's health (``bus_ok``, ``bus_reason``,
+``bus_since_ns``): a node whose broker is gone is alive but cannot trade, and
+``livecore status`` must say so rather than show it healthy.
+
 Each step is guarded on its own: an error is logged, never fatal.
 """
 
@@ -25,10 +29,12 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from livecore.health import bus_health_fields
 from livecore.node.config import NodeConfig
 from livecore.node.hosting import PortfolioHosting
 from livecore.node.loop import ConsumerLoop
 from livecore.node.metrics import NodeStats, ProcessGauge, iso_now, metrics_fields
+from livecore.ports.bus import HEALTHY, BusHealth
 from livecore.ports.coordination import Coordination
 from livecore.wire import names
 
@@ -53,6 +59,7 @@ class Heartbeat:
         loops: Callable[[], list[WatchedLoop]],
         stop_event: threading.Event,
         on_claim_lost: Callable[[], None],
+        bus_health: Callable[[], BusHealth] = lambda: HEALTHY,
     ) -> None:
         self._node_id = node_id
         self._config = config
@@ -63,6 +70,8 @@ class Heartbeat:
         self._loops = loops
         self._stop = stop_event
         self._on_claim_lost = on_claim_lost
+        self._bus_health = bus_health
+        self._bus_ok = True
         self._gauge = ProcessGauge()
         self._started = time.monotonic()
         self.last_alive = time.monotonic()
@@ -104,7 +113,18 @@ class Heartbeat:
             return
         self._coord.set(names.heartbeat_key(self._node_id), iso_now(), ttl=ttl)
         self.announced = True
-        self._coord.hset(names.metrics_key(self._node_id), metrics_fields(self._stats(), self._gauge), ttl=ttl)
+        fields = metrics_fields(self._stats(), self._gauge) | bus_health_fields(self._read_bus_health())
+        self._coord.hset(names.metrics_key(self._node_id), fields, ttl=ttl)
+
+    def _read_bus_health(self) -> BusHealth:
+        health = self._bus_health()
+        if health.ok != self._bus_ok:
+            self._bus_ok = health.ok
+            if health.ok:
+                log.warning("node %s: bus healthy again", self._node_id)
+            else:
+                log.error("node %s: bus DEGRADED: %s", self._node_id, health.reason)
+        return health
 
     def _loop_problem(self) -> str | None:
         now = time.monotonic()

@@ -213,6 +213,7 @@ class ExecutionNode:
                 self._watched_loops,
                 self._stop_event,
                 self._claim_lost,
+                bus_health=self._bus.health,
             )
             # every thread exists before any starts: the heartbeat watches the other three
             self._threads = {"heartbeat": self._thread("heartbeat", self._heartbeat.run)}

@@ -6,7 +6,12 @@ Portfolio ``state`` is one of: ``running``, ``paused`` (its node is paused),
 ``faulted``, ``loading`` (placed, not yet reported by its node),
 ``migrating``, ``pending: <reason>`` (waiting for a node, e.g.
 ``pending: no live node``), ``stopping`` (stopped but still hosted),
-``stopped``.
+``stopped``, ``degraded: bus`` (its node's message bus does not work, e.g.
+the broker is down: it cannot trade).
+
+``health`` is ``ok`` or ``degraded``; ``problems`` says why, one line per
+process whose bus is unhealthy (nodes from their metrics hash, gateways and
+feeds from their ``bus:health:*`` reports).
 """
 
 from __future__ import annotations
@@ -17,6 +22,7 @@ from typing import Any
 
 import msgspec
 
+from livecore.health import ProcessBusHealth, parse_bus_health, read_bus_health
 from livecore.ops.context import Ops
 from livecore.ports.store import RegistryEntry
 from livecore.scheduler.actuator import NO_LIVE_NODE
@@ -48,6 +54,8 @@ class NodeRow(msgspec.Struct, frozen=True, kw_only=True):
     total_events: int | None
     started_at: str | None
     updated_at: str | None
+    bus_ok: bool | None = None
+    bus_reason: str | None = None
 
 
 class PositionRow(msgspec.Struct, frozen=True, kw_only=True):
@@ -78,6 +86,9 @@ class StatusReport(msgspec.Struct, frozen=True, kw_only=True):
     nodes: list[NodeRow]
     portfolios: list[PortfolioStatus]
     migrations: list[MigrationProgress]
+    health: str = "ok"
+    problems: list[str] = []
+    bus: list[ProcessBusHealth] = []
 
 
 def status(ops: Ops) -> StatusReport:
@@ -95,7 +106,13 @@ def status(ops: Ops) -> StatusReport:
     nodes = [_node_row(cluster.nodes.get(nid) or NodeState(nid, alive=False)) for nid in sorted(node_ids)]
     reported = cluster.reported()
     portfolios = [_portfolio(ops, e, cluster, reported.get(e.portfolio_id, {}), published) for e in entries]
+    live_nodes = {f"node:{nid}" for nid, node in cluster.nodes.items() if node.alive}
+    bus = [b for b in read_bus_health(ops.coord) if not b.process.startswith("node:") or b.process in live_nodes]
+    problems = [f"{b.process}: bus: {b.reason or 'unhealthy'}" for b in bus if not b.ok]
     return StatusReport(
+        health="degraded" if problems else "ok",
+        problems=problems,
+        bus=bus,
         generated_at=now.isoformat(),
         leader=leader,
         nodes=nodes,
@@ -106,7 +123,10 @@ def status(ops: Ops) -> StatusReport:
 
 def _node_row(node: NodeState) -> NodeRow:
     m = node.metrics
+    bus = parse_bus_health(node.node_id, m)
     return NodeRow(
+        bus_ok=None if bus is None else bus.ok,
+        bus_reason=None if bus is None or bus.ok else bus.reason,
         node_id=node.node_id,
         alive=node.alive,
         state=node.state,
@@ -188,6 +208,9 @@ def _state(
         return "faulted"
     if cluster.nodes[node].state == "paused":
         return "paused"
+    bus = parse_bus_health(node, cluster.nodes[node].metrics)
+    if bus is not None and not bus.ok:
+        return "degraded: bus"
     return "running"
 
 

@@ -177,6 +177,22 @@ class Consumer(ABC):
         return None
 
 
+# --- health signal --------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class BusHealth:
+    """Whether the bus works for this process right now. ``reason`` says what is
+    wrong (empty when ok); ``since_ns`` is the wall-clock time of the last change."""
+
+    ok: bool
+    reason: str
+    since_ns: int
+
+
+HEALTHY = BusHealth(ok=True, reason="", since_ns=0)
+
+
 class Bus(ABC):
     """Factory for producers and consumers on one cluster (or one in-process bus)."""
 
@@ -203,6 +219,11 @@ class Bus(ABC):
     @abstractmethod
     def ping(self, timeout: float = 5.0) -> None:
         """Raise ``BusError`` if the backend cannot be reached."""
+
+    def health(self) -> BusHealth:
+        """Health as this process sees it (broker reachable, topics as laid out,
+        producers working). An in-process bus is always healthy."""
+        return HEALTHY
 
     @abstractmethod
     def close(self) -> None:

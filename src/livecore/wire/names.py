@@ -89,3 +89,19 @@ def portfolio_view_key(portfolio_id: str) -> str:
     """JSON summary of a hosted portfolio (cash, equity, positions), refreshed by
     its node every heartbeat with the heartbeat TTL; read by ``livecore status``."""
     return f"portfolio:view:{portfolio_id}"
+
+
+# --- bus health (each process says whether its message bus works) --------------
+
+BUS_HEALTH_PREFIX = "bus:health:"
+
+
+def bus_health_key(process: str) -> str:
+    """Hash a gateway or feed process refreshes with a TTL: the ``BUS_*`` fields
+    below plus ``updated_at``. Nodes carry the same fields in their metrics hash."""
+    return f"{BUS_HEALTH_PREFIX}{process}"
+
+
+BUS_OK_FIELD = "bus_ok"  # "1" or "0"
+BUS_REASON_FIELD = "bus_reason"  # what is wrong ("" when ok)
+BUS_SINCE_FIELD = "bus_since_ns"  # wall-clock ns of the last change

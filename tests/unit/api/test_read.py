@@ -14,7 +14,7 @@ def test_status_lists_nodes_and_portfolios_with_their_states(client: TestClient)
     assert response.status_code == 200
     assert response.headers["content-type"] == "application/json"
     report = response.json()
-    assert set(report) == {"generated_at", "leader", "nodes", "portfolios", "migrations"}
+    assert set(report) == {"generated_at", "leader", "nodes", "portfolios", "migrations", "health", "problems", "bus"}
     nodes = {n["node_id"]: n for n in report["nodes"]}
     assert {nid: (n["alive"], n["state"]) for nid, n in nodes.items()} == {
         "node-a": (True, "running"),
@@ -96,7 +96,7 @@ def test_a_malformed_view_is_shown_as_missing_not_an_error(system: World, client
 def test_health_reports_each_backend(client: TestClient) -> None:
     response = client.get("/api/health")
     assert response.status_code == 200
-    assert response.json() == {"status": "ok", "coordination": "ok", "store": "ok"}
+    assert response.json() == {"status": "ok", "coordination": "ok", "store": "ok", "bus": "ok"}
 
 
 def test_dashboard_and_its_assets_are_served(client: TestClient) -> None:

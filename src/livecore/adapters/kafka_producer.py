@@ -1,0 +1,200 @@
+"""A Kafka producer that survives broker outages and fatal errors.
+
+librdkafka's idempotent producer does not come back from a broker that lost
+its state: after a restart with memory storage its messages time out
+(measured on Tansu 0.6.0), and ``UnknownProducerId`` / ``OutOfOrderSequence``
+are fatal errors after which it refuses every message. So this wrapper keeps
+every message until the broker acknowledged it, and **rebuilds** the
+librdkafka producer when
+
+- librdkafka reports a fatal error (``error_cb`` or a delivery report), or
+- the broker comes back after an outage (``BrokerState.generation`` grew: the
+  watchdog saw it answer again with the topics restored),
+
+then resends what was not acknowledged, in publish order, with the same bytes
+(so with the same message ids: consumers de-duplicate by them). A message is
+reported to the caller once: delivered, or failed for a non-fatal reason
+(the caller retries, as before). Resends may duplicate a message the broker
+had already stored: the bus is at-least-once.
+"""
+
+from __future__ import annotations
+
+import functools
+import threading
+import time
+from collections import deque
+from typing import Any
+
+from confluent_kafka import KafkaError, KafkaException
+from confluent_kafka import Producer as RdProducer
+
+from livecore.adapters.kafka_config import LOG, KafkaSettings, error_callback, producer_config
+from livecore.adapters.kafka_health import PRODUCER, BrokerState
+from livecore.ports.bus import BusError, Delivery, DeliveryCallback, Producer
+
+# How long ``publish`` waits for room when librdkafka's local queue is full.
+QUEUE_FULL_WAIT_S = 0.05
+# ``flush`` waits in slices this long so that a rebuild during the wait is noticed.
+FLUSH_SLICE_S = 0.25
+_FATAL = KafkaError._FATAL
+_PURGED = (KafkaError._PURGE_QUEUE, KafkaError._PURGE_INFLIGHT)
+
+Pending = tuple[str, bytes | str | None, bytes, DeliveryCallback | None]
+
+
+class KafkaProducer(Producer):
+    """Delivery reports are only queued inside librdkafka's poll; the caller's
+    callbacks run from ``poll``/``flush``, in the caller's thread, never inside
+    ``publish``. Thread-safe."""
+
+    def __init__(self, settings: KafkaSettings, state: BrokerState) -> None:
+        self._settings = settings
+        self._state = state
+        self._lock = threading.RLock()
+        self._reports: deque[tuple[DeliveryCallback, Delivery]] = deque()
+        self._unacked: dict[int, Pending] = {}
+        self._seq = 0
+        self._build = 0
+        self._generation = state.generation
+        self._fatal: str | None = None
+        self._closed = False
+        self.rebuilds = 0
+        self.resent = 0
+        self._producer = self._new_client()
+
+    def _new_client(self) -> RdProducer:
+        return RdProducer(producer_config(self._settings, error_callback(self._state, self._on_fatal)))
+
+    # --- Producer ------------------------------------------------------------------
+
+    def publish(
+        self,
+        topic: str,
+        key: bytes | str | None,
+        value: bytes,
+        on_delivery: DeliveryCallback | None = None,
+    ) -> None:
+        if self._closed:
+            raise BusError("producer is closed")
+        self._rebuild_if_needed()
+        with self._lock:
+            self._seq += 1
+            seq = self._seq
+            self._unacked[seq] = (topic, key, value, on_delivery)
+            try:
+                self._produce(seq, topic, key, value)
+            except BusError:
+                del self._unacked[seq]
+                raise
+
+    def _produce(self, seq: int, topic: str, key: bytes | str | None, value: bytes) -> None:
+        report = functools.partial(self._on_report, self._build, seq)
+        while True:
+            try:
+                self._producer.produce(topic, value, key, on_delivery=report)
+                return
+            except BufferError:
+                # Local queue full: let librdkafka hand over finished reports (they are
+                # only queued here, so no caller callback runs) and try again.
+                self._producer.poll(QUEUE_FULL_WAIT_S)
+            except KafkaException as exc:
+                error = exc.args[0]
+                if error.fatal():
+                    self._on_fatal(error)
+                    return  # kept unacknowledged: resent by the rebuild
+                raise BusError(f"cannot publish to {topic}: {error.str()}") from None
+
+    def poll(self, timeout: float = 0.0) -> None:
+        self._rebuild_if_needed()
+        self._producer.poll(0.0 if self._reports else timeout)
+        self._serve()
+
+    def flush(self, timeout: float = 10.0) -> None:
+        """Waits across a rebuild: done when every message is acknowledged or failed."""
+        deadline = time.monotonic() + timeout
+        while True:
+            self._rebuild_if_needed()
+            left = deadline - time.monotonic()
+            self._producer.flush(max(0.0, min(FLUSH_SLICE_S, left)))
+            self._serve()
+            if not self._unacked:
+                return
+            if time.monotonic() >= deadline:
+                raise BusError(f"{len(self._unacked)} message(s) still undelivered after {timeout}s")
+
+    def close(self, timeout: float = 10.0) -> None:
+        if not self._closed:
+            self._closed = True
+            self.flush(timeout)
+
+    @property
+    def unacknowledged(self) -> int:
+        return len(self._unacked)
+
+    # --- delivery reports (run inside librdkafka's poll/flush) -------------------------
+
+    def _on_report(self, build: int, seq: int, error: KafkaError | None, message: Any) -> None:
+        if build != self._build:
+            return  # from a replaced client: the message was resent by the rebuild
+        if error is not None and (error.fatal() or error.code() == _FATAL):
+            self._on_fatal(error)
+            return
+        if error is not None and error.code() in _PURGED:
+            return
+        with self._lock:
+            pending = self._unacked.pop(seq, None)
+        if pending is None or pending[3] is None:
+            return
+        delivery = Delivery(
+            topic=message.topic(),
+            key=message.key(),
+            partition=message.partition(),
+            offset=message.offset(),
+            error=None if error is None else error.str(),
+        )
+        self._reports.append((pending[3], delivery))
+
+    def _serve(self) -> None:
+        """Run queued callbacks; one that raises propagates (the rest stay queued)."""
+        while self._reports:
+            callback, delivery = self._reports.popleft()
+            callback(delivery)
+
+    # --- rebuilding ------------------------------------------------------------------
+
+    def _on_fatal(self, error: KafkaError) -> None:
+        if self._fatal is None:
+            self._fatal = error.str()
+            self._state.problem(PRODUCER, f"fatal error: {error.str()}")
+
+    def _rebuild_if_needed(self) -> None:
+        if self._fatal is None and self._generation == self._state.generation:
+            return
+        with self._lock:
+            if self._fatal is None and self._generation == self._state.generation:
+                return
+            self._rebuild()
+
+    def _rebuild(self) -> None:
+        reason = f"fatal error: {self._fatal}" if self._fatal else "the broker came back after an outage"
+        old = self._producer
+        self._build += 1
+        try:
+            old.purge(in_queue=True, in_flight=True, blocking=False)
+            old.poll(0)  # its reports belong to an old build: ignored
+        except KafkaException as exc:
+            LOG.warning("purging the replaced producer failed: %s", exc)
+        self._generation = self._state.generation
+        self._fatal = None
+        self._producer = self._new_client()
+        self._state.clear(PRODUCER)
+        for seq, (topic, key, value, _) in list(self._unacked.items()):
+            self._produce(seq, topic, key, value)
+        self.rebuilds += 1
+        self.resent += len(self._unacked)
+        LOG.warning(
+            "producer rebuilt (%s): %d unacknowledged message(s) resent with the same ids",
+            reason,
+            len(self._unacked),
+        )
