@@ -29,7 +29,7 @@ from tests.e2e.test_failover import _assert_executed_once, _assert_no_stale_fill
 from tests.servers import free_port, postgres_database, wait_until
 
 from livecore.adapters.factory import open_coordination, open_store
-from livecore.books_check import check_snapshots, check_views
+from livecore.ops.books import check_snapshots, check_views
 from livecore.ops.context import Ops, open_ops
 from livecore.ops.nodes import node_pause
 from livecore.ops.status import status
