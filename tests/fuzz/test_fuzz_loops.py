@@ -12,6 +12,7 @@ sentinel record on the same partition. After every batch:
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 import uuid
@@ -43,15 +44,20 @@ from tests.integration.test_node_support import CONSUMER, TIMEOUT, NodeRig, back
 from tests.servers import wait_until
 
 FAST = RetryPolicy(max_attempts=3, backoff_s=0.005, max_backoff_s=0.02)
-FUZZ = settings(
-    max_examples=15,
+# profiles: "fuzz" on the in-process bus, "fuzz-servers" on Tansu / redis-server /
+# PostgreSQL; LIVECORE_FUZZ_EXAMPLES scales both up for a longer hunt
+_EXAMPLES = int(os.environ.get("LIVECORE_FUZZ_EXAMPLES", "15"))
+settings.register_profile(
+    "fuzz",
+    max_examples=_EXAMPLES,
     deadline=None,
     derandomize=True,  # the same examples every run: a failure reproduces
     database=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large, HealthCheck.large_base_example],
 )
-ON_SERVERS = settings(FUZZ, max_examples=3)
-BATCH = st.integers(1, 12)
+settings.register_profile("fuzz-servers", settings.get_profile("fuzz"), max_examples=max(1, _EXAMPLES // 5))
+FUZZ = settings(settings.get_profile("fuzz"))
+ON_SERVERS = settings(settings.get_profile("fuzz-servers"))
 
 
 class Cluster:

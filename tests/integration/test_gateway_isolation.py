@@ -138,6 +138,11 @@ def test_an_order_the_database_keeps_refusing_is_dead_lettered_after_bounded_tri
     assert letter.reason.startswith("rejected: StoreError: database write failed: bigint out of range")
     assert letter.reason.endswith(f"(after {FAST.max_attempts} tries)")
     assert gateway.stats.failed_orders == 1
+    rig.stop(gateway)  # the commit covered the dead-lettered record: a restart does not read it again
+    rig.start_faulty()
+    rig.send(order(pid, 3))
+    assert statuses(rig.wait_for(pid, 3)) == [REJ, ACC, ACC]
+    assert rig.journal.record_order_calls[refused] == FAST.max_attempts
 
 
 def test_a_real_out_of_range_epoch_does_not_block_the_partition(rig: Rig) -> None:

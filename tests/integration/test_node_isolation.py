@@ -6,6 +6,7 @@ backend that fails for a while makes the loop retry the same record."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -15,7 +16,7 @@ from tests.integration.test_node_support import TIMEOUT, NodeRig, make_rig
 from tests.servers import wait_until
 
 from livecore.wire import codec
-from livecore.wire.messages import MarketEvent, ScheduleCommand
+from livecore.wire.messages import FeedbackStatus, MarketEvent, OrderFeedback, ScheduleCommand, Side
 from livecore.wire.signing import CommandVerifier
 
 POISON_PRICE = b'"price":"666.13"'
@@ -36,6 +37,19 @@ class PoisonedDecoder:
     def decode(self, payload: bytes) -> MarketEvent:
         if POISON_PRICE in payload:
             raise ArithmeticError("price out of any range")
+        return self._real.decode(payload)
+
+
+class PoisonedFeedbackDecoder:
+    """The real feedback decoder, except that it raises on one marked payload."""
+
+    def __init__(self, real: codec.Decoder[OrderFeedback]) -> None:
+        self._real = real
+        self.name = real.name
+
+    def decode(self, payload: bytes) -> OrderFeedback:
+        if b"poison-fill" in payload:
+            raise RecursionError("maximum recursion depth exceeded")
         return self._real.decode(payload)
 
 
@@ -127,6 +141,41 @@ def test_a_transient_looking_failure_while_the_backends_answer_is_dead_lettered_
     wait_until(lambda: len(rig.dead_letters(rig.topics.schedule_updates)) == 1, TIMEOUT, "command dead letter")
     (letter,) = rig.dead_letters(rig.topics.schedule_updates)
     assert letter.reason == "transient: TimeoutError: always (after 5 tries)"
+
+
+def test_feedback_that_raises_is_dead_lettered_and_the_fill_behind_it_applies(
+    rig: NodeRig, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(codec, "order_feedback", PoisonedFeedbackDecoder(codec.order_feedback))
+    node = rig.running_node()
+    pid = rig.pid()
+    rig.load(node, pid, ["AAA"])
+    rig.tick("AAA", "10")
+    coid = rig.wait_orders(pid, 1)[0][1].client_order_id
+
+    def fill(fill_id: str) -> OrderFeedback:
+        return OrderFeedback(
+            status=FeedbackStatus.FILLED,
+            client_order_id=coid,
+            portfolio_id=pid,
+            epoch=1,
+            symbol="AAA",
+            side=Side.BUY,
+            fill_id=fill_id,
+            fill_qty=Decimal(1),
+            fill_price=Decimal(10),
+            cumulative_qty=Decimal(1),
+            ts_ns=1,
+        )
+
+    rig.feedback(fill("poison-fill"))
+    rig.feedback(fill("f-1"))  # same key, right behind it
+    wait_until(lambda: rig.portfolio(node, pid).books.positions.get("AAA") is not None, TIMEOUT, "the fill applied")
+    wait_until(lambda: len(rig.dead_letters(rig.topics.orders_feedback)) == 1, TIMEOUT, "feedback dead letter")
+    (letter,) = rig.dead_letters(rig.topics.orders_feedback)
+    assert letter.reason == "defect: RecursionError: maximum recursion depth exceeded"
+    assert node.feedback_loop.failed_records == 1
+    wait_until(lambda: node.feedback_loop.tracker.outstanding() == 0, TIMEOUT, "every feedback offset released")
 
 
 def _fast_retry() -> Any:

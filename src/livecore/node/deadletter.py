@@ -9,7 +9,7 @@ import threading
 import time
 from collections.abc import Callable
 
-from livecore.ports.bus import BusError, Delivery, Producer, Record, dead_letter
+from livecore.ports.bus import Delivery, Producer, Record, dead_letter
 from livecore.wire.codec import encode
 from livecore.wire.names import Topics
 
@@ -37,8 +37,8 @@ class DeadLetters:
             return
         try:
             producer.publish(self._topics.dlq(record.topic), record.key, encode(letter), self._report)
-        except BusError as exc:
-            log.error("dead letter for %s lost: %s", record.topic, exc)
+        except Exception as exc:  # BusError, or anything else: never the end of the caller's batch
+            log.error("dead letter for %s lost: %s: %s", record.topic, type(exc).__name__, exc)
 
     @staticmethod
     def _report(delivery: Delivery) -> None:
