@@ -143,27 +143,36 @@ def test_a_node_running_other_code_refuses_to_load_and_says_why(
     pid = rig.pid()
     spec_file = tmp_path / f"{pid}.toml"
     spec_file.write_text(spec(pid, name))
-    ops_deploy(ops, [spec_file])  # this process imports version one
-    old = sha(path)
-    # Version two is installed and deployed from another host; this node still runs one.
-    path.write_text(STRATEGY.format(target=5))
-    new = sha(path)
-    register_digest(rig, pid, name, new)
+    ops_deploy(ops, [spec_file])  # version one: imported here and registered
+    one = sha(path)
+    # Version two was deployed from another host; this node has version three installed.
+    two = hashlib.sha256(STRATEGY.format(target=2).encode()).hexdigest()
+    register_digest(rig, pid, name, two)
+    path.write_text(STRATEGY.format(target=3))
+    three = sha(path)
     rig.fence(pid, 1, node.node_id)
     refused = rig.command(node.node_id, "portfolio.load", pid, epoch=1)
     assert not refused.ok
-    assert refused.detail == (f"code_mismatch: strategy module {name} has hash {old[:12]}…, registry has {new[:12]}…")
+    assert refused.detail == f"code_mismatch: strategy module {name} has hash {three[:12]}…, registry has {two[:12]}…"
     assert pid not in node.portfolios
     assert not rig.command(node.node_id, "portfolio.load", pid, epoch=1).ok  # re-sent: same answer
     audited = [e.detail for e in rig.store.audit.recent(50, event="code_mismatch")]
     assert [d["action"] for d in audited if d["portfolio_id"] == pid] == ["load"]  # audited once
 
-    # A reload from a host whose code differs from the node's is refused too, and the
-    # portfolio keeps trading on the code it runs.
-    register_digest(rig, pid, name, old)
-    assert rig.command(node.node_id, "portfolio.load", pid, epoch=1).ok
+    # The registered version gets installed: the next (re-sent) load takes it up, no restart.
+    path.write_text(STRATEGY.format(target=2))
+    loaded = rig.command(node.node_id, "portfolio.load", pid, epoch=1)
+    assert loaded.ok, loaded.detail
+    assert one != two
+
+    # A reload to a version this node does not have is refused, and the portfolio
+    # keeps trading on the code it runs.
     register_digest(rig, pid, name, "f" * 64)
     again = rig.command(node.node_id, "portfolio.reload", pid)
-    assert not again.ok and again.detail.startswith(f"code_mismatch: strategy module {name} has hash")
+    assert not again.ok
+    assert again.detail == f"code_mismatch: strategy module {name} has hash {two[:12]}…, registry has {'f' * 12}…"
     assert pid in node.portfolios
-    assert rig.portfolio(node, pid).books.cash == Decimal(1_000_000)
+    rig.tick("AAA", "10")
+    assert rig.wait_orders(pid, 1)[0][1].quantity == 2  # version two's target
+    books = rig.portfolio(node, pid).books
+    assert books.cash + books.reserved == Decimal(1_000_000)  # nothing filled: cash only earmarked
