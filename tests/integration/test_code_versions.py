@@ -23,6 +23,7 @@ from livecore import codeversion
 from livecore.ops import Ops
 from livecore.ops import deploy as ops_deploy
 from livecore.ops import reload as ops_reload
+from livecore.ports.store import Store
 from livecore.scheduler.commands import CommandChannel
 
 STRATEGY = '''
@@ -176,3 +177,65 @@ def test_a_node_running_other_code_refuses_to_load_and_says_why(
     assert rig.wait_orders(pid, 1)[0][1].quantity == 2  # version two's target
     books = rig.portfolio(node, pid).books
     assert books.cash + books.reserved == Decimal(1_000_000)  # nothing filled: cash only earmarked
+
+
+@pytest.mark.e2e
+def test_a_node_process_with_other_code_installed_refuses_then_takes_up_the_registered_version(
+    kafka_url: str, redis_url: str, tmp_path: Path
+) -> None:
+    """Two hosts: the operator's (version two installed) deploys; a ``livecore node``
+    process whose PYTHONPATH holds version one refuses the load with both hashes;
+    once version two is installed on its host, the re-sent load succeeds."""
+    from tests.integration.test_node_process import node_argv, spawn
+
+    from livecore.adapters.factory import open_bus, open_coordination, open_store
+    from livecore.wire import names
+    from livecore.wire.signing import CommandSigner
+
+    name = f"lc_strats_{uuid.uuid4().hex[:8]}"
+    operator_dir, node_dir = tmp_path / "operator", tmp_path / "node"
+    for directory, target in ((operator_dir, 2), (node_dir, 1)):
+        directory.mkdir()
+        (directory / f"{name}.py").write_text(STRATEGY.format(target=target))
+    db = f"sqlite:///{tmp_path / 'livecore.db'}"
+    kafka = f"{kafka_url}?session_timeout_ms=3000&heartbeat_interval_ms=750"
+    prefix = f"t{uuid.uuid4().hex[:8]}."
+    node_id = f"code-{uuid.uuid4().hex[:6]}"
+    bus, coord, store = open_bus(kafka), open_coordination(redis_url), open_store(db)
+    producer = bus.producer()
+    ops = Ops(coord, store, CommandChannel(producer, coord, CommandSigner("process-secret"), names.Topics(prefix)))
+    sys.path.insert(0, str(operator_dir))
+    argv = node_argv(kafka, redis_url, db, node_id, prefix)
+    process = spawn(argv, tmp_path / "node.log", pythonpath=str(node_dir))
+    try:
+        pid = f"p{uuid.uuid4().hex[:8]}"
+        spec_file = tmp_path / f"{pid}.toml"
+        spec_file.write_text(spec(pid, name))
+        ops_deploy(ops, [spec_file])
+        two, one = sha(operator_dir / f"{name}.py"), sha(node_dir / f"{name}.py")
+        assert registered_digest_of(store, pid, name) == two
+        wait_until(lambda: coord.get(names.heartbeat_key(node_id)) is not None, 60, "node heartbeat")
+        assert coord.advance_fence(names.portfolio_epoch_key(pid), 1, node_id)
+        store.registry.set_placement(pid, node_id, 1, time.time_ns())
+        channel = ops.commands()
+        refused = channel.request("portfolio.load", node_id, pid, {"epoch": 1}, 30.0)
+        assert not refused.ok
+        assert refused.detail == f"code_mismatch: strategy module {name} has hash {one[:12]}…, registry has {two[:12]}…"
+        (node_dir / f"{name}.py").write_text(STRATEGY.format(target=2))  # installed there too
+        loaded = channel.request("portfolio.load", node_id, pid, {"epoch": 1}, 30.0)
+        assert loaded.ok, loaded.detail
+    finally:
+        process.terminate()
+        process.wait(30)
+        sys.path.remove(str(operator_dir))
+        sys.modules.pop(name, None)
+        producer.close()
+        store.close()
+        coord.close()
+        bus.close()
+
+
+def registered_digest_of(store: Store, pid: str, module: str) -> str:
+    entry = store.registry.get(pid)
+    assert entry is not None and entry.code_version is not None
+    return codeversion.decode(entry.code_version)[module]
