@@ -46,8 +46,10 @@ def node_argv(kafka: str, redis: str, db: str, node_id: str, prefix: str) -> lis
     ]
 
 
-def spawn(argv: list[str], log: Path) -> subprocess.Popen[bytes]:
-    env = {**os.environ, "PYTHONPATH": str(REPO)}
+def spawn(argv: list[str], log: Path, pythonpath: str | None = None) -> subprocess.Popen[bytes]:
+    """``pythonpath``: more module directories (the node's host's installed code)."""
+    path = str(REPO) if pythonpath is None else os.pathsep.join([str(REPO), pythonpath])
+    env = {**os.environ, "PYTHONPATH": path}
     return subprocess.Popen(argv, stdout=log.open("wb"), stderr=subprocess.STDOUT, cwd=REPO, env=env)
 
 

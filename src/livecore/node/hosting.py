@@ -10,7 +10,8 @@ Load order, and why:
 1. the portfolio id joins ``loading``: feedback for it now waits instead of
    being ignored, so nothing slips between the journal read and hosting;
 2. fence and epoch checks (a stale load is refused);
-3. spec from the registry (or the command), latest snapshot restored (or a
+3. spec from the registry (or the command), built with the registered code
+   version or refused (``node/codegate.py``), latest snapshot restored (or a
    fresh portfolio), then ``reconcile`` with the gateway journal;
 4. a snapshot at the new epoch is saved, the processor registered, the
    InterestMap updated; then it trades.
@@ -23,9 +24,9 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Iterator
-from typing import Any
 
-from livecore.codeversion import CODE_MISMATCH, CodeModule, encode, mismatch, short
+from livecore.codeversion import encode, short
+from livecore.node.codegate import CodeGate
 from livecore.node.commands import CommandFailed
 from livecore.node.config import NodeConfig
 from livecore.node.factory import LoadablePortfolio, PortfolioFactory
@@ -69,7 +70,7 @@ class PortfolioHosting:
         self._feedback_ready = feedback_ready
         self._ops = threading.RLock()
         self._loading: set[str] = set()
-        self._code_refusals: dict[str, str] = {}  # last code_mismatch audited per portfolio
+        self._code_gate = CodeGate(factory, self._audit)
         self.paused = False
         self.snapshot_failures = 0
         self.dropped_by_fence = 0
@@ -148,11 +149,7 @@ class PortfolioHosting:
             if entry is None:
                 raise CommandFailed(f"{portfolio_id} is not in the registry and no spec_toml was given")
             spec_toml = entry.spec_toml
-        try:
-            spec = self._factory.parse(spec_toml, f"registry:{portfolio_id}")
-        except Exception as exc:
-            raise CommandFailed(f"spec of {portfolio_id}: {exc}") from None
-        self._check_code(portfolio_id, spec, None if entry is None else entry.code_version, "load")
+        spec = self._code_gate.for_load(portfolio_id, spec_toml, None if entry is None else entry.code_version)
         stored = self._store.snapshots.latest(portfolio_id)
         if stored is not None and stored.epoch > epoch:
             raise CommandFailed(f"stale load: snapshot of {portfolio_id} is at epoch {stored.epoch} > {epoch}")
@@ -170,22 +167,6 @@ class PortfolioHosting:
         if self.paused:
             portfolio.set_trading_enabled(False)
         return portfolio
-
-    def _check_code(self, portfolio_id: str, spec: Any, registered: str | None, action: str) -> list[CodeModule]:
-        """Refuse (and audit) when this node's code of ``spec`` is not the registered
-        version (DESIGN invariant 7); a portfolio with no recorded version passes."""
-        try:
-            local = self._factory.code(spec)
-        except Exception as exc:
-            raise CommandFailed(f"{CODE_MISMATCH}: cannot hash the code of {portfolio_id}: {exc}") from None
-        problem = mismatch(local, registered)
-        if problem is None:
-            self._code_refusals.pop(portfolio_id, None)
-            return local
-        if self._code_refusals.get(portfolio_id) != problem:  # a re-sent load: audited once
-            self._code_refusals[portfolio_id] = problem
-            self._audit("code_mismatch", portfolio_id, {"action": action, "detail": problem})
-        raise CommandFailed(problem)
 
     def _check_fence(self, portfolio_id: str, epoch: int) -> None:
         fence = self._coord.get_fence(names.portfolio_epoch_key(portfolio_id))
@@ -298,8 +279,7 @@ class PortfolioHosting:
             entry = self._store.registry.get(portfolio_id)
             if entry is None:
                 raise CommandFailed(f"{portfolio_id} is not in the registry")
-            spec = self._reloaded_spec(portfolio_id, entry.spec_toml)
-            local = self._check_code(portfolio_id, spec, entry.code_version, "reload")
+            spec, local = self._code_gate.for_reload(portfolio_id, entry.spec_toml, entry.code_version)
             with processor.exclusive() as portfolio:
                 reloadable: LoadablePortfolio = portfolio  # type: ignore[assignment]
                 reloadable.reload(spec)
@@ -309,22 +289,6 @@ class PortfolioHosting:
                 self._store.registry.set_code_version(portfolio_id, version, time.time_ns())
             self._audit("portfolio_reloaded", portfolio_id, {"code_version": version})
             return f"{portfolio_id} reloaded (code {short(local)})"
-
-    def _reloaded_spec(self, portfolio_id: str, spec_toml: str) -> Any:
-        """Parse, re-import the user modules it names (new code on disk is taken up),
-        and parse again so that the spec holds the new classes."""
-        source = f"registry:{portfolio_id}"
-        try:
-            spec = self._factory.parse(spec_toml, source)
-        except Exception as exc:
-            raise CommandFailed(f"spec of {portfolio_id}: {exc}") from None
-        try:
-            self._factory.reload_code(spec)
-            return self._factory.parse(spec_toml, source)
-        except Exception as exc:
-            raise CommandFailed(
-                f"cannot re-import the code of {portfolio_id} ({type(exc).__name__}: {exc}); it keeps its old code"
-            ) from None
 
     def pause(self) -> str:
         with self._ops:
