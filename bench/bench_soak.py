@@ -39,6 +39,7 @@ import tempfile
 import time
 import uuid
 from collections.abc import Iterator
+from dataclasses import asdict
 from pathlib import Path
 
 from _rss import FLAT_MIB_PER_MIN, Sampler, Verdict, verdicts
@@ -222,7 +223,7 @@ def main() -> None:
     print(report(args, results, orders, [s.load1 for s in sampler.samples]))
     print(f"samples: {csv_path}")
     if args.json:
-        payload = {"args": vars(args), "orders": orders, "verdicts": [v.__dict__ | {"flat": v.flat} for v in results]}
+        payload = {"args": vars(args), "orders": orders, "verdicts": [asdict(v) | {"flat": v.flat} for v in results]}
         Path(args.json).write_text(json.dumps(payload, indent=2))
     if not all(orders.values()):
         raise SystemExit("some portfolios never traded: the soak did not exercise them")
