@@ -39,6 +39,7 @@ import tempfile
 import time
 import uuid
 from collections.abc import Iterator
+from dataclasses import asdict
 from pathlib import Path
 
 from _rss import FLAT_MIB_PER_MIN, Sampler, Verdict, verdicts
@@ -174,14 +175,32 @@ def orders_per_portfolio(db_url: str, count: int) -> dict[str, int]:
         store.close()
 
 
-def report(args: argparse.Namespace, results: list[Verdict], orders: dict[str, int], load: list[float]) -> str:
+# Log lines that mean the system did not stay steady: RSS steps next to them are
+# the system changing (a failover reloads portfolios), not a leak.
+EVENTS = {"failovers": "failover of", "retention losses": "fell behind retention"}
+
+
+def events(workdir: Path) -> dict[str, int]:
+    """How often each of ``EVENTS`` was logged by any process of the soak."""
+    counts = dict.fromkeys(EVENTS, 0)
+    for path in workdir.glob("*.log"):
+        text = path.read_text(errors="replace")
+        for name, marker in EVENTS.items():
+            counts[name] += text.count(marker)
+    return counts
+
+
+def report(
+    args: argparse.Namespace, results: list[Verdict], orders: dict[str, int], load: list[float], seen: dict[str, int]
+) -> str:
     lines = [
         f"soak {args.mode}: {args.minutes:g} min, {args.portfolios} portfolios, {args.symbols} symbols at "
         f"{args.rate:g} ticks/s, windows: {args.closed_orders or 'default'} closed orders, "
         f"{args.fill_ids or 'default'} fill ids; RSS every {args.interval:g} s, warm-up {args.warmup:g} min; "
         f"{os.cpu_count()} cores, 1-min load {min(load):.1f}-{max(load):.1f} (mean {sum(load) / len(load):.1f})",
         f"orders journaled per portfolio: min {min(orders.values(), default=0)}, "
-        f"max {max(orders.values(), default=0)}, total {sum(orders.values())}",
+        f"max {max(orders.values(), default=0)}, total {sum(orders.values())}; "
+        + ", ".join(f"{name}: {count}" for name, count in seen.items()),
         f"{'process':<14} {'RSS@warm-up':>12} {'RSS end':>9} {'max':>8} {'slope MiB/min':>14}  verdict "
         f"(flat: slope < {FLAT_MIB_PER_MIN:g})",
     ]
@@ -219,10 +238,12 @@ def main() -> None:
     finally:
         sampler.close()
     results = verdicts(sampler.samples, args.warmup * 60)
-    print(report(args, results, orders, [s.load1 for s in sampler.samples]))
+    seen = events(workdir)
+    print(report(args, results, orders, [s.load1 for s in sampler.samples], seen))
     print(f"samples: {csv_path}")
     if args.json:
-        payload = {"args": vars(args), "orders": orders, "verdicts": [v.__dict__ | {"flat": v.flat} for v in results]}
+        verdict_rows = [asdict(v) | {"flat": v.flat} for v in results]
+        payload = {"args": vars(args), "orders": orders, "events": seen, "verdicts": verdict_rows}
         Path(args.json).write_text(json.dumps(payload, indent=2))
     if not all(orders.values()):
         raise SystemExit("some portfolios never traded: the soak did not exercise them")
