@@ -17,7 +17,7 @@ import tempfile
 import time
 import uuid
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 POSTGRES_ADMIN_URL = os.environ.get("LIVECORE_TEST_PG", "postgresql://postgres@127.0.0.1:5432/test")
@@ -45,10 +45,29 @@ def wait_until(condition: Callable[[], bool], timeout: float, what: str, interva
 
 @dataclass
 class ServerProcess:
+    """``argv``, ``workdir`` and ``ready`` (when given) let a test kill the server and
+    ``start`` it again on the same port."""
+
     name: str
     url: str
     process: subprocess.Popen[bytes]
     log_path: Path
+    argv: list[str] = field(default_factory=list)
+    workdir: Path | None = None
+    ready: Callable[[], bool] | None = None
+
+    def kill(self) -> None:
+        """SIGKILL: what a crash does."""
+        self.stop()
+
+    def start(self, timeout: float = 30) -> None:
+        """Start again with the same arguments; returns once it answers."""
+        if self.process.poll() is None:
+            raise RuntimeError(f"{self.name} is still running")
+        if not self.argv or self.workdir is None or self.ready is None:
+            raise RuntimeError(f"{self.name} cannot be restarted")
+        self.process, self.log_path = _spawn(f"{self.name}-{time.monotonic_ns()}", self.argv, self.workdir)
+        wait_until(self.ready, timeout, self.name)
 
     def stop(self) -> None:
         if self.process.poll() is None:
@@ -80,7 +99,7 @@ class TansuBroker(ServerProcess):
         self.env = env
         self.starts = 0
         process, log_path = self._launch()
-        super().__init__("tansu", f"kafka://127.0.0.1:{port}", process, log_path)
+        super().__init__("tansu", f"kafka://127.0.0.1:{port}", process, log_path, workdir=workdir)
 
     def _launch(self) -> tuple[subprocess.Popen[bytes], Path]:
         listener = f"tcp://127.0.0.1:{self.port}"
@@ -116,7 +135,7 @@ class TansuBroker(ServerProcess):
         """SIGKILL: what a crash does (memory storage loses everything)."""
         self.stop()
 
-    def start(self) -> None:
+    def start(self, timeout: float = 30) -> None:
         """Start again on the same port and storage; returns once it answers."""
         if self.process.poll() is None:
             raise RuntimeError("tansu is still running")
@@ -145,6 +164,47 @@ def tansu_broker(storage: str = "memory://tansu/", env: dict[str, str] | None = 
 
 
 @contextlib.contextmanager
+def s3_tansu_broker() -> Iterator[TansuBroker]:
+    """Tansu on S3 storage served by a local ``moto_server`` (PyPI ``moto[server]``):
+    a broker that keeps its topics, records and committed offsets across restarts.
+    Skips the test when ``moto_server`` is not installed."""
+    import sys
+    import urllib.request
+
+    import pytest
+
+    moto = shutil.which("moto_server") or str(Path(sys.executable).parent / "moto_server")
+    if not Path(moto).exists():
+        pytest.skip("moto_server is not installed (pip install 'moto[server]')")
+    port = free_port()
+    workdir = Path(tempfile.mkdtemp(prefix="livecore-moto-"))
+    process, _ = _spawn("moto", [moto, "-H", "127.0.0.1", "-p", str(port)], workdir)
+    endpoint = f"http://127.0.0.1:{port}"
+
+    def answers() -> bool:
+        with urllib.request.urlopen(endpoint, timeout=1) as answer:
+            return bool(answer.status == 200)
+
+    try:
+        wait_until(answers, 30, "moto_server")
+        with urllib.request.urlopen(urllib.request.Request(f"{endpoint}/tansu", method="PUT"), timeout=5):
+            pass  # the bucket
+        env = {
+            "AWS_ACCESS_KEY_ID": "test",
+            "AWS_SECRET_ACCESS_KEY": "test",
+            "AWS_DEFAULT_REGION": "us-east-1",
+            "AWS_ENDPOINT": endpoint,
+            "AWS_ALLOW_HTTP": "true",
+        }
+        with tansu_broker(storage="s3://tansu/", env=env) as broker:
+            yield broker
+    finally:
+        process.kill()
+        process.wait(10)
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+@contextlib.contextmanager
 def redis_server() -> Iterator[ServerProcess]:
     """A private redis-server on a free port, nothing on disk; yields ``redis://127.0.0.1:PORT/0``."""
     import redis
@@ -168,17 +228,20 @@ def redis_server() -> Iterator[ServerProcess]:
         str(workdir),
     ]
     process, log_path = _spawn("redis", argv, workdir)
-    server = ServerProcess("redis", f"redis://127.0.0.1:{port}/0", process, log_path)
-    try:
+    server = ServerProcess("redis", f"redis://127.0.0.1:{port}/0", process, log_path, argv, workdir)
+
+    def ready() -> bool:
+        if server.process.poll() is not None:
+            raise RuntimeError(f"redis-server exited: {server.log_tail()}")
         client = redis.Redis(host="127.0.0.1", port=port, socket_connect_timeout=0.5)
-
-        def ready() -> bool:
-            if process.poll() is not None:
-                raise RuntimeError(f"redis-server exited: {server.log_tail()}")
+        try:
             return bool(client.ping())
+        finally:
+            client.close()
 
+    server.ready = ready
+    try:
         wait_until(ready, 20, "redis-server")
-        client.close()
         yield server
     finally:
         server.stop()

@@ -4,7 +4,7 @@
 again on the same port: every topic and committed offset is gone. The
 watchdog re-creates the topics with the layout's partition counts (never the
 broker's default 4), producers rebuild and resend, the gateway journals new
-orders again, the feed publishes again, and ``status`` says ``degraded`` with
+orders again, the feed's ticks reach the gateway again, and ``status`` says ``degraded`` with
 the reason while the broker is away and ``ok`` after.
 
 (b) **data kept**: Tansu on S3 storage (a local ``moto_server``) is killed and
@@ -19,9 +19,6 @@ condition with a deadline.
 from __future__ import annotations
 
 import contextlib
-import shutil
-import subprocess
-import sys
 import time
 import uuid
 from collections.abc import Iterator
@@ -29,7 +26,7 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
-from tests.servers import ServerProcess, TansuBroker, free_port, tansu_broker, wait_until
+from tests.servers import ServerProcess, TansuBroker, s3_tansu_broker, tansu_broker, wait_until
 
 from livecore.adapters.factory import open_bus, open_coordination, open_store
 from livecore.adapters.kafka_health import BrokerState
@@ -59,7 +56,7 @@ PORTFOLIO = "p-restart"
 class System:
     """A gateway and a feed (each with its own bus and health reporter) on one broker."""
 
-    def __init__(self, broker: ServerProcess, tmp_path: Path) -> None:
+    def __init__(self, broker: ServerProcess, tmp_path: Path, rate: float = 50.0) -> None:
         url = broker.url + QUERY
         self.prefix = f"r{uuid.uuid4().hex[:8]}."
         self.topics = Topics(self.prefix)
@@ -69,8 +66,9 @@ class System:
         self.coord.advance_fence(portfolio_epoch_key(PORTFOLIO), 1, "n1")
         settings = GatewaySettings(topic_prefix=self.prefix, consumer=CONSUMER, gateway_id="gw1")
         self.gateway = TradeGateway(self.gateway_bus, self.coord, self.store, settings)
-        feed = SyntheticFeed(SyntheticSettings(symbols=4, rate=50.0, seed=1))
-        self.feed = FeedRunner(self.feed_bus, feed.events(), FeedSettings(topic_prefix=self.prefix), name="feed")
+        feed = SyntheticFeed(SyntheticSettings(symbols=4, rate=rate, seed=1))
+        feed_settings = FeedSettings(topic_prefix=self.prefix, poll_every=10)  # delivery counts kept current
+        self.feed = FeedRunner(self.feed_bus, feed.events(), feed_settings, name="feed")
         self.reporters = [
             BusHealthReporter(bus=self.gateway_bus, coord=self.coord, process="gateway:gw1", interval_s=0.2),
             BusHealthReporter(bus=self.feed_bus, coord=self.coord, process="feed:feed", interval_s=0.2),
@@ -104,6 +102,10 @@ class System:
         self.producer.publish(self.topics.orders, PORTFOLIO, encode(order))
         self.producer.poll(0)
         return order.client_order_id
+
+    def ticks_seen(self) -> int:
+        """Market events the gateway consumed: the feed's ticks made it through the broker."""
+        return self.gateway.stats.market_events
 
     def journaled(self, client_order_id: str) -> bool:
         self.producer.poll(0)
@@ -145,12 +147,12 @@ def partition_counts(bus: Bus, topics: list[str]) -> dict[str, int]:
     return {t: len(found[t].partitions) for t in topics if t in found}
 
 
-def survive_restart(system: System, broker: TansuBroker) -> list[str]:
+def survive_restart(system: System, broker: TansuBroker, data_kept: bool = False) -> list[str]:
     """Trade, kill the broker, see ``degraded``, restart it, trade again. Returns
     the ids of every order sent."""
     sent = [system.order()]
     wait_until(lambda: system.journaled(sent[0]), TIMEOUT, "first order journaled")
-    wait_until(lambda: system.feed.delivered > 0, TIMEOUT, "feed delivering")
+    wait_until(lambda: system.ticks_seen() > 0, TIMEOUT, "ticks reaching the gateway")
     assert system.health() == "ok"
 
     broker.kill()
@@ -160,13 +162,18 @@ def survive_restart(system: System, broker: TansuBroker) -> list[str]:
     wait_until(lambda: system.degraded() == {"gateway:gw1", "feed:feed"}, TIMEOUT, "every process says degraded")
 
     broker.start()
-    delivered = system.feed.delivered
+    ticks, delivered = system.ticks_seen(), system.feed.delivered
     wait_until(lambda: system.health() == "ok", TIMEOUT, "status healthy after the restart")
     wait_until(lambda: system.journaled(during), TIMEOUT, "order sent during the outage journaled")
     after = system.order()
     sent.append(after)
     wait_until(lambda: system.journaled(after), TIMEOUT, "new order journaled after the restart")
-    wait_until(lambda: system.feed.delivered > delivered + 10, TIMEOUT, "feed publishing again")
+    wait_until(lambda: system.feed.delivered > delivered + 10, TIMEOUT, "the feed's ticks acknowledged again")
+    if not data_kept:
+        # (Tansu 0.6.0 on S3 storage does not answer offset lookups after a restart, so a
+        # consumer without a committed offset, like the gateway's market data one, waits
+        # forever there: a broker bug this test cannot work around)
+        wait_until(lambda: system.ticks_seen() > ticks + 10, TIMEOUT, "the feed's ticks reaching the gateway again")
     return sent
 
 
@@ -191,53 +198,18 @@ def test_restart_with_data_lost(memory_broker: TansuBroker, tmp_path: Path) -> N
 
 
 @pytest.fixture
-def s3_broker(tmp_path: Path) -> Iterator[TansuBroker]:
-    moto = shutil.which("moto_server") or str(Path(sys.executable).parent / "moto_server")
-    if not Path(moto).exists():
-        pytest.skip("moto_server is not installed (pip install 'moto[server]')")
-    port = free_port()
-    log = (tmp_path / "moto.log").open("wb")
-    server = subprocess.Popen(
-        [moto, "-H", "127.0.0.1", "-p", str(port)], stdout=log, stderr=subprocess.STDOUT, start_new_session=True
-    )
-    try:
-        endpoint = f"http://127.0.0.1:{port}"
-        wait_until(lambda: _http_ok(endpoint), 30, "moto_server")
-        _create_bucket(endpoint, "tansu")
-        env = {
-            "AWS_ACCESS_KEY_ID": "test",
-            "AWS_SECRET_ACCESS_KEY": "test",
-            "AWS_DEFAULT_REGION": "us-east-1",
-            "AWS_ENDPOINT": endpoint,
-            "AWS_ALLOW_HTTP": "true",
-        }
-        with tansu_broker(storage="s3://tansu/", env=env) as broker:
-            yield broker
-    finally:
-        server.kill()
-        server.wait(10)
-
-
-def _http_ok(endpoint: str) -> bool:
-    import urllib.request
-
-    with urllib.request.urlopen(endpoint, timeout=1) as answer:
-        return bool(answer.status == 200)
-
-
-def _create_bucket(endpoint: str, bucket: str) -> None:
-    import urllib.request
-
-    request = urllib.request.Request(f"{endpoint}/{bucket}", method="PUT")
-    with urllib.request.urlopen(request, timeout=5):
-        pass
+def s3_broker() -> Iterator[TansuBroker]:
+    with s3_tansu_broker() as broker:
+        yield broker
 
 
 def test_restart_with_data_kept(s3_broker: TansuBroker, tmp_path: Path) -> None:
-    system = System(s3_broker, tmp_path)
+    # Tansu on S3 writes an object per batch and reads one per fetch (~100 ms each on
+    # moto here): a few ticks per second is what a consumer can follow
+    system = System(s3_broker, tmp_path, rate=4.0)
     try:
         system.start()
-        sent = survive_restart(system, s3_broker)
+        sent = survive_restart(system, s3_broker, data_kept=True)
         orders = system.store.journal.orders(PORTFOLIO)
         # each order journaled exactly once, none lost
         assert sorted(o.order.client_order_id for o in orders) == sorted(sent)

@@ -153,7 +153,7 @@ def error_callback(state: BrokerState | None, on_fatal: Callable[[Any], None] | 
             return
         LOG.warning("kafka error: %s", error)
         if state is not None and error.code() == _ALL_BROKERS_DOWN:
-            state.broker_down(f"all brokers down ({error.str()})")
+            state.broker_suspect(f"all brokers down ({error.str()})")
 
     return on_error
 

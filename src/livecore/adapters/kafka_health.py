@@ -46,9 +46,17 @@ class BrokerState:
                 self._since_ns = self._clock()
 
     def broker_down(self, reason: str) -> None:
-        """The broker cannot be reached; producers rebuild once it is back."""
+        """The broker cannot be reached (the watchdog's probe failed, or it lost
+        topics); producers rebuild once it is back."""
         with self._lock:
             self._outage = True
+        self.problem(BROKER, reason)
+
+    def broker_suspect(self, reason: str) -> None:
+        """A client says all brokers are down: unhealthy at once, but only the
+        watchdog's next probe decides whether this is an outage (librdkafka hands
+        over such events late, from the client's next poll, possibly after the
+        broker came back: alone they must not trigger rebuilds)."""
         self.problem(BROKER, reason)
 
     def broker_up(self) -> bool:

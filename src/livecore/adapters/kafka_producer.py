@@ -24,6 +24,7 @@ import functools
 import threading
 import time
 from collections import deque
+from collections.abc import Callable
 from typing import Any
 
 from confluent_kafka import KafkaError, KafkaException
@@ -97,7 +98,7 @@ class KafkaProducer(Producer):
             except BufferError:
                 # Local queue full: let librdkafka hand over finished reports (they are
                 # only queued here, so no caller callback runs) and try again.
-                self._producer.poll(QUEUE_FULL_WAIT_S)
+                self._serve_client(lambda: self._producer.poll(QUEUE_FULL_WAIT_S))
             except KafkaException as exc:
                 error = exc.args[0]
                 if error.fatal():
@@ -107,16 +108,27 @@ class KafkaProducer(Producer):
 
     def poll(self, timeout: float = 0.0) -> None:
         self._rebuild_if_needed()
-        self._producer.poll(0.0 if self._reports else timeout)
+        self._serve_client(lambda: self._producer.poll(0.0 if self._reports else timeout))
         self._serve()
+
+    def _serve_client(self, call: Callable[[], object]) -> None:
+        """librdkafka's poll/flush raise once the client hit a fatal error: that is a
+        reason to rebuild (on the next call), not the caller's problem."""
+        try:
+            call()
+        except KafkaException as exc:
+            error = exc.args[0]
+            if not error.fatal():
+                raise BusError(f"producer failed: {error.str()}") from None
+            self._on_fatal(error)
 
     def flush(self, timeout: float = 10.0) -> None:
         """Waits across a rebuild: done when every message is acknowledged or failed."""
         deadline = time.monotonic() + timeout
         while True:
             self._rebuild_if_needed()
-            left = deadline - time.monotonic()
-            self._producer.flush(max(0.0, min(FLUSH_SLICE_S, left)))
+            wait = max(0.0, min(FLUSH_SLICE_S, deadline - time.monotonic()))
+            self._serve_client(functools.partial(self._producer.flush, wait))
             self._serve()
             if not self._unacked:
                 return
@@ -184,7 +196,7 @@ class KafkaProducer(Producer):
             old.purge(in_queue=True, in_flight=True, blocking=False)
             old.poll(0)  # its reports belong to an old build: ignored
         except KafkaException as exc:
-            LOG.warning("purging the replaced producer failed: %s", exc)
+            LOG.warning("purging the replaced producer failed: %s", exc.args[0].str())
         self._generation = self._state.generation
         self._fatal = None
         self._producer = self._new_client()
