@@ -1,6 +1,6 @@
 """Chaos: while a separate-process cluster trades, kill -9 and restart in turn
-redis-server, the gateway, a node and the scheduler leader, and cut every
-database connection. After each fault trading must resume without an
+redis-server, the gateway, a node, the scheduler leader and the broker, and
+cut every database connection. After each fault trading must resume without an
 operator; at the end every portfolio's books equal the journal, no client
 order id executed twice and no fill lost.
 
@@ -249,6 +249,18 @@ def _scenario(
     cut = _cut_database(cluster.backends.db_url)
     timeline.mark(f"cut {cut} database connections")
     _trading_resumes(store, "database cut", timeline)
+
+    # 6. the broker: killed and restarted on the same port with its memory storage lost;
+    # while it is down, status says the bus is degraded
+    broker.kill()
+    timeline.mark("broker killed")
+    wait_until(lambda: status(ops).health == "degraded", RECOVER_TIMEOUT, "status degraded while the broker is down")
+    timeline.mark(f"status while the broker is down: {status(ops).problems}")
+    broker.start()
+    timeline.mark("broker restarted (topics lost)")
+    _trading_resumes(store, "broker restart", timeline, 2 * RECOVER_TIMEOUT)
+    wait_until(lambda: status(ops).health == "ok", RECOVER_TIMEOUT, "status ok after the broker is back")
+    timeline.mark("status ok again")
 
     _settle_and_check(cluster, store, coord, pids, timeline)
 
