@@ -155,7 +155,7 @@ def api_process(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[int,
     process = subprocess.Popen(argv, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         url = f"http://127.0.0.1:{port}/api/health"
-        wait_until(lambda: httpx.get(url, timeout=1).status_code == 200, 30, "livecore api")
+        wait_until(lambda: httpx.get(url, timeout=1).status_code == 200, 60, "livecore api")
         yield port, psutil.Process(process.pid)
     finally:
         process.terminate()
