@@ -37,7 +37,7 @@ from livecore.ports.coordination import Coordination
 from livecore.ports.store import Store
 from livecore.wire import names
 
-pytestmark = [pytest.mark.e2e, pytest.mark.kafka, pytest.mark.redis, pytest.mark.postgres]
+pytestmark = [pytest.mark.e2e, pytest.mark.kafka, pytest.mark.redis, pytest.mark.postgres, pytest.mark.timeout(900)]
 
 PORTFOLIOS = 6
 SYMBOLS = 6
@@ -129,15 +129,22 @@ class Timeline:
         print(line)
 
 
-def _journaled_orders(store: Store) -> int:
-    return len(store.journal.orders())
+def _order_counts(store: Store, pids: list[str]) -> dict[str, int]:
+    return {pid: len(store.journal.orders(pid)) for pid in pids}
 
 
-def _trading_resumes(store: Store, what: str, timeline: Timeline, timeout: float = RECOVER_TIMEOUT) -> None:
-    """New orders reach the journal after a fault: the whole path works again."""
-    before = _journaled_orders(store)
-    wait_until(lambda: _journaled_orders(store) >= before + PORTFOLIOS, timeout, f"trading after {what}", 0.2)
-    timeline.mark(f"trading again after {what}: {_journaled_orders(store) - before} new orders")
+def _trading_resumes(
+    store: Store, pids: list[str], what: str, timeline: Timeline, timeout: float = RECOVER_TIMEOUT
+) -> None:
+    """Every portfolio journals a new order after a fault: the whole path works again, for all of them."""
+    before = _order_counts(store, pids)
+
+    def all_trade_again() -> bool:
+        now = _order_counts(store, pids)
+        return all(now[pid] > before[pid] for pid in pids)
+
+    wait_until(all_trade_again, timeout, f"every portfolio trading after {what}", 0.2)
+    timeline.mark(f"every portfolio trading again after {what}")
 
 
 def _cut_database(db_url: str) -> int:
@@ -172,8 +179,16 @@ def test_kill_everything_in_turn_and_the_books_equal_the_journal(
         coord = open_coordination(redis_srv.url)
         timeline = Timeline()
         cluster = Cluster(backends, tmp_path)
+        chaos = Chaos(cluster, store, coord, timeline)
         try:
-            _scenario(cluster, store, coord, broker, redis_srv, timeline, tmp_path)
+            chaos.start(tmp_path)
+            chaos.kill_redis(redis_srv)
+            chaos.kill_gateway()
+            chaos.kill_node(NODES[0])
+            chaos.kill_scheduler_leader()
+            chaos.cut_database()
+            chaos.kill_broker(broker)
+            _settle_and_check(cluster, store, coord, chaos.pids, timeline)
         finally:
             cluster.close()
             print("\n".join(timeline.events))
@@ -183,86 +198,107 @@ def test_kill_everything_in_turn_and_the_books_equal_the_journal(
             store.close()
 
 
-def _scenario(
-    cluster: Cluster,
-    store: Store,
-    coord: Coordination,
-    broker: Server,
-    redis_srv: Server,
-    timeline: Timeline,
-    tmp_path: Path,
-) -> None:
-    cluster.gateway()
-    cluster.scheduler()
-    second_scheduler = cluster.spawn(
-        "scheduler-b", ["scheduler", "--id", "sched-b", "--tick", "0.2", "--lease-ttl", "2", "--verbose"]
-    )
-    for node_id in NODES:
-        cluster.node(node_id)
-    cluster.feed(SYMBOLS, RATE, seed=11)
-    wait_until(lambda: all(not _node_seen_dead(coord, n) for n in NODES), START_TIMEOUT, "nodes up")
-    specs = write_specs(tmp_path / "specs", PORTFOLIOS, SYMBOLS)
-    deployed = cluster.cli(["portfolio", "deploy", *map(str, specs)])
-    assert deployed.returncode == 0, deployed.stdout + deployed.stderr
-    ops = Ops(coord, store)
-    pids = [p.stem for p in specs]
-    wait_until(
-        lambda: sum(p.state == "running" for p in status(ops).portfolios) == PORTFOLIOS, START_TIMEOUT, "all running"
-    )
-    _trading_resumes(store, "start", timeline, START_TIMEOUT)
+class Chaos:
+    """One fault at a time; after each, every portfolio must trade again."""
 
-    # 1. redis-server: killed and restarted empty (heartbeats, leases and views come back)
-    redis_srv.kill()
-    timeline.mark("redis-server killed")
-    down = cluster.cli(["status"], timeout=30)
-    assert down.returncode == 2 and "redis" in (down.stdout + down.stderr).lower(), down
-    timeline.mark(f"status while redis is down: {(down.stdout + down.stderr).strip()}")
-    redis_srv.start()
-    timeline.mark("redis-server restarted")
-    _trading_resumes(store, "redis-server restart", timeline)
+    def __init__(self, cluster: Cluster, store: Store, coord: Coordination, timeline: Timeline) -> None:
+        self.cluster, self.store, self.coord, self.timeline = cluster, store, coord, timeline
+        self.ops = Ops(coord, store)
+        self.pids: list[str] = []
 
-    # 2. the gateway
-    cluster.procs["gateway"].kill()
-    timeline.mark("gateway killed")
-    cluster.gateway()
-    _trading_resumes(store, "gateway restart", timeline)
+    def resumes(self, what: str, timeout: float = RECOVER_TIMEOUT) -> None:
+        _trading_resumes(self.store, self.pids, what, self.timeline, timeout)
 
-    # 3. a node: its portfolios fail over, the node comes back under its id
-    victim = NODES[0]
-    cluster.procs[victim].kill()
-    timeline.mark(f"{victim} killed")
-    wait_until(lambda: _node_seen_dead(coord, victim), RECOVER_TIMEOUT, f"{victim} seen dead")
-    timeline.mark(f"{victim} seen dead in the coordination store")
-    _trading_resumes(store, f"{victim} killed", timeline)
-    wait_until(lambda: coord.get(names.node_claim_key(victim)) is None, RECOVER_TIMEOUT, "old claim expired")
-    cluster.node(victim)
-    wait_until(lambda: not _node_seen_dead(coord, victim), START_TIMEOUT, f"{victim} back")
+    def placements(self) -> dict[str, tuple[str | None, int]]:
+        return {e.portfolio_id: (e.node_id, e.epoch) for e in self.store.registry.list()}
 
-    # 4. the scheduler leader: the other one takes over
-    leader = cluster.procs["scheduler"]
-    leader.kill()
-    timeline.mark("scheduler sched-e2e killed")
-    assert second_scheduler.alive, second_scheduler.tail()
-    _trading_resumes(store, "scheduler kill", timeline)
+    def start(self, tmp_path: Path) -> None:
+        self.cluster.gateway()
+        self.cluster.scheduler()
+        self.cluster.spawn(
+            "scheduler-b", ["scheduler", "--id", "sched-b", "--tick", "0.2", "--lease-ttl", "2", "--verbose"]
+        )
+        for node_id in NODES:
+            self.cluster.node(node_id)
+        self.cluster.feed(SYMBOLS, RATE, seed=11)
+        wait_until(lambda: all(not _node_seen_dead(self.coord, n) for n in NODES), START_TIMEOUT, "nodes up")
+        specs = write_specs(tmp_path / "specs", PORTFOLIOS, SYMBOLS)
+        deployed = self.cluster.cli(["portfolio", "deploy", *map(str, specs)])
+        assert deployed.returncode == 0, deployed.stdout + deployed.stderr
+        self.pids = [p.stem for p in specs]
 
-    # 5. the database connections
-    cut = _cut_database(cluster.backends.db_url)
-    timeline.mark(f"cut {cut} database connections")
-    _trading_resumes(store, "database cut", timeline)
+        def all_running() -> bool:
+            return sum(p.state == "running" for p in status(self.ops).portfolios) == PORTFOLIOS
 
-    # 6. the broker: killed and restarted on the same port with its memory storage lost;
-    # while it is down, status says the bus is degraded
-    broker.kill()
-    timeline.mark("broker killed")
-    wait_until(lambda: status(ops).health == "degraded", RECOVER_TIMEOUT, "status degraded while the broker is down")
-    timeline.mark(f"status while the broker is down: {status(ops).problems}")
-    broker.start()
-    timeline.mark("broker restarted (topics lost)")
-    _trading_resumes(store, "broker restart", timeline, 2 * RECOVER_TIMEOUT)
-    wait_until(lambda: status(ops).health == "ok", RECOVER_TIMEOUT, "status ok after the broker is back")
-    timeline.mark("status ok again")
+        wait_until(all_running, START_TIMEOUT, "all running")
+        self.resumes("start", START_TIMEOUT)
 
-    _settle_and_check(cluster, store, coord, pids, timeline)
+    def kill_redis(self, redis_srv: Server) -> None:
+        """Killed and restarted empty: heartbeats, leases and views come back."""
+        redis_srv.kill()
+        self.timeline.mark("redis-server killed")
+        down = self.cluster.cli(["status"], timeout=30)
+        said = (down.stdout + down.stderr).strip()
+        assert down.returncode == 2 and "redis" in said.lower(), down
+        self.timeline.mark(f"status while redis is down: {said}")
+        redis_srv.start()
+        self.timeline.mark("redis-server restarted")
+        self.resumes("redis-server restart")
+
+    def kill_gateway(self) -> None:
+        self.cluster.procs["gateway"].kill()
+        self.timeline.mark("gateway killed")
+        self.cluster.gateway()
+        self.resumes("gateway restart")
+
+    def kill_node(self, victim: str) -> None:
+        """Its portfolios fail over at a higher epoch; it comes back under its id."""
+        lost = {pid: epoch for pid, (node, epoch) in self.placements().items() if node == victim}
+        self.cluster.procs[victim].kill()
+        self.timeline.mark(f"{victim} killed, hosting {sorted(lost)}")
+        wait_until(lambda: _node_seen_dead(self.coord, victim), RECOVER_TIMEOUT, f"{victim} seen dead")
+
+        def failed_over() -> bool:
+            now = self.placements()
+            return all(now[pid][0] not in (None, victim) and now[pid][1] > epoch for pid, epoch in lost.items())
+
+        wait_until(failed_over, RECOVER_TIMEOUT, f"portfolios of {victim} placed elsewhere at a higher epoch")
+        self.timeline.mark(f"failed over from {victim}")
+        self.resumes(f"{victim} killed")
+        wait_until(lambda: self.coord.get(names.node_claim_key(victim)) is None, RECOVER_TIMEOUT, "claim expired")
+        self.cluster.node(victim)
+        wait_until(lambda: not _node_seen_dead(self.coord, victim), START_TIMEOUT, f"{victim} back")
+
+    def kill_scheduler_leader(self) -> None:
+        """The standby takes the lease over."""
+        self.cluster.procs["scheduler"].kill()
+        self.timeline.mark("scheduler sched-e2e killed")
+        standby = self.cluster.procs["scheduler-b"]
+        assert standby.alive, standby.tail()
+
+        def standby_leads() -> bool:
+            return self.coord.hgetall(names.SCHEDULER_LEADER_LEASE).get("holder") == "sched-b"
+
+        wait_until(standby_leads, RECOVER_TIMEOUT, "sched-b holds the leader lease")
+        self.timeline.mark("sched-b leads")
+        self.resumes("scheduler kill")
+
+    def cut_database(self) -> None:
+        cut = _cut_database(self.cluster.backends.db_url)
+        self.timeline.mark(f"cut {cut} database connections")
+        self.resumes("database cut")
+
+    def kill_broker(self, broker: Server) -> None:
+        """Restarted on the same port with its memory storage lost; status says degraded meanwhile."""
+        broker.kill()
+        self.timeline.mark("broker killed")
+        wait_until(lambda: status(self.ops).health == "degraded", RECOVER_TIMEOUT, "status degraded")
+        self.timeline.mark(f"status while the broker is down: {status(self.ops).problems}")
+        broker.start()
+        self.timeline.mark("broker restarted (topics lost)")
+        self.resumes("broker restart", 2 * RECOVER_TIMEOUT)
+        wait_until(lambda: status(self.ops).health == "ok", RECOVER_TIMEOUT, "status ok after the broker is back")
+        self.timeline.mark("status ok again")
 
 
 def _settled(store: Store, coord: Coordination, pids: list[str]) -> bool:
@@ -296,7 +332,7 @@ def _settle_and_check(cluster: Cluster, store: Store, coord: Coordination, pids:
     for node_id in NODES:
         assert cluster.procs[node_id].terminate() == 0, cluster.procs[node_id].tail()
     checks = check_snapshots(store)
-    wrong = [c for c in checks if not c.matches]
+    wrong = [c for c in checks if not c.matches or c.status != "OK" or c.lost_fill_ids]
     assert wrong == [], wrong
     assert sorted(c.portfolio_id for c in checks) == sorted(pids)
     for pid in pids:
