@@ -5,8 +5,8 @@ Rows:
 
 - ``node route``: ``MarketDataLoop.route`` on E encoded ticks in batches of
   B (200 portfolios, 2,000 symbols, stub processors that only count), for the
-  loop as it is and for the loop of ``--baseline`` (default ``main``, loaded
-  from git), on clean batches and on batches where 1 % of the records do not
+  loop as it is and for the loop of ``--baseline`` (default: the last commit
+  before per-record isolation, loaded from git), on clean batches and on batches where 1 % of the records do not
   decode (both dead-letter those) or raise while decoding (only the isolated
   loop survives those: the baseline loses the rest of the batch, so it is not
   run on them).
@@ -17,7 +17,7 @@ In-process only; no broker, no database; log records are formatted and
 written to /dev/null as in production. Best of ``--repeat`` rounds, the two
 versions taking turns in each round. Prints a table; asserts nothing.
 
-    .venv/bin/python bench/bench_isolation.py [--events 200000] [--batch 1000] [--repeat 5] [--baseline main]
+    .venv/bin/python bench/bench_isolation.py [--events 200000] [--batch 1000] [--repeat 5] [--baseline REF]
 """
 
 from __future__ import annotations
@@ -48,6 +48,7 @@ from livecore.wire import codec  # noqa: E402
 from livecore.wire.messages import Tick  # noqa: E402
 
 PORTFOLIOS, SYMBOLS = 200, 2000
+BEFORE_ISOLATION = "7d34ef5"  # the last commit whose market loop failed whole batches
 
 
 class CountingProcessor:
@@ -146,7 +147,7 @@ def main() -> None:
     parser.add_argument("--events", type=int, default=200_000)
     parser.add_argument("--batch", type=int, default=1000)
     parser.add_argument("--repeat", type=int, default=5)
-    parser.add_argument("--baseline", default="main")
+    parser.add_argument("--baseline", default=BEFORE_ISOLATION)
     args = parser.parse_args()
     # dead letters and failures are logged as in production, to /dev/null (the cost stays in the figures)
     logging.basicConfig(level=logging.WARNING, stream=open(os.devnull, "w"))  # noqa: SIM115

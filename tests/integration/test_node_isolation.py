@@ -101,8 +101,7 @@ def test_a_command_whose_verification_raises_is_dead_lettered_and_the_next_one_r
     poison = rig.signer.build("node.pause", node.node_id, None, {})
     FlakyVerify(poison.nonce, [KeyError("nonce table")], forever=True).install(monkeypatch)
     good = rig.signer.build("node.pause", node.node_id, None, {})
-    rig.send_command(poison)
-    rig.send_command(good)  # right behind it, same partition
+    send_in_order(rig, node.node_id, poison, good)  # right behind it, same partition
     assert rig.ack(good).ok
     assert node.paused
     wait_until(lambda: len(rig.dead_letters(rig.topics.schedule_updates)) == 1, TIMEOUT, "command dead letter")
@@ -134,8 +133,7 @@ def test_a_transient_looking_failure_while_the_backends_answer_is_dead_lettered_
     poison = rig.signer.build("node.pause", node.node_id, None, {})
     flaky = FlakyVerify(poison.nonce, [TimeoutError("always")], forever=True).install(monkeypatch)
     good = rig.signer.build("node.resume", node.node_id, None, {})
-    rig.send_command(poison)
-    rig.send_command(good)
+    send_in_order(rig, node.node_id, poison, good)
     assert rig.ack(good).ok
     assert flaky.calls == 5  # max_attempts, then the probe found redis and the database answering
     wait_until(lambda: len(rig.dead_letters(rig.topics.schedule_updates)) == 1, TIMEOUT, "command dead letter")
@@ -176,6 +174,13 @@ def test_feedback_that_raises_is_dead_lettered_and_the_fill_behind_it_applies(
     assert letter.reason == "defect: RecursionError: maximum recursion depth exceeded"
     assert node.feedback_loop.failed_records == 1
     wait_until(lambda: node.feedback_loop.tracker.outstanding() == 0, TIMEOUT, "every feedback offset released")
+
+
+def send_in_order(rig: NodeRig, key: str, *commands: ScheduleCommand) -> None:
+    """Publish with one key: one partition, so the node reads them in this order."""
+    for cmd in commands:
+        rig.producer.publish(rig.topics.schedule_updates, key, codec.encode(cmd))
+    rig.producer.flush(TIMEOUT)
 
 
 def _fast_retry() -> Any:
