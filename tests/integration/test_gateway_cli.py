@@ -13,6 +13,7 @@ from decimal import Decimal as D
 from pathlib import Path
 
 import pytest
+from confluent_kafka.admin import AdminClient
 from tests.servers import wait_until
 
 from livecore.adapters.factory import open_bus
@@ -41,6 +42,15 @@ def test_gateway_process_trades_stops_on_sigterm_and_prints_its_journal(kafka_ur
         env={**os.environ, "PYTHONUNBUFFERED": "1"},
     )
     topics = Topics(prefix)
+    admin = AdminClient({"bootstrap.servers": kafka_url.removeprefix("kafka://"), "log_level": 0})
+
+    def gateway_created_its_topics() -> bool:  # clients never auto-create: the system's processes do
+        if process.poll() is not None:
+            raise RuntimeError(f"gateway exited: {(tmp_path / 'gateway.log').read_text()}")
+        present = admin.list_topics(timeout=1).topics
+        return topics.orders in present and topics.market_data in present
+
+    wait_until(gateway_created_its_topics, 60, "the gateway's topics")
     bus = open_bus(kafka_url)
     producer = bus.producer()
     reader = bus.consumer(f"r-{uuid.uuid4().hex}", [topics.orders_feedback], "earliest", CONSUMER)
