@@ -237,7 +237,7 @@ class Chaos:
         """Killed and restarted empty: heartbeats, leases and views come back."""
         redis_srv.kill()
         self.timeline.mark("redis-server killed")
-        down = self.cluster.cli(["status"], timeout=30)
+        down = self.cluster.cli(["status"], timeout=120)
         said = (down.stdout + down.stderr).strip()
         assert down.returncode == 2 and "redis" in said.lower(), down
         self.timeline.mark(f"status while redis is down: {said}")
