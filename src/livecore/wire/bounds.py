@@ -4,14 +4,14 @@ A message that decodes must be storable, priceable and bookable without an
 exception: every integer fits the signed 64-bit columns it is journaled in,
 every decimal is finite and small enough that the gateway's rounding and the
 books' exact arithmetic cannot overflow their contexts, every string that
-becomes an id or a key is short and free of control characters.
+becomes an id or a key is short and printable.
 
 Integer and string-length limits are msgspec ``Meta`` constraints on the
 field types below (checked at decode, in C; the error names the field's path).
 Decimal limits, printable names and cross-field rules are ``check_*`` helpers
 that the structs call from ``__post_init__``, so they hold on decode *and* on
-construction: a component cannot build a message that its peer would refuse. The limits are documented
-in docs/ARCHITECTURE.md (wire contract) and docs/BUS.md.
+construction: a component cannot build a message that its peer would refuse.
+The limits are documented in docs/ARCHITECTURE.md (wire contract).
 """
 
 from __future__ import annotations

@@ -116,14 +116,20 @@ class Bar(msgspec.Struct, frozen=True, kw_only=True, tag="bar", tag_field="type"
         if not self.symbol:
             raise ValueError("symbol must not be empty")
         check_printable(self, _SYMBOL, self.symbol)
-        for name in ("open", "high", "low", "close"):
-            check_price(name, getattr(self, name))
+        low, high = self.low, self.high
+        check_price("open", self.open)
+        check_price("high", high)
+        check_price("low", low)
+        check_price("close", self.close)
         check_quantity("volume", self.volume, positive=False)
+        if not (low <= self.open <= high and low <= self.close <= high):
+            self._inconsistent()
+
+    def _inconsistent(self) -> None:
         if self.low > self.high:
             raise ValueError(f"low {self.low} above high {self.high}")
-        for name in ("open", "close"):
-            if not self.low <= getattr(self, name) <= self.high:
-                raise ValueError(f"{name} {getattr(self, name)} outside low-high [{self.low}, {self.high}]")
+        name, value = ("open", self.open) if not self.low <= self.open <= self.high else ("close", self.close)
+        raise ValueError(f"{name} {value} outside low-high [{self.low}, {self.high}]")
 
     @property
     def price(self) -> Decimal:
