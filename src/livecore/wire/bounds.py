@@ -4,14 +4,14 @@ A message that decodes must be storable, priceable and bookable without an
 exception: every integer fits the signed 64-bit columns it is journaled in,
 every decimal is finite and small enough that the gateway's rounding and the
 books' exact arithmetic cannot overflow their contexts, every string that
-becomes an id or a key is short and free of control characters.
+becomes an id or a key is short and printable.
 
-Integer and string limits are msgspec ``Meta`` constraints on the field types
-below (checked at decode; the error names the field's path). Decimal limits
-and cross-field rules are ``check_*`` helpers that the structs call from
-``__post_init__``, so they hold on decode *and* on construction: a component
-cannot build a message that its peer would refuse. The limits are documented
-in docs/ARCHITECTURE.md (wire contract) and docs/BUS.md.
+Integer and string-length limits are msgspec ``Meta`` constraints on the
+field types below (checked at decode, in C; the error names the field's path).
+Decimal limits, printable names and cross-field rules are ``check_*`` helpers
+that the structs call from ``__post_init__``, so they hold on decode *and* on
+construction: a component cannot build a message that its peer would refuse.
+The limits are documented in docs/ARCHITECTURE.md (wire contract).
 """
 
 from __future__ import annotations
@@ -51,21 +51,33 @@ MAX_ORDER_ID_LENGTH = 192
 MAX_ID_LENGTH = 256
 MAX_SIGNATURE_LENGTH = 256
 
-# No C0/C1 control characters, no line or paragraph separators. \Z, not $:
-# "$" would also match before a trailing newline.
-PRINTABLE = r"\A[^\x00-\x1f\x7f-\x9f\u2028\u2029]*\Z"
-
 Count = Annotated[int, msgspec.Meta(ge=0, le=INT64_MAX)]
 """Epochs, sequence numbers, offsets, partitions, schema versions."""
 TimestampNs = Annotated[int, msgspec.Meta(ge=MIN_TS_NS, le=MAX_TS_NS)]
 IntervalS = Annotated[int, msgspec.Meta(ge=1, le=MAX_INTERVAL_S)]
-Name = Annotated[str, msgspec.Meta(min_length=1, max_length=MAX_NAME_LENGTH, pattern=PRINTABLE)]
-OptionalName = Annotated[str, msgspec.Meta(max_length=MAX_NAME_LENGTH, pattern=PRINTABLE)]
+Name = Annotated[str, msgspec.Meta(min_length=1, max_length=MAX_NAME_LENGTH)]
+OptionalName = Annotated[str, msgspec.Meta(max_length=MAX_NAME_LENGTH)]
 """A name that may be empty (a feedback report's symbol when unknown)."""
-OrderId = Annotated[str, msgspec.Meta(min_length=1, max_length=MAX_ORDER_ID_LENGTH, pattern=PRINTABLE)]
+OrderId = Annotated[str, msgspec.Meta(min_length=1, max_length=MAX_ORDER_ID_LENGTH)]
 """A client order id: short enough that the ids derived from it stay ``Id``s."""
-Id = Annotated[str, msgspec.Meta(min_length=1, max_length=MAX_ID_LENGTH, pattern=PRINTABLE)]
+Id = Annotated[str, msgspec.Meta(min_length=1, max_length=MAX_ID_LENGTH)]
 Signature = Annotated[str, msgspec.Meta(max_length=MAX_SIGNATURE_LENGTH)]
+
+_ZERO = Decimal(0)
+
+
+def check_printable(message: object, names: tuple[str, ...], joined: str) -> None:
+    """Raise ``ValueError`` unless ``joined`` (the string fields ``names`` of
+    ``message`` concatenated, None as empty) is printable: no control, format,
+    line/paragraph separator, non-ASCII space, private-use or unassigned
+    character (``str.isprintable``). The caller joins, so that the common path
+    costs one concatenation and one C call; the error names the first bad field."""
+    if joined.isprintable():
+        return
+    for name in names:
+        value = getattr(message, name) or ""
+        if not value.isprintable():
+            raise ValueError(f"{name} holds a non-printable character: {_show(ascii(value))}")
 
 
 def _show(value: object) -> str:
@@ -77,6 +89,19 @@ def _show(value: object) -> str:
 def check_decimal(name: str, value: Decimal, *, limit: Decimal, positive: bool) -> None:
     """Raise ``ValueError`` naming ``name`` unless ``value`` is a finite Decimal with
     at most ``MAX_SCALE`` places, ``0 <= value < limit`` (``0 <`` if ``positive``)."""
+    try:  # the common path, run on every decoded price: comparisons and the plain string
+        if (value > _ZERO if positive else value >= _ZERO) and value < limit:
+            text = str(value)  # plain notation shows the scale as written: "187.1200" has 4 places
+            dot = text.find(".")
+            if "E" not in text and (dot < 0 or len(text) - dot - 1 <= MAX_SCALE):
+                return
+    except (AttributeError, TypeError, ArithmeticError):  # not a Decimal; NaN signals on comparison
+        pass
+    _check_slowly(name, value, limit, positive)
+
+
+def _check_slowly(name: str, value: Decimal, limit: Decimal, positive: bool) -> None:
+    """Work out which rule ``value`` breaks and raise it (or return: "1E+20" passes here)."""
     if not isinstance(value, Decimal) or not value.is_finite():
         raise ValueError(f"{name} must be a finite decimal, got {_show(value)}")
     exponent = value.as_tuple().exponent

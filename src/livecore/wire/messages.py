@@ -30,6 +30,7 @@ from livecore.wire.bounds import (
     TimestampNs,
     check_amount,
     check_price,
+    check_printable,
     check_quantity,
 )
 
@@ -64,6 +65,13 @@ class FeedbackStatus(StrEnum):
 
 FILL_STATUSES = frozenset({FeedbackStatus.PARTIALLY_FILLED, FeedbackStatus.FILLED})
 
+# The string fields of each message that become ids or keys: printable only.
+_SYMBOL = ("symbol",)
+_CANCEL_KEYS = ("client_order_id", "portfolio_id", "node_id")
+_ORDER_KEYS = (*_CANCEL_KEYS, "symbol")
+_FEEDBACK_KEYS = ("client_order_id", "portfolio_id", "symbol", "venue_order_id", "fill_id")
+_COMMAND_KEYS = ("command", "target_node", "portfolio_id", "nonce")
+
 
 # --- market data -------------------------------------------------------------
 
@@ -82,6 +90,7 @@ class Tick(msgspec.Struct, frozen=True, kw_only=True, tag="tick", tag_field="typ
     def __post_init__(self) -> None:
         if not self.symbol:
             raise ValueError("symbol must not be empty")
+        check_printable(self, _SYMBOL, self.symbol)
         check_price("price", self.price)
         check_quantity("size", self.size, positive=False)
         if self.bid is not None:
@@ -106,14 +115,21 @@ class Bar(msgspec.Struct, frozen=True, kw_only=True, tag="bar", tag_field="type"
     def __post_init__(self) -> None:
         if not self.symbol:
             raise ValueError("symbol must not be empty")
-        for name in ("open", "high", "low", "close"):
-            check_price(name, getattr(self, name))
+        check_printable(self, _SYMBOL, self.symbol)
+        low, high = self.low, self.high
+        check_price("open", self.open)
+        check_price("high", high)
+        check_price("low", low)
+        check_price("close", self.close)
         check_quantity("volume", self.volume, positive=False)
+        if not (low <= self.open <= high and low <= self.close <= high):
+            self._inconsistent()
+
+    def _inconsistent(self) -> None:
         if self.low > self.high:
             raise ValueError(f"low {self.low} above high {self.high}")
-        for name in ("open", "close"):
-            if not self.low <= getattr(self, name) <= self.high:
-                raise ValueError(f"{name} {getattr(self, name)} outside low-high [{self.low}, {self.high}]")
+        name, value = ("open", self.open) if not self.low <= self.open <= self.high else ("close", self.close)
+        raise ValueError(f"{name} {value} outside low-high [{self.low}, {self.high}]")
 
     @property
     def price(self) -> Decimal:
@@ -148,6 +164,7 @@ class NewOrder(msgspec.Struct, frozen=True, kw_only=True, tag="new", tag_field="
             raise ValueError("client_order_id, portfolio_id and symbol must not be empty")
         if self.epoch < 0:
             raise ValueError("epoch must be >= 0")
+        check_printable(self, _ORDER_KEYS, self.client_order_id + self.portfolio_id + self.node_id + self.symbol)
         check_quantity("quantity", self.quantity)
         if self.order_type is OrderType.LIMIT:
             if self.limit_price is None:
@@ -166,6 +183,9 @@ class CancelOrder(msgspec.Struct, frozen=True, kw_only=True, tag="cancel", tag_f
     node_id: Name
     created_ns: TimestampNs
     v: Count = SCHEMA_VERSION
+
+    def __post_init__(self) -> None:
+        check_printable(self, _CANCEL_KEYS, self.client_order_id + self.portfolio_id + self.node_id)
 
 
 OrderRequest = NewOrder | CancelOrder
@@ -195,6 +215,11 @@ class OrderFeedback(msgspec.Struct, frozen=True, kw_only=True):
     v: Count = SCHEMA_VERSION
 
     def __post_init__(self) -> None:
+        check_printable(
+            self,
+            _FEEDBACK_KEYS,
+            self.client_order_id + self.portfolio_id + self.symbol + (self.venue_order_id or "") + (self.fill_id or ""),
+        )
         if self.status in FILL_STATUSES and (not self.fill_id or self.fill_qty is None or self.fill_price is None):
             raise ValueError("a fill report needs fill_id, fill_qty and fill_price")
         if self.fill_qty is not None:
@@ -226,6 +251,9 @@ class ScheduleCommand(msgspec.Struct, frozen=True, kw_only=True):
     nonce: Id
     signature: Signature = ""
     v: Count = SCHEMA_VERSION
+
+    def __post_init__(self) -> None:
+        check_printable(self, _COMMAND_KEYS, self.command + self.target_node + (self.portfolio_id or "") + self.nonce)
 
 
 class CommandAck(msgspec.Struct, frozen=True, kw_only=True):

@@ -182,3 +182,15 @@ def test_construction_obeys_the_decimal_rules_too() -> None:
         m.Bar(symbol="A", ts_ns=1, open=D(1), high=D(2), low=D(1), close=D("1.0000000000001"))
     with pytest.raises(ValueError, match="open 3 outside low-high"):
         m.Bar(symbol="A", ts_ns=1, open=D(3), high=D(2), low=D(1), close=D(2))
+
+
+def test_deeply_nested_parameters_are_malformed_not_a_recursion_error() -> None:
+    payload = b'{"command":"x","target_node":"n","issued_at_ns":1,"nonce":"a","params":{"a":'
+    payload += b"[" * 100_000 + b"]" * 100_000 + b"}}"
+    with pytest.raises(codec.MalformedMessage, match="nested too deeply"):
+        codec.schedule_commands.decode(payload)
+
+
+def test_names_must_be_printable_on_construction_too() -> None:
+    with pytest.raises(ValueError, match="node_id holds a non-printable character"):
+        m.CancelOrder(client_order_id="c", portfolio_id="p", epoch=1, node_id="n\x00", created_ns=1)

@@ -25,7 +25,7 @@ CASES: list[tuple[Any, codec.Decoder[Any]]] = [
 
 
 @pytest.mark.parametrize(("strategy", "decoder"), CASES, ids=lambda c: getattr(c, "name", ""))
-@settings(max_examples=150)
+@settings(max_examples=150, deadline=None)
 @given(data=st.data())
 def test_round_trip_is_exact(strategy: Any, decoder: codec.Decoder[Any], data: st.DataObject) -> None:
     message = data.draw(strategy)
@@ -35,7 +35,7 @@ def test_round_trip_is_exact(strategy: Any, decoder: codec.Decoder[Any], data: s
 
 
 @pytest.mark.parametrize(("strategy", "decoder"), CASES, ids=lambda c: getattr(c, "name", ""))
-@settings(max_examples=100)
+@settings(max_examples=100, deadline=None)
 @given(data=st.data())
 def test_truncated_payload_is_refused(strategy: Any, decoder: codec.Decoder[Any], data: st.DataObject) -> None:
     payload = codec.encode(data.draw(strategy))
@@ -45,7 +45,7 @@ def test_truncated_payload_is_refused(strategy: Any, decoder: codec.Decoder[Any]
     assert info.value.reason
 
 
-@settings(max_examples=300)
+@settings(max_examples=300, deadline=None)
 @given(garbage=st.binary(max_size=200))
 def test_garbage_never_escapes_as_another_error(garbage: bytes) -> None:
     for decoder in (codec.market_events, codec.order_requests, codec.order_feedback, codec.schedule_commands):
@@ -55,7 +55,7 @@ def test_garbage_never_escapes_as_another_error(garbage: bytes) -> None:
             assert exc.reason
 
 
-@settings(max_examples=200)
+@settings(max_examples=200, deadline=None)
 @given(message=ws.new_orders(), position=st.integers(min_value=0), byte=st.integers(0, 255))
 def test_flipped_byte_is_refused_or_still_valid(message: m.NewOrder, position: int, byte: int) -> None:
     payload = bytearray(codec.encode(message))
