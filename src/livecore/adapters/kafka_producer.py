@@ -16,6 +16,13 @@ then resends what was not acknowledged, in publish order, with the same bytes
 reported to the caller once: delivered, or failed for a non-fatal reason
 (the caller retries, as before). Resends may duplicate a message the broker
 had already stored: the bus is at-least-once.
+
+A broker that loses its data (memory storage) also loses messages it had
+acknowledged but nobody had consumed yet: an order the node saw confirmed
+that never reaches the gateway waits for an answer forever. So acknowledged
+messages are kept for ``replay_window_s`` (and at most ``replay_max``), and
+when the watchdog saw a topic recreated, those of that topic are published
+again with the unacknowledged ones, in publish order.
 """
 
 from __future__ import annotations
@@ -42,6 +49,8 @@ _FATAL = KafkaError._FATAL
 _PURGED = (KafkaError._PURGE_QUEUE, KafkaError._PURGE_INFLIGHT)
 
 Pending = tuple[str, bytes | str | None, bytes, DeliveryCallback | None]
+# (seq, acknowledged at (monotonic), topic, key, value)
+Acked = tuple[int, float, str, bytes | str | None, bytes]
 
 
 class KafkaProducer(Producer):
@@ -55,6 +64,8 @@ class KafkaProducer(Producer):
         self._lock = threading.RLock()
         self._reports: deque[tuple[DeliveryCallback, Delivery]] = deque()
         self._unacked: dict[int, Pending] = {}
+        self._acked: deque[Acked] = deque()
+        self._replayed_generation = state.generation
         self._seq = 0
         self._build = 0
         self._generation = state.generation
@@ -62,6 +73,7 @@ class KafkaProducer(Producer):
         self._closed = False
         self.rebuilds = 0
         self.resent = 0
+        self.replayed = 0
         self._producer = self._new_client()
 
     def _new_client(self) -> RdProducer:
@@ -156,6 +168,8 @@ class KafkaProducer(Producer):
             return
         with self._lock:
             pending = self._unacked.pop(seq, None)
+            if pending is not None and error is None:
+                self._retain(seq, pending)
         if pending is None or pending[3] is None:
             return
         delivery = Delivery(
@@ -166,6 +180,17 @@ class KafkaProducer(Producer):
             error=None if error is None else error.str(),
         )
         self._reports.append((pending[3], delivery))
+
+    def _retain(self, seq: int, pending: Pending) -> None:
+        """Keep an acknowledged message for a replay after a data loss (bounded)."""
+        window = self._settings.replay_window_s
+        if window <= 0:
+            return
+        now = time.monotonic()
+        acked = self._acked
+        acked.append((seq, now, pending[0], pending[1], pending[2]))
+        while acked and (len(acked) > self._settings.replay_max or acked[0][1] < now - window):
+            acked.popleft()
 
     def _serve(self) -> None:
         """Run queued callbacks; one that raises propagates (the rest stay queued)."""
@@ -201,12 +226,30 @@ class KafkaProducer(Producer):
         self._fatal = None
         self._producer = self._new_client()
         self._state.clear(PRODUCER)
-        for seq, (topic, key, value, _) in list(self._unacked.items()):
+        replay = self._replay()
+        unacked = [(seq, topic, key, value) for seq, (topic, key, value, _) in self._unacked.items()]
+        again = sorted([*replay, *unacked], key=lambda message: abs(message[0]))
+        for seq, topic, key, value in again:
             self._produce(seq, topic, key, value)
         self.rebuilds += 1
         self.resent += len(self._unacked)
+        self.replayed += len(replay)
         LOG.warning(
-            "producer rebuilt (%s): %d unacknowledged message(s) resent with the same ids",
+            "producer rebuilt (%s): %d unacknowledged message(s) resent with the same ids, "
+            "%d acknowledged one(s) of recreated topics published again",
             reason,
             len(self._unacked),
+            len(replay),
         )
+
+    def _replay(self) -> list[tuple[int, str, bytes | str | None, bytes]]:
+        """Acknowledged messages of topics the broker lost since the last replay (their
+        reports already ran: the replays report to nobody)."""
+        since = self._replayed_generation
+        self._replayed_generation = self._state.generation
+        lost = {topic for topic, generation in self._state.recreated.items() if generation > since}
+        if not lost:
+            return []
+        kept = [entry for entry in self._acked if entry[2] in lost]
+        self._acked = deque(entry for entry in self._acked if entry[2] not in lost)
+        return [(-seq, topic, key, value) for seq, _, topic, key, value in kept]
