@@ -190,6 +190,7 @@ def producer_config(settings: KafkaSettings, on_error: Callable[[Any], None] | N
         "acks": "all",
         "linger.ms": settings.linger_ms,
         "partitioner": "consistent_random",
+        "queue.buffering.max.messages": 100_000,  # kafka_producer.UNTRACKED_MAX relies on it
     }
 
 
