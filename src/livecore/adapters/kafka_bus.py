@@ -93,7 +93,10 @@ class KafkaBus(Bus):
         if unknown:
             # guarded with the count they really have (another process may have chosen it)
             self._create(dict.fromkeys(unknown, self.settings.partitions))
-            found = self._admin_client().list_topics(timeout=self.settings.request_timeout_s).topics
+            try:
+                found = self._admin_client().list_topics(timeout=self.settings.request_timeout_s).topics
+            except KafkaException as exc:
+                raise BusError(f"cannot list topics: {exc.args[0].str()}") from None
             self.watchdog.expect({t: len(found[t].partitions) for t in unknown if t in found})
         self.watchdog.start()
         return KafkaConsumer(self.settings, group_id, list(topics), offset_reset, settings, self.state)

@@ -44,6 +44,8 @@ class KafkaSettings:
     request_timeout_s: float = 10.0
     client_id: str = "livecore"
     health_interval_s: float = 1.0
+    replay_window_s: float = 30.0
+    replay_max: int = 50_000
 
     def consumer_settings(self, asked: ConsumerSettings | None) -> ConsumerSettings:
         """The caller's settings with the URL's overrides applied."""
@@ -93,6 +95,13 @@ def _seconds(value: str) -> float:
     return number
 
 
+def _non_negative_float(value: str) -> float:
+    number = float(value)
+    if not number >= 0:
+        raise ValueError("must not be negative")
+    return number
+
+
 def _text(value: str) -> str:
     if not value:
         raise ValueError("must not be empty")
@@ -111,6 +120,8 @@ _PARSERS: dict[str, Callable[[str], Any]] = {
     "request_timeout_s": _seconds,
     "client_id": _text,
     "health_interval_s": _seconds,
+    "replay_window_s": _non_negative_float,
+    "replay_max": _positive_int,
 }
 
 
@@ -179,6 +190,7 @@ def producer_config(settings: KafkaSettings, on_error: Callable[[Any], None] | N
         "acks": "all",
         "linger.ms": settings.linger_ms,
         "partitioner": "consistent_random",
+        "queue.buffering.max.messages": 100_000,  # kafka_producer.UNTRACKED_MAX relies on it
     }
 
 

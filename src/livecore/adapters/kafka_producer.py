@@ -16,6 +16,13 @@ then resends what was not acknowledged, in publish order, with the same bytes
 reported to the caller once: delivered, or failed for a non-fatal reason
 (the caller retries, as before). Resends may duplicate a message the broker
 had already stored: the bus is at-least-once.
+
+A broker that loses its data (memory storage) also loses messages it had
+acknowledged but nobody had consumed yet: an order the node saw confirmed
+that never reaches the gateway waits for an answer forever. So acknowledged
+messages are kept for ``replay_window_s`` (and at most ``replay_max``), and
+when the watchdog saw a topic recreated, those of that topic are published
+again with the unacknowledged ones, in publish order.
 """
 
 from __future__ import annotations
@@ -36,12 +43,18 @@ from livecore.ports.bus import BusError, Delivery, DeliveryCallback, Producer
 
 # How long ``publish`` waits for room when librdkafka's local queue is full.
 QUEUE_FULL_WAIT_S = 0.05
+# librdkafka never holds more than this many messages (``queue.buffering.max.messages``,
+# set to it): a message published without a callback this many publishes ago has its
+# fate decided, so untracked messages are kept for a resend only this far back.
+UNTRACKED_MAX = 100_000
 # ``flush`` waits in slices this long so that a rebuild during the wait is noticed.
 FLUSH_SLICE_S = 0.25
 _FATAL = KafkaError._FATAL
 _PURGED = (KafkaError._PURGE_QUEUE, KafkaError._PURGE_INFLIGHT)
 
 Pending = tuple[str, bytes | str | None, bytes, DeliveryCallback | None]
+# (seq, acknowledged at (monotonic), topic, key, value)
+Acked = tuple[int, float, str, bytes | str | None, bytes]
 
 
 class KafkaProducer(Producer):
@@ -55,6 +68,11 @@ class KafkaProducer(Producer):
         self._lock = threading.RLock()
         self._reports: deque[tuple[DeliveryCallback, Delivery]] = deque()
         self._unacked: dict[int, Pending] = {}
+        self._acked: deque[Acked] = deque()
+        # published without a callback: no delivery report (confluent-kafka's per-message
+        # report costs ~10 us); decided once librdkafka holds nothing or UNTRACKED_MAX later
+        self._untracked: deque[tuple[int, str, bytes | str | None, bytes]] = deque()
+        self._replayed_generation = state.generation
         self._seq = 0
         self._build = 0
         self._generation = state.generation
@@ -62,6 +80,7 @@ class KafkaProducer(Producer):
         self._closed = False
         self.rebuilds = 0
         self.resent = 0
+        self.replayed = 0
         self._producer = self._new_client()
 
     def _new_client(self) -> RdProducer:
@@ -82,6 +101,16 @@ class KafkaProducer(Producer):
         with self._lock:
             self._seq += 1
             seq = self._seq
+            if on_delivery is None:
+                self._untracked.append((seq, topic, key, value))
+                if len(self._untracked) > UNTRACKED_MAX:
+                    self._keep(*self._untracked.popleft())
+                try:
+                    self._produce(seq, topic, key, value, tracked=False)
+                except BusError:
+                    self._untracked.pop()
+                    raise
+                return
             self._unacked[seq] = (topic, key, value, on_delivery)
             try:
                 self._produce(seq, topic, key, value)
@@ -89,11 +118,14 @@ class KafkaProducer(Producer):
                 del self._unacked[seq]
                 raise
 
-    def _produce(self, seq: int, topic: str, key: bytes | str | None, value: bytes) -> None:
-        report = functools.partial(self._on_report, self._build, seq)
+    def _produce(self, seq: int, topic: str, key: bytes | str | None, value: bytes, tracked: bool = True) -> None:
+        report = functools.partial(self._on_report, self._build, seq) if tracked else None
         while True:
             try:
-                self._producer.produce(topic, value, key, on_delivery=report)
+                if report is None:
+                    self._producer.produce(topic, value, key)
+                else:
+                    self._producer.produce(topic, value, key, on_delivery=report)
                 return
             except BufferError:
                 # Local queue full: let librdkafka hand over finished reports (they are
@@ -110,6 +142,20 @@ class KafkaProducer(Producer):
         self._rebuild_if_needed()
         self._serve_client(lambda: self._producer.poll(0.0 if self._reports else timeout))
         self._serve()
+        self._settle_untracked()
+
+    def _settle_untracked(self) -> bool:
+        """True when no untracked message is outstanding: librdkafka holds nothing, so
+        each was delivered or failed (failures of untracked messages are not reported)."""
+        if not self._untracked:
+            return True
+        with self._lock:
+            if len(self._producer) > 0:
+                return False
+            for entry in self._untracked:
+                self._keep(*entry)
+            self._untracked.clear()
+            return True
 
     def _serve_client(self, call: Callable[[], object]) -> None:
         """librdkafka's poll/flush raise once the client hit a fatal error: that is a
@@ -130,10 +176,10 @@ class KafkaProducer(Producer):
             wait = max(0.0, min(FLUSH_SLICE_S, deadline - time.monotonic()))
             self._serve_client(functools.partial(self._producer.flush, wait))
             self._serve()
-            if not self._unacked:
+            if self._settle_untracked() and not self._unacked:
                 return
             if time.monotonic() >= deadline:
-                raise BusError(f"{len(self._unacked)} message(s) still undelivered after {timeout}s")
+                raise BusError(f"{self.unacknowledged} message(s) still undelivered after {timeout}s")
 
     def close(self, timeout: float = 10.0) -> None:
         if not self._closed:
@@ -142,7 +188,7 @@ class KafkaProducer(Producer):
 
     @property
     def unacknowledged(self) -> int:
-        return len(self._unacked)
+        return len(self._unacked) + len(self._untracked)
 
     # --- delivery reports (run inside librdkafka's poll/flush) -------------------------
 
@@ -156,6 +202,8 @@ class KafkaProducer(Producer):
             return
         with self._lock:
             pending = self._unacked.pop(seq, None)
+            if pending is not None and error is None:
+                self._keep(seq, pending[0], pending[1], pending[2])
         if pending is None or pending[3] is None:
             return
         delivery = Delivery(
@@ -166,6 +214,17 @@ class KafkaProducer(Producer):
             error=None if error is None else error.str(),
         )
         self._reports.append((pending[3], delivery))
+
+    def _keep(self, seq: int, topic: str, key: bytes | str | None, value: bytes) -> None:
+        """Keep an acknowledged message for a replay after a data loss (bounded)."""
+        window = self._settings.replay_window_s
+        if window <= 0:
+            return
+        now = time.monotonic()
+        acked = self._acked
+        acked.append((seq, now, topic, key, value))
+        while acked and (len(acked) > self._settings.replay_max or acked[0][1] < now - window):
+            acked.popleft()
 
     def _serve(self) -> None:
         """Run queued callbacks; one that raises propagates (the rest stay queued)."""
@@ -201,12 +260,31 @@ class KafkaProducer(Producer):
         self._fatal = None
         self._producer = self._new_client()
         self._state.clear(PRODUCER)
-        for seq, (topic, key, value, _) in list(self._unacked.items()):
-            self._produce(seq, topic, key, value)
+        replay = self._replay()
+        unacked = [(seq, topic, key, value) for seq, (topic, key, value, _) in self._unacked.items()]
+        untracked = {seq for seq, _, _, _ in self._untracked}
+        again = sorted([*replay, *unacked, *self._untracked], key=lambda message: abs(message[0]))
+        for seq, topic, key, value in again:
+            self._produce(seq, topic, key, value, tracked=seq not in untracked)
         self.rebuilds += 1
-        self.resent += len(self._unacked)
+        self.resent += self.unacknowledged
+        self.replayed += len(replay)
         LOG.warning(
-            "producer rebuilt (%s): %d unacknowledged message(s) resent with the same ids",
+            "producer rebuilt (%s): %d unacknowledged message(s) resent with the same ids, "
+            "%d acknowledged one(s) of recreated topics published again",
             reason,
-            len(self._unacked),
+            self.unacknowledged,
+            len(replay),
         )
+
+    def _replay(self) -> list[tuple[int, str, bytes | str | None, bytes]]:
+        """Acknowledged messages of topics the broker lost since the last replay (their
+        reports already ran: the replays report to nobody)."""
+        since = self._replayed_generation
+        self._replayed_generation = self._state.generation
+        lost = {topic for topic, generation in self._state.recreated.items() if generation > since}
+        if not lost:
+            return []
+        kept = [entry for entry in self._acked if entry[2] in lost]
+        self._acked = deque(entry for entry in self._acked if entry[2] not in lost)
+        return [(-seq, topic, key, value) for seq, _, topic, key, value in kept]
