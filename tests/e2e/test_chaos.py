@@ -326,7 +326,12 @@ def _settle_and_check(cluster: Cluster, store: Store, coord: Coordination, pids:
         wait_until(lambda: _settled(store, coord, pids), SETTLE_TIMEOUT, "settled", 0.2)
     except TimeoutError:
         views = check_views(store, coord, pids)
-        raise AssertionError(f"not settled: {[c for c in views if not c.matches]}") from None
+        open_orders = {pid: read_journal(store, pid).open_market_orders() for pid in pids}
+        raise AssertionError(
+            f"not settled: mismatches {[c for c in views if not c.matches]}, "
+            f"market orders without an outcome { ({p: ids for p, ids in open_orders.items() if ids}) }, "
+            f"views {len(views)} of {len(pids)}"
+        ) from None
     timeline.mark("paused and settled: views equal the journal")
     cluster.procs["feed"].terminate()
     for node_id in NODES:
