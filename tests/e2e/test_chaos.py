@@ -143,7 +143,13 @@ def _trading_resumes(
         now = _order_counts(store, pids)
         return all(now[pid] > before[pid] for pid in pids)
 
-    wait_until(all_trade_again, timeout, f"every portfolio trading after {what}", 0.2)
+    try:
+        wait_until(all_trade_again, timeout, f"every portfolio trading after {what}", 0.2)
+    except TimeoutError:
+        now = _order_counts(store, pids)
+        placed = {e.portfolio_id: (e.node_id, e.epoch) for e in store.registry.list()}
+        stuck = {pid: placed.get(pid) for pid in pids if now[pid] <= before[pid]}
+        raise AssertionError(f"not trading again after {what} within {timeout}s: {stuck}") from None
     timeline.mark(f"every portfolio trading again after {what}")
 
 
@@ -270,18 +276,21 @@ class Chaos:
         wait_until(lambda: not _node_seen_dead(self.coord, victim), START_TIMEOUT, f"{victim} back")
 
     def kill_scheduler_leader(self) -> None:
-        """The standby takes the lease over."""
-        self.cluster.procs["scheduler"].kill()
-        self.timeline.mark("scheduler sched-e2e killed")
-        standby = self.cluster.procs["scheduler-b"]
-        assert standby.alive, standby.tail()
+        """Whichever scheduler holds the lease is killed; the other one takes it over."""
+        processes = {"sched-e2e": "scheduler", "sched-b": "scheduler-b"}
 
-        def standby_leads() -> bool:
-            return self.coord.hgetall(names.SCHEDULER_LEADER_LEASE).get("holder") == "sched-b"
+        def holder() -> str | None:
+            return self.coord.hgetall(names.SCHEDULER_LEADER_LEASE).get("holder")
 
-        wait_until(standby_leads, RECOVER_TIMEOUT, "sched-b holds the leader lease")
-        self.timeline.mark("sched-b leads")
-        self.resumes("scheduler kill")
+        wait_until(lambda: holder() in processes, RECOVER_TIMEOUT, "a scheduler holds the leader lease")
+        leader = str(holder())
+        standby = next(s for s in processes if s != leader)
+        self.cluster.procs[processes[leader]].kill()
+        self.timeline.mark(f"scheduler leader {leader} killed")
+        assert self.cluster.procs[processes[standby]].alive, self.cluster.procs[processes[standby]].tail()
+        wait_until(lambda: holder() == standby, RECOVER_TIMEOUT, f"{standby} holds the leader lease")
+        self.timeline.mark(f"{standby} leads")
+        self.resumes("scheduler leader kill")
 
     def cut_database(self) -> None:
         cut = _cut_database(self.cluster.backends.db_url)
@@ -317,7 +326,7 @@ def _settle_and_check(cluster: Cluster, store: Store, coord: Coordination, pids:
     """Pause trading, wait until every market order is final and every view equals
     the journal, stop the nodes gracefully, then check the snapshots too."""
     for name in ("scheduler", "scheduler-b"):
-        cluster.procs[name].terminate()
+        cluster.procs[name].terminate()  # the killed one is already gone
     with open_ops(cluster.backends.settings(), with_bus=True) as operator:
         for node_id in NODES:
             outcome = node_pause(operator, node_id)
