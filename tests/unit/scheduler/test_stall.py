@@ -13,15 +13,15 @@ from pathlib import Path
 
 import pytest
 
-from livecore.adapters.factory import open_store
-from livecore.adapters.memory_bus import MemoryBus
 from livecore.adapters.memory_coordination import MemoryCoordination
 from livecore.errors import ConfigError
 from livecore.scheduler.cluster import Cluster, NodeState
 from livecore.scheduler.config import SchedulerConfig
+from livecore.scheduler.service import Scheduler
 from livecore.scheduler.stall import LOG_EVERY_S, StallGuard, presume_alive
 from livecore.wire import names
-from tests.unit.scheduler.harness import FakeClock, Harness
+from tests.unit.scheduler.fakes import FakeNode
+from tests.unit.scheduler.harness import FakeClock, Harness, harness
 
 TICK = 0.5
 GRACE = 5.0
@@ -76,19 +76,22 @@ def test_a_zero_grace_disables_the_guard() -> None:
 def stalled(tmp_path: Path) -> Iterator[tuple[Harness, FakeClock]]:
     """A harness whose coordination expires keys on the scheduler's fake clock."""
     clock = FakeClock()
-    coord = MemoryCoordination(f"memory://{uuid.uuid4().hex}", clock=clock)
-    store = open_store(f"sqlite:///{tmp_path / 'livecore.db'}")
-    bus = MemoryBus(f"memory://{uuid.uuid4().hex}")
-    h = Harness(coord, store, bus, prefix=f"t{uuid.uuid4().hex[:8]}.")
-    try:
+    with harness(tmp_path, coord=MemoryCoordination(f"memory://{uuid.uuid4().hex}", clock=clock)) as h:
         yield h, clock
-    finally:
-        for sched in h.schedulers:
-            sched.stop()
-        for fake in h.nodes.values():
-            fake.close()
-        store.close()
-        bus.close()
+
+
+def two_nodes_placed(h: Harness, clock: FakeClock, **overrides: object) -> tuple[Scheduler, FakeNode, set[str]]:
+    """Nodes a and b (TTL 3 s), p1 and p2 placed by a scheduler on ``clock``: (scheduler, a, portfolios on a)."""
+    a, b = h.node("a", ttl=3.0), h.node("b", ttl=3.0)
+    a.beat()
+    b.beat()
+    h.deploy("p1")
+    h.deploy("p2")
+    sched = h.scheduler(clock, tick_interval=TICK, lease_ttl=3.0, stall_grace=GRACE, **overrides)
+    h.settle(sched)
+    on_a = {e.portfolio_id for e in h.store.registry.list() if e.node_id == "a"}
+    assert on_a
+    return sched, a, on_a
 
 
 def test_a_stall_of_the_whole_process_fails_no_live_node_over(stalled: tuple[Harness, FakeClock]) -> None:
@@ -120,15 +123,7 @@ def test_a_node_that_died_during_the_stall_is_failed_over_after_the_grace(
     stalled: tuple[Harness, FakeClock],
 ) -> None:
     h, clock = stalled
-    a, b = h.node("a", ttl=3.0), h.node("b", ttl=3.0)
-    a.beat()
-    b.beat()
-    h.deploy("p1")
-    h.deploy("p2")
-    sched = h.scheduler(clock, tick_interval=TICK, lease_ttl=3.0, stall_grace=GRACE, rebalance_moves=0)
-    h.settle(sched)
-    on_a = {e.portfolio_id for e in h.store.registry.list() if e.node_id == "a"}
-    assert on_a
+    sched, a, on_a = two_nodes_placed(h, clock, rebalance_moves=0)
     a.die()
     clock.advance(8.0)
     h.step(sched)  # b beats again, a does not
@@ -212,15 +207,7 @@ def test_a_stall_warns_once_a_minute_at_most(caplog: pytest.LogCaptureFixture) -
 
 def test_a_node_dead_under_late_passes_is_failed_over_after_one_grace(stalled: tuple[Harness, FakeClock]) -> None:
     h, clock = stalled
-    a, b = h.node("a", ttl=3.0), h.node("b", ttl=3.0)
-    a.beat()
-    b.beat()
-    h.deploy("p1")
-    h.deploy("p2")
-    sched = h.scheduler(clock, tick_interval=TICK, lease_ttl=3.0, stall_threshold=1.0, stall_grace=GRACE)
-    h.settle(sched)
-    on_a = {e.portfolio_id for e in h.store.registry.list() if e.node_id == "a"}
-    assert on_a
+    sched, a, on_a = two_nodes_placed(h, clock, stall_threshold=1.0)
     a.die()
     died = clock.now
     deadline = died + 3.0 + GRACE + 2 * 1.6
