@@ -39,10 +39,10 @@ class SchedulerConfig:
     - ``status_ttl``: lifetime of the leader's published status.
     - ``stall_threshold``: two observations of the cluster further apart than
       ``tick_interval`` plus this mean the scheduler's own process was stalled.
-    - ``stall_grace``: after such a stall, nodes alive before it are presumed alive
-      for this long, so that none is failed over for the scheduler's own stall
-      (``scheduler/stall.py``); 0 disables it. Delays a real failover by at most this
-      much, and only right after a stall of the scheduler.
+    - ``stall_grace``: after such a stall, nodes seen alive at the pass before it are
+      presumed alive for this long, so that none is failed over for the scheduler's
+      own stall (``scheduler/stall.py``); 0 disables it. A presumption never renews
+      itself, so a real failover is delayed by at most this plus one pass.
     - ``lease_name``: the leader lease (only tests sharing one store need another).
     """
 

@@ -115,8 +115,14 @@ class Harness:
 
 
 @contextmanager
-def harness(tmp_path: Path, coord_url: str | None = None, db_url: str | None = None) -> Iterator[Harness]:
-    coord = open_coordination(isolated(coord_url or f"memory://{uuid.uuid4().hex}"))
+def harness(
+    tmp_path: Path,
+    coord_url: str | None = None,
+    db_url: str | None = None,
+    coord: Coordination | None = None,
+) -> Iterator[Harness]:
+    """A harness on fresh backends, closed after; ``coord`` (e.g. one on a fake clock) overrides ``coord_url``."""
+    coord = coord or open_coordination(isolated(coord_url or f"memory://{uuid.uuid4().hex}"))
     store = open_store(db_url or f"sqlite:///{tmp_path / 'livecore.db'}")
     bus = MemoryBus(f"memory://{uuid.uuid4().hex}")
     # A unique topic prefix keeps tests apart on shared servers.
