@@ -33,7 +33,8 @@ import zlib
 from collections import deque
 from collections.abc import Callable, Iterable, Mapping, Sequence
 
-from livecore.adapters.memory_log import HOLD_LIMIT, MemoryBusSettings, PartitionLog, parse_memory_url
+from livecore.adapters.memory_hold import OverrunReporter, lowest_hold
+from livecore.adapters.memory_log import MemoryBusSettings, PartitionLog, parse_memory_url
 from livecore.errors import ConfigError
 from livecore.ports.bus import (
     Bus,
@@ -112,7 +113,7 @@ class MemoryBus(Bus):
         self._groups: dict[str, _Group] = {}
         self._waiting = 0  # consumers blocked in poll: publish only notifies when some are
         self._lost = 0  # records every consumer of this bus skipped behind retention
-        self._overrun_logged: dict[TopicPartition, int] = {}  # hold last reported as overrun
+        self._overruns = OverrunReporter()
 
     # --- Bus -------------------------------------------------------------------
 
@@ -173,7 +174,7 @@ class MemoryBus(Bus):
         log = found.logs[partition]
         record = Record(topic, partition, log.end, key, value, self._clock_ms())
         if log.append(record):
-            self._overrun(TopicPartition(topic, partition), log)
+            self._overruns.report(TopicPartition(topic, partition), log, self._groups)
         if self._waiting:
             self._cond.notify_all()
         return record
@@ -187,30 +188,7 @@ class MemoryBus(Bus):
             topic = self._topics.get(tp.topic)
             if topic is None or tp.partition >= len(topic.logs):
                 continue
-            offsets = [g.committed[tp] for g in self._groups.values() if g.members and tp in g.committed]
-            topic.logs[tp.partition].hold = min(offsets) if offsets else None
-
-    def _overrun(self, tp: TopicPartition, log: PartitionLog) -> None:
-        """Records a live group still needs were deleted to keep memory bounded: say so
-        at ERROR once per held offset (the consumer counts what it lost when it polls)."""
-        hold = log.hold if log.hold is not None else log.start
-        if self._overrun_logged.get(tp) == hold:
-            return
-        self._overrun_logged[tp] = hold
-        behind = sorted(
-            gid for gid, g in self._groups.items() if g.members and g.committed.get(tp, log.start) < log.start
-        )
-        LOG.error(
-            "%s[%d] outgrew %d bytes (%dx its retention budget) holding records for group(s) %s: "
-            "deleting records they have not consumed (log now starts at %d, they committed %d)",
-            tp.topic,
-            tp.partition,
-            log.budget * HOLD_LIMIT,
-            HOLD_LIMIT,
-            ", ".join(behind),
-            log.start,
-            hold,
-        )
+            topic.logs[tp.partition].hold = lowest_hold(self._groups, tp)
 
     def _join(self, member: MemoryConsumer) -> _Group:
         for name in member.topics:
