@@ -173,3 +173,19 @@ def test_a_group_without_members_holds_nothing() -> None:
     assert bus._log(TP).hold == 1  # a member is back: its committed offset holds again
     assert _drain(again) == [3]
     assert again.lost_records() == 2
+
+
+def test_an_earliest_group_that_has_not_committed_yet_holds_from_where_it_started() -> None:
+    clock = FakeClock()
+    bus = _bus(clock)
+    gateway = bus.consumer("gw", ["t"], "earliest")  # its very first batch will be stuck
+    _publish(bus, 3)
+    assert [r.offset for r in gateway.poll(timeout=0)] == [0, 1, 2]
+    for _ in range(10):
+        clock.now += 60_000
+        _publish(bus, 1)
+    assert bus._log(TP).start == 0
+    gateway.seek(TP, 0)
+    assert _drain(gateway) == list(range(13))
+    gateway.commit()
+    assert bus._log(TP).hold == 13

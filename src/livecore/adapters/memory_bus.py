@@ -4,10 +4,8 @@ Topics have partitions; a key's partition is ``crc32(key) % partitions`` (the
 same hash librdkafka's default partitioner uses, so a key lands on the same
 partition number on both backends); a ``None`` key goes round robin. Offsets
 grow forever; each partition retains by bytes and age (``memory_log.py``),
-except that a live group (one with members) that committed on a partition holds
-the records from its committed offset on, up to a hard limit: a consumer that is
-slow for a while (its database down) loses nothing. A group that never commits
-(``latest`` market data) or has no member holds nothing. A consumer whose
+except what a live group still needs (``memory_hold.py``), up to a hard limit:
+a consumer stuck for a while (its database down) loses nothing. A consumer whose
 position fell behind the retained records resumes by its ``offset_reset``
 policy, logs a WARNING with how many records it lost and counts them
 (``lost_records``, summed for the bus in ``health()``), as Kafka's
@@ -33,7 +31,7 @@ import zlib
 from collections import deque
 from collections.abc import Callable, Iterable, Mapping, Sequence
 
-from livecore.adapters.memory_hold import OverrunReporter, lowest_hold
+from livecore.adapters.memory_hold import OverrunReporter, lowest_hold, note_start
 from livecore.adapters.memory_log import MemoryBusSettings, PartitionLog, parse_memory_url
 from livecore.errors import ConfigError
 from livecore.ports.bus import (
@@ -69,11 +67,15 @@ class _Topic:
 
 
 class _Group:
-    __slots__ = ("committed", "members")
+    """``started``: where an ``earliest`` member first started a partition (it holds
+    retention from there until the group commits)."""
+
+    __slots__ = ("committed", "members", "started")
 
     def __init__(self) -> None:
         self.members: list[MemoryConsumer] = []
         self.committed: dict[TopicPartition, int] = {}
+        self.started: dict[TopicPartition, int] = {}
 
 
 class MemoryBus(Bus):
@@ -103,8 +105,7 @@ class MemoryBus(Bus):
         *,
         clock_ms: Callable[[], int] = _wall_ms,
     ) -> None:
-        """``clock_ms`` stamps records (wall-clock milliseconds; tests pass a fake one to
-        age records without waiting)."""
+        """``clock_ms`` stamps records (tests pass a fake one to age them without waiting)."""
         self.url = url
         self.settings = settings or MemoryBusSettings()
         self._clock_ms = clock_ms
@@ -217,6 +218,8 @@ class MemoryBus(Bus):
                 targets[subscribers[partition % len(subscribers)]].add(TopicPartition(name, partition))
         for member, partitions in targets.items():
             member.assign(partitions, group.committed)
+            note_start(group.started, member._reset, member._positions)
+        self._update_holds(group.started)
         if self._waiting:
             self._cond.notify_all()  # a waiting member may now own records
 

@@ -8,8 +8,8 @@ value plus ``RECORD_OVERHEAD`` for the ``Record`` object and its list slot), so
 the budget bounds the process's memory, not an on-disk size.
 
 Retention bounds memory for data nobody still needs: a live consumer group
-that committed on a partition holds every record from its committed offset on
-(``hold``), whatever their age or the byte budget, until the partition reaches
+holds every record from its committed offset on (``hold``, see
+``memory_hold.py``), whatever their age or the byte budget, until the partition reaches
 ``HOLD_LIMIT`` times its budget; past that the oldest records go anyway and the
 append reports how many held records it deleted (the bus logs it at ERROR).
 
