@@ -4,7 +4,7 @@ bus report carries the count and ``status`` calls it a problem."""
 from __future__ import annotations
 
 from livecore import ops as actions
-from livecore.adapters.memory_bus import MemoryBus
+from livecore.adapters.memory_bus import MemoryBus, MemoryBusSettings
 from livecore.health import BusHealthReporter, bus_health_fields
 from livecore.ports.bus import HEALTHY, BusHealth
 from livecore.wire import names
@@ -50,3 +50,17 @@ def test_a_node_that_lost_records_shows_them_in_its_row_and_problems(system: Wor
 
 def test_a_backend_that_cannot_count_reports_no_figure() -> None:
     assert names.BUS_LOST_FIELD not in bus_health_fields(HEALTHY)
+
+
+def test_a_memory_bus_consumer_behind_retention_shows_up_in_status(system: World) -> None:
+    bus = MemoryBus(settings=MemoryBusSettings(retention_bytes=1000))
+    bus.create_topics({"t": 1})
+    consumer = bus.consumer("md", ["t"], "latest")  # never commits: holds nothing
+    producer = bus.producer()
+    for _ in range(50):
+        producer.publish("t", "k", b"x" * 100)
+    assert consumer.poll(timeout=0) == []
+    lost = consumer.lost_records()
+    assert lost
+    BusHealthReporter(bus=bus, coord=system.ops.coord, process="feed:f", ttl_s=30).report_once()
+    assert actions.status(system.ops).problems == [f"feed:f: bus: {lost} records lost behind retention"]
