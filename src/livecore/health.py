@@ -5,7 +5,8 @@ was produced. Now nodes put ``Bus.health()`` into their metrics hash
 (``bus_health_fields``) and gateway and feed processes run a
 ``BusHealthReporter`` that refreshes ``bus:health:{process}`` with a TTL.
 ``ops.status``, ``/api/health`` and ``/metrics`` read them back with
-``read_bus_health``.
+``read_bus_health``. The report carries ``lost_records`` (records consumers
+skipped behind retention) when the bus can count them: non-zero is a problem.
 """
 
 from __future__ import annotations
@@ -32,14 +33,18 @@ class ProcessBusHealth(msgspec.Struct, frozen=True, kw_only=True):
     ok: bool
     reason: str
     since_ns: int
+    lost_records: int | None = None
 
 
 def bus_health_fields(health: BusHealth) -> dict[str, str]:
-    return {
+    fields = {
         names.BUS_OK_FIELD: "1" if health.ok else "0",
         names.BUS_REASON_FIELD: health.reason,
         names.BUS_SINCE_FIELD: str(health.since_ns),
     }
+    if health.lost_records is not None:
+        fields[names.BUS_LOST_FIELD] = str(health.lost_records)
+    return fields
 
 
 def parse_bus_health(process: str, fields: Mapping[str, str]) -> ProcessBusHealth | None:
@@ -48,12 +53,22 @@ def parse_bus_health(process: str, fields: Mapping[str, str]) -> ProcessBusHealt
     if ok is None:
         return None
     since = fields.get(names.BUS_SINCE_FIELD, "0")
+    lost = fields.get(names.BUS_LOST_FIELD, "")
     return ProcessBusHealth(
         process=process,
         ok=ok == "1",
         reason=fields.get(names.BUS_REASON_FIELD, ""),
         since_ns=int(since) if since.isdigit() else 0,
+        lost_records=int(lost) if lost.isdigit() else None,
     )
+
+
+def bus_problems(report: ProcessBusHealth) -> list[str]:
+    """What an operator must act on in one process's report (empty: nothing)."""
+    problems = [] if report.ok else [f"{report.process}: bus: {report.reason or 'unhealthy'}"]
+    if report.lost_records:
+        problems.append(f"{report.process}: bus: {report.lost_records} records lost behind retention")
+    return problems
 
 
 def read_bus_health(coord: Coordination) -> list[ProcessBusHealth]:

@@ -3,10 +3,13 @@
 Topics have partitions; a key's partition is ``crc32(key) % partitions`` (the
 same hash librdkafka's default partitioner uses, so a key lands on the same
 partition number on both backends); a ``None`` key goes round robin. Offsets
-grow forever; each partition retains by bytes and age (``memory_log.py``), and
-a consumer whose position fell behind the retained records resumes by its
-``offset_reset`` policy, logs a WARNING with how many records it lost and
-counts them (``lost_records``), as Kafka's ``auto.offset.reset`` does.
+grow forever; each partition retains by bytes and age (``memory_log.py``),
+except what a live group still needs (``memory_hold.py``), up to a hard limit:
+a consumer stuck for a while (its database down) loses nothing. A consumer whose
+position fell behind the retained records resumes by its ``offset_reset``
+policy, logs a WARNING with how many records it lost and counts them
+(``lost_records``, summed for the bus in ``health()``), as Kafka's
+``auto.offset.reset`` does.
 
 Consumer groups split partitions among their members and rebalance at once
 when a member joins or closes (or a subscribed topic appears). Rebalances are
@@ -26,13 +29,15 @@ import threading
 import time
 import zlib
 from collections import deque
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 
+from livecore.adapters.memory_hold import OverrunReporter, lowest_hold, note_start
 from livecore.adapters.memory_log import MemoryBusSettings, PartitionLog, parse_memory_url
 from livecore.errors import ConfigError
 from livecore.ports.bus import (
     Bus,
     BusError,
+    BusHealth,
     Consumer,
     ConsumerSettings,
     Delivery,
@@ -48,6 +53,10 @@ __all__ = ["MemoryBus", "MemoryBusSettings", "MemoryConsumer", "MemoryProducer"]
 LOG = logging.getLogger("livecore.bus")
 
 
+def _wall_ms() -> int:
+    return time.time_ns() // 1_000_000
+
+
 class _Topic:
     __slots__ = ("logs", "round_robin")
 
@@ -58,11 +67,15 @@ class _Topic:
 
 
 class _Group:
-    __slots__ = ("committed", "members")
+    """``started``: where an ``earliest`` member first started a partition (it holds
+    retention from there until the group commits)."""
+
+    __slots__ = ("committed", "members", "started")
 
     def __init__(self) -> None:
         self.members: list[MemoryConsumer] = []
         self.committed: dict[TopicPartition, int] = {}
+        self.started: dict[TopicPartition, int] = {}
 
 
 class MemoryBus(Bus):
@@ -85,13 +98,23 @@ class MemoryBus(Bus):
                 raise ConfigError(f"bus {name!r} already exists with {bus.settings}, not {settings}")
             return bus
 
-    def __init__(self, url: str = "memory://", settings: MemoryBusSettings | None = None) -> None:
+    def __init__(
+        self,
+        url: str = "memory://",
+        settings: MemoryBusSettings | None = None,
+        *,
+        clock_ms: Callable[[], int] = _wall_ms,
+    ) -> None:
+        """``clock_ms`` stamps records (tests pass a fake one to age them without waiting)."""
         self.url = url
         self.settings = settings or MemoryBusSettings()
+        self._clock_ms = clock_ms
         self._cond = threading.Condition(threading.Lock())
         self._topics: dict[str, _Topic] = {}
         self._groups: dict[str, _Group] = {}
         self._waiting = 0  # consumers blocked in poll: publish only notifies when some are
+        self._lost = 0  # records every consumer of this bus skipped behind retention
+        self._overruns = OverrunReporter()
 
     # --- Bus -------------------------------------------------------------------
 
@@ -121,6 +144,12 @@ class MemoryBus(Bus):
     def ping(self, timeout: float = 5.0) -> None:
         """Always reachable."""
 
+    def health(self) -> BusHealth:
+        """Always ok; ``lost_records`` is every record a consumer of this bus skipped
+        because retention deleted it first (the operator must see it, not only the log)."""
+        with self._cond:
+            return BusHealth(ok=True, reason="", since_ns=0, lost_records=self._lost)
+
     def close(self) -> None:
         """Nothing to release: a named bus lives as long as the process."""
 
@@ -144,8 +173,9 @@ class MemoryBus(Bus):
         count = len(found.logs)
         partition = next(found.round_robin) % count if key is None else zlib.crc32(key) % count
         log = found.logs[partition]
-        record = Record(topic, partition, log.end, key, value, time.time_ns() // 1_000_000)
-        log.append(record)
+        record = Record(topic, partition, log.end, key, value, self._clock_ms())
+        if log.append(record):
+            self._overruns.report(TopicPartition(topic, partition), log, self._groups)
         if self._waiting:
             self._cond.notify_all()
         return record
@@ -153,12 +183,21 @@ class MemoryBus(Bus):
     def _log(self, tp: TopicPartition) -> PartitionLog:
         return self._topics[tp.topic].logs[tp.partition]
 
+    def _update_holds(self, partitions: Iterable[TopicPartition]) -> None:
+        """Each partition's log keeps what the lowest committed offset of a live group needs."""
+        for tp in partitions:
+            topic = self._topics.get(tp.topic)
+            if topic is None or tp.partition >= len(topic.logs):
+                continue
+            topic.logs[tp.partition].hold = lowest_hold(self._groups, tp)
+
     def _join(self, member: MemoryConsumer) -> _Group:
         for name in member.topics:
             if name not in self._topics:
                 self._topics[name] = _Topic(self.settings.default_partitions, self.settings)
         group = self._groups.setdefault(member.group_id, _Group())
         group.members.append(member)
+        self._update_holds(group.committed)
         self._rebalance(group)
         return group
 
@@ -166,6 +205,7 @@ class MemoryBus(Bus):
         group = self._groups[member.group_id]
         group.members.remove(member)
         member.assign(set(), group.committed)
+        self._update_holds(group.committed)
         self._rebalance(group)
 
     def _rebalance(self, group: _Group) -> None:
@@ -178,6 +218,8 @@ class MemoryBus(Bus):
                 targets[subscribers[partition % len(subscribers)]].add(TopicPartition(name, partition))
         for member, partitions in targets.items():
             member.assign(partitions, group.committed)
+            note_start(group.started, member._reset, member._positions)
+        self._update_holds(group.started)
         if self._waiting:
             self._cond.notify_all()  # a waiting member may now own records
 
@@ -296,6 +338,7 @@ class MemoryConsumer(Consumer):
         resumed = log.start if self._reset == "earliest" else log.end
         self._positions[tp] = resumed
         self._lost += resumed - position
+        self._bus._lost += resumed - position
         LOG.warning(
             "consumer of group %s fell behind retention on %s[%d]: offset %d was deleted (log starts at %d); "
             "%d records lost, resuming at %s offset %d",
@@ -324,9 +367,10 @@ class MemoryConsumer(Consumer):
         with self._bus._cond:
             if self._closed:
                 raise BusError("consumer is closed")
-            for tp, offset in offsets.items():
-                if tp in self._positions:
-                    self._group.committed[tp] = offset
+            stored = [tp for tp in offsets if tp in self._positions]
+            for tp in stored:
+                self._group.committed[tp] = offsets[tp]
+            self._bus._update_holds(stored)
 
     def committed(self, partitions: Sequence[TopicPartition]) -> dict[TopicPartition, int | None]:
         with self._bus._cond:

@@ -7,6 +7,12 @@ offset moves forward. Bytes are what a record costs in this process (key and
 value plus ``RECORD_OVERHEAD`` for the ``Record`` object and its list slot), so
 the budget bounds the process's memory, not an on-disk size.
 
+Retention bounds memory for data nobody still needs: a live consumer group
+holds every record from its committed offset on (``hold``, see
+``memory_hold.py``), whatever their age or the byte budget, until the partition reaches
+``HOLD_LIMIT`` times its budget; past that the oldest records go anyway and the
+append reports how many held records it deleted (the bus logs it at ERROR).
+
 Trimming advances a head index; the list is compacted only when the trimmed
 prefix reaches 1/16 of it, so each record is moved a bounded number of times.
 """
@@ -23,6 +29,9 @@ from livecore.ports.bus import Record
 # tracemalloc on CPython 3.11 (a 6-field msgspec struct, two bytes objects, the
 # offset and timestamp ints, the list slot): about 190. Rounded up.
 RECORD_OVERHEAD = 200
+# A partition holding records for a lagging group may grow to this many times its
+# byte budget before retention deletes them anyway: memory stays bounded.
+HOLD_LIMIT = 4
 _MIB = 1024 * 1024
 
 
@@ -81,9 +90,10 @@ def record_size(record: Record) -> int:
 
 
 class PartitionLog:
-    """Records of one partition in offset order; ``records[head]`` has offset ``start``."""
+    """Records of one partition in offset order; ``records[head]`` has offset ``start``.
+    ``hold``: the lowest committed offset of a live group (None: nobody holds)."""
 
-    __slots__ = ("budget", "bytes", "head", "max_age_ms", "records", "start")
+    __slots__ = ("budget", "bytes", "head", "hold", "max_age_ms", "records", "start")
 
     def __init__(self, budget: int, max_age_ms: int) -> None:
         self.records: list[Record] = []
@@ -92,6 +102,7 @@ class PartitionLog:
         self.bytes = 0
         self.budget = budget
         self.max_age_ms = max_age_ms
+        self.hold: int | None = None
 
     @property
     def end(self) -> int:
@@ -106,18 +117,26 @@ class PartitionLog:
         index = self.head + position - self.start
         return self.records[index : index + limit]
 
-    def append(self, record: Record) -> None:
+    def append(self, record: Record) -> int:
         """Add ``record`` (its offset is ``end``), then drop what retention no longer keeps;
-        the newest record always stays."""
+        the newest record always stays. Returns how many held records (offset at or
+        above ``hold``) were deleted because the partition outgrew ``HOLD_LIMIT``."""
         self.records.append(record)
         self.bytes += record_size(record)
         records = self.records
         oldest_allowed = record.timestamp_ms - self.max_age_ms
         last = len(records) - 1
+        hold = self.hold
+        forced = 0
         while self.head < last and (self.bytes > self.budget or records[self.head].timestamp_ms < oldest_allowed):
+            if hold is not None and self.start >= hold:
+                if self.bytes <= self.budget * HOLD_LIMIT:
+                    break
+                forced += 1
             self.bytes -= record_size(records[self.head])
             self.head += 1
             self.start += 1
         if self.head and self.head * 16 >= len(records):
             del records[: self.head]
             self.head = 0
+        return forced

@@ -6,7 +6,8 @@ The seed's fields (``portfolio_count``, ``queue_size`` = average mailbox size,
 ``started_at``, ``capacity``, ``updated_at`` and a few counters). The seed left
 CPU and memory at 0; here they are the process's real CPU percent (since the
 previous reading) and resident set size in bytes. The heartbeat adds the bus's
-health (``bus_ok``, ``bus_reason``, ``bus_since_ns``: ``livecore.health``).
+health (``bus_ok``, ``bus_reason``, ``bus_since_ns`` and, when the bus counts
+them, ``bus_lost_records``: ``livecore.health``).
 """
 
 from __future__ import annotations

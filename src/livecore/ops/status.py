@@ -10,8 +10,8 @@ Portfolio ``state`` is one of: ``running``, ``paused`` (its node is paused),
 the broker is down: it cannot trade).
 
 ``health`` is ``ok`` or ``degraded``; ``problems`` says why, one line per
-process whose bus is unhealthy (nodes from their metrics hash, gateways and
-feeds from their ``bus:health:*`` reports).
+process whose bus is unhealthy or lost records behind retention (nodes from
+their metrics hash, gateways and feeds from their ``bus:health:*`` reports).
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from typing import Any
 
 import msgspec
 
-from livecore.health import ProcessBusHealth, parse_bus_health, read_bus_health
+from livecore.health import ProcessBusHealth, bus_problems, parse_bus_health, read_bus_health
 from livecore.ops.context import Ops
 from livecore.ports.store import RegistryEntry
 from livecore.scheduler.actuator import NO_LIVE_NODE
@@ -56,6 +56,7 @@ class NodeRow(msgspec.Struct, frozen=True, kw_only=True):
     updated_at: str | None
     bus_ok: bool | None = None
     bus_reason: str | None = None
+    bus_lost_records: int | None = None
 
 
 class PositionRow(msgspec.Struct, frozen=True, kw_only=True):
@@ -108,7 +109,7 @@ def status(ops: Ops) -> StatusReport:
     portfolios = [_portfolio(ops, e, cluster, reported.get(e.portfolio_id, {}), published) for e in entries]
     live_nodes = {f"node:{nid}" for nid, node in cluster.nodes.items() if node.alive}
     bus = [b for b in read_bus_health(ops.coord) if not b.process.startswith("node:") or b.process in live_nodes]
-    problems = [f"{b.process}: bus: {b.reason or 'unhealthy'}" for b in bus if not b.ok]
+    problems = [line for b in bus for line in bus_problems(b)]
     return StatusReport(
         health="degraded" if problems else "ok",
         problems=problems,
@@ -127,6 +128,7 @@ def _node_row(node: NodeState) -> NodeRow:
     return NodeRow(
         bus_ok=None if bus is None else bus.ok,
         bus_reason=None if bus is None or bus.ok else bus.reason,
+        bus_lost_records=None if bus is None else bus.lost_records,
         node_id=node.node_id,
         alive=node.alive,
         state=node.state,

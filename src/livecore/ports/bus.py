@@ -14,7 +14,8 @@ Two implementations share this contract and one test suite: ``MemoryBus``
 - a consumer whose position fell behind the partition's retention (the records
   it would read next were deleted) resumes by its ``offset_reset`` policy, like
   Kafka's ``auto.offset.reset``, and says so: the skipped records are logged at
-  WARNING and counted by ``lost_records``.
+  WARNING, counted by ``lost_records`` and summed in ``BusHealth.lost_records``
+  (which reaches ``livecore status``).
 """
 
 from __future__ import annotations
@@ -183,11 +184,15 @@ class Consumer(ABC):
 @dataclass(frozen=True, slots=True)
 class BusHealth:
     """Whether the bus works for this process right now. ``reason`` says what is
-    wrong (empty when ok); ``since_ns`` is the wall-clock time of the last change."""
+    wrong (empty when ok); ``since_ns`` is the wall-clock time of the last change.
+    ``lost_records``: records this process's consumers skipped because retention
+    deleted them first, since the bus was opened (None: the backend cannot tell).
+    It does not make ``ok`` false (the bus works), but status reports it."""
 
     ok: bool
     reason: str
     since_ns: int
+    lost_records: int | None = None
 
 
 HEALTHY = BusHealth(ok=True, reason="", since_ns=0)

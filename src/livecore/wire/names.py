@@ -105,3 +105,4 @@ def bus_health_key(process: str) -> str:
 BUS_OK_FIELD = "bus_ok"  # "1" or "0"
 BUS_REASON_FIELD = "bus_reason"  # what is wrong ("" when ok)
 BUS_SINCE_FIELD = "bus_since_ns"  # wall-clock ns of the last change
+BUS_LOST_FIELD = "bus_lost_records"  # records skipped behind retention (absent: unknown)
