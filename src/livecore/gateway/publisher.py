@@ -90,6 +90,7 @@ class FeedbackPublisher:
         self._pending: deque[OrderFeedback] = deque()
         self._held: dict[str, _Held] = {}
         self._failed: list[_Failed] = []
+        self._unpublished: dict[int, OrderFeedback] = {}  # journaled, publishing raised
         self._lock = threading.RLock()
         self.published = 0
         self.republished = 0
@@ -141,8 +142,13 @@ class FeedbackPublisher:
                 self._pending.popleft()
 
     def _deliver(self, feedback: OrderFeedback) -> None:
-        self._journal.record_feedback(feedback)
+        """Journal (once: a report journaled whose publishing raised is not journaled
+        again, the journal de-duplicates only fills), then publish."""
+        if id(feedback) not in self._unpublished:
+            self._journal.record_feedback(feedback)
+            self._unpublished[id(feedback)] = feedback  # holds the object: its id stays unique
         self._publish(self._topic, feedback.portfolio_id.encode(), encode(feedback))
+        del self._unpublished[id(feedback)]
         self.published += 1
 
     def _refused(self, feedback: OrderFeedback, exc: Exception) -> bool:
@@ -198,6 +204,7 @@ class FeedbackPublisher:
 
     def _drop(self, feedback: OrderFeedback, reason: str) -> None:
         self.dropped += 1
+        self._unpublished.pop(id(feedback), None)
         log.error("feedback %s of %s dead-lettered: %s", feedback.status.value, feedback.client_order_id, reason)
         source = Record(self._topic, 0, 0, feedback.portfolio_id.encode(), encode(feedback), 0)
         try:

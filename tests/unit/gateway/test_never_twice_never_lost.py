@@ -225,6 +225,8 @@ def test_a_report_that_cannot_be_published_does_not_block_the_others(rig: Rig) -
             publisher.flush_pending()
     assert publisher.settle(5.0)
     assert publisher.pending == 0 and publisher.dropped == 1 and publisher.published == 1
+    journaled = [e.feedback.client_order_id for p in ("bad", "good") for e in rig.store.journal.feedback(p)]
+    assert journaled == ["b-1", "g-1"]  # journaled once, not once per try
 
 
 class FailingDeliveries:
