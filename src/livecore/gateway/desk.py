@@ -341,6 +341,8 @@ class OrderDesk:
                     history = [e.feedback for e in self._journal.feedback_for_order(order.client_order_id)]
                     if history:
                         self._broker.restore(order, history)
+                    elif self._venue_knows(order.client_order_id):
+                        continue  # submitted already; its outcomes are queued or held here
                     else:
                         self._admit(order, self._clock())
                 except Exception as exc:

@@ -119,6 +119,14 @@ def test_an_order_whose_acceptance_the_journal_refuses_is_sent_once(rig: Rig) ->
     assert rig.broker.submits == ["p1-1-1"]
 
 
+def test_adoption_does_not_resend_an_order_whose_outcomes_are_held(rig: Rig) -> None:
+    rig.journal.refuse = {FeedbackStatus.ACCEPTED}
+    assert rig.order(0, new_order("p1-1-1")) is Outcome.DONE
+    rig.desk.on_market_events([Tick(symbol="AAA", ts_ns=2, price=D("10"))])  # filled: no longer open
+    assert rig.desk.adopt_open_orders(lambda pid: True) == 0
+    assert rig.broker.submits == ["p1-1-1"]
+
+
 def test_a_fill_the_journal_refuses_halts_its_portfolio_and_is_never_dropped(rig: Rig) -> None:
     assert rig.order(0, new_order("p1-1-1")) is Outcome.DONE
     rig.journal.refuse = {FeedbackStatus.FILLED}
