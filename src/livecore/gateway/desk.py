@@ -26,22 +26,18 @@ import time
 import zlib
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Any
-
-import msgspec
 
 from livecore.faults import Fault, classify, describe
+from livecore.gateway.answers import malformed_rejection, rejection
 from livecore.gateway.broker import BrokerAdapter
 from livecore.gateway.fencing import FenceReader, admission, is_stale
 from livecore.gateway.publisher import FeedbackPublisher
 from livecore.ports.bus import Record, dead_letter
 from livecore.ports.store import Journal
-from livecore.wire.bounds import MAX_ORDER_ID_LENGTH, Count, Name, OptionalName, OrderId
 from livecore.wire.codec import MalformedMessage, market_events, order_requests
 from livecore.wire.messages import (
     CancelOrder,
     DeadLetter,
-    FeedbackStatus,
     MarketEvent,
     NewOrder,
     OrderFeedback,
@@ -371,54 +367,3 @@ class OrderDesk:
                     released += 1
             self.stats.released += released
             return released
-
-
-def rejection(order: NewOrder, reason: str, now: int) -> OrderFeedback:
-    return OrderFeedback(
-        status=FeedbackStatus.REJECTED,
-        client_order_id=order.client_order_id,
-        portfolio_id=order.portfolio_id,
-        epoch=order.epoch,
-        symbol=order.symbol,
-        side=order.side,
-        reason=reason,
-        ts_ns=now,
-    )
-
-
-def malformed_rejection(record: Record, reason: str, now: int) -> OrderFeedback | None:
-    """The rejection of a malformed order record, built only from raw fields that
-    pass the wire's bounds (the decoders of every peer accept it); None when
-    its portfolio id cannot be read."""
-    fields = _raw_fields(record.value)
-    portfolio_id = _bounded(fields.get("portfolio_id"), Name)
-    if portfolio_id is None:
-        return None
-    fallback = f"malformed-{record.topic}-{record.partition}-{record.offset}"[:MAX_ORDER_ID_LENGTH]
-    return OrderFeedback(
-        status=FeedbackStatus.REJECTED,
-        client_order_id=_bounded(fields.get("client_order_id"), OrderId) or fallback,
-        portfolio_id=portfolio_id,
-        epoch=_bounded(fields.get("epoch"), Count) or 0,
-        symbol=_bounded(fields.get("symbol"), OptionalName) or "",
-        reason=f"malformed: {reason}"[:500],
-        ts_ns=now,
-    )
-
-
-def _bounded(value: object, kind: Any) -> Any:
-    """``value`` if it is a valid ``kind`` (a ``wire.bounds`` type), else None."""
-    if isinstance(value, bool):
-        return None
-    try:
-        return msgspec.convert(value, kind, strict=True)
-    except msgspec.ValidationError:
-        return None
-
-
-def _raw_fields(payload: bytes) -> dict[str, object]:
-    try:
-        value = msgspec.json.decode(payload)
-    except (msgspec.DecodeError, UnicodeDecodeError):
-        return {}
-    return value if isinstance(value, dict) else {}

@@ -19,7 +19,8 @@ import sqlalchemy.exc
 
 from livecore.adapters.factory import open_bus, open_coordination, open_store
 from livecore.faults import RetryPolicy
-from livecore.gateway.desk import OrderDesk, malformed_rejection
+from livecore.gateway.answers import malformed_rejection
+from livecore.gateway.desk import OrderDesk
 from livecore.gateway.fencing import FenceReader
 from livecore.gateway.paper import PaperBroker
 from livecore.gateway.publisher import FeedbackPublisher
