@@ -15,7 +15,9 @@ when the work raises depends on ``faults.classify``:
   skipped).
 
 "Given up" means the caller's ``give_up(reason)`` dead-letters the record;
-the loop then goes on with the next record. A guard belongs to one loop
+the loop then goes on with the next record. A ``give_up`` that raises is tried
+again with backoff until it succeeds; if the loop stops first the outcome is
+``STOPPED`` (the record is not committed, so it is redelivered). A guard belongs to one loop
 thread; its counters are read by metrics without a lock (plain ints).
 """
 
@@ -92,6 +94,7 @@ class RecordGuard:
         self.failures = 0  # tries that raised
         self.retries = 0  # tries repeated after a failure
         self.dead_lettered = 0  # records given up
+        self.give_up_failures = 0  # give-ups that raised (and were tried again)
 
     def run(self, work: Callable[[], None], give_up: Callable[[str], None], what: str) -> Outcome:
         """Do ``work`` until it succeeds, is given up (``give_up(reason)`` called) or
@@ -112,8 +115,7 @@ class RecordGuard:
                     tries = f" (after {attempt} tries)" if attempt > 1 else ""
                     log.error("%s: %s failed%s, dead-lettered", self._label, what, tries, exc_info=exc)
                     self.dead_lettered += 1
-                    self._give_up(give_up, f"{fault.value}: {describe(exc)}{tries}", what)
-                    return Outcome.DEAD_LETTERED
+                    return self._give_up(give_up, f"{fault.value}: {describe(exc)}{tries}", what)
                 pause = self._policy.backoff(attempt)
                 if attempt == 1:
                     log.warning("%s: %s failed (%s), retrying", self._label, what, fault.value, exc_info=exc)
@@ -132,9 +134,17 @@ class RecordGuard:
             return attempt >= self._policy.max_attempts
         return healthy >= self._policy.max_attempts
 
-    def _give_up(self, give_up: Callable[[str], None], reason: str, what: str) -> None:
-        """Dead-letter; a dead letter that cannot be written is logged, never raised."""
-        try:
-            give_up(reason)
-        except Exception:
-            log.exception("%s: the dead letter of %s could not be written (%s)", self._label, what, reason)
+    def _give_up(self, give_up: Callable[[str], None], reason: str, what: str) -> Outcome:
+        """Dead-letter; a give-up that raises is tried again (never skipped)."""
+        attempt = 0
+        while True:
+            attempt += 1
+            try:
+                give_up(reason)
+                return Outcome.DEAD_LETTERED
+            except Exception:
+                self.give_up_failures += 1
+                log.exception("%s: the dead letter of %s could not be written (try %d)", self._label, what, attempt)
+            self._alive()
+            if self._wait(self._policy.backoff(attempt)):
+                return Outcome.STOPPED

@@ -97,6 +97,7 @@ def test_an_order_the_broker_raises_on_is_dead_lettered_rejected_and_the_next_ex
     assert letter.reason == "defect: ValueError: venue cannot take quantity 13" and letter.component == "gateway"
     assert rig.journal.record_order_calls[f"{pid}-1-1"] == 1  # a defect is not retried
     assert gateway.stats.failed_orders == 1 and gateway.stats.loop_errors == 0
+    assert gateway.counters()["failed_orders"] == 1 and gateway.counters()["feedback_dropped"] == 0
     rig.tick("AAA", "10")
     assert statuses(rig.wait_for(pid, 3))[-1] is FILL
     assert loops_alive(gateway)

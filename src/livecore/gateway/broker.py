@@ -17,7 +17,7 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
 
-from livecore.wire.messages import MarketEvent, NewOrder, OrderFeedback
+from livecore.wire.messages import FeedbackStatus, MarketEvent, NewOrder, OrderFeedback
 
 ExecutionReport = OrderFeedback
 
@@ -52,6 +52,13 @@ class BrokerAdapter(ABC):
     @abstractmethod
     def drain_reports(self) -> list[ExecutionReport]:
         """Reports produced since the last call, in the order they happened."""
+
+    def lookup(self, client_order_id: str) -> FeedbackStatus | None:
+        """The last status the venue reported for ``client_order_id``, or None when
+        the venue never received it. Asked before anything is done again for an
+        order that is journaled but has no outcome: a known order is never resent.
+        An adapter that cannot tell raises (the order is then given up, not resent)."""
+        raise NotImplementedError(f"{type(self).__name__} cannot look orders up")
 
     def on_market(self, event: MarketEvent) -> None:  # noqa: B027 - optional hook
         """A market event seen by the gateway; venues with their own matching ignore it."""

@@ -27,9 +27,8 @@ import zlib
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
-import msgspec
-
-from livecore.faults import Fault, classify
+from livecore.faults import Fault, classify, describe
+from livecore.gateway.answers import malformed_rejection, rejection
 from livecore.gateway.broker import BrokerAdapter
 from livecore.gateway.fencing import FenceReader, admission, is_stale
 from livecore.gateway.publisher import FeedbackPublisher
@@ -39,7 +38,6 @@ from livecore.wire.codec import MalformedMessage, market_events, order_requests
 from livecore.wire.messages import (
     CancelOrder,
     DeadLetter,
-    FeedbackStatus,
     MarketEvent,
     NewOrder,
     OrderFeedback,
@@ -72,6 +70,8 @@ class GatewayStats:
     failed_market: int = 0  # market records dead-lettered because handling them raised
     failed_adoptions: int = 0  # journaled open orders that could not be adopted
     record_retries: int = 0  # tries repeated after a record's handling raised
+    unanswered_known: int = 0  # journaled orders without outcome found at the venue (not resent)
+    rejected_halted: int = 0  # orders of a portfolio halted because a report could not be journaled
 
 
 def partition_of(key: str, partitions: int) -> int:
@@ -134,34 +134,46 @@ class OrderDesk:
 
     def order_failed(self, record: Record, reason: str) -> None:
         """Dead-letter an order record whose handling raised, and reject the order
-        to its portfolio when nothing was executed for it (best effort)."""
+        to its portfolio when nothing was executed for it. Raises when the dead
+        letter or the broker/journal reads fail: the caller tries the give-up again
+        (the rejection is queued last, so a repeat never queues it twice)."""
         with self._lock:
-            self.stats.failed_orders += 1
+            answer = self._failed_answer(record, reason)
             self._publisher.dead_letter(self._topics.dlq(record.topic), self._letter(record, reason))
+            self.stats.failed_orders += 1
+            if answer is None:
+                return
+            self._publisher.enqueue([answer])
             try:
-                self._reject_failed(record, reason)
-            except Exception as exc:
-                log.warning("no rejection for failed order record @%d: %s", record.offset, exc)
+                self._publisher.flush_pending()
+            except Exception as exc:  # queued: settle journals and publishes it
+                log.warning("rejection of failed order record @%d queued: %s", record.offset, describe(exc, 200))
 
     def market_failed(self, record: Record, reason: str) -> None:
         """Dead-letter a market record whose handling raised."""
         with self._lock:
-            self.stats.failed_market += 1
             self._publisher.dead_letter(self._topics.dlq(record.topic), self._letter(record, reason))
+            self.stats.failed_market += 1
 
-    def _reject_failed(self, record: Record, reason: str) -> None:
+    def _failed_answer(self, record: Record, reason: str) -> OrderFeedback | None:
+        """The rejection owed to the portfolio of a given-up order record, if any."""
         try:
             order = order_requests.decode(record.value)
         except MalformedMessage:
-            return
+            return None
         if not isinstance(order, NewOrder):
-            return
-        coid = order.client_order_id
-        if any(o.client_order_id == coid for o in self._broker.open_orders(order.symbol)):
-            return  # live at the broker: its outcomes will come
-        if self._journal.feedback_for_order(coid):
-            return  # answered already
-        self._publisher.emit_now(rejection(order, f"failed: {reason}"[:500], self._clock()))
+            return None
+        if self._venue_knows(order.client_order_id):
+            return None  # the venue has it: its outcomes are (or were) reported
+        if self._journal.feedback_for_order(order.client_order_id):
+            return None  # answered already
+        return rejection(order, f"failed: {reason}"[:500], self._clock())
+
+    def _venue_knows(self, coid: str) -> bool:
+        try:
+            return self._broker.lookup(coid) is not None
+        except NotImplementedError:
+            return any(o.client_order_id == coid for o in self._broker.open_orders())
 
     def _new_order(self, order: NewOrder) -> None:
         now = self._clock()
@@ -172,10 +184,25 @@ class OrderDesk:
                 self.stats.duplicates += 1
                 self._publisher.republish(history)
                 return
-            # journaled by an earlier run that stopped before answering: answer now
+            # journaled, never answered: maybe submitted already (its report queued,
+            # held or dead-lettered). Ask the venue; an order it knows is never resent.
+            status = self._broker.lookup(order.client_order_id)
+            if status is not None:
+                self.stats.unanswered_known += 1
+                log.warning(
+                    "order %s journaled without outcome is %s at the venue: not resent",
+                    order.client_order_id,
+                    status.value,
+                )
+                return
         self._admit(order, now)
 
     def _admit(self, order: NewOrder, now: int) -> None:
+        halted = self._publisher.halted(order.portfolio_id)
+        if halted is not None:
+            self.stats.rejected_halted += 1
+            self._publisher.emit([rejection(order, f"halted: {halted}"[:500], now)])
+            return
         fence = self._fences.fence(order.portfolio_id)
         reason = admission(order.epoch, fence, self._require_fence)
         if reason is not None:
@@ -214,29 +241,16 @@ class OrderDesk:
     def _malformed_order(self, record: Record, reason: str) -> None:
         self.stats.malformed_orders += 1
         self._publisher.dead_letter(self._topics.dlq(record.topic), self._letter(record, reason))
-        fields = _raw_fields(record.value)
-        portfolio_id = fields.get("portfolio_id")
-        if not isinstance(portfolio_id, str) or not portfolio_id:
-            return
-        coid = fields.get("client_order_id")
-        if not isinstance(coid, str) or not coid:
-            coid = f"malformed-{record.topic}-{record.partition}-{record.offset}"
+        feedback = malformed_rejection(record, reason, self._clock())
+        if feedback is None:
+            return  # no portfolio to tell
+        coid = feedback.client_order_id
         if self._journal.get_order(coid) is not None:
             return  # a real order has this id: a rejection would contradict its outcomes
         history = [e.feedback for e in self._journal.feedback_for_order(coid)]
         if history:
             self._publisher.republish(history)
             return
-        epoch = fields.get("epoch")
-        feedback = OrderFeedback(
-            status=FeedbackStatus.REJECTED,
-            client_order_id=coid,
-            portfolio_id=portfolio_id,
-            epoch=epoch if isinstance(epoch, int) and not isinstance(epoch, bool) else 0,
-            symbol=str(fields.get("symbol") or ""),
-            reason=f"malformed: {reason}"[:500],
-            ts_ns=self._clock(),
-        )
         self._publisher.emit([feedback])
 
     def _letter(self, record: Record, reason: str) -> DeadLetter:
@@ -323,6 +337,8 @@ class OrderDesk:
                     history = [e.feedback for e in self._journal.feedback_for_order(order.client_order_id)]
                     if history:
                         self._broker.restore(order, history)
+                    elif self._venue_knows(order.client_order_id):
+                        continue  # submitted already; its outcomes are queued or held here
                     else:
                         self._admit(order, self._clock())
                 except Exception as exc:
@@ -351,24 +367,3 @@ class OrderDesk:
                     released += 1
             self.stats.released += released
             return released
-
-
-def rejection(order: NewOrder, reason: str, now: int) -> OrderFeedback:
-    return OrderFeedback(
-        status=FeedbackStatus.REJECTED,
-        client_order_id=order.client_order_id,
-        portfolio_id=order.portfolio_id,
-        epoch=order.epoch,
-        symbol=order.symbol,
-        side=order.side,
-        reason=reason,
-        ts_ns=now,
-    )
-
-
-def _raw_fields(payload: bytes) -> dict[str, object]:
-    try:
-        value = msgspec.json.decode(payload)
-    except (msgspec.DecodeError, UnicodeDecodeError):
-        return {}
-    return value if isinstance(value, dict) else {}

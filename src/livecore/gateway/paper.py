@@ -15,6 +15,8 @@ Rules (documented in docs/GATEWAY.md):
   events. A volume of 0 means unknown: no cap.
 - **IOC** orders get exactly one event: what it does not fill is cancelled.
   **DAY** orders are cancelled by the first event of a later UTC day.
+- Every order seen is remembered with its last status (``lookup``), so an
+  order journaled without an outcome is never submitted twice.
 - Fill ids are ``{client_order_id}-f{n}`` (n from 1): unique and deterministic.
 - A fill the wire could not carry (a slipped price at or above
   ``wire.bounds.MAX_PRICE``, a commission at or above ``MAX_AMOUNT``) is not
@@ -99,6 +101,7 @@ class PaperBroker(BrokerAdapter):
         self._working: dict[str, _Working] = {}
         self._by_symbol: dict[str, dict[str, _Working]] = {}
         self._reports: list[ExecutionReport] = []
+        self._last: dict[str, FeedbackStatus] = {}  # every order seen: its last status
 
     # --- BrokerAdapter --------------------------------------------------------
 
@@ -141,6 +144,11 @@ class PaperBroker(BrokerAdapter):
                 working.fills += 1
         if working.remaining > 0:
             self._add(working)
+        if history:
+            self._last[order.client_order_id] = history[-1].status
+
+    def lookup(self, client_order_id: str) -> FeedbackStatus | None:
+        return self._last.get(client_order_id)
 
     def open_orders(self, symbol: str | None = None) -> list[NewOrder]:
         book = self._working if symbol is None else self._by_symbol.get(symbol, {})
@@ -265,6 +273,8 @@ class PaperBroker(BrokerAdapter):
         commission: Decimal = ZERO,
         reason: str | None = None,
     ) -> None:
+        if status is not FeedbackStatus.REJECTED or reason != "duplicate_client_order_id":
+            self._last[order.client_order_id] = status
         self._reports.append(
             OrderFeedback(
                 status=status,

@@ -76,6 +76,7 @@ class TradeGateway:
         self._market_assigned = threading.Event()
         self._started_ms = 0
         self._assignment: frozenset[int] = frozenset()
+        self._counters_logged = 0.0
         probe = backends_answer(store.ping, coord.ping, partial(bus.ping, s.probe_timeout_s))
         self._guards = {
             loop: RecordGuard(label=f"gateway {loop}", policy=s.record_retry, probe=probe, wait=self._stop.wait)
@@ -150,6 +151,39 @@ class TradeGateway:
         self._desk.stats.record_retries = sum(guard.retries for guard in self._guards.values())
         return self._desk.stats
 
+    def counters(self) -> dict[str, int]:
+        """What the gateway gave up on or holds back: zero in a healthy gateway.
+        Logged every ``counters_log_interval_s`` while any is not zero."""
+        stats, publisher = self.stats, self._publisher
+        counters = {
+            "failed_orders": stats.failed_orders,
+            "failed_market": stats.failed_market,
+            "failed_adoptions": stats.failed_adoptions,
+            "rejected_halted": stats.rejected_halted,
+            "give_up_failures": sum(guard.give_up_failures for guard in self._guards.values()),
+        }
+        if publisher is not None:
+            counters |= {
+                "feedback_dropped": publisher.dropped,
+                "feedback_held": publisher.held_reports,
+                "halted_portfolios": publisher.halted_portfolios,
+                "feedback_undelivered": publisher.undelivered,
+                "dead_letters_lost": publisher.lost_letters,
+            }
+        return counters
+
+    def _log_counters(self) -> None:
+        now = time.monotonic()
+        if now < self._counters_logged + self.settings.counters_log_interval_s:
+            return
+        self._counters_logged = now
+        counters = self.counters()
+        if any(counters.values()):
+            level = (
+                logging.ERROR if counters.get("feedback_held") or counters.get("halted_portfolios") else logging.WARNING
+            )
+            log.log(level, "gateway %s counters: %s", self.gateway_id, counters)
+
     @property
     def broker(self) -> BrokerAdapter:
         return self._broker
@@ -170,6 +204,7 @@ class TradeGateway:
                     self._sync_assignment(consumer)
                     if records:
                         self._handle_orders(consumer, records)
+                    self._log_counters()
                 except Exception:
                     _rewind(consumer, records)  # nothing polled is ever skipped
                     self._count_error("orders")

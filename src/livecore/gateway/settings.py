@@ -42,6 +42,8 @@ class GatewaySettings:
     record_retry: RetryPolicy = field(default_factory=RetryPolicy)
     # how long the health probe waits for the bus before calling it down
     probe_timeout_s: float = 2.0
+    # how often the loss/halt counters are logged while any of them is not zero
+    counters_log_interval_s: float = 60.0
 
     def __post_init__(self) -> None:
         if not self.group_id:

@@ -53,13 +53,17 @@ def accepted(coid: str) -> OrderFeedback:
     return OrderFeedback(status=FeedbackStatus.ACCEPTED, client_order_id=coid, portfolio_id="p", epoch=1)
 
 
+def cancelled(coid: str) -> OrderFeedback:
+    return OrderFeedback(status=FeedbackStatus.CANCELLED, client_order_id=coid, portfolio_id="p", epoch=1)
+
+
 def test_a_report_the_journal_keeps_refusing_is_dropped_and_dead_lettered(backends: tuple[Bus, Store]) -> None:
     bus, store = backends
     journal = RefusingJournal(store.journal, "bad", lambda: store_error(sqlalchemy.exc.DataError, "value too long"))
     producer = bus.producer()
     publisher = FeedbackPublisher(producer, journal, TOPIC, RetryPolicy(max_attempts=3))  # type: ignore[arg-type]
     with pytest.raises(StoreError):
-        publisher.emit([accepted("bad"), accepted("good")])
+        publisher.emit([cancelled("bad"), cancelled("good")])
     with pytest.raises(StoreError):
         publisher.flush_pending()
     publisher.flush_pending()  # the third refusal: dropped, and the report behind it goes out
@@ -69,7 +73,7 @@ def test_a_report_the_journal_keeps_refusing_is_dropped_and_dead_lettered(backen
     reader = bus.consumer("r", [TOPIC + ".dlq"], "earliest")
     (record,) = reader.poll(10, 1.0)
     letter = dead_letters.decode(record.value)
-    assert letter.payload == encode(accepted("bad")) and "journal refused it 3 times" in letter.reason
+    assert letter.payload == encode(cancelled("bad")) and "refused it 3 times" in letter.reason
     reader.close()
     producer.close()
 
