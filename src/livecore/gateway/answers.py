@@ -51,13 +51,17 @@ def malformed_rejection(record: Record, reason: str, now: int) -> OrderFeedback 
 
 
 def _bounded(value: object, kind: Any) -> Any:
-    """``value`` if it is a valid ``kind`` (a ``wire.bounds`` type), else None."""
+    """``value`` if it is a valid ``kind`` (a ``wire.bounds`` type) and, for text,
+    printable, else None."""
     if isinstance(value, bool):
         return None
     try:
-        return msgspec.convert(value, kind, strict=True)
+        bounded = msgspec.convert(value, kind, strict=True)
     except msgspec.ValidationError:
         return None
+    if isinstance(bounded, str) and not bounded.isprintable():
+        return None  # names and ids must be printable (checked by the messages themselves)
+    return bounded
 
 
 def _raw_fields(payload: bytes) -> dict[str, object]:
