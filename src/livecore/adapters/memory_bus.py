@@ -99,7 +99,9 @@ class MemoryBus(Bus):
         with self._cond:
             for name, partitions in topics.items():
                 if partitions < 1:
-                    raise BusError(f"topic {name}: partition count must be at least 1, got {partitions}")
+                    raise BusError(
+                        f"topic {name}: partition count must be at least 1, got {partitions}", transient=False
+                    )
                 if name not in self._topics:
                     self._create(name, partitions)
 
@@ -115,7 +117,7 @@ class MemoryBus(Bus):
     ) -> Consumer:
         """``settings`` are accepted for parity with Kafka; timeouts do not apply here."""
         if offset_reset not in ("earliest", "latest"):
-            raise BusError(f"offset_reset must be 'earliest' or 'latest', got {offset_reset!r}")
+            raise BusError(f"offset_reset must be 'earliest' or 'latest', got {offset_reset!r}", transient=False)
         return MemoryConsumer(self, group_id, tuple(topics), offset_reset)
 
     def ping(self, timeout: float = 5.0) -> None:
@@ -202,7 +204,7 @@ class MemoryProducer(Producer):
         on_delivery: DeliveryCallback | None = None,
     ) -> None:
         if self._closed:
-            raise BusError("producer is closed")
+            raise BusError("producer is closed", transient=False)
         raw_key = key.encode() if isinstance(key, str) else key
         with self._bus._cond:
             record = self._bus._append(topic, raw_key, value)
@@ -258,7 +260,7 @@ class MemoryConsumer(Consumer):
         with self._bus._cond:
             while True:
                 if self._closed:
-                    raise BusError("consumer is closed")
+                    raise BusError("consumer is closed", transient=False)
                 batch = self._collect(max_records)
                 remaining = deadline - time.monotonic()
                 if batch or remaining <= 0:
@@ -323,7 +325,7 @@ class MemoryConsumer(Consumer):
                 offsets[tp] = max(offsets.get(tp, 0), record.offset + 1)
         with self._bus._cond:
             if self._closed:
-                raise BusError("consumer is closed")
+                raise BusError("consumer is closed", transient=False)
             for tp, offset in offsets.items():
                 if tp in self._positions:
                     self._group.committed[tp] = offset
@@ -345,7 +347,7 @@ class MemoryConsumer(Consumer):
     def seek(self, partition: TopicPartition, offset: int) -> None:
         with self._bus._cond:
             if partition not in self._positions:
-                raise BusError(f"cannot seek {partition.topic}[{partition.partition}]: not assigned")
+                raise BusError(f"cannot seek {partition.topic}[{partition.partition}]: not assigned", transient=False)
             self._positions[partition] = max(0, offset)
 
     def close(self) -> None:
