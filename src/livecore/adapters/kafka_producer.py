@@ -14,8 +14,17 @@ librdkafka producer when
 then resends what was not acknowledged, in publish order, with the same bytes
 (so with the same message ids: consumers de-duplicate by them). A message is
 reported to the caller once: delivered, or failed for a non-fatal reason
-(the caller retries, as before). Resends may duplicate a message the broker
-had already stored: the bus is at-least-once.
+(the caller retries, as before). A resend that librdkafka refuses is such a
+failure: reported through the message's delivery callback, never left pending
+(``flush`` would otherwise wait on it forever). Resends may duplicate a message
+the broker had already stored: the bus is at-least-once.
+
+Ordering: per key, messages keep their publish order within one librdkafka
+client (idempotence). Across a rebuild they may not: a resent message can land
+after a later message of the same key that the old client had already got
+acknowledged. Consumers tolerate it because every message carries a unique id
+and its handling is keyed by that id (an order by ``client_order_id``, a
+report by its order and sequence), not by its position in the partition.
 """
 
 from __future__ import annotations
@@ -32,6 +41,7 @@ from confluent_kafka import Producer as RdProducer
 
 from livecore.adapters.kafka_config import LOG, KafkaSettings, error_callback, producer_config
 from livecore.adapters.kafka_health import PRODUCER, BrokerState
+from livecore.faults import kafka_error_is_transient
 from livecore.ports.bus import BusError, Delivery, DeliveryCallback, Producer
 
 # How long ``publish`` waits for room when librdkafka's local queue is full.
@@ -77,7 +87,7 @@ class KafkaProducer(Producer):
         on_delivery: DeliveryCallback | None = None,
     ) -> None:
         if self._closed:
-            raise BusError("producer is closed")
+            raise BusError("producer is closed", transient=False)
         self._rebuild_if_needed()
         with self._lock:
             self._seq += 1
@@ -104,7 +114,8 @@ class KafkaProducer(Producer):
                 if error.fatal():
                     self._on_fatal(error)
                     return  # kept unacknowledged: resent by the rebuild
-                raise BusError(f"cannot publish to {topic}: {error.str()}") from None
+                transient = kafka_error_is_transient(error)
+                raise BusError(f"cannot publish to {topic}: {error.str()}", transient=transient) from None
 
     def poll(self, timeout: float = 0.0) -> None:
         self._rebuild_if_needed()
@@ -119,7 +130,7 @@ class KafkaProducer(Producer):
         except KafkaException as exc:
             error = exc.args[0]
             if not error.fatal():
-                raise BusError(f"producer failed: {error.str()}") from None
+                raise BusError(f"producer failed: {error.str()}", transient=kafka_error_is_transient(error)) from None
             self._on_fatal(error)
 
     def flush(self, timeout: float = 10.0) -> None:
@@ -189,7 +200,11 @@ class KafkaProducer(Producer):
             self._rebuild()
 
     def _rebuild(self) -> None:
+        """Replace the client and resend every unacknowledged message. The broker
+        generation is recorded only once every message is resent or reported
+        failed; a fatal error during the resend makes the next call rebuild again."""
         reason = f"fatal error: {self._fatal}" if self._fatal else "the broker came back after an outage"
+        generation = self._state.generation
         old = self._producer
         self._build += 1
         try:
@@ -197,16 +212,41 @@ class KafkaProducer(Producer):
             old.poll(0)  # its reports belong to an old build: ignored
         except KafkaException as exc:
             LOG.warning("purging the replaced producer failed: %s", exc.args[0].str())
-        self._generation = self._state.generation
         self._fatal = None
         self._producer = self._new_client()
         self._state.clear(PRODUCER)
-        for seq, (topic, key, value, _) in list(self._unacked.items()):
-            self._produce(seq, topic, key, value)
+        resent, failed = self._resend()
+        self._generation = generation
         self.rebuilds += 1
-        self.resent += len(self._unacked)
+        self.resent += resent
         LOG.warning(
-            "producer rebuilt (%s): %d unacknowledged message(s) resent with the same ids",
+            "producer rebuilt (%s): %d unacknowledged message(s) resent with the same ids, %d reported failed",
             reason,
-            len(self._unacked),
+            resent,
+            failed,
         )
+
+    def _resend(self) -> tuple[int, int]:
+        """Resend in publish order; a message librdkafka refuses is reported failed to
+        its caller (who retries it) instead of staying unacknowledged forever."""
+        resent = failed = 0
+        for seq, (topic, key, value, _) in list(self._unacked.items()):
+            try:
+                self._produce(seq, topic, key, value)
+                resent += 1
+            except BusError as exc:
+                failed += 1
+                self._report_failed(seq, str(exc))
+        return resent, failed
+
+    def _report_failed(self, seq: int, error: str) -> None:
+        """Settle ``seq`` as a failed delivery, through the normal callback path."""
+        pending = self._unacked.pop(seq, None)
+        if pending is None:
+            return
+        topic, key, _, callback = pending
+        if callback is None:
+            LOG.error("message to %s dropped: no delivery callback to report %s", topic, error)
+            return
+        raw_key = key.encode() if isinstance(key, str) else key
+        self._reports.append((callback, Delivery(topic=topic, key=raw_key, partition=-1, offset=-1, error=error)))
