@@ -7,6 +7,7 @@ import redis.exceptions
 import sqlalchemy.exc
 from confluent_kafka import KafkaError, KafkaException
 
+from livecore.adapters.memory_bus import MemoryBus
 from livecore.errors import BackendUnavailable
 from livecore.faults import Fault, RetryPolicy, classify, describe, kafka_error_is_transient
 from livecore.ports.bus import BusError
@@ -137,3 +138,15 @@ def test_backoff_doubles_up_to_the_cap() -> None:
 def test_a_bad_policy_is_refused(kwargs: dict[str, float]) -> None:
     with pytest.raises(ValueError):
         RetryPolicy(**kwargs)  # type: ignore[arg-type]
+
+
+def test_the_memory_bus_marks_its_final_refusals_not_transient() -> None:
+    bus = MemoryBus()
+    producer = bus.producer()
+    producer.close()
+    with pytest.raises(BusError) as closed:
+        producer.publish("t", "k", b"v")
+    assert classify(closed.value) is Fault.REJECTED
+    with pytest.raises(BusError) as bad_reset:
+        bus.consumer("g", ["t"], "nowhere")  # type: ignore[arg-type]
+    assert classify(bad_reset.value) is Fault.REJECTED
