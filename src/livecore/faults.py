@@ -38,7 +38,20 @@ _KAFKA_TRANSIENT = frozenset(
         KafkaError._WAIT_COORD,
         KafkaError._RESOLVE,
         KafkaError._NODE_UPDATE,
+        KafkaError._UNKNOWN_TOPIC,  # the topic watchdog re-creates a topic the broker lost
+        KafkaError.UNKNOWN_TOPIC_OR_PART,
     }
+)
+
+# Answers a Redis server gives while a failover or a restart is under way: the
+# same command succeeds once it is over. ``BusyLoadingError`` is already a
+# ``ConnectionError``; listed so the intent does not rest on redis-py's hierarchy.
+_REDIS_TRANSIENT: tuple[type[Exception], ...] = (
+    redis.exceptions.ReadOnlyError,  # wrote to a replica that was the primary a moment ago
+    redis.exceptions.ClusterDownError,
+    redis.exceptions.MasterDownError,
+    redis.exceptions.TryAgainError,
+    redis.exceptions.BusyLoadingError,
 )
 
 
@@ -54,19 +67,31 @@ class Fault(enum.Enum):
 
 @dataclass(frozen=True, slots=True)
 class RetryPolicy:
-    """``max_attempts``: tries of one record before a ``REJECTED`` failure, or a
-    ``TRANSIENT`` one while the backends answer their health probe, dead-letters
-    it. Waits between tries double from ``backoff_s`` up to ``max_backoff_s``."""
+    """``max_attempts``: tries of one record before a ``REJECTED`` failure
+    dead-letters it. A ``TRANSIENT`` failure while the backends answer their health
+    probe dead-letters it only after ``max_attempts`` such failures in a row **and**
+    ``min_give_up_s`` seconds since the first of them: a Redis failover or a broker
+    election can fail every try for seconds while the probe already answers, and
+    the record would then have succeeded. Waits between tries double from
+    ``backoff_s`` up to ``max_backoff_s``."""
 
     max_attempts: int = 5
     backoff_s: float = 0.05
     max_backoff_s: float = 2.0
+    min_give_up_s: float = 30.0
 
     def __post_init__(self) -> None:
         if self.max_attempts < 1:
             raise ValueError("max_attempts must be at least 1")
         if self.backoff_s < 0 or self.max_backoff_s < self.backoff_s:
             raise ValueError("need 0 <= backoff_s <= max_backoff_s")
+        if self.min_give_up_s < 0:
+            raise ValueError("min_give_up_s must not be negative")
+
+    def transient_exhausted(self, failures: int, failing_for_s: float) -> bool:
+        """Whether a record that failed transiently ``failures`` times in a row while
+        the backends answered, the first ``failing_for_s`` seconds ago, is given up."""
+        return failures >= self.max_attempts and failing_for_s >= self.min_give_up_s
 
     def backoff(self, attempt: int) -> float:
         """The pause after failed try number ``attempt`` (1-based)."""
@@ -98,16 +123,26 @@ def _chain(exc: BaseException) -> list[BaseException]:
     return seen
 
 
+def kafka_error_is_transient(error: KafkaError) -> bool:
+    """Whether librdkafka's ``error`` can clear by itself (broker down, election,
+    timeout, full queue); the bus adapters use it to set ``BusError.transient``."""
+    if error.fatal():
+        return False
+    return bool(error.retriable()) or error.code() in _KAFKA_TRANSIENT
+
+
 def _transient(exc: BaseException) -> bool:
+    if isinstance(exc, BusError):
+        return exc.transient  # set by the adapter that raised it
     if isinstance(exc, sqlalchemy.exc.DBAPIError):
         return bool(exc.connection_invalidated) or isinstance(
             exc, (sqlalchemy.exc.OperationalError, sqlalchemy.exc.InterfaceError)
         )
     if isinstance(exc, KafkaException):
         error = exc.args[0] if exc.args else None
-        if isinstance(error, KafkaError):
-            return bool(error.retriable()) or error.code() in _KAFKA_TRANSIENT
-        return False
+        return isinstance(error, KafkaError) and kafka_error_is_transient(error)
+    if isinstance(exc, _REDIS_TRANSIENT):
+        return True
     return isinstance(
         exc,
         (
@@ -117,7 +152,6 @@ def _transient(exc: BaseException) -> bool:
             redis.exceptions.TimeoutError,
             sqlalchemy.exc.TimeoutError,  # connection pool exhausted
             sqlalchemy.exc.DisconnectionError,
-            BusError,  # the bus adapters raise it for an unreachable or overloaded broker
             BackendUnavailable,
         ),
     )
@@ -130,6 +164,7 @@ def _rejected(exc: BaseException) -> bool:
             sqlalchemy.exc.SQLAlchemyError,
             redis.exceptions.RedisError,
             KafkaException,
+            BusError,  # one the adapter marked not transient: the bus answered "no"
             StoreError,
             CoordinationError,
         ),

@@ -10,7 +10,8 @@ when the work raises depends on ``faults.classify``:
 - ``TRANSIENT`` (a backend does not answer): retried with backoff for as long
   as the backend stays down. After each such failure the backends' health
   probe is asked; a record that failed ``max_attempts`` times in a row while
-  the probe said the backends answer is itself the problem and is given up.
+  the probe said the backends answer, for at least ``policy.min_give_up_s``
+  since the first of those failures, is itself the problem and is given up.
   Otherwise the loop keeps waiting on the same record (order kept, nothing
   skipped).
 
@@ -85,12 +86,14 @@ class RecordGuard:
         probe: Callable[[], bool],
         wait: Callable[[float], bool],
         alive: Callable[[], None] | None = None,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self._label = label
         self._policy = policy
         self._probe = probe
         self._wait = wait
         self._alive = alive or (lambda: None)
+        self._clock = clock
         self.failures = 0  # tries that raised
         self.retries = 0  # tries repeated after a failure
         self.dead_lettered = 0  # records given up
@@ -101,6 +104,7 @@ class RecordGuard:
         the loop stops. ``what`` names the record in logs."""
         attempt = 0
         healthy = 0  # transient failures in a row while the backends answered
+        healthy_since = 0.0  # clock() at the first of them
         while True:
             attempt += 1
             try:
@@ -111,7 +115,9 @@ class RecordGuard:
                 fault = classify(exc)
                 if fault is Fault.TRANSIENT:
                     healthy = healthy + 1 if self._probe() else 0
-                if self._must_give_up(fault, attempt, healthy):
+                    if healthy == 1:
+                        healthy_since = self._clock()
+                if self._must_give_up(fault, attempt, healthy, self._clock() - healthy_since):
                     tries = f" (after {attempt} tries)" if attempt > 1 else ""
                     log.error("%s: %s failed%s, dead-lettered", self._label, what, tries, exc_info=exc)
                     self.dead_lettered += 1
@@ -127,12 +133,12 @@ class RecordGuard:
                 return Outcome.STOPPED
             self._alive()
 
-    def _must_give_up(self, fault: Fault, attempt: int, healthy: int) -> bool:
+    def _must_give_up(self, fault: Fault, attempt: int, healthy: int, healthy_for_s: float) -> bool:
         if fault is Fault.DEFECT:
             return True
         if fault is Fault.REJECTED:
             return attempt >= self._policy.max_attempts
-        return healthy >= self._policy.max_attempts
+        return healthy > 0 and self._policy.transient_exhausted(healthy, healthy_for_s)
 
     def _give_up(self, give_up: Callable[[str], None], reason: str, what: str) -> Outcome:
         """Dead-letter; a give-up that raises is tried again (never skipped)."""

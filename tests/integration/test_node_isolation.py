@@ -186,4 +186,4 @@ def send_in_order(rig: NodeRig, key: str, *commands: ScheduleCommand) -> None:
 def _fast_retry() -> Any:
     from livecore.faults import RetryPolicy
 
-    return RetryPolicy(max_attempts=5, backoff_s=0.01, max_backoff_s=0.05)
+    return RetryPolicy(max_attempts=5, backoff_s=0.01, max_backoff_s=0.05, min_give_up_s=0.0)

@@ -7,8 +7,9 @@ import redis.exceptions
 import sqlalchemy.exc
 from confluent_kafka import KafkaError, KafkaException
 
+from livecore.adapters.memory_bus import MemoryBus
 from livecore.errors import BackendUnavailable
-from livecore.faults import Fault, RetryPolicy, classify, describe
+from livecore.faults import Fault, RetryPolicy, classify, describe, kafka_error_is_transient
 from livecore.ports.bus import BusError
 from livecore.ports.coordination import CoordinationError
 from livecore.ports.store import StoreError
@@ -41,7 +42,15 @@ def wrapped(outer: Exception, inner: BaseException) -> Exception:
         dbapi(sqlalchemy.exc.DatabaseError, invalidated=True),
         sqlalchemy.exc.TimeoutError("pool exhausted"),
         BusError("broker down"),
+        BusError("queue full", transient=True),
         BackendUnavailable("no redis"),
+        # a Redis failover or restart in progress: the same command succeeds after it
+        redis.exceptions.ReadOnlyError("You can't write against a read only replica."),
+        redis.exceptions.ClusterDownError("CLUSTERDOWN The cluster is down"),
+        redis.exceptions.TryAgainError("TRYAGAIN"),
+        redis.exceptions.MasterDownError("MASTERDOWN Link with MASTER is down"),
+        redis.exceptions.BusyLoadingError("LOADING Redis is loading the dataset in memory"),
+        KafkaException(KafkaError(KafkaError._MSG_TIMED_OUT)),
         KafkaException(KafkaError(KafkaError._TRANSPORT)),
         KafkaException(KafkaError(KafkaError._ALL_BROKERS_DOWN)),
     ],
@@ -60,6 +69,10 @@ def test_a_backend_that_does_not_answer_is_transient(exc: Exception) -> None:
         StoreError("journal row unreadable"),
         CoordinationError("key holds a hash"),
         KafkaException(KafkaError(KafkaError._INVALID_ARG)),
+        KafkaException(KafkaError(KafkaError._TRANSPORT, fatal=True)),  # fatal: never clears by itself
+        BusError("producer is closed", transient=False),
+        BusError("cannot seek t[0]: not assigned", transient=False),
+        BusError("cannot publish to t: Broker: Message size too large", transient=False),
     ],
 )
 def test_a_backend_that_answers_no_is_rejected(exc: Exception) -> None:
@@ -78,6 +91,29 @@ def test_the_cause_chain_decides_for_wrapped_errors() -> None:
     assert classify(wrapped(StoreError("write failed"), dbapi(sqlalchemy.exc.DataError))) is Fault.REJECTED
     assert classify(wrapped(CoordinationError("SET"), redis.exceptions.ConnectionError())) is Fault.TRANSIENT
     assert classify(wrapped(RuntimeError("bug"), ConnectionResetError())) is Fault.TRANSIENT
+    assert classify(wrapped(CoordinationError("fence"), redis.exceptions.ReadOnlyError())) is Fault.TRANSIENT
+    assert classify(wrapped(CoordinationError("fence"), redis.exceptions.ResponseError("WRONGTYPE"))) is Fault.REJECTED
+
+
+@pytest.mark.parametrize(
+    ("error", "transient"),
+    [
+        (KafkaError(KafkaError._MSG_TIMED_OUT), True),
+        (KafkaError(KafkaError._ALL_BROKERS_DOWN), True),
+        (KafkaError(KafkaError._UNKNOWN_TOPIC), True),  # the watchdog re-creates a lost topic
+        (KafkaError(KafkaError.NOT_LEADER_FOR_PARTITION, retriable=True), True),
+        (KafkaError(KafkaError.MSG_SIZE_TOO_LARGE), False),
+        (KafkaError(KafkaError._INVALID_ARG), False),
+        (KafkaError(KafkaError._MSG_TIMED_OUT, fatal=True), False),
+    ],
+)
+def test_kafka_errors_the_adapters_mark_transient(error: KafkaError, transient: bool) -> None:
+    assert kafka_error_is_transient(error) is transient
+
+
+def test_a_bus_error_is_transient_unless_the_adapter_says_otherwise() -> None:
+    assert BusError("broker down").transient
+    assert not BusError("producer is closed", transient=False).transient
 
 
 def test_a_self_referencing_chain_terminates() -> None:
@@ -102,3 +138,15 @@ def test_backoff_doubles_up_to_the_cap() -> None:
 def test_a_bad_policy_is_refused(kwargs: dict[str, float]) -> None:
     with pytest.raises(ValueError):
         RetryPolicy(**kwargs)  # type: ignore[arg-type]
+
+
+def test_the_memory_bus_marks_its_final_refusals_not_transient() -> None:
+    bus = MemoryBus()
+    producer = bus.producer()
+    producer.close()
+    with pytest.raises(BusError) as closed:
+        producer.publish("t", "k", b"v")
+    assert classify(closed.value) is Fault.REJECTED
+    with pytest.raises(BusError) as bad_reset:
+        bus.consumer("g", ["t"], "nowhere")  # type: ignore[arg-type]
+    assert classify(bad_reset.value) is Fault.REJECTED

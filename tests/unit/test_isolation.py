@@ -7,7 +7,7 @@ import sqlalchemy.exc
 from livecore.faults import RetryPolicy
 from livecore.isolation import Outcome, RecordGuard, backends_answer, wait_while
 
-POLICY = RetryPolicy(max_attempts=3, backoff_s=0.0, max_backoff_s=0.0)
+POLICY = RetryPolicy(max_attempts=3, backoff_s=0.0, max_backoff_s=0.0, min_give_up_s=0.0)
 
 
 class Work:

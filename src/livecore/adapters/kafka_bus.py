@@ -21,6 +21,7 @@ from livecore.adapters.kafka_consumer import KafkaConsumer
 from livecore.adapters.kafka_health import BrokerState
 from livecore.adapters.kafka_producer import KafkaProducer
 from livecore.adapters.kafka_watchdog import TopicWatchdog
+from livecore.faults import kafka_error_is_transient
 from livecore.ports.bus import Bus, BusError, BusHealth, Consumer, ConsumerSettings, OffsetReset, Producer
 
 __all__ = ["KafkaBus", "KafkaProducer"]
@@ -68,7 +69,8 @@ class KafkaBus(Bus):
             except KafkaException as exc:
                 error = exc.args[0]
                 if error.code() != KafkaError.TOPIC_ALREADY_EXISTS:
-                    raise BusError(f"cannot create topic {name}: {error.str()}") from None
+                    transient = kafka_error_is_transient(error)
+                    raise BusError(f"cannot create topic {name}: {error.str()}", transient=transient) from None
             except Exception as exc:
                 raise BusError(f"cannot create topic {name}: {exc}") from None
 
@@ -87,7 +89,7 @@ class KafkaBus(Bus):
         missing: librdkafka only notices a topic created later at its next metadata
         refresh, minutes away."""
         if offset_reset not in ("earliest", "latest"):
-            raise BusError(f"offset_reset must be 'earliest' or 'latest', got {offset_reset!r}")
+            raise BusError(f"offset_reset must be 'earliest' or 'latest', got {offset_reset!r}", transient=False)
         known = self.watchdog.layout()
         unknown = [t for t in topics if t not in known]
         if unknown:

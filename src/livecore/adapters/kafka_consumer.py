@@ -27,6 +27,7 @@ from confluent_kafka import TopicPartition as RdTopicPartition
 
 from livecore.adapters.kafka_config import LOG, KafkaSettings, consumer_config, error_callback
 from livecore.adapters.kafka_health import BrokerState
+from livecore.faults import kafka_error_is_transient
 from livecore.ports.bus import BusError, Consumer, ConsumerSettings, OffsetReset, Record, TopicPartition
 
 _PARTITION_EOF = KafkaError._PARTITION_EOF
@@ -147,7 +148,7 @@ class KafkaConsumer(Consumer):
             if messages and max_records > 1:
                 messages.extend(self._consumer.consume(max_records - 1, 0))
         except KafkaException as exc:
-            raise BusError(f"poll failed: {exc.args[0].str()}") from None
+            raise _bus_error("poll failed", exc.args[0]) from None
         batch: list[Record] = []
         polled = self._polled
         stale = self._stale_before
@@ -173,7 +174,7 @@ class KafkaConsumer(Consumer):
         if error.code() == _PARTITION_EOF:
             return
         if error.fatal():
-            raise BusError(f"consumer failed: {error.str()}")
+            raise BusError(f"consumer failed: {error.str()}", transient=False)
         LOG.warning("group %s: %s", self.group_id, error.str())
 
     def commit(self, records: Iterable[Record] | None = None) -> None:
@@ -193,10 +194,10 @@ class KafkaConsumer(Consumer):
         try:
             results = self._consumer.commit(offsets=wanted, asynchronous=False)
         except KafkaException as exc:
-            raise BusError(f"commit failed: {exc.args[0].str()}") from None
-        failed = [r for r in results or [] if r.error is not None]
-        if failed:
-            raise BusError(f"commit failed for {failed[0].topic}[{failed[0].partition}]: {failed[0].error}")
+            raise _bus_error("commit failed", exc.args[0]) from None
+        for result in results or []:
+            if result.error is not None:
+                raise _bus_error(f"commit failed for {result.topic}[{result.partition}]", result.error)
 
     def committed(self, partitions: Sequence[TopicPartition]) -> dict[TopicPartition, int | None]:
         self._check_open()
@@ -206,7 +207,7 @@ class KafkaConsumer(Consumer):
         try:
             found = self._consumer.committed(asked, timeout=self._timeout)
         except KafkaException as exc:
-            raise BusError(f"cannot read committed offsets: {exc.args[0].str()}") from None
+            raise _bus_error("cannot read committed offsets", exc.args[0]) from None
         return {TopicPartition(f.topic, f.partition): (f.offset if f.offset >= 0 else None) for f in found}
 
     def assignment(self) -> set[TopicPartition]:
@@ -233,12 +234,12 @@ class KafkaConsumer(Consumer):
         self._check_open()
         key = (partition.topic, partition.partition)
         if key not in self._assigned:
-            raise BusError(f"cannot seek {partition.topic}[{partition.partition}]: not assigned")
+            raise BusError(f"cannot seek {partition.topic}[{partition.partition}]: not assigned", transient=False)
         self._stale_before.pop(key, None)
         try:
             self._consumer.seek(RdTopicPartition(partition.topic, partition.partition, max(0, offset)))
         except KafkaException as exc:
-            raise BusError(f"cannot seek {partition.topic}[{partition.partition}]: {exc.args[0].str()}") from None
+            raise _bus_error(f"cannot seek {partition.topic}[{partition.partition}]", exc.args[0]) from None
 
     def close(self) -> None:
         if not self._closed:
@@ -247,7 +248,12 @@ class KafkaConsumer(Consumer):
 
     def _check_open(self) -> None:
         if self._closed:
-            raise BusError("consumer is closed")
+            raise BusError("consumer is closed", transient=False)
 
     def __repr__(self) -> str:
         return f"KafkaConsumer(group={self.group_id!r}, assigned={sorted(self._assigned)})"
+
+
+def _bus_error(what: str, error: KafkaError) -> BusError:
+    """``what: librdkafka's message``, transient when the error can clear by itself."""
+    return BusError(f"{what}: {error.str()}", transient=kafka_error_is_transient(error))

@@ -14,8 +14,17 @@ librdkafka producer when
 then resends what was not acknowledged, in publish order, with the same bytes
 (so with the same message ids: consumers de-duplicate by them). A message is
 reported to the caller once: delivered, or failed for a non-fatal reason
-(the caller retries, as before). Resends may duplicate a message the broker
-had already stored: the bus is at-least-once.
+(the caller retries, as before). A resend that librdkafka refuses is such a
+failure: reported through the message's delivery callback, never left pending
+(``flush`` would otherwise wait on it forever). Resends may duplicate a message
+the broker had already stored: the bus is at-least-once.
+
+Ordering: per key, messages keep their publish order within one librdkafka
+client (idempotence). Across a rebuild they may not: a resent message can land
+after a later message of the same key that the old client had already got
+acknowledged. Consumers tolerate it because every message carries a unique id
+and its handling is keyed by that id (an order by ``client_order_id``, a
+report by its order and sequence), not by its position in the partition.
 
 A broker that loses its data (memory storage) also loses messages it had
 acknowledged but nobody had consumed yet: an order the node saw confirmed
@@ -39,6 +48,7 @@ from confluent_kafka import Producer as RdProducer
 
 from livecore.adapters.kafka_config import LOG, KafkaSettings, error_callback, producer_config
 from livecore.adapters.kafka_health import PRODUCER, BrokerState
+from livecore.faults import kafka_error_is_transient
 from livecore.ports.bus import BusError, Delivery, DeliveryCallback, Producer
 
 # How long ``publish`` waits for room when librdkafka's local queue is full.
@@ -96,7 +106,7 @@ class KafkaProducer(Producer):
         on_delivery: DeliveryCallback | None = None,
     ) -> None:
         if self._closed:
-            raise BusError("producer is closed")
+            raise BusError("producer is closed", transient=False)
         self._rebuild_if_needed()
         with self._lock:
             self._seq += 1
@@ -136,7 +146,8 @@ class KafkaProducer(Producer):
                 if error.fatal():
                     self._on_fatal(error)
                     return  # kept unacknowledged: resent by the rebuild
-                raise BusError(f"cannot publish to {topic}: {error.str()}") from None
+                transient = kafka_error_is_transient(error)
+                raise BusError(f"cannot publish to {topic}: {error.str()}", transient=transient) from None
 
     def poll(self, timeout: float = 0.0) -> None:
         self._rebuild_if_needed()
@@ -165,7 +176,7 @@ class KafkaProducer(Producer):
         except KafkaException as exc:
             error = exc.args[0]
             if not error.fatal():
-                raise BusError(f"producer failed: {error.str()}") from None
+                raise BusError(f"producer failed: {error.str()}", transient=kafka_error_is_transient(error)) from None
             self._on_fatal(error)
 
     def flush(self, timeout: float = 10.0) -> None:
@@ -248,7 +259,11 @@ class KafkaProducer(Producer):
             self._rebuild()
 
     def _rebuild(self) -> None:
+        """Replace the client and resend every unacknowledged message. The broker
+        generation is recorded only once every message is resent or reported
+        failed; a fatal error during the resend makes the next call rebuild again."""
         reason = f"fatal error: {self._fatal}" if self._fatal else "the broker came back after an outage"
+        generation = self._state.generation
         old = self._producer
         self._build += 1
         try:
@@ -256,26 +271,56 @@ class KafkaProducer(Producer):
             old.poll(0)  # its reports belong to an old build: ignored
         except KafkaException as exc:
             LOG.warning("purging the replaced producer failed: %s", exc.args[0].str())
-        self._generation = self._state.generation
         self._fatal = None
         self._producer = self._new_client()
         self._state.clear(PRODUCER)
+        resent, failed, replayed = self._resend()
+        self._generation = generation
+        self.rebuilds += 1
+        self.resent += resent
+        self.replayed += replayed
+        LOG.warning(
+            "producer rebuilt (%s): %d unacknowledged message(s) resent with the same ids, %d reported failed, "
+            "%d acknowledged one(s) of recreated topics published again",
+            reason,
+            resent,
+            failed,
+            replayed,
+        )
+
+    def _resend(self) -> tuple[int, int, int]:
+        """Resend in publish order: acknowledged messages of recreated topics, the
+        unacknowledged ones and those published without a callback. A tracked message
+        librdkafka refuses is reported failed to its caller (who retries it) instead of
+        staying unacknowledged forever; a refused replay or untracked one is logged."""
         replay = self._replay()
         unacked = [(seq, topic, key, value) for seq, (topic, key, value, _) in self._unacked.items()]
         untracked = {seq for seq, _, _, _ in self._untracked}
         again = sorted([*replay, *unacked, *self._untracked], key=lambda message: abs(message[0]))
+        resent = failed = 0
         for seq, topic, key, value in again:
-            self._produce(seq, topic, key, value, tracked=seq not in untracked)
-        self.rebuilds += 1
-        self.resent += self.unacknowledged
-        self.replayed += len(replay)
-        LOG.warning(
-            "producer rebuilt (%s): %d unacknowledged message(s) resent with the same ids, "
-            "%d acknowledged one(s) of recreated topics published again",
-            reason,
-            self.unacknowledged,
-            len(replay),
-        )
+            try:
+                self._produce(seq, topic, key, value, tracked=seq not in untracked)
+                resent += 1
+            except BusError as exc:
+                failed += 1
+                if seq in self._unacked:
+                    self._report_failed(seq, str(exc))
+                else:
+                    LOG.error("message to %s could not be published again after a rebuild: %s", topic, exc)
+        return resent, failed, len(replay)
+
+    def _report_failed(self, seq: int, error: str) -> None:
+        """Settle ``seq`` as a failed delivery, through the normal callback path."""
+        pending = self._unacked.pop(seq, None)
+        if pending is None:
+            return
+        topic, key, _, callback = pending
+        if callback is None:
+            LOG.error("message to %s dropped: no delivery callback to report %s", topic, error)
+            return
+        raw_key = key.encode() if isinstance(key, str) else key
+        self._reports.append((callback, Delivery(topic=topic, key=raw_key, partition=-1, offset=-1, error=error)))
 
     def _replay(self) -> list[tuple[int, str, bytes | str | None, bytes]]:
         """Acknowledged messages of topics the broker lost since the last replay (their

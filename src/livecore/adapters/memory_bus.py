@@ -122,7 +122,9 @@ class MemoryBus(Bus):
         with self._cond:
             for name, partitions in topics.items():
                 if partitions < 1:
-                    raise BusError(f"topic {name}: partition count must be at least 1, got {partitions}")
+                    raise BusError(
+                        f"topic {name}: partition count must be at least 1, got {partitions}", transient=False
+                    )
                 if name not in self._topics:
                     self._create(name, partitions)
 
@@ -138,7 +140,7 @@ class MemoryBus(Bus):
     ) -> Consumer:
         """``settings`` are accepted for parity with Kafka; timeouts do not apply here."""
         if offset_reset not in ("earliest", "latest"):
-            raise BusError(f"offset_reset must be 'earliest' or 'latest', got {offset_reset!r}")
+            raise BusError(f"offset_reset must be 'earliest' or 'latest', got {offset_reset!r}", transient=False)
         return MemoryConsumer(self, group_id, tuple(topics), offset_reset)
 
     def ping(self, timeout: float = 5.0) -> None:
@@ -244,7 +246,7 @@ class MemoryProducer(Producer):
         on_delivery: DeliveryCallback | None = None,
     ) -> None:
         if self._closed:
-            raise BusError("producer is closed")
+            raise BusError("producer is closed", transient=False)
         raw_key = key.encode() if isinstance(key, str) else key
         with self._bus._cond:
             record = self._bus._append(topic, raw_key, value)
@@ -300,7 +302,7 @@ class MemoryConsumer(Consumer):
         with self._bus._cond:
             while True:
                 if self._closed:
-                    raise BusError("consumer is closed")
+                    raise BusError("consumer is closed", transient=False)
                 batch = self._collect(max_records)
                 remaining = deadline - time.monotonic()
                 if batch or remaining <= 0:
@@ -366,7 +368,7 @@ class MemoryConsumer(Consumer):
                 offsets[tp] = max(offsets.get(tp, 0), record.offset + 1)
         with self._bus._cond:
             if self._closed:
-                raise BusError("consumer is closed")
+                raise BusError("consumer is closed", transient=False)
             stored = [tp for tp in offsets if tp in self._positions]
             for tp in stored:
                 self._group.committed[tp] = offsets[tp]
@@ -389,7 +391,7 @@ class MemoryConsumer(Consumer):
     def seek(self, partition: TopicPartition, offset: int) -> None:
         with self._bus._cond:
             if partition not in self._positions:
-                raise BusError(f"cannot seek {partition.topic}[{partition.partition}]: not assigned")
+                raise BusError(f"cannot seek {partition.topic}[{partition.partition}]: not assigned", transient=False)
             self._positions[partition] = max(0, offset)
 
     def close(self) -> None:

@@ -81,7 +81,17 @@ DeliveryCallback = Callable[[Delivery], None]
 
 
 class BusError(Exception):
-    """A bus operation failed (broker unreachable, delivery failed, ...)."""
+    """A bus operation failed (broker unreachable, delivery failed, ...).
+
+    ``transient`` says whether trying again later can succeed: True (the default)
+    for a broker that does not answer or is overloaded; the adapters pass False
+    where the broker or the client answered "no" for good (closed producer or
+    consumer, partition not assigned, message too large, bad argument), so a
+    consumer loop does not wait on it as on an outage (``faults.classify``)."""
+
+    def __init__(self, message: str, *, transient: bool = True) -> None:
+        super().__init__(message)
+        self.transient = transient
 
 
 @dataclass(frozen=True, slots=True)

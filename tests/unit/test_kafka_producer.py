@@ -1,0 +1,145 @@
+"""KafkaProducer's rebuild, against a fake librdkafka client: every message is
+acknowledged or reported failed, never stranded; BusError says if it is transient."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+from confluent_kafka import KafkaError, KafkaException
+
+from livecore.adapters.kafka_config import KafkaSettings
+from livecore.adapters.kafka_health import BrokerState
+from livecore.adapters.kafka_producer import KafkaProducer
+from livecore.faults import Fault, classify
+from livecore.ports.bus import BusError, Delivery
+
+Report = Callable[[KafkaError | None, Any], None]
+
+
+class Message:
+    def __init__(self, topic: str, key: bytes | None, offset: int) -> None:
+        self._topic, self._key, self._offset = topic, key, offset
+
+    def topic(self) -> str:
+        return self._topic
+
+    def key(self) -> bytes | None:
+        return self._key
+
+    def partition(self) -> int:
+        return 0
+
+    def offset(self) -> int:
+        return self._offset
+
+
+class FakeClient:
+    """librdkafka's Producer as KafkaProducer uses it. ``refuse`` maps a value to the
+    error ``produce`` raises for it; ``acks`` False keeps messages in flight."""
+
+    def __init__(self, refuse: dict[bytes, KafkaError] | None = None, acks: bool = True) -> None:
+        self.refuse = refuse or {}
+        self.acks = acks
+        self.in_flight: list[tuple[str, bytes | None, bytes, Report]] = []
+        self.produced: list[bytes] = []
+        self.offset = 0
+
+    def produce(self, topic: str, value: bytes, key: bytes | str | None, on_delivery: Report) -> None:
+        if value in self.refuse:
+            raise KafkaException(self.refuse[value])
+        raw = key.encode() if isinstance(key, str) else key
+        self.produced.append(value)
+        self.in_flight.append((topic, raw, value, on_delivery))
+
+    def poll(self, timeout: float = 0.0) -> int:
+        if not self.acks:
+            return 0
+        done, self.in_flight = self.in_flight, []
+        for topic, key, _, report in done:
+            self.offset += 1
+            report(None, Message(topic, key, self.offset))
+        return len(done)
+
+    def flush(self, timeout: float = 0.0) -> int:
+        self.poll(timeout)
+        return len(self.in_flight)
+
+    def purge(self, in_queue: bool = True, in_flight: bool = True, blocking: bool = True) -> None:
+        self.in_flight = []
+
+
+def producer(monkeypatch: pytest.MonkeyPatch, *clients: FakeClient) -> tuple[KafkaProducer, BrokerState]:
+    made: Iterator[FakeClient] = iter(clients)
+    monkeypatch.setattr(KafkaProducer, "_new_client", lambda self: next(made))
+    state = BrokerState()
+    return KafkaProducer(KafkaSettings(bootstrap="fake:9092"), state), state
+
+
+def publish_all(p: KafkaProducer, *values: bytes) -> dict[bytes, list[Delivery]]:
+    seen: dict[bytes, list[Delivery]] = {v: [] for v in values}
+    for value in values:
+        p.publish("orders", "k", value, seen[value].append)
+    return seen
+
+
+def test_a_resend_refused_mid_rebuild_is_reported_failed_the_rest_resent(monkeypatch: pytest.MonkeyPatch) -> None:
+    outage = FakeClient(acks=False)
+    rebuilt = FakeClient(refuse={b"m2": KafkaError(KafkaError.MSG_SIZE_TOO_LARGE)})
+    p, state = producer(monkeypatch, outage, rebuilt)
+    seen = publish_all(p, b"m1", b"m2", b"m3")
+    state.generation += 1  # the broker came back after an outage
+    p.flush(1.0)  # returns: nothing is left pending
+    assert p.unacknowledged == 0
+    assert rebuilt.produced == [b"m1", b"m3"]
+    assert [d.error for d in seen[b"m1"]] == [None] and [d.error for d in seen[b"m3"]] == [None]
+    (failed,) = seen[b"m2"]
+    assert failed.error is not None and "cannot publish to orders" in failed.error
+    assert (failed.topic, failed.key) == ("orders", b"k")
+    assert (p.rebuilds, p.resent) == (1, 2)
+    p.publish("orders", "k", b"m4")
+    p.flush(1.0)
+    assert p.rebuilds == 1  # the generation was recorded: no second rebuild
+
+
+def test_a_fatal_error_during_the_resend_rebuilds_again_and_loses_nothing(monkeypatch: pytest.MonkeyPatch) -> None:
+    outage = FakeClient(acks=False)
+    dying = FakeClient(refuse={b"m2": KafkaError(KafkaError._FATAL, fatal=True)}, acks=False)
+    healthy = FakeClient()
+    p, state = producer(monkeypatch, outage, dying, healthy)
+    seen = publish_all(p, b"m1", b"m2", b"m3")
+    state.generation += 1
+    p.flush(1.0)
+    assert p.unacknowledged == 0 and p.rebuilds == 2
+    assert healthy.produced == [b"m1", b"m2", b"m3"]
+    assert all([d.error for d in deliveries] == [None] for deliveries in seen.values())
+
+
+def test_every_message_is_reported_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    outage = FakeClient(acks=False)
+    rebuilt = FakeClient(refuse={b"m1": KafkaError(KafkaError._MSG_TIMED_OUT)})
+    p, state = producer(monkeypatch, outage, rebuilt)
+    seen = publish_all(p, b"m1", b"m2")
+    state.generation += 1
+    p.flush(1.0)
+    p.poll(0.0)
+    assert [len(d) for d in seen.values()] == [1, 1]
+
+
+def test_a_refused_publish_says_whether_trying_again_can_help(monkeypatch: pytest.MonkeyPatch) -> None:
+    client = FakeClient(
+        refuse={b"big": KafkaError(KafkaError.MSG_SIZE_TOO_LARGE), b"late": KafkaError(KafkaError._MSG_TIMED_OUT)}
+    )
+    p, _ = producer(monkeypatch, client)
+    with pytest.raises(BusError) as too_large:
+        p.publish("orders", "k", b"big")
+    assert not too_large.value.transient and classify(too_large.value) is Fault.REJECTED
+    with pytest.raises(BusError) as timed_out:
+        p.publish("orders", "k", b"late")
+    assert timed_out.value.transient and classify(timed_out.value) is Fault.TRANSIENT
+    assert p.unacknowledged == 0
+    p.close(1.0)
+    with pytest.raises(BusError) as closed:
+        p.publish("orders", "k", b"after")
+    assert not closed.value.transient and classify(closed.value) is Fault.REJECTED
