@@ -100,13 +100,30 @@ def test_stopping_while_waiting_leaves_the_record_unhandled() -> None:
     assert work.calls == 2 and letters == []
 
 
-def test_a_dead_letter_that_cannot_be_written_does_not_raise() -> None:
-    g, _ = guard()
+def test_a_dead_letter_that_cannot_be_written_is_tried_again_and_never_skipped() -> None:
+    g, waits = guard(stop_after=3)
+    tries: list[str] = []
 
     def broken(reason: str) -> None:
+        tries.append(reason)
         raise RuntimeError("no producer")
 
-    assert g.run(Work(KeyError("x")), broken, "r") is Outcome.DEAD_LETTERED
+    # the record is never committed without its dead letter: STOPPED, not DEAD_LETTERED
+    assert g.run(Work(KeyError("x")), broken, "r") is Outcome.STOPPED
+    assert len(tries) == 3 and g.give_up_failures == 3 and len(waits) == 3
+
+
+def test_a_dead_letter_written_on_a_later_try_dead_letters_the_record() -> None:
+    g, _ = guard()
+    tries: list[str] = []
+
+    def flaky(reason: str) -> None:
+        tries.append(reason)
+        if len(tries) < 3:
+            raise RuntimeError("no producer yet")
+
+    assert g.run(Work(KeyError("x")), flaky, "r") is Outcome.DEAD_LETTERED
+    assert len(tries) == 3
 
 
 def test_backends_answer_is_false_when_any_ping_raises() -> None:

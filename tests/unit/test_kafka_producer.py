@@ -42,11 +42,11 @@ class FakeClient:
     def __init__(self, refuse: dict[bytes, KafkaError] | None = None, acks: bool = True) -> None:
         self.refuse = refuse or {}
         self.acks = acks
-        self.in_flight: list[tuple[str, bytes | None, bytes, Report]] = []
+        self.in_flight: list[tuple[str, bytes | None, bytes, Report | None]] = []
         self.produced: list[bytes] = []
         self.offset = 0
 
-    def produce(self, topic: str, value: bytes, key: bytes | str | None, on_delivery: Report) -> None:
+    def produce(self, topic: str, value: bytes, key: bytes | str | None, on_delivery: Report | None = None) -> None:
         if value in self.refuse:
             raise KafkaException(self.refuse[value])
         raw = key.encode() if isinstance(key, str) else key
@@ -59,8 +59,12 @@ class FakeClient:
         done, self.in_flight = self.in_flight, []
         for topic, key, _, report in done:
             self.offset += 1
-            report(None, Message(topic, key, self.offset))
+            if report is not None:  # published without a callback: librdkafka reports to nobody
+                report(None, Message(topic, key, self.offset))
         return len(done)
+
+    def __len__(self) -> int:
+        return len(self.in_flight)
 
     def flush(self, timeout: float = 0.0) -> int:
         self.poll(timeout)
