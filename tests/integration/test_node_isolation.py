@@ -5,6 +5,7 @@ backend that fails for a while makes the loop retry the same record."""
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
@@ -15,9 +16,10 @@ import redis.exceptions
 from tests.integration.test_node_support import TIMEOUT, NodeRig, make_rig
 from tests.servers import wait_until
 
-from livecore.wire import codec
-from livecore.wire.messages import FeedbackStatus, MarketEvent, OrderFeedback, ScheduleCommand, Side
-from livecore.wire.signing import CommandVerifier
+from livecore.ports.coordination import CoordinationError
+from livecore.refusals import refusal_reason
+from livecore.wire import codec, names
+from livecore.wire.messages import FeedbackStatus, MarketEvent, OrderFeedback, Side
 
 POISON_PRICE = b'"price":"666.13"'
 
@@ -53,27 +55,54 @@ class PoisonedFeedbackDecoder:
         return self._real.decode(payload)
 
 
-class FlakyVerify:
-    """``CommandVerifier.verify`` that raises ``failures`` (in turn, then forever
-    the last one if ``forever``) for one nonce, and verifies every other command."""
+class FlakyFence:
+    """The rig's coordination store, except that ``get_fence`` of one portfolio (what
+    ``portfolio.load`` asks first) raises ``failures`` in turn (then the last one
+    forever if ``forever``) on the schedule-updates thread: wrapped the way the Redis
+    adapter wraps a driver error, or as they are (``wrap=False``: a bug)."""
 
-    def __init__(self, nonce: str, failures: list[Exception], forever: bool = False) -> None:
-        self._real = CommandVerifier.verify
-        self._nonce = nonce
+    def __init__(
+        self, coord: Any, pid: str, failures: list[Exception], forever: bool = False, wrap: bool = True
+    ) -> None:
+        self._wrap = wrap
+        self._real = coord.get_fence
+        self._key = names.portfolio_epoch_key(pid)
         self._failures = failures
         self._forever = forever
         self.calls = 0
 
-    def install(self, monkeypatch: pytest.MonkeyPatch) -> FlakyVerify:
-        def verify(verifier: CommandVerifier, cmd: ScheduleCommand) -> Any:
-            if cmd.nonce == self._nonce:
-                self.calls += 1
-                if self._failures:
-                    raise self._failures[0] if self._forever else self._failures.pop(0)
-            return self._real(verifier, cmd)
-
-        monkeypatch.setattr(CommandVerifier, "verify", verify)
+    def install(self, monkeypatch: pytest.MonkeyPatch, coord: Any) -> FlakyFence:
+        monkeypatch.setattr(coord, "get_fence", self)
         return self
+
+    def __call__(self, key: str) -> Any:
+        if key == self._key and threading.current_thread().name.startswith("schedule"):
+            self.calls += 1
+            if self._failures:
+                cause = self._failures[0] if self._forever else self._failures.pop(0)
+                if not self._wrap:
+                    raise cause
+                raise CoordinationError(f"redis get_fence failed: {cause}") from cause
+        return self._real(key)
+
+
+class FailingAckWrites:
+    """The rig's coordination store, except that writing one command's ack fails ``times`` times."""
+
+    def __init__(self, coord: Any, nonce: str, times: int) -> None:
+        self._real = coord.set
+        self._key = names.command_ack_key(nonce)
+        self.left = times
+
+    def install(self, monkeypatch: pytest.MonkeyPatch, coord: Any) -> FailingAckWrites:
+        monkeypatch.setattr(coord, "set", self)
+        return self
+
+    def __call__(self, key: str, value: str, ttl: float | None = None) -> None:
+        if key == self._key and self.left > 0:
+            self.left -= 1
+            raise CoordinationError("redis set failed") from redis.exceptions.ConnectionError("connection refused")
+        self._real(key, value, ttl=ttl)
 
 
 def test_a_tick_that_raises_is_dead_lettered_and_the_rest_of_its_batch_routes(
@@ -94,53 +123,92 @@ def test_a_tick_that_raises_is_dead_lettered_and_the_rest_of_its_batch_routes(
     assert node.ready and all(t.is_alive() for t in node._threads.values())
 
 
-def test_a_command_whose_verification_raises_is_dead_lettered_and_the_next_one_runs(
+def test_a_command_whose_handler_has_a_defect_is_dead_lettered_at_once_and_the_next_one_runs(
     rig: NodeRig, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    node = rig.running_node()
-    poison = rig.signer.build("node.pause", node.node_id, None, {})
-    FlakyVerify(poison.nonce, [KeyError("nonce table")], forever=True).install(monkeypatch)
+    node = rig.running_node(record_retry=_fast_retry())
+    pid = rig.pid()
+    rig.register(pid, ["AAA"])
+    rig.fence(pid, 1, node.node_id)
+    fence = FlakyFence(rig.coord, pid, [KeyError("fence table")], True, wrap=False).install(monkeypatch, rig.coord)
+    poison = rig.signer.build("portfolio.load", node.node_id, pid, {"epoch": 1})
     good = rig.signer.build("node.pause", node.node_id, None, {})
     rig.send_command(poison)
     rig.send_command(good)  # right behind it, same partition
-    assert rig.ack(good).ok
-    assert node.paused
+    assert rig.ack(good).ok and node.paused
+    ack = rig.ack(poison)
+    assert not ack.ok and refusal_reason(ack) is None and ack.detail.startswith("internal error: defect: ")
+    assert fence.calls == 1  # a defect is not retried
     wait_until(lambda: len(rig.dead_letters(rig.topics.schedule_updates)) == 1, TIMEOUT, "command dead letter")
     (letter,) = rig.dead_letters(rig.topics.schedule_updates)
-    assert letter.payload == codec.encode(poison) and letter.reason == "defect: KeyError: 'nonce table'"
-    assert node.schedule_loop.failed_records == 1
+    assert letter.payload == codec.encode(poison) and letter.reason == "defect: KeyError: 'fence table'"
+    assert node.schedule_loop.failed_records == 1 and node.dispatcher.refused == 0
     assert node.ready
 
 
-def test_a_command_meeting_a_coordination_outage_is_retried_and_runs_once_it_ends(
+def test_a_load_meeting_a_coordination_outage_is_retried_and_runs_once_it_ends(
+    rig: NodeRig, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    node = rig.running_node(record_retry=_fast_retry())
+    pid = rig.pid()
+    rig.register(pid, ["AAA"])
+    rig.fence(pid, 1, node.node_id)
+    outage = [redis.exceptions.ConnectionError("connection refused") for _ in range(3)]
+    fence = FlakyFence(rig.coord, pid, outage).install(monkeypatch, rig.coord)
+    cmd = rig.signer.build("portfolio.load", node.node_id, pid, {"epoch": 1})
+    rig.send_command(cmd)
+    ack = rig.ack(cmd)
+    assert ack.ok, ack.detail
+    assert pid in node.portfolios and node.portfolios[pid].epoch == 1
+    assert fence.calls == 4 and node.schedule_loop.guard.retries == 3
+    assert node.schedule_loop.failed_records == 0 and node.dispatcher.refused == 0
+    assert rig.dead_letters(rig.topics.schedule_updates) == []
+
+
+def test_an_ack_that_cannot_be_written_is_written_again_without_running_the_command_again(
     rig: NodeRig, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     node = rig.running_node(record_retry=_fast_retry())
     cmd = rig.signer.build("node.pause", node.node_id, None, {})
-    outage = [redis.exceptions.ConnectionError("connection refused") for _ in range(3)]
-    flaky = FlakyVerify(cmd.nonce, outage).install(monkeypatch)
+    writes = FailingAckWrites(rig.coord, cmd.nonce, 2).install(monkeypatch, rig.coord)
     rig.send_command(cmd)
     ack = rig.ack(cmd)
-    assert ack.ok and node.paused
-    assert flaky.calls == 4 and node.schedule_loop.guard.retries == 3
-    assert node.schedule_loop.failed_records == 0
-    assert rig.dead_letters(rig.topics.schedule_updates) == []
+    assert ack.ok and ack.detail.startswith("paused") and writes.left == 0  # not "already paused"
+    assert node.dispatcher.handled == 1 and node.schedule_loop.guard.retries == 2
+
+
+def test_a_redelivered_command_is_answered_with_its_genuine_ack_never_refused(rig: NodeRig) -> None:
+    node = rig.running_node()
+    cmd = rig.signer.build("node.pause", node.node_id, None, {})
+    rig.send_command(cmd)
+    first = rig.ack(cmd)
+    assert first.ok
+    rig.coord.delete(names.command_ack_key(cmd.nonce))  # the ack was lost
+    rig.send_command(cmd)  # the bus delivers the command again
+    again = rig.ack(cmd)
+    assert again == first and refusal_reason(again) is None
+    assert node.dispatcher.handled == 1 and node.dispatcher.replayed == 1 and node.dispatcher.refused == 0
 
 
 def test_a_transient_looking_failure_while_the_backends_answer_is_dead_lettered_after_bounded_tries(
     rig: NodeRig, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     node = rig.running_node(record_retry=_fast_retry())
-    poison = rig.signer.build("node.pause", node.node_id, None, {})
-    flaky = FlakyVerify(poison.nonce, [TimeoutError("always")], forever=True).install(monkeypatch)
+    pid = rig.pid()
+    rig.register(pid, ["AAA"])
+    rig.fence(pid, 1, node.node_id)
+    fence = FlakyFence(rig.coord, pid, [TimeoutError("always")], forever=True).install(monkeypatch, rig.coord)
+    poison = rig.signer.build("portfolio.load", node.node_id, pid, {"epoch": 1})
     good = rig.signer.build("node.resume", node.node_id, None, {})
     rig.send_command(poison)
     rig.send_command(good)
     assert rig.ack(good).ok
-    assert flaky.calls == 5  # max_attempts, then the probe found redis and the database answering
+    assert fence.calls == 5  # max_attempts, then the probe found redis and the database answering
+    ack = rig.ack(poison)
+    assert not ack.ok and refusal_reason(ack) is None and ack.detail.startswith("internal error: transient: ")
     wait_until(lambda: len(rig.dead_letters(rig.topics.schedule_updates)) == 1, TIMEOUT, "command dead letter")
     (letter,) = rig.dead_letters(rig.topics.schedule_updates)
-    assert letter.reason == "transient: TimeoutError: always (after 5 tries)"
+    assert letter.reason.startswith("transient: CoordinationError: ") and letter.reason.endswith("(after 5 tries)")
 
 
 def test_feedback_that_raises_is_dead_lettered_and_the_fill_behind_it_applies(

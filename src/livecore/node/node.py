@@ -358,6 +358,7 @@ class ExecutionNode:
                 "order_failures": self._sender.failures,
                 "feedback_ignored": self.feedback_loop.ignored,
                 "commands_refused": self.dispatcher.refused,
+                "commands_replayed": self.dispatcher.replayed,
                 "workers": self.config.workers,
                 **self._loop_counters(),
             },
