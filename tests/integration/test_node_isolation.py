@@ -5,6 +5,7 @@ backend that fails for a while makes the loop retry the same record."""
 
 from __future__ import annotations
 
+import json
 import threading
 from collections.abc import Iterator
 from decimal import Decimal
@@ -22,6 +23,7 @@ from livecore.wire import codec, names
 from livecore.wire.messages import FeedbackStatus, MarketEvent, OrderFeedback, Side
 
 POISON_PRICE = b'"price":"666.13"'
+ACCUMULATE = "tests.unit.node.strategies:Accumulate"
 
 
 @pytest.fixture(params=["embedded", "servers"])
@@ -211,6 +213,22 @@ def test_a_transient_looking_failure_while_the_backends_answer_is_dead_lettered_
     assert letter.reason.startswith("transient: CoordinationError: ") and letter.reason.endswith("(after 5 tries)")
 
 
+def _fill(pid: str, coid: str, fill_id: str, qty: int = 1) -> OrderFeedback:
+    return OrderFeedback(
+        status=FeedbackStatus.FILLED,
+        client_order_id=coid,
+        portfolio_id=pid,
+        epoch=1,
+        symbol="AAA",
+        side=Side.BUY,
+        fill_id=fill_id,
+        fill_qty=Decimal(qty),
+        fill_price=Decimal(10),
+        cumulative_qty=Decimal(qty),
+        ts_ns=1,
+    )
+
+
 def test_feedback_that_raises_is_dead_lettered_and_the_fill_behind_it_applies(
     rig: NodeRig, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -220,30 +238,69 @@ def test_feedback_that_raises_is_dead_lettered_and_the_fill_behind_it_applies(
     rig.load(node, pid, ["AAA"])
     rig.tick("AAA", "10")
     coid = rig.wait_orders(pid, 1)[0][1].client_order_id
-
-    def fill(fill_id: str) -> OrderFeedback:
-        return OrderFeedback(
-            status=FeedbackStatus.FILLED,
-            client_order_id=coid,
-            portfolio_id=pid,
-            epoch=1,
-            symbol="AAA",
-            side=Side.BUY,
-            fill_id=fill_id,
-            fill_qty=Decimal(1),
-            fill_price=Decimal(10),
-            cumulative_qty=Decimal(1),
-            ts_ns=1,
-        )
-
-    rig.feedback(fill("poison-fill"))
-    rig.feedback(fill("f-1"))  # same key, right behind it
+    rig.feedback(_fill(pid, coid, "poison-fill"))
+    rig.feedback(_fill(pid, coid, "f-1"))  # same key, right behind it
     wait_until(lambda: rig.portfolio(node, pid).books.positions.get("AAA") is not None, TIMEOUT, "the fill applied")
     wait_until(lambda: len(rig.dead_letters(rig.topics.orders_feedback)) == 1, TIMEOUT, "feedback dead letter")
     (letter,) = rig.dead_letters(rig.topics.orders_feedback)
     assert letter.reason == "defect: RecursionError: maximum recursion depth exceeded"
     assert node.feedback_loop.failed_records == 1
     wait_until(lambda: node.feedback_loop.tracker.outstanding() == 0, TIMEOUT, "every feedback offset released")
+    # undecodable, but keyed by its portfolio: that portfolio may miss a fill
+    assert (node.portfolios[pid].needs_reconcile or "").startswith("needs reconcile: feedback given up: defect")
+
+
+def test_a_fill_given_up_stops_its_portfolio_trading_visibly_until_it_is_loaded_again(
+    rig: NodeRig, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    node = rig.running_node()
+    pid, other = rig.pid(), rig.pid()
+    for portfolio in (pid, other):  # one more unit on every price while nothing is in flight
+        rig.load(node, portfolio, ["AAA"], strategy=ACCUMULATE)
+    rig.tick("AAA", "10")
+    for portfolio in (pid, other):
+        coid = rig.wait_orders(portfolio, 1)[0][1].client_order_id
+        rig.feedback(_fill(portfolio, coid, f"f-{portfolio}"))
+        wait_until(lambda p=portfolio: _position(rig, node, p) == 1, TIMEOUT, "the first fill applied")
+    processor = node.portfolios[pid]
+    real_offer = type(processor).offer_feedback
+
+    def offer(self: Any, item: Any) -> bool:
+        if item.feedback.fill_id == "lost":
+            raise LookupError("mailbox lane vanished")
+        return bool(real_offer(self, item))
+
+    monkeypatch.setattr(type(processor), "offer_feedback", offer)
+    rig.feedback(_fill(pid, rig.orders(pid)[0][1].client_order_id, "lost"))
+    wait_until(lambda: processor.needs_reconcile is not None, TIMEOUT, "the portfolio isolated")
+    assert processor.needs_reconcile == "needs reconcile: feedback given up: defect: LookupError: mailbox lane vanished"
+    wait_until(lambda: len(rig.dead_letters(rig.topics.orders_feedback)) == 1, TIMEOUT, "feedback dead letter")
+    (letter,) = rig.dead_letters(rig.topics.orders_feedback)
+    assert letter.reason == "defect: LookupError: mailbox lane vanished"
+    # visible: the published view says faulted, with the reason; audited
+    wait_until(lambda: _view(rig, pid).get("faulted") is True, TIMEOUT, "the view shows it faulted")
+    assert _view(rig, pid)["fault"] == processor.needs_reconcile
+    audited = [e.detail for e in rig.store.audit.recent(100, event="portfolio_isolated")]
+    assert [d["portfolio_id"] for d in audited] == [pid]
+    # no new position, even after a resume; the other portfolio trades on
+    node.pause()
+    node.resume()
+    applied, other_orders = processor.events_applied, len(rig.orders(other))
+    rig.tick("AAA", "9")
+    rig.wait_orders(other, other_orders + 1)
+    wait_until(lambda: processor.events_applied > applied, TIMEOUT, "the tick taken by the isolated portfolio")
+    assert len(rig.orders(pid)) == 1
+    assert not rig.portfolio(node, pid).trading_enabled and node.portfolios[other].needs_reconcile is None
+
+
+def _position(rig: NodeRig, node: Any, pid: str) -> Decimal:
+    position = rig.portfolio(node, pid).books.positions.get("AAA")
+    return Decimal(0) if position is None else Decimal(position.quantity)
+
+
+def _view(rig: NodeRig, pid: str) -> dict[str, Any]:
+    raw = rig.coord.get(names.portfolio_view_key(pid))
+    return {} if raw is None else dict(json.loads(raw))
 
 
 def _fast_retry() -> Any:

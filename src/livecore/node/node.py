@@ -135,6 +135,7 @@ class ExecutionNode:
             self.portfolios,
             self._hosting.is_loading,
             self._dead_letters,
+            self._hosting.isolate,
             **isolation,
         )
         self.dispatcher = CommandDispatcher(
