@@ -123,6 +123,26 @@ def test_a_tick_that_raises_is_dead_lettered_and_the_rest_of_its_batch_routes(
     assert letter.reason == "defect: ArithmeticError: price out of any range"
     assert node.market_loop.failed_records == 1 and node.market_loop.errors == 0
     assert node.ready and all(t.is_alive() for t in node._threads.values())
+    metrics = names.metrics_key(node.node_id)
+    failed = names.loop_failed_field(names.MARKET_LOOP)
+    wait_until(lambda: rig.coord.hgetall(metrics).get(failed) == "1", TIMEOUT, "the dead letter in the metrics")
+
+
+def test_a_mailbox_that_raises_on_an_offer_is_counted_in_the_metrics(
+    rig: NodeRig, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    node = rig.running_node()
+    pid = rig.pid()
+    rig.load(node, pid, ["AAA"])
+    processor = node.portfolios[pid]
+
+    def offer(slots: Any) -> int:
+        raise BufferError("mailbox broken")
+
+    monkeypatch.setattr(processor, "offer_market", offer)
+    rig.tick("AAA", "10")
+    metrics = names.metrics_key(node.node_id)
+    wait_until(lambda: rig.coord.hgetall(metrics).get(names.OFFER_ERRORS_FIELD) == "1", TIMEOUT, "offer errors")
 
 
 def test_a_command_whose_handler_has_a_defect_is_dead_lettered_at_once_and_the_next_one_runs(

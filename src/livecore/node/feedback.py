@@ -38,7 +38,7 @@ from livecore.node.loop import ConsumerLoop
 from livecore.node.mailbox import FeedbackItem, FeedbackTicket
 from livecore.node.processor import PortfolioProcessor
 from livecore.ports.bus import Consumer, Record
-from livecore.wire import codec
+from livecore.wire import codec, names
 
 log = logging.getLogger(__name__)
 
@@ -74,7 +74,7 @@ class OffsetTracker:
 
 
 class FeedbackLoop(ConsumerLoop):
-    label = "order_feedback"
+    label = names.FEEDBACK_LOOP
 
     def __init__(
         self,

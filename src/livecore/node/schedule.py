@@ -26,10 +26,11 @@ from livecore.node.commands import Admitted, CommandDispatcher
 from livecore.node.deadletter import DeadLetters
 from livecore.node.loop import ConsumerLoop
 from livecore.ports.bus import Consumer, Record
+from livecore.wire import names
 
 
 class ScheduleUpdatesLoop(ConsumerLoop):
-    label = "schedule_updates"
+    label = names.SCHEDULE_LOOP
 
     def __init__(
         self,
