@@ -225,8 +225,8 @@ def test_a_transient_looking_failure_while_the_backends_answer_is_dead_lettered_
     rig.send_command(poison)
     rig.send_command(good)
     assert rig.ack(good).ok
+    ack = rig.ack(poison)  # the two may sit on different partitions: either may run first
     assert fence.calls == 5  # max_attempts, then the probe found redis and the database answering
-    ack = rig.ack(poison)
     assert not ack.ok and refusal_reason(ack) is None and ack.detail.startswith("internal error: transient: ")
     wait_until(lambda: len(rig.dead_letters(rig.topics.schedule_updates)) == 1, TIMEOUT, "command dead letter")
     (letter,) = rig.dead_letters(rig.topics.schedule_updates)
@@ -301,7 +301,7 @@ def test_a_fill_given_up_stops_its_portfolio_trading_visibly_until_it_is_loaded_
     wait_until(lambda: _view(rig, pid).get("faulted") is True, TIMEOUT, "the view shows it faulted")
     assert _view(rig, pid)["fault"] == processor.needs_reconcile
     audited = [e.detail for e in rig.store.audit.recent(100, event="portfolio_isolated")]
-    assert [d["portfolio_id"] for d in audited] == [pid]
+    assert [d["portfolio_id"] for d in audited if d["portfolio_id"] in (pid, other)] == [pid]  # the db is shared
     # no new position, even after a resume; the other portfolio trades on
     node.pause()
     node.resume()
