@@ -111,7 +111,7 @@ class BusHealthReporter:
             else:
                 log.error("%s: bus DEGRADED: %s", self.process, health.reason)
         self._last = health
-        fields = {**bus_health_fields(health), "updated_at": dt.datetime.now(dt.UTC).isoformat()}
+        fields = {**bus_health_fields(health), names.UPDATED_AT_FIELD: dt.datetime.now(dt.UTC).isoformat()}
         self._coord.hset(names.bus_health_key(self.process), fields, ttl=self._ttl)
         return health
 

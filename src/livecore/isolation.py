@@ -133,6 +133,15 @@ class RecordGuard:
                 return Outcome.STOPPED
             self._alive()
 
+    def given_up(self, what: str, exc: Exception) -> str:
+        """Count a record the loop gives up on without running it here (it has no
+        backend to wait for, or the work must not be repeated); log it and return the
+        dead-letter reason. The counters change only through the guard."""
+        self.failures += 1
+        self.dead_lettered += 1
+        log.error("%s: %s failed, dead-lettered", self._label, what, exc_info=exc)
+        return f"{classify(exc).value}: {describe(exc)}"
+
     def _must_give_up(self, fault: Fault, attempt: int, healthy: int, healthy_for_s: float) -> bool:
         if fault is Fault.DEFECT:
             return True

@@ -12,10 +12,10 @@ from __future__ import annotations
 import re
 
 from livecore.wire.messages import CommandAck
-from livecore.wire.signing import CommandRejected
+from livecore.wire.signing import REJECTION_REASONS, CommandRejected
 
 REFUSED = "refused"
-REASONS = ("unsigned", "forged", "expired", "from_future", "replayed")
+REASONS = REJECTION_REASONS  # defined once, next to the verifier that gives them
 _REFUSAL = re.compile(rf"^{REFUSED}: ({'|'.join(REASONS)}): ")
 
 

@@ -77,6 +77,12 @@ def _bus(ok: bool | None, reason: str | None) -> str:
     return "ok" if ok else f"[red]degraded: {reason}[/]"
 
 
+def _problems(counters: dict[str, int]) -> str:
+    if not counters:
+        return "-"
+    return "[red]" + ", ".join(f"{name} {count}" for name, count in sorted(counters.items())) + "[/]"
+
+
 def render(report: StatusReport, console: Console) -> None:
     for part in renderables(report):
         console.print(part, highlight=False)
@@ -96,6 +102,7 @@ def renderables(report: StatusReport) -> list[RenderableType]:
         parts.append(f"scheduler leader: [bold]{leader.scheduler_id}[/] (epoch {leader.epoch}{age})")
 
     nodes = Table(title="nodes", title_justify="left")
+    with_problems = any(n.problems for n in report.nodes)  # the column only when a counter is non-zero
     for column in (
         "node",
         "state",
@@ -106,6 +113,7 @@ def renderables(report: StatusReport) -> list[RenderableType]:
         "memory MiB",
         "backpressure",
         "bus",
+        *(("problems",) if with_problems else ()),
     ):
         nodes.add_column(column)
     for n in report.nodes:
@@ -121,6 +129,7 @@ def renderables(report: StatusReport) -> list[RenderableType]:
             _num(None if n.memory_usage is None else n.memory_usage / 2**20, "{:.0f}"),
             _num(n.backpressure_count),
             _bus(n.bus_ok, n.bus_reason),
+            *((_problems(n.problems),) if with_problems else ()),
         )
     parts.append(nodes)
 

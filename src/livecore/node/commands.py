@@ -5,14 +5,26 @@ operations), never its fields. The order of checks matters:
 
 1. undecodable -> dead letter;
 2. addressed to another node -> ignored (counted; every node reads the topic);
-3. unsigned / forged / expired / from the future / replayed -> refused, written
-   to the audit log, and answered with a refusal ack (``ok=False``, detail
-   ``refused: <reason>: ...``) so the sender learns why at once instead of
-   waiting out its timeout. The refusal ack is written only if no ack exists
-   for that nonce (SET NX): a replayed or forged copy of a genuine command can
+3. unsigned / forged / expired / from the future / malformed -> refused,
+   written to the audit log, and answered with a refusal ack (``ok=False``,
+   detail ``refused: <reason>: ...``) so the sender learns why at once instead
+   of waiting out its timeout. The refusal ack is written only if no ack
+   exists for that nonce (SET NX): a forged copy of a genuine command can
    never overwrite the genuine command's ack;
-4. unknown command -> warned, dead-lettered and acknowledged ``ok=False``;
-5. otherwise the handler runs; its outcome is written as a ``CommandAck``.
+4. a nonce this node already accepted (a bus redelivery, or a copy) is never
+   refused: "refused" means "never run", and that command ran (or is running).
+   It is audited and answered by writing the genuine ack again if this node
+   still remembers it (SET NX), otherwise ignored;
+5. unknown command -> warned, dead-lettered and acknowledged ``ok=False``;
+6. otherwise the handler runs; its outcome is written as a ``CommandAck``.
+
+Steps 1-5 (``admit``) run once per record. Only step 6 (``execute``) may be
+retried by the schedule loop's ``RecordGuard``: a handler that meets a backend
+that does not answer raises out of ``execute`` and is run again, and an ack
+that cannot be written is written again without re-running the handler. A
+command given up after its retries is acknowledged ``ok=False`` with
+``internal error: ...`` (it may have run part-way; it is never called
+"refused").
 
 Every handler is idempotent: repeating a command leaves the node as the first
 one did (loading a loaded portfolio at its epoch, unloading an absent one,
@@ -23,6 +35,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -34,9 +47,12 @@ from livecore.ports.store import AuditLog
 from livecore.refusals import refusal_detail
 from livecore.wire import codec, names
 from livecore.wire.messages import CommandAck, ScheduleCommand
-from livecore.wire.signing import CommandRejected, CommandVerifier
+from livecore.wire.signing import REPLAYED, CommandRejected, CommandVerifier
 
 log = logging.getLogger(__name__)
+
+# acks remembered for redeliveries; the verifier refuses older commands as expired anyway
+_REMEMBERED_ACKS = 4096
 
 
 class CommandFailed(Exception):
@@ -62,6 +78,14 @@ class Outcome:
 
 
 Handler = Callable[[NodeControl, ScheduleCommand], Outcome]
+
+
+@dataclass(frozen=True, slots=True)
+class Admitted:
+    """A verified command and its handler, ready to execute (and, on a backend fault, to retry)."""
+
+    cmd: ScheduleCommand
+    handler: Handler
 
 
 def _portfolio(cmd: ScheduleCommand) -> str:
@@ -142,56 +166,85 @@ class CommandDispatcher:
         self._audit = audit
         self._dead_letters = dead_letters
         self._ack_ttl = ack_ttl_s
+        self._acks: OrderedDict[str, CommandAck] = OrderedDict()  # by nonce: the genuine answers
+        self._after: dict[str, Callable[[], None]] = {}  # by nonce: run once its ack is written
         self.handled = 0
         self.failed = 0
         self.refused = 0
+        self.replayed = 0
         self.misaddressed = 0
         self.unknown = 0
 
     def handle(self, record: Record) -> None:
+        """``admit`` then ``execute`` (no retry: for callers without a guard)."""
+        admitted = self.admit(record)
+        if admitted is not None:
+            self.execute(admitted)
+
+    def admit(self, record: Record) -> Admitted | None:
+        """Decode, check address and verify, once per record: the command to execute,
+        or None when it was answered (refused, replayed, unknown) or dropped."""
         try:
             cmd = codec.schedule_commands.decode(record.value)
         except codec.MalformedMessage as exc:
             self._dead_letters.send(record, exc.reason)
-            return
+            return None
         if cmd.target_node != self._node_id:
             self.misaddressed += 1
-            return
+            return None
         try:
             self._verifier.verify(cmd)
         except CommandRejected as exc:
-            self._refuse(cmd, exc)
-            return
+            if exc.reason == REPLAYED:
+                self._answer_again(cmd)
+            else:
+                self._refuse(cmd, exc)
+            return None
         handler = HANDLERS.get(cmd.command)
         if handler is None:
             self.unknown += 1
             log.warning("unknown command %r (nonce %s): dead-lettered", cmd.command, cmd.nonce)
             self._dead_letters.send(record, f"unknown command {cmd.command!r}")
-            self._ack(cmd, False, f"unknown command {cmd.command!r}")
-            return
-        self.execute(cmd, handler)
+            self._write(self._remember(cmd, False, f"unknown command {cmd.command!r}"), quiet=True)
+            return None
+        return Admitted(cmd, handler)
 
-    def execute(self, cmd: ScheduleCommand, handler: Handler) -> None:
+    def execute(self, admitted: Admitted) -> None:
+        """Run the handler (unless it already ran) and write its ack. A handler failure
+        other than ``CommandFailed``, or an ack that cannot be written, raises: the
+        caller's guard tries again (the handler is idempotent; a written outcome is
+        never recomputed)."""
+        cmd = admitted.cmd
+        ack = self._acks.get(cmd.nonce)
+        if ack is None:
+            ack = self._run(admitted)
+        self._write(ack)
+        after = self._after.pop(cmd.nonce, None)
+        if after is not None:
+            after()
+
+    def abandon(self, admitted: Admitted, reason: str) -> None:
+        """The guard gave the command up: answer ``ok=False`` (it may have run part-way)."""
+        cmd = admitted.cmd
+        self.failed += 1
+        self._after.pop(cmd.nonce, None)
+        self._write(self._remember(cmd, False, f"internal error: {reason}"), quiet=True)
+
+    def _run(self, admitted: Admitted) -> CommandAck:
+        cmd = admitted.cmd
         log.info("command %s %s (nonce %s)", cmd.command, cmd.portfolio_id or "", cmd.nonce)
-        outcome: Outcome | None = None
         try:
-            outcome = handler(self._control, cmd)
-            ok, detail = True, outcome.detail
-            self.handled += 1
+            outcome = admitted.handler(self._control, cmd)
         except CommandFailed as exc:
-            ok, detail = False, str(exc)
             self.failed += 1
-            log.warning("command %s %s failed: %s", cmd.command, cmd.portfolio_id or "", detail)
-        except Exception as exc:
-            ok, detail = False, f"internal error: {type(exc).__name__}: {exc}"
-            self.failed += 1
-            log.exception("command %s %s raised", cmd.command, cmd.portfolio_id or "")
-        self._ack(cmd, ok, detail)
-        if outcome is not None and outcome.after_ack is not None:
-            outcome.after_ack()
+            log.warning("command %s %s failed: %s", cmd.command, cmd.portfolio_id or "", exc)
+            return self._remember(cmd, False, str(exc))
+        self.handled += 1
+        if outcome.after_ack is not None:
+            self._after[cmd.nonce] = outcome.after_ack
+        return self._remember(cmd, True, outcome.detail)
 
-    def _ack(self, cmd: ScheduleCommand, ok: bool, detail: str, only_if_absent: bool = False) -> None:
-        """Write the ack; ``only_if_absent`` for refusals, so an existing ack is never replaced."""
+    def _remember(self, cmd: ScheduleCommand, ok: bool, detail: str) -> CommandAck:
         ack = CommandAck(
             nonce=cmd.nonce,
             node_id=self._node_id,
@@ -201,28 +254,60 @@ class CommandDispatcher:
             detail=detail,
             ts_ns=time.time_ns(),
         )
-        key, value = names.command_ack_key(cmd.nonce), codec.encode(ack).decode()
+        self._acks[cmd.nonce] = ack
+        while len(self._acks) > _REMEMBERED_ACKS:
+            self._acks.popitem(last=False)
+        return ack
+
+    def _write(self, ack: CommandAck, only_if_absent: bool = False, quiet: bool = False) -> None:
+        """Write ``ack``; ``only_if_absent`` so an existing ack is never replaced; ``quiet``
+        logs a failure instead of raising it."""
+        key, value = names.command_ack_key(ack.nonce), codec.encode(ack).decode()
         try:
             if only_if_absent:
                 self._coord.claim(key, value, self._ack_ttl)
             else:
                 self._coord.set(key, value, ttl=self._ack_ttl)
         except Exception:
-            log.exception("cannot write the ack of %s (nonce %s)", cmd.command, cmd.nonce)
+            if not quiet:
+                raise
+            log.exception("cannot write the ack of %s (nonce %s)", ack.command, ack.nonce)
+
+    def _answer_again(self, cmd: ScheduleCommand) -> None:
+        """A nonce this node accepted before: never refuse it, answer with the genuine ack."""
+        self.replayed += 1
+        ack = self._acks.get(cmd.nonce)
+        log.warning(
+            "command %s (nonce %s) seen again: %s", cmd.command, cmd.nonce, "answered again" if ack else "ignored"
+        )
+        self._audit_quietly("command_replayed", cmd, {"reason": REPLAYED, "answered": ack is not None})
+        if ack is not None:
+            self._write(ack, only_if_absent=True, quiet=True)
 
     def _refuse(self, cmd: ScheduleCommand, exc: CommandRejected) -> None:
         self.refused += 1
         log.warning("refused command %s (nonce %s): %s", cmd.command, cmd.nonce, exc)
+        self._audit_quietly("command_refused", cmd, {"reason": exc.reason, "detail": exc.detail})
+        refusal = CommandAck(
+            nonce=cmd.nonce,
+            node_id=self._node_id,
+            command=cmd.command,
+            portfolio_id=cmd.portfolio_id,
+            ok=False,
+            detail=refusal_detail(exc),
+            ts_ns=time.time_ns(),
+        )
+        self._write(refusal, only_if_absent=True, quiet=True)
+
+    def _audit_quietly(self, event: str, cmd: ScheduleCommand, extra: dict[str, object]) -> None:
         detail = {
             "node_id": self._node_id,
-            "reason": exc.reason,
-            "detail": exc.detail,
+            **extra,
             "command": cmd.command,
             "portfolio_id": cmd.portfolio_id,
             "nonce": cmd.nonce,
         }
         try:
-            self._audit.record("node", "command_refused", detail, time.time_ns())
+            self._audit.record("node", event, detail, time.time_ns())
         except Exception:
-            log.exception("cannot audit the refused command %s", cmd.nonce)
-        self._ack(cmd, False, refusal_detail(exc), only_if_absent=True)
+            log.exception("cannot audit the %s command %s", event, cmd.nonce)

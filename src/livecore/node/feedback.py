@@ -18,7 +18,12 @@ longest run of released tickets. A full feedback mailbox pauses the consumer
 A record whose decoding or delivery raises (anything but a full or loading
 mailbox, which wait) is dead-lettered on its own, its ticket released, and the
 records behind it are delivered: the commit passes it, nothing after it is
-skipped. Its portfolio's books are put right by the journal at the next load.
+skipped. Its portfolio (named by the feedback, or else by the record key) may
+now hold wrong positions, so it is isolated (``on_given_up``): it stops opening
+positions, shows as faulted ``needs reconcile: ...`` and is audited, until a
+new load restores it from its snapshot and the gateway journal, which holds the
+fill. A record that is not a feedback message at all (``MalformedMessage``) is
+only dead-lettered.
 """
 
 from __future__ import annotations
@@ -33,7 +38,7 @@ from livecore.node.loop import ConsumerLoop
 from livecore.node.mailbox import FeedbackItem, FeedbackTicket
 from livecore.node.processor import PortfolioProcessor
 from livecore.ports.bus import Consumer, Record
-from livecore.wire import codec
+from livecore.wire import codec, names
 
 log = logging.getLogger(__name__)
 
@@ -69,7 +74,7 @@ class OffsetTracker:
 
 
 class FeedbackLoop(ConsumerLoop):
-    label = "order_feedback"
+    label = names.FEEDBACK_LOOP
 
     def __init__(
         self,
@@ -81,12 +86,14 @@ class FeedbackLoop(ConsumerLoop):
         portfolios: Mapping[str, PortfolioProcessor],
         is_loading: Callable[[str], bool],
         dead_letters: DeadLetters,
+        on_given_up: Callable[[str, str], None],
         **isolation: Any,
     ) -> None:
         super().__init__(consumer_factory, should_run, poll_batch, poll_timeout_s, **isolation)
         self._portfolios = portfolios
         self._is_loading = is_loading
         self._dead_letters = dead_letters
+        self._on_given_up = on_given_up  # (portfolio_id, reason): stop it trading
         self.tracker = OffsetTracker(topic)
         self._backlog: deque[tuple[FeedbackItem, Record]] = deque()
         self._paused = False
@@ -106,7 +113,7 @@ class FeedbackLoop(ConsumerLoop):
                 ticket.done = True
                 continue
             except Exception as exc:  # not a decode refusal: a bug, isolated to this record
-                self._dead_letters.send(record, self.poisoned(_where(record), exc))
+                self._give_up(record, _key(record), self.poisoned(_where(record), exc))
                 ticket.done = True
                 continue
             self._backlog.append((FeedbackItem(feedback, ticket), record))
@@ -121,7 +128,7 @@ class FeedbackLoop(ConsumerLoop):
             try:
                 verdict = self._deliver(item)
             except Exception as exc:
-                self._dead_letters.send(record, self.poisoned(_where(record), exc))
+                self._give_up(record, item.feedback.portfolio_id, self.poisoned(_where(record), exc))
                 verdict = "done"
                 if item.ticket is not None:
                     item.ticket.done = True
@@ -134,6 +141,15 @@ class FeedbackLoop(ConsumerLoop):
         if self._paused:
             consumer.resume()
             self._paused = False
+
+    def _give_up(self, record: Record, portfolio_id: str | None, reason: str) -> None:
+        """Stop its portfolio trading on books that miss it, then dead-letter the record."""
+        if portfolio_id:
+            try:
+                self._on_given_up(portfolio_id, reason)
+            except Exception:
+                log.exception("%s: cannot isolate portfolio %s", self.label, portfolio_id)
+        self._dead_letters.send(record, reason)
 
     def _deliver(self, item: FeedbackItem) -> str:
         """``done``, ``again`` (look at the same item again) or why it must wait."""
@@ -168,6 +184,14 @@ class FeedbackLoop(ConsumerLoop):
     def finish(self, consumer: Consumer) -> None:
         self._backlog.clear()
         self.tracker.clear()
+
+
+def _key(record: Record) -> str | None:
+    """The portfolio id the gateway keys feedback by, if the key is readable."""
+    try:
+        return record.key.decode() if record.key else None
+    except UnicodeDecodeError:
+        return None
 
 
 def _where(record: Record) -> str:

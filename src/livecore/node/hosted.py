@@ -43,6 +43,16 @@ def feedback_applied(result: Any) -> bool:
     return getattr(result, "name", None) == "APPLIED"
 
 
+def with_fault(view: Any, reason: str) -> Any:
+    """``view`` showing the portfolio faulted for ``reason`` (a node-side fault the
+    domain does not know of, e.g. feedback given up), so status and the API show it."""
+    if isinstance(view, dict):
+        return {**view, "faulted": True, "fault": reason}
+    if isinstance(view, msgspec.Struct) and {"faulted", "fault"} <= set(view.__struct_fields__):
+        return msgspec.structs.replace(view, faulted=True, fault=reason)
+    return view
+
+
 def encode_view(view: Any, node_id: str) -> str:
     """``Portfolio.view()`` as a JSON object with the hosting node's id added
     (spliced into the encoded object: no intermediate dict)."""

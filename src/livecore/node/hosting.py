@@ -306,9 +306,21 @@ class PortfolioHosting:
                 return "not paused"
             self.paused = False
             for processor in self.processors():
+                if processor.needs_reconcile is not None:
+                    continue  # stays stopped until it is loaded again
                 with processor.exclusive() as portfolio:
                     portfolio.set_trading_enabled(True)
             return "resumed"
+
+    def isolate(self, portfolio_id: str, reason: str) -> None:
+        """Feedback for ``portfolio_id`` was given up: its books may be wrong, so it
+        stops opening positions until a new load reconciles it from the journal."""
+        processor = self._portfolios.get(portfolio_id)
+        if processor is None or processor.closed:
+            return  # not hosted here: whoever loads it next reconciles from the journal
+        log.error("%s: feedback given up (%s): trading stopped until it is loaded again", portfolio_id, reason)
+        processor.isolate(f"needs reconcile: feedback given up: {reason}")
+        self._audit("portfolio_isolated", portfolio_id, {"reason": reason, "epoch": processor.epoch})
 
     # --- periodic (heartbeat thread) ---------------------------------------------------------
 

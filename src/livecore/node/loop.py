@@ -16,7 +16,7 @@ import threading
 import time
 from collections.abc import Callable
 
-from livecore.faults import RetryPolicy, classify, describe
+from livecore.faults import RetryPolicy
 from livecore.isolation import RecordGuard, always_answer, wait_while
 from livecore.ports.bus import Consumer, Record
 
@@ -67,10 +67,7 @@ class ConsumerLoop:
     def poisoned(self, what: str, exc: Exception) -> str:
         """Count a record given up without retrying (the loop has no backend to wait
         for); return the dead-letter reason."""
-        self.guard.failures += 1
-        self.guard.dead_lettered += 1
-        log.error("%s: %s failed, dead-lettered", self.label, what, exc_info=exc)
-        return f"{classify(exc).value}: {describe(exc)}"
+        return self.guard.given_up(what, exc)
 
     def _stamp(self) -> None:
         self.last_alive = time.monotonic()

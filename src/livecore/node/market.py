@@ -26,13 +26,13 @@ from livecore.node.loop import ConsumerLoop
 from livecore.node.mailbox import MarketSlot
 from livecore.node.processor import PortfolioProcessor
 from livecore.ports.bus import Consumer, Record
-from livecore.wire import codec
+from livecore.wire import codec, names
 
 log = logging.getLogger(__name__)
 
 
 class MarketDataLoop(ConsumerLoop):
-    label = "market_data"
+    label = names.MARKET_LOOP
 
     def __init__(
         self,

@@ -19,6 +19,8 @@ from dataclasses import dataclass, field
 
 import psutil
 
+from livecore.wire import names
+
 
 def iso_now() -> str:
     return dt.datetime.now(dt.UTC).isoformat()
@@ -68,7 +70,7 @@ def metrics_fields(stats: NodeStats, gauge: ProcessGauge) -> dict[str, str]:
         "state": "paused" if stats.paused else "running",
         "started_at": stats.started_at,
         "capacity": str(stats.capacity),
-        "updated_at": iso_now(),
+        names.UPDATED_AT_FIELD: iso_now(),
     }
     for name, value in stats.extra.items():
         fields[name] = str(value)

@@ -135,6 +135,7 @@ class ExecutionNode:
             self.portfolios,
             self._hosting.is_loading,
             self._dead_letters,
+            self._hosting.isolate,
             **isolation,
         )
         self.dispatcher = CommandDispatcher(
@@ -353,11 +354,13 @@ class ExecutionNode:
             extra={
                 "faulted": sum(1 for p in processors if p.faulted),
                 "stale_events": self.market_loop.stale,
-                "dead_letters": self._dead_letters.count,
+                names.DEAD_LETTERS_FIELD: self._dead_letters.count,
+                names.OFFER_ERRORS_FIELD: self.market_loop.offer_errors,
                 "orders_sent": self._sender.delivered,
                 "order_failures": self._sender.failures,
                 "feedback_ignored": self.feedback_loop.ignored,
                 "commands_refused": self.dispatcher.refused,
+                "commands_replayed": self.dispatcher.replayed,
                 "workers": self.config.workers,
                 **self._loop_counters(),
             },
@@ -369,9 +372,9 @@ class ExecutionNode:
         """Per consumer loop: records dead-lettered because handling raised, and retries."""
         out: dict[str, int] = {}
         for loop in (self.schedule_loop, self.market_loop, self.feedback_loop):
-            out[f"{loop.label}_failed"] = loop.guard.dead_lettered
-            out[f"{loop.label}_retries"] = loop.guard.retries
-            out[f"{loop.label}_errors"] = loop.errors
+            out[names.loop_failed_field(loop.label)] = loop.guard.dead_lettered
+            out[names.loop_retries_field(loop.label)] = loop.guard.retries
+            out[names.loop_errors_field(loop.label)] = loop.errors
         return out
 
     def _running(self) -> bool:

@@ -18,7 +18,7 @@ import time
 from collections.abc import Callable, Iterator
 from typing import Protocol
 
-from livecore.node.hosted import HostedPortfolio, encode_view, feedback_applied
+from livecore.node.hosted import HostedPortfolio, encode_view, feedback_applied, with_fault
 from livecore.node.mailbox import (
     Batch,
     FeedbackItem,
@@ -79,6 +79,7 @@ class PortfolioProcessor:
         self._changes = 0
         self._view: tuple[int, str] | None = None
         self.error: str | None = None  # an exception that escaped the domain
+        self.needs_reconcile: str | None = None  # why its books may be wrong (``isolate``)
         self.events_applied = 0  # everything taken from the mailbox
         self.market_applied = 0  # market events given to the portfolio
         self.conflated = 0
@@ -171,6 +172,18 @@ class PortfolioProcessor:
             self._host.tickets_done(tickets)
         return saved
 
+    def isolate(self, reason: str) -> None:
+        """Stop this portfolio trading for good: its books may be wrong (feedback it
+        should have applied was given up). Prices and fills still apply; only a new
+        load (snapshot + gateway journal) can put it right."""
+        with self._lock:
+            self._portfolio.set_trading_enabled(False)
+            if self.needs_reconcile is None:
+                self.needs_reconcile = reason
+            if self.error is None:
+                self.error = reason
+            self._changes += 1  # the view shows it at the next publish
+
     def persist(self) -> bool:
         """Save a snapshot now (load saves one at the new epoch before trading)."""
         with self._lock:
@@ -183,7 +196,10 @@ class PortfolioProcessor:
                 return None
             if self._view is None or self._view[0] != self._changes:
                 try:
-                    self._view = (self._changes, encode_view(self._portfolio.view(), node_id))
+                    view = self._portfolio.view()
+                    if self.needs_reconcile is not None:
+                        view = with_fault(view, self.needs_reconcile)
+                    self._view = (self._changes, encode_view(view, node_id))
                 except Exception as exc:
                     self._record_error("view", exc)
                     return None

@@ -4,10 +4,15 @@ start-up), one command at a time through the ``CommandDispatcher``. Nothing is
 committed: a restarted node starts at ``latest`` again, and whatever it missed
 would have expired anyway.
 
-Each command runs under the loop's ``RecordGuard``: a command whose handling
-raises is dead-lettered (with the exception) and the next command runs; only a
-coordination store or database that does not answer makes the loop wait and
-try the same command again (every command is idempotent)."""
+A command is decoded and verified once (``CommandDispatcher.admit``): its
+nonce is then spent, so verification is never retried; if admitting raises
+(a defect) the record is dead-lettered at once. Only the handler and its ack
+run under the loop's ``RecordGuard`` (``execute``): a coordination store or
+database that does not answer makes the loop wait and run the same handler
+again (every handler is idempotent; an outcome already reached is not
+recomputed, only its ack rewritten). A command given up by the guard is
+dead-lettered with its reason and acknowledged ``ok=False`` (``internal
+error``), and the next command runs."""
 
 from __future__ import annotations
 
@@ -17,14 +22,15 @@ from functools import partial
 from typing import Any
 
 from livecore.isolation import Outcome
-from livecore.node.commands import CommandDispatcher
+from livecore.node.commands import Admitted, CommandDispatcher
 from livecore.node.deadletter import DeadLetters
 from livecore.node.loop import ConsumerLoop
 from livecore.ports.bus import Consumer, Record
+from livecore.wire import names
 
 
 class ScheduleUpdatesLoop(ConsumerLoop):
-    label = "schedule_updates"
+    label = names.SCHEDULE_LOOP
 
     def __init__(
         self,
@@ -45,10 +51,22 @@ class ScheduleUpdatesLoop(ConsumerLoop):
             if not self._should_run():
                 return  # shut down by an earlier command: the rest targets a stopped node
             self.last_alive = time.monotonic()
+            what = f"command {record.topic}[{record.partition}]@{record.offset}"
+            try:
+                admitted = self._dispatcher.admit(record)
+            except Exception as exc:  # verification is never retried: its nonce is spent
+                self._dead_letters.send(record, self.poisoned(what, exc))
+                continue
+            if admitted is None:
+                continue
             outcome = self.guard.run(
-                partial(self._dispatcher.handle, record),
-                partial(self._dead_letters.send, record),
-                f"command {record.topic}[{record.partition}]@{record.offset}",
+                partial(self._dispatcher.execute, admitted), partial(self._give_up, record, admitted), what
             )
             if outcome is Outcome.STOPPED:
                 return
+
+    def _give_up(self, record: Record, admitted: Admitted, reason: str) -> None:
+        try:
+            self._dispatcher.abandon(admitted, reason)
+        finally:
+            self._dead_letters.send(record, reason)

@@ -9,6 +9,10 @@ Portfolio ``state`` is one of: ``running``, ``paused`` (its node is paused),
 ``stopped``, ``degraded: bus`` (its node's message bus does not work, e.g.
 the broker is down: it cannot trade).
 
+Each node row carries ``problems``: its counters that mean something went
+wrong (dead letters, records its loops gave up, loop errors, mailbox offers
+that raised: ``names.NODE_PROBLEM_FIELDS``), those above zero.
+
 ``health`` is ``ok`` or ``degraded``; ``problems`` says why, one line per
 process whose bus is unhealthy or lost records behind retention (nodes from
 their metrics hash, gateways and feeds from their ``bus:health:*`` reports).
@@ -17,6 +21,7 @@ their metrics hash, gateways and feeds from their ``bus:health:*`` reports).
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
@@ -57,6 +62,7 @@ class NodeRow(msgspec.Struct, frozen=True, kw_only=True):
     bus_ok: bool | None = None
     bus_reason: str | None = None
     bus_lost_records: int | None = None
+    problems: dict[str, int] = {}  # non-zero counters of ``names.NODE_PROBLEM_FIELDS``
 
 
 class PositionRow(msgspec.Struct, frozen=True, kw_only=True):
@@ -142,8 +148,15 @@ def _node_row(node: NodeState) -> NodeRow:
         dropped_events=parse_int(m.get("dropped_events")),
         total_events=parse_int(m.get("total_events")),
         started_at=m.get("started_at"),
-        updated_at=m.get("updated_at"),
+        updated_at=m.get(names.UPDATED_AT_FIELD),
+        problems=_problem_counters(m),
     )
+
+
+def _problem_counters(metrics: Mapping[str, str]) -> dict[str, int]:
+    """The node's counters that mean something went wrong, those above zero."""
+    found = {name: parse_int(metrics.get(name)) for name in names.NODE_PROBLEM_FIELDS}
+    return {name: count for name, count in found.items() if count}
 
 
 def _portfolio(

@@ -106,3 +106,36 @@ BUS_OK_FIELD = "bus_ok"  # "1" or "0"
 BUS_REASON_FIELD = "bus_reason"  # what is wrong ("" when ok)
 BUS_SINCE_FIELD = "bus_since_ns"  # wall-clock ns of the last change
 BUS_LOST_FIELD = "bus_lost_records"  # records skipped behind retention (absent: unknown)
+UPDATED_AT_FIELD = "updated_at"  # ISO time of the last refresh (metrics and bus-health hashes)
+
+# the node's consumer loops, as named in its metrics hash
+SCHEDULE_LOOP = "schedule_updates"
+MARKET_LOOP = "market_data"
+FEEDBACK_LOOP = "order_feedback"
+NODE_LOOPS = (SCHEDULE_LOOP, MARKET_LOOP, FEEDBACK_LOOP)
+
+
+def loop_failed_field(loop: str) -> str:
+    """Metrics field: records the loop dead-lettered because handling them raised."""
+    return f"{loop}_failed"
+
+
+def loop_retries_field(loop: str) -> str:
+    """Metrics field: tries the loop repeated after a failure."""
+    return f"{loop}_retries"
+
+
+def loop_errors_field(loop: str) -> str:
+    """Metrics field: failures outside any record (e.g. the consumer's poll)."""
+    return f"{loop}_errors"
+
+
+DEAD_LETTERS_FIELD = "dead_letters"  # records the node dead-lettered, whatever the reason
+OFFER_ERRORS_FIELD = "market_data_offer_errors"  # batches of ticks a portfolio's mailbox raised on
+# counters that mean something went wrong: ``livecore status`` shows them when non-zero
+NODE_PROBLEM_FIELDS = (
+    DEAD_LETTERS_FIELD,
+    OFFER_ERRORS_FIELD,
+    *(loop_failed_field(loop) for loop in NODE_LOOPS),
+    *(loop_errors_field(loop) for loop in NODE_LOOPS),
+)

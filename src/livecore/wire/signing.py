@@ -29,10 +29,13 @@ DEFAULT_MAX_AGE_S = 60.0
 DEFAULT_MAX_SKEW_S = 5.0
 
 
+REPLAYED = "replayed"
+# every reason ``CommandVerifier`` can give; ``malformed``: a value that cannot even be checked
+REJECTION_REASONS: tuple[str, ...] = ("unsigned", "forged", "expired", "from_future", REPLAYED, "malformed")
+
+
 class CommandRejected(Exception):
-    """A command failed verification. ``reason`` is one of
-    ``unsigned``, ``forged``, ``expired``, ``from_future``, ``replayed`` or
-    ``malformed`` (a value that cannot even be checked)."""
+    """A command failed verification; ``reason`` is one of ``REJECTION_REASONS``."""
 
     def __init__(self, reason: str, detail: str) -> None:
         super().__init__(f"{reason}: {detail}")
@@ -128,7 +131,7 @@ class CommandVerifier:
         with self._lock:
             self._forget_older_than(now - self._max_age_ns - self._max_skew_ns)
             if command.nonce in self._seen:
-                raise CommandRejected("replayed", f"{command.command} nonce {command.nonce} seen before")
+                raise CommandRejected(REPLAYED, f"{command.command} nonce {command.nonce} seen before")
             self._seen[command.nonce] = command.issued_at_ns
             while len(self._seen) > self._max_nonces:
                 self._seen.popitem(last=False)

@@ -3,12 +3,14 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+import redis.exceptions
 
 from livecore.adapters.memory_bus import MemoryBus
 from livecore.adapters.memory_coordination import MemoryCoordination
-from livecore.node.commands import CommandDispatcher, CommandFailed
+from livecore.node.commands import Admitted, CommandDispatcher, CommandFailed
 from livecore.node.deadletter import DeadLetters
 from livecore.ports.bus import Record
+from livecore.ports.coordination import CoordinationError
 from livecore.ports.store import AuditEntry, AuditLog
 from livecore.refusals import refusal_reason
 from livecore.wire import codec, names
@@ -36,9 +38,13 @@ class Control:
     def __init__(self) -> None:
         self.calls: list[tuple[Any, ...]] = []
         self.fail: str | None = None
+        self.outage = 0  # the next calls that meet a coordination outage
 
     def _call(self, *args: Any) -> str:
         self.calls.append(args)
+        if self.outage > 0:
+            self.outage -= 1
+            raise CoordinationError("redis get_fence failed") from redis.exceptions.ConnectionError("refused")
         if self.fail:
             raise CommandFailed(self.fail)
         return f"did {args[0]}"
@@ -65,10 +71,22 @@ class Control:
         self.calls.append(("stop",))
 
 
+class FlakyCoordination(MemoryCoordination):
+    """Fails its next ``fail_sets`` writes as the Redis adapter does when Redis is down."""
+
+    fail_sets = 0
+
+    def set(self, key: str, value: str, ttl: float | None = None) -> None:
+        if self.fail_sets > 0:
+            self.fail_sets -= 1
+            raise CoordinationError("redis set failed") from redis.exceptions.ConnectionError("refused")
+        super().set(key, value, ttl)
+
+
 class Rig:
     def __init__(self) -> None:
         self.bus = MemoryBus("memory://commands-test")
-        self.coord = MemoryCoordination()
+        self.coord = FlakyCoordination()
         self.audit = Audit()
         self.control = Control()
         self.topics = Topics()
@@ -85,6 +103,10 @@ class Rig:
         payload = cmd if isinstance(cmd, bytes) else codec.encode(cmd)
         self.offset += 1
         self.dispatcher.handle(Record(self.topics.schedule_updates, 0, self.offset, None, payload, 0))
+
+    def admit(self, cmd: ScheduleCommand) -> Admitted | None:
+        self.offset += 1
+        return self.dispatcher.admit(Record(self.topics.schedule_updates, 0, self.offset, None, codec.encode(cmd), 0))
 
     def ack(self, cmd: ScheduleCommand) -> Any:
         raw = self.coord.get_with_ttl(names.command_ack_key(cmd.nonce))
@@ -141,29 +163,78 @@ def test_other_nodes_commands_are_ignored(rig: Rig) -> None:
     assert rig.audit.entries == []
 
 
-@pytest.mark.parametrize("attack", ["unsigned", "forged", "expired", "replayed"])
+@pytest.mark.parametrize("attack", ["unsigned", "forged", "expired"])
 def test_refused_commands_are_audited_and_not_run(rig: Rig, attack: str) -> None:
     cmd = rig.signer.build("portfolio.unload", "n1", "p1")
     if attack == "unsigned":
         cmd = ScheduleCommand(**{**_fields(cmd), "signature": ""})
     elif attack == "forged":
         cmd = CommandSigner("wrong").sign(cmd)
-    elif attack == "expired":
-        cmd = CommandSigner(SECRET, clock=lambda: 1).build("portfolio.unload", "n1", "p1")
     else:
-        rig.send(cmd)
-        rig.control.calls.clear()
+        cmd = CommandSigner(SECRET, clock=lambda: 1).build("portfolio.unload", "n1", "p1")
     rig.send(cmd)
     assert rig.control.calls == []
     assert rig.dispatcher.refused == 1
     component, event, detail = rig.audit.entries[-1]
     assert (component, event, detail["reason"], detail["nonce"]) == ("node", "command_refused", attack, cmd.nonce)
+    ack = rig.ack(cmd)  # the sender learns why at once
+    assert not ack.ok and ack.node_id == "n1" and ack.command == "portfolio.unload"
+    assert ack.detail.startswith(f"refused: {attack}: ") and refusal_reason(ack) == attack
+
+
+def test_a_command_seen_again_is_audited_not_run_and_never_refused(rig: Rig) -> None:
+    cmd = rig.signer.build("portfolio.unload", "n1", "p1")
+    rig.send(cmd)
+    genuine = rig.ack(cmd)
+    rig.coord.delete(names.command_ack_key(cmd.nonce))  # the first answer was lost
+    rig.send(cmd)
+    assert rig.control.calls == [("unload", "p1")]
+    assert rig.dispatcher.refused == 0 and rig.dispatcher.replayed == 1
+    component, event, detail = rig.audit.entries[-1]
+    assert (component, event, detail["nonce"]) == ("node", "command_replayed", cmd.nonce)
+    assert rig.ack(cmd) == genuine and refusal_reason(genuine) is None
+
+
+def test_a_copy_never_overwrites_the_genuine_ack(rig: Rig) -> None:
+    cmd = rig.signer.build("portfolio.unload", "n1", "p1")
+    rig.send(cmd)
+    rig.send(cmd)
     ack = rig.ack(cmd)
-    if attack == "replayed":  # the genuine command's ack stands: a copy never overwrites it
-        assert ack.ok and ack.detail.startswith("did") and refusal_reason(ack) is None
-    else:  # the sender learns why at once
-        assert not ack.ok and ack.node_id == "n1" and ack.command == "portfolio.unload"
-        assert ack.detail.startswith(f"refused: {attack}: ") and refusal_reason(ack) == attack
+    assert ack.ok and ack.detail.startswith("did") and refusal_reason(ack) is None
+
+
+def test_a_handler_meeting_an_outage_raises_and_runs_again_when_retried(rig: Rig) -> None:
+    cmd = rig.signer.build("portfolio.unload", "n1", "p1")
+    admitted = rig.admit(cmd)
+    assert admitted is not None
+    rig.control.outage = 2
+    for _ in range(2):
+        with pytest.raises(CoordinationError):
+            rig.dispatcher.execute(admitted)
+        assert rig.ack(cmd) is None  # nothing said while it may still run
+    rig.dispatcher.execute(admitted)  # what the loop's guard does: the handler again, not the verification
+    assert rig.ack(cmd).ok and rig.control.calls == [("unload", "p1")] * 3 and rig.dispatcher.refused == 0
+
+
+def test_an_ack_write_that_fails_is_retried_without_running_the_handler_again(rig: Rig) -> None:
+    cmd = rig.signer.build("node.shutdown", "n1")
+    admitted = rig.admit(cmd)
+    assert admitted is not None
+    rig.coord.fail_sets = 1
+    with pytest.raises(CoordinationError):
+        rig.dispatcher.execute(admitted)
+    assert rig.control.calls == []  # shutdown waits for its ack
+    rig.dispatcher.execute(admitted)
+    assert rig.ack(cmd).ok and rig.control.calls == [("stop",)] and rig.dispatcher.handled == 1
+
+
+def test_a_command_given_up_is_answered_as_an_internal_error_not_a_refusal(rig: Rig) -> None:
+    cmd = rig.signer.build("portfolio.unload", "n1", "p1")
+    admitted = rig.admit(cmd)
+    assert admitted is not None
+    rig.dispatcher.abandon(admitted, "transient: CoordinationError: down (after 5 tries)")
+    ack = rig.ack(cmd)
+    assert not ack.ok and ack.detail.startswith("internal error: transient") and refusal_reason(ack) is None
 
 
 def test_a_forged_copy_cannot_overwrite_a_genuine_ack(rig: Rig) -> None:

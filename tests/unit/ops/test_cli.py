@@ -137,3 +137,26 @@ def test_node_pause_resume_shutdown_wait_for_the_ack(tmp_path: Path) -> None:
         assert code == 0 and node.shut_down
         code, _, exc = invoke(w, "node", "pause", "ghost")
         assert code != 0 and "not alive" in str(exc)
+
+
+def test_status_shows_a_nodes_problem_counters_only_when_non_zero(tmp_path: Path) -> None:
+    with world(tmp_path) as w:
+        w.node("n1")
+        code, out, _ = invoke(w, "status")
+        assert code == 0 and "problems" not in out
+        fields = {
+            names.OFFER_ERRORS_FIELD: "3",
+            names.loop_failed_field(names.FEEDBACK_LOOP): "1",
+            names.loop_errors_field(names.MARKET_LOOP): "0",
+            names.DEAD_LETTERS_FIELD: "0",
+        }
+        w.ops.coord.hset(names.metrics_key("n1"), fields, 30)
+        code, out, _ = invoke(w, "status")
+        assert code == 0 and "problems" in out
+        assert f"{names.OFFER_ERRORS_FIELD} 3" in out and f"{names.loop_failed_field(names.FEEDBACK_LOOP)} 1" in out
+        assert names.DEAD_LETTERS_FIELD not in out  # zero: not shown
+        code, out, _ = invoke(w, "status", "--json")
+        assert json.loads(out)["nodes"][0]["problems"] == {
+            names.OFFER_ERRORS_FIELD: 3,
+            names.loop_failed_field(names.FEEDBACK_LOOP): 1,
+        }

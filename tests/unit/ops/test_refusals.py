@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import msgspec
 import pytest
 from fastapi.testclient import TestClient
 from typer.testing import CliRunner
@@ -24,10 +25,12 @@ from livecore.api.config import ApiConfig
 from livecore.cli.app import app
 from livecore.node.commands import CommandDispatcher
 from livecore.node.deadletter import DeadLetters
-from livecore.ops.context import CommandRefused
+from livecore.ops.context import CommandRefused, outcome
 from livecore.ports.store import AuditEntry, AuditLog
+from livecore.refusals import refusal_detail, refusal_reason
 from livecore.wire import names
-from livecore.wire.signing import CommandVerifier
+from livecore.wire.messages import CommandAck
+from livecore.wire.signing import REJECTION_REASONS, CommandRejected, CommandSigner, CommandVerifier
 from tests.unit.ops.helpers import World, world
 
 # Long enough that a test passing by timeout is impossible: every wait below ends on an ack.
@@ -149,3 +152,39 @@ def test_the_api_answers_409_with_the_reason(tmp_path: Path) -> None:
         body = response.json()
         assert body["error"] == "refused" and body["reason"] == "forged" and body["node_id"] == "n1"
         assert "bad signature" in body["message"]
+
+
+@pytest.mark.parametrize("reason", REJECTION_REASONS)
+def test_every_reason_the_verifier_gives_is_recognised_as_a_refusal(reason: str) -> None:
+    ack = CommandAck(
+        nonce="n",
+        node_id="n1",
+        command="node.pause",
+        portfolio_id=None,
+        ok=False,
+        detail=refusal_detail(CommandRejected(reason, "why")),
+        ts_ns=1,
+    )
+    assert refusal_reason(ack) == reason
+    with pytest.raises(CommandRefused) as err:
+        outcome(ack, "n1")
+    assert err.value.reason == reason
+
+
+def test_a_value_that_cannot_be_verified_reaches_the_operator_as_a_malformed_refusal() -> None:
+    """The verifier's last guard answers ``malformed``; the operator side must call it a refusal."""
+    cmd = CommandSigner("s").build("node.pause", "n1")
+    bad = msgspec.structs.replace(cmd, issued_at_ns=None)  # type: ignore[arg-type]
+    with pytest.raises(CommandRejected) as err:
+        CommandVerifier("s").verify(msgspec.structs.replace(bad, signature=CommandSigner("s").sign(bad).signature))
+    assert err.value.reason == "malformed"
+    ack = CommandAck(
+        nonce=cmd.nonce,
+        node_id="n1",
+        command="node.pause",
+        portfolio_id=None,
+        ok=False,
+        detail=refusal_detail(err.value),
+        ts_ns=1,
+    )
+    assert refusal_reason(ack) == err.value.reason
