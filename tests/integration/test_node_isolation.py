@@ -20,7 +20,7 @@ from tests.servers import wait_until
 from livecore.ports.coordination import CoordinationError
 from livecore.refusals import refusal_reason
 from livecore.wire import codec, names
-from livecore.wire.messages import FeedbackStatus, MarketEvent, OrderFeedback, Side
+from livecore.wire.messages import FeedbackStatus, MarketEvent, OrderFeedback, ScheduleCommand, Side
 
 POISON_PRICE = b'"price":"666.13"'
 ACCUMULATE = "tests.unit.node.strategies:Accumulate"
