@@ -86,6 +86,13 @@ def test_place_migrate_and_fail_over_real_nodes(cluster: Cluster, tmp_path: Path
 
     cluster.nodes["n1"].stop()
     wait_until(lambda: cluster.hosted("n2") == {"alpha": 2, "beta": 2}, WAIT, "beta failed over to n2")
-    report = ops.status(cluster.ops)
-    states = {p.portfolio_id: (p.state, p.node_id, p.epoch) for p in report.portfolios}
-    assert states == {"alpha": ("running", "n2", 2), "beta": ("running", "n2", 2)}
+    expected = {"alpha": ("running", "n2", 2), "beta": ("running", "n2", 2)}
+
+    def states() -> dict[str, tuple[str, str | None, int]]:
+        return {p.portfolio_id: (p.state, p.node_id, p.epoch) for p in ops.status(cluster.ops).portfolios}
+
+    # status joins the registry with each node's own report: wait for both to agree
+    try:
+        wait_until(lambda: states() == expected, WAIT, "status shows both running on n2")
+    except TimeoutError:
+        raise AssertionError(f"status: {states()}") from None
