@@ -77,9 +77,9 @@ def test_heartbeat_follows_the_process(kafka_url: str, redis_url: str, postgres_
 
         first.send_signal(signal.SIGKILL)
         first.wait(10)
-        wait_until(lambda: coord.get(names.heartbeat_key(node_id)) is None, 3.0, "heartbeat expired")
-        wait_until(lambda: coord.hgetall(names.metrics_key(node_id)) == {}, 3.0, "metrics expired")
-        wait_until(lambda: coord.get(names.node_claim_key(node_id)) is None, 3.0, "claim expired")
+        wait_until(lambda: coord.get(names.heartbeat_key(node_id)) is None, 10.0, "heartbeat expired")
+        wait_until(lambda: coord.hgetall(names.metrics_key(node_id)) == {}, 10.0, "metrics expired")
+        wait_until(lambda: coord.get(names.node_claim_key(node_id)) is None, 10.0, "claim expired")
 
         second = spawn(argv, tmp_path / "second.log")  # the id is free again
         try:

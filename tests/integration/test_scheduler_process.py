@@ -38,7 +38,7 @@ def scheduler_process(sid: str, redis_url: str, db_url: str, log: Path) -> Itera
     finally:
         if process.poll() is None:
             os.kill(process.pid, signal.SIGKILL)
-        process.wait(10)
+        process.wait(30)
 
 
 def test_killed_leader_is_replaced_by_the_standby(tmp_path: Path, redis_url: str) -> None:
@@ -60,13 +60,13 @@ def test_killed_leader_is_replaced_by_the_standby(tmp_path: Path, redis_url: str
             victim, survivor = (one, "proc-two") if first.holder == "proc-one" else (two, "proc-one")
             os.kill(victim.pid, signal.SIGKILL)
             victim.wait(10)
-            wait_until(lambda: (leader() or Lease("", "", 0, 0)).holder == survivor, 10, "standby takes over")
+            wait_until(lambda: (leader() or Lease("", "", 0, 0)).holder == survivor, 30, "standby takes over")
             second = leader()
             assert second is not None and second.epoch > first.epoch
             # A graceful stop releases the lease at once.
             survivor_process = two if survivor == "proc-two" else one
             survivor_process.send_signal(signal.SIGTERM)
-            assert survivor_process.wait(10) == 0
+            assert survivor_process.wait(60) == 0  # a loaded machine may take a while to stop it
             assert leader() is None
     finally:
         coord.close()
