@@ -34,7 +34,9 @@ from livecore.faults import Fault, RetryPolicy, classify, describe
 log = logging.getLogger(__name__)
 
 
-class Outcome(enum.Enum):
+class RecordOutcome(enum.Enum):
+    """How ``RecordGuard.run`` ended for one record; the loop commits unless STOPPED."""
+
     DONE = "done"
     DEAD_LETTERED = "dead_lettered"
     STOPPED = "stopped"  # the loop is stopping while the record waits on a backend
@@ -99,7 +101,7 @@ class RecordGuard:
         self.dead_lettered = 0  # records given up
         self.give_up_failures = 0  # give-ups that raised (and were tried again)
 
-    def run(self, work: Callable[[], None], give_up: Callable[[str], None], what: str) -> Outcome:
+    def run(self, work: Callable[[], None], give_up: Callable[[str], None], what: str) -> RecordOutcome:
         """Do ``work`` until it succeeds, is given up (``give_up(reason)`` called) or
         the loop stops. ``what`` names the record in logs."""
         attempt = 0
@@ -109,7 +111,7 @@ class RecordGuard:
             attempt += 1
             try:
                 work()
-                return Outcome.DONE
+                return RecordOutcome.DONE
             except Exception as exc:
                 self.failures += 1
                 fault = classify(exc)
@@ -130,7 +132,7 @@ class RecordGuard:
             self.retries += 1
             self._alive()
             if self._wait(pause):
-                return Outcome.STOPPED
+                return RecordOutcome.STOPPED
             self._alive()
 
     def given_up(self, what: str, exc: Exception) -> str:
@@ -149,17 +151,17 @@ class RecordGuard:
             return attempt >= self._policy.max_attempts
         return healthy > 0 and self._policy.transient_exhausted(healthy, healthy_for_s)
 
-    def _give_up(self, give_up: Callable[[str], None], reason: str, what: str) -> Outcome:
+    def _give_up(self, give_up: Callable[[str], None], reason: str, what: str) -> RecordOutcome:
         """Dead-letter; a give-up that raises is tried again (never skipped)."""
         attempt = 0
         while True:
             attempt += 1
             try:
                 give_up(reason)
-                return Outcome.DEAD_LETTERED
+                return RecordOutcome.DEAD_LETTERED
             except Exception:
                 self.give_up_failures += 1
                 log.exception("%s: the dead letter of %s could not be written (try %d)", self._label, what, attempt)
             self._alive()
             if self._wait(self._policy.backoff(attempt)):
-                return Outcome.STOPPED
+                return RecordOutcome.STOPPED

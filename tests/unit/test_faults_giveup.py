@@ -7,7 +7,7 @@ import pytest
 import redis.exceptions
 
 from livecore.faults import RetryPolicy
-from livecore.isolation import Outcome, RecordGuard
+from livecore.isolation import RecordGuard, RecordOutcome
 
 FAILOVER = RetryPolicy(max_attempts=3, backoff_s=1.0, max_backoff_s=2.0, min_give_up_s=30.0)
 
@@ -50,7 +50,7 @@ def test_a_failover_shorter_than_min_give_up_s_is_waited_out_while_the_probe_ans
     clock = FakeClock()
     work = ReadOnlyFor(clock, until=clock.now + 20.0)
     letters: list[str] = []
-    assert guard(clock).run(work, letters.append, "order") is Outcome.DONE
+    assert guard(clock).run(work, letters.append, "order") is RecordOutcome.DONE
     assert letters == [] and work.calls > FAILOVER.max_attempts
 
 
@@ -58,7 +58,7 @@ def test_a_failure_that_lasts_is_dead_lettered_once_min_give_up_s_has_passed() -
     clock = FakeClock()
     work = ReadOnlyFor(clock, until=float("inf"))
     letters: list[str] = []
-    assert guard(clock).run(work, letters.append, "order") is Outcome.DEAD_LETTERED
+    assert guard(clock).run(work, letters.append, "order") is RecordOutcome.DEAD_LETTERED
     assert work.failed_at[-1] - work.failed_at[0] >= 30.0
     assert work.failed_at[-2] - work.failed_at[0] < 30.0  # not one try later than needed
     assert letters[0].startswith("transient: ReadOnlyError")
@@ -68,7 +68,7 @@ def test_min_give_up_s_alone_does_not_give_up_before_max_attempts() -> None:
     clock = FakeClock()
     slow = RetryPolicy(max_attempts=4, backoff_s=100.0, max_backoff_s=100.0, min_give_up_s=1.0)
     work = ReadOnlyFor(clock, until=float("inf"))
-    assert guard(clock, slow).run(work, [].append, "order") is Outcome.DEAD_LETTERED
+    assert guard(clock, slow).run(work, [].append, "order") is RecordOutcome.DEAD_LETTERED
     assert work.calls == 4
 
 
@@ -77,7 +77,7 @@ def test_the_clock_restarts_when_the_backends_stop_answering() -> None:
     answers = iter([True] * 5 + [False] + [True] * 100)
     work = ReadOnlyFor(clock, until=float("inf"))
     g = RecordGuard(label="t", policy=FAILOVER, probe=lambda: next(answers), wait=clock.wait, clock=clock)
-    assert g.run(work, [].append, "order") is Outcome.DEAD_LETTERED
+    assert g.run(work, [].append, "order") is RecordOutcome.DEAD_LETTERED
     restart = work.failed_at[6]  # the first failure after the probe failed once
     assert work.failed_at[-1] - restart >= 30.0 and work.failed_at[-2] - restart < 30.0
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import sqlalchemy.exc
 
 from livecore.faults import RetryPolicy
-from livecore.isolation import Outcome, RecordGuard, backends_answer, wait_while
+from livecore.isolation import RecordGuard, RecordOutcome, backends_answer, wait_while
 
 POLICY = RetryPolicy(max_attempts=3, backoff_s=0.0, max_backoff_s=0.0, min_give_up_s=0.0)
 
@@ -44,7 +44,7 @@ def operational() -> sqlalchemy.exc.OperationalError:
 def test_success_needs_no_dead_letter() -> None:
     g, _ = guard()
     letters: list[str] = []
-    assert g.run(Work(), letters.append, "r") is Outcome.DONE
+    assert g.run(Work(), letters.append, "r") is RecordOutcome.DONE
     assert letters == [] and g.failures == 0
 
 
@@ -52,7 +52,7 @@ def test_a_defect_is_dead_lettered_at_once_with_its_reason() -> None:
     g, waits = guard()
     letters: list[str] = []
     work = Work(ValueError("price overflow"))
-    assert g.run(work, letters.append, "r") is Outcome.DEAD_LETTERED
+    assert g.run(work, letters.append, "r") is RecordOutcome.DEAD_LETTERED
     assert work.calls == 1 and waits == []
     assert letters == ["defect: ValueError: price overflow"]
     assert (g.failures, g.dead_lettered, g.retries) == (1, 1, 0)
@@ -62,7 +62,7 @@ def test_a_rejection_is_tried_max_attempts_then_dead_lettered() -> None:
     g, waits = guard()
     letters: list[str] = []
     work = Work(*[data_error() for _ in range(10)])
-    assert g.run(work, letters.append, "r") is Outcome.DEAD_LETTERED
+    assert g.run(work, letters.append, "r") is RecordOutcome.DEAD_LETTERED
     assert work.calls == 3 and len(waits) == 2
     assert letters[0].startswith("rejected: DataError") and "bigint out of range" in letters[0]
     assert letters[0].endswith("(after 3 tries)")
@@ -72,7 +72,7 @@ def test_a_rejection_that_clears_is_processed() -> None:
     g, _ = guard()
     letters: list[str] = []
     work = Work(data_error())
-    assert g.run(work, letters.append, "r") is Outcome.DONE
+    assert g.run(work, letters.append, "r") is RecordOutcome.DONE
     assert work.calls == 2 and letters == [] and g.retries == 1
 
 
@@ -80,7 +80,7 @@ def test_a_transient_failure_waits_for_as_long_as_the_backend_is_down() -> None:
     g, waits = guard(probe=False)
     letters: list[str] = []
     work = Work(*[operational() for _ in range(20)])
-    assert g.run(work, letters.append, "r") is Outcome.DONE
+    assert g.run(work, letters.append, "r") is RecordOutcome.DONE
     assert work.calls == 21 and letters == [] and g.dead_lettered == 0 and len(waits) == 20
 
 
@@ -88,7 +88,7 @@ def test_a_transient_looking_failure_while_backends_answer_is_dead_lettered() ->
     g, _ = guard(probe=True)
     letters: list[str] = []
     work = Work(*[operational() for _ in range(20)])
-    assert g.run(work, letters.append, "r") is Outcome.DEAD_LETTERED
+    assert g.run(work, letters.append, "r") is RecordOutcome.DEAD_LETTERED
     assert work.calls == 3 and letters[0].startswith("transient: OperationalError")
 
 
@@ -96,7 +96,7 @@ def test_stopping_while_waiting_leaves_the_record_unhandled() -> None:
     g, _ = guard(probe=False, stop_after=2)
     letters: list[str] = []
     work = Work(*[operational() for _ in range(20)])
-    assert g.run(work, letters.append, "r") is Outcome.STOPPED
+    assert g.run(work, letters.append, "r") is RecordOutcome.STOPPED
     assert work.calls == 2 and letters == []
 
 
@@ -109,7 +109,7 @@ def test_a_dead_letter_that_cannot_be_written_is_tried_again_and_never_skipped()
         raise RuntimeError("no producer")
 
     # the record is never committed without its dead letter: STOPPED, not DEAD_LETTERED
-    assert g.run(Work(KeyError("x")), broken, "r") is Outcome.STOPPED
+    assert g.run(Work(KeyError("x")), broken, "r") is RecordOutcome.STOPPED
     assert len(tries) == 3 and g.give_up_failures == 3 and len(waits) == 3
 
 
@@ -122,7 +122,7 @@ def test_a_dead_letter_written_on_a_later_try_dead_letters_the_record() -> None:
         if len(tries) < 3:
             raise RuntimeError("no producer yet")
 
-    assert g.run(Work(KeyError("x")), flaky, "r") is Outcome.DEAD_LETTERED
+    assert g.run(Work(KeyError("x")), flaky, "r") is RecordOutcome.DEAD_LETTERED
     assert len(tries) == 3
 
 
@@ -144,5 +144,5 @@ def test_a_transient_failure_as_the_outage_ends_is_tried_again() -> None:
     waits: list[float] = []
     g = RecordGuard(label="t", policy=POLICY, probe=lambda: next(answers), wait=lambda s: bool(waits.append(s)))
     work = Work(operational(), operational(), operational())
-    assert g.run(work, [].append, "r") is Outcome.DONE
+    assert g.run(work, [].append, "r") is RecordOutcome.DONE
     assert work.calls == 4 and g.dead_lettered == 0

@@ -37,7 +37,7 @@ from livecore.gateway.fencing import FenceReader
 from livecore.gateway.paper import PaperBroker
 from livecore.gateway.publisher import FeedbackPublisher
 from livecore.gateway.settings import GatewaySettings
-from livecore.isolation import Outcome, RecordGuard, backends_answer
+from livecore.isolation import RecordGuard, RecordOutcome, backends_answer
 from livecore.ports.bus import Bus, Consumer, OffsetReset, Record, TopicPartition
 from livecore.ports.coordination import Coordination
 from livecore.ports.store import Store
@@ -224,7 +224,7 @@ class TradeGateway:
                 partial(desk.order_failed, record),
                 f"order record {_where(record)}",
             )
-            if outcome is Outcome.STOPPED:
+            if outcome is RecordOutcome.STOPPED:
                 break  # not committed: redelivered to whoever runs next
             handled.append(record)
         if handled and self._settle():

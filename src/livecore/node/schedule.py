@@ -21,7 +21,7 @@ from collections.abc import Callable
 from functools import partial
 from typing import Any
 
-from livecore.isolation import Outcome
+from livecore.isolation import RecordOutcome
 from livecore.node.commands import Admitted, CommandDispatcher
 from livecore.node.deadletter import DeadLetters
 from livecore.node.loop import ConsumerLoop
@@ -62,7 +62,7 @@ class ScheduleUpdatesLoop(ConsumerLoop):
             outcome = self.guard.run(
                 partial(self._dispatcher.execute, admitted), partial(self._give_up, record, admitted), what
             )
-            if outcome is Outcome.STOPPED:
+            if outcome is RecordOutcome.STOPPED:
                 return
 
     def _give_up(self, record: Record, admitted: Admitted, reason: str) -> None:

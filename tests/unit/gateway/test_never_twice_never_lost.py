@@ -24,7 +24,7 @@ from livecore.gateway.desk import OrderDesk
 from livecore.gateway.fencing import FenceReader
 from livecore.gateway.paper import PaperBroker
 from livecore.gateway.publisher import FeedbackPublisher
-from livecore.isolation import Outcome, RecordGuard
+from livecore.isolation import RecordGuard, RecordOutcome
 from livecore.ports.bus import Bus, Delivery, Record
 from livecore.ports.store import Journal, JournalFeedback, Store, StoreError
 from livecore.wire.codec import dead_letters, encode, order_feedback
@@ -74,7 +74,7 @@ class Rig:
     desk: OrderDesk
     guard: RecordGuard
 
-    def order(self, offset: int, order: NewOrder) -> Outcome:
+    def order(self, offset: int, order: NewOrder) -> RecordOutcome:
         rec = Record(TOPICS.orders, 0, offset, None, encode(order), 0)
         return self.guard.run(partial(self.desk.on_order_record, rec), partial(self.desk.order_failed, rec), "r")
 
@@ -108,7 +108,7 @@ def rig(tmp_path: Path) -> Iterator[Rig]:
 
 def test_an_order_whose_acceptance_the_journal_refuses_is_sent_once(rig: Rig) -> None:
     rig.journal.refuse = {FeedbackStatus.ACCEPTED}
-    assert rig.order(0, new_order("p1-1-1")) is Outcome.DONE
+    assert rig.order(0, new_order("p1-1-1")) is RecordOutcome.DONE
     assert rig.broker.submits == ["p1-1-1"]
     assert rig.desk.stats.unanswered_known == 1
     assert rig.publisher.dropped == 0 and rig.publisher.held_reports == 1  # the first outcome is kept
@@ -116,20 +116,20 @@ def test_an_order_whose_acceptance_the_journal_refuses_is_sent_once(rig: Rig) ->
     rig.publisher.flush_pending()
     statuses = [e.feedback.status for e in rig.store.journal.feedback_for_order("p1-1-1")]
     assert statuses == [FeedbackStatus.ACCEPTED] and rig.publisher.halted("p1") is None
-    assert rig.order(1, new_order("p1-1-1")) is Outcome.DONE  # a resend: republished, never executed
+    assert rig.order(1, new_order("p1-1-1")) is RecordOutcome.DONE  # a resend: republished, never executed
     assert rig.broker.submits == ["p1-1-1"]
 
 
 def test_adoption_does_not_resend_an_order_whose_outcomes_are_held(rig: Rig) -> None:
     rig.journal.refuse = {FeedbackStatus.ACCEPTED}
-    assert rig.order(0, new_order("p1-1-1")) is Outcome.DONE
+    assert rig.order(0, new_order("p1-1-1")) is RecordOutcome.DONE
     rig.desk.on_market_events([Tick(symbol="AAA", ts_ns=2, price=D("10"))])  # filled: no longer open
     assert rig.desk.adopt_open_orders(lambda pid: True) == 0
     assert rig.broker.submits == ["p1-1-1"]
 
 
 def test_a_fill_the_journal_refuses_halts_its_portfolio_and_is_never_dropped(rig: Rig) -> None:
-    assert rig.order(0, new_order("p1-1-1")) is Outcome.DONE
+    assert rig.order(0, new_order("p1-1-1")) is RecordOutcome.DONE
     rig.journal.refuse = {FeedbackStatus.FILLED}
     rig.desk.on_market_events([Tick(symbol="AAA", ts_ns=2, price=D("10"))])  # the fill: refused once
     for _ in range(POLICY.max_attempts - 2):
@@ -138,7 +138,7 @@ def test_a_fill_the_journal_refuses_halts_its_portfolio_and_is_never_dropped(rig
     rig.desk.flush_pending()  # refused a last time: held, not dropped
     assert rig.publisher.held_reports == 1 and rig.publisher.dropped == 0
     assert rig.publisher.halted("p1") is not None and rig.publisher.pending == 0
-    assert rig.order(1, new_order("p1-1-2")) is Outcome.DONE
+    assert rig.order(1, new_order("p1-1-2")) is RecordOutcome.DONE
     assert rig.broker.submits == ["p1-1-1"]  # a halted portfolio does not trade
     assert rig.desk.stats.rejected_halted == 1
     rig.journal.refuse = set()
@@ -185,7 +185,7 @@ def test_a_give_up_that_raises_is_tried_again_and_the_portfolio_is_told(rig: Rig
         raise ValueError("venue refuses")
 
     rig.broker.submit = refuse  # type: ignore[method-assign]
-    assert rig.order(0, new_order("p1-1-1")) is Outcome.DEAD_LETTERED
+    assert rig.order(0, new_order("p1-1-1")) is RecordOutcome.DEAD_LETTERED
     assert rig.guard.give_up_failures == 2 and rig.desk.stats.failed_orders == 1
     rig.publisher.settle(5.0)
     (entry,) = rig.store.journal.feedback_for_order("p1-1-1")
@@ -203,7 +203,7 @@ def test_a_give_up_that_keeps_raising_stops_without_committing() -> None:
     def give_up(reason: str) -> None:
         raise OSError("dlq unavailable")
 
-    assert guard.run(work, give_up, "r") is Outcome.STOPPED
+    assert guard.run(work, give_up, "r") is RecordOutcome.STOPPED
     assert guard.give_up_failures == 3
 
 
@@ -280,7 +280,8 @@ def test_every_message_built_from_hostile_input_decodes(rig: Rig, fields: dict[s
     if built is not None:
         assert order_feedback.decode(encode(built)) == built
     assert (
-        rig.guard.run(partial(rig.desk.on_order_record, rec), partial(rig.desk.order_failed, rec), "r") is Outcome.DONE
+        rig.guard.run(partial(rig.desk.on_order_record, rec), partial(rig.desk.order_failed, rec), "r")
+        is RecordOutcome.DONE
     )
     for value in rig.published(TOPICS.orders_feedback):
         order_feedback.decode(value)
