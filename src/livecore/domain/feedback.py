@@ -1,6 +1,6 @@
 """Applying the gateway's execution reports to an order book and the books.
 
-Outcomes (``FeedbackResult``):
+Outcomes (``FeedbackOutcome``, whose ``result`` is a ``FeedbackResult``):
 
 - ``APPLIED``: the report changed state (a fill booked, an order accepted,
   rejected or cancelled, reservations released).
@@ -43,7 +43,9 @@ class FeedbackResult(StrEnum):
 
 
 @dataclass(frozen=True, slots=True)
-class Outcome:
+class FeedbackOutcome:
+    """What one report did: its result, why, and the fill to hand the strategy if one was booked."""
+
     result: FeedbackResult
     detail: str = ""
     fill: Fill | None = None
@@ -59,18 +61,18 @@ def release_all(order: Order, books: Books) -> None:
         order.reserved_qty = ZERO
 
 
-def apply_feedback(fb: OrderFeedback, book: OrderBook, books: Books) -> Outcome:
+def apply_feedback(fb: OrderFeedback, book: OrderBook, books: Books) -> FeedbackOutcome:
     """Apply one report; never raises for a well-formed report."""
     order = book.get(fb.client_order_id)
     if fb.status in FILL_STATUSES:
         assert fb.fill_id is not None
         if book.seen_fill(fb.fill_id) or (order is not None and fb.fill_id in order.fill_ids):
-            return Outcome(FeedbackResult.DUPLICATE, f"fill {fb.fill_id} already applied")
+            return FeedbackOutcome(FeedbackResult.DUPLICATE, f"fill {fb.fill_id} already applied")
         if order is None:
-            return Outcome(FeedbackResult.UNKNOWN_ORDER, f"fill {fb.fill_id} for unknown order")
+            return FeedbackOutcome(FeedbackResult.UNKNOWN_ORDER, f"fill {fb.fill_id} for unknown order")
         return _fill(fb, order, book, books)
     if order is None:
-        return Outcome(FeedbackResult.UNKNOWN_ORDER, f"{fb.status} for unknown order")
+        return FeedbackOutcome(FeedbackResult.UNKNOWN_ORDER, f"{fb.status} for unknown order")
     if fb.venue_order_id and not order.venue_order_id:
         order.venue_order_id = fb.venue_order_id
     if fb.status is FeedbackStatus.ACCEPTED:
@@ -80,7 +82,7 @@ def apply_feedback(fb: OrderFeedback, book: OrderBook, books: Books) -> Outcome:
     return _cancelled(order, book, books, fb.reason, fb.ts_ns)
 
 
-def _accepted(order: Order, book: OrderBook, ts_ns: int) -> Outcome:
+def _accepted(order: Order, book: OrderBook, ts_ns: int) -> FeedbackOutcome:
     if order.state is S.REJECTED and order.inferred:
         order.revive()
         book.reopened(order)
@@ -89,23 +91,23 @@ def _accepted(order: Order, book: OrderBook, ts_ns: int) -> Outcome:
     if order.state is S.SUBMITTED:
         order.to(S.ACCEPTED)
         order.updated_ns = ts_ns
-        return Outcome(FeedbackResult.APPLIED)
+        return FeedbackOutcome(FeedbackResult.APPLIED)
     if order.state is S.ACCEPTED:
-        return Outcome(FeedbackResult.DUPLICATE, "already accepted")
+        return FeedbackOutcome(FeedbackResult.DUPLICATE, "already accepted")
     if order.state is S.REJECTED:
-        return Outcome(FeedbackResult.REFUSED, "accepted after rejected")
-    return Outcome(FeedbackResult.IGNORED, f"late accepted, order is {order.state}")
+        return FeedbackOutcome(FeedbackResult.REFUSED, "accepted after rejected")
+    return FeedbackOutcome(FeedbackResult.IGNORED, f"late accepted, order is {order.state}")
 
 
-def _rejected(order: Order, book: OrderBook, books: Books, reason: str, ts_ns: int) -> Outcome:
+def _rejected(order: Order, book: OrderBook, books: Books, reason: str, ts_ns: int) -> FeedbackOutcome:
     if order.state is S.REJECTED:
         if order.inferred:  # the gateway confirms what was inferred
             order.inferred = False
             order.reason = reason
-            return Outcome(FeedbackResult.APPLIED, "inferred rejection confirmed")
-        return Outcome(FeedbackResult.DUPLICATE, "already rejected")
+            return FeedbackOutcome(FeedbackResult.APPLIED, "inferred rejection confirmed")
+        return FeedbackOutcome(FeedbackResult.DUPLICATE, "already rejected")
     if order.filled_qty or order.state in (S.FILLED, S.CANCELLED):
-        return Outcome(FeedbackResult.REFUSED, f"rejected after {order.state}")
+        return FeedbackOutcome(FeedbackResult.REFUSED, f"rejected after {order.state}")
     if order.state is S.CREATED:
         order.to(S.SUBMITTED)
     order.to(S.REJECTED)
@@ -113,17 +115,17 @@ def _rejected(order: Order, book: OrderBook, books: Books, reason: str, ts_ns: i
     order.updated_ns = ts_ns
     release_all(order, books)
     book.closed(order)
-    return Outcome(FeedbackResult.APPLIED)
+    return FeedbackOutcome(FeedbackResult.APPLIED)
 
 
-def _cancelled(order: Order, book: OrderBook, books: Books, reason: str | None, ts_ns: int) -> Outcome:
+def _cancelled(order: Order, book: OrderBook, books: Books, reason: str | None, ts_ns: int) -> FeedbackOutcome:
     if order.state is S.REJECTED and order.inferred:
         order.revive()
         book.reopened(order)
     if order.state is S.CANCELLED:
-        return Outcome(FeedbackResult.DUPLICATE, "already cancelled")
+        return FeedbackOutcome(FeedbackResult.DUPLICATE, "already cancelled")
     if order.state in (S.FILLED, S.REJECTED):
-        return Outcome(FeedbackResult.IGNORED, f"cancelled after {order.state}")
+        return FeedbackOutcome(FeedbackResult.IGNORED, f"cancelled after {order.state}")
     if order.state is S.CREATED:
         order.to(S.SUBMITTED)
     order.to(S.CANCELLED)
@@ -131,23 +133,23 @@ def _cancelled(order: Order, book: OrderBook, books: Books, reason: str | None, 
     order.updated_ns = ts_ns
     release_all(order, books)
     book.closed(order)
-    return Outcome(FeedbackResult.APPLIED)
+    return FeedbackOutcome(FeedbackResult.APPLIED)
 
 
-def _fill(fb: OrderFeedback, order: Order, book: OrderBook, books: Books) -> Outcome:
+def _fill(fb: OrderFeedback, order: Order, book: OrderBook, books: Books) -> FeedbackOutcome:
     assert fb.fill_id is not None and fb.fill_qty is not None and fb.fill_price is not None
     qty, price = fb.fill_qty, fb.fill_price
     if fb.symbol and fb.symbol != order.symbol:
-        return Outcome(FeedbackResult.REFUSED, f"fill symbol {fb.symbol} != order symbol {order.symbol}")
+        return FeedbackOutcome(FeedbackResult.REFUSED, f"fill symbol {fb.symbol} != order symbol {order.symbol}")
     if fb.side is not None and fb.side is not order.side:
-        return Outcome(FeedbackResult.REFUSED, f"fill side {fb.side} != order side {order.side}")
+        return FeedbackOutcome(FeedbackResult.REFUSED, f"fill side {fb.side} != order side {order.side}")
     if order.state is S.REJECTED and order.inferred:
         order.revive()
         book.reopened(order)
     if order.is_final:
-        return Outcome(FeedbackResult.REFUSED, f"fill for a {order.state} order")
+        return FeedbackOutcome(FeedbackResult.REFUSED, f"fill for a {order.state} order")
     if order.filled_qty + qty > order.quantity:
-        return Outcome(
+        return FeedbackOutcome(
             FeedbackResult.REFUSED,
             f"fill {qty} would exceed the order: filled {order.filled_qty} of {order.quantity}",
         )
@@ -191,4 +193,4 @@ def _fill(fb: OrderFeedback, order: Order, book: OrderBook, books: Books) -> Out
         ts_ns=fb.ts_ns,
         order_done=done,
     )
-    return Outcome(FeedbackResult.APPLIED, fill=fill)
+    return FeedbackOutcome(FeedbackResult.APPLIED, fill=fill)

@@ -18,7 +18,7 @@ from livecore.domain.account import AccountView
 from livecore.domain.books import Books
 from livecore.domain.desk import OrderDesk
 from livecore.domain.errors import SnapshotError, SpecError
-from livecore.domain.feedback import FeedbackResult, Outcome, apply_feedback
+from livecore.domain.feedback import FeedbackOutcome, FeedbackResult, apply_feedback
 from livecore.domain.order_book import OrderBook
 from livecore.domain.orders import OrderState
 from livecore.domain.pipeline import ComponentError, Pipeline, RiskNote
@@ -259,7 +259,7 @@ class Portfolio:
                 self._set_fault("strategy.on_fill", exc)
         return outcome.result
 
-    def _apply(self, fb: OrderFeedback) -> Outcome:
+    def _apply(self, fb: OrderFeedback) -> FeedbackOutcome:
         outcome = apply_feedback(fb, self._orders, self._books)
         c = self._counters
         if outcome.result is FeedbackResult.APPLIED:

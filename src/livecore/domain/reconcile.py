@@ -29,7 +29,7 @@ import msgspec
 
 from livecore.domain.books import Books
 from livecore.domain.desk import OrderDesk
-from livecore.domain.feedback import FeedbackResult, Outcome, release_all
+from livecore.domain.feedback import FeedbackOutcome, FeedbackResult, release_all
 from livecore.domain.order_book import OrderBook
 from livecore.domain.orders import OrderState, parse_client_order_id
 from livecore.wire.messages import NewOrder, OrderFeedback
@@ -57,7 +57,7 @@ def reconcile(
     books: Books,
     journal_orders: Sequence[NewOrder],
     journal_feedback: Sequence[OrderFeedback],
-    apply: Callable[[OrderFeedback], Outcome],
+    apply: Callable[[OrderFeedback], FeedbackOutcome],
 ) -> ReconcileReport:
     mine = [o for o in journal_orders if o.portfolio_id == portfolio_id]
     journal_ids = {o.client_order_id for o in mine}
