@@ -72,12 +72,14 @@ class NodeControl(Protocol):
 
 
 @dataclass(frozen=True, slots=True)
-class Outcome:
+class HandlerResult:
+    """What a command handler did: the ack's detail line, and what must wait for the ack."""
+
     detail: str
     after_ack: Callable[[], None] | None = None  # runs once the ack is written (shutdown)
 
 
-Handler = Callable[[NodeControl, ScheduleCommand], Outcome]
+Handler = Callable[[NodeControl, ScheduleCommand], HandlerResult]
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,38 +103,38 @@ def _param(cmd: ScheduleCommand, name: str, kind: type) -> Any:
     return value
 
 
-def handle_load(node: NodeControl, cmd: ScheduleCommand) -> Outcome:
+def handle_load(node: NodeControl, cmd: ScheduleCommand) -> HandlerResult:
     epoch = _param(cmd, "epoch", int)
     if epoch < 0:
         raise CommandFailed(f"portfolio.load: epoch must be >= 0, got {epoch}")
     spec_toml = cmd.params.get("spec_toml")
     if spec_toml is not None and not isinstance(spec_toml, str):
         raise CommandFailed("portfolio.load: param 'spec_toml' must be a string")
-    return Outcome(node.load_portfolio(_portfolio(cmd), epoch, spec_toml))
+    return HandlerResult(node.load_portfolio(_portfolio(cmd), epoch, spec_toml))
 
 
-def handle_unload(node: NodeControl, cmd: ScheduleCommand) -> Outcome:
-    return Outcome(node.unload_portfolio(_portfolio(cmd)))
+def handle_unload(node: NodeControl, cmd: ScheduleCommand) -> HandlerResult:
+    return HandlerResult(node.unload_portfolio(_portfolio(cmd)))
 
 
-def handle_reload(node: NodeControl, cmd: ScheduleCommand) -> Outcome:
-    return Outcome(node.reload_portfolio(_portfolio(cmd)))
+def handle_reload(node: NodeControl, cmd: ScheduleCommand) -> HandlerResult:
+    return HandlerResult(node.reload_portfolio(_portfolio(cmd)))
 
 
-def handle_migrate(node: NodeControl, cmd: ScheduleCommand) -> Outcome:
-    return Outcome(node.migrate_portfolio(_portfolio(cmd), _param(cmd, "to", str)))
+def handle_migrate(node: NodeControl, cmd: ScheduleCommand) -> HandlerResult:
+    return HandlerResult(node.migrate_portfolio(_portfolio(cmd), _param(cmd, "to", str)))
 
 
-def handle_shutdown(node: NodeControl, cmd: ScheduleCommand) -> Outcome:
-    return Outcome("shutting down", after_ack=node.stop)
+def handle_shutdown(node: NodeControl, cmd: ScheduleCommand) -> HandlerResult:
+    return HandlerResult("shutting down", after_ack=node.stop)
 
 
-def handle_pause(node: NodeControl, cmd: ScheduleCommand) -> Outcome:
-    return Outcome(node.pause())
+def handle_pause(node: NodeControl, cmd: ScheduleCommand) -> HandlerResult:
+    return HandlerResult(node.pause())
 
 
-def handle_resume(node: NodeControl, cmd: ScheduleCommand) -> Outcome:
-    return Outcome(node.resume())
+def handle_resume(node: NodeControl, cmd: ScheduleCommand) -> HandlerResult:
+    return HandlerResult(node.resume())
 
 
 HANDLERS: dict[str, Handler] = {
