@@ -13,7 +13,7 @@ from tests.integration.test_node_lifecycle import WrappedStore
 from tests.integration.test_node_support import CONSUMER, SECRET, TIMEOUT, NodeRig, make_rig
 from tests.servers import wait_until
 
-from livecore.gateway.reconcile import recompute_books
+from livecore.gateway.journal_books import recompute_books
 from livecore.gateway.service import TradeGateway
 from livecore.gateway.settings import GatewaySettings
 from livecore.node import ExecutionNode

@@ -35,7 +35,7 @@ import msgspec
 from livecore.domain.portfolio import Portfolio
 from livecore.domain.snapshot import decode_state
 from livecore.domain.spec import parse_spec
-from livecore.gateway.reconcile import Books, recompute_books
+from livecore.gateway.journal_books import JournalBooks, recompute_books
 from livecore.ports.coordination import Coordination
 from livecore.ports.store import Store, StoredSnapshot
 from livecore.wire import names
@@ -85,7 +85,7 @@ def compare(
     source: str,
     cash: Decimal,
     positions: Mapping[str, Decimal],
-    books: Books,
+    books: JournalBooks,
     in_flight_fills: int = 0,
 ) -> BooksCheck:
     """Exact comparison (Decimal equality: 1.50 == 1.5)."""
@@ -142,7 +142,7 @@ def _journal(store: Store, portfolio_id: str) -> tuple[list[NewOrder], list[Orde
     return orders, feedback
 
 
-def _journal_books(store: Store, portfolio_id: str, initial_cash: Decimal) -> Books:
+def _journal_books(store: Store, portfolio_id: str, initial_cash: Decimal) -> JournalBooks:
     orders, feedback = _journal(store, portfolio_id)
     return recompute_books(orders, feedback, initial_cash, portfolio_id)
 

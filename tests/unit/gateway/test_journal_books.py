@@ -6,7 +6,7 @@ from decimal import Decimal as D
 
 import pytest
 
-from livecore.gateway.reconcile import recompute_all, recompute_books
+from livecore.gateway.journal_books import recompute_all, recompute_books
 from livecore.wire.messages import FeedbackStatus, NewOrder, OrderFeedback, Side
 
 

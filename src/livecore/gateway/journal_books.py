@@ -18,7 +18,7 @@ from livecore.wire.messages import FILL_STATUSES, NewOrder, OrderFeedback, Side
 
 
 @dataclass(slots=True)
-class Books:
+class JournalBooks:
     """Cash and positions of one portfolio as the journal says."""
 
     portfolio_id: str
@@ -42,8 +42,8 @@ def recompute_all(
     orders: Iterable[NewOrder],
     feedback: Iterable[OrderFeedback],
     initial_cash: Decimal | Mapping[str, Decimal],
-) -> dict[str, Books]:
-    """Books of every portfolio that has an order or a fill in the journal.
+) -> dict[str, JournalBooks]:
+    """The books of every portfolio that has an order or a fill in the journal.
 
     ``initial_cash`` is one amount for all or a mapping per portfolio id."""
     by_id = {order.client_order_id: order for order in orders}
@@ -53,9 +53,9 @@ def recompute_all(
             return initial_cash
         return initial_cash.get(pid, Decimal(0))
 
-    books: dict[str, Books] = {}
+    books: dict[str, JournalBooks] = {}
     for order in by_id.values():
-        books.setdefault(order.portfolio_id, Books(order.portfolio_id, start(order.portfolio_id)))
+        books.setdefault(order.portfolio_id, JournalBooks(order.portfolio_id, start(order.portfolio_id)))
     seen: set[str] = set()
     for fb in feedback:
         if fb.status not in FILL_STATUSES or fb.fill_id in seen:
@@ -63,7 +63,7 @@ def recompute_all(
         assert fb.fill_id is not None and fb.fill_qty is not None and fb.fill_price is not None
         seen.add(fb.fill_id)
         side, symbol = _side_and_symbol(fb, by_id)
-        book = books.setdefault(fb.portfolio_id, Books(fb.portfolio_id, start(fb.portfolio_id)))
+        book = books.setdefault(fb.portfolio_id, JournalBooks(fb.portfolio_id, start(fb.portfolio_id)))
         value = fb.fill_qty * fb.fill_price
         signed_qty = fb.fill_qty if side is Side.BUY else -fb.fill_qty
         book.cash += -value if side is Side.BUY else value
@@ -84,8 +84,8 @@ def recompute_books(
     feedback: Iterable[OrderFeedback],
     initial_cash: Decimal,
     portfolio_id: str | None = None,
-) -> Books:
-    """Books of one portfolio (``portfolio_id``, or the only one in the inputs)."""
+) -> JournalBooks:
+    """The books of one portfolio (``portfolio_id``, or the only one in the inputs)."""
     orders = list(orders)
     feedback = list(feedback)
     if portfolio_id is None:
@@ -99,4 +99,4 @@ def recompute_books(
         [fb for fb in feedback if fb.portfolio_id == pid],
         initial_cash,
     )
-    return books.get(pid, Books(pid, initial_cash))
+    return books.get(pid, JournalBooks(pid, initial_cash))
