@@ -1,4 +1,4 @@
-"""Carries out a reconcile plan: new epochs, loads, unloads, cleared placements.
+"""Carries out a convergence plan: new epochs, loads, unloads, cleared placements.
 
 Every placement follows the same order, which is what makes ownership safe:
 new epoch = max(registry epoch, fence epoch) + 1, fence advanced to (epoch,
@@ -19,8 +19,8 @@ from dataclasses import dataclass, field
 from livecore.ports.coordination import Coordination, Fence
 from livecore.ports.store import RegistryEntry, Store
 from livecore.scheduler.commands import LOAD, UNLOAD, CommandChannel
+from livecore.scheduler.convergence import Place, Plan, Sent
 from livecore.scheduler.placement import Candidate, choose_node
-from livecore.scheduler.reconcile import Place, Plan, Sent
 from livecore.scheduler.specs import SymbolIndex
 from livecore.wire import names
 

@@ -25,10 +25,10 @@ from livecore.scheduler.actuator import Actuator, Ledger, build_candidates
 from livecore.scheduler.cluster import Cluster, observe
 from livecore.scheduler.commands import CommandChannel
 from livecore.scheduler.config import SchedulerConfig
+from livecore.scheduler.convergence import Plan, diff
 from livecore.scheduler.leader import LeaderElector
 from livecore.scheduler.migration import MigrationRunner
 from livecore.scheduler.placement import Candidate, choose_node, plan_rebalance
-from livecore.scheduler.reconcile import Plan, diff
 from livecore.scheduler.requests import (
     RESULT_TTL,
     STATUS_KEY,

@@ -1,10 +1,10 @@
-"""The reconcile diff: placement, resends, unloads, stale copies, clears."""
+"""The convergence diff: placement, resends, unloads, stale copies, clears."""
 
 from __future__ import annotations
 
 from livecore.ports.coordination import Fence
 from livecore.ports.store import DesiredState, RegistryEntry
-from livecore.scheduler.reconcile import (
+from livecore.scheduler.convergence import (
     LOAD,
     UNLOAD,
     ClearPlacement,
