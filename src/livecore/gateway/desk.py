@@ -1,4 +1,4 @@
-"""The order desk: what the gateway does with each order and market record.
+"""The gateway desk: what the gateway does with each order and market record.
 
 No threads and no consumers here (``service.py`` owns those): one call per
 record, serialised by the desk's lock, so the broker, the journal and the
@@ -79,7 +79,7 @@ def partition_of(key: str, partitions: int) -> int:
     return zlib.crc32(key.encode()) % partitions
 
 
-class OrderDesk:
+class GatewayDesk:
     """Thread-safe: each public method takes the desk lock."""
 
     def __init__(

@@ -32,7 +32,7 @@ from functools import partial
 
 from livecore.faults import classify, describe
 from livecore.gateway.broker import BrokerAdapter
-from livecore.gateway.desk import GatewayStats, OrderDesk, partition_of
+from livecore.gateway.desk import GatewayDesk, GatewayStats, partition_of
 from livecore.gateway.fencing import FenceReader
 from livecore.gateway.paper import PaperBroker
 from livecore.gateway.publisher import FeedbackPublisher
@@ -69,7 +69,7 @@ class TradeGateway:
         self._broker = broker or PaperBroker(s.paper)
         self._fences = FenceReader(coord)
         self._publisher: FeedbackPublisher | None = None
-        self._desk: OrderDesk | None = None
+        self._desk: GatewayDesk | None = None
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
         self._orders_assigned = threading.Event()
@@ -95,7 +95,7 @@ class TradeGateway:
         self._publisher = FeedbackPublisher(
             producer, self._store.journal, t.orders_feedback, s.record_retry, s.component
         )
-        self._desk = OrderDesk(
+        self._desk = GatewayDesk(
             self._broker,
             self._store.journal,
             self._fences,

@@ -1,4 +1,4 @@
-"""OrderDesk, one record at a time: an event the broker raises on is returned
+"""GatewayDesk, one record at a time: an event the broker raises on is returned
 to the caller (who dead-letters it) and the rest of the batch is applied; a
 failed order is rejected to its portfolio only when nothing ran for it.
 Embedded backends (memory bus and coordination, a SQLite file)."""
@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from livecore.adapters.factory import open_bus, open_coordination, open_store
-from livecore.gateway.desk import OrderDesk
+from livecore.gateway.desk import GatewayDesk
 from livecore.gateway.fencing import FenceReader
 from livecore.gateway.publisher import FeedbackPublisher
 from livecore.ports.bus import Record
@@ -27,14 +27,14 @@ TOPICS = Topics("")
 
 
 @pytest.fixture
-def desk(tmp_path: Path) -> Iterator[tuple[OrderDesk, Store]]:
+def desk(tmp_path: Path) -> Iterator[tuple[GatewayDesk, Store]]:
     bus = open_bus(f"memory://{uuid.uuid4().hex}")
     coord = open_coordination(f"memory://{uuid.uuid4().hex}")
     store = open_store(f"sqlite:///{tmp_path}/desk.db")
     producer = bus.producer()
     publisher = FeedbackPublisher(producer, store.journal, TOPICS.orders_feedback)
     broker = RaisingBroker(bad_quantity=D(13), bad_price=D("666.13"))
-    yield OrderDesk(broker, store.journal, FenceReader(coord), publisher, TOPICS, require_fence=False), store
+    yield GatewayDesk(broker, store.journal, FenceReader(coord), publisher, TOPICS, require_fence=False), store
     producer.close()
     store.close()
     coord.close()
@@ -64,7 +64,7 @@ def tick(price: str) -> bytes:
     return encode(Tick(symbol="AAA", ts_ns=1, price=D(price)))
 
 
-def test_a_tick_the_broker_raises_on_does_not_drop_the_rest_of_its_batch(desk: tuple[OrderDesk, Store]) -> None:
+def test_a_tick_the_broker_raises_on_does_not_drop_the_rest_of_its_batch(desk: tuple[GatewayDesk, Store]) -> None:
     d, store = desk
     d.on_order_records([record(TOPICS.orders, 0, encode(new_order("p1-1-1")))])
     batch = [record(TOPICS.market_data, 0, tick("666.13")), record(TOPICS.market_data, 1, tick("10"))]
@@ -75,7 +75,7 @@ def test_a_tick_the_broker_raises_on_does_not_drop_the_rest_of_its_batch(desk: t
     assert d.stats.market_events == 2
 
 
-def test_an_order_that_failed_before_anything_ran_is_rejected(desk: tuple[OrderDesk, Store]) -> None:
+def test_an_order_that_failed_before_anything_ran_is_rejected(desk: tuple[GatewayDesk, Store]) -> None:
     d, store = desk
     poison = record(TOPICS.orders, 0, encode(new_order("p1-1-1", qty="13")))
     with pytest.raises(ValueError):
@@ -88,7 +88,7 @@ def test_an_order_that_failed_before_anything_ran_is_rejected(desk: tuple[OrderD
     assert d.stats.failed_orders == 1
 
 
-def test_an_order_with_outcomes_is_never_rejected_after_the_fact(desk: tuple[OrderDesk, Store]) -> None:
+def test_an_order_with_outcomes_is_never_rejected_after_the_fact(desk: tuple[GatewayDesk, Store]) -> None:
     d, store = desk
     good = record(TOPICS.orders, 0, encode(new_order("p1-1-1")))
     d.on_order_record(good)

@@ -20,7 +20,7 @@ import sqlalchemy.exc
 from livecore.adapters.factory import open_bus, open_coordination, open_store
 from livecore.faults import RetryPolicy
 from livecore.gateway.answers import malformed_rejection
-from livecore.gateway.desk import OrderDesk
+from livecore.gateway.desk import GatewayDesk
 from livecore.gateway.fencing import FenceReader
 from livecore.gateway.paper import PaperBroker
 from livecore.gateway.publisher import FeedbackPublisher
@@ -71,7 +71,7 @@ class Rig:
     journal: RefusingJournal
     broker: CountingBroker
     publisher: FeedbackPublisher
-    desk: OrderDesk
+    desk: GatewayDesk
     guard: RecordGuard
 
     def order(self, offset: int, order: NewOrder) -> RecordOutcome:
@@ -97,7 +97,7 @@ def rig(tmp_path: Path) -> Iterator[Rig]:
     producer = bus.producer()
     publisher = FeedbackPublisher(producer, journal, TOPICS.orders_feedback, POLICY)  # type: ignore[arg-type]
     broker = CountingBroker()
-    desk = OrderDesk(broker, journal, FenceReader(coord), publisher, TOPICS, require_fence=False)  # type: ignore[arg-type]
+    desk = GatewayDesk(broker, journal, FenceReader(coord), publisher, TOPICS, require_fence=False)  # type: ignore[arg-type]
     guard = RecordGuard(label="t", policy=POLICY, probe=lambda: True, wait=lambda s: False)
     yield Rig(bus, store, journal, broker, publisher, desk, guard)
     producer.close()
