@@ -16,10 +16,10 @@ import msgspec
 from livecore.domain import catalog
 from livecore.domain.account import AccountView
 from livecore.domain.books import Books
-from livecore.domain.desk import OrderDesk
 from livecore.domain.errors import SnapshotError, SpecError
 from livecore.domain.feedback import FeedbackOutcome, FeedbackResult, apply_feedback
 from livecore.domain.order_book import OrderBook
+from livecore.domain.order_entry import OrderEntry
 from livecore.domain.orders import OrderState
 from livecore.domain.pipeline import ComponentError, Pipeline, RiskNote
 from livecore.domain.reconcile import ReconcileReport, reconcile
@@ -69,7 +69,7 @@ class Portfolio:
         self._account = AccountView(
             self._books, self._orders, self._spec.allow_short, self._spec.settings.reservation_buffer
         )
-        self._desk = OrderDesk(
+        self._entry = OrderEntry(
             self._spec.id,
             self._epoch,
             self._node_id,
@@ -121,10 +121,10 @@ class Portfolio:
         self._halt = state.halt_reason
         self._feedback_problem = state.feedback_problem
         self._wire()
-        self._desk.seq = state.seq
-        self._desk.outbox = list(state.outbox)
-        self._desk.last_order_id = state.last_order_id
-        self._desk.booked = dict(state.booked)
+        self._entry.seq = state.seq
+        self._entry.outbox = list(state.outbox)
+        self._entry.last_order_id = state.last_order_id
+        self._entry.booked = dict(state.booked)
 
     def _build_strategy(self, spec: PortfolioSpec) -> Strategy:
         try:
@@ -171,7 +171,7 @@ class Portfolio:
 
     @property
     def seq(self) -> int:
-        return self._desk.seq
+        return self._entry.seq
 
     @property
     def symbols(self) -> frozenset[str]:
@@ -286,9 +286,9 @@ class Portfolio:
         if not self._trading_enabled or self._halt is not None:
             self._counters.suppressed += len(signals)
             return
-        placed = self._desk.seq
-        self._pipeline.run(signals, ts_ns, self._account, self._desk)
-        if self._desk.seq != placed:
+        placed = self._entry.seq
+        self._pipeline.run(signals, ts_ns, self._account, self._entry)
+        if self._entry.seq != placed:
             self._refresh_symbols()
 
     def _set_fault(self, where: str, exc: BaseException) -> None:
@@ -310,7 +310,7 @@ class Portfolio:
 
     def drain_outbox(self) -> list[NewOrder | CancelOrder]:
         """Requests created since the last drain (their orders are already recorded)."""
-        return self._desk.drain()
+        return self._entry.drain()
 
     def mark_submitted(self, client_order_id: str) -> None:
         """The bus confirmed delivery: CREATED -> SUBMITTED. Later states are left alone,
@@ -337,13 +337,13 @@ class Portfolio:
                 portfolio_id=self._spec.id,
                 epoch=self._epoch,
                 node_id=self._node_id,
-                seq=self._desk.seq,
-                booked=sorted(self._desk.booked.items()),
+                seq=self._entry.seq,
+                booked=sorted(self._entry.booked.items()),
                 books=self._books,
                 orders=orders,
                 closed_order_ids=closed,
                 fill_ids=fill_ids,
-                outbox=list(self._desk.outbox),
+                outbox=list(self._entry.outbox),
                 strategy=catalog.name_of(type(self._strategy), catalog.STRATEGIES),
                 strategy_state=strategy_state,
                 universe=sorted(self._strategy.symbols),
@@ -352,7 +352,7 @@ class Portfolio:
                 fault_detail=self._fault_detail,
                 halt_reason=self._halt,
                 feedback_problem=self._feedback_problem,
-                last_order_id=self._desk.last_order_id,
+                last_order_id=self._entry.last_order_id,
                 counters=self._counters,
                 risk_notes=list(self._notes),
             )
@@ -363,7 +363,7 @@ class Portfolio:
         report = reconcile(
             self._spec.id,
             self._epoch,
-            self._desk,
+            self._entry,
             self._orders,
             self._books,
             orders,
@@ -395,10 +395,14 @@ class Portfolio:
         self._orders.closed_window = spec.settings.closed_order_window
         self._orders.fill_id_window = spec.settings.fill_id_window
         self._notes = deque(self._notes, maxlen=spec.settings.risk_note_window)
-        desk = self._desk
+        previous = self._entry
         self._wire()
-        self._desk.seq, self._desk.outbox, self._desk.last_order_id = desk.seq, desk.outbox, desk.last_order_id
-        self._desk.booked = desk.booked
+        self._entry.seq, self._entry.outbox, self._entry.last_order_id = (
+            previous.seq,
+            previous.outbox,
+            previous.last_order_id,
+        )
+        self._entry.booked = previous.booked
         self._strategy = self._build_strategy(spec)
         self._pipeline = Pipeline(spec.build_sizer(), spec.build_rules(), spec.allow_short)
         self._start_strategy(carried)
@@ -413,8 +417,8 @@ class Portfolio:
             spec=self._spec,
             strategy=catalog.name_of(type(self._strategy), catalog.STRATEGIES),
             epoch=self._epoch,
-            seq=self._desk.seq,
-            last_order_id=self._desk.last_order_id,
+            seq=self._entry.seq,
+            last_order_id=self._entry.last_order_id,
             books=self._books,
             orders=self._orders,
             counters=self._counters,

@@ -7,7 +7,7 @@ The journal is the truth. For this portfolio:
    resend would only be de-duplicated).
 2. Orders the journal has and the state does not know are *adopted* as
    SUBMITTED with their reservations, unless their seq is at or below the
-   highest seq this state booked for their epoch (``OrderDesk.booked``): those
+   highest seq this state booked for their epoch (``OrderEntry.booked``): those
    were booked and only forgotten (closed and evicted from the bounded window),
    so adopting them would book them twice. Within one epoch one owner numbers
    orders in sequence, so "highest seq per epoch" is exact.
@@ -28,9 +28,9 @@ from collections.abc import Callable, Sequence
 import msgspec
 
 from livecore.domain.books import Books
-from livecore.domain.desk import OrderDesk
 from livecore.domain.feedback import FeedbackOutcome, FeedbackResult, release_all
 from livecore.domain.order_book import OrderBook
+from livecore.domain.order_entry import OrderEntry
 from livecore.domain.orders import OrderState, parse_client_order_id
 from livecore.wire.messages import NewOrder, OrderFeedback
 
@@ -52,7 +52,7 @@ class ReconcileReport(msgspec.Struct, frozen=True, kw_only=True):
 def reconcile(
     portfolio_id: str,
     epoch: int,
-    desk: OrderDesk,
+    entry: OrderEntry,
     orders: OrderBook,
     books: Books,
     journal_orders: Sequence[NewOrder],
@@ -63,7 +63,7 @@ def reconcile(
     journal_ids = {o.client_order_id for o in mine}
     adopted: list[str] = []
     already_booked = 0
-    booked = dict(desk.booked)  # as before this reconcile: adoption order must not matter
+    booked = dict(entry.booked)  # as before this reconcile: adoption order must not matter
     for request in mine:
         known = orders.get(request.client_order_id)
         if known is not None:
@@ -74,7 +74,7 @@ def reconcile(
         if parsed is not None and parsed[2] <= booked.get(request.epoch, 0):
             already_booked += 1
             continue
-        desk.adopt(request)
+        entry.adopt(request)
         adopted.append(request.client_order_id)
 
     expired: list[str] = []
@@ -86,7 +86,7 @@ def reconcile(
             orders.closed(order)
             expired.append(order.client_order_id)
     sent = journal_ids | set(expired)
-    desk.outbox = [r for r in desk.outbox if not (isinstance(r, NewOrder) and r.client_order_id in sent)]
+    entry.outbox = [r for r in entry.outbox if not (isinstance(r, NewOrder) and r.client_order_id in sent)]
 
     counts = dict.fromkeys(FeedbackResult, 0)
     problems: list[str] = []

@@ -1,4 +1,4 @@
-"""The order desk: turns approved proposals into recorded orders.
+"""Order entry: turns approved proposals into recorded orders.
 
 An order gets its client order id (``{portfolio}-{epoch}-{seq}``, seq only
 grows), its reservation and its place in the order book *before* its wire
@@ -25,7 +25,7 @@ ZERO = Decimal(0)
 Request = NewOrder | CancelOrder
 
 
-class OrderDesk:
+class OrderEntry:
     """Implements the pipeline's ``OrderSink`` for one portfolio."""
 
     def __init__(
