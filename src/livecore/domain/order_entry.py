@@ -9,6 +9,7 @@ portfolio has not recorded.
 from __future__ import annotations
 
 from collections import deque
+from dataclasses import dataclass, field
 from decimal import Decimal
 
 from livecore.domain.account import buy_reservation
@@ -17,7 +18,7 @@ from livecore.domain.order_book import OrderBook
 from livecore.domain.orders import CANCELLABLE_STATES, Order, OrderState, client_order_id, parse_client_order_id
 from livecore.domain.pipeline import RiskNote
 from livecore.domain.risk import Proposal
-from livecore.domain.snapshot import Counters
+from livecore.domain.snapshot import Counters, PortfolioState
 from livecore.domain.strategy import Signal
 from livecore.wire.messages import CancelOrder, NewOrder, Side
 
@@ -25,11 +26,34 @@ ZERO = Decimal(0)
 Request = NewOrder | CancelOrder
 
 
+@dataclass(slots=True)
+class EntryState:
+    """What order entry carries from one wiring to the next (reload, restore) and into
+    the snapshot: the numbering and the requests not yet drained."""
+
+    seq: int = 0
+    outbox: list[Request] = field(default_factory=list)
+    last_order_id: str | None = None
+    # epoch -> highest seq of that epoch whose order is in these books (placed here or
+    # adopted from the journal); any order at or below it is booked, even if forgotten.
+    booked: dict[int, int] = field(default_factory=dict)
+
+    @classmethod
+    def from_snapshot(cls, state: PortfolioState) -> EntryState:
+        return cls(
+            seq=state.seq,
+            outbox=list(state.outbox),
+            last_order_id=state.last_order_id,
+            booked=dict(state.booked),
+        )
+
+
 class OrderEntry:
     """Implements the pipeline's ``OrderSink`` for one portfolio."""
 
     def __init__(
         self,
+        *,
         portfolio_id: str,
         epoch: int,
         node_id: str,
@@ -38,6 +62,7 @@ class OrderEntry:
         counters: Counters,
         notes: deque[RiskNote],
         reservation_buffer: Decimal,
+        state: EntryState,
     ) -> None:
         self.portfolio_id = portfolio_id
         self.epoch = epoch
@@ -47,20 +72,15 @@ class OrderEntry:
         self.counters = counters
         self.notes = notes
         self.reservation_buffer = reservation_buffer
-        self.seq = 0
-        self.outbox: list[Request] = []
-        self.last_order_id: str | None = None
-        # epoch -> highest seq of that epoch whose order is in these books (placed here or
-        # adopted from the journal); any order at or below it is booked, even if forgotten.
-        self.booked: dict[int, int] = {}
+        self.state = state
 
     # --- OrderSink --------------------------------------------------------------
 
     def place(self, proposal: Proposal, ts_ns: int) -> None:
-        self.seq += 1
+        self.state.seq += 1
         order = Order(
-            client_order_id=client_order_id(self.portfolio_id, self.epoch, self.seq),
-            seq=self.seq,
+            client_order_id=client_order_id(self.portfolio_id, self.epoch, self.state.seq),
+            seq=self.state.seq,
             epoch=self.epoch,
             symbol=proposal.symbol,
             side=proposal.side,
@@ -72,17 +92,17 @@ class OrderEntry:
         )
         self._reserve(order, proposal.price)
         self.orders.add(order)
-        self.outbox.append(order.to_new_order(self.portfolio_id, self.node_id))
+        self.state.outbox.append(order.to_new_order(self.portfolio_id, self.node_id))
         self.counters.orders += 1
-        self.last_order_id = order.client_order_id
-        self.booked[self.epoch] = self.seq
+        self.state.last_order_id = order.client_order_id
+        self.state.booked[self.epoch] = self.state.seq
 
     def cancel_open(self, symbol: str, ts_ns: int) -> None:
         for order in self.orders.open_for(symbol):
             if order.state in CANCELLABLE_STATES:
                 order.to(OrderState.CANCEL_PENDING)
                 order.updated_ns = ts_ns
-                self.outbox.append(
+                self.state.outbox.append(
                     CancelOrder(
                         client_order_id=order.client_order_id,
                         portfolio_id=self.portfolio_id,
@@ -106,7 +126,7 @@ class OrderEntry:
     # --- outbox -------------------------------------------------------------------
 
     def drain(self) -> list[Request]:
-        out, self.outbox = self.outbox, []
+        out, self.state.outbox = self.state.outbox, []
         return out
 
     # --- adoption (reconcile) -------------------------------------------------------
@@ -133,8 +153,8 @@ class OrderEntry:
         if price is not None or order.side is Side.SELL:
             self._reserve(order, price or ZERO)
         self.orders.add(order)
-        self.seq = max(self.seq, seq)
-        self.booked[request.epoch] = max(self.booked.get(request.epoch, 0), seq)
+        self.state.seq = max(self.state.seq, seq)
+        self.state.booked[request.epoch] = max(self.state.booked.get(request.epoch, 0), seq)
         self.counters.orders += 1
         return order
 

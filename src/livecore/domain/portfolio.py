@@ -19,7 +19,7 @@ from livecore.domain.books import Books
 from livecore.domain.errors import SnapshotError, SpecError
 from livecore.domain.feedback import FeedbackOutcome, FeedbackResult, apply_feedback
 from livecore.domain.order_book import OrderBook
-from livecore.domain.order_entry import OrderEntry
+from livecore.domain.order_entry import EntryState, OrderEntry
 from livecore.domain.orders import OrderState
 from livecore.domain.pipeline import ComponentError, Pipeline, RiskNote
 from livecore.domain.reconcile import ReconcileReport, reconcile
@@ -57,27 +57,28 @@ class Portfolio:
         self._halt: str | None = None
         self._trading_enabled = True
         self._feedback_problem: str | None = None
-        self._wire()
+        self._wire(EntryState())
         self._strategy = self._build_strategy(spec)
         self._pipeline = Pipeline(spec.build_sizer(), spec.build_rules(), spec.allow_short)
         self._universe_version = 0
         self._symbols: frozenset[str] = frozenset()
         self._universe_seen: frozenset[str] = frozenset()
 
-    def _wire(self) -> None:
+    def _wire(self, entry_state: EntryState) -> None:
         """(Re)connect the collaborators that share the books and order book."""
         self._account = AccountView(
             self._books, self._orders, self._spec.allow_short, self._spec.settings.reservation_buffer
         )
         self._entry = OrderEntry(
-            self._spec.id,
-            self._epoch,
-            self._node_id,
-            self._books,
-            self._orders,
-            self._counters,
-            self._notes,
-            self._spec.settings.reservation_buffer,
+            portfolio_id=self._spec.id,
+            epoch=self._epoch,
+            node_id=self._node_id,
+            books=self._books,
+            orders=self._orders,
+            counters=self._counters,
+            notes=self._notes,
+            reservation_buffer=self._spec.settings.reservation_buffer,
+            state=entry_state,
         )
 
     # --- construction -----------------------------------------------------------
@@ -120,11 +121,7 @@ class Portfolio:
             self._fault, self._fault_detail = state.fault, state.fault_detail
         self._halt = state.halt_reason
         self._feedback_problem = state.feedback_problem
-        self._wire()
-        self._entry.seq = state.seq
-        self._entry.outbox = list(state.outbox)
-        self._entry.last_order_id = state.last_order_id
-        self._entry.booked = dict(state.booked)
+        self._wire(EntryState.from_snapshot(state))
 
     def _build_strategy(self, spec: PortfolioSpec) -> Strategy:
         try:
@@ -171,7 +168,7 @@ class Portfolio:
 
     @property
     def seq(self) -> int:
-        return self._entry.seq
+        return self._entry.state.seq
 
     @property
     def symbols(self) -> frozenset[str]:
@@ -286,9 +283,9 @@ class Portfolio:
         if not self._trading_enabled or self._halt is not None:
             self._counters.suppressed += len(signals)
             return
-        placed = self._entry.seq
+        placed = self._entry.state.seq
         self._pipeline.run(signals, ts_ns, self._account, self._entry)
-        if self._entry.seq != placed:
+        if self._entry.state.seq != placed:
             self._refresh_symbols()
 
     def _set_fault(self, where: str, exc: BaseException) -> None:
@@ -337,13 +334,13 @@ class Portfolio:
                 portfolio_id=self._spec.id,
                 epoch=self._epoch,
                 node_id=self._node_id,
-                seq=self._entry.seq,
-                booked=sorted(self._entry.booked.items()),
+                seq=self._entry.state.seq,
+                booked=sorted(self._entry.state.booked.items()),
                 books=self._books,
                 orders=orders,
                 closed_order_ids=closed,
                 fill_ids=fill_ids,
-                outbox=list(self._entry.outbox),
+                outbox=list(self._entry.state.outbox),
                 strategy=catalog.name_of(type(self._strategy), catalog.STRATEGIES),
                 strategy_state=strategy_state,
                 universe=sorted(self._strategy.symbols),
@@ -352,7 +349,7 @@ class Portfolio:
                 fault_detail=self._fault_detail,
                 halt_reason=self._halt,
                 feedback_problem=self._feedback_problem,
-                last_order_id=self._entry.last_order_id,
+                last_order_id=self._entry.state.last_order_id,
                 counters=self._counters,
                 risk_notes=list(self._notes),
             )
@@ -395,14 +392,7 @@ class Portfolio:
         self._orders.closed_window = spec.settings.closed_order_window
         self._orders.fill_id_window = spec.settings.fill_id_window
         self._notes = deque(self._notes, maxlen=spec.settings.risk_note_window)
-        previous = self._entry
-        self._wire()
-        self._entry.seq, self._entry.outbox, self._entry.last_order_id = (
-            previous.seq,
-            previous.outbox,
-            previous.last_order_id,
-        )
-        self._entry.booked = previous.booked
+        self._wire(self._entry.state)
         self._strategy = self._build_strategy(spec)
         self._pipeline = Pipeline(spec.build_sizer(), spec.build_rules(), spec.allow_short)
         self._start_strategy(carried)
@@ -417,8 +407,8 @@ class Portfolio:
             spec=self._spec,
             strategy=catalog.name_of(type(self._strategy), catalog.STRATEGIES),
             epoch=self._epoch,
-            seq=self._entry.seq,
-            last_order_id=self._entry.last_order_id,
+            seq=self._entry.state.seq,
+            last_order_id=self._entry.state.last_order_id,
             books=self._books,
             orders=self._orders,
             counters=self._counters,

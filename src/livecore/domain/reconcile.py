@@ -7,7 +7,7 @@ The journal is the truth. For this portfolio:
    resend would only be de-duplicated).
 2. Orders the journal has and the state does not know are *adopted* as
    SUBMITTED with their reservations, unless their seq is at or below the
-   highest seq this state booked for their epoch (``OrderEntry.booked``): those
+   highest seq this state booked for their epoch (``EntryState.booked``): those
    were booked and only forgotten (closed and evicted from the bounded window),
    so adopting them would book them twice. Within one epoch one owner numbers
    orders in sequence, so "highest seq per epoch" is exact.
@@ -63,7 +63,7 @@ def reconcile(
     journal_ids = {o.client_order_id for o in mine}
     adopted: list[str] = []
     already_booked = 0
-    booked = dict(entry.booked)  # as before this reconcile: adoption order must not matter
+    booked = dict(entry.state.booked)  # as before this reconcile: adoption order must not matter
     for request in mine:
         known = orders.get(request.client_order_id)
         if known is not None:
@@ -86,7 +86,7 @@ def reconcile(
             orders.closed(order)
             expired.append(order.client_order_id)
     sent = journal_ids | set(expired)
-    entry.outbox = [r for r in entry.outbox if not (isinstance(r, NewOrder) and r.client_order_id in sent)]
+    entry.state.outbox = [r for r in entry.state.outbox if not (isinstance(r, NewOrder) and r.client_order_id in sent)]
 
     counts = dict.fromkeys(FeedbackResult, 0)
     problems: list[str] = []

@@ -103,7 +103,7 @@ def test_same_epoch_orders_not_in_the_journal_stay_in_flight() -> None:
 def test_created_order_found_in_the_journal_becomes_submitted_and_leaves_the_outbox() -> None:
     p, _ = scripted(epoch=1)
     order = order_for(p, Signal.target("AAPL", D(10)), 100)
-    p._entry.outbox.append(order)  # as if the snapshot was taken before the drain
+    p._entry.state.outbox.append(order)  # as if the snapshot was taken before the drain
     snap = p.snapshot()
     q = Portfolio.restore(snap, p.spec, 2, "n2")
     q.reconcile([order], [])
