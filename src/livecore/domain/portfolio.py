@@ -11,8 +11,6 @@ import traceback
 from collections import deque
 from typing import Any
 
-import msgspec
-
 from livecore.domain import catalog
 from livecore.domain.account import AccountView
 from livecore.domain.books import Books
@@ -26,16 +24,11 @@ from livecore.domain.reconcile import ReconcileReport, reconcile
 from livecore.domain.snapshot import Counters, PortfolioState, decode_state, encode_state
 from livecore.domain.spec import PortfolioSpec
 from livecore.domain.strategy import Signal, Strategy
+from livecore.domain.strategy_lifecycle import build_strategy, carried_state, saved_state, start_strategy
 from livecore.domain.view import PortfolioView, build_view
 from livecore.wire.messages import Bar, CancelOrder, NewOrder, OrderFeedback, Tick
 
 __all__ = ["FeedbackResult", "Portfolio", "ReconcileReport"]
-
-_state_encoder = msgspec.json.Encoder(order="sorted")
-
-
-class _Inert(Strategy):
-    """Stands in for a strategy whose constructor raised (the portfolio is faulted)."""
 
 
 class Portfolio:
@@ -58,7 +51,7 @@ class Portfolio:
         self._trading_enabled = True
         self._feedback_problem: str | None = None
         self._wire(EntryState())
-        self._strategy = self._build_strategy(spec)
+        self._strategy = build_strategy(spec, self._set_fault)
         self._pipeline = Pipeline(spec.build_sizer(), spec.build_rules(), spec.allow_short)
         self._universe_version = 0
         self._symbols: frozenset[str] = frozenset()
@@ -123,25 +116,8 @@ class Portfolio:
         self._feedback_problem = state.feedback_problem
         self._wire(EntryState.from_snapshot(state))
 
-    def _build_strategy(self, spec: PortfolioSpec) -> Strategy:
-        try:
-            return spec.build_strategy()
-        except Exception as exc:
-            self._set_fault(f"strategy {spec.strategy.name}.__init__", exc)
-            return _Inert(symbols=spec.symbols)
-
     def _start_strategy(self, state: Any) -> None:
-        self._strategy.bind(self._account)
-        if isinstance(self._strategy, _Inert):
-            return
-        where = "strategy.on_start"
-        try:
-            self._strategy.on_start()
-            if state is not None:
-                where = "strategy.restore"
-                self._strategy.restore(state)
-        except Exception as exc:
-            self._set_fault(where, exc)
+        start_strategy(self._strategy, self._account, state, self._set_fault)
 
     # --- properties the node reads ----------------------------------------------
 
@@ -321,13 +297,7 @@ class Portfolio:
 
     def snapshot(self) -> bytes:
         """Complete state as versioned bytes (see ``snapshot.PortfolioState``)."""
-        strategy_state: Any = None
-        try:
-            strategy_state = self._strategy.state()
-            _state_encoder.encode(strategy_state)
-        except Exception as exc:
-            self._set_fault("strategy.state", exc)
-            strategy_state = None
+        strategy_state = saved_state(self._strategy, self._set_fault)
         orders, closed, fill_ids = self._orders.dump()
         return encode_state(
             PortfolioState(
@@ -378,12 +348,7 @@ class Portfolio:
         unchanged; ``initial_cash`` is not re-applied."""
         if spec.id != self._spec.id:
             raise SpecError("id", f"reload of {self._spec.id!r} with a spec for {spec.id!r}", spec.source)
-        carried: Any = None
-        if spec.strategy.cls is type(self._strategy) and self._fault is None:
-            try:
-                carried = self._strategy.state()
-            except Exception:
-                carried = None
+        carried = carried_state(self._strategy, spec, self.faulted)
         self._spec = spec
         self._fault = self._fault_detail = None
         if self._halt is not None:
@@ -393,7 +358,7 @@ class Portfolio:
         self._orders.fill_id_window = spec.settings.fill_id_window
         self._notes = deque(self._notes, maxlen=spec.settings.risk_note_window)
         self._wire(self._entry.state)
-        self._strategy = self._build_strategy(spec)
+        self._strategy = build_strategy(spec, self._set_fault)
         self._pipeline = Pipeline(spec.build_sizer(), spec.build_rules(), spec.allow_short)
         self._start_strategy(carried)
         self._universe_seen = self._strategy.symbols
