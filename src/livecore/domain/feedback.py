@@ -139,20 +139,9 @@ def _cancelled(order: Order, book: OrderBook, books: Books, reason: str | None, 
 def _fill(fb: OrderFeedback, order: Order, book: OrderBook, books: Books) -> FeedbackOutcome:
     assert fb.fill_id is not None and fb.fill_qty is not None and fb.fill_price is not None
     qty, price = fb.fill_qty, fb.fill_price
-    if fb.symbol and fb.symbol != order.symbol:
-        return FeedbackOutcome(FeedbackResult.REFUSED, f"fill symbol {fb.symbol} != order symbol {order.symbol}")
-    if fb.side is not None and fb.side is not order.side:
-        return FeedbackOutcome(FeedbackResult.REFUSED, f"fill side {fb.side} != order side {order.side}")
-    if order.state is S.REJECTED and order.inferred:
-        order.revive()
-        book.reopened(order)
-    if order.is_final:
-        return FeedbackOutcome(FeedbackResult.REFUSED, f"fill for a {order.state} order")
-    if order.filled_qty + qty > order.quantity:
-        return FeedbackOutcome(
-            FeedbackResult.REFUSED,
-            f"fill {qty} would exceed the order: filled {order.filled_qty} of {order.quantity}",
-        )
+    refusal = _vet_fill(fb, order, book)
+    if refusal is not None:
+        return refusal
     remaining_before = order.remaining
     done = qty == remaining_before or fb.status is FeedbackStatus.FILLED
     if order.state is S.CREATED:
@@ -161,18 +150,7 @@ def _fill(fb: OrderFeedback, order: Order, book: OrderBook, books: Books) -> Fee
         order.to(S.FILLED)
     else:
         order.to(S.CANCEL_PENDING if order.state is S.CANCEL_PENDING else S.PARTIALLY_FILLED)
-    if done:
-        cash_release = order.reserved_cash
-        qty_release = order.reserved_qty
-    else:
-        cash_release = min(divide(order.reserved_cash * qty, remaining_before), order.reserved_cash)
-        qty_release = min(qty, order.reserved_qty)
-    if cash_release:
-        books.release_cash(cash_release)
-        order.reserved_cash -= cash_release
-    if qty_release:
-        books.release_qty(order.symbol, qty_release)
-        order.reserved_qty -= qty_release
+    _release_for_fill(order, books, qty, remaining_before, done)
     books.apply_fill(order.symbol, order.side, qty, price, fb.commission)
     order.filled_qty += qty
     order.filled_notional += qty * price
@@ -194,3 +172,42 @@ def _fill(fb: OrderFeedback, order: Order, book: OrderBook, books: Books) -> Fee
         order_done=done,
     )
     return FeedbackOutcome(FeedbackResult.APPLIED, fill=fill)
+
+
+def _vet_fill(fb: OrderFeedback, order: Order, book: OrderBook) -> FeedbackOutcome | None:
+    """The refusal of a fill that contradicts the order, or None when it may apply. A fill
+    for an order whose rejection was only inferred revives it first (a fact beats an inference)."""
+    assert fb.fill_qty is not None
+    qty = fb.fill_qty
+    if fb.symbol and fb.symbol != order.symbol:
+        return FeedbackOutcome(FeedbackResult.REFUSED, f"fill symbol {fb.symbol} != order symbol {order.symbol}")
+    if fb.side is not None and fb.side is not order.side:
+        return FeedbackOutcome(FeedbackResult.REFUSED, f"fill side {fb.side} != order side {order.side}")
+    if order.state is S.REJECTED and order.inferred:
+        order.revive()
+        book.reopened(order)
+    if order.is_final:
+        return FeedbackOutcome(FeedbackResult.REFUSED, f"fill for a {order.state} order")
+    if order.filled_qty + qty > order.quantity:
+        return FeedbackOutcome(
+            FeedbackResult.REFUSED,
+            f"fill {qty} would exceed the order: filled {order.filled_qty} of {order.quantity}",
+        )
+    return None
+
+
+def _release_for_fill(order: Order, books: Books, qty: Decimal, remaining_before: Decimal, done: bool) -> None:
+    """Give back what the filled part reserved: all of it when the order is done, else
+    the fill's share of the cash and the filled quantity."""
+    if done:
+        cash_release = order.reserved_cash
+        qty_release = order.reserved_qty
+    else:
+        cash_release = min(divide(order.reserved_cash * qty, remaining_before), order.reserved_cash)
+        qty_release = min(qty, order.reserved_qty)
+    if cash_release:
+        books.release_cash(cash_release)
+        order.reserved_cash -= cash_release
+    if qty_release:
+        books.release_qty(order.symbol, qty_release)
+        order.reserved_qty -= qty_release
