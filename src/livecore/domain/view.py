@@ -89,33 +89,6 @@ def build_view(
     universe_version: int,
     feedback_problem: str | None,
 ) -> PortfolioView:
-    positions = {
-        symbol: PositionView(
-            quantity=p.quantity,
-            avg_cost=p.avg_cost,
-            market_value=books.market_value(symbol),
-            unrealized_pnl=books.market_value(symbol) - p.cost,
-            last_price=books.last_prices.get(symbol),
-            reserved_qty=p.reserved_qty,
-        )
-        for symbol, p in sorted(books.positions.items())
-    }
-    open_orders = [
-        OrderView(
-            client_order_id=o.client_order_id,
-            symbol=o.symbol,
-            side=o.side.value,
-            quantity=o.quantity,
-            filled_qty=o.filled_qty,
-            state=o.state.value,
-            order_type=o.order_type.value,
-            limit_price=o.limit_price,
-            reserved_cash=o.reserved_cash,
-            reserved_qty=o.reserved_qty,
-            created_ns=o.created_ns,
-        )
-        for o in orders.open_orders()
-    ]
     return PortfolioView(
         portfolio_id=spec.id,
         name=spec.name,
@@ -131,8 +104,8 @@ def build_view(
         unrealized_pnl=books.unrealized_pnl(),
         daily_pnl=books.daily_pnl(),
         commissions=books.commissions,
-        positions=positions,
-        open_orders=open_orders,
+        positions=_positions(books),
+        open_orders=_open_orders(orders),
         last_order_id=last_order_id,
         faulted=fault is not None,
         fault=fault,
@@ -147,3 +120,36 @@ def build_view(
         recent_risk=notes,
         feedback_problem=feedback_problem,
     )
+
+
+def _positions(books: Books) -> dict[str, PositionView]:
+    return {
+        symbol: PositionView(
+            quantity=p.quantity,
+            avg_cost=p.avg_cost,
+            market_value=books.market_value(symbol),
+            unrealized_pnl=books.market_value(symbol) - p.cost,
+            last_price=books.last_prices.get(symbol),
+            reserved_qty=p.reserved_qty,
+        )
+        for symbol, p in sorted(books.positions.items())
+    }
+
+
+def _open_orders(orders: OrderBook) -> list[OrderView]:
+    return [
+        OrderView(
+            client_order_id=o.client_order_id,
+            symbol=o.symbol,
+            side=o.side.value,
+            quantity=o.quantity,
+            filled_qty=o.filled_qty,
+            state=o.state.value,
+            order_type=o.order_type.value,
+            limit_price=o.limit_price,
+            reserved_cash=o.reserved_cash,
+            reserved_qty=o.reserved_qty,
+            created_ns=o.created_ns,
+        )
+        for o in orders.open_orders()
+    ]
