@@ -61,6 +61,26 @@ def reconcile(
 ) -> ReconcileReport:
     mine = [o for o in journal_orders if o.portfolio_id == portfolio_id]
     journal_ids = {o.client_order_id for o in mine}
+    adopted, already_booked = _adopt_journaled(mine, entry, orders)
+    expired = _expire_unjournaled(epoch, journal_ids, orders, books)
+    sent = journal_ids | set(expired)
+    entry.state.outbox = [r for r in entry.state.outbox if not (isinstance(r, NewOrder) and r.client_order_id in sent)]
+    counts, problems = _replay(portfolio_id, journal_feedback, apply)
+    return ReconcileReport(
+        adopted=adopted,
+        expired=expired,
+        already_booked=already_booked,
+        applied=counts[FeedbackResult.APPLIED],
+        duplicates=counts[FeedbackResult.DUPLICATE],
+        unknown=counts[FeedbackResult.UNKNOWN_ORDER],
+        refused=counts[FeedbackResult.REFUSED],
+        ignored=counts[FeedbackResult.IGNORED],
+        problems=problems,
+    )
+
+
+def _adopt_journaled(mine: Sequence[NewOrder], entry: OrderEntry, orders: OrderBook) -> tuple[list[str], int]:
+    """Steps 1 and 2: the adopted order ids and how many were booked already."""
     adopted: list[str] = []
     already_booked = 0
     booked = dict(entry.state.booked)  # as before this reconcile: adoption order must not matter
@@ -76,7 +96,11 @@ def reconcile(
             continue
         entry.adopt(request)
         adopted.append(request.client_order_id)
+    return adopted, already_booked
 
+
+def _expire_unjournaled(epoch: int, journal_ids: set[str], orders: OrderBook, books: Books) -> list[str]:
+    """Step 3: the older-epoch orders the gateway never journaled, resolved as rejected."""
     expired: list[str] = []
     for order in orders.open_orders():
         stale = order.epoch < epoch and order.client_order_id not in journal_ids
@@ -85,9 +109,16 @@ def reconcile(
             release_all(order, books)
             orders.closed(order)
             expired.append(order.client_order_id)
-    sent = journal_ids | set(expired)
-    entry.state.outbox = [r for r in entry.state.outbox if not (isinstance(r, NewOrder) and r.client_order_id in sent)]
+    return expired
 
+
+def _replay(
+    portfolio_id: str,
+    journal_feedback: Sequence[OrderFeedback],
+    apply: Callable[[OrderFeedback], FeedbackOutcome],
+) -> tuple[dict[FeedbackResult, int], list[str]]:
+    """Step 4: every journaled report applied in journal order; counts per result and the
+    details of refused ones."""
     counts = dict.fromkeys(FeedbackResult, 0)
     problems: list[str] = []
     for fb in journal_feedback:
@@ -97,14 +128,4 @@ def reconcile(
         counts[outcome.result] += 1
         if outcome.result is FeedbackResult.REFUSED:
             problems.append(f"{fb.client_order_id}: {outcome.detail}")
-    return ReconcileReport(
-        adopted=adopted,
-        expired=expired,
-        already_booked=already_booked,
-        applied=counts[FeedbackResult.APPLIED],
-        duplicates=counts[FeedbackResult.DUPLICATE],
-        unknown=counts[FeedbackResult.UNKNOWN_ORDER],
-        refused=counts[FeedbackResult.REFUSED],
-        ignored=counts[FeedbackResult.IGNORED],
-        problems=problems,
-    )
+    return counts, problems
