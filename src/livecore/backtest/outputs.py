@@ -62,7 +62,17 @@ def write_outputs(out: Path, result: BacktestResult, stats: Sequence[Stats], run
         out / "trades.csv",
         TRADE_COLUMNS,
         [
-            (f.portfolio_id, f.client_order_id, f.fill_id, f.symbol, f.side, f.quantity, f.price, f.commission, iso(f.ts_ns))
+            (
+                f.portfolio_id,
+                f.client_order_id,
+                f.fill_id,
+                f.symbol,
+                f.side,
+                f.quantity,
+                f.price,
+                f.commission,
+                iso(f.ts_ns),
+            )
             for f in records.fills
         ],
     )

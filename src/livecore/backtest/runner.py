@@ -78,7 +78,9 @@ def load_specs(paths: Sequence[Path]) -> list[PortfolioSpec]:
     return read_specs(files)
 
 
-def load_events(data: Path | None, specs: Sequence[PortfolioSpec], start: str | None, end: str | None) -> list[MarketEvent]:
+def load_events(
+    data: Path | None, specs: Sequence[PortfolioSpec], start: str | None, end: str | None
+) -> list[MarketEvent]:
     """The events of the specs' symbols (every symbol if one spec names none) in the window."""
     symbols: set[str] | None = set()
     for spec in specs:
@@ -90,9 +92,7 @@ def load_events(data: Path | None, specs: Sequence[PortfolioSpec], start: str | 
     replay = load_replay(data or bundled_data_dir(), sorted(symbols) if symbols is not None else None)
     start_ns, end_ns = window(start, end)
     events = [
-        e
-        for e in replay.events
-        if (start_ns is None or e.ts_ns >= start_ns) and (end_ns is None or e.ts_ns < end_ns)
+        e for e in replay.events if (start_ns is None or e.ts_ns >= start_ns) and (end_ns is None or e.ts_ns < end_ns)
     ]
     if not events:
         raise ConfigError(f"no data between {start or 'the start'} and {end or 'the end'}")

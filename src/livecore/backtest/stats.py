@@ -19,6 +19,7 @@ A ratio that has no value (no trade, zero volatility) is None, never NaN.
 
 from __future__ import annotations
 
+import itertools
 import math
 import statistics
 from collections.abc import Sequence
@@ -85,7 +86,7 @@ def periods_per_year(days: Sequence[int]) -> int:
 
 
 def daily_returns(closes: Sequence[tuple[int, float]]) -> list[float]:
-    return [b / a - 1 for (_, a), (_, b) in zip(closes, closes[1:], strict=False) if a]
+    return [b / a - 1 for (_, a), (_, b) in itertools.pairwise(closes) if a]
 
 
 def drawdown(points: Sequence[EquityPoint]) -> tuple[float, float]:
