@@ -32,16 +32,16 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-import backtesting  # noqa: E402
-import backtrader as bt  # noqa: E402
-import pandas as pd  # noqa: E402
-from rich.console import Console  # noqa: E402
-from rich.table import Table  # noqa: E402
+import backtesting
+import backtrader as bt
+import pandas as pd
+from rich.console import Console
+from rich.table import Table
 
-from livecore.backtest.engine import Backtest, BacktestSettings  # noqa: E402
-from livecore.backtest.trades import round_trips  # noqa: E402
-from livecore.domain.spec import PortfolioSpec, parse_spec  # noqa: E402
-from livecore.wire.messages import Bar  # noqa: E402
+from livecore.backtest.engine import Backtest, BacktestSettings
+from livecore.backtest.trades import round_trips
+from livecore.domain.spec import PortfolioSpec, parse_spec
+from livecore.wire.messages import Bar
 
 MINUTE_NS = 60 * 1_000_000_000
 START_NS = 1_262_304_000 * 1_000_000_000  # 2010-01-01
