@@ -69,11 +69,13 @@ class Backtest:
         self._portfolios = {s.id: Portfolio.create(s, settings.epoch, settings.node_id) for s in specs}
         self._versions: dict[str, int] = {}
         self._routes: dict[str, list[Portfolio]] = {}
+        self._touched: dict[str, Portfolio] = {}  # since the last sample: marked or filled
         self._reroute()
 
     def run(self, events: Iterable[MarketEvent], *, progress: Progress | None = None) -> BacktestResult:
         """Feed every event; then settle what is still open and return the records."""
         result = BacktestResult(specs=self._specs, portfolios=self._portfolios, records=self._records)
+        self._touched = dict(self._portfolios)  # every portfolio's opening account is recorded
         current: int | None = None
         count = 0
         for event in events:
@@ -106,10 +108,15 @@ class Backtest:
         routed = self._routes.get(event.symbol)
         if not routed:
             return
+        versions, touched = self._versions, self._touched
+        moved = False
         for portfolio in routed:
             portfolio.on_market(event)
             self._send(portfolio)
-        if any(p.universe_version != self._versions[p.portfolio_id] for p in routed):
+            pid = portfolio.portfolio_id
+            touched[pid] = portfolio
+            moved = moved or portfolio.universe_version != versions[pid]
+        if moved:
             self._reroute()
 
     def _send(self, portfolio: Portfolio) -> None:
@@ -131,6 +138,7 @@ class Backtest:
         for fb in reports:
             self._records.report(fb)
             portfolio = self._portfolios[fb.portfolio_id]
+            self._touched[fb.portfolio_id] = portfolio
             portfolio.on_feedback(fb)
             self._send(portfolio)
 
@@ -151,10 +159,12 @@ class Backtest:
         self._deliver(self._broker.drain_reports())
 
     def _sample(self, ts_ns: int) -> None:
-        """Every portfolio's account at the end of an event time."""
+        """The account, at the end of an event time, of every portfolio that event
+        time touched (marked a price of or filled); the others' did not change."""
         append = self._records.equity.append
+        touched, self._touched = self._touched, {}
         with localcontext(ACCOUNTING):
-            for portfolio in self._portfolios.values():
+            for portfolio in touched.values():
                 books = portfolio.books
                 equity = books.equity()
                 cash = books.cash + books.reserved

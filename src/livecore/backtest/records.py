@@ -1,5 +1,5 @@
 """What a backtest keeps: every fill, every order with its final state, and each
-portfolio's equity at every event time. Built from the same execution reports
+portfolio's equity at every event time that touched it. Built from the same execution reports
 the live gateway publishes, so the records mean what the journal means."""
 
 from __future__ import annotations

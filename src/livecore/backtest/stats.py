@@ -8,11 +8,11 @@ do not account). Pure: no I/O. The formulas (docs/BACKTEST.md):
 - volatility ``stdev(r) * sqrt(periods)`` (sample deviation); Sharpe
   ``mean(r) / stdev(r) * sqrt(periods)`` and Sortino ``mean(r) /
   sqrt(mean(min(r, 0)^2)) * sqrt(periods)``, both with a zero risk-free rate;
-- max drawdown ``min(E_t / max_{s<=t} E_s - 1)`` over every event time (<= 0),
+- max drawdown ``min(E_t / max_{s<=t} E_s - 1)`` over the equity rows (<= 0),
   and its duration: the longest time from a peak until equity is back at it
   (or until the data ends);
 - trades, win rate and profit factor over closed round trips (``trades.py``);
-  exposure: the share of event times with a position open.
+  exposure: the share of equity rows with a position open.
 
 A ratio that has no value (no trade, zero volatility) is None, never NaN.
 """
