@@ -159,10 +159,14 @@ class Books(msgspec.Struct, kw_only=True):
             return position.cost if price is None else position.quantity * price
 
     def equity(self) -> Decimal:
+        """Cash, reserved cash and every position at its last price (at cost before
+        a price was seen): ``market_value`` summed, in one context switch."""
         with localcontext(ACCOUNTING):
             total = self.cash + self.reserved
-            for symbol in self.positions:
-                total += self.market_value(symbol)
+            prices = self.last_prices
+            for symbol, position in self.positions.items():
+                price = prices.get(symbol)
+                total += position.cost if price is None else position.quantity * price
             return total
 
     def unrealized_pnl(self) -> Decimal:

@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any
 
+from livecore.domain.books import ACCOUNTING
 from livecore.domain.errors import ParamError
 from livecore.domain.params import Param
 from livecore.domain.strategy import Signal, Signals, Strategy
@@ -45,6 +46,14 @@ class PriceWindows:
 
 
 _ZERO = Decimal(0)
+_EXACT = ACCOUNTING  # sums of window prices: exact (80 digits), never rounded
+
+
+def _exact_sum(values: list[Decimal]) -> Decimal:
+    total = _ZERO
+    for value in values:
+        total = _EXACT.add(total, value)
+    return total
 
 
 def mean(values: list[Decimal]) -> Decimal:
@@ -84,17 +93,47 @@ class MovingAverageCross(_WindowStrategy):
     def window_size(self) -> int:
         return self.slow
 
+    def on_start(self) -> None:
+        self._sums: dict[str, tuple[Decimal, Decimal]] = {}  # symbol -> (fast sum, slow sum), exact
+
+    def restore(self, state: Any) -> None:
+        super().restore(state)
+        self._sums = {}
+
     def on_price(self, symbol: str, price: Decimal, ts_ns: int) -> Signals:
-        window = list(self.windows.push(symbol, price))
-        if len(window) < self.slow:
-            return None
-        fast, slow = mean(window[-self.fast :]), mean(window)
-        if fast > slow:
-            return [Signal.long(symbol, reason=f"fast {fast:.4f} > slow {slow:.4f}")]
-        if fast < slow:
+        fast_n, slow_n = self.fast, self.slow
+        window = self.windows.get(symbol)
+        sums = self._sums.get(symbol)
+        if sums is None or len(window) < slow_n:  # warming up (or restored): sum afresh
+            window = self.windows.push(symbol, price)
+            if len(window) < slow_n:
+                return None
+            values = list(window)
+            sums = (_exact_sum(values[-fast_n:]), _exact_sum(values))
+        else:
+            leaving_fast, leaving_slow = window[-fast_n], window[0]
+            window.append(price)
+            add, subtract = _EXACT.add, _EXACT.subtract
+            sums = (add(subtract(sums[0], leaving_fast), price), add(subtract(sums[1], leaving_slow), price))
+        self._sums[symbol] = sums
+        # fast mean vs slow mean, compared exactly: fast_sum * slow_n vs slow_sum * fast_n
+        side = _EXACT.compare(_EXACT.multiply(sums[0], slow_n), _EXACT.multiply(sums[1], fast_n))
+        if side > 0:
+            return [Signal.long(symbol, reason=self._reason(symbol, 1, ">", sums))]
+        if side < 0:
             exit_ = Signal.short if self.short else Signal.flat
-            return [exit_(symbol, reason=f"fast {fast:.4f} < slow {slow:.4f}")]
+            return [exit_(symbol, reason=self._reason(symbol, -1 if self.short else 0, "<", sums))]
         return None
+
+    def _reason(self, symbol: str, wanted: int, relation: str, sums: tuple[Decimal, Decimal]) -> str:
+        """The averages, written out only when the signal can change the position
+        (a repeated level signal is a no-op and formatting is not free)."""
+        position = self.ctx.position(symbol)
+        held = (position > 0) - (position < 0)
+        if held == wanted:
+            return f"fast {relation} slow"
+        fast, slow = sums[0] / self.fast, sums[1] / self.slow
+        return f"fast {fast:.4f} {relation} slow {slow:.4f}"
 
 
 class Breakout(_WindowStrategy):

@@ -1,0 +1,179 @@
+"""The backtest loop: the live ``Portfolio`` and the paper gateway's very
+``PaperBroker``, driven by historical events in event time.
+
+Per event, in the data's order (timestamp, then file order):
+
+1. the broker sees the event first: orders sent before it fill at its price
+   (a bar's open, a tick's price; limits also on the bar's range), and the
+   reports go to their portfolios (``on_feedback``, as the node applies them);
+2. then every portfolio trading the symbol sees the event (``on_market``):
+   strategy -> sizer -> risk -> orders; each order is submitted to the broker at
+   the event's time and acknowledged, and fills on a later event.
+
+So a signal on bar t fills at bar t+1's open, and the strategy sees that fill
+before it sees bar t+1. Orders still open when the data ends are cancelled with
+reason ``end_of_data``; positions stay open, marked at their last price.
+Nothing here reads the wall clock.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from decimal import localcontext
+
+from livecore.backtest.records import EquityPoint, Records
+from livecore.domain.books import ACCOUNTING
+from livecore.domain.portfolio import Portfolio
+from livecore.domain.spec import PortfolioSpec
+from livecore.gateway.paper import PaperBroker, PaperSettings
+from livecore.wire.messages import MarketEvent, NewOrder, OrderFeedback
+
+END_OF_DATA = "end_of_data"
+Progress = Callable[[int], None]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class BacktestSettings:
+    """``paper``: the gateway's fill model and costs; the epoch and node id only
+    shape client order ids (``{portfolio}-{epoch}-{seq}``, as live)."""
+
+    paper: PaperSettings = field(default_factory=PaperSettings)
+    epoch: int = 1
+    node_id: str = "backtest"
+
+
+@dataclass(slots=True)
+class BacktestResult:
+    """The specs run, their final portfolios and everything recorded."""
+
+    specs: list[PortfolioSpec]
+    portfolios: dict[str, Portfolio]
+    records: Records
+    events: int = 0
+    first_ns: int = 0
+    last_ns: int = 0
+
+
+class Backtest:
+    """One run over one event sequence; build a new one per run."""
+
+    def __init__(self, *, specs: Sequence[PortfolioSpec], settings: BacktestSettings) -> None:
+        ids = [spec.id for spec in specs]
+        duplicates = sorted({i for i in ids if ids.count(i) > 1})
+        if duplicates:
+            raise ValueError(f"portfolio id(s) given twice: {', '.join(duplicates)}")
+        self._specs = list(specs)
+        self._broker = PaperBroker(settings.paper)
+        self._records = Records()
+        self._portfolios = {s.id: Portfolio.create(s, settings.epoch, settings.node_id) for s in specs}
+        self._versions: dict[str, int] = {}
+        self._routes: dict[str, list[Portfolio]] = {}
+        self._touched: dict[str, Portfolio] = {}  # since the last sample: marked or filled
+        self._reroute()
+
+    def run(self, events: Iterable[MarketEvent], *, progress: Progress | None = None) -> BacktestResult:
+        """Feed every event; then settle what is still open and return the records."""
+        result = BacktestResult(specs=self._specs, portfolios=self._portfolios, records=self._records)
+        self._touched = dict(self._portfolios)  # every portfolio's opening account is recorded
+        current: int | None = None
+        count = 0
+        for event in events:
+            ts = event.ts_ns
+            if ts != current:
+                if current is not None:
+                    self._sample(current)
+                else:
+                    result.first_ns = ts
+                current = ts
+            self._on_event(event)
+            count += 1
+            if progress is not None and count % 10_000 == 0:
+                progress(count)
+        if current is not None:
+            self._settle(current)
+            self._sample(current)
+            result.last_ns = current
+        result.events = count
+        if progress is not None:
+            progress(count)
+        return result
+
+    # --- one event ------------------------------------------------------------------
+
+    def _on_event(self, event: MarketEvent) -> None:
+        broker = self._broker
+        broker.on_market(event)
+        self._deliver(broker.drain_reports())
+        routed = self._routes.get(event.symbol)
+        if not routed:
+            return
+        versions, touched = self._versions, self._touched
+        moved = False
+        for portfolio in routed:
+            portfolio.on_market(event)
+            self._send(portfolio)
+            pid = portfolio.portfolio_id
+            touched[pid] = portfolio
+            moved = moved or portfolio.universe_version != versions[pid]
+        if moved:
+            self._reroute()
+
+    def _send(self, portfolio: Portfolio) -> None:
+        """Submit what the portfolio created; its reports may create more (``on_fill``)."""
+        broker = self._broker
+        outbox = portfolio.drain_outbox()
+        while outbox:
+            for request in outbox:
+                if isinstance(request, NewOrder):
+                    self._records.order_sent(request)
+                    broker.submit(request, request.created_ns)
+                    portfolio.mark_submitted(request.client_order_id)
+                else:
+                    broker.cancel(request.client_order_id, request.created_ns)
+            self._deliver(broker.drain_reports())
+            outbox = portfolio.drain_outbox()
+
+    def _deliver(self, reports: list[OrderFeedback]) -> None:
+        for fb in reports:
+            self._records.report(fb)
+            portfolio = self._portfolios[fb.portfolio_id]
+            self._touched[fb.portfolio_id] = portfolio
+            portfolio.on_feedback(fb)
+            self._send(portfolio)
+
+    def _reroute(self) -> None:
+        routes: dict[str, list[Portfolio]] = {}
+        for portfolio in self._portfolios.values():
+            self._versions[portfolio.portfolio_id] = portfolio.universe_version
+            for symbol in sorted(portfolio.symbols):
+                routes.setdefault(symbol, []).append(portfolio)
+        self._routes = routes
+
+    # --- time ---------------------------------------------------------------------
+
+    def _settle(self, ts_ns: int) -> None:
+        """The data has ended: cancel every order still working (``end_of_data``)."""
+        for order in self._broker.open_orders():
+            self._broker.cancel(order.client_order_id, ts_ns, END_OF_DATA)
+        self._deliver(self._broker.drain_reports())
+
+    def _sample(self, ts_ns: int) -> None:
+        """The account, at the end of an event time, of every portfolio that event
+        time touched (marked a price of or filled); the others' did not change."""
+        append = self._records.equity.append
+        touched, self._touched = self._touched, {}
+        with localcontext(ACCOUNTING):
+            for portfolio in touched.values():
+                books = portfolio.books
+                equity = books.equity()
+                cash = books.cash + books.reserved
+                append(
+                    EquityPoint(
+                        portfolio_id=portfolio.portfolio_id,
+                        ts_ns=ts_ns,
+                        equity=equity,
+                        cash=cash,
+                        positions_value=equity - cash,
+                    )
+                )

@@ -1,0 +1,85 @@
+"""Round-trip trades from fills: what win rate and profit factor count.
+
+A round trip of one portfolio in one symbol opens when the position leaves
+zero and closes when it is back at zero; a fill that crosses zero (long to
+short) closes one trip and opens the next with the excess quantity, sharing
+the fill's commission pro rata. A trip's P&L is what its sells brought in
+minus what its buys cost, net of its commissions. Pure: no I/O.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from decimal import Decimal, localcontext
+
+from livecore.backtest.records import FillRecord
+from livecore.domain.books import ACCOUNTING
+
+ZERO = Decimal(0)
+
+
+@dataclass(slots=True)
+class RoundTrip:
+    """One entry-to-flat trade."""
+
+    portfolio_id: str
+    symbol: str
+    direction: str  # "long" | "short"
+    entry_ns: int
+    exit_ns: int | None = None
+    quantity: Decimal = ZERO  # the largest absolute position held
+    cash_flow: Decimal = ZERO  # sells minus buys
+    commission: Decimal = ZERO
+    fills: int = 0
+
+    @property
+    def closed(self) -> bool:
+        return self.exit_ns is not None
+
+    @property
+    def pnl(self) -> Decimal:
+        return self.cash_flow - self.commission
+
+
+@dataclass(slots=True)
+class _Open:
+    position: Decimal = ZERO
+    trip: RoundTrip | None = None
+    trips: list[RoundTrip] = field(default_factory=list)
+
+
+def round_trips(fills: Iterable[FillRecord]) -> list[RoundTrip]:
+    """Every round trip, closed and still open, in the order they opened."""
+    books: dict[tuple[str, str], _Open] = {}
+    ordered: list[RoundTrip] = []
+    with localcontext(ACCOUNTING):
+        for fill in fills:
+            state = books.setdefault((fill.portfolio_id, fill.symbol), _Open())
+            signed = fill.quantity if fill.side == "buy" else -fill.quantity
+            remaining, commission = signed, fill.commission
+            while remaining:
+                if state.trip is None:
+                    state.trip = RoundTrip(
+                        portfolio_id=fill.portfolio_id,
+                        symbol=fill.symbol,
+                        direction="long" if remaining > 0 else "short",
+                        entry_ns=fill.ts_ns,
+                    )
+                    ordered.append(state.trip)
+                part = remaining
+                if state.position and (state.position > 0) != (remaining > 0):
+                    part = max(remaining, -state.position) if remaining < 0 else min(remaining, -state.position)
+                share = commission if part == remaining else commission * abs(part) / abs(remaining)
+                trip = state.trip
+                trip.cash_flow -= part * fill.price
+                trip.commission += share
+                trip.fills += 1
+                state.position += part
+                trip.quantity = max(trip.quantity, abs(state.position))
+                commission -= share
+                remaining -= part
+                if not state.position:
+                    trip.exit_ns = fill.ts_ns
+                    state.trip = None
+    return ordered

@@ -1,0 +1,88 @@
+"""``livecore backtest``: run portfolio specs over history in event time and
+write trades, orders, equity, statistics and an HTML report (docs/BACKTEST.md)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.table import Table
+
+from livecore.backtest.report import STAT_LABELS, format_stat
+from livecore.backtest.runner import BacktestOutcome, BacktestRequest, run_backtest, write
+from livecore.backtest.stats import Stats
+from livecore.cli import costs
+from livecore.cli.status import JSON_HELP, emit_json
+
+DEFAULT_ROOT = Path(".livecore/backtests")
+
+
+def fresh_folder(root: Path) -> Path:
+    """``root/run-NNN``, the first number not taken (no clock: runs are reproducible)."""
+    taken = {p.name for p in root.glob("run-*")} if root.exists() else set()
+    n = 1
+    while f"run-{n:03d}" in taken:
+        n += 1
+    return root / f"run-{n:03d}"
+
+
+def stats_table(stats: Stats) -> Table:
+    table = Table(title=stats.portfolio_id, title_justify="left", show_header=False)
+    table.add_column("statistic")
+    table.add_column("value", justify="right")
+    values = stats.to_dict()
+    table.add_row("period", f"{stats.start[:10]} .. {stats.end[:10]}")
+    for key, label, kind in STAT_LABELS:
+        table.add_row(label, format_stat(values[key], kind))
+    return table
+
+
+def _run_with_progress(request: BacktestRequest, console: Console, quiet: bool) -> BacktestOutcome:
+    if quiet:
+        return run_backtest(request)
+    columns = (TextColumn("backtest"), BarColumn(), TextColumn("{task.completed:,} events"), TimeRemainingColumn())
+    with Progress(*columns, console=console, transient=True) as bar:
+        task = bar.add_task("events", total=None)
+        return run_backtest(request, progress=lambda n: bar.update(task, completed=n))
+
+
+def backtest(
+    specs: list[Path] = typer.Argument(..., metavar="SPEC_OR_DIR...", help="portfolio spec files or directories"),
+    data: Path | None = typer.Option(None, "--data", help="CSV/CSV.gz/Parquet file or directory (default: bundled)"),
+    start: str | None = typer.Option(None, "--start", metavar="DATE", help="first date (or ISO time) to use"),
+    end: str | None = typer.Option(None, "--end", metavar="DATE", help="last date (inclusive) or ISO time"),
+    slippage_bps: str = costs.SLIPPAGE_BPS,
+    commission_per_share: str = costs.COMMISSION_PER_SHARE,
+    commission_bps: str = costs.COMMISSION_BPS,
+    commission_min: str = costs.COMMISSION_MIN,
+    participation: str | None = costs.PARTICIPATION,
+    out: Path | None = typer.Option(None, "--out", metavar="DIR", help="output folder (default: a fresh one)"),
+    as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="no progress bar and no tables"),
+) -> None:
+    """Backtest portfolio specs: the live strategy, books and paper fill model, in event time."""
+    paper = costs.paper_settings(
+        slippage_bps=slippage_bps,
+        commission_per_share=commission_per_share,
+        commission_bps=commission_bps,
+        commission_min=commission_min,
+        participation=participation,
+    )
+    request = BacktestRequest(specs=specs, data=data, start=start, end=end, paper=paper)
+    console = Console(stderr=True)
+    outcome = _run_with_progress(request, console, quiet or as_json)
+    folder = out or fresh_folder(DEFAULT_ROOT)
+    write(outcome, folder)
+    if as_json:
+        emit_json({"out": str(folder), "run": outcome.run, "portfolios": [s.to_dict() for s in outcome.stats]})
+        return
+    if quiet:
+        return
+    stdout = Console()
+    for item in outcome.stats:
+        stdout.print(stats_table(item))
+    for pid, fault in outcome.run["faults"].items():
+        stdout.print(f"[red]{pid} faulted:[/] {fault}", highlight=False)
+    stdout.print(f"results in {folder} (report.html, trades.csv, orders.csv, equity.csv, stats.json)", highlight=False)

@@ -1,0 +1,56 @@
+"""The paper gateway's fill-model options, shared by ``livecore gateway`` and
+``livecore backtest`` so that they mean the same thing in both."""
+
+from __future__ import annotations
+
+from decimal import Decimal, InvalidOperation
+
+import typer
+
+from livecore.errors import ConfigError
+from livecore.gateway.costs import CostModel
+from livecore.gateway.paper import PaperSettings
+
+SLIPPAGE_BPS = typer.Option("0", "--slippage-bps", metavar="BPS", help="slippage against the trader, basis points")
+COMMISSION_PER_SHARE = typer.Option("0", "--commission-per-share", metavar="AMOUNT", help="commission per share")
+COMMISSION_BPS = typer.Option("0", "--commission-bps", metavar="BPS", help="commission in basis points of value")
+COMMISSION_MIN = typer.Option("0", "--commission-min", metavar="AMOUNT", help="minimum commission per order")
+PARTICIPATION = typer.Option(
+    None,
+    "--participation",
+    metavar="FRACTION",
+    help="max fraction (0-1] of each bar's/tick's volume filled (partial fills)",
+)
+
+
+def option_decimal(name: str, text: str) -> Decimal:
+    """A finite, non-negative number given on the command line."""
+    try:
+        value = Decimal(text)
+    except InvalidOperation:
+        raise ConfigError(f"{name}: {text!r} is not a number") from None
+    if not value.is_finite() or value < 0:
+        raise ConfigError(f"{name}: must be a finite number >= 0, got {text}")
+    return value
+
+
+def paper_settings(
+    *,
+    slippage_bps: str,
+    commission_per_share: str,
+    commission_bps: str,
+    commission_min: str,
+    participation: str | None,
+) -> PaperSettings:
+    """The fill model from CLI text; a bad value is a one-line ``ConfigError``."""
+    try:
+        costs = CostModel(
+            slippage_bps=option_decimal("--slippage-bps", slippage_bps),
+            commission_per_share=option_decimal("--commission-per-share", commission_per_share),
+            commission_bps=option_decimal("--commission-bps", commission_bps),
+            commission_min=option_decimal("--commission-min", commission_min),
+        )
+        cap = option_decimal("--participation", participation) if participation is not None else None
+        return PaperSettings(costs=costs, participation=cap)
+    except ValueError as exc:
+        raise ConfigError(str(exc)) from None
