@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+
 from livecore.control.metrics import NodeMetrics
 
 # a hash as nodes have always written it (the seed's fields, ours, loop counters, bus health)
