@@ -81,6 +81,13 @@ def portfolio_epoch_key(portfolio_id: str) -> str:
 
 
 SCHEDULER_LEADER_LEASE = "scheduler:leader"
+
+
+def lease_epoch_key(lease: str) -> str:
+    """The never-expiring epoch counter beside lease ``lease``, so an epoch never repeats."""
+    return f"{lease}:epoch"
+
+
 SCHEDULER_STATUS_KEY = "scheduler:status"  # the leader's ``SchedulerStatus``, refreshed every tick
 MIGRATION_REQUEST_PREFIX = "scheduler:migration-request:"
 MIGRATION_RESULT_PREFIX = "scheduler:migration-result:"
