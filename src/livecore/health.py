@@ -78,9 +78,9 @@ def read_bus_health(coord: Coordination) -> list[ProcessBusHealth]:
         parsed = parse_bus_health(key[len(names.BUS_HEALTH_PREFIX) :], coord.hgetall(key))
         if parsed is not None:
             found.append(parsed)
-    metrics_prefix = names.metrics_key("")
-    for key in sorted(coord.scan(metrics_prefix)):
-        parsed = parse_bus_health(f"node:{key[len(metrics_prefix) :]}", coord.hgetall(key))
+    for key in sorted(coord.scan(names.METRICS_PREFIX)):
+        node_id = key[len(names.METRICS_PREFIX) :]
+        parsed = parse_bus_health(names.node_process(node_id), coord.hgetall(key))
         if parsed is not None:
             found.append(parsed)
     return found

@@ -26,6 +26,7 @@ import msgspec
 
 from livecore.adapters.factory import open_bus, open_coordination, open_store
 from livecore.config import Settings
+from livecore.control.commands import CommandChannel
 from livecore.errors import ConfigError
 from livecore.feed.bundled import bundled_data_dir
 from livecore.feed.readers import load_replay
@@ -41,7 +42,6 @@ from livecore.ops.status import StatusReport
 from livecore.ports.bus import Bus, Producer
 from livecore.ports.coordination import Coordination
 from livecore.ports.store import Store
-from livecore.scheduler.commands import CommandChannel
 from livecore.scheduler.config import SchedulerConfig
 from livecore.scheduler.service import Scheduler
 from livecore.topology import DEFAULT_LAYOUT, TopicLayout, ensure_topics

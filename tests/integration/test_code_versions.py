@@ -20,11 +20,11 @@ from tests.integration.test_node_support import TIMEOUT, NodeRig, make_rig
 from tests.servers import wait_until
 
 from livecore import codeversion
+from livecore.control.commands import CommandChannel
 from livecore.ops import Ops
 from livecore.ops import deploy as ops_deploy
 from livecore.ops import reload as ops_reload
 from livecore.ports.store import Store
-from livecore.scheduler.commands import CommandChannel
 
 STRATEGY = '''
 from decimal import Decimal

@@ -9,7 +9,8 @@ from pathlib import Path
 from tests.servers import wait_until
 from tests.unit.scheduler.harness import harness
 
-from livecore.scheduler.requests import MigrationRequest, migration_request_key, read_result, write_json
+from livecore.control.requests import MigrationRequest, read_result, write_json
+from livecore.wire import names
 
 NODE_TTL = 0.6
 WAIT = 15.0
@@ -68,7 +69,7 @@ def test_migration_end_to_end_with_threads(tmp_path: Path, coord_url: str) -> No
         rid = uuid.uuid4().hex
         write_json(
             h.coord,
-            migration_request_key(pid),
+            names.migration_request_key(pid),
             MigrationRequest(request_id=rid, portfolio_id=pid, to=b_id, requested_ns=1),
             60,
         )

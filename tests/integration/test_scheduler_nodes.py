@@ -15,11 +15,11 @@ from tests.unit.ops.helpers import write_spec
 
 from livecore import ops
 from livecore.adapters.factory import open_bus, open_coordination, open_store
+from livecore.control.commands import CommandChannel
+from livecore.control.metrics import parse_portfolios
 from livecore.node.config import NodeConfig
 from livecore.node.node import ExecutionNode
 from livecore.ops.context import Ops, OpsConfig
-from livecore.scheduler.cluster import parse_portfolios
-from livecore.scheduler.commands import CommandChannel
 from livecore.scheduler.config import SchedulerConfig
 from livecore.scheduler.service import Scheduler
 from livecore.wire import names

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from typing import ClassVar
 
 from livecore.ports.coordination import Coordination, CoordinationError, Fence, Lease
+from livecore.wire import names
 
 Clock = Callable[[], float]
 
@@ -39,11 +40,6 @@ def _check_ttl(ttl: float) -> float:
         raise ValueError(f"ttl must be positive seconds, got {ttl!r}")
     # Same millisecond resolution as Redis PX, so both backends round alike.
     return max(1, round(ttl * 1000)) / 1000
-
-
-def epoch_counter_key(name: str) -> str:
-    """The never-expiring epoch counter of lease ``name`` (same key on Redis)."""
-    return f"{name}:epoch"
 
 
 @dataclass
@@ -220,9 +216,9 @@ class MemoryCoordination(Coordination):
                     return None
                 self._keys.entries[name].expires_at = deadline
                 return Lease(name, holder, int(fields["epoch"]), ttl)
-            counter = self._keys.string(epoch_counter_key(name))
+            counter = self._keys.string(names.lease_epoch_key(name))
             epoch = (int(str(counter.value)) if counter is not None else 0) + 1
-            self._keys.entries[epoch_counter_key(name)] = _Entry(str(epoch))
+            self._keys.entries[names.lease_epoch_key(name)] = _Entry(str(epoch))
             self._keys.entries[name] = _Entry({"holder": holder, "epoch": str(epoch)}, deadline)
             self._write_done()
             return Lease(name, holder, epoch, ttl)

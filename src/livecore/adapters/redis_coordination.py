@@ -22,8 +22,8 @@ import redis
 from redis.backoff import NoBackoff
 from redis.retry import Retry
 
-from livecore.adapters.memory_coordination import epoch_counter_key
 from livecore.ports.coordination import Coordination, CoordinationError, Fence, Lease
+from livecore.wire import names
 
 
 @dataclass(frozen=True, slots=True)
@@ -213,7 +213,7 @@ class RedisCoordination(Coordination):
     def acquire_lease(self, name: str, holder: str, ttl: float) -> Lease | None:
         px = _ttl_ms(ttl)
         with self._call("acquire_lease", name):
-            epoch = int(self._acquire_lease(keys=[name, epoch_counter_key(name)], args=[holder, px]))
+            epoch = int(self._acquire_lease(keys=[name, names.lease_epoch_key(name)], args=[holder, px]))
         return Lease(name, holder, epoch, ttl) if epoch > 0 else None
 
     def renew_lease(self, lease: Lease) -> bool:

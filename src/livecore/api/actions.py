@@ -24,11 +24,11 @@ from pydantic import BaseModel, ConfigDict, Field
 from livecore import ops as actions
 from livecore.api.auth import BearerAuth
 from livecore.api.errors import ApiError, json_response
+from livecore.control.commands import AckTimeout
 from livecore.errors import ConfigError
 from livecore.ops import Ops, OpsError
 from livecore.ops.context import CommandOutcome, CommandRefused
 from livecore.ops.migrate import AUTO, MigrationTimeout
-from livecore.scheduler.commands import AckTimeout
 from livecore.wire import names
 
 T = TypeVar("T")

@@ -1,8 +1,8 @@
 """Prometheus exposition of what the nodes publish, read at scrape time.
 
 Nothing is cached or pushed: each scrape reads the heartbeats and metrics
-hashes (through the scheduler's own ``observe``, so the API and the scheduler
-agree on who is dead), the portfolio views and the registry. A private
+hashes (through ``control.cluster.observe``, as the scheduler does, so the API
+and the scheduler agree on who is dead), the portfolio views and the registry. A private
 ``CollectorRegistry`` keeps the output free of this process's own metrics and
 lets several apps live in one process (tests, ``livecore run``).
 
@@ -25,47 +25,75 @@ from prometheus_client import CollectorRegistry
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.exposition import CONTENT_TYPE_PLAIN_0_0_4, generate_latest
 
+from livecore.control.cluster import Cluster, observe
+from livecore.control.metrics import PAUSED, RUNNING, NodeMetrics, parse_float
 from livecore.health import read_bus_health
 from livecore.ports.coordination import Coordination
 from livecore.ports.store import Store
-from livecore.scheduler.cluster import Cluster, observe, parse_float
 from livecore.wire import names
 
 log = logging.getLogger(__name__)
 
-VIEW_PREFIX = names.portfolio_view_key("")
-
 
 @dataclass(frozen=True, slots=True)
 class Field:
-    """One field of the node metrics hash and the metric it becomes."""
+    """One field of the portfolio view and the metric it becomes."""
 
     field: str
     metric: str
     help: str
 
 
+@dataclass(frozen=True, slots=True)
+class NodeField:
+    """One field of the node metrics struct and the metric it becomes."""
+
+    read: Callable[[NodeMetrics], float | None]
+    metric: str
+    help: str
+
+
 # Levels: gauges.
-NODE_GAUGES: tuple[Field, ...] = (
-    Field("portfolio_count", "livecore_node_portfolio_count", "Portfolios loaded on the node."),
-    Field("queue_size", "livecore_node_queue_size", "Average mailbox size over the node's portfolios."),
-    Field("cpu_usage", "livecore_node_cpu_usage_percent", "CPU percent of the node process (100 = one core)."),
-    Field("memory_usage", "livecore_node_memory_usage_bytes", "Resident set size of the node process."),
-    Field("capacity", "livecore_node_capacity", "Most portfolios the node accepts."),
-    Field("faulted", "livecore_node_faulted_portfolios", "Loaded portfolios whose strategy faulted."),
+NODE_GAUGES: tuple[NodeField, ...] = (
+    NodeField(lambda m: m.portfolio_count, "livecore_node_portfolio_count", "Portfolios loaded on the node."),
+    NodeField(lambda m: m.queue_size, "livecore_node_queue_size", "Average mailbox size over the node's portfolios."),
+    NodeField(
+        lambda m: m.cpu_usage, "livecore_node_cpu_usage_percent", "CPU percent of the node process (100 = one core)."
+    ),
+    NodeField(lambda m: m.memory_usage, "livecore_node_memory_usage_bytes", "Resident set size of the node process."),
+    NodeField(lambda m: m.capacity, "livecore_node_capacity", "Most portfolios the node accepts."),
+    NodeField(lambda m: m.faulted, "livecore_node_faulted_portfolios", "Loaded portfolios whose strategy faulted."),
 )
 
 # Monotonic since the node process started: counters (a restart resets them, which rate() handles).
-NODE_COUNTERS: tuple[Field, ...] = (
-    Field("total_events", "livecore_node_events", "Market events and order feedback consumed."),
-    Field("backpressure_count", "livecore_node_backpressure", "Events that met a full portfolio mailbox."),
-    Field("dropped_events", "livecore_node_dropped_events", "Market events conflated away (latest kept)."),
-    Field("stale_events", "livecore_node_stale_events", "Market events skipped as older than the node's max tick age."),
-    Field("dead_letters", "livecore_node_dead_letters", "Malformed messages sent to a dead-letter topic."),
-    Field("orders_sent", "livecore_node_orders_sent", "Orders the bus confirmed."),
-    Field("order_failures", "livecore_node_order_failures", "Orders the bus failed to deliver."),
-    Field("commands_refused", "livecore_node_commands_refused", "Commands refused (bad signature, stale, replayed)."),
-    Field("feedback_ignored", "livecore_node_feedback_ignored", "Order feedback for portfolios not hosted here."),
+NODE_COUNTERS: tuple[NodeField, ...] = (
+    NodeField(lambda m: m.total_events, "livecore_node_events", "Market events and order feedback consumed."),
+    NodeField(
+        lambda m: m.backpressure_count, "livecore_node_backpressure", "Events that met a full portfolio mailbox."
+    ),
+    NodeField(
+        lambda m: m.dropped_events, "livecore_node_dropped_events", "Market events conflated away (latest kept)."
+    ),
+    NodeField(
+        lambda m: m.stale_events,
+        "livecore_node_stale_events",
+        "Market events skipped as older than the node's max tick age.",
+    ),
+    NodeField(
+        lambda m: m.dead_letters, "livecore_node_dead_letters", "Malformed messages sent to a dead-letter topic."
+    ),
+    NodeField(lambda m: m.orders_sent, "livecore_node_orders_sent", "Orders the bus confirmed."),
+    NodeField(lambda m: m.order_failures, "livecore_node_order_failures", "Orders the bus failed to deliver."),
+    NodeField(
+        lambda m: m.commands_refused,
+        "livecore_node_commands_refused",
+        "Commands refused (bad signature, stale, replayed).",
+    ),
+    NodeField(
+        lambda m: m.feedback_ignored,
+        "livecore_node_feedback_ignored",
+        "Order feedback for portfolios not hosted here.",
+    ),
 )
 
 # Money and counts from the portfolio view (values are decimal strings or numbers).
@@ -100,7 +128,7 @@ def number(value: Any) -> float | None:
 def read_views(coord: Coordination) -> dict[str, dict[str, Any]]:
     """Every live portfolio view by id; malformed ones are skipped (and logged)."""
     views: dict[str, dict[str, Any]] = {}
-    for key in coord.scan(VIEW_PREFIX):
+    for key in coord.scan(names.PORTFOLIO_VIEW_PREFIX):
         raw = coord.get(key)
         if raw is None:
             continue
@@ -110,7 +138,7 @@ def read_views(coord: Coordination) -> dict[str, dict[str, Any]]:
             log.warning("unreadable portfolio view at %s", key)
             continue
         if isinstance(view, dict):
-            views[key[len(VIEW_PREFIX) :]] = view
+            views[key[len(names.PORTFOLIO_VIEW_PREFIX) :]] = view
     return views
 
 
@@ -185,24 +213,25 @@ def node_metrics(cluster: Cluster) -> Iterator[Metric]:
         "livecore_node_heartbeat_age_seconds", "Seconds since the node's last heartbeat.", labels=["node"]
     )
     paused = GaugeMetricFamily("livecore_node_paused", "1 if the node is paused (no new orders).", labels=["node"])
-    gauges = {f.field: GaugeMetricFamily(f.metric, f.help, labels=["node"]) for f in NODE_GAUGES}
-    counters = {f.field: CounterMetricFamily(f.metric, f.help, labels=["node"]) for f in NODE_COUNTERS}
+    families: list[tuple[NodeField, GaugeMetricFamily | CounterMetricFamily]] = [
+        (f, GaugeMetricFamily(f.metric, f.help, labels=["node"])) for f in NODE_GAUGES
+    ]
+    families += [(f, CounterMetricFamily(f.metric, f.help, labels=["node"])) for f in NODE_COUNTERS]
     for node_id, node in cluster.nodes.items():
         up.add_metric([node_id], 1 if node.alive else 0)
         if node.heartbeat_age is not None:
             age.add_metric([node_id], node.heartbeat_age)
-        if node.alive and node.metrics.get("state") in ("running", "paused"):
-            paused.add_metric([node_id], 1 if node.metrics["state"] == "paused" else 0)
-        for families in (gauges, counters):
-            for name, family in families.items():
-                value = number(node.metrics.get(name))
-                if value is not None:
-                    family.add_metric([node_id], value)
+        if node.alive and node.metrics.state in (RUNNING, PAUSED):
+            paused.add_metric([node_id], 1 if node.metrics.state == PAUSED else 0)
+        for field, family in families:
+            value = field.read(node.metrics)
+            if value is not None:
+                family.add_metric([node_id], float(value))
     yield up
     yield age
     yield paused
-    yield from gauges.values()
-    yield from counters.values()
+    for _, family in families:
+        yield family
 
 
 def bus_metrics(coord: Coordination) -> Iterator[Metric]:

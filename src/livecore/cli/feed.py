@@ -32,6 +32,7 @@ from livecore.feed.runner import FeedRunner, FeedSettings, replay_schedule
 from livecore.feed.synthetic import SyntheticFeed, SyntheticSettings
 from livecore.health import BusHealthReporter
 from livecore.ports.bus import Bus
+from livecore.wire import names
 
 app = typer.Typer(help="Publish market data on `market.data`: replay files or synthetic prices.", no_args_is_help=True)
 
@@ -56,7 +57,7 @@ def _bus_health(bus: Bus, settings: Settings, name: str, console: Console) -> It
         yield
         return
     try:
-        with BusHealthReporter(bus=bus, coord=coord, process=f"feed:{name}-{os.getpid()}"):
+        with BusHealthReporter(bus=bus, coord=coord, process=names.feed_process(f"{name}-{os.getpid()}")):
             yield
     finally:
         coord.close()

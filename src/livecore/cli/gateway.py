@@ -19,6 +19,7 @@ from livecore.gateway.report import journal_report
 from livecore.gateway.service import TradeGateway
 from livecore.gateway.settings import DEFAULT_GROUP, GatewaySettings
 from livecore.health import BusHealthReporter
+from livecore.wire import names
 
 app = typer.Typer(
     help="The paper trade gateway: executes `orders`, publishes `orders.feedback`, keeps the journal.",
@@ -111,7 +112,7 @@ def main(
             f"fence {'required' if require_fence else 'optional'} (Ctrl-C to stop)",
             highlight=False,
         )
-        with BusHealthReporter(bus=bus, coord=coord, process=f"gateway:{gateway.gateway_id}"):
+        with BusHealthReporter(bus=bus, coord=coord, process=names.gateway_process(gateway.gateway_id)):
             gateway.run_until(stop)
         console.print(f"gateway {gateway.gateway_id} stopped: {gateway.stats}", highlight=False)
 

@@ -11,7 +11,7 @@ import typer
 from rich.console import Console
 
 from livecore.cli.context import open_backends, settings_of, stop_on_signals
-from livecore.scheduler.commands import CommandChannel
+from livecore.control.commands import CommandChannel
 from livecore.scheduler.config import SchedulerConfig
 from livecore.scheduler.service import Scheduler
 from livecore.topology import ensure_topics

@@ -40,6 +40,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from livecore.control.commands import Command
 from livecore.node.deadletter import DeadLetters
 from livecore.ports.bus import Record
 from livecore.ports.coordination import Coordination
@@ -106,10 +107,10 @@ def _param(cmd: ScheduleCommand, name: str, kind: type) -> Any:
 def handle_load(node: NodeControl, cmd: ScheduleCommand) -> HandlerResult:
     epoch = _param(cmd, "epoch", int)
     if epoch < 0:
-        raise CommandFailed(f"portfolio.load: epoch must be >= 0, got {epoch}")
+        raise CommandFailed(f"{Command.LOAD}: epoch must be >= 0, got {epoch}")
     spec_toml = cmd.params.get("spec_toml")
     if spec_toml is not None and not isinstance(spec_toml, str):
-        raise CommandFailed("portfolio.load: param 'spec_toml' must be a string")
+        raise CommandFailed(f"{Command.LOAD}: param 'spec_toml' must be a string")
     return HandlerResult(node.load_portfolio(_portfolio(cmd), epoch, spec_toml))
 
 
@@ -138,13 +139,13 @@ def handle_resume(node: NodeControl, cmd: ScheduleCommand) -> HandlerResult:
 
 
 HANDLERS: dict[str, Handler] = {
-    "portfolio.load": handle_load,
-    "portfolio.unload": handle_unload,
-    "portfolio.reload": handle_reload,
-    "portfolio.migrate": handle_migrate,
-    "node.shutdown": handle_shutdown,
-    "node.pause": handle_pause,
-    "node.resume": handle_resume,
+    Command.LOAD: handle_load,
+    Command.UNLOAD: handle_unload,
+    Command.RELOAD: handle_reload,
+    Command.MIGRATE: handle_migrate,
+    Command.NODE_SHUTDOWN: handle_shutdown,
+    Command.NODE_PAUSE: handle_pause,
+    Command.NODE_RESUME: handle_resume,
 }
 
 

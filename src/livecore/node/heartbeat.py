@@ -29,11 +29,10 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from livecore.health import bus_health_fields
 from livecore.node.config import NodeConfig
 from livecore.node.hosting import PortfolioHosting
 from livecore.node.loop import ConsumerLoop
-from livecore.node.metrics import NodeStats, ProcessGauge, iso_now, metrics_fields
+from livecore.node.metrics import NodeStats, ProcessGauge, iso_now, node_metrics
 from livecore.ports.bus import HEALTHY, BusHealth
 from livecore.ports.coordination import Coordination
 from livecore.wire import names
@@ -113,8 +112,8 @@ class Heartbeat:
             return
         self._coord.set(names.heartbeat_key(self._node_id), iso_now(), ttl=ttl)
         self.announced = True
-        fields = metrics_fields(self._stats(), self._gauge) | bus_health_fields(self._read_bus_health())
-        self._coord.hset(names.metrics_key(self._node_id), fields, ttl=ttl)
+        report = node_metrics(self._stats(), self._gauge, self._read_bus_health())
+        self._coord.hset(names.metrics_key(self._node_id), report.to_hash(), ttl=ttl)
 
     def _read_bus_health(self) -> BusHealth:
         health = self._bus_health()

@@ -1,4 +1,4 @@
-"""The node metrics hash (``node:metrics:{node_id}``), field for field.
+"""What the node reports in its metrics hash (``control.metrics.NodeMetrics``).
 
 The seed's fields (``portfolio_count``, ``queue_size`` = average mailbox size,
 ``cpu_usage``, ``memory_usage``, ``total_events``, ``backpressure_count``,
@@ -13,13 +13,13 @@ them, ``bus_lost_records``: ``livecore.health``).
 from __future__ import annotations
 
 import datetime as dt
-import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 import psutil
 
-from livecore.wire import names
+from livecore.control.metrics import PAUSED, RUNNING, NodeMetrics
+from livecore.ports.bus import BusHealth
 
 
 def iso_now() -> str:
@@ -55,23 +55,24 @@ class NodeStats:
     extra: Mapping[str, int | float | str] = field(default_factory=dict)
 
 
-def metrics_fields(stats: NodeStats, gauge: ProcessGauge) -> dict[str, str]:
-    """Every field as a string (hash values are strings on both backends)."""
+def node_metrics(stats: NodeStats, gauge: ProcessGauge, bus: BusHealth) -> NodeMetrics:
+    """One heartbeat's report; ``stats.extra`` names its fields by their hash names."""
     sizes = stats.queue_sizes
-    fields = {
-        "portfolio_count": str(len(stats.portfolio_epochs)),
-        "queue_size": f"{(sum(sizes) / len(sizes)) if sizes else 0.0:.2f}",
-        "cpu_usage": f"{gauge.cpu_percent():.1f}",
-        "memory_usage": str(gauge.rss_bytes()),
-        "total_events": str(stats.total_events),
-        "backpressure_count": str(stats.backpressure_count),
-        "dropped_events": str(stats.dropped_events),
-        "portfolios": json.dumps(dict(stats.portfolio_epochs), sort_keys=True),
-        "state": "paused" if stats.paused else "running",
-        "started_at": stats.started_at,
-        "capacity": str(stats.capacity),
-        names.UPDATED_AT_FIELD: iso_now(),
-    }
-    for name, value in stats.extra.items():
-        fields[name] = str(value)
-    return fields
+    return NodeMetrics(
+        portfolio_count=len(stats.portfolio_epochs),
+        queue_size=(sum(sizes) / len(sizes)) if sizes else 0.0,
+        cpu_usage=gauge.cpu_percent(),
+        memory_usage=gauge.rss_bytes(),
+        total_events=stats.total_events,
+        backpressure_count=stats.backpressure_count,
+        dropped_events=stats.dropped_events,
+        portfolios=dict(stats.portfolio_epochs),
+        state=PAUSED if stats.paused else RUNNING,
+        started_at=stats.started_at,
+        capacity=stats.capacity,
+        updated_at=iso_now(),
+        bus_ok=bus.ok,
+        bus_reason=bus.reason,
+        bus_since_ns=bus.since_ns,
+        bus_lost_records=bus.lost_records,
+    ).with_fields(stats.extra)

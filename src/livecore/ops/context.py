@@ -11,11 +11,11 @@ import msgspec
 
 from livecore.adapters.factory import open_bus, open_coordination, open_store
 from livecore.config import Settings
+from livecore.control.commands import CommandChannel
 from livecore.errors import ConfigError, LivecoreError
 from livecore.ports.coordination import Coordination
 from livecore.ports.store import Store
 from livecore.refusals import refusal_reason
-from livecore.scheduler.commands import CommandChannel
 from livecore.wire import names
 from livecore.wire.messages import CommandAck
 from livecore.wire.signing import CommandSigner

@@ -13,17 +13,10 @@ import threading
 import time
 import uuid
 
+from livecore.control.requests import REQUEST_TTL, MigrationRequest, MigrationResult, read_json, read_result, write_json
 from livecore.errors import LivecoreError
 from livecore.ops.context import Ops, OpsError
-from livecore.scheduler.requests import (
-    REQUEST_TTL,
-    MigrationRequest,
-    MigrationResult,
-    migration_request_key,
-    read_json,
-    read_result,
-    write_json,
-)
+from livecore.wire import names
 
 AUTO = "auto"
 POLL = 0.02
@@ -48,7 +41,7 @@ def migrate(ops: Ops, portfolio_id: str, to: str, timeout: float | None = None) 
     lease = ops.coord.current_lease(ops.config.lease_name)
     if lease is None:
         raise OpsError("no scheduler is leading: migrations are carried out by the leader (`livecore scheduler`)")
-    key = migration_request_key(portfolio_id)
+    key = names.migration_request_key(portfolio_id)
     if read_json(ops.coord, key, MigrationRequest) is not None:
         raise OpsError(f"a migration of {portfolio_id} is already requested")
     request = MigrationRequest(

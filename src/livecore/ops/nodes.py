@@ -3,8 +3,8 @@ marking prices), resume. Each waits for the node's ack."""
 
 from __future__ import annotations
 
+from livecore.control.commands import Command
 from livecore.ops.context import CommandOutcome, Ops, OpsError, outcome
-from livecore.scheduler.commands import NODE_PAUSE, NODE_RESUME, NODE_SHUTDOWN
 from livecore.wire import names
 
 
@@ -18,12 +18,12 @@ def _node_command(ops: Ops, node_id: str, command: str) -> CommandOutcome:
 def node_shutdown(ops: Ops, node_id: str) -> CommandOutcome:
     """The node stops (persisting every portfolio); the scheduler fails its
     portfolios over once its heartbeat is gone."""
-    return _node_command(ops, node_id, NODE_SHUTDOWN)
+    return _node_command(ops, node_id, Command.NODE_SHUTDOWN)
 
 
 def node_pause(ops: Ops, node_id: str) -> CommandOutcome:
-    return _node_command(ops, node_id, NODE_PAUSE)
+    return _node_command(ops, node_id, Command.NODE_PAUSE)
 
 
 def node_resume(ops: Ops, node_id: str) -> CommandOutcome:
-    return _node_command(ops, node_id, NODE_RESUME)
+    return _node_command(ops, node_id, Command.NODE_RESUME)

@@ -14,11 +14,11 @@ from pathlib import Path
 import msgspec
 
 from livecore import codeversion
+from livecore.control.commands import Command
 from livecore.domain.errors import SpecError
 from livecore.domain.spec import PortfolioSpec, parse_spec
 from livecore.ops.context import CommandOutcome, Ops, OpsError, outcome
 from livecore.ports.store import RegistryEntry
-from livecore.scheduler.commands import RELOAD, UNLOAD
 from livecore.wire import names
 
 
@@ -161,7 +161,7 @@ def stop_portfolio(ops: Ops, portfolio_id: str) -> StopResult:
         return StopResult(portfolio_id=portfolio_id, was=entry.desired, detail=f"{node} no longer owns it")
     if ops.coord.get(names.heartbeat_key(node)) is None:
         return StopResult(portfolio_id=portfolio_id, was=entry.desired, detail=f"its node {node} is not alive")
-    ack = ops.commands().request(UNLOAD, node, portfolio_id, {}, ops.config.ack_timeout)
+    ack = ops.commands().request(Command.UNLOAD, node, portfolio_id, {}, ops.config.ack_timeout)
     return StopResult(portfolio_id=portfolio_id, was=entry.desired, unload=outcome(ack, node))
 
 
@@ -208,5 +208,5 @@ def code_version(spec: PortfolioSpec) -> str:
 
 
 def _reload(ops: Ops, portfolio_id: str, node: str) -> CommandOutcome:
-    ack = ops.commands().request(RELOAD, node, portfolio_id, {}, ops.config.ack_timeout)
+    ack = ops.commands().request(Command.RELOAD, node, portfolio_id, {}, ops.config.ack_timeout)
     return outcome(ack, node)

@@ -21,18 +21,17 @@ their metrics hash, gateways and feeds from their ``bus:health:*`` reports).
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
 import msgspec
 
-from livecore.health import ProcessBusHealth, bus_problems, parse_bus_health, read_bus_health
+from livecore.control.cluster import Cluster, NodeState, observe
+from livecore.control.metrics import PAUSED, NodeMetrics
+from livecore.control.requests import NO_LIVE_NODE, MigrationProgress, SchedulerStatus, read_status
+from livecore.health import ProcessBusHealth, bus_problems, read_bus_health
 from livecore.ops.context import Ops
 from livecore.ports.store import RegistryEntry
-from livecore.scheduler.actuator import NO_LIVE_NODE
-from livecore.scheduler.cluster import Cluster, NodeState, observe, parse_float, parse_int
-from livecore.scheduler.requests import MigrationProgress, SchedulerStatus, read_status
 from livecore.wire import names
 
 
@@ -113,8 +112,12 @@ def status(ops: Ops) -> StatusReport:
     nodes = [_node_row(cluster.nodes.get(nid) or NodeState(nid, alive=False)) for nid in sorted(node_ids)]
     reported = cluster.reported()
     portfolios = [_portfolio(ops, e, cluster, reported.get(e.portfolio_id, {}), published) for e in entries]
-    live_nodes = {f"node:{nid}" for nid, node in cluster.nodes.items() if node.alive}
-    bus = [b for b in read_bus_health(ops.coord) if not b.process.startswith("node:") or b.process in live_nodes]
+    live_nodes = {names.node_process(nid) for nid, node in cluster.nodes.items() if node.alive}
+    bus = [
+        b
+        for b in read_bus_health(ops.coord)
+        if not b.process.startswith(names.NODE_PROCESS_PREFIX) or b.process in live_nodes
+    ]
     problems = [line for b in bus for line in bus_problems(b)]
     return StatusReport(
         health="degraded" if problems else "ok",
@@ -130,7 +133,7 @@ def status(ops: Ops) -> StatusReport:
 
 def _node_row(node: NodeState) -> NodeRow:
     m = node.metrics
-    bus = parse_bus_health(node.node_id, m)
+    bus = m.bus_health(node.node_id)
     return NodeRow(
         bus_ok=None if bus is None else bus.ok,
         bus_reason=None if bus is None or bus.ok else bus.reason,
@@ -139,23 +142,23 @@ def _node_row(node: NodeState) -> NodeRow:
         alive=node.alive,
         state=node.state,
         heartbeat_age_s=None if node.heartbeat_age is None else round(node.heartbeat_age, 3),
-        portfolio_count=parse_int(m.get("portfolio_count")),
-        capacity=parse_int(m.get("capacity")),
-        queue_size=parse_float(m.get("queue_size")),
-        cpu_usage=parse_float(m.get("cpu_usage")),
-        memory_usage=parse_float(m.get("memory_usage")),
-        backpressure_count=parse_int(m.get("backpressure_count")),
-        dropped_events=parse_int(m.get("dropped_events")),
-        total_events=parse_int(m.get("total_events")),
-        started_at=m.get("started_at"),
-        updated_at=m.get(names.UPDATED_AT_FIELD),
+        portfolio_count=m.portfolio_count,
+        capacity=m.capacity,
+        queue_size=m.queue_size,
+        cpu_usage=m.cpu_usage,
+        memory_usage=None if m.memory_usage is None else float(m.memory_usage),
+        backpressure_count=m.backpressure_count,
+        dropped_events=m.dropped_events,
+        total_events=m.total_events,
+        started_at=m.started_at,
+        updated_at=m.updated_at,
         problems=_problem_counters(m),
     )
 
 
-def _problem_counters(metrics: Mapping[str, str]) -> dict[str, int]:
+def _problem_counters(metrics: NodeMetrics) -> dict[str, int]:
     """The node's counters that mean something went wrong, those above zero."""
-    found = {name: parse_int(metrics.get(name)) for name in names.NODE_PROBLEM_FIELDS}
+    found = {name: metrics.count(name) for name in names.NODE_PROBLEM_FIELDS}
     return {name: count for name, count in found.items() if count}
 
 
@@ -221,9 +224,9 @@ def _state(
         return f"pending: {reason}" if reason else "loading"
     if view.get("faulted"):
         return "faulted"
-    if cluster.nodes[node].state == "paused":
+    if cluster.nodes[node].state == PAUSED:
         return "paused"
-    bus = parse_bus_health(node, cluster.nodes[node].metrics)
+    bus = cluster.nodes[node].metrics.bus_health(node)
     if bus is not None and not bus.ok:
         return "degraded: bus"
     return "running"

@@ -16,18 +16,16 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
+from livecore.control.commands import Command, CommandChannel
+from livecore.control.requests import NO_CAPACITY, NO_LIVE_NODE
 from livecore.ports.coordination import Coordination, Fence
 from livecore.ports.store import RegistryEntry, Store
-from livecore.scheduler.commands import LOAD, UNLOAD, CommandChannel
 from livecore.scheduler.convergence import Place, Plan, Sent
 from livecore.scheduler.placement import Candidate, choose_node
 from livecore.scheduler.specs import SymbolIndex
 from livecore.wire import names
 
 log = logging.getLogger(__name__)
-
-NO_LIVE_NODE = "no live node"
-NO_CAPACITY = "no live node with free capacity"
 
 
 @dataclass(slots=True)
@@ -54,7 +52,7 @@ class Ledger:
         for key, sent in list(self.sent.items()):
             pid, node = key
             there = reported.get(pid, {}).get(node)
-            done = there == sent.epoch if sent.command == LOAD else there is None
+            done = there == sent.epoch if sent.command == Command.LOAD else there is None
             if done or now - sent.at > horizon:
                 del self.sent[key]
 
@@ -104,12 +102,12 @@ class Actuator:
         for unload in plan.unload[:budget]:
             if not self._acting():
                 return
-            self._send(UNLOAD, unload.portfolio_id, unload.node_id, unload.epoch, {})
+            self._send(Command.UNLOAD, unload.portfolio_id, unload.node_id, unload.epoch, {})
         budget -= min(budget, len(plan.unload))
         for load in plan.load[:budget]:
             if not self._acting():
                 return
-            self._send(LOAD, load.portfolio_id, load.node_id, load.epoch, {"epoch": load.epoch})
+            self._send(Command.LOAD, load.portfolio_id, load.node_id, load.epoch, {"epoch": load.epoch})
         budget -= min(budget, len(plan.load))
         for clear in plan.clear:
             if not self._acting():
@@ -134,7 +132,7 @@ class Actuator:
         """Loads a node refused (bad spec, full, code_mismatch): shown in status; audited
         once per reason (the load is re-sent every ``load_timeout`` meanwhile)."""
         for (pid, node), sent in list(self._ledger.sent.items()):
-            if sent.command != LOAD or not sent.nonce or sent.nonce in self._ledger.refused:
+            if sent.command != Command.LOAD or not sent.nonce or sent.nonce in self._ledger.refused:
                 continue
             ack = self._channel.ack(sent.nonce)
             if ack is not None and not ack.ok:
@@ -148,7 +146,7 @@ class Actuator:
                 )
 
     def record_load(self, pid: str, node: str, epoch: int, nonce: str) -> None:
-        self._ledger.sent[(pid, node)] = Sent(LOAD, node, epoch, self._clock(), nonce)
+        self._ledger.sent[(pid, node)] = Sent(Command.LOAD, node, epoch, self._clock(), nonce)
 
     def _send(self, command: str, pid: str, node: str, epoch: int, params: dict[str, int]) -> None:
         signed = self._channel.send(command, node, pid, params)
@@ -178,7 +176,7 @@ class Actuator:
             self._ledger.pending[pid] = "ownership fence moved; retrying"
             return
         self._store.registry.set_placement(pid, target, epoch, self._wall_ns())
-        self._send(LOAD, pid, target, epoch, {"epoch": epoch})
+        self._send(Command.LOAD, pid, target, epoch, {"epoch": epoch})
         candidates[target] = candidates[target].with_portfolio(pid, symbols)
         self._ledger.pending.pop(pid, None)
         if place.lost_node is not None:

@@ -24,11 +24,11 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+from livecore.control.commands import Command
 from livecore.ports.coordination import Fence
 from livecore.ports.store import RegistryEntry
-from livecore.scheduler.commands import LOAD, UNLOAD
 
-__all__ = ["LOAD", "UNLOAD", "ClearPlacement", "Load", "Place", "Plan", "Sent", "StaleCopy", "Unload", "diff"]
+__all__ = ["ClearPlacement", "Load", "Place", "Plan", "Sent", "StaleCopy", "Unload", "diff"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -159,7 +159,7 @@ def _running(
         return
     if copies.get(node) == entry.epoch:
         plan.loaded.add(pid)
-    elif _recent(sent.get((pid, node)), LOAD, entry.epoch, now, resend_after):
+    elif _recent(sent.get((pid, node)), Command.LOAD, entry.epoch, now, resend_after):
         plan.waiting.add(pid)
     else:
         plan.load.append(Load(pid, node, entry.epoch))
@@ -180,7 +180,7 @@ def _stopped(
         _unload_or_stale(plan, pid, node_id, epoch, fence, "stopped", sent, now, resend_after)
     if copies or entry.node_id is None:
         return
-    if _recent(sent.get((pid, entry.node_id)), LOAD, entry.epoch, now, resend_after):
+    if _recent(sent.get((pid, entry.node_id)), Command.LOAD, entry.epoch, now, resend_after):
         return  # a load may still land there: clear once it surely has not
     plan.clear.append(ClearPlacement(pid, entry.epoch))
 
@@ -198,5 +198,5 @@ def _unload_or_stale(
 ) -> None:
     if not _legit(fence, node_id, epoch):
         plan.stale.append(StaleCopy(pid, node_id, epoch))
-    elif not _recent(sent.get((pid, node_id)), UNLOAD, epoch, now, resend_after):
+    elif not _recent(sent.get((pid, node_id)), Command.UNLOAD, epoch, now, resend_after):
         plan.unload.append(Unload(pid, node_id, epoch, reason))

@@ -27,17 +27,16 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 
-from livecore.ports.coordination import Coordination
-from livecore.ports.store import Store
-from livecore.scheduler.commands import LOAD, MIGRATE, CommandChannel
-from livecore.scheduler.requests import (
+from livecore.control.commands import Command, CommandChannel
+from livecore.control.requests import (
     RESULT_TTL,
     MigrationProgress,
     MigrationRequest,
     MigrationResult,
-    migration_result_key,
     write_json,
 )
+from livecore.ports.coordination import Coordination
+from livecore.ports.store import Store
 from livecore.wire import names
 
 log = logging.getLogger(__name__)
@@ -106,7 +105,7 @@ class MigrationRunner:
 
     def begin(self, request: MigrationRequest, source: str, source_epoch: int, target: str) -> None:
         """Send the migrate command to the source (validated by the caller)."""
-        command = self._channel.send(MIGRATE, source, request.portfolio_id, {"to": target})
+        command = self._channel.send(Command.MIGRATE, source, request.portfolio_id, {"to": target})
         self.active[request.portfolio_id] = Migration(
             request, source, source_epoch, target, command.nonce, started_at=self._clock()
         )
@@ -178,7 +177,7 @@ class MigrationRunner:
         if not self._coord.advance_fence(key, epoch, m.target):
             return self._fail(m, "ownership fence moved concurrently")
         self._store.registry.set_placement(pid, m.target, epoch, self._wall_ns())
-        command = self._channel.send(LOAD, m.target, pid, {"epoch": epoch})
+        command = self._channel.send(Command.LOAD, m.target, pid, {"epoch": epoch})
         m.epoch, m.target_nonce, m.target_sent_at = epoch, command.nonce, self._clock()
         m.phase = Phase.LOADING
         self._on_load_sent(pid, m.target, epoch, command.nonce)
@@ -203,7 +202,7 @@ class MigrationRunner:
             detail=detail,
             finished_ns=self._wall_ns(),
         )
-        write_json(self._coord, migration_result_key(m.request.request_id), result, RESULT_TTL)
+        write_json(self._coord, names.migration_result_key(m.request.request_id), result, RESULT_TTL)
         self._store.audit.record(
             "scheduler",
             "migration" if ok else "migration_failed",

@@ -19,27 +19,24 @@ import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime
 
+from livecore.control.cluster import Cluster, observe
+from livecore.control.commands import CommandChannel
+from livecore.control.requests import (
+    RESULT_TTL,
+    MigrationRequest,
+    MigrationResult,
+    SchedulerStatus,
+    pending_requests,
+    write_json,
+)
 from livecore.ports.coordination import Coordination, Fence
 from livecore.ports.store import RegistryEntry, Store
 from livecore.scheduler.actuator import Actuator, Ledger, build_candidates
-from livecore.scheduler.cluster import Cluster, observe
-from livecore.scheduler.commands import CommandChannel
 from livecore.scheduler.config import SchedulerConfig
 from livecore.scheduler.convergence import Plan, diff
 from livecore.scheduler.leader import LeaderElector
 from livecore.scheduler.migration import MigrationRunner
 from livecore.scheduler.placement import Candidate, choose_node, plan_rebalance
-from livecore.scheduler.requests import (
-    RESULT_TTL,
-    STATUS_KEY,
-    MigrationRequest,
-    MigrationResult,
-    SchedulerStatus,
-    migration_request_key,
-    migration_result_key,
-    pending_requests,
-    write_json,
-)
 from livecore.scheduler.specs import SymbolIndex
 from livecore.scheduler.stall import StallGuard
 from livecore.wire import names
@@ -233,7 +230,7 @@ class Scheduler:
         for request in pending_requests(self._coord):
             if len(self._migrations.active) >= self.config.max_migrations:
                 return
-            if not self._coord.delete(migration_request_key(request.portfolio_id)):
+            if not self._coord.delete(names.migration_request_key(request.portfolio_id)):
                 continue
             problem = self._start_migration(request, entries, cluster, candidates)
             if problem is not None:
@@ -244,7 +241,7 @@ class Scheduler:
                     detail=problem,
                     finished_ns=self._wall_ns(),
                 )
-                write_json(self._coord, migration_result_key(request.request_id), result, RESULT_TTL)
+                write_json(self._coord, names.migration_result_key(request.request_id), result, RESULT_TTL)
 
     def _start_migration(
         self,
@@ -346,7 +343,7 @@ class Scheduler:
             stale=stale,
             migrations=[m.progress() for _, m in sorted(self._migrations.active.items())],
         )
-        write_json(self._coord, STATUS_KEY, status, self.config.status_ttl)
+        write_json(self._coord, names.SCHEDULER_STATUS_KEY, status, self.config.status_ttl)
 
     def _wall_ns(self) -> int:
         return int(self._wall().timestamp() * 1e9)

@@ -31,7 +31,7 @@ import logging
 import math
 from dataclasses import dataclass
 
-from livecore.scheduler.cluster import Cluster, NodeState
+from livecore.control.cluster import Cluster, NodeState
 
 log = logging.getLogger(__name__)
 

@@ -54,17 +54,20 @@ def node_group_id(node_id: str) -> str:
 # --- coordination keys (Redis in production) ---------------------------------
 
 
-def heartbeat_key(node_id: str) -> str:
-    """Seed key: SETEX'd with an ISO timestamp every heartbeat interval."""
-    return f"heartbeat:node:{node_id}"
-
-
 HEARTBEAT_PREFIX = "heartbeat:node:"
 
 
+def heartbeat_key(node_id: str) -> str:
+    """Seed key: SETEX'd with an ISO timestamp every heartbeat interval."""
+    return HEARTBEAT_PREFIX + node_id
+
+
+METRICS_PREFIX = "node:metrics:"
+
+
 def metrics_key(node_id: str) -> str:
-    """Seed key: hash of the node's metrics."""
-    return f"node:metrics:{node_id}"
+    """Seed key: hash of the node's metrics (``control.metrics.NodeMetrics``)."""
+    return METRICS_PREFIX + node_id
 
 
 def node_claim_key(node_id: str) -> str:
@@ -80,15 +83,38 @@ def portfolio_epoch_key(portfolio_id: str) -> str:
 SCHEDULER_LEADER_LEASE = "scheduler:leader"
 
 
+def lease_epoch_key(lease: str) -> str:
+    """The never-expiring epoch counter beside lease ``lease``, so an epoch never repeats."""
+    return f"{lease}:epoch"
+
+
+SCHEDULER_STATUS_KEY = "scheduler:status"  # the leader's ``SchedulerStatus``, refreshed every tick
+MIGRATION_REQUEST_PREFIX = "scheduler:migration-request:"
+MIGRATION_RESULT_PREFIX = "scheduler:migration-result:"
+
+
+def migration_request_key(portfolio_id: str) -> str:
+    """An operator's ``MigrationRequest`` for ``portfolio_id``, until the leader claims it."""
+    return MIGRATION_REQUEST_PREFIX + portfolio_id
+
+
+def migration_result_key(request_id: str) -> str:
+    """The leader's ``MigrationResult`` for the request ``request_id``."""
+    return MIGRATION_RESULT_PREFIX + request_id
+
+
 def command_ack_key(nonce: str) -> str:
     """Where a node writes its ``CommandAck`` for the command with ``nonce``."""
     return f"command:ack:{nonce}"
 
 
+PORTFOLIO_VIEW_PREFIX = "portfolio:view:"
+
+
 def portfolio_view_key(portfolio_id: str) -> str:
     """JSON summary of a hosted portfolio (cash, equity, positions), refreshed by
     its node every heartbeat with the heartbeat TTL; read by ``livecore status``."""
-    return f"portfolio:view:{portfolio_id}"
+    return PORTFOLIO_VIEW_PREFIX + portfolio_id
 
 
 # --- bus health (each process says whether its message bus works) --------------
@@ -100,6 +126,24 @@ def bus_health_key(process: str) -> str:
     """Hash a gateway or feed process refreshes with a TTL: the ``BUS_*`` fields
     below plus ``updated_at``. Nodes carry the same fields in their metrics hash."""
     return f"{BUS_HEALTH_PREFIX}{process}"
+
+
+NODE_PROCESS_PREFIX = "node:"
+
+
+def node_process(node_id: str) -> str:
+    """How a node names itself in bus-health reports (they live in its metrics hash)."""
+    return NODE_PROCESS_PREFIX + node_id
+
+
+def gateway_process(gateway_id: str) -> str:
+    """A gateway process in ``bus_health_key``."""
+    return f"gateway:{gateway_id}"
+
+
+def feed_process(name: str) -> str:
+    """A feed process in ``bus_health_key``."""
+    return f"feed:{name}"
 
 
 BUS_OK_FIELD = "bus_ok"  # "1" or "0"

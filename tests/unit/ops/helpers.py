@@ -10,8 +10,8 @@ from pathlib import Path
 
 from livecore.adapters.factory import open_bus, open_coordination, open_store
 from livecore.config import Settings
+from livecore.control.commands import CommandChannel
 from livecore.ops.context import Ops, OpsConfig
-from livecore.scheduler.commands import CommandChannel
 from livecore.wire import names
 from livecore.wire.signing import CommandSigner
 from tests.unit.scheduler.fakes import SECRET, FakeNode

@@ -10,7 +10,6 @@ from typer.testing import CliRunner
 
 from livecore.cli.app import app
 from livecore.ops.portfolios import DeployRefused
-from livecore.scheduler.requests import STATUS_KEY
 from livecore.wire import names
 from tests.servers import wait_until
 from tests.unit.ops.helpers import World, world, write_spec
@@ -101,7 +100,7 @@ def test_scheduler_command_leads_places_and_stops(tmp_path: Path) -> None:
         assert code == 0, (out, exc)
         assert node.loaded == {"alpha": 1}
         assert w.ops.coord.current_lease(names.SCHEDULER_LEADER_LEASE) is None  # released on exit
-        assert w.ops.coord.get(STATUS_KEY) is not None
+        assert w.ops.coord.get(names.SCHEDULER_STATUS_KEY) is not None
 
 
 def test_migrate_without_a_leader_is_an_error(tmp_path: Path) -> None:

@@ -10,9 +10,9 @@ import msgspec
 import pytest
 
 from livecore import ops
+from livecore.control.commands import AckTimeout
 from livecore.ops.migrate import MigrationTimeout
 from livecore.ops.portfolios import DeployRefused
-from livecore.scheduler.commands import AckTimeout
 from livecore.scheduler.config import SchedulerConfig
 from livecore.scheduler.service import Scheduler
 from livecore.wire import names

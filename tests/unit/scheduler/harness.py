@@ -11,10 +11,10 @@ from pathlib import Path
 
 from livecore.adapters.factory import open_coordination, open_store
 from livecore.adapters.memory_bus import MemoryBus
+from livecore.control.commands import CommandChannel
 from livecore.ports.bus import Bus
 from livecore.ports.coordination import Coordination
 from livecore.ports.store import Store
-from livecore.scheduler.commands import CommandChannel
 from livecore.scheduler.config import SchedulerConfig
 from livecore.scheduler.service import Scheduler
 from livecore.scheduler.specs import SymbolIndex

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
+from livecore.control.commands import Command
 from livecore.ports.coordination import Fence
 from livecore.ports.store import DesiredState, RegistryEntry
 from livecore.scheduler.convergence import (
-    LOAD,
-    UNLOAD,
     ClearPlacement,
     Load,
     Place,
@@ -40,7 +39,7 @@ def test_dead_node_means_failover() -> None:
 def test_load_is_resent_only_after_the_timeout() -> None:
     entries = [entry("p1", "a", 3)]
     fences = {"p1": Fence(3, "a")}
-    recent = {("p1", "a"): Sent(LOAD, "a", 3, at=10.0)}
+    recent = {("p1", "a"): Sent(Command.LOAD, "a", 3, at=10.0)}
     waiting = diff(entries, {}, frozenset({"a"}), fences, recent, now=12.0, resend_after=5)
     assert waiting.load == [] and waiting.waiting == {"p1"}
     due = diff(entries, {}, frozenset({"a"}), fences, recent, now=15.5, resend_after=5)
@@ -78,7 +77,7 @@ def test_stopped_portfolio_is_unloaded_from_its_owner_then_unplaced() -> None:
         {"p1": {"a": 3}},
         frozenset({"a"}),
         fences,
-        {("p1", "a"): Sent(UNLOAD, "a", 3, at=0.0)},
+        {("p1", "a"): Sent(Command.UNLOAD, "a", 3, at=0.0)},
         1.0,
         5,
     )

@@ -8,20 +8,15 @@ from pathlib import Path
 
 import pytest
 
-from livecore.scheduler.requests import (
-    MigrationRequest,
-    migration_request_key,
-    read_result,
-    read_status,
-    write_json,
-)
+from livecore.control.requests import MigrationRequest, read_result, read_status, write_json
+from livecore.wire import names
 from tests.unit.scheduler.harness import FakeClock, harness
 
 
 def request(h: object, pid: str, to: str | None) -> str:
     rid = uuid.uuid4().hex
     req = MigrationRequest(request_id=rid, portfolio_id=pid, to=to, requested_ns=1)
-    write_json(h.coord, migration_request_key(pid), req, 60)  # type: ignore[attr-defined]
+    write_json(h.coord, names.migration_request_key(pid), req, 60)  # type: ignore[attr-defined]
     return rid
 
 

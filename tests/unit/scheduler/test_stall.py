@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 
 from livecore.adapters.memory_coordination import MemoryCoordination
+from livecore.control.cluster import Cluster, NodeState
 from livecore.errors import ConfigError
-from livecore.scheduler.cluster import Cluster, NodeState
 from livecore.scheduler.config import SchedulerConfig
 from livecore.scheduler.service import Scheduler
 from livecore.scheduler.stall import LOG_EVERY_S, StallGuard, presume_alive

@@ -5,7 +5,8 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime, timedelta
 
-from livecore.scheduler.cluster import node_state, parse_portfolios, parse_timestamp
+from livecore.control.cluster import node_state, parse_timestamp
+from livecore.control.metrics import parse_portfolios
 
 NOW = datetime(2024, 5, 1, 12, 0, 0, tzinfo=UTC)
 

@@ -3,9 +3,11 @@ coordination store: migration requests, their results, the leader's status.
 
 Migrations are carried out by the leader only (it alone owns placement, so
 nothing else can race it): ``ops.migrate`` writes a ``MigrationRequest`` under
-``migration_request_key(pid)`` and waits for the ``MigrationResult`` under
-``migration_result_key(request_id)``. The leader publishes a
-``SchedulerStatus`` every tick for ``livecore status``.
+``names.migration_request_key(pid)`` and waits for the ``MigrationResult``
+under ``names.migration_result_key(request_id)``. The leader publishes a
+``SchedulerStatus`` every tick at ``names.SCHEDULER_STATUS_KEY`` for
+``livecore status``; its ``pending`` reasons include ``NO_LIVE_NODE`` and
+``NO_CAPACITY``.
 """
 
 from __future__ import annotations
@@ -13,20 +15,14 @@ from __future__ import annotations
 import msgspec
 
 from livecore.ports.coordination import Coordination
+from livecore.wire import names
 
-MIGRATION_REQUEST_PREFIX = "scheduler:migration-request:"
-MIGRATION_RESULT_PREFIX = "scheduler:migration-result:"
-STATUS_KEY = "scheduler:status"
 REQUEST_TTL = 120.0
 RESULT_TTL = 600.0
 
-
-def migration_request_key(portfolio_id: str) -> str:
-    return MIGRATION_REQUEST_PREFIX + portfolio_id
-
-
-def migration_result_key(request_id: str) -> str:
-    return MIGRATION_RESULT_PREFIX + request_id
+# why a portfolio waits for a node (``SchedulerStatus.pending``)
+NO_LIVE_NODE = "no live node"
+NO_CAPACITY = "no live node with free capacity"
 
 
 class MigrationRequest(msgspec.Struct, frozen=True, kw_only=True):
@@ -91,19 +87,19 @@ def write_json(coord: Coordination, key: str, value: msgspec.Struct, ttl: float)
 
 
 def read_status(coord: Coordination) -> SchedulerStatus | None:
-    found = read_json(coord, STATUS_KEY, SchedulerStatus)
+    found = read_json(coord, names.SCHEDULER_STATUS_KEY, SchedulerStatus)
     return found if isinstance(found, SchedulerStatus) else None
 
 
 def read_result(coord: Coordination, request_id: str) -> MigrationResult | None:
-    found = read_json(coord, migration_result_key(request_id), MigrationResult)
+    found = read_json(coord, names.migration_result_key(request_id), MigrationResult)
     return found if isinstance(found, MigrationResult) else None
 
 
 def pending_requests(coord: Coordination) -> list[MigrationRequest]:
     """Every unclaimed migration request, oldest first."""
     found = []
-    for key in coord.scan(MIGRATION_REQUEST_PREFIX):
+    for key in coord.scan(names.MIGRATION_REQUEST_PREFIX):
         value = read_json(coord, key, MigrationRequest)
         if isinstance(value, MigrationRequest):
             found.append(value)

@@ -1,4 +1,6 @@
-"""What the nodes say about themselves: heartbeats and metrics hashes.
+"""The observed cluster: what the nodes say about themselves in their
+heartbeats and metrics hashes, read the same way by the scheduler and the
+operator surfaces (so they agree on who is dead).
 
 A node is alive while its heartbeat key lives (the node SETEXes it with its
 TTL). With ``dead_after`` set, a heartbeat whose timestamp is older than that
@@ -9,17 +11,13 @@ that would stop the scheduler.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
+from livecore.control.metrics import PAUSED, NodeMetrics
 from livecore.ports.coordination import Coordination
 from livecore.wire import names
-
-METRICS_PREFIX = "node:metrics:"
-RUNNING = "running"
-PAUSED = "paused"
 
 
 def parse_timestamp(text: str | None) -> datetime | None:
@@ -33,43 +31,6 @@ def parse_timestamp(text: str | None) -> datetime | None:
     return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
-def parse_portfolios(text: str | None) -> dict[str, int] | None:
-    """The metrics field ``portfolios`` (JSON ``{id: epoch}``); None if absent or malformed."""
-    if text is None:
-        return None
-    try:
-        raw = json.loads(text)
-    except ValueError:
-        return None
-    if not isinstance(raw, dict):
-        return None
-    out: dict[str, int] = {}
-    for pid, epoch in raw.items():
-        if isinstance(pid, str) and isinstance(epoch, int) and not isinstance(epoch, bool):
-            out[pid] = epoch
-        elif isinstance(pid, str) and isinstance(epoch, str) and epoch.isdigit():
-            out[pid] = int(epoch)
-    return out
-
-
-def parse_int(text: str | None) -> int | None:
-    if text is None:
-        return None
-    try:
-        return int(float(text))
-    except ValueError:
-        return None
-
-
-def parse_float(text: str | None) -> float | None:
-    if text is None:
-        return None
-    try:
-        return float(text)
-    except ValueError:
-        return None
-
-
 @dataclass(frozen=True, slots=True)
 class NodeState:
     """One node as observed in one pass. ``portfolios`` is what it reports loaded
@@ -80,7 +41,7 @@ class NodeState:
     alive: bool
     heartbeat_at: datetime | None = None
     heartbeat_age: float | None = None
-    metrics: Mapping[str, str] = field(default_factory=dict)
+    metrics: NodeMetrics = field(default_factory=NodeMetrics)
     portfolios: Mapping[str, int] = field(default_factory=dict)
     reports_known: bool = False
 
@@ -88,7 +49,7 @@ class NodeState:
     def state(self) -> str:
         if not self.alive:
             return "dead"
-        return self.metrics.get("state") or "unknown"
+        return self.metrics.state or "unknown"
 
     @property
     def accepting(self) -> bool:
@@ -96,7 +57,7 @@ class NodeState:
         return self.alive and self.reports_known and self.state != PAUSED
 
     def capacity(self, default: int) -> int:
-        value = parse_int(self.metrics.get("capacity"))
+        value = self.metrics.capacity
         return value if value is not None and value > 0 else default
 
 
@@ -113,13 +74,14 @@ def node_state(
     alive = heartbeat is not None
     if alive and dead_after is not None and age is not None and age > dead_after:
         alive = False
-    portfolios = parse_portfolios(metrics.get("portfolios"))
+    report = NodeMetrics.from_hash(metrics)
+    portfolios = report.portfolios
     return NodeState(
         node_id=node_id,
         alive=alive,
         heartbeat_at=at,
         heartbeat_age=age,
-        metrics=dict(metrics),
+        metrics=report,
         portfolios=portfolios or {},
         reports_known=portfolios is not None,
     )
@@ -151,7 +113,7 @@ def observe(coord: Coordination, now: datetime | None = None, dead_after: float 
     heartbeats: dict[str, str | None] = {}
     for key in coord.scan(names.HEARTBEAT_PREFIX):
         heartbeats[key[len(names.HEARTBEAT_PREFIX) :]] = coord.get(key)
-    ids = set(heartbeats) | {key[len(METRICS_PREFIX) :] for key in coord.scan(METRICS_PREFIX)}
+    ids = set(heartbeats) | {key[len(names.METRICS_PREFIX) :] for key in coord.scan(names.METRICS_PREFIX)}
     nodes = {}
     for node_id in sorted(ids):
         metrics = coord.hgetall(names.metrics_key(node_id))

@@ -1,9 +1,11 @@
-"""Signed commands to nodes and their acks.
+"""The command contract: every command name, and the channel that sends one and
+waits for its acknowledgement.
 
-A command is signed with the shared secret, published on ``schedule.updates``
+``Command`` is the one spelling of the command names: the scheduler and the
+operator actions send them, and the node's handler table is keyed by them. A
+command is signed with the shared secret, published on ``schedule.updates``
 keyed by its target node (so one node's commands keep their order), and the
-node answers with a ``CommandAck`` at ``names.command_ack_key(nonce)``. Used by
-the scheduler and by the operator actions.
+node answers with a ``CommandAck`` at ``names.command_ack_key(nonce)``.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable
+from enum import StrEnum
 from typing import Any
 
 from livecore.errors import LivecoreError
@@ -20,13 +23,18 @@ from livecore.wire import codec, names
 from livecore.wire.messages import CommandAck, ScheduleCommand
 from livecore.wire.signing import CommandSigner
 
-LOAD = "portfolio.load"
-UNLOAD = "portfolio.unload"
-RELOAD = "portfolio.reload"
-MIGRATE = "portfolio.migrate"
-NODE_SHUTDOWN = "node.shutdown"
-NODE_PAUSE = "node.pause"
-NODE_RESUME = "node.resume"
+
+class Command(StrEnum):
+    """Every command a node carries out (the seed's three and the operations' four)."""
+
+    LOAD = "portfolio.load"
+    UNLOAD = "portfolio.unload"
+    RELOAD = "portfolio.reload"
+    MIGRATE = "portfolio.migrate"
+    NODE_SHUTDOWN = "node.shutdown"
+    NODE_PAUSE = "node.pause"
+    NODE_RESUME = "node.resume"
+
 
 DEFAULT_PUBLISH_TIMEOUT = 10.0
 
@@ -36,7 +44,7 @@ class AckTimeout(LivecoreError):
 
 
 class CommandChannel:
-    """Thread-safe as far as its producer and coordination store are."""
+    """Sends signed commands and reads their acks. Thread-safe as far as its producer and coordination store are."""
 
     def __init__(
         self,
