@@ -160,7 +160,7 @@ def main() -> None:
                 f"{new['best']:.3f}",
                 f"{float(old['best']) / float(new['best']):.1f}x",
             )
-    Console().print(table)
+    Console(width=160).print(table)
 
 
 if __name__ == "__main__":

@@ -28,11 +28,11 @@ def prices(path: Path) -> list[tuple[int, str, D]]:
 
 
 def test_gzipped_csv_reads_like_the_plain_file(tmp_path: Path) -> None:
-    plain = write(tmp_path / "plain" / "XYZ.csv", BARS) if (tmp_path / "plain").mkdir() is None else None
+    (tmp_path / "plain").mkdir()
+    (tmp_path / "zipped").mkdir()
+    plain = write(tmp_path / "plain" / "XYZ.csv", BARS)
     zipped = tmp_path / "zipped" / "XYZ.csv.gz"
-    zipped.parent.mkdir()
     zipped.write_bytes(gzip.compress(BARS.encode()))
-    assert plain is not None
     assert load_replay(zipped).events == load_replay(plain).events
     assert len(load_replay(zipped).events) == 2
 
