@@ -13,8 +13,10 @@ so a spec loader can point at the exact TOML field.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any, ClassVar, Generic, TypeVar, overload
+
+import msgspec
 
 from livecore.domain.errors import ParamError
 
@@ -32,35 +34,25 @@ SUPPORTED_KINDS: tuple[type, ...] = (int, float, Decimal, bool, str)
 
 
 def coerce(name: str, kind: type, value: Any) -> Any:
-    """Convert ``value`` to ``kind`` where that is lossless; raise ``ParamError`` otherwise."""
-    if kind is bool:
-        if isinstance(value, bool):
-            return value
-    elif kind is int:
-        if isinstance(value, int) and not isinstance(value, bool):
-            return value
-    elif kind is Decimal:
-        if isinstance(value, Decimal) and value.is_finite():
-            return value
-        if isinstance(value, int) and not isinstance(value, bool):
-            return Decimal(value)
-        if isinstance(value, float):
-            return Decimal(repr(value))
-        if isinstance(value, str):
-            try:
-                parsed = Decimal(value)
-            except InvalidOperation:
-                raise ParamError(name, f"expected a decimal number, got {value!r}") from None
-            if parsed.is_finite():
-                return parsed
-    elif kind is float:
-        if isinstance(value, int | float | Decimal) and not isinstance(value, bool):
-            return float(value)
-    elif kind is str:
-        if isinstance(value, str):
-            return value
-    else:
+    """Convert ``value`` to ``kind`` where that is lossless; raise ``ParamError`` otherwise.
+
+    ``msgspec.convert`` in strict mode decides what converts: bool only from
+    bool, int only from int (not bool, not 3.0), float from int/float/Decimal,
+    str only from str, Decimal from int, float (its shortest repr), Decimal or
+    decimal text; a Decimal must also be finite. Bounds and choices stay in
+    ``Param.validate``: msgspec's ``Meta`` bounds do not apply to Decimal (the
+    kind of every amount) and the messages (``must be >= 2, got 1``) are part of
+    what ``livecore portfolio validate`` prints."""
+    if kind not in SUPPORTED_KINDS:
         raise ParamError(name, f"unsupported parameter kind {kind.__name__}")
+    try:
+        result: Any = msgspec.convert(value, kind, strict=True)
+    except msgspec.ValidationError:
+        if kind is Decimal and isinstance(value, str):
+            raise ParamError(name, f"expected a decimal number, got {value!r}") from None
+    else:
+        if kind is not Decimal or result.is_finite():
+            return result
     raise ParamError(name, f"expected {kind.__name__}, got {type(value).__name__} {value!r}")
 
 

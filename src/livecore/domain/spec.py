@@ -154,7 +154,14 @@ class _Parser:
     ``record`` notes a problem and reading goes on (the next unknown key, the
     next symbol, the next parameter); ``fail`` notes one and abandons the field
     at hand (``read`` catches that), since what follows depends on it (a
-    component whose class is unknown has no parameters to check)."""
+    component whose class is unknown has no parameters to check).
+
+    Hand-written rather than one ``msgspec.convert`` of the whole document into
+    a Struct: msgspec stops at the first error where a spec reports all of
+    them, its ``Meta`` bounds do not apply to Decimal (``initial_cash``,
+    ``reservation_buffer``), and these messages are what ``livecore portfolio
+    validate`` prints. Each scalar still goes through ``params.coerce``, which is
+    msgspec's strict conversion, one field at a time."""
 
     def __init__(self, source: str) -> None:
         self.source = source

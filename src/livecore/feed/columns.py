@@ -115,7 +115,11 @@ def map_columns(headers: Sequence[str], source: str) -> ColumnMap:
 # --- values -------------------------------------------------------------------
 
 
-def parse_decimal(value: object, field: str, where: str) -> Decimal:
+class BadValue(ValueError):
+    """One cell's problem, without its location (the caller knows the file and line)."""
+
+
+def decimal_value(value: object, field: str) -> Decimal:
     """Exact decimal from a CSV string, an int, a Decimal or a float (via its shortest repr)."""
     try:
         if isinstance(value, Decimal):
@@ -128,48 +132,69 @@ def parse_decimal(value: object, field: str, where: str) -> Decimal:
             text = str(value).strip()
             result = Decimal(text)
     except (InvalidOperation, ValueError):
-        raise ReplayError(f"{where}: '{field}' value {value!r} is not a number") from None
+        raise BadValue(f"'{field}' value {value!r} is not a number") from None
     if not result.is_finite():
-        raise ReplayError(f"{where}: '{field}' value {value!r} is not a finite number")
+        raise BadValue(f"'{field}' value {value!r} is not a finite number")
     return result
 
 
-def _epoch_number_to_ns(number: float | int) -> int:
+def parse_decimal(value: object, field: str, where: str) -> Decimal:
+    """``decimal_value``, its problem raised as a ``ReplayError`` located at ``where``."""
+    try:
+        return decimal_value(value, field)
+    except BadValue as exc:
+        raise ReplayError(f"{where}: {exc}") from None
+
+
+EPOCH_MS_FROM = 10**11  # epoch numbers at least this large are milliseconds ...
+EPOCH_US_FROM = 10**14  # ... microseconds ...
+EPOCH_NS_FROM = 10**17  # ... nanoseconds
+
+
+def epoch_number_to_ns(number: float | int) -> int:
     """Epoch seconds, milliseconds, microseconds or nanoseconds, told apart by magnitude."""
     magnitude = abs(number)
-    if magnitude < 1e11:
+    if magnitude < EPOCH_MS_FROM:
         return int(Decimal(str(number)) * 1_000_000_000)
-    if magnitude < 1e14:
+    if magnitude < EPOCH_US_FROM:
         return int(number) * 1_000_000
-    if magnitude < 1e17:
+    if magnitude < EPOCH_NS_FROM:
         return int(number) * 1_000
     return int(number)
 
 
-def parse_timestamp(value: object, where: str) -> int:
+def timestamp_ns(value: object) -> int:
     """Nanoseconds since the epoch (UTC) from an ISO date/datetime string, a
     ``datetime``/``date``, or an epoch number (s, ms, us or ns)."""
     if isinstance(value, datetime):
         moment = value if value.tzinfo else value.replace(tzinfo=UTC)
         return (moment - _EPOCH) // timedelta(microseconds=1) * 1_000
     if isinstance(value, date):
-        return parse_timestamp(datetime(value.year, value.month, value.day, tzinfo=UTC), where)
+        return timestamp_ns(datetime(value.year, value.month, value.day, tzinfo=UTC))
     if isinstance(value, int | float) and not isinstance(value, bool):
-        return _epoch_number_to_ns(value)
+        return epoch_number_to_ns(value)
     text = str(value).strip()
     if not text:
-        raise ReplayError(f"{where}: empty timestamp")
+        raise BadValue("empty timestamp")
     try:
         number = float(text)
     except ValueError:
         pass
     else:
-        return _epoch_number_to_ns(int(text) if text.lstrip("-").isdigit() else number)
+        return epoch_number_to_ns(int(text) if text.lstrip("-").isdigit() else number)
     try:
         parsed = datetime.fromisoformat(text.replace("Z", "+00:00") if text.endswith("Z") else text)
     except ValueError:
-        raise ReplayError(f"{where}: timestamp {text!r} is neither ISO-8601 nor an epoch number") from None
-    return parse_timestamp(parsed, where)
+        raise BadValue(f"timestamp {text!r} is neither ISO-8601 nor an epoch number") from None
+    return timestamp_ns(parsed)
+
+
+def parse_timestamp(value: object, where: str) -> int:
+    """``timestamp_ns``, its problem raised as a ``ReplayError`` located at ``where``."""
+    try:
+        return timestamp_ns(value)
+    except BadValue as exc:
+        raise ReplayError(f"{where}: {exc}") from None
 
 
 def symbol_from_path(path: Path) -> str:

@@ -9,26 +9,19 @@ Parquet and more memory.
 
 from __future__ import annotations
 
-import csv
-import gzip
-import io
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import msgspec
 
-from livecore.feed.columns import (
-    ColumnMap,
-    Kind,
-    ReplayError,
-    map_columns,
-    parse_decimal,
-    parse_timestamp,
-    symbol_from_path,
-)
+from livecore.feed.columns import Kind, ReplayError, map_columns, symbol_from_path
 from livecore.wire.messages import Bar, MarketEvent, Tick
+
+if TYPE_CHECKING:
+    from livecore.feed.cells import ColumnReader
 
 CSV_SUFFIXES = (".csv", ".csv.gz", ".txt")
 PARQUET_SUFFIXES = (".parquet", ".pq")
@@ -78,68 +71,7 @@ def discover(path: Path) -> list[Path]:
     return [path]
 
 
-# --- raw rows -------------------------------------------------------------------
-
-
-def _csv_rows(path: Path) -> tuple[list[str], Iterator[tuple[int, Sequence[object]]]]:
-    raw = path.read_bytes()
-    if path.name.lower().endswith(".gz"):
-        raw = gzip.decompress(raw)
-    reader = csv.reader(io.StringIO(raw.decode("utf-8-sig")))
-    headers = next(reader, [])
-
-    def rows() -> Iterator[tuple[int, Sequence[object]]]:
-        for line, row in enumerate(reader, start=2):
-            if row and any(cell.strip() for cell in row):
-                yield line, row
-
-    return headers, rows()
-
-
-def _parquet_rows(path: Path) -> tuple[list[str], Iterator[tuple[int, Sequence[object]]]]:
-    import pyarrow.parquet as pq
-
-    try:
-        table = pq.read_table(path)
-    except Exception as exc:
-        raise ReplayError(f"{path}: not a readable Parquet file: {exc}") from None
-    headers = list(table.column_names)
-    columns = [table.column(i).to_pylist() for i in range(table.num_columns)]
-
-    def rows() -> Iterator[tuple[int, Sequence[object]]]:
-        for index, row in enumerate(zip(*columns, strict=True)):
-            yield index + 1, row
-
-    return headers, rows()
-
-
 # --- events ---------------------------------------------------------------------
-
-
-def _cell(row: Sequence[object], cmap: ColumnMap, field: str) -> object | None:
-    position = cmap.columns.get(field)
-    if position is None or position >= len(row):
-        return None
-    value = row[position]
-    if value is None or (isinstance(value, str) and not value.strip()):
-        return None
-    return value
-
-
-def _required(row: Sequence[object], cmap: ColumnMap, field: str, where: str) -> object:
-    value = _cell(row, cmap, field)
-    if value is None:
-        raise ReplayError(f"{where}: empty '{field}'")
-    return value
-
-
-def _decimal(row: Sequence[object], cmap: ColumnMap, field: str, where: str) -> Decimal:
-    return parse_decimal(_required(row, cmap, field, where), field, where)
-
-
-def _optional_decimal(row: Sequence[object], cmap: ColumnMap, field: str, where: str) -> Decimal | None:
-    value = _cell(row, cmap, field)
-    return None if value is None else parse_decimal(value, field, where)
 
 
 def _infer_intervals(rows: list[tuple[int, str, MarketEvent]]) -> dict[str, int]:
@@ -158,48 +90,77 @@ def _infer_intervals(rows: list[tuple[int, str, MarketEvent]]) -> dict[str, int]
 
 def read_file(path: Path, symbols: frozenset[str] | None = None) -> tuple[Kind, list[MarketEvent]]:
     """Events of one file sorted by timestamp, optionally only for ``symbols``."""
-    headers, rows = _parquet_rows(path) if _suffix_kind(path) == "parquet" else _csv_rows(path)
-    cmap = map_columns(headers, str(path))
-    default_symbol = symbol_from_path(path)
+    import pyarrow as pa
+
+    from livecore.feed import cells, tables  # pyarrow loads when a file is read, not on import
+
+    source = tables.read_table(path, parquet=_suffix_kind(path) == "parquet")
+    cmap = map_columns(source.headers, str(path))
+    kept, row_symbols = cells.select_rows(source.table, cmap, symbols, symbol_from_path(path))
+    table = source.table if kept is None else source.table.take(pa.array(kept, pa.int64()))
+
+    def where(index: int) -> str:
+        return source.where(index if kept is None else kept[index])
+
+    reader = cells.ColumnReader(table, cmap, where)
+    build = _bar_builder(reader) if cmap.kind == "bar" else _tick_builder(reader)
     parsed: list[tuple[int, str, MarketEvent]] = []
-    for line, row in rows:
-        where = f"{path} line {line}" if _suffix_kind(path) == "csv" else f"{path} row {line}"
-        raw_symbol = _cell(row, cmap, "symbol")
-        symbol = str(raw_symbol).strip() if raw_symbol is not None else default_symbol
-        if symbols is not None and symbol not in symbols:
-            continue
-        ts = parse_timestamp(_required(row, cmap, "timestamp", where), where)
+    for index in range(reader.limit):
         try:
-            event: MarketEvent
-            if cmap.kind == "bar":
-                event = Bar(
-                    symbol=symbol,
-                    ts_ns=ts,
-                    open=_decimal(row, cmap, "open", where),
-                    high=_decimal(row, cmap, "high", where),
-                    low=_decimal(row, cmap, "low", where),
-                    close=_decimal(row, cmap, "close", where),
-                    volume=_optional_decimal(row, cmap, "volume", where) or Decimal(0),
-                )
-            else:
-                event = Tick(
-                    symbol=symbol,
-                    ts_ns=ts,
-                    price=_decimal(row, cmap, "price", where),
-                    size=_optional_decimal(row, cmap, "size", where) or Decimal(0),
-                    bid=_optional_decimal(row, cmap, "bid", where),
-                    ask=_optional_decimal(row, cmap, "ask", where),
-                )
+            ts, event = build(index, row_symbols[index])
         except ValueError as exc:
-            if isinstance(exc, ReplayError):
-                raise
-            raise ReplayError(f"{where}: {exc}") from None
-        parsed.append((ts, symbol, event))
+            raise ReplayError(f"{where(index)}: {exc}") from None
+        parsed.append((ts, event.symbol, event))
+    reader.raise_first_bad()
     parsed.sort(key=lambda item: item[0])
     if cmap.kind == "bar":
         intervals = _infer_intervals(parsed)
         return "bar", [_with_interval(event, intervals.get(symbol, _DEFAULT_INTERVAL_S)) for _, symbol, event in parsed]
     return "tick", [event for _, _, event in parsed]
+
+
+Builder = Callable[[int, str], tuple[int, MarketEvent]]
+
+
+def _bar_builder(reader: ColumnReader) -> Builder:
+    """Row ``i``'s bar, from columns converted in the order a row is read."""
+    ts = reader.timestamps()
+    opens, highs, lows, closes = (reader.decimals(field, required=True) for field in ("open", "high", "low", "close"))
+    volumes = reader.decimals("volume", required=False)
+
+    def build(i: int, symbol: str) -> tuple[int, MarketEvent]:
+        bar = Bar(
+            symbol=symbol,
+            ts_ns=ts[i],
+            open=opens[i],  # type: ignore[arg-type]  # required: never None
+            high=highs[i],  # type: ignore[arg-type]
+            low=lows[i],  # type: ignore[arg-type]
+            close=closes[i],  # type: ignore[arg-type]
+            volume=volumes[i] or Decimal(0),
+        )
+        return ts[i], bar
+
+    return build
+
+
+def _tick_builder(reader: ColumnReader) -> Builder:
+    """Row ``i``'s tick, from columns converted in the order a row is read."""
+    ts = reader.timestamps()
+    prices = reader.decimals("price", required=True)
+    sizes, bids, asks = (reader.decimals(field, required=False) for field in ("size", "bid", "ask"))
+
+    def build(i: int, symbol: str) -> tuple[int, MarketEvent]:
+        tick = Tick(
+            symbol=symbol,
+            ts_ns=ts[i],
+            price=prices[i],  # type: ignore[arg-type]  # required: never None
+            size=sizes[i] or Decimal(0),
+            bid=bids[i],
+            ask=asks[i],
+        )
+        return ts[i], tick
+
+    return build
 
 
 def _with_interval(event: MarketEvent, interval_s: int) -> MarketEvent:

@@ -23,6 +23,8 @@ def test_defaults_coercion_and_typed_access() -> None:
     assert (d.window, d.level, d.ratio, d.mode, d.enabled, d.needed) == (10, Decimal("2.25"), 1.0, "fast", True, 1)
     assert d.symbols == frozenset({"X"})
     assert d.params["level"] == Decimal("2.25")
+    assert Demo(symbols=["X"], needed=1, level=0.1, ratio=Decimal("0.25")).params["level"] == Decimal("0.1")
+    assert Demo(symbols=["X"], needed=1, ratio=Decimal("0.25")).ratio == 0.25
     assert Demo.window.name == "window"
 
 
@@ -36,6 +38,9 @@ def test_defaults_coercion_and_typed_access() -> None:
         ({"needed": 1, "level": 0}, "level", "> 0"),
         ({"needed": 1, "level": "abc"}, "level", "decimal"),
         ({"needed": 1, "level": "NaN"}, "level", "expected Decimal"),
+        ({"needed": 1, "level": float("nan")}, "level", "expected Decimal"),
+        ({"needed": 1, "level": 2.5, "window": 3.0}, "window", "expected int"),
+        ({"needed": "1"}, "needed", "expected int, got str '1'"),
         ({"needed": 1, "ratio": 2}, "ratio", "<= 1"),
         ({"needed": 1, "mode": "medium"}, "mode", "one of"),
         ({"needed": 1, "enabled": 1}, "enabled", "expected bool"),
