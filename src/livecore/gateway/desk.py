@@ -84,6 +84,7 @@ class OrderDesk:
 
     def __init__(
         self,
+        *,
         broker: BrokerAdapter,
         journal: Journal,
         fences: FenceReader,

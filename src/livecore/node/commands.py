@@ -151,6 +151,7 @@ class CommandDispatcher:
 
     def __init__(
         self,
+        *,
         node_id: str,
         control: NodeControl,
         verifier: CommandVerifier,
