@@ -1,7 +1,7 @@
 """How an ``ExecutionNode`` is put together: every collaborator built once, by
 keyword, in one place.
 
-``assemble`` builds the parts without starting anything (no thread, no
+``NodeParts`` builds the parts without starting anything (no thread, no
 connection). What the parts need from the node itself is passed in as three
 callables: ``running`` (the node's run flag, which every loop polls),
 ``producer`` (the producer of the current run, ``None`` while stopped) and
@@ -60,118 +60,87 @@ class NodeServices:
     store: Store
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
 class NodeParts:
     """Everything an ``ExecutionNode`` runs, built but not started."""
 
-    portfolios: HostedPortfolios
-    interest: InterestMap
-    latency: LatencyRecorder
-    sender: OrderSender
-    pool: WorkerPool
-    dead_letters: DeadLetters
-    hosting: PortfolioHosting
-    market_loop: MarketDataLoop
-    feedback_loop: FeedbackLoop
-    dispatcher: CommandDispatcher
-    schedule_loop: ScheduleUpdatesLoop
+    def __init__(
+        self,
+        *,
+        services: NodeServices,
+        secret: str | bytes,
+        factory: PortfolioFactory,
+        control: NodeControl,
+        running: Callable[[], bool],
+        producer: Callable[[], Producer | None],
+    ) -> None:
+        s, cfg = services, services.config
+        self.portfolios = HostedPortfolios(node_id=s.node_id)
+        self.interest = InterestMap()
+        self.latency = LatencyRecorder()
+        self.sender = OrderSender(
+            topic=s.topics.orders, retry_interval_s=cfg.order_retry_interval_s, latency=self.latency
+        )
+        self.pool = WorkerPool(name=f"portfolio_worker_{s.node_id}", workers=cfg.workers, batch=cfg.worker_batch)
+        self.dead_letters = DeadLetters(topics=s.topics, component=f"node:{s.node_id}", producer=producer)
+        self.hosting = self._hosting(s, factory, running)
+        settings = _loop_settings(s)
+        self.market_loop = self._market_loop(s, settings, running)
+        self.feedback_loop = self._feedback_loop(s, settings, running)
+        self.dispatcher = CommandDispatcher(
+            node_id=s.node_id,
+            control=control,
+            verifier=CommandVerifier(secret, max_age_s=cfg.command_max_age_s),
+            coord=s.coord,
+            audit=s.store.audit,
+            dead_letters=self.dead_letters,
+            ack_ttl_s=cfg.command_ack_ttl_s,
+        )
+        self.schedule_loop = ScheduleUpdatesLoop(
+            consumer_factory=_consumers(s, None, s.topics.schedule_updates),
+            should_run=running,
+            settings=settings,
+            dispatcher=self.dispatcher,
+            dead_letters=self.dead_letters,
+        )
 
+    def _hosting(self, s: NodeServices, factory: PortfolioFactory, running: Callable[[], bool]) -> PortfolioHosting:
+        return PortfolioHosting(
+            node_id=s.node_id,
+            config=s.config,
+            coord=s.coord,
+            store=s.store,
+            factory=factory,
+            interest=self.interest,
+            portfolios=self.portfolios,
+            sender=self.sender,
+            pool=self.pool,
+            # a load waits until the feedback consumer has its start position
+            feedback_ready=lambda timeout: _wait_ready(self.feedback_loop.ready, running, timeout),
+        )
 
-def assemble(
-    *,
-    services: NodeServices,
-    secret: str | bytes,
-    factory: PortfolioFactory,
-    control: NodeControl,
-    running: Callable[[], bool],
-    producer: Callable[[], Producer | None],
-) -> NodeParts:
-    s, cfg = services, services.config
-    portfolios = HostedPortfolios(node_id=s.node_id)
-    interest = InterestMap()
-    latency = LatencyRecorder()
-    sender = OrderSender(topic=s.topics.orders, retry_interval_s=cfg.order_retry_interval_s, latency=latency)
-    pool = WorkerPool(name=f"portfolio_worker_{s.node_id}", workers=cfg.workers, batch=cfg.worker_batch)
-    dead_letters = DeadLetters(topics=s.topics, component=f"node:{s.node_id}", producer=producer)
-    hosting = PortfolioHosting(
-        node_id=s.node_id,
-        config=cfg,
-        coord=s.coord,
-        store=s.store,
-        factory=factory,
-        interest=interest,
-        portfolios=portfolios,
-        sender=sender,
-        pool=pool,
-        # a load waits until the feedback consumer has its start position
-        feedback_ready=lambda timeout: _wait_ready(feedback_loop.ready, running, timeout),
-    )
-    settings = _loop_settings(s)
-    market_loop = MarketDataLoop(
-        consumer_factory=_consumers(s, "market", s.topics.market_data),
-        should_run=running,
-        settings=settings,
-        interest=interest,
-        portfolios=portfolios,
-        dead_letters=dead_letters,
-        service=sender.service,
-        max_age_s=cfg.max_tick_age_s,
-    )
-    feedback_loop = FeedbackLoop(
-        consumer_factory=_consumers(s, "feedback", s.topics.orders_feedback),
-        should_run=running,
-        settings=settings,
-        topic=s.topics.orders_feedback,
-        portfolios=portfolios,
-        is_loading=hosting.is_loading,
-        dead_letters=dead_letters,
-        on_given_up=hosting.isolate,
-    )
-    dispatcher, schedule_loop = _commands(
-        s=s, secret=secret, control=control, running=running, settings=settings, dead_letters=dead_letters
-    )
-    return NodeParts(
-        portfolios=portfolios,
-        interest=interest,
-        latency=latency,
-        sender=sender,
-        pool=pool,
-        dead_letters=dead_letters,
-        hosting=hosting,
-        market_loop=market_loop,
-        feedback_loop=feedback_loop,
-        dispatcher=dispatcher,
-        schedule_loop=schedule_loop,
-    )
+    def _market_loop(self, s: NodeServices, settings: LoopSettings, running: Callable[[], bool]) -> MarketDataLoop:
+        return MarketDataLoop(
+            consumer_factory=_consumers(s, "market", s.topics.market_data),
+            should_run=running,
+            settings=settings,
+            interest=self.interest,
+            portfolios=self.portfolios,
+            dead_letters=self.dead_letters,
+            service=self.sender.service,
+            max_age_s=s.config.max_tick_age_s,
+        )
 
-
-def _commands(
-    *,
-    s: NodeServices,
-    secret: str | bytes,
-    control: NodeControl,
-    running: Callable[[], bool],
-    settings: LoopSettings,
-    dead_letters: DeadLetters,
-) -> tuple[CommandDispatcher, ScheduleUpdatesLoop]:
-    """The command dispatcher and the schedule-updates loop that feeds it."""
-    dispatcher = CommandDispatcher(
-        node_id=s.node_id,
-        control=control,
-        verifier=CommandVerifier(secret, max_age_s=s.config.command_max_age_s),
-        coord=s.coord,
-        audit=s.store.audit,
-        dead_letters=dead_letters,
-        ack_ttl_s=s.config.command_ack_ttl_s,
-    )
-    loop = ScheduleUpdatesLoop(
-        consumer_factory=_consumers(s, None, s.topics.schedule_updates),
-        should_run=running,
-        settings=settings,
-        dispatcher=dispatcher,
-        dead_letters=dead_letters,
-    )
-    return dispatcher, loop
+    def _feedback_loop(self, s: NodeServices, settings: LoopSettings, running: Callable[[], bool]) -> FeedbackLoop:
+        return FeedbackLoop(
+            consumer_factory=_consumers(s, "feedback", s.topics.orders_feedback),
+            should_run=running,
+            settings=settings,
+            topic=s.topics.orders_feedback,
+            portfolios=self.portfolios,
+            is_loading=self.hosting.is_loading,
+            dead_letters=self.dead_letters,
+            on_given_up=self.hosting.isolate,
+        )
 
 
 def _loop_settings(s: NodeServices) -> LoopSettings:

@@ -20,7 +20,7 @@ from collections.abc import Callable
 from typing import Any
 
 from livecore.errors import ConfigError
-from livecore.node.assembly import NodeServices, assemble
+from livecore.node.assembly import NodeParts, NodeServices
 from livecore.node.commands import CommandFailed
 from livecore.node.config import NodeConfig
 from livecore.node.errors import NodeAlreadyRunning
@@ -76,7 +76,7 @@ class ExecutionNode:
         self._stopping: threading.Thread | None = None
         self.stopped = threading.Event()
         self.stopped.set()
-        parts = assemble(
+        parts = NodeParts(
             services=NodeServices(
                 node_id=node_id, config=self.config, topics=self.topics, bus=bus, coord=coord, store=store
             ),
