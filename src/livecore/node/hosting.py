@@ -3,10 +3,9 @@
 Load, unload, migrate (source side), reload, pause/resume, the drop of a
 portfolio whose ownership fence moved on, and the final flush at stop all live
 here, serialised by one lock. The table itself belongs to ``HostedPortfolios``
-(``node/table.py``); hosting is its only writer. The table itself belongs to ``HostedPortfolios``
-(``node/table.py``); hosting is its only writer. This is also the ``ProcessorHost`` the
-processors call back into (schedule, send orders, save snapshots, release
-feedback tickets, refresh the InterestMap).
+(``node/table.py``); hosting is its only writer. This is also the
+``ProcessorHost`` the processors call back into (schedule, send orders, save
+snapshots, release feedback tickets, refresh the InterestMap).
 
 Load order, and why:
 1. the portfolio id joins ``loading``: feedback for it now waits instead of
