@@ -1,6 +1,8 @@
 """ExecutionNode: the seed's runtime container for portfolios.
 
-Construction only prepares structures (no thread, no connection). ``start``
+Construction only prepares structures (no thread, no connection): the
+collaborators are built by ``node/assembly.py`` and the hosted-portfolio table
+is a ``HostedPortfolios`` (``node/table.py``), read-only here. ``start``
 claims the node id, creates the producer and starts the seed's four threads
 (``heartbeat_{id}``, ``schedule_updates_{id}``, ``market_data_{id}``,
 ``order_feedback_{id}``) plus a small worker pool that runs the portfolios.
