@@ -201,7 +201,7 @@ def start_node(
     }
     values.update(overrides)
     bus = env.bus if gate is None else GatedBus(env.bus, gate)
-    node = ExecutionNode("bench", bus, env.coord, env.store, NodeConfig(**values), secret=SECRET)  # type: ignore[arg-type]
+    node = ExecutionNode("bench", bus=bus, coord=env.coord, store=env.store, config=NodeConfig(**values), secret=SECRET)  # type: ignore[arg-type]
     node.start()
     deadline = time.monotonic() + 60
     while not node.ready:

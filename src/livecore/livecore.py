@@ -13,16 +13,13 @@ an order that loses nothing (see ``stop``).
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import logging
 import threading
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-
-import msgspec
 
 from livecore.adapters.factory import open_bus, open_coordination, open_store
 from livecore.config import Settings
@@ -83,19 +80,6 @@ class SyntheticPlan:
 
 
 FeedPlan = ReplayPlan | SyntheticPlan | None
-
-
-class _OpenOrder(msgspec.Struct):
-    order_type: str
-
-
-class _OpenOrders(msgspec.Struct):
-    """The part of a published portfolio view the shutdown drain reads."""
-
-    open_orders: list[_OpenOrder]
-
-
-_open_orders = msgspec.json.Decoder(_OpenOrders)
 
 
 # One process: a GC pause or a loaded machine stalls the nodes' heartbeat threads and
@@ -277,7 +261,14 @@ class LiveCore:
 
         node_config = dataclasses.replace(config.node, topic_prefix=prefix)
         for i in range(1, config.nodes + 1):
-            node = ExecutionNode(f"{config.node_prefix}-{i}", bus, coord, store, node_config, settings.secret)
+            node = ExecutionNode(
+                f"{config.node_prefix}-{i}",
+                bus=bus,
+                coord=coord,
+                store=store,
+                config=node_config,
+                secret=settings.secret,
+            )
             self.nodes.append(node)
             node.start()
 
@@ -320,40 +311,47 @@ class LiveCore:
         orders may rest for days and are not waited for."""
         assert self._store is not None
         journal = sum(1 for o in self._store.journal.open_orders() if o.order.order_type is OrderType.MARKET)
-        hosted = 0
-        for node in self.nodes:
-            with node.portfolio_lock:
-                processors = list(node.portfolios.values())
-            for processor in processors:
-                # the processor's cached view: reading it changes nothing (unlike exclusive())
-                view = processor.view_json(node.node_id)
-                if view is not None:
-                    open_orders = _open_orders.decode(view).open_orders
-                    hosted += sum(1 for o in open_orders if o.order_type == OrderType.MARKET)
-        return journal + hosted
+        return journal + sum(node.in_flight_market_orders() for node in self.nodes)
 
     def _shutdown(self) -> None:
-        with contextlib.suppress(Exception):
-            if self.scheduler is not None:
-                self.scheduler.stop()
+        """Stop everything that was started; a step that fails is logged and the
+        next one still runs, so one broken service cannot keep the others running."""
+        if self.scheduler is not None:
+            _survive("stopping the scheduler", self.scheduler.stop)
         for node in self.nodes:
-            with contextlib.suppress(Exception):
-                node.pause()
-        deadline = time.monotonic() + self.config.drain_timeout_s
-        while self.feed is not None and time.monotonic() < deadline:
-            try:
-                if self._in_flight() == 0:
-                    break
-            except Exception:
-                break
-            time.sleep(0.05)
+            _survive(f"pausing node {node.node_id}", node.pause)
+        self._drain_in_flight()
         if self.feed is not None:
             self.feed.stop()
         for node in self.nodes:
             node.stop()
         if self.gateway is not None:
             self.gateway.stop()
-        for closer in (self._producer, self._store, self._coord, self._bus):
+        for what, closer in (
+            ("producer", self._producer),
+            ("store", self._store),
+            ("coordination", self._coord),
+            ("bus", self._bus),
+        ):
             if closer is not None:
-                with contextlib.suppress(Exception):
-                    closer.close()
+                _survive(f"closing the {what}", closer.close)
+
+    def _drain_in_flight(self) -> None:
+        """While the feed still prices them, let in-flight market orders come back filled."""
+        deadline = time.monotonic() + self.config.drain_timeout_s
+        while self.feed is not None and time.monotonic() < deadline:
+            try:
+                if self._in_flight() == 0:
+                    return
+            except Exception:
+                log.warning("cannot count in-flight orders; not waiting for them", exc_info=True)
+                return
+            time.sleep(0.05)
+
+
+def _survive(what: str, step: Callable[[], object]) -> None:
+    """Run one shutdown step; log what it raised and carry on."""
+    try:
+        step()
+    except Exception:
+        log.exception("LiveCore shutdown: %s failed; continuing", what)

@@ -100,7 +100,12 @@ class FailingSnapshots(SnapshotStore):
 def test_no_commit_while_the_snapshot_cannot_be_saved(embedded: NodeRig) -> None:
     snapshots = FailingSnapshots(embedded.store.snapshots)
     node = ExecutionNode(
-        "commit-node", embedded.bus, embedded.coord, WrappedStore(embedded.store, snapshots), embedded.config, SECRET
+        "commit-node",
+        bus=embedded.bus,
+        coord=embedded.coord,
+        store=WrappedStore(embedded.store, snapshots),
+        config=embedded.config,
+        secret=SECRET,
     )
     embedded.nodes.append(node)
     embedded.start(node)

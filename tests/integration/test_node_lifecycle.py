@@ -88,13 +88,13 @@ def test_construction_prepares_structures_only(tmp_path: Path) -> None:
     coord = open_coordination(f"memory://{uuid.uuid4().hex}")
     store = open_store(f"sqlite:///{tmp_path}/n.db")
     before = set(threading.enumerate())
-    node = ExecutionNode("seed-node", bus, coord, store, secret=SECRET)
+    node = ExecutionNode("seed-node", bus=bus, coord=coord, store=store, secret=SECRET)
     assert set(threading.enumerate()) == before
     assert bus.calls == []
     assert coord.scan("") == []
     # the seed's public fields and defaults
     assert node.node_id == "seed-node" and node.is_running is False
-    assert node.portfolios == {} and isinstance(node.portfolio_lock, type(threading.Lock()))
+    assert len(node.portfolios) == 0 and node.portfolios.ids() == []
     assert (node.heartbeat_interval, node.heartbeat_ttl) == (10, 30)
     assert (node.backpressure_count, node.dropped_event_count, node.total_event_count) == (0, 0, 0)
     assert node.interest_map.lookup("AAPL") == ()
@@ -140,7 +140,7 @@ def test_start_heartbeat_metrics_double_start_stop_and_restart(rig: NodeRig, cap
     assert rig.coord.get(names.heartbeat_key(nid)) is None
     assert rig.coord.hgetall(names.metrics_key(nid)) == {}
     assert rig.coord.get(names.node_claim_key(nid)) is None
-    assert node.portfolios == {}
+    assert node.portfolios.ids() == []
     stored = rig.store.snapshots.latest(pid)
     assert stored is not None and stored.epoch == 1  # flushed at stop
 
@@ -198,7 +198,14 @@ def test_stop_joins_the_heartbeat_before_the_final_snapshots(embedded: NodeRig) 
     nid = "stop-order"
     recording = RecordingSnapshots(embedded.store.snapshots, nid)
     config = NodeConfig(**{**_fields(embedded.config), "snapshot_interval_s": 3600.0})
-    node = ExecutionNode(nid, embedded.bus, embedded.coord, WrappedStore(embedded.store, recording), config, SECRET)
+    node = ExecutionNode(
+        nid,
+        bus=embedded.bus,
+        coord=embedded.coord,
+        store=WrappedStore(embedded.store, recording),
+        config=config,
+        secret=SECRET,
+    )
     embedded.nodes.append(node)
     embedded.start(node)
     pids = [embedded.pid() for _ in range(3)]

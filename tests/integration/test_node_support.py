@@ -69,7 +69,12 @@ class NodeRig:
 
             config = replace(config, **overrides)
         node = ExecutionNode(
-            node_id or f"n{uuid.uuid4().hex[:6]}", self.bus, self.coord, self.store, config, secret=SECRET
+            node_id or f"n{uuid.uuid4().hex[:6]}",
+            bus=self.bus,
+            coord=self.coord,
+            store=self.store,
+            config=config,
+            secret=SECRET,
         )
         self.nodes.append(node)
         return node

@@ -44,7 +44,7 @@ class Cluster:
 
     def node(self, node_id: str) -> ExecutionNode:
         config = NodeConfig(heartbeat_interval=0.5, heartbeat_ttl=1.5, ready_timeout_s=5.0, workers=1)
-        node = ExecutionNode(node_id, self.bus, self.coord, self.store, config, secret=SECRET)
+        node = ExecutionNode(node_id, bus=self.bus, coord=self.coord, store=self.store, config=config, secret=SECRET)
         node.start()
         self.stack.callback(node.stop)
         self.nodes[node_id] = node

@@ -97,7 +97,7 @@ def main(
     _configure_logging(log_level)
     console = Console(stderr=True)
     with open_backends(settings) as (bus, coord, store), stop_on_signals() as stop:
-        node = ExecutionNode(node_id, bus, coord, store, config, secret=settings.secret)
+        node = ExecutionNode(node_id, bus=bus, coord=coord, store=store, config=config, secret=settings.secret)
         try:
             node.start()
         except BusError as exc:

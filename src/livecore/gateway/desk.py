@@ -84,6 +84,7 @@ class GatewayDesk:
 
     def __init__(
         self,
+        *,
         broker: BrokerAdapter,
         journal: Journal,
         fences: FenceReader,

@@ -71,6 +71,7 @@ class FeedbackPublisher:
 
     def __init__(
         self,
+        *,
         producer: Producer,
         journal: Journal,
         feedback_topic: str,

@@ -93,17 +93,21 @@ class TradeGateway:
         ensure_topics(self._bus, t, s.topics)
         producer = self._bus.producer()
         self._publisher = FeedbackPublisher(
-            producer, self._store.journal, t.orders_feedback, s.record_retry, s.component
+            producer=producer,
+            journal=self._store.journal,
+            feedback_topic=t.orders_feedback,
+            policy=s.record_retry,
+            component=s.component,
         )
         self._desk = GatewayDesk(
-            self._broker,
-            self._store.journal,
-            self._fences,
-            self._publisher,
-            t,
-            s.require_fence,
-            s.component,
-            self._clock,
+            broker=self._broker,
+            journal=self._store.journal,
+            fences=self._fences,
+            publisher=self._publisher,
+            topics=t,
+            require_fence=s.require_fence,
+            component=s.component,
+            clock=self._clock,
         )
         self._started_ms = self._clock() // 1_000_000
         self._stop.clear()

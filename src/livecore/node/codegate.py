@@ -25,7 +25,7 @@ Audit = Callable[[str, str, dict[str, object]], None]  # (event, portfolio id, d
 class CodeGate:
     """Used under the hosting lock (one load or reload at a time)."""
 
-    def __init__(self, factory: PortfolioFactory, audit: Audit) -> None:
+    def __init__(self, *, factory: PortfolioFactory, audit: Audit) -> None:
         self._factory = factory
         self._audit = audit
         self._refusals: dict[str, str] = {}  # last code_mismatch audited per portfolio

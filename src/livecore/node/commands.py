@@ -154,6 +154,7 @@ class CommandDispatcher:
 
     def __init__(
         self,
+        *,
         node_id: str,
         control: NodeControl,
         verifier: CommandVerifier,

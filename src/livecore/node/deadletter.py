@@ -17,7 +17,7 @@ log = logging.getLogger(__name__)
 
 
 class DeadLetters:
-    def __init__(self, topics: Topics, component: str, producer: Callable[[], Producer | None]) -> None:
+    def __init__(self, *, topics: Topics, component: str, producer: Callable[[], Producer | None]) -> None:
         self._topics = topics
         self._component = component
         self._producer = producer

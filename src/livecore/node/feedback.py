@@ -30,13 +30,12 @@ from __future__ import annotations
 
 import logging
 from collections import deque
-from collections.abc import Callable, Mapping
-from typing import Any
+from collections.abc import Callable
 
 from livecore.node.deadletter import DeadLetters
-from livecore.node.loop import ConsumerLoop
+from livecore.node.loop import ConsumerLoop, LoopSettings
 from livecore.node.mailbox import FeedbackItem, FeedbackTicket
-from livecore.node.processor import PortfolioProcessor
+from livecore.node.table import HostedPortfolios
 from livecore.ports.bus import Consumer, Record
 from livecore.wire import codec, names
 
@@ -78,18 +77,17 @@ class FeedbackLoop(ConsumerLoop):
 
     def __init__(
         self,
+        *,
         consumer_factory: Callable[[], Consumer],
         should_run: Callable[[], bool],
-        poll_batch: int,
-        poll_timeout_s: float,
+        settings: LoopSettings,
         topic: str,
-        portfolios: Mapping[str, PortfolioProcessor],
+        portfolios: HostedPortfolios,
         is_loading: Callable[[str], bool],
         dead_letters: DeadLetters,
         on_given_up: Callable[[str, str], None],
-        **isolation: Any,
     ) -> None:
-        super().__init__(consumer_factory, should_run, poll_batch, poll_timeout_s, **isolation)
+        super().__init__(consumer_factory=consumer_factory, should_run=should_run, settings=settings)
         self._portfolios = portfolios
         self._is_loading = is_loading
         self._dead_letters = dead_letters

@@ -49,6 +49,7 @@ class WatchedLoop:
 class Heartbeat:
     def __init__(
         self,
+        *,
         node_id: str,
         config: NodeConfig,
         coord: Coordination,

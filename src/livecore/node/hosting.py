@@ -2,9 +2,10 @@
 
 Load, unload, migrate (source side), reload, pause/resume, the drop of a
 portfolio whose ownership fence moved on, and the final flush at stop all live
-here, serialised by one lock. This is also the ``ProcessorHost`` the
-processors call back into (schedule, send orders, save snapshots, release
-feedback tickets, refresh the InterestMap).
+here, serialised by one lock. The table itself belongs to ``HostedPortfolios``
+(``node/table.py``); hosting is its only writer. This is also the
+``ProcessorHost`` the processors call back into (schedule, send orders, save
+snapshots, release feedback tickets, refresh the InterestMap).
 
 Load order, and why:
 1. the portfolio id joins ``loading``: feedback for it now waits instead of
@@ -34,6 +35,7 @@ from livecore.node.interest import InterestMap
 from livecore.node.mailbox import FeedbackTicket
 from livecore.node.orders import OrderSender
 from livecore.node.processor import Order, PortfolioProcessor
+from livecore.node.table import HostedPortfolios
 from livecore.node.workers import WorkerPool
 from livecore.ports.coordination import Coordination
 from livecore.ports.store import Store
@@ -45,14 +47,14 @@ log = logging.getLogger(__name__)
 class PortfolioHosting:
     def __init__(
         self,
+        *,
         node_id: str,
         config: NodeConfig,
         coord: Coordination,
         store: Store,
         factory: PortfolioFactory,
         interest: InterestMap,
-        portfolios: dict[str, PortfolioProcessor],
-        portfolio_lock: threading.Lock,
+        portfolios: HostedPortfolios,
         sender: OrderSender,
         pool: WorkerPool,
         feedback_ready: Callable[[float], bool],
@@ -64,13 +66,12 @@ class PortfolioHosting:
         self._factory = factory
         self._interest = interest
         self._portfolios = portfolios
-        self._portfolio_lock = portfolio_lock
         self._sender = sender
         self._pool = pool
         self._feedback_ready = feedback_ready
         self._ops = threading.RLock()
         self._loading: set[str] = set()
-        self._code_gate = CodeGate(factory, self._audit)
+        self._code_gate = CodeGate(factory=factory, audit=self._audit)
         self.paused = False
         self.snapshot_failures = 0
         self.dropped_by_fence = 0
@@ -106,11 +107,10 @@ class PortfolioHosting:
         return portfolio_id in self._loading
 
     def processors(self) -> list[PortfolioProcessor]:
-        with self._portfolio_lock:
-            return list(self._portfolios.values())
+        return self._portfolios.processors()
 
     def epochs(self) -> dict[str, int]:
-        return {p.portfolio_id: p.epoch for p in self.processors()}
+        return self._portfolios.epochs()
 
     # --- load ---------------------------------------------------------------------------
 
@@ -132,12 +132,14 @@ class PortfolioHosting:
                     self._retire(existing, persist=True, drain=True)
                 portfolio = self._build(portfolio_id, epoch, spec_toml)
                 processor = PortfolioProcessor(
-                    portfolio, self, self._config.mailbox_size, self._config.feedback_mailbox_size
+                    portfolio=portfolio,
+                    host=self,
+                    mailbox_size=self._config.mailbox_size,
+                    feedback_mailbox_size=self._config.feedback_mailbox_size,
                 )
                 if not processor.persist():
                     raise CommandFailed(f"cannot save the first snapshot of {portfolio_id} at epoch {epoch}")
-                with self._portfolio_lock:
-                    self._portfolios[portfolio_id] = processor
+                self._portfolios.add(processor)
                 self._interest.set(portfolio_id, portfolio.symbols)
                 processor.request_snapshot()  # first turn on a worker: sends anything reconcile queued
             verb = "re-fenced" if existing is not None else "loaded"
@@ -241,8 +243,7 @@ class PortfolioHosting:
             for processor in processors:
                 self._sender.wait_delivered(processor.portfolio_id, self._config.drain_timeout_s)
             saved = sum(1 for processor in processors if processor.close(persist=True))
-            with self._portfolio_lock:
-                self._portfolios.clear()
+            self._portfolios.clear()
             for processor in processors:
                 with contextlib.suppress(Exception):
                     self._coord.delete(names.portfolio_view_key(processor.portfolio_id))
@@ -261,9 +262,7 @@ class PortfolioHosting:
             with processor.exclusive() as portfolio:
                 portfolio.set_trading_enabled(False)
         saved = processor.close(persist=persist)
-        with self._portfolio_lock:
-            if self._portfolios.get(pid) is processor:
-                del self._portfolios[pid]
+        self._portfolios.discard(processor)
         self._interest.remove(pid)  # a batch finishing meanwhile may have re-added it
         with contextlib.suppress(Exception):
             self._coord.delete(names.portfolio_view_key(pid))

@@ -15,6 +15,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable
+from dataclasses import dataclass, field
 
 from livecore.faults import RetryPolicy
 from livecore.isolation import RecordGuard, always_answer, wait_while
@@ -28,6 +29,18 @@ _READY_AFTER_POLLS = 2
 _ERROR_PAUSE_S = 0.05
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class LoopSettings:
+    """How a consumer loop polls and retries a record: ``policy`` bounds the tries of
+    one record, and the loop waits instead of trying while ``probe`` says a backend
+    it needs does not answer (``livecore.isolation``)."""
+
+    poll_batch: int
+    poll_timeout_s: float
+    policy: RetryPolicy = field(default_factory=RetryPolicy)
+    probe: Callable[[], bool] = always_answer
+
+
 class ConsumerLoop:
     """Subclasses implement ``handle``; ``run`` is the thread target."""
 
@@ -35,26 +48,23 @@ class ConsumerLoop:
 
     def __init__(
         self,
+        *,
         consumer_factory: Callable[[], Consumer],
         should_run: Callable[[], bool],
-        poll_batch: int,
-        poll_timeout_s: float,
-        *,
-        policy: RetryPolicy | None = None,
-        probe: Callable[[], bool] = always_answer,
+        settings: LoopSettings,
     ) -> None:
         self._consumer_factory = consumer_factory
         self._should_run = should_run
-        self._poll_batch = poll_batch
-        self._poll_timeout = poll_timeout_s
+        self._poll_batch = settings.poll_batch
+        self._poll_timeout = settings.poll_timeout_s
         self.last_alive = time.monotonic()
         self.ready = threading.Event()
         self.errors = 0
         self._assigned_polls = 0
         self.guard = RecordGuard(
             label=self.label,
-            policy=policy or RetryPolicy(),
-            probe=probe,
+            policy=settings.policy,
+            probe=settings.probe,
             wait=wait_while(should_run),
             alive=self._stamp,
         )

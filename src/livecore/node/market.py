@@ -17,14 +17,13 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Mapping
-from typing import Any
+from collections.abc import Callable
 
 from livecore.node.deadletter import DeadLetters
 from livecore.node.interest import InterestMap
-from livecore.node.loop import ConsumerLoop
+from livecore.node.loop import ConsumerLoop, LoopSettings
 from livecore.node.mailbox import MarketSlot
-from livecore.node.processor import PortfolioProcessor
+from livecore.node.table import HostedPortfolios
 from livecore.ports.bus import Consumer, Record
 from livecore.wire import codec, names
 
@@ -36,18 +35,17 @@ class MarketDataLoop(ConsumerLoop):
 
     def __init__(
         self,
+        *,
         consumer_factory: Callable[[], Consumer],
         should_run: Callable[[], bool],
-        poll_batch: int,
-        poll_timeout_s: float,
+        settings: LoopSettings,
         interest: InterestMap,
-        portfolios: Mapping[str, PortfolioProcessor],
+        portfolios: HostedPortfolios,
         dead_letters: DeadLetters,
         service: Callable[[], None],
         max_age_s: float | None,
-        **isolation: Any,
     ) -> None:
-        super().__init__(consumer_factory, should_run, poll_batch, poll_timeout_s, **isolation)
+        super().__init__(consumer_factory=consumer_factory, should_run=should_run, settings=settings)
         self._interest = interest
         self._portfolios = portfolios
         self._dead_letters = dead_letters

@@ -1,6 +1,8 @@
 """ExecutionNode: the seed's runtime container for portfolios.
 
-Construction only prepares structures (no thread, no connection). ``start``
+Construction only prepares structures (no thread, no connection): the
+collaborators are built by ``node/assembly.py`` and the hosted-portfolio table
+is a ``HostedPortfolios`` (``node/table.py``), read-only here. ``start``
 claims the node id, creates the producer and starts the seed's four threads
 (``heartbeat_{id}``, ``schedule_updates_{id}``, ``market_data_{id}``,
 ``order_feedback_{id}``) plus a small worker pool that runs the portfolios.
@@ -15,37 +17,25 @@ from __future__ import annotations
 import logging
 import sys
 import threading
-import time
 import uuid
 from collections.abc import Callable
 from typing import Any
 
 from livecore.errors import ConfigError
-from livecore.isolation import backends_answer
-from livecore.node.commands import CommandDispatcher, CommandFailed
+from livecore.node.assembly import NodeParts, NodeServices
+from livecore.node.commands import CommandFailed
 from livecore.node.config import NodeConfig
-from livecore.node.deadletter import DeadLetters
 from livecore.node.errors import NodeAlreadyRunning
 from livecore.node.factory import DomainPortfolios, PortfolioFactory
-from livecore.node.feedback import FeedbackLoop
 from livecore.node.heartbeat import Heartbeat, WatchedLoop
-from livecore.node.hosting import PortfolioHosting
-from livecore.node.interest import InterestMap
-from livecore.node.latency import LatencyRecorder
 from livecore.node.loop import ConsumerLoop
-from livecore.node.market import MarketDataLoop
 from livecore.node.metrics import NodeStats, iso_now
-from livecore.node.orders import OrderSender
-from livecore.node.processor import PortfolioProcessor
-from livecore.node.schedule import ScheduleUpdatesLoop
-from livecore.node.workers import WorkerPool
-from livecore.ports.bus import Bus, Consumer, Producer
+from livecore.ports.bus import Bus, Producer
 from livecore.ports.coordination import Coordination
 from livecore.ports.store import Store
 from livecore.topology import ensure_topics
 from livecore.wire import names
 from livecore.wire.names import Topics
-from livecore.wire.signing import CommandVerifier
 
 log = logging.getLogger(__name__)
 
@@ -58,6 +48,7 @@ class ExecutionNode:
     def __init__(
         self,
         node_id: str,
+        *,
         bus: Bus,
         coord: Coordination,
         store: Store,
@@ -73,16 +64,10 @@ class ExecutionNode:
         self.config = config or NodeConfig()
         self.topics = Topics(self.config.topic_prefix)
         self.is_running = False
-        self.portfolios: dict[str, PortfolioProcessor] = {}
-        self.portfolio_lock = threading.Lock()
-        self.interest_map = InterestMap()
         self.heartbeat_interval = self.config.heartbeat_interval
         self.heartbeat_ttl = self.config.heartbeat_ttl
-        self.latency = LatencyRecorder()
-
         self._bus = bus
         self._coord = coord
-        self._store = store
         self._producer: Producer | None = None
         self._claim_value = ""
         self._started_at = ""
@@ -93,69 +78,23 @@ class ExecutionNode:
         self._stopping: threading.Thread | None = None
         self.stopped = threading.Event()
         self.stopped.set()
-
-        cfg = self.config
-        self._sender = OrderSender(self.topics.orders, cfg.order_retry_interval_s, self.latency)
-        self._pool = WorkerPool(f"portfolio_worker_{node_id}", cfg.workers, cfg.worker_batch)
-        self._dead_letters = DeadLetters(self.topics, f"node:{node_id}", lambda: self._producer)
-        self._hosting = PortfolioHosting(
-            node_id,
-            cfg,
-            coord,
-            store,
-            portfolio_factory or DomainPortfolios(),
-            self.interest_map,
-            self.portfolios,
-            self.portfolio_lock,
-            self._sender,
-            self._pool,
-            self._feedback_ready,
+        parts = NodeParts(
+            services=NodeServices(
+                node_id=node_id, config=self.config, topics=self.topics, bus=bus, coord=coord, store=store
+            ),
+            secret=secret,
+            factory=portfolio_factory or DomainPortfolios(),
+            control=self,
+            running=self._running,
+            producer=lambda: self._producer,
         )
-        running = self._running
-        # a loop waits on a backend only while it does not answer its ping
-        isolation = {"policy": cfg.record_retry, "probe": backends_answer(coord.ping, store.ping)}
-        self.market_loop = MarketDataLoop(
-            self._consumer_factory(f"{names.node_group_id(node_id)}.market", self.topics.market_data),
-            running,
-            cfg.poll_batch,
-            cfg.poll_timeout_s,
-            self.interest_map,
-            self.portfolios,
-            self._dead_letters,
-            self._sender.service,
-            cfg.max_tick_age_s,
-            **isolation,
-        )
-        self.feedback_loop = FeedbackLoop(
-            self._consumer_factory(f"{names.node_group_id(node_id)}.feedback", self.topics.orders_feedback),
-            running,
-            cfg.poll_batch,
-            cfg.poll_timeout_s,
-            self.topics.orders_feedback,
-            self.portfolios,
-            self._hosting.is_loading,
-            self._dead_letters,
-            self._hosting.isolate,
-            **isolation,
-        )
-        self.dispatcher = CommandDispatcher(
-            node_id,
-            self,
-            CommandVerifier(secret, max_age_s=cfg.command_max_age_s),
-            coord,
-            store.audit,
-            self._dead_letters,
-            cfg.command_ack_ttl_s,
-        )
-        self.schedule_loop = ScheduleUpdatesLoop(
-            self._consumer_factory(names.node_group_id(node_id), self.topics.schedule_updates),
-            running,
-            cfg.poll_batch,
-            cfg.poll_timeout_s,
-            self.dispatcher,
-            self._dead_letters,
-            **isolation,
-        )
+        self.portfolios = parts.portfolios  # the hosted-portfolio table: read it, never change it
+        self.interest_map = parts.interest
+        self.latency = parts.latency
+        self._sender, self._pool, self._dead_letters = parts.sender, parts.pool, parts.dead_letters
+        self._hosting = parts.hosting
+        self.market_loop, self.feedback_loop = parts.market_loop, parts.feedback_loop
+        self.dispatcher, self.schedule_loop = parts.dispatcher, parts.schedule_loop
 
     # --- seed counters ------------------------------------------------------------------
 
@@ -204,18 +143,7 @@ class ExecutionNode:
             self.is_running = True
             self._started_at = iso_now()
             self._pool.start()
-            self._heartbeat = Heartbeat(
-                self.node_id,
-                self.config,
-                self._coord,
-                self._hosting,
-                self._claim_value,
-                self._stats,
-                self._watched_loops,
-                self._stop_event,
-                self._claim_lost,
-                bus_health=self._bus.health,
-            )
+            self._heartbeat = self._new_heartbeat()
             # every thread exists before any starts: the heartbeat watches the other three
             self._threads = {"heartbeat": self._thread("heartbeat", self._heartbeat.run)}
             for label, loop in (
@@ -230,6 +158,20 @@ class ExecutionNode:
             log.info(
                 "node %s started (%d workers, capacity %d)", self.node_id, self.config.workers, self.config.capacity
             )
+
+    def _new_heartbeat(self) -> Heartbeat:
+        return Heartbeat(
+            node_id=self.node_id,
+            config=self.config,
+            coord=self._coord,
+            hosting=self._hosting,
+            claim_value=self._claim_value,
+            stats=self._stats,
+            loops=self._watched_loops,
+            stop_event=self._stop_event,
+            on_claim_lost=self._claim_lost,
+            bus_health=self._bus.health,
+        )
 
     def _connect(self) -> None:
         """Topics, claim, producer: everything that can refuse a start, before any thread."""
@@ -322,6 +264,10 @@ class ExecutionNode:
 
     # --- observation ---------------------------------------------------------------------------
 
+    def in_flight_market_orders(self) -> int:
+        """Market orders the hosted portfolios have sent and not yet seen final."""
+        return self.portfolios.in_flight_market_orders()
+
     def status(self) -> dict[str, Any]:
         """A small summary for the CLI status line."""
         p50 = self.latency.percentile(0.5)
@@ -383,19 +329,6 @@ class ExecutionNode:
     def _require_running(self) -> None:
         if not self.is_running:
             raise CommandFailed(f"node {self.node_id} is not running")
-
-    def _feedback_ready(self, timeout: float) -> bool:
-        deadline = time.monotonic() + timeout
-        while self.is_running and time.monotonic() < deadline:
-            if self.feedback_loop.ready.wait(min(0.1, timeout)):
-                return True
-        return False
-
-    def _consumer_factory(self, group_id: str, topic: str) -> Callable[[], Consumer]:
-        def create() -> Consumer:
-            return self._bus.consumer(group_id, [topic], "latest", self.config.consumer)
-
-        return create
 
     def _watched_loops(self) -> list[WatchedLoop]:
         loops: list[tuple[str, ConsumerLoop]] = [

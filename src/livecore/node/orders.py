@@ -37,7 +37,7 @@ class _Pending:
 class OrderSender:
     """Thread-safe: workers send, any thread serves callbacks and retries."""
 
-    def __init__(self, topic: str, retry_interval_s: float, latency: LatencyRecorder) -> None:
+    def __init__(self, *, topic: str, retry_interval_s: float, latency: LatencyRecorder) -> None:
         self._topic = topic
         self._retry_interval = retry_interval_s
         self._latency = latency

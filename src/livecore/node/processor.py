@@ -60,6 +60,7 @@ class PortfolioProcessor:
 
     def __init__(
         self,
+        *,
         portfolio: HostedPortfolio,
         host: ProcessorHost,
         mailbox_size: int,

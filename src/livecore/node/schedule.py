@@ -19,12 +19,11 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from functools import partial
-from typing import Any
 
 from livecore.isolation import RecordOutcome
 from livecore.node.commands import Admitted, CommandDispatcher
 from livecore.node.deadletter import DeadLetters
-from livecore.node.loop import ConsumerLoop
+from livecore.node.loop import ConsumerLoop, LoopSettings
 from livecore.ports.bus import Consumer, Record
 from livecore.wire import names
 
@@ -34,15 +33,14 @@ class ScheduleUpdatesLoop(ConsumerLoop):
 
     def __init__(
         self,
+        *,
         consumer_factory: Callable[[], Consumer],
         should_run: Callable[[], bool],
-        poll_batch: int,
-        poll_timeout_s: float,
+        settings: LoopSettings,
         dispatcher: CommandDispatcher,
         dead_letters: DeadLetters,
-        **isolation: Any,
     ) -> None:
-        super().__init__(consumer_factory, should_run, poll_batch, poll_timeout_s, **isolation)
+        super().__init__(consumer_factory=consumer_factory, should_run=should_run, settings=settings)
         self._dispatcher = dispatcher
         self._dead_letters = dead_letters
 

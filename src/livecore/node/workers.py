@@ -28,7 +28,7 @@ _STOP = None
 
 
 class WorkerPool:
-    def __init__(self, name: str, workers: int, batch: int) -> None:
+    def __init__(self, *, name: str, workers: int, batch: int) -> None:
         self._name = name
         self._size = workers
         self._batch = batch

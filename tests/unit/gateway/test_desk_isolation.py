@@ -32,9 +32,19 @@ def desk(tmp_path: Path) -> Iterator[tuple[GatewayDesk, Store]]:
     coord = open_coordination(f"memory://{uuid.uuid4().hex}")
     store = open_store(f"sqlite:///{tmp_path}/desk.db")
     producer = bus.producer()
-    publisher = FeedbackPublisher(producer, store.journal, TOPICS.orders_feedback)
+    publisher = FeedbackPublisher(producer=producer, journal=store.journal, feedback_topic=TOPICS.orders_feedback)
     broker = RaisingBroker(bad_quantity=D(13), bad_price=D("666.13"))
-    yield GatewayDesk(broker, store.journal, FenceReader(coord), publisher, TOPICS, require_fence=False), store
+    yield (
+        GatewayDesk(
+            broker=broker,
+            journal=store.journal,
+            fences=FenceReader(coord),
+            publisher=publisher,
+            topics=TOPICS,
+            require_fence=False,
+        ),
+        store,
+    )
     producer.close()
     store.close()
     coord.close()

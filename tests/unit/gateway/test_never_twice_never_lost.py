@@ -95,9 +95,18 @@ def rig(tmp_path: Path) -> Iterator[Rig]:
     bus.create_topics({TOPICS.dlq(TOPICS.orders): 1})
     journal = RefusingJournal(store.journal)
     producer = bus.producer()
-    publisher = FeedbackPublisher(producer, journal, TOPICS.orders_feedback, POLICY)  # type: ignore[arg-type]
+    publisher = FeedbackPublisher(
+        producer=producer, journal=journal, feedback_topic=TOPICS.orders_feedback, policy=POLICY
+    )  # type: ignore[arg-type]
     broker = CountingBroker()
-    desk = GatewayDesk(broker, journal, FenceReader(coord), publisher, TOPICS, require_fence=False)  # type: ignore[arg-type]
+    desk = GatewayDesk(
+        broker=broker,  # type: ignore[arg-type]
+        journal=journal,
+        fences=FenceReader(coord),
+        publisher=publisher,
+        topics=TOPICS,
+        require_fence=False,
+    )
     guard = RecordGuard(label="t", policy=POLICY, probe=lambda: True, wait=lambda s: False)
     yield Rig(bus, store, journal, broker, publisher, desk, guard)
     producer.close()
@@ -224,8 +233,11 @@ class Exploding:
 
 def test_a_report_that_cannot_be_published_does_not_block_the_others(rig: Rig) -> None:
     publisher = FeedbackPublisher(
-        Exploding(rig.bus.producer(), b"bad"), rig.store.journal, TOPICS.orders_feedback, POLICY
-    )  # type: ignore[arg-type]
+        producer=Exploding(rig.bus.producer(), b"bad"),  # type: ignore[arg-type]
+        journal=rig.store.journal,
+        feedback_topic=TOPICS.orders_feedback,
+        policy=POLICY,
+    )
     bad = OrderFeedback(status=FeedbackStatus.CANCELLED, client_order_id="b-1", portfolio_id="bad", epoch=1)
     good = OrderFeedback(status=FeedbackStatus.CANCELLED, client_order_id="g-1", portfolio_id="good", epoch=1)
     publisher.enqueue([bad, good])
@@ -256,7 +268,12 @@ class FailingDeliveries:
 
 def test_a_delivery_that_keeps_failing_stops_blocking_settle_and_is_counted(rig: Rig) -> None:
     producer = FailingDeliveries()
-    publisher = FeedbackPublisher(producer, rig.store.journal, TOPICS.orders_feedback, POLICY)  # type: ignore[arg-type]
+    publisher = FeedbackPublisher(
+        producer=producer,  # type: ignore[arg-type]
+        journal=rig.store.journal,
+        feedback_topic=TOPICS.orders_feedback,
+        policy=POLICY,
+    )
     publisher.emit([OrderFeedback(status=FeedbackStatus.CANCELLED, client_order_id="c", portfolio_id="p", epoch=1)])
     results = [publisher.settle(0.1) for _ in range(POLICY.max_attempts + 1)]
     assert results[: POLICY.max_attempts - 1] == [False] * (POLICY.max_attempts - 1) and results[-1]

@@ -61,7 +61,12 @@ def test_a_report_the_journal_keeps_refusing_is_dropped_and_dead_lettered(backen
     bus, store = backends
     journal = RefusingJournal(store.journal, "bad", lambda: store_error(sqlalchemy.exc.DataError, "value too long"))
     producer = bus.producer()
-    publisher = FeedbackPublisher(producer, journal, TOPIC, RetryPolicy(max_attempts=3))  # type: ignore[arg-type]
+    publisher = FeedbackPublisher(
+        producer=producer,  # type: ignore[arg-type]
+        journal=journal,
+        feedback_topic=TOPIC,
+        policy=RetryPolicy(max_attempts=3),
+    )
     with pytest.raises(StoreError):
         publisher.emit([cancelled("bad"), cancelled("good")])
     with pytest.raises(StoreError):
@@ -84,7 +89,12 @@ def test_a_journal_that_does_not_answer_never_loses_a_report(backends: tuple[Bus
         store.journal, "slow", lambda: store_error(sqlalchemy.exc.OperationalError, "connection refused")
     )
     producer = bus.producer()
-    publisher = FeedbackPublisher(producer, outage, TOPIC, RetryPolicy(max_attempts=3))  # type: ignore[arg-type]
+    publisher = FeedbackPublisher(
+        producer=producer,  # type: ignore[arg-type]
+        journal=outage,
+        feedback_topic=TOPIC,
+        policy=RetryPolicy(max_attempts=3),
+    )
     with pytest.raises(StoreError):
         publisher.emit([accepted("slow")])
     for _ in range(10):

@@ -91,10 +91,16 @@ class Rig:
         self.control = Control()
         self.topics = Topics()
         self.producer = self.bus.producer()
-        self.dead = DeadLetters(self.topics, "node:n1", lambda: self.producer)
+        self.dead = DeadLetters(topics=self.topics, component="node:n1", producer=lambda: self.producer)
         self.dlq = self.bus.consumer("t", [self.topics.dlq(self.topics.schedule_updates)], "earliest")
         self.dispatcher = CommandDispatcher(
-            "n1", self.control, CommandVerifier(SECRET), self.coord, self.audit, self.dead, 300.0
+            node_id="n1",
+            control=self.control,
+            verifier=CommandVerifier(SECRET),
+            coord=self.coord,
+            audit=self.audit,
+            dead_letters=self.dead,
+            ack_ttl_s=300.0,
         )
         self.signer = CommandSigner(SECRET)
         self.offset = 0

@@ -8,7 +8,7 @@ import pytest
 from livecore.adapters.memory_coordination import MemoryCoordination
 from livecore.node.config import NodeConfig
 from livecore.node.heartbeat import Heartbeat, WatchedLoop
-from livecore.node.loop import ConsumerLoop
+from livecore.node.loop import ConsumerLoop, LoopSettings
 from livecore.node.metrics import NodeStats
 from livecore.wire import names
 
@@ -36,7 +36,11 @@ class Rig:
     def __init__(self, **config: Any) -> None:
         self.coord = MemoryCoordination()
         self.config = NodeConfig(heartbeat_interval=0.5, heartbeat_ttl=1.5, loop_stall_s=1.0, **config)
-        self.loop = ConsumerLoop(lambda: None, lambda: True, 1, 0.1)  # type: ignore[arg-type,return-value]
+        self.loop = ConsumerLoop(
+            consumer_factory=lambda: None,  # type: ignore[arg-type,return-value]
+            should_run=lambda: True,
+            settings=LoopSettings(poll_batch=1, poll_timeout_s=0.1),
+        )
         self.loop.ready.set()
         self.thread = threading.Thread(target=lambda: None)
         self.thread_alive = threading.Event()
@@ -44,15 +48,15 @@ class Rig:
         self.claim_lost = 0
         self.coord.claim(names.node_claim_key("n1"), "me", 1.5)
         self.heartbeat = Heartbeat(
-            "n1",
-            self.config,
-            self.coord,
-            self.hosting,  # type: ignore[arg-type]
-            "me",
-            stats,
-            lambda: [WatchedLoop(self.loop, self.thread)],
-            threading.Event(),
-            self._lost,
+            node_id="n1",
+            config=self.config,
+            coord=self.coord,
+            hosting=self.hosting,  # type: ignore[arg-type]
+            claim_value="me",
+            stats=stats,
+            loops=lambda: [WatchedLoop(self.loop, self.thread)],
+            stop_event=threading.Event(),
+            on_claim_lost=self._lost,
         )
 
     def _lost(self) -> None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from livecore.isolation import always_answer
-from livecore.node.loop import ConsumerLoop
+from livecore.node.loop import ConsumerLoop, LoopSettings
 from livecore.ports.bus import Consumer
 
 
@@ -11,7 +11,11 @@ def _loop() -> ConsumerLoop:
     def no_consumer() -> Consumer:
         raise AssertionError("not started")
 
-    return ConsumerLoop(no_consumer, lambda: False, 1, 0.01, probe=always_answer)
+    return ConsumerLoop(
+        consumer_factory=no_consumer,
+        should_run=lambda: False,
+        settings=LoopSettings(poll_batch=1, poll_timeout_s=0.01, probe=always_answer),
+    )
 
 
 def test_a_poisoned_record_is_counted_through_the_guard() -> None:

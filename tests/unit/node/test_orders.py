@@ -5,10 +5,10 @@ from tests.unit.node.fakes import FakeHost, FakePortfolio, FlakyProducer, order
 
 
 def setup(producer: FlakyProducer) -> tuple[OrderSender, PortfolioProcessor, FakePortfolio]:
-    sender = OrderSender("orders", retry_interval_s=0.0, latency=LatencyRecorder())
+    sender = OrderSender(topic="orders", retry_interval_s=0.0, latency=LatencyRecorder())
     sender.attach(producer)
     portfolio = FakePortfolio("p1", {"AAA"})
-    processor = PortfolioProcessor(portfolio, FakeHost(), 10, 10)
+    processor = PortfolioProcessor(portfolio=portfolio, host=FakeHost(), mailbox_size=10, feedback_mailbox_size=10)
     return sender, processor, portfolio
 
 
@@ -43,9 +43,11 @@ def test_no_resend_once_the_portfolio_is_gone() -> None:
 
 def test_latency_is_recorded_for_market_triggered_orders() -> None:
     latency = LatencyRecorder()
-    sender = OrderSender("orders", 0.0, latency)
+    sender = OrderSender(topic="orders", retry_interval_s=0.0, latency=latency)
     sender.attach(FlakyProducer())
-    processor = PortfolioProcessor(FakePortfolio("p1", {"AAA"}), FakeHost(), 10, 10)
+    processor = PortfolioProcessor(
+        portfolio=FakePortfolio("p1", {"AAA"}), host=FakeHost(), mailbox_size=10, feedback_mailbox_size=10
+    )
     import time
 
     sender.send(processor, [order("p1", 1, 1, "AAA")], received_ns=time.perf_counter_ns())

@@ -6,7 +6,11 @@ from tests.unit.node.fakes import FakeHost, FakePortfolio, fill, tick
 def make(buy: bool = False, size: int = 100) -> tuple[PortfolioProcessor, FakePortfolio, FakeHost]:
     portfolio = FakePortfolio("p1", {"AAA", "BBB"}, buy=buy)
     host = FakeHost()
-    return PortfolioProcessor(portfolio, host, size, size), portfolio, host
+    return (
+        PortfolioProcessor(portfolio=portfolio, host=host, mailbox_size=size, feedback_mailbox_size=size),
+        portfolio,
+        host,
+    )
 
 
 def market(*prices: str) -> list[MarketSlot]:

@@ -17,10 +17,12 @@ class PoolHost(FakeHost):
 
 
 def test_thousand_portfolios_on_four_workers_keep_per_portfolio_order() -> None:
-    pool = WorkerPool("w", workers=4, batch=7)
+    pool = WorkerPool(name="w", workers=4, batch=7)
     host = PoolHost(pool)
     portfolios = [FakePortfolio(f"p{i}", {"AAA"}) for i in range(1000)]
-    processors = [PortfolioProcessor(p, host, 10_000, 10) for p in portfolios]
+    processors = [
+        PortfolioProcessor(portfolio=p, host=host, mailbox_size=10_000, feedback_mailbox_size=10) for p in portfolios
+    ]
     pool.start()
     try:
         for round_ in range(20):
@@ -36,16 +38,20 @@ def test_thousand_portfolios_on_four_workers_keep_per_portfolio_order() -> None:
 
 
 def test_a_slow_portfolio_does_not_stall_the_others() -> None:
-    pool = WorkerPool("w", workers=2, batch=10)
+    pool = WorkerPool(name="w", workers=2, batch=10)
     host = PoolHost(pool)
     slow = FakePortfolio("slow", {"AAA"})
     slow.gate = threading.Event()
     fast = [FakePortfolio(f"f{i}", {"AAA"}) for i in range(50)]
     pool.start()
     try:
-        PortfolioProcessor(slow, host, 100, 10).offer_market([MarketSlot("AAA", tick("AAA"), 0)])
+        PortfolioProcessor(portfolio=slow, host=host, mailbox_size=100, feedback_mailbox_size=10).offer_market(
+            [MarketSlot("AAA", tick("AAA"), 0)]
+        )
         for portfolio in fast:
-            PortfolioProcessor(portfolio, host, 100, 10).offer_market([MarketSlot("AAA", tick("AAA"), 0)])
+            PortfolioProcessor(portfolio=portfolio, host=host, mailbox_size=100, feedback_mailbox_size=10).offer_market(
+                [MarketSlot("AAA", tick("AAA"), 0)]
+            )
         wait_until(lambda: all(len(p.market) == 1 for p in fast), 10, "fast portfolios served")
         assert slow.market == []
     finally:

@@ -90,13 +90,13 @@ def node(w: World, node_id: str, secret: str) -> Iterator[tuple[Control, Audit]]
     producer = bus.producer()
     control, audit = Control(), Audit()
     dispatcher = CommandDispatcher(
-        node_id,
-        control,
-        CommandVerifier(secret),
-        w.ops.coord,
-        audit,
-        DeadLetters(topics, f"node:{node_id}", lambda: producer),
-        300.0,
+        node_id=node_id,
+        control=control,
+        verifier=CommandVerifier(secret),
+        coord=w.ops.coord,
+        audit=audit,
+        dead_letters=DeadLetters(topics=topics, component=f"node:{node_id}", producer=lambda: producer),
+        ack_ttl_s=300.0,
     )
     stop = threading.Event()
 
