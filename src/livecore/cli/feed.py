@@ -24,11 +24,12 @@ from rich.text import Text
 
 from livecore.adapters.factory import open_bus, open_coordination
 from livecore.cli.context import settings_of, stop_on_signals
-from livecore.config import Settings
+from livecore.config import DeploymentSettings
 from livecore.errors import ConfigError, LivecoreError
 from livecore.feed.bundled import bundled_data_dir
+from livecore.feed.config import FeedConfig
 from livecore.feed.readers import load_replay
-from livecore.feed.runner import FeedRunner, FeedSettings, replay_schedule
+from livecore.feed.runner import FeedRunner, replay_schedule
 from livecore.feed.synthetic import SyntheticFeed, SyntheticSettings
 from livecore.health import BusHealthReporter
 from livecore.ports.bus import Bus
@@ -46,7 +47,7 @@ class _RateColumn(ProgressColumn):
 
 
 @contextlib.contextmanager
-def _bus_health(bus: Bus, settings: Settings, name: str, console: Console) -> Iterator[None]:
+def _bus_health(bus: Bus, settings: DeploymentSettings, name: str, console: Console) -> Iterator[None]:
     """Report this feed's bus health under ``bus:health:feed:{name}-{pid}`` while it runs
     (skipped, with a warning, when the coordination store cannot be opened)."""
     try:
@@ -123,7 +124,7 @@ def replay(
         runner = FeedRunner(
             bus,
             replay_schedule(data, speed, loop),
-            FeedSettings(topic_prefix=settings.topic_prefix),
+            FeedConfig(topic_prefix=settings.topic_prefix),
             total=None if loop else len(data.events),
             name="feed-replay",
         )
@@ -153,7 +154,7 @@ def synthetic(
         runner = FeedRunner(
             bus,
             feed.events(),
-            FeedSettings(topic_prefix=settings.topic_prefix),
+            FeedConfig(topic_prefix=settings.topic_prefix),
             total=feed_settings.total_events,
             name="feed-synthetic",
         )

@@ -13,11 +13,11 @@ from rich.table import Table
 from livecore.adapters.factory import open_store
 from livecore.cli.context import open_backends, settings_of, stop_on_signals
 from livecore.errors import ConfigError
+from livecore.gateway.config import DEFAULT_GROUP, GatewayConfig
 from livecore.gateway.costs import CostModel
 from livecore.gateway.paper import PaperSettings
 from livecore.gateway.report import journal_report
 from livecore.gateway.service import TradeGateway
-from livecore.gateway.settings import DEFAULT_GROUP, GatewaySettings
 from livecore.health import BusHealthReporter
 
 app = typer.Typer(
@@ -45,7 +45,7 @@ def build_settings(
     require_fence: bool,
     group: str,
     topic_prefix: str,
-) -> GatewaySettings:
+) -> GatewayConfig:
     """Gateway settings from CLI text, refusing bad values with a one-line ConfigError."""
     try:
         costs = CostModel(
@@ -56,7 +56,7 @@ def build_settings(
         )
         cap = _decimal("--participation", participation) if participation is not None else None
         paper = PaperSettings(costs=costs, participation=cap)
-        return GatewaySettings(paper=paper, require_fence=require_fence, group_id=group, topic_prefix=topic_prefix)
+        return GatewayConfig(paper=paper, require_fence=require_fence, group_id=group, topic_prefix=topic_prefix)
     except ValueError as exc:
         raise ConfigError(str(exc)) from None
 

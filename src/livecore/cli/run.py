@@ -23,7 +23,7 @@ from livecore.adapters.factory import open_store
 from livecore.cli.books import detail_lines
 from livecore.cli.context import settings_of, stop_on_signals
 from livecore.cli.status import renderables
-from livecore.config import DEFAULT_DB_PATH, Settings
+from livecore.config import DEFAULT_DB_PATH, DeploymentSettings
 from livecore.errors import ConfigError
 from livecore.livecore import DEFAULT_REPLAY_SPEED, LiveCore, LiveCoreConfig, ReplayPlan, SyntheticPlan
 from livecore.ops.books import MISMATCH, BooksCheck, check_snapshots
@@ -44,7 +44,7 @@ def _feed_plan(data: Path | None, speed: float, loop: bool, synthetic: int, rate
     return ReplayPlan(path=data, speed=speed, loop=loop)
 
 
-def _wipe_sqlite(settings: Settings) -> None:
+def _wipe_sqlite(settings: DeploymentSettings) -> None:
     prefix = "sqlite:///"
     if not settings.db_url.startswith(prefix):
         raise ConfigError("--fresh only wipes a SQLite database; drop a PostgreSQL database yourself")
