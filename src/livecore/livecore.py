@@ -25,7 +25,7 @@ from pathlib import Path
 import msgspec
 
 from livecore.adapters.factory import open_bus, open_coordination, open_store
-from livecore.checks import non_negative
+from livecore.checks import at_least, non_negative, positive
 from livecore.config import DeploymentSettings
 from livecore.errors import ConfigError
 from livecore.feed.bundled import bundled_data_dir
@@ -66,6 +66,9 @@ def example_portfolio_dir() -> Path | None:
     return None
 
 
+_SYNTHETIC = SyntheticSettings()
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class ReplayPlan:
     """Replay CSV/Parquet bars or ticks; ``path`` None = the bundled daily dataset."""
@@ -74,14 +77,21 @@ class ReplayPlan:
     speed: float = DEFAULT_REPLAY_SPEED
     loop: bool = True
 
+    def __post_init__(self) -> None:
+        non_negative(self, "speed")
+
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class SyntheticPlan:
     """Geometric-Brownian-motion ticks for ``symbols`` symbols at ``rate`` events/s."""
 
-    symbols: int = 10
-    rate: float = 100.0
-    seed: int = 0
+    symbols: int = _SYNTHETIC.symbols
+    rate: float = _SYNTHETIC.rate
+    seed: int = _SYNTHETIC.seed
+
+    def __post_init__(self) -> None:
+        at_least(self, 1, "symbols")
+        positive(self, "rate")
 
 
 FeedPlan = ReplayPlan | SyntheticPlan | None

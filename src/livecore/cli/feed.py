@@ -134,19 +134,21 @@ def replay(
         bus.close()
 
 
+_SYNTHETIC = SyntheticSettings()
+
+
 @app.command("synthetic")
 def synthetic(
     ctx: typer.Context,
-    symbols: int = typer.Option(10, "--symbols", help="number of symbols (SYM0001, ...)"),
-    rate: float = typer.Option(100.0, "--rate", help="events per second, all symbols together"),
-    duration: float | None = typer.Option(None, "--duration", help="seconds to run (default: until stopped)"),
-    seed: int = typer.Option(0, "--seed", help="same seed, same symbols and prices"),
+    symbols: int = typer.Option(_SYNTHETIC.symbols, "--symbols", help="number of symbols (SYM0001, ...)"),
+    rate: float = typer.Option(_SYNTHETIC.rate, "--rate", help="events per second, all symbols together"),
+    duration: float | None = typer.Option(
+        _SYNTHETIC.duration_s, "--duration", help="seconds to run (default: until stopped)"
+    ),
+    seed: int = typer.Option(_SYNTHETIC.seed, "--seed", help="same seed, same symbols and prices"),
 ) -> None:
     """Geometric-Brownian-motion ticks, paced on an absolute schedule."""
-    try:
-        feed_settings = SyntheticSettings(symbols=symbols, rate=rate, duration_s=duration, seed=seed)
-    except ValueError as exc:
-        raise ConfigError(str(exc)) from None
+    feed_settings = SyntheticSettings(symbols=symbols, rate=rate, duration_s=duration, seed=seed)
     settings = settings_of(ctx)
     feed = SyntheticFeed(feed_settings)
     bus = open_bus(settings.bus_url)
