@@ -37,7 +37,7 @@ def child(mode: str, db: str) -> None:
     import logging
     import uuid
 
-    from livecore.config import Settings
+    from livecore.config import DeploymentSettings
     from livecore.livecore import LiveCore, LiveCoreConfig
 
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
@@ -49,7 +49,7 @@ def child(mode: str, db: str) -> None:
             scheduler=dataclasses.replace(config.scheduler, stall_grace=0.0),
         )
     name = uuid.uuid4().hex
-    settings = Settings(bus_url=f"memory://{name}", coord_url=f"memory://{name}", db_url=db)
+    settings = DeploymentSettings(bus_url=f"memory://{name}", coord_url=f"memory://{name}", db_url=db)
     core = LiveCore(settings, config)
     core.start()
     store = core._store

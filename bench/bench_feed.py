@@ -32,8 +32,9 @@ from rich.table import Table
 
 from livecore.adapters.factory import open_bus
 from livecore.feed.bundled import bundled_data_dir
+from livecore.feed.config import FeedConfig
 from livecore.feed.readers import load_replay
-from livecore.feed.runner import FeedRunner, FeedSettings, replay_schedule
+from livecore.feed.runner import FeedRunner, replay_schedule
 from livecore.feed.synthetic import SyntheticFeed, SyntheticSettings
 from livecore.ports.bus import Bus
 from livecore.wire.codec import encode
@@ -70,7 +71,7 @@ def bare_produce(bus: Bus, n: int) -> int:
 
 def synthetic_feed(bus: Bus, n: int, track: bool = True) -> int:
     feed = SyntheticFeed(SyntheticSettings(symbols=100, rate=1e9, duration_s=n / 1e9, seed=1))
-    settings = FeedSettings(topic_prefix=f"s{uuid.uuid4().hex[:6]}.", track_deliveries=track)
+    settings = FeedConfig(topic_prefix=f"s{uuid.uuid4().hex[:6]}.", track_deliveries=track)
     runner = FeedRunner(bus, _unpaced(feed.events()), settings)
     return runner.run(threading.Event())
 
@@ -82,7 +83,7 @@ def synthetic_untracked(bus: Bus, n: int) -> int:
 def replay_feed(bus: Bus, n: int) -> int:
     data = load_replay(bundled_data_dir())
     schedule = itertools.islice(replay_schedule(data, speed=0, loop=True), n)
-    runner = FeedRunner(bus, schedule, FeedSettings(topic_prefix=f"r{uuid.uuid4().hex[:6]}."))
+    runner = FeedRunner(bus, schedule, FeedConfig(topic_prefix=f"r{uuid.uuid4().hex[:6]}."))
     return runner.run(threading.Event())
 
 

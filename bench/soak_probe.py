@@ -26,7 +26,7 @@ import psutil
 from bench_soak import write_specs
 
 from livecore.adapters.memory_bus import MemoryBus
-from livecore.config import Settings
+from livecore.config import DeploymentSettings
 from livecore.livecore import LiveCore, LiveCoreConfig, SyntheticPlan
 
 MIB = 1024 * 1024
@@ -61,7 +61,7 @@ def main() -> None:
     workdir = Path(tempfile.mkdtemp(prefix="livecore-soak-probe-"))
     write_specs(workdir / "specs", args)
     url = f"memory://probe-{workdir.name}"
-    settings = Settings(bus_url=url, coord_url=url, db_url=f"sqlite:///{workdir}/state.db", secret="probe")
+    settings = DeploymentSettings(bus_url=url, coord_url=url, db_url=f"sqlite:///{workdir}/state.db", secret="probe")
     feed = SyntheticPlan(symbols=args.symbols, rate=args.rate)
     core = LiveCore(settings, LiveCoreConfig(nodes=2, portfolio_files=(workdir / "specs",), feed=feed))
     core.start()

@@ -1,4 +1,5 @@
-"""Deployment settings: which backends to use, chosen by URL.
+"""Deployment settings: which backends to use, chosen by URL; and the defaults
+that several services share.
 
 ``memory://`` for bus and coordination plus a SQLite file is the embedded
 default (``livecore run``: no servers). ``kafka://``, ``redis://`` and
@@ -18,6 +19,10 @@ DEFAULT_BUS_URL = "memory://"
 DEFAULT_COORD_URL = "memory://"
 DEFAULT_DB_PATH = Path(".livecore") / "livecore.db"
 DEFAULT_DB_URL = f"sqlite:///{DEFAULT_DB_PATH.as_posix()}"
+
+# how long a command waits for its node's ack: operator commands (``OpsConfig``)
+# and each side of a migration (``SchedulerConfig``)
+ACK_TIMEOUT_S = 10.0
 
 BUS_SCHEMES = ("memory", "kafka")
 COORD_SCHEMES = ("memory", "redis")
@@ -83,8 +88,9 @@ def is_embedded(url: str) -> bool:
 
 
 @dataclass(frozen=True, slots=True)
-class Settings:
-    """Where the backends are and the command-signing secret.
+class DeploymentSettings:
+    """Where the backends of one deployment are, the command-signing secret and
+    the topic prefix: what every process of the deployment shares.
 
     With an in-process bus no other process can send commands, so a random
     secret is safe; with a network bus the secret must be given explicitly.

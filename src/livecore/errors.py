@@ -8,8 +8,11 @@ class LivecoreError(Exception):
     """Base class of every error this project raises on purpose."""
 
 
-class ConfigError(LivecoreError):
-    """A setting or URL is invalid."""
+class ConfigError(LivecoreError, ValueError):
+    """A setting or URL is invalid.
+
+    Also a ``ValueError``: a bad value given to a constructor is what Python code
+    catches as one, so callers written that way keep working."""
 
 
 class BackendUnavailable(LivecoreError):

@@ -19,6 +19,7 @@ import redis.exceptions
 import sqlalchemy.exc
 from confluent_kafka import KafkaError, KafkaException
 
+from livecore.checks import at_least, non_negative, require
 from livecore.errors import BackendUnavailable
 from livecore.ports.bus import BusError
 from livecore.ports.coordination import CoordinationError
@@ -81,12 +82,9 @@ class RetryPolicy:
     min_give_up_s: float = 30.0
 
     def __post_init__(self) -> None:
-        if self.max_attempts < 1:
-            raise ValueError("max_attempts must be at least 1")
-        if self.backoff_s < 0 or self.max_backoff_s < self.backoff_s:
-            raise ValueError("need 0 <= backoff_s <= max_backoff_s")
-        if self.min_give_up_s < 0:
-            raise ValueError("min_give_up_s must not be negative")
+        at_least(self, 1, "max_attempts")
+        non_negative(self, "backoff_s", "min_give_up_s")
+        require(self.max_backoff_s >= self.backoff_s, self, "max_backoff_s", f"must be >= backoff_s ({self.backoff_s})")
 
     def transient_exhausted(self, failures: int, failing_for_s: float) -> bool:
         """Whether a record that failed transiently ``failures`` times in a row while

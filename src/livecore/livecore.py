@@ -22,15 +22,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from livecore.adapters.factory import open_bus, open_coordination, open_store
-from livecore.config import Settings
+from livecore.checks import at_least, non_negative, positive
+from livecore.config import DeploymentSettings
 from livecore.control.commands import CommandChannel
 from livecore.errors import ConfigError
 from livecore.feed.bundled import bundled_data_dir
+from livecore.feed.config import FeedConfig
 from livecore.feed.readers import load_replay
-from livecore.feed.runner import FeedRunner, FeedSettings, Scheduled, replay_schedule
+from livecore.feed.runner import FeedRunner, Scheduled, replay_schedule
 from livecore.feed.synthetic import SyntheticFeed, SyntheticSettings
+from livecore.gateway.config import GatewayConfig
 from livecore.gateway.service import TradeGateway
-from livecore.gateway.settings import GatewaySettings
 from livecore.node import ExecutionNode, NodeConfig
 from livecore.ops import Ops, OpsConfig
 from livecore.ops import deploy as ops_deploy
@@ -61,6 +63,9 @@ def example_portfolio_dir() -> Path | None:
     return None
 
 
+_SYNTHETIC = SyntheticSettings()
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class ReplayPlan:
     """Replay CSV/Parquet bars or ticks; ``path`` None = the bundled daily dataset."""
@@ -69,14 +74,21 @@ class ReplayPlan:
     speed: float = DEFAULT_REPLAY_SPEED
     loop: bool = True
 
+    def __post_init__(self) -> None:
+        non_negative(self, "speed")
+
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class SyntheticPlan:
     """Geometric-Brownian-motion ticks for ``symbols`` symbols at ``rate`` events/s."""
 
-    symbols: int = 10
-    rate: float = 100.0
-    seed: int = 0
+    symbols: int = _SYNTHETIC.symbols
+    rate: float = _SYNTHETIC.rate
+    seed: int = _SYNTHETIC.seed
+
+    def __post_init__(self) -> None:
+        at_least(self, 1, "symbols")
+        positive(self, "rate")
 
 
 FeedPlan = ReplayPlan | SyntheticPlan | None
@@ -125,7 +137,7 @@ class LiveCoreConfig:
     node_prefix: str = "node"
     node: NodeConfig = field(default_factory=_embedded_node_config)
     scheduler: SchedulerConfig = field(default_factory=_embedded_scheduler_config)
-    gateway: GatewaySettings = field(default_factory=GatewaySettings)
+    gateway: GatewayConfig = field(default_factory=GatewayConfig)
     topics: TopicLayout = DEFAULT_LAYOUT
     feed: FeedPlan = field(default_factory=ReplayPlan)
     portfolio_files: tuple[Path, ...] = ()
@@ -133,10 +145,7 @@ class LiveCoreConfig:
     drain_timeout_s: float = 5.0
 
     def __post_init__(self) -> None:
-        if self.nodes < 0:
-            raise ConfigError(f"nodes must be >= 0, got {self.nodes}")
-        if self.ready_timeout_s < 0 or self.drain_timeout_s < 0:
-            raise ConfigError("ready_timeout_s and drain_timeout_s must be >= 0")
+        non_negative(self, "nodes", "ready_timeout_s", "drain_timeout_s")
 
 
 def _spec_files(config: LiveCoreConfig) -> list[Path]:
@@ -171,8 +180,8 @@ def _feed_schedule(plan: ReplayPlan | SyntheticPlan) -> tuple[Iterator[Scheduled
 class LiveCore:
     """Scheduler + nodes + paper gateway + feed, started and stopped together."""
 
-    def __init__(self, settings: Settings | None = None, config: LiveCoreConfig | None = None) -> None:
-        self.settings = settings or Settings()
+    def __init__(self, settings: DeploymentSettings | None = None, config: LiveCoreConfig | None = None) -> None:
+        self.settings = settings or DeploymentSettings()
         self.config = config or LiveCoreConfig()
         self.topics = Topics(self.settings.topic_prefix)
         self.nodes: list[ExecutionNode] = []
@@ -255,8 +264,8 @@ class LiveCore:
         deployed = ops_deploy(self._ops, files)  # nodes read the spec from the registry at load
         wanted = {d.portfolio_id for d in deployed.portfolios}
 
-        gateway_settings = dataclasses.replace(config.gateway, topic_prefix=prefix, topics=config.topics)
-        self.gateway = TradeGateway(bus, coord, store, gateway_settings)
+        gateway_config = dataclasses.replace(config.gateway, topic_prefix=prefix, topics=config.topics)
+        self.gateway = TradeGateway(bus, coord, store, gateway_config)
         self.gateway.start()
 
         node_config = dataclasses.replace(config.node, topic_prefix=prefix)
@@ -283,8 +292,8 @@ class LiveCore:
             self._wait_loaded(wanted, config.ready_timeout_s)
         if schedule is not None:
             events, total = schedule
-            feed_settings = FeedSettings(topic_prefix=prefix, topics=config.topics)
-            self.feed = FeedRunner(bus, events, feed_settings, total=total, name="livecore-feed")
+            feed_config = FeedConfig(topic_prefix=prefix, topics=config.topics)
+            self.feed = FeedRunner(bus, events, feed_config, total=total, name="livecore-feed")
             self.feed.start()
 
     def _wait_nodes_ready(self, timeout: float) -> None:

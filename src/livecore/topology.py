@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from livecore.checks import at_least
 from livecore.ports.bus import Bus
 from livecore.wire.names import Topics
 
@@ -27,9 +28,7 @@ class TopicLayout:
     dead_letters: int = 1
 
     def __post_init__(self) -> None:
-        for name in ("market_data", "orders", "orders_feedback", "schedule_updates", "dead_letters"):
-            if getattr(self, name) < 1:
-                raise ValueError(f"{name} partitions must be at least 1")
+        at_least(self, 1, "market_data", "orders", "orders_feedback", "schedule_updates", "dead_letters")
 
     def partitions(self, topics: Topics) -> dict[str, int]:
         """Every topic of the system (main ones and their dead-letter topics) -> partitions."""

@@ -21,7 +21,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from livecore.config import Settings
+from livecore.config import DeploymentSettings
 from livecore.ports.store import JournalOrder, Store
 from livecore.wire.messages import FILL_STATUSES, FeedbackStatus, OrderFeedback, OrderType
 
@@ -46,9 +46,9 @@ class Backends:
     prefix: str
     secret: str = SECRET
 
-    def settings(self) -> Settings:
+    def settings(self) -> DeploymentSettings:
         """The same, for operator actions called in-process (``livecore.ops``)."""
-        return Settings(
+        return DeploymentSettings(
             bus_url=self.bus_url, coord_url=self.coord_url, db_url=self.db_url,
             secret=self.secret, topic_prefix=self.prefix,
         )  # fmt: skip

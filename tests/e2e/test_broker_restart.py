@@ -30,10 +30,11 @@ from tests.servers import ServerProcess, TansuBroker, s3_tansu_broker, tansu_bro
 
 from livecore.adapters.factory import open_bus, open_coordination, open_store
 from livecore.adapters.kafka_health import BrokerState
-from livecore.feed.runner import FeedRunner, FeedSettings
+from livecore.feed.config import FeedConfig
+from livecore.feed.runner import FeedRunner
 from livecore.feed.synthetic import SyntheticFeed, SyntheticSettings
+from livecore.gateway.config import GatewayConfig
 from livecore.gateway.service import TradeGateway
-from livecore.gateway.settings import GatewaySettings
 from livecore.health import BusHealthReporter
 from livecore.ops.context import Ops
 from livecore.ops.status import status
@@ -64,10 +65,10 @@ class System:
         self.store: Store = open_store(f"sqlite:///{tmp_path / 'journal.db'}")
         self.gateway_bus, self.feed_bus, self.client_bus = open_bus(url), open_bus(url), open_bus(url)
         self.coord.advance_fence(portfolio_epoch_key(PORTFOLIO), 1, "n1")
-        settings = GatewaySettings(topic_prefix=self.prefix, consumer=CONSUMER, gateway_id="gw1")
+        settings = GatewayConfig(topic_prefix=self.prefix, consumer=CONSUMER, gateway_id="gw1")
         self.gateway = TradeGateway(self.gateway_bus, self.coord, self.store, settings)
         feed = SyntheticFeed(SyntheticSettings(symbols=4, rate=rate, seed=1))
-        feed_settings = FeedSettings(topic_prefix=self.prefix, poll_every=10)  # delivery counts kept current
+        feed_settings = FeedConfig(topic_prefix=self.prefix, poll_every=10)  # delivery counts kept current
         self.feed = FeedRunner(self.feed_bus, feed.events(), feed_settings, name="feed")
         self.reporters = [
             BusHealthReporter(bus=self.gateway_bus, coord=self.coord, process="gateway:gw1", interval_s=0.2),

@@ -26,8 +26,8 @@ from hypothesis import strategies as st
 
 from livecore.adapters.factory import open_bus, open_coordination, open_store
 from livecore.faults import RetryPolicy
+from livecore.gateway.config import GatewayConfig
 from livecore.gateway.service import TradeGateway
-from livecore.gateway.settings import GatewaySettings
 from livecore.node import ExecutionNode
 from livecore.wire import codec, names
 from livecore.wire.messages import NewOrder, OrderType, ScheduleCommand, Side, Tick
@@ -70,7 +70,7 @@ class Cluster:
             rig.bus,
             rig.coord,
             rig.store,
-            GatewaySettings(topic_prefix=rig.prefix, consumer=CONSUMER, require_fence=False, record_retry=FAST),
+            GatewayConfig(topic_prefix=rig.prefix, consumer=CONSUMER, require_fence=False, record_retry=FAST),
         )
         self.gateway.start()
         assert self.gateway.wait_ready(TIMEOUT)

@@ -11,8 +11,9 @@ from tests.servers import wait_until
 
 from livecore.adapters.factory import open_bus
 from livecore.feed.bundled import bundled_data_dir
+from livecore.feed.config import FeedConfig
 from livecore.feed.readers import load_replay
-from livecore.feed.runner import FeedRunner, FeedSettings, replay_schedule
+from livecore.feed.runner import FeedRunner, replay_schedule
 from livecore.feed.synthetic import SyntheticFeed, SyntheticSettings
 from livecore.ports.bus import Bus, ConsumerSettings
 from livecore.topology import TopicLayout
@@ -47,7 +48,7 @@ def test_replay_publishes_every_row_once_in_order_per_symbol(bus_url: str) -> No
     runner = FeedRunner(
         bus,
         replay_schedule(data, speed=0),
-        FeedSettings(topic_prefix=prefix, topics=TopicLayout(market_data=3)),
+        FeedConfig(topic_prefix=prefix, topics=TopicLayout(market_data=3)),
         total=len(data.events),
         clock=lambda: next(clock_values),
     )
@@ -74,7 +75,7 @@ def test_synthetic_feed_is_reproducible_through_the_bus(bus_url: str) -> None:
         for _ in range(2):
             prefix = f"s{uuid.uuid4().hex[:8]}."
             feed = SyntheticFeed(SyntheticSettings(symbols=4, rate=50_000, duration_s=0.01, seed=11))
-            feed_settings = FeedSettings(topic_prefix=prefix, topics=TopicLayout(market_data=2))
+            feed_settings = FeedConfig(topic_prefix=prefix, topics=TopicLayout(market_data=2))
             runner = FeedRunner(bus, feed.events(), feed_settings, total=500)
             assert runner.run(threading.Event()) == 500
             events = [e for _, e in read_all(bus, Topics(prefix).market_data, 500)]
@@ -87,7 +88,7 @@ def test_synthetic_feed_is_reproducible_through_the_bus(bus_url: str) -> None:
 def test_runner_in_a_thread_stops_when_asked() -> None:
     bus = open_bus(f"memory://{uuid.uuid4().hex}")
     feed = SyntheticFeed(SyntheticSettings(symbols=2, rate=200, seed=1))  # endless
-    runner = FeedRunner(bus, feed.events(), FeedSettings(topic_prefix="x."))
+    runner = FeedRunner(bus, feed.events(), FeedConfig(topic_prefix="x."))
     runner.start()
     wait_until(lambda: runner.published >= 5, 10, "first events")
     runner.stop()

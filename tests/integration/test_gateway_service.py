@@ -16,12 +16,12 @@ import pytest
 from tests.servers import wait_until
 
 from livecore.adapters.factory import open_bus, open_coordination, open_store
+from livecore.gateway.config import GatewayConfig
 from livecore.gateway.costs import CostModel
 from livecore.gateway.desk import partition_of
 from livecore.gateway.journal_books import recompute_books
 from livecore.gateway.paper import PaperSettings
 from livecore.gateway.service import TradeGateway
-from livecore.gateway.settings import GatewaySettings
 from livecore.ports.bus import Bus, Consumer, ConsumerSettings
 from livecore.ports.coordination import Coordination
 from livecore.ports.store import Store
@@ -61,10 +61,10 @@ class Harness:
         self.feedback: list[OrderFeedback] = []
         self._reader: Consumer | None = None
 
-    def settings(self, **overrides: object) -> GatewaySettings:
+    def settings(self, **overrides: object) -> GatewayConfig:
         values: dict[str, object] = {"topic_prefix": self.prefix, "consumer": CONSUMER}
         values.update(overrides)
-        return GatewaySettings(**values)  # type: ignore[arg-type]
+        return GatewayConfig(**values)  # type: ignore[arg-type]
 
     def start(self, **overrides: object) -> TradeGateway:
         gateway = TradeGateway(self.bus, self.coord, self.store, self.settings(**overrides))

@@ -14,7 +14,7 @@ import pytest
 from tests.servers import wait_until
 
 from livecore.adapters.factory import open_store
-from livecore.config import Settings
+from livecore.config import DeploymentSettings
 from livecore.livecore import LiveCore, LiveCoreConfig, ReplayPlan
 from livecore.ops.books import check_snapshots
 from livecore.ports.bus import ConsumerSettings
@@ -42,7 +42,7 @@ def _fills(core: LiveCore) -> int:
 
 
 def test_embedded_livecore_trades_and_books_equal_the_journal(tmp_path: Path) -> None:
-    settings = Settings(bus_url=f"memory://{uuid.uuid4().hex}", coord_url=f"memory://{uuid.uuid4().hex}",
+    settings = DeploymentSettings(bus_url=f"memory://{uuid.uuid4().hex}", coord_url=f"memory://{uuid.uuid4().hex}",
                         db_url=f"sqlite:///{tmp_path / 'lc.db'}")  # fmt: skip
     core = LiveCore(settings, _config(ReplayPlan(speed=86_400 * 200.0), kafka=False))
     with core:
@@ -70,7 +70,7 @@ def test_second_run_resumes_each_portfolio_at_the_next_epoch(tmp_path: Path) -> 
     db_url = f"sqlite:///{tmp_path / 'lc.db'}"
     epochs: list[dict[str, int]] = []
     for _ in range(2):
-        settings = Settings(bus_url=f"memory://{uuid.uuid4().hex}", coord_url=f"memory://{uuid.uuid4().hex}",
+        settings = DeploymentSettings(bus_url=f"memory://{uuid.uuid4().hex}", coord_url=f"memory://{uuid.uuid4().hex}",
                             db_url=db_url)  # fmt: skip
         with LiveCore(settings, _config(ReplayPlan(speed=86_400 * 200.0), kafka=False)) as core:
             wait_until(lambda core=core: _fills(core) >= 5, 60, "5 orders through the gateway")  # type: ignore[misc]
@@ -89,7 +89,7 @@ def test_second_run_resumes_each_portfolio_at_the_next_epoch(tmp_path: Path) -> 
 @pytest.mark.redis
 @pytest.mark.postgres
 def test_livecore_on_real_infrastructure(kafka_url: str, redis_url: str, postgres_url: str) -> None:
-    settings = Settings(bus_url=kafka_url, coord_url=redis_url, db_url=postgres_url, secret="s3cret",
+    settings = DeploymentSettings(bus_url=kafka_url, coord_url=redis_url, db_url=postgres_url, secret="s3cret",
                         topic_prefix=f"lc{uuid.uuid4().hex[:6]}.")  # fmt: skip
     store = open_store(postgres_url)
     for entry in store.registry.list():  # the database is shared by the session

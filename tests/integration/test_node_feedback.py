@@ -13,9 +13,9 @@ from tests.integration.test_node_lifecycle import WrappedStore
 from tests.integration.test_node_support import CONSUMER, SECRET, TIMEOUT, NodeRig, make_rig
 from tests.servers import wait_until
 
+from livecore.gateway.config import GatewayConfig
 from livecore.gateway.journal_books import recompute_books
 from livecore.gateway.service import TradeGateway
-from livecore.gateway.settings import GatewaySettings
 from livecore.node import ExecutionNode
 from livecore.ports.bus import TopicPartition
 from livecore.ports.store import SnapshotStore, StoredSnapshot
@@ -130,7 +130,7 @@ def rig_snapshot_age(node: ExecutionNode, pid: str) -> float:
 
 
 def test_overload_conflates_market_data_while_every_fill_applies(rig: NodeRig) -> None:
-    gateway = TradeGateway(rig.bus, rig.coord, rig.store, GatewaySettings(topic_prefix=rig.prefix, consumer=CONSUMER))
+    gateway = TradeGateway(rig.bus, rig.coord, rig.store, GatewayConfig(topic_prefix=rig.prefix, consumer=CONSUMER))
     gateway.start()
     try:
         assert gateway.wait_ready(TIMEOUT)

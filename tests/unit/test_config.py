@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import pytest
 
-from livecore.config import Settings, redact
+from livecore.config import DeploymentSettings, redact
 from livecore.errors import ConfigError
 
 
 def test_embedded_defaults_get_a_random_secret() -> None:
-    one, two = Settings(), Settings()
+    one, two = DeploymentSettings(), DeploymentSettings()
     assert one.bus_url == "memory://" and one.coord_url == "memory://"
     assert one.db_url.startswith("sqlite:///")
     assert one.secret and one.secret != two.secret
@@ -17,8 +17,8 @@ def test_embedded_defaults_get_a_random_secret() -> None:
 
 def test_network_bus_requires_a_secret() -> None:
     with pytest.raises(ConfigError, match="LIVECORE_SECRET"):
-        Settings(bus_url="kafka://127.0.0.1:9092")
-    assert Settings(bus_url="kafka://127.0.0.1:9092", secret="k").secret == "k"
+        DeploymentSettings(bus_url="kafka://127.0.0.1:9092")
+    assert DeploymentSettings(bus_url="kafka://127.0.0.1:9092", secret="k").secret == "k"
 
 
 @pytest.mark.parametrize(
@@ -38,11 +38,11 @@ def test_network_bus_requires_a_secret() -> None:
 )
 def test_bad_urls_name_the_problem(field: str, url: str, fragment: str) -> None:
     with pytest.raises(ConfigError, match=fragment):
-        Settings(**{field: url, "secret": "k"})  # type: ignore[arg-type]
+        DeploymentSettings(**{field: url, "secret": "k"})  # type: ignore[arg-type]
 
 
 def test_good_urls() -> None:
-    s = Settings(
+    s = DeploymentSettings(
         bus_url="kafka://a:9092,b:9093",
         coord_url="redis://127.0.0.1:6379/2",
         db_url="postgresql://u@127.0.0.1:5432/x",

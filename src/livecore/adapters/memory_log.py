@@ -22,6 +22,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from urllib.parse import parse_qsl, urlsplit
 
+from livecore.checks import at_least
 from livecore.errors import ConfigError
 from livecore.ports.bus import Record
 
@@ -48,12 +49,7 @@ class MemoryBusSettings:
     retention_ms: int = 5 * 60 * 1000
 
     def __post_init__(self) -> None:
-        if self.default_partitions < 1:
-            raise ValueError("default_partitions must be at least 1")
-        if self.retention_bytes < 1:
-            raise ValueError("retention_bytes must be at least 1")
-        if self.retention_ms < 1:
-            raise ValueError("retention_ms must be at least 1")
+        at_least(self, 1, "default_partitions", "retention_bytes", "retention_ms")
 
 
 _PARAMETERS = {"partitions": "default_partitions", "retention_bytes": "retention_bytes", "retention_ms": "retention_ms"}

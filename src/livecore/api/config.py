@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from livecore.errors import ConfigError
+from livecore.checks import at_least, non_empty, require
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8080
@@ -26,11 +26,7 @@ class ApiConfig:
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
 
     def __post_init__(self) -> None:
-        if not self.host:
-            raise ConfigError("API host must not be empty")
-        if not 0 <= self.port < 65536:  # 0 = any free port (tests, embedded use)
-            raise ConfigError(f"API port must be in 0..65535, got {self.port}")
-        if self.max_body_bytes < 1:
-            raise ConfigError(f"API max_body_bytes must be >= 1, got {self.max_body_bytes}")
-        if self.token != self.token.strip():
-            raise ConfigError("API token must not start or end with whitespace")
+        non_empty(self, "host")
+        require(0 <= self.port < 65536, self, "port", "must be in 0..65535")  # 0 = any free port (tests, embedded use)
+        at_least(self, 1, "max_body_bytes")
+        require(self.token == self.token.strip(), self, "token", "must not start or end with whitespace")

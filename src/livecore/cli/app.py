@@ -14,7 +14,7 @@ from rich.markup import escape
 
 from livecore import __version__
 from livecore.cli import api, backtest, books, feed, gateway, node, portfolio, run, scheduler, status
-from livecore.config import DEFAULT_BUS_URL, DEFAULT_COORD_URL, DEFAULT_DB_URL, Settings
+from livecore.config import DEFAULT_BUS_URL, DEFAULT_COORD_URL, DEFAULT_DB_URL, DeploymentSettings
 from livecore.errors import LivecoreError
 
 app = typer.Typer(
@@ -57,7 +57,7 @@ def root(
     ),
 ) -> None:
     """Global options: where the bus, the coordination store and the database are."""
-    ctx.obj = Settings(bus_url=bus, coord_url=coord, db_url=db, secret=secret, topic_prefix=topic_prefix)
+    ctx.obj = DeploymentSettings(bus_url=bus, coord_url=coord, db_url=db, secret=secret, topic_prefix=topic_prefix)
 
 
 app.command("run")(run.run)

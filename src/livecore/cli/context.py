@@ -11,17 +11,17 @@ from types import FrameType
 import typer
 
 from livecore.adapters.factory import open_bus, open_coordination, open_store
-from livecore.config import Settings
+from livecore.config import DeploymentSettings
 from livecore.ports.bus import Bus
 from livecore.ports.coordination import Coordination
 from livecore.ports.store import Store
 
 
-def settings_of(ctx: typer.Context) -> Settings:
-    """The ``Settings`` built from ``--bus/--coord/--db/--secret`` by the root callback."""
+def settings_of(ctx: typer.Context) -> DeploymentSettings:
+    """The ``DeploymentSettings`` built from ``--bus/--coord/--db/--secret`` by the root callback."""
     root = ctx.find_root()
     settings = root.obj
-    if not isinstance(settings, Settings):  # a subcommand invoked without the root app
+    if not isinstance(settings, DeploymentSettings):  # a subcommand invoked without the root app
         raise RuntimeError("livecore CLI context has no settings")
     return settings
 
@@ -44,7 +44,7 @@ def stop_on_signals() -> Iterator[threading.Event]:
 
 
 @contextlib.contextmanager
-def open_backends(settings: Settings) -> Iterator[tuple[Bus, Coordination, Store]]:
+def open_backends(settings: DeploymentSettings) -> Iterator[tuple[Bus, Coordination, Store]]:
     """Bus, coordination and store named by the settings, each checked, closed in reverse."""
     with contextlib.ExitStack() as stack:
         bus = open_bus(settings.bus_url)

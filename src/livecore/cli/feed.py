@@ -24,11 +24,12 @@ from rich.text import Text
 
 from livecore.adapters.factory import open_bus, open_coordination
 from livecore.cli.context import settings_of, stop_on_signals
-from livecore.config import Settings
+from livecore.config import DeploymentSettings
 from livecore.errors import ConfigError, LivecoreError
 from livecore.feed.bundled import bundled_data_dir
+from livecore.feed.config import FeedConfig
 from livecore.feed.readers import load_replay
-from livecore.feed.runner import FeedRunner, FeedSettings, replay_schedule
+from livecore.feed.runner import FeedRunner, replay_schedule
 from livecore.feed.synthetic import SyntheticFeed, SyntheticSettings
 from livecore.health import BusHealthReporter
 from livecore.ports.bus import Bus
@@ -47,7 +48,7 @@ class _RateColumn(ProgressColumn):
 
 
 @contextlib.contextmanager
-def _bus_health(bus: Bus, settings: Settings, name: str, console: Console) -> Iterator[None]:
+def _bus_health(bus: Bus, settings: DeploymentSettings, name: str, console: Console) -> Iterator[None]:
     """Report this feed's bus health under ``bus:health:feed:{name}-{pid}`` while it runs
     (skipped, with a warning, when the coordination store cannot be opened)."""
     try:
@@ -124,7 +125,7 @@ def replay(
         runner = FeedRunner(
             bus,
             replay_schedule(data, speed, loop),
-            FeedSettings(topic_prefix=settings.topic_prefix),
+            FeedConfig(topic_prefix=settings.topic_prefix),
             total=None if loop else len(data.events),
             name="feed-replay",
         )
@@ -134,19 +135,21 @@ def replay(
         bus.close()
 
 
+_SYNTHETIC = SyntheticSettings()
+
+
 @app.command("synthetic")
 def synthetic(
     ctx: typer.Context,
-    symbols: int = typer.Option(10, "--symbols", help="number of symbols (SYM0001, ...)"),
-    rate: float = typer.Option(100.0, "--rate", help="events per second, all symbols together"),
-    duration: float | None = typer.Option(None, "--duration", help="seconds to run (default: until stopped)"),
-    seed: int = typer.Option(0, "--seed", help="same seed, same symbols and prices"),
+    symbols: int = typer.Option(_SYNTHETIC.symbols, "--symbols", help="number of symbols (SYM0001, ...)"),
+    rate: float = typer.Option(_SYNTHETIC.rate, "--rate", help="events per second, all symbols together"),
+    duration: float | None = typer.Option(
+        _SYNTHETIC.duration_s, "--duration", help="seconds to run (default: until stopped)"
+    ),
+    seed: int = typer.Option(_SYNTHETIC.seed, "--seed", help="same seed, same symbols and prices"),
 ) -> None:
     """Geometric-Brownian-motion ticks, paced on an absolute schedule."""
-    try:
-        feed_settings = SyntheticSettings(symbols=symbols, rate=rate, duration_s=duration, seed=seed)
-    except ValueError as exc:
-        raise ConfigError(str(exc)) from None
+    feed_settings = SyntheticSettings(symbols=symbols, rate=rate, duration_s=duration, seed=seed)
     settings = settings_of(ctx)
     feed = SyntheticFeed(feed_settings)
     bus = open_bus(settings.bus_url)
@@ -154,7 +157,7 @@ def synthetic(
         runner = FeedRunner(
             bus,
             feed.events(),
-            FeedSettings(topic_prefix=settings.topic_prefix),
+            FeedConfig(topic_prefix=settings.topic_prefix),
             total=feed_settings.total_events,
             name="feed-synthetic",
         )

@@ -13,11 +13,11 @@ from rich.table import Table
 from livecore.adapters.factory import open_store
 from livecore.cli.context import open_backends, settings_of, stop_on_signals
 from livecore.errors import ConfigError
+from livecore.gateway.config import GatewayConfig
 from livecore.gateway.costs import CostModel
 from livecore.gateway.paper import PaperSettings
 from livecore.gateway.report import journal_report
 from livecore.gateway.service import TradeGateway
-from livecore.gateway.settings import DEFAULT_GROUP, GatewaySettings
 from livecore.health import BusHealthReporter
 from livecore.wire import names
 
@@ -37,7 +37,7 @@ def _decimal(name: str, text: str) -> Decimal:
     return value
 
 
-def build_settings(
+def build_config(
     slippage_bps: str,
     commission_per_share: str,
     commission_bps: str,
@@ -46,35 +46,38 @@ def build_settings(
     require_fence: bool,
     group: str,
     topic_prefix: str,
-) -> GatewaySettings:
-    """Gateway settings from CLI text, refusing bad values with a one-line ConfigError."""
-    try:
-        costs = CostModel(
-            slippage_bps=_decimal("--slippage-bps", slippage_bps),
-            commission_per_share=_decimal("--commission-per-share", commission_per_share),
-            commission_bps=_decimal("--commission-bps", commission_bps),
-            commission_min=_decimal("--commission-min", commission_min),
-        )
-        cap = _decimal("--participation", participation) if participation is not None else None
-        paper = PaperSettings(costs=costs, participation=cap)
-        return GatewaySettings(paper=paper, require_fence=require_fence, group_id=group, topic_prefix=topic_prefix)
-    except ValueError as exc:
-        raise ConfigError(str(exc)) from None
+) -> GatewayConfig:
+    """The gateway's config from CLI text; a bad value is a one-line ConfigError."""
+    costs = CostModel(
+        slippage_bps=_decimal("--slippage-bps", slippage_bps),
+        commission_per_share=_decimal("--commission-per-share", commission_per_share),
+        commission_bps=_decimal("--commission-bps", commission_bps),
+        commission_min=_decimal("--commission-min", commission_min),
+    )
+    cap = _decimal("--participation", participation) if participation is not None else None
+    paper = PaperSettings(costs=costs, participation=cap)
+    return GatewayConfig(paper=paper, require_fence=require_fence, group_id=group, topic_prefix=topic_prefix)
+
+
+_DEFAULTS = GatewayConfig()
+_COSTS = _DEFAULTS.paper.costs
 
 
 @app.callback(invoke_without_command=True)
 def main(
     ctx: typer.Context,
     slippage_bps: str = typer.Option(
-        "0", "--slippage-bps", metavar="BPS", help="slippage against the trader, basis points"
+        str(_COSTS.slippage_bps), "--slippage-bps", metavar="BPS", help="slippage against the trader, basis points"
     ),
     commission_per_share: str = typer.Option(
-        "0", "--commission-per-share", metavar="AMOUNT", help="commission per share"
+        str(_COSTS.commission_per_share), "--commission-per-share", metavar="AMOUNT", help="commission per share"
     ),
     commission_bps: str = typer.Option(
-        "0", "--commission-bps", metavar="BPS", help="commission in basis points of value"
+        str(_COSTS.commission_bps), "--commission-bps", metavar="BPS", help="commission in basis points of value"
     ),
-    commission_min: str = typer.Option("0", "--commission-min", metavar="AMOUNT", help="minimum commission per order"),
+    commission_min: str = typer.Option(
+        str(_COSTS.commission_min), "--commission-min", metavar="AMOUNT", help="minimum commission per order"
+    ),
     participation: str | None = typer.Option(
         None,
         "--participation",
@@ -82,19 +85,19 @@ def main(
         help="max fraction (0-1] of each bar's/tick's volume filled (partial fills)",
     ),
     require_fence: bool = typer.Option(
-        True,
+        _DEFAULTS.require_fence,
         "--require-fence/--no-require-fence",
         help="reject orders of portfolios without an ownership fence (off: hand-published demo orders)",
     ),
     group: str = typer.Option(
-        DEFAULT_GROUP, "--group", metavar="GROUP", help="consumer group shared by every gateway process"
+        _DEFAULTS.group_id, "--group", metavar="GROUP", help="consumer group shared by every gateway process"
     ),
 ) -> None:
     """Run the gateway in the foreground until SIGTERM or Ctrl-C."""
     if ctx.invoked_subcommand is not None:
         return
     settings = settings_of(ctx)
-    gateway_settings = build_settings(
+    gateway_config = build_config(
         slippage_bps,
         commission_per_share,
         commission_bps,
@@ -106,7 +109,7 @@ def main(
     )
     console = Console(stderr=True)
     with open_backends(settings) as (bus, coord, store), stop_on_signals() as stop:
-        gateway = TradeGateway(bus, coord, store, gateway_settings)
+        gateway = TradeGateway(bus, coord, store, gateway_config)
         console.print(
             f"gateway {gateway.gateway_id}: group {group}, bus {settings.bus_url}, "
             f"fence {'required' if require_fence else 'optional'} (Ctrl-C to stop)",

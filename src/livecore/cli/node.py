@@ -16,6 +16,7 @@ import typer
 from rich.console import Console
 
 from livecore.cli.context import open_backends, settings_of, stop_on_signals
+from livecore.cli.options import ack_timeout_option
 from livecore.errors import BackendUnavailable, ConfigError
 from livecore.node import ExecutionNode, NodeConfig
 from livecore.ports.bus import BusError
@@ -37,19 +38,17 @@ def build_config(
     topic_prefix: str,
     switch_interval_ms: float = 0.0,
 ) -> NodeConfig:
-    """A NodeConfig from CLI values; a bad combination is a one-line ConfigError."""
-    try:
-        return NodeConfig(
-            heartbeat_interval=heartbeat_interval,
-            heartbeat_ttl=heartbeat_ttl,
-            capacity=capacity,
-            workers=workers,
-            max_tick_age_s=max_tick_age if max_tick_age > 0 else None,
-            topic_prefix=topic_prefix,
-            gil_switch_interval_s=switch_interval_ms / 1000 if switch_interval_ms > 0 else None,
-        )
-    except ValueError as exc:
-        raise ConfigError(f"node settings: {exc}") from None
+    """A NodeConfig from CLI values (0 turns an optional limit off); a bad value
+    is the config's one-line ConfigError."""
+    return NodeConfig(
+        heartbeat_interval=heartbeat_interval,
+        heartbeat_ttl=heartbeat_ttl,
+        capacity=capacity,
+        workers=workers,
+        max_tick_age_s=max_tick_age if max_tick_age > 0 else None,
+        topic_prefix=topic_prefix,
+        gil_switch_interval_s=switch_interval_ms / 1000 if switch_interval_ms > 0 else None,
+    )
 
 
 def status_line(node: ExecutionNode, previous_events: int, elapsed: float) -> str:
@@ -80,7 +79,9 @@ def main(
         _DEFAULTS.max_tick_age_s or 0.0, "--max-tick-age", help="skip ticks older than this many seconds (0: keep all)"
     ),
     switch_interval_ms: float = typer.Option(
-        0.0, "--switch-interval-ms", help="Python GIL switch interval in ms (0: leave the default 5 ms)"
+        (_DEFAULTS.gil_switch_interval_s or 0.0) * 1000,
+        "--switch-interval-ms",
+        help="Python GIL switch interval in ms (0: leave the default 5 ms)",
     ),
     status_every: float = typer.Option(5.0, "--status-every", help="seconds between status lines (0: none)"),
     log_level: str = typer.Option("info", "--log-level", help="debug, info, warning or error"),
@@ -141,7 +142,6 @@ def _configure_logging(level: str) -> None:
 
 # --- operator commands: signed, each waits for the node's ack ------------------
 
-_ACK_TIMEOUT_HELP = "seconds to wait for the node's acknowledgement"
 _JSON_HELP = "print the node's answer as JSON"
 
 
@@ -149,7 +149,7 @@ _JSON_HELP = "print the node's answer as JSON"
 def shutdown(
     ctx: typer.Context,
     node_id: str = typer.Argument(..., metavar="ID"),
-    timeout: float = typer.Option(10.0, "--timeout", help=_ACK_TIMEOUT_HELP),
+    timeout: float = ack_timeout_option(),
     json_out: bool = typer.Option(False, "--json", help=_JSON_HELP),
 ) -> None:
     """Stop node ID gracefully; the scheduler fails its portfolios over."""
@@ -163,7 +163,7 @@ def shutdown(
 def pause(
     ctx: typer.Context,
     node_id: str = typer.Argument(..., metavar="ID"),
-    timeout: float = typer.Option(10.0, "--timeout", help=_ACK_TIMEOUT_HELP),
+    timeout: float = ack_timeout_option(),
     json_out: bool = typer.Option(False, "--json", help=_JSON_HELP),
 ) -> None:
     """Stop emitting orders on every portfolio of node ID (fills and prices still applied)."""
@@ -177,7 +177,7 @@ def pause(
 def resume(
     ctx: typer.Context,
     node_id: str = typer.Argument(..., metavar="ID"),
-    timeout: float = typer.Option(10.0, "--timeout", help=_ACK_TIMEOUT_HELP),
+    timeout: float = ack_timeout_option(),
     json_out: bool = typer.Option(False, "--json", help=_JSON_HELP),
 ) -> None:
     """Let node ID emit orders again after `pause`."""

@@ -11,13 +11,14 @@ from rich.table import Table
 
 from livecore import ops
 from livecore.cli.context import settings_of
+from livecore.cli.options import ack_timeout_option
 from livecore.cli.status import JSON_HELP, emit_json, print_outcome
 from livecore.ops.context import OpsConfig
 from livecore.ops.validate import validate_specs
 
 app = typer.Typer(help="Validate, deploy, list, stop, remove, reload and migrate portfolios.", no_args_is_help=True)
 
-TIMEOUT_HELP = "seconds to wait for the node's acknowledgement"
+_OPS_DEFAULTS = OpsConfig()
 
 
 def _console() -> Console:
@@ -50,7 +51,7 @@ def deploy(
     ctx: typer.Context,
     files: list[Path] = typer.Argument(..., help="portfolio spec files (TOML)"),
     reload: bool = typer.Option(False, "--reload", help="reload running portfolios whose spec changed"),
-    timeout: float = typer.Option(10.0, "--timeout", help=TIMEOUT_HELP),
+    timeout: float = ack_timeout_option(),
     json_out: bool = typer.Option(False, "--json", help=JSON_HELP),
 ) -> None:
     """Validate every spec (all or nothing) and register them as running.
@@ -103,7 +104,7 @@ def list_(
 def stop(
     ctx: typer.Context,
     portfolio_id: str = typer.Argument(..., metavar="ID"),
-    timeout: float = typer.Option(10.0, "--timeout", help=TIMEOUT_HELP),
+    timeout: float = ack_timeout_option(),
     json_out: bool = typer.Option(False, "--json", help=JSON_HELP),
 ) -> None:
     """Stop trading a portfolio: unloaded from its node (snapshot kept), kept in the registry."""
@@ -124,7 +125,7 @@ def stop(
 def remove(
     ctx: typer.Context,
     portfolio_id: str = typer.Argument(..., metavar="ID"),
-    timeout: float = typer.Option(10.0, "--timeout", help=TIMEOUT_HELP),
+    timeout: float = ack_timeout_option(),
     json_out: bool = typer.Option(False, "--json", help=JSON_HELP),
 ) -> None:
     """Stop a portfolio (if running) and delete it from the registry."""
@@ -143,7 +144,7 @@ def remove(
 def reload(
     ctx: typer.Context,
     portfolio_id: str = typer.Argument(..., metavar="ID"),
-    timeout: float = typer.Option(10.0, "--timeout", help=TIMEOUT_HELP),
+    timeout: float = ack_timeout_option(),
     json_out: bool = typer.Option(False, "--json", help=JSON_HELP),
 ) -> None:
     """Have the hosting node re-read the portfolio's spec from the registry (books kept)."""
@@ -162,7 +163,9 @@ def migrate(
     ctx: typer.Context,
     portfolio_id: str = typer.Argument(..., metavar="ID"),
     to: str = typer.Option(..., "--to", help="target node id, or `auto` (placement picks, never the source)"),
-    timeout: float = typer.Option(60.0, "--timeout", help="seconds to wait for the scheduler leader's result"),
+    timeout: float = typer.Option(
+        _OPS_DEFAULTS.migrate_timeout, "--timeout", help="seconds to wait for the scheduler leader's result"
+    ),
     json_out: bool = typer.Option(False, "--json", help=JSON_HELP),
 ) -> None:
     """Move a running portfolio to another node; reports the trading gap.

@@ -20,12 +20,13 @@ from rich.console import Console, Group, RenderableType
 from rich.live import Live
 
 from livecore.adapters.factory import open_store
+from livecore.api.config import DEFAULT_PORT
 from livecore.cli.books import detail_lines
 from livecore.cli.context import settings_of, stop_on_signals
 from livecore.cli.status import renderables
-from livecore.config import DEFAULT_DB_PATH, Settings
+from livecore.config import DEFAULT_DB_PATH, DeploymentSettings
 from livecore.errors import ConfigError
-from livecore.livecore import DEFAULT_REPLAY_SPEED, LiveCore, LiveCoreConfig, ReplayPlan, SyntheticPlan
+from livecore.livecore import LiveCore, LiveCoreConfig, ReplayPlan, SyntheticPlan
 from livecore.ops.books import MISMATCH, BooksCheck, check_snapshots
 from livecore.ops.status import StatusReport
 
@@ -33,7 +34,9 @@ if TYPE_CHECKING:
     from livecore.api.server import ApiServer
 
 REFRESH_S = 1.0
-DEFAULT_API_PORT = 8080
+_DEFAULTS = LiveCoreConfig()
+_REPLAY = ReplayPlan()
+_SYNTHETIC = SyntheticPlan()
 
 
 def _feed_plan(data: Path | None, speed: float, loop: bool, synthetic: int, rate: float) -> ReplayPlan | SyntheticPlan:
@@ -44,7 +47,7 @@ def _feed_plan(data: Path | None, speed: float, loop: bool, synthetic: int, rate
     return ReplayPlan(path=data, speed=speed, loop=loop)
 
 
-def _wipe_sqlite(settings: Settings) -> None:
+def _wipe_sqlite(settings: DeploymentSettings) -> None:
     prefix = "sqlite:///"
     if not settings.db_url.startswith(prefix):
         raise ConfigError("--fresh only wipes a SQLite database; drop a PostgreSQL database yourself")
@@ -82,16 +85,16 @@ def _books_lines(checks: list[BooksCheck]) -> list[str]:
 def run(
     ctx: typer.Context,
     duration: float = typer.Option(0.0, "--duration", help="seconds to run (0: until Ctrl-C)"),
-    nodes: int = typer.Option(2, "--nodes", help="execution nodes to start"),
+    nodes: int = typer.Option(_DEFAULTS.nodes, "--nodes", help="execution nodes to start"),
     portfolios: list[Path] = typer.Option(
         [], "--portfolios", help="spec files or directories (default: examples/portfolios)"
     ),
     data: Path | None = typer.Option(None, "--data", help="CSV/Parquet file or directory to replay (default: bundled)"),
-    speed: float = typer.Option(DEFAULT_REPLAY_SPEED, "--speed", help="replay speed, x real time (0: max)"),
-    loop: bool = typer.Option(True, "--loop/--no-loop", help="replay the data again when it ends"),
+    speed: float = typer.Option(_REPLAY.speed, "--speed", help="replay speed, x real time (0: max)"),
+    loop: bool = typer.Option(_REPLAY.loop, "--loop/--no-loop", help="replay the data again when it ends"),
     synthetic: int = typer.Option(0, "--synthetic", help="instead of replay: N synthetic symbols"),
-    rate: float = typer.Option(100.0, "--rate", help="synthetic events per second"),
-    api_port: int = typer.Option(DEFAULT_API_PORT, "--api-port", help="dashboard + REST API port (0: off)"),
+    rate: float = typer.Option(_SYNTHETIC.rate, "--rate", help="synthetic events per second"),
+    api_port: int = typer.Option(DEFAULT_PORT, "--api-port", help="dashboard + REST API port (0: off)"),
     fresh: bool = typer.Option(False, "--fresh", help="wipe the SQLite state of earlier runs first"),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="no live view; print the final report only"),
 ) -> None:

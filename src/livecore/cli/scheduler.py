@@ -12,26 +12,42 @@ from rich.console import Console
 
 from livecore.cli.context import open_backends, settings_of, stop_on_signals
 from livecore.control.commands import CommandChannel
-from livecore.scheduler.config import SchedulerConfig
+from livecore.scheduler.config import SchedulerConfig, lease_margin_for
 from livecore.scheduler.service import Scheduler
 from livecore.topology import ensure_topics
 from livecore.wire import names
 from livecore.wire.signing import CommandSigner
 
+_DEFAULTS = SchedulerConfig()
+
 
 def scheduler(
     ctx: typer.Context,
     scheduler_id: str = typer.Option("", "--id", help="this scheduler's id (default: random)"),
-    tick: float = typer.Option(1.0, "--tick", help="seconds between passes (and lease renewals)"),
-    lease_ttl: float = typer.Option(5.0, "--lease-ttl", help="leader lease TTL: a standby takes over within it"),
-    load_timeout: float = typer.Option(10.0, "--load-timeout", help="resend an unconfirmed load after this"),
-    ack_timeout: float = typer.Option(10.0, "--ack-timeout", help="migration: wait this long for each ack"),
-    dead_after: float = typer.Option(
-        0.0, "--dead-after", help="also call a node dead if its last heartbeat is older (0: key TTL only)"
+    tick: float = typer.Option(_DEFAULTS.tick_interval, "--tick", help="seconds between passes (and lease renewals)"),
+    lease_ttl: float = typer.Option(
+        _DEFAULTS.lease_ttl, "--lease-ttl", help="leader lease TTL: a standby takes over within it"
     ),
-    default_capacity: int = typer.Option(100, "--default-capacity", help="capacity of nodes that report none"),
-    affinity_slack: int = typer.Option(1, "--affinity-slack", help="extra load accepted to share symbols"),
-    rebalance_moves: int = typer.Option(1, "--rebalance-moves", help="migrations per pass after a node joins"),
+    load_timeout: float = typer.Option(
+        _DEFAULTS.load_timeout, "--load-timeout", help="resend an unconfirmed load after this"
+    ),
+    ack_timeout: float = typer.Option(
+        _DEFAULTS.ack_timeout, "--ack-timeout", help="migration: wait this long for each ack"
+    ),
+    dead_after: float = typer.Option(
+        _DEFAULTS.dead_after or 0.0,
+        "--dead-after",
+        help="also call a node dead if its last heartbeat is older (0: key TTL only)",
+    ),
+    default_capacity: int = typer.Option(
+        _DEFAULTS.default_capacity, "--default-capacity", help="capacity of nodes that report none"
+    ),
+    affinity_slack: int = typer.Option(
+        _DEFAULTS.affinity_slack, "--affinity-slack", help="extra load accepted to share symbols"
+    ),
+    rebalance_moves: int = typer.Option(
+        _DEFAULTS.rebalance_moves, "--rebalance-moves", help="migrations per pass after a node joins"
+    ),
     duration: float = typer.Option(0.0, "--duration", help="stop after this many seconds (0: until Ctrl-C)"),
     verbose: bool = typer.Option(False, "--verbose", "-v", help="log every placement and command"),
 ) -> None:
@@ -41,7 +57,7 @@ def scheduler(
     config = SchedulerConfig(
         tick_interval=tick,
         lease_ttl=lease_ttl,
-        lease_margin=min(0.5, lease_ttl / 4),
+        lease_margin=lease_margin_for(lease_ttl),
         load_timeout=load_timeout,
         ack_timeout=ack_timeout,
         dead_after=dead_after or None,

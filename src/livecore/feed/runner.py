@@ -15,13 +15,13 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass
 
 import msgspec
 
+from livecore.feed.config import FeedConfig
 from livecore.feed.readers import ReplayData
 from livecore.ports.bus import Bus, BusError, Delivery, Producer
-from livecore.topology import DEFAULT_LAYOUT, TopicLayout, ensure_topics
+from livecore.topology import ensure_topics
 from livecore.wire.codec import encode
 from livecore.wire.messages import MarketEvent
 from livecore.wire.names import Topics
@@ -29,28 +29,6 @@ from livecore.wire.names import Topics
 log = logging.getLogger(__name__)
 
 Scheduled = tuple[float, MarketEvent]
-
-
-@dataclass(frozen=True, slots=True)
-class FeedSettings:
-    """``topics``: the partition layout used to create missing topics;
-    ``max_sleep_s``: longest single wait (so a stop is seen promptly);
-    ``track_deliveries``: count each delivery and failure (a per-message
-    callback: about half the throughput on Kafka; off, ``delivered`` stays 0 and
-    only a flush timeout reveals trouble)."""
-
-    topic_prefix: str = ""
-    topics: TopicLayout = DEFAULT_LAYOUT
-    poll_every: int = 1000
-    flush_timeout_s: float = 30.0
-    publish_retry_s: float = 10.0
-    max_sleep_s: float = 0.25
-    min_sleep_s: float = 0.0005
-    track_deliveries: bool = True
-
-    def __post_init__(self) -> None:
-        if self.poll_every < 1:
-            raise ValueError("poll_every must be at least 1")
 
 
 def replay_schedule(data: ReplayData, speed: float, loop: bool = False) -> Iterator[Scheduled]:
@@ -81,7 +59,7 @@ class FeedRunner:
         self,
         bus: Bus,
         schedule: Iterable[Scheduled],
-        settings: FeedSettings | None = None,
+        config: FeedConfig | None = None,
         total: int | None = None,
         clock: Callable[[], int] = time.time_ns,
         monotonic: Callable[[], float] = time.monotonic,
@@ -89,8 +67,8 @@ class FeedRunner:
     ) -> None:
         self._bus = bus
         self._schedule = schedule
-        self.settings = settings or FeedSettings()
-        self.topic = Topics(self.settings.topic_prefix).market_data
+        self.config = config or FeedConfig()
+        self.topic = Topics(self.config.topic_prefix).market_data
         self.total = total
         self._clock = clock
         self._monotonic = monotonic
@@ -139,7 +117,7 @@ class FeedRunner:
 
     def run(self, stop: threading.Event) -> int:
         """Publish until the schedule ends or ``stop`` is set; return the count published."""
-        s = self.settings
+        s = self.config
         try:
             ensure_topics(self._bus, Topics(s.topic_prefix), s.topics)
             producer = self._bus.producer()
@@ -167,8 +145,8 @@ class FeedRunner:
 
     def _publish(self, producer: Producer, event: MarketEvent) -> None:
         payload = encode(event)
-        callback = self._on_delivery if self.settings.track_deliveries else None
-        deadline = self._monotonic() + self.settings.publish_retry_s
+        callback = self._on_delivery if self.config.track_deliveries else None
+        deadline = self._monotonic() + self.config.publish_retry_s
         while True:
             try:
                 producer.publish(self.topic, event.symbol, payload, callback)

@@ -17,6 +17,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from decimal import ROUND_HALF_EVEN, Decimal
 
+from livecore.checks import at_least, non_negative, positive, require
 from livecore.wire.messages import Tick
 
 Scheduled = tuple[float, Tick]
@@ -39,14 +40,12 @@ class SyntheticSettings:
     max_size: int = 1000
 
     def __post_init__(self) -> None:
-        if self.symbols < 1:
-            raise ValueError(f"symbols must be at least 1, got {self.symbols}")
-        if not self.rate > 0:
-            raise ValueError(f"rate must be positive, got {self.rate}")
-        if self.duration_s is not None and self.duration_s < 0:
-            raise ValueError(f"duration must be >= 0, got {self.duration_s}")
-        if self.sigma < 0 or not 0 < self.start_min <= self.start_max or self.max_size < 1:
-            raise ValueError("sigma >= 0, 0 < start_min <= start_max and max_size >= 1 are required")
+        at_least(self, 1, "symbols", "max_size")
+        positive(self, "rate", "start_min")
+        non_negative(self, "sigma")
+        if self.duration_s is not None:
+            non_negative(self, "duration_s")
+        require(self.start_min <= self.start_max, self, "start_max", f"must be >= start_min ({self.start_min})")
 
     @property
     def total_events(self) -> int | None:

@@ -31,6 +31,7 @@ from decimal import (
     localcontext,
 )
 
+from livecore.checks import require
 from livecore.wire.bounds import MAX_SCALE
 from livecore.wire.messages import Side
 
@@ -54,16 +55,24 @@ class CostModel:
     def __post_init__(self) -> None:
         for name in ("slippage_bps", "commission_per_share", "commission_bps", "commission_min"):
             value = getattr(self, name)
-            if not isinstance(value, Decimal) or not value.is_finite() or value < 0:
-                raise ValueError(f"{name} must be a finite Decimal >= 0, got {value!r}")
-        if self.slippage_bps >= _BPS:
-            raise ValueError(f"slippage_bps must be below 10000, got {self.slippage_bps}")
+            require(
+                isinstance(value, Decimal) and value.is_finite() and value >= 0,
+                self,
+                name,
+                "must be a finite Decimal >= 0",
+            )
+        require(self.slippage_bps < _BPS, self, "slippage_bps", f"must be below {_BPS}")
         for name in ("price_quantum", "commission_quantum"):
             value = getattr(self, name)
-            if not isinstance(value, Decimal) or not value.is_finite() or value <= 0:
-                raise ValueError(f"{name} must be a positive Decimal, got {value!r}")
-            if value.as_tuple().exponent < -MAX_SCALE:  # type: ignore[operator]  # finite: an int
-                raise ValueError(f"{name} must have at most {MAX_SCALE} decimal places (the wire's), got {value}")
+            require(
+                isinstance(value, Decimal) and value.is_finite() and value > 0, self, name, "must be a positive Decimal"
+            )
+            require(
+                value.as_tuple().exponent >= -MAX_SCALE,  # finite here: the exponent is an int
+                self,
+                name,
+                f"must have at most {MAX_SCALE} decimal places (the wire's)",
+            )
 
     def slipped_price(self, price: Decimal, side: Side) -> Decimal:
         """``price`` moved by the slippage against ``side`` and quantised against it."""

@@ -33,6 +33,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from decimal import ROUND_FLOOR, Decimal, localcontext
 
+from livecore.checks import require
 from livecore.gateway.broker import BrokerAdapter, ExecutionReport
 from livecore.gateway.costs import PRICING, ZERO, CostModel
 from livecore.wire.bounds import MAX_AMOUNT, MAX_ID_LENGTH, MAX_ORDER_ID_LENGTH, MAX_PRICE, MAX_SCALE
@@ -61,14 +62,22 @@ class PaperSettings:
     venue: str = "paper"
 
     def __post_init__(self) -> None:
-        if self.participation is not None and not (0 < self.participation <= 1):
-            raise ValueError(f"participation must be in (0, 1], got {self.participation}")
-        if not self.quantity_step.is_finite() or self.quantity_step <= 0:
-            raise ValueError(f"quantity_step must be positive, got {self.quantity_step}")
-        if len(self.venue) + 1 + MAX_ORDER_ID_LENGTH > MAX_ID_LENGTH:  # venue order ids are "{venue}-{coid}"
-            raise ValueError(f"venue must have at most {MAX_ID_LENGTH - MAX_ORDER_ID_LENGTH - 1} characters")
-        if self.quantity_step.as_tuple().exponent < -MAX_SCALE:  # type: ignore[operator]  # finite: an int
-            raise ValueError(f"quantity_step must have at most {MAX_SCALE} decimal places, got {self.quantity_step}")
+        require(
+            self.participation is None or 0 < self.participation <= 1,
+            self,
+            "participation",
+            "must be in (0, 1] (or None)",
+        )
+        require(self.quantity_step.is_finite() and self.quantity_step > 0, self, "quantity_step", "must be > 0")
+        require(
+            self.quantity_step.as_tuple().exponent >= -MAX_SCALE,  # type: ignore[operator]  # finite: an int
+            self,
+            "quantity_step",
+            f"must have at most {MAX_SCALE} decimal places",
+        )
+        # venue order ids are "{venue}-{coid}"
+        longest = MAX_ID_LENGTH - MAX_ORDER_ID_LENGTH - 1
+        require(len(self.venue) <= longest, self, "venue", f"must have at most {longest} characters")
 
 
 @dataclass(slots=True)

@@ -32,11 +32,11 @@ from functools import partial
 
 from livecore.faults import classify, describe
 from livecore.gateway.broker import BrokerAdapter
+from livecore.gateway.config import GatewayConfig
 from livecore.gateway.desk import GatewayDesk, GatewayStats, partition_of
 from livecore.gateway.fencing import FenceReader
 from livecore.gateway.paper import PaperBroker
 from livecore.gateway.publisher import FeedbackPublisher
-from livecore.gateway.settings import GatewaySettings
 from livecore.isolation import RecordGuard, RecordOutcome, backends_answer
 from livecore.ports.bus import Bus, Consumer, OffsetReset, Record, TopicPartition
 from livecore.ports.coordination import Coordination
@@ -56,11 +56,11 @@ class TradeGateway:
         bus: Bus,
         coord: Coordination,
         store: Store,
-        settings: GatewaySettings | None = None,
+        config: GatewayConfig | None = None,
         broker: BrokerAdapter | None = None,
         clock: Callable[[], int] = time.time_ns,
     ) -> None:
-        self.settings = s = settings or GatewaySettings()
+        self.config = s = config or GatewayConfig()
         self.gateway_id = s.gateway_id or f"gw-{uuid.uuid4().hex[:8]}"
         self.topics = Topics(s.topic_prefix)
         self._bus = bus
@@ -89,7 +89,7 @@ class TradeGateway:
         """Create missing topics, open the producer and start both loops."""
         if self._threads:
             raise RuntimeError("gateway already started")
-        s, t = self.settings, self.topics
+        s, t = self.config, self.topics
         ensure_topics(self._bus, t, s.topics)
         producer = self._bus.producer()
         self._publisher = FeedbackPublisher(
@@ -127,9 +127,9 @@ class TradeGateway:
         self._threads = []
         if self._publisher is not None:
             try:
-                self._publisher.settle(self.settings.publish_timeout_s)
+                self._publisher.settle(self.config.publish_timeout_s)
             finally:
-                self._publisher.close(self.settings.publish_timeout_s)
+                self._publisher.close(self.config.publish_timeout_s)
                 self._publisher = None
         log.info("gateway %s stopped: %s", self.gateway_id, self.stats)
 
@@ -178,7 +178,7 @@ class TradeGateway:
 
     def _log_counters(self) -> None:
         now = time.monotonic()
-        if now < self._counters_logged + self.settings.counters_log_interval_s:
+        if now < self._counters_logged + self.config.counters_log_interval_s:
             return
         self._counters_logged = now
         counters = self.counters()
@@ -195,10 +195,10 @@ class TradeGateway:
     # --- loops ----------------------------------------------------------------------
 
     def _consumer(self, group: str, topic: str, reset: OffsetReset) -> Consumer:
-        return self._bus.consumer(group, [topic], reset, self.settings.consumer)
+        return self._bus.consumer(group, [topic], reset, self.config.consumer)
 
     def _orders_loop(self) -> None:
-        s = self.settings
+        s = self.config
         consumer = self._consumer(s.group_id, self.topics.orders, "earliest")
         try:
             while not self._stop.is_set():
@@ -239,11 +239,11 @@ class TradeGateway:
         assert self._publisher is not None
         while True:
             try:
-                if self._publisher.settle(self.settings.publish_timeout_s):
+                if self._publisher.settle(self.config.publish_timeout_s):
                     return True
             except Exception as exc:
                 log.warning("gateway %s: outcomes not settled yet: %s", self.gateway_id, describe(exc, 200))
-            if self._stop.wait(self.settings.retry_backoff_s):
+            if self._stop.wait(self.config.retry_backoff_s):
                 return False
 
     def _sync_assignment(self, consumer: Consumer) -> None:
@@ -253,10 +253,10 @@ class TradeGateway:
                 self._orders_assigned.set()
             return
         assert self._desk is not None and self._publisher is not None
-        n = self.settings.topics.orders
+        n = self.config.topics.orders
         released = self._desk.release_open_orders(lambda pid: partition_of(pid, n) in assigned)
         adopted = self._desk.adopt_open_orders(lambda pid: partition_of(pid, n) in assigned)
-        self._publisher.settle(self.settings.publish_timeout_s)
+        self._publisher.settle(self.config.publish_timeout_s)
         self._assignment = assigned
         if assigned:
             self._orders_assigned.set()
@@ -269,7 +269,7 @@ class TradeGateway:
         )
 
     def _market_loop(self) -> None:
-        s = self.settings
+        s = self.config
         group = f"{s.group_id}_md_{self.gateway_id}"
         consumer = self._consumer(group, self.topics.market_data, "latest")
         not_before = self._started_ms if s.drop_backlog else 0

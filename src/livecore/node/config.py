@@ -9,16 +9,19 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from livecore.checks import at_least, positive, positive_or_none, require
 from livecore.faults import RetryPolicy
 from livecore.ports.bus import ConsumerSettings
 from livecore.topology import TopicLayout
 
 MIN_HEARTBEAT_INTERVAL_S = 0.5
+MAX_GIL_SWITCH_INTERVAL_S = 0.1
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class NodeConfig:
-    """Settings of one node. Invalid combinations are refused at construction."""
+    """Settings of one node. Invalid values and combinations are refused at
+    construction with a ``ConfigError`` naming the field."""
 
     # heartbeat and metrics (seed defaults)
     heartbeat_interval: float = 10.0
@@ -72,18 +75,25 @@ class NodeConfig:
     gil_switch_interval_s: float | None = None
 
     def __post_init__(self) -> None:
-        if self.heartbeat_interval < MIN_HEARTBEAT_INTERVAL_S:
-            raise ValueError(f"heartbeat_interval must be >= {MIN_HEARTBEAT_INTERVAL_S}s")
-        if self.heartbeat_ttl <= self.heartbeat_interval:
-            raise ValueError("heartbeat_ttl must be longer than heartbeat_interval")
-        for name in ("capacity", "workers", "mailbox_size", "feedback_mailbox_size", "worker_batch"):
-            if getattr(self, name) < 1:
-                raise ValueError(f"{name} must be at least 1")
-        if self.poll_batch < 1 or self.poll_timeout_s <= 0:
-            raise ValueError("poll_batch must be >= 1 and poll_timeout_s > 0")
-        if self.max_tick_age_s is not None and self.max_tick_age_s <= 0:
-            raise ValueError("max_tick_age_s must be positive (or None to keep every tick)")
-        if self.loop_stall_s <= self.poll_timeout_s:
-            raise ValueError("loop_stall_s must be longer than poll_timeout_s")
-        if self.gil_switch_interval_s is not None and not 0 < self.gil_switch_interval_s <= 0.1:
-            raise ValueError("gil_switch_interval_s must be in (0, 0.1] seconds")
+        at_least(self, MIN_HEARTBEAT_INTERVAL_S, "heartbeat_interval")
+        require(
+            self.heartbeat_ttl > self.heartbeat_interval,
+            self,
+            "heartbeat_ttl",
+            f"must be longer than heartbeat_interval ({self.heartbeat_interval})",
+        )
+        at_least(self, 1, "capacity", "workers", "mailbox_size", "feedback_mailbox_size", "worker_batch", "poll_batch")
+        positive(self, "poll_timeout_s")
+        positive_or_none(self, "max_tick_age_s")
+        require(
+            self.loop_stall_s > self.poll_timeout_s,
+            self,
+            "loop_stall_s",
+            f"must be longer than poll_timeout_s ({self.poll_timeout_s})",
+        )
+        require(
+            self.gil_switch_interval_s is None or 0 < self.gil_switch_interval_s <= MAX_GIL_SWITCH_INTERVAL_S,
+            self,
+            "gil_switch_interval_s",
+            f"must be in (0, {MAX_GIL_SWITCH_INTERVAL_S}] seconds (or None)",
+        )

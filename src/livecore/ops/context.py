@@ -10,7 +10,8 @@ from dataclasses import dataclass, field
 import msgspec
 
 from livecore.adapters.factory import open_bus, open_coordination, open_store
-from livecore.config import Settings
+from livecore.checks import positive
+from livecore.config import ACK_TIMEOUT_S, DeploymentSettings
 from livecore.control.commands import CommandChannel
 from livecore.errors import ConfigError, LivecoreError
 from livecore.ports.coordination import Coordination
@@ -54,13 +55,12 @@ class OpsConfig:
     """``ack_timeout``: how long a command waits for its node's ack;
     ``migrate_timeout``: how long ``migrate`` waits for the leader's result."""
 
-    ack_timeout: float = 10.0
+    ack_timeout: float = ACK_TIMEOUT_S
     migrate_timeout: float = 60.0
     lease_name: str = names.SCHEDULER_LEADER_LEASE
 
     def __post_init__(self) -> None:
-        if self.ack_timeout <= 0 or self.migrate_timeout <= 0:
-            raise ConfigError("ops timeouts must be > 0")
+        positive(self, "ack_timeout", "migrate_timeout")
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,7 +107,7 @@ def outcome(ack: CommandAck, target: str) -> CommandOutcome:
 
 
 @contextlib.contextmanager
-def open_ops(settings: Settings, with_bus: bool, config: OpsConfig | None = None) -> Iterator[Ops]:
+def open_ops(settings: DeploymentSettings, with_bus: bool, config: OpsConfig | None = None) -> Iterator[Ops]:
     """Open coordination, store and (if asked) a producer on the bus; close them after."""
     with contextlib.ExitStack() as stack:
         coord = open_coordination(settings.coord_url)

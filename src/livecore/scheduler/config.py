@@ -5,8 +5,11 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass, field
 
-from livecore.errors import ConfigError
+from livecore.checks import at_least, non_empty, non_negative, positive, positive_or_none, require
+from livecore.config import ACK_TIMEOUT_S
 from livecore.wire import names
+
+LEASE_MARGIN_S = 0.5
 
 
 def _default_id() -> str:
@@ -50,9 +53,9 @@ class SchedulerConfig:
     lease_name: str = names.SCHEDULER_LEADER_LEASE
     tick_interval: float = 1.0
     lease_ttl: float = 5.0
-    lease_margin: float = 0.5
+    lease_margin: float = LEASE_MARGIN_S
     load_timeout: float = 10.0
-    ack_timeout: float = 10.0
+    ack_timeout: float = ACK_TIMEOUT_S
     ack_poll: float = 0.005
     dead_after: float | None = None
     default_capacity: int = 100
@@ -65,30 +68,23 @@ class SchedulerConfig:
     stall_grace: float = 5.0
 
     def __post_init__(self) -> None:
-        if not self.scheduler_id:
-            raise ConfigError("scheduler id must not be empty")
-        for name in ("tick_interval", "lease_ttl", "load_timeout", "ack_timeout", "ack_poll", "status_ttl"):
-            if not getattr(self, name) > 0:
-                raise ConfigError(f"scheduler {name} must be > 0, got {getattr(self, name)!r}")
-        if self.lease_margin < 0 or self.lease_margin >= self.lease_ttl:
-            raise ConfigError(f"lease_margin {self.lease_margin} must be in [0, lease_ttl={self.lease_ttl})")
-        if self.tick_interval >= self.lease_ttl - self.lease_margin:
-            raise ConfigError(
-                f"tick_interval {self.tick_interval} must be shorter than lease_ttl - lease_margin "
-                f"({self.lease_ttl - self.lease_margin}), or the leader could not renew in time"
-            )
-        if not self.stall_threshold > 0 or self.stall_grace < 0:
-            raise ConfigError(
-                f"stall_threshold must be > 0 and stall_grace >= 0, got {self.stall_threshold}, {self.stall_grace}"
-            )
-        if self.dead_after is not None and self.dead_after <= 0:
-            raise ConfigError(f"dead_after must be > 0, got {self.dead_after}")
-        if self.default_capacity < 1:
-            raise ConfigError(f"default_capacity must be >= 1, got {self.default_capacity}")
-        for name in ("affinity_slack", "rebalance_moves"):
-            if getattr(self, name) < 0:
-                raise ConfigError(f"{name} must be >= 0, got {getattr(self, name)}")
-        if self.max_migrations < 1:
-            raise ConfigError(f"max_migrations must be >= 1, got {self.max_migrations}")
-        if self.max_commands_per_tick < 1:
-            raise ConfigError(f"max_commands_per_tick must be >= 1, got {self.max_commands_per_tick}")
+        non_empty(self, "scheduler_id")
+        positive(self, "tick_interval", "lease_ttl", "load_timeout", "ack_timeout", "ack_poll", "status_ttl")
+        non_negative(self, "lease_margin")
+        require(self.lease_margin < self.lease_ttl, self, "lease_margin", f"must be < lease_ttl ({self.lease_ttl})")
+        require(
+            self.tick_interval < self.lease_ttl - self.lease_margin,
+            self,
+            "tick_interval",
+            f"must be shorter than lease_ttl - lease_margin ({self.lease_ttl - self.lease_margin}), "
+            "or the leader could not renew in time",
+        )
+        positive(self, "stall_threshold")
+        non_negative(self, "stall_grace", "affinity_slack", "rebalance_moves")
+        positive_or_none(self, "dead_after")
+        at_least(self, 1, "default_capacity", "max_migrations", "max_commands_per_tick")
+
+
+def lease_margin_for(lease_ttl: float) -> float:
+    """The default margin, shrunk for a short lease so that a pass still fits in it."""
+    return min(LEASE_MARGIN_S, lease_ttl / 4)

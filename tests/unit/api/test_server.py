@@ -84,4 +84,4 @@ def test_the_cli_refuses_a_bad_port(tmp_path: Path) -> None:
     argv = [*LIVECORE, "--db", f"sqlite:///{tmp_path / 'x.db'}", "api", "--port", "70000"]
     result = subprocess.run(argv, capture_output=True, timeout=60)
     assert result.returncode == 2
-    assert b"API port must be in 0..65535, got 70000" in result.stderr
+    assert b"ApiConfig.port must be in 0..65535, got 70000" in result.stderr

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from livecore.adapters.factory import open_bus, open_coordination, open_store
-from livecore.config import Settings
+from livecore.config import DeploymentSettings
 from livecore.control.commands import CommandChannel
 from livecore.ops.context import Ops, OpsConfig
 from livecore.wire import names
@@ -39,7 +39,7 @@ def write_spec(directory: Path, pid: str, **kwargs: object) -> Path:
 
 @dataclass
 class World:
-    settings: Settings
+    settings: DeploymentSettings
     ops: Ops
     nodes: dict[str, FakeNode] = field(default_factory=dict)
 
@@ -60,7 +60,7 @@ class World:
 @contextmanager
 def world(tmp_path: Path, coord_url: str | None = None, ack_timeout: float = 5.0) -> Iterator[World]:
     """Embedded backends under fresh names (shared with a CLI run in this process)."""
-    settings = Settings(
+    settings = DeploymentSettings(
         bus_url=f"memory://{uuid.uuid4().hex}",
         coord_url=isolated(coord_url or f"memory://{uuid.uuid4().hex}"),
         db_url=f"sqlite:///{tmp_path / 'livecore.db'}",

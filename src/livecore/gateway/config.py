@@ -1,9 +1,10 @@
-"""Named settings of the trade gateway, in one frozen object."""
+"""Every setting of the trade gateway in one frozen object."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from livecore.checks import at_least, non_empty, positive
 from livecore.faults import RetryPolicy
 from livecore.gateway.paper import PaperSettings
 from livecore.ports.bus import ConsumerSettings
@@ -13,7 +14,7 @@ DEFAULT_GROUP = "trade_gateway"
 
 
 @dataclass(frozen=True, slots=True)
-class GatewaySettings:
+class GatewayConfig:
     """``require_fence``: reject orders of a portfolio that has no ownership fence
     (reason ``no_owner``); off only for hand-published demo orders.
 
@@ -46,7 +47,6 @@ class GatewaySettings:
     counters_log_interval_s: float = 60.0
 
     def __post_init__(self) -> None:
-        if not self.group_id:
-            raise ValueError("group_id must not be empty")
-        if self.max_batch < 1 or self.poll_timeout_s <= 0:
-            raise ValueError("max_batch must be >= 1 and poll_timeout_s > 0")
+        non_empty(self, "group_id")
+        at_least(self, 1, "max_batch")
+        positive(self, "poll_timeout_s")

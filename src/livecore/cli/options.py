@@ -1,0 +1,16 @@
+"""Options that several commands share; their defaults come from the config objects."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import typer
+
+from livecore.config import ACK_TIMEOUT_S
+
+ACK_TIMEOUT_HELP = "seconds to wait for the node's acknowledgement"
+
+
+def ack_timeout_option() -> Any:
+    """``--timeout`` of an operator command that waits for a node's ack (``OpsConfig.ack_timeout``)."""
+    return typer.Option(ACK_TIMEOUT_S, "--timeout", help=ACK_TIMEOUT_HELP)
