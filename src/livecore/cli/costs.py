@@ -11,10 +11,20 @@ from livecore.errors import ConfigError
 from livecore.gateway.costs import CostModel
 from livecore.gateway.paper import PaperSettings
 
-SLIPPAGE_BPS = typer.Option("0", "--slippage-bps", metavar="BPS", help="slippage against the trader, basis points")
-COMMISSION_PER_SHARE = typer.Option("0", "--commission-per-share", metavar="AMOUNT", help="commission per share")
-COMMISSION_BPS = typer.Option("0", "--commission-bps", metavar="BPS", help="commission in basis points of value")
-COMMISSION_MIN = typer.Option("0", "--commission-min", metavar="AMOUNT", help="minimum commission per order")
+_COSTS = CostModel()  # the defaults are the cost model's own
+
+SLIPPAGE_BPS = typer.Option(
+    str(_COSTS.slippage_bps), "--slippage-bps", metavar="BPS", help="slippage against the trader, basis points"
+)
+COMMISSION_PER_SHARE = typer.Option(
+    str(_COSTS.commission_per_share), "--commission-per-share", metavar="AMOUNT", help="commission per share"
+)
+COMMISSION_BPS = typer.Option(
+    str(_COSTS.commission_bps), "--commission-bps", metavar="BPS", help="commission in basis points of value"
+)
+COMMISSION_MIN = typer.Option(
+    str(_COSTS.commission_min), "--commission-min", metavar="AMOUNT", help="minimum commission per order"
+)
 PARTICIPATION = typer.Option(
     None,
     "--participation",

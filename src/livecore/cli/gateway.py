@@ -4,17 +4,15 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime
-from decimal import Decimal, InvalidOperation
 
 import typer
 from rich.console import Console
 from rich.table import Table
 
 from livecore.adapters.factory import open_store
+from livecore.cli import costs
 from livecore.cli.context import open_backends, settings_of, stop_on_signals
-from livecore.errors import ConfigError
 from livecore.gateway.config import GatewayConfig
-from livecore.gateway.costs import CostModel
 from livecore.gateway.paper import PaperSettings
 from livecore.gateway.report import journal_report
 from livecore.gateway.service import TradeGateway
@@ -27,63 +25,28 @@ app = typer.Typer(
 )
 
 
-def _decimal(name: str, text: str) -> Decimal:
-    try:
-        value = Decimal(text)
-    except InvalidOperation:
-        raise ConfigError(f"{name}: {text!r} is not a number") from None
-    if not value.is_finite() or value < 0:
-        raise ConfigError(f"{name}: must be a finite number >= 0, got {text}")
-    return value
-
-
 def build_config(
-    slippage_bps: str,
-    commission_per_share: str,
-    commission_bps: str,
-    commission_min: str,
-    participation: str | None,
+    *,
+    paper: PaperSettings,
     require_fence: bool,
     group: str,
     topic_prefix: str,
 ) -> GatewayConfig:
-    """The gateway's config from CLI text; a bad value is a one-line ConfigError."""
-    costs = CostModel(
-        slippage_bps=_decimal("--slippage-bps", slippage_bps),
-        commission_per_share=_decimal("--commission-per-share", commission_per_share),
-        commission_bps=_decimal("--commission-bps", commission_bps),
-        commission_min=_decimal("--commission-min", commission_min),
-    )
-    cap = _decimal("--participation", participation) if participation is not None else None
-    paper = PaperSettings(costs=costs, participation=cap)
+    """The gateway's config; a bad value is a one-line ConfigError."""
     return GatewayConfig(paper=paper, require_fence=require_fence, group_id=group, topic_prefix=topic_prefix)
 
 
 _DEFAULTS = GatewayConfig()
-_COSTS = _DEFAULTS.paper.costs
 
 
 @app.callback(invoke_without_command=True)
 def main(
     ctx: typer.Context,
-    slippage_bps: str = typer.Option(
-        str(_COSTS.slippage_bps), "--slippage-bps", metavar="BPS", help="slippage against the trader, basis points"
-    ),
-    commission_per_share: str = typer.Option(
-        str(_COSTS.commission_per_share), "--commission-per-share", metavar="AMOUNT", help="commission per share"
-    ),
-    commission_bps: str = typer.Option(
-        str(_COSTS.commission_bps), "--commission-bps", metavar="BPS", help="commission in basis points of value"
-    ),
-    commission_min: str = typer.Option(
-        str(_COSTS.commission_min), "--commission-min", metavar="AMOUNT", help="minimum commission per order"
-    ),
-    participation: str | None = typer.Option(
-        None,
-        "--participation",
-        metavar="FRACTION",
-        help="max fraction (0-1] of each bar's/tick's volume filled (partial fills)",
-    ),
+    slippage_bps: str = costs.SLIPPAGE_BPS,
+    commission_per_share: str = costs.COMMISSION_PER_SHARE,
+    commission_bps: str = costs.COMMISSION_BPS,
+    commission_min: str = costs.COMMISSION_MIN,
+    participation: str | None = costs.PARTICIPATION,
     require_fence: bool = typer.Option(
         _DEFAULTS.require_fence,
         "--require-fence/--no-require-fence",
@@ -97,15 +60,15 @@ def main(
     if ctx.invoked_subcommand is not None:
         return
     settings = settings_of(ctx)
+    paper = costs.paper_settings(
+        slippage_bps=slippage_bps,
+        commission_per_share=commission_per_share,
+        commission_bps=commission_bps,
+        commission_min=commission_min,
+        participation=participation,
+    )
     gateway_config = build_config(
-        slippage_bps,
-        commission_per_share,
-        commission_bps,
-        commission_min,
-        participation,
-        require_fence,
-        group,
-        settings.topic_prefix,
+        paper=paper, require_fence=require_fence, group=group, topic_prefix=settings.topic_prefix
     )
     console = Console(stderr=True)
     with open_backends(settings) as (bus, coord, store), stop_on_signals() as stop:
