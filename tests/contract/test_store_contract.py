@@ -13,7 +13,6 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
-import sqlalchemy as sa
 
 from livecore.adapters.factory import open_store
 from livecore.adapters.sql_store import SqlSettings, SqlStore
@@ -318,27 +317,6 @@ def test_registry_code_version(store: Store, pid: str) -> None:
     entry = store.registry.get(pid)
     assert entry is not None and (entry.code_version, entry.updated_ns) == ('{"m": "bb"}', 4)
     assert store.registry.set_code_version(pid + "-missing", "x", now_ns=5) is False
-
-
-def test_opening_an_older_database_adds_the_code_version_column(db_url: str, pid: str) -> None:
-    """A database written before the column existed: opening it adds the column
-    (idempotently), keeps the rows, and reads their version as not recorded."""
-    first = SqlStore(db_url)
-    first.registry.upsert(pid, "spec", "running", now_ns=1, code_version="v")
-    first.close()
-    url = sa.make_url(db_url)
-    engine = sa.create_engine(url.set(drivername="postgresql+psycopg2") if url.drivername == "postgresql" else url)
-    with engine.begin() as conn:
-        conn.execute(sa.text("ALTER TABLE lc_registry DROP COLUMN code_version"))
-    engine.dispose()
-    for expected in (None, "w"):  # the second open finds the column and changes nothing
-        reopened = SqlStore(db_url)
-        try:
-            entry = reopened.registry.get(pid)
-            assert entry is not None and (entry.spec_toml, entry.code_version) == ("spec", expected)
-            assert reopened.registry.set_code_version(pid, "w", now_ns=2) is True
-        finally:
-            reopened.close()
 
 
 # --- audit -------------------------------------------------------------------

@@ -1,7 +1,8 @@
 """``SqlStore``: the durable-state port on SQLite or PostgreSQL, one code path.
 
-Opening a store creates the schema if needed (idempotent, safe when two
-processes open at once) and so also checks that the database answers.
+Opening a store migrates the schema to the newest revision (``sql/migrate.py``:
+creates it on a new database, idempotent, safe when several processes open at
+once) and so also checks that the database answers.
 """
 
 from __future__ import annotations
@@ -11,8 +12,8 @@ import sqlalchemy as sa
 from livecore.adapters.sql.audit import SqlAuditLog
 from livecore.adapters.sql.database import Database, SqlSettings
 from livecore.adapters.sql.journal import SqlJournal
+from livecore.adapters.sql.migrate import upgrade
 from livecore.adapters.sql.registry import SqlRegistry
-from livecore.adapters.sql.schema import create_schema
 from livecore.adapters.sql.snapshots import SqlSnapshotStore
 from livecore.ports.store import Store
 
@@ -31,7 +32,7 @@ class SqlStore(Store):
         self.url = url
         self._db = Database(url, settings or SqlSettings())
         try:
-            create_schema(self._db)
+            upgrade(self._db)
         except Exception:
             self._db.dispose()
             raise

@@ -3,13 +3,15 @@
 Messages are stored whole as their msgspec JSON (exact decimals, the version
 field included), next to the few columns that are queried or constrained:
 portfolio id, client order id, fill id, status, sequence numbers.
+
+These tables are what the code reads and writes; a database gets them through
+the migrations in ``migrations/versions/`` (``migrate.py`` runs them), and a
+test checks the two agree. A change here needs a new migration.
 """
 
 from __future__ import annotations
 
 import sqlalchemy as sa
-
-from livecore.adapters.sql.database import Database
 
 # A 64-bit key on PostgreSQL; on SQLite only INTEGER PRIMARY KEY is the rowid.
 BigId = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
@@ -66,10 +68,6 @@ registry = sa.Table(
     sa.Column("code_version", sa.Text, nullable=True),
 )
 
-# Columns added after a table was first released: ``create_all`` does not add a
-# column to an existing table, so ``create_schema`` adds each one that is missing.
-ADDED_COLUMNS: tuple[tuple[sa.Table, str], ...] = ((registry, "code_version"),)
-
 audit = sa.Table(
     "lc_audit",
     metadata,
@@ -81,30 +79,9 @@ audit = sa.Table(
     sqlite_autoincrement=True,
 )
 
+# Which migration a database is at (alembic's table, named like ours).
+VERSION_TABLE = "lc_alembic_version"
+
 # Advisory lock keys (PostgreSQL) of writers that must not interleave.
 SCHEMA_LOCK = 0x6C63_0001
 FEEDBACK_LOCK = 0x6C63_0002
-
-
-def create_schema(db: Database) -> None:
-    """Create missing tables. Idempotent; two processes opening the same
-    database at once are serialized by the write lock (SQLite) or an advisory
-    lock (PostgreSQL), so neither trips over the other's CREATE TABLE."""
-    with db.write("schema setup") as conn:
-        db.lock(conn, SCHEMA_LOCK)
-        metadata.create_all(conn, checkfirst=True)
-        _add_missing_columns(conn)
-
-
-def _add_missing_columns(conn: sa.Connection) -> None:
-    """Bring a database created by an older release up to date: an idempotent
-    ``ALTER TABLE ... ADD COLUMN`` (nullable, no default) for each column in
-    ``ADDED_COLUMNS`` the table lacks. Runs under the schema lock."""
-    inspector = sa.inspect(conn)
-    for table, name in ADDED_COLUMNS:
-        present = {column["name"] for column in inspector.get_columns(table.name)}
-        if name in present:
-            continue
-        column = table.c[name]
-        kind = column.type.compile(dialect=conn.dialect)
-        conn.execute(sa.text(f"ALTER TABLE {table.name} ADD COLUMN {name} {kind}"))
