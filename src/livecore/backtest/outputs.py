@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from livecore.backtest.engine import BacktestResult
+from livecore.backtest.records import OrderRecord
 from livecore.backtest.report import render_report
 from livecore.backtest.stats import Stats, iso
 
@@ -54,6 +55,28 @@ def _write_csv(path: Path, header: Sequence[str], rows: Sequence[Sequence[object
         writer.writerows(rows)
 
 
+def _order_row(record: OrderRecord) -> tuple[object, ...]:
+    order = record.order
+    average = record.average_price
+    return (
+        order.portfolio_id,
+        order.client_order_id,
+        order.symbol,
+        order.side.value,
+        order.order_type.value,
+        order.quantity,
+        "" if order.limit_price is None else order.limit_price,
+        order.time_in_force.value,
+        iso(order.created_ns),
+        record.status,
+        record.filled_qty,
+        "" if average is None else average.quantize(_PRICE_PLACES),
+        record.commission,
+        record.reason,
+        iso(record.updated_ns),
+    )
+
+
 def write_outputs(out: Path, result: BacktestResult, stats: Sequence[Stats], run: dict[str, Any]) -> None:
     """Every file of one run into ``out`` (created if needed)."""
     out.mkdir(parents=True, exist_ok=True)
@@ -76,29 +99,7 @@ def write_outputs(out: Path, result: BacktestResult, stats: Sequence[Stats], run
             for f in records.fills
         ],
     )
-    order_rows = []
-    for record in records.orders.values():
-        order = record.order
-        average = record.average_price
-        order_rows.append(
-            (
-                order.portfolio_id,
-                order.client_order_id,
-                order.symbol,
-                order.side.value,
-                order.order_type.value,
-                order.quantity,
-                "" if order.limit_price is None else order.limit_price,
-                order.time_in_force.value,
-                iso(order.created_ns),
-                record.status,
-                record.filled_qty,
-                "" if average is None else average.quantize(_PRICE_PLACES),
-                record.commission,
-                record.reason,
-                iso(record.updated_ns),
-            )
-        )
+    order_rows = [_order_row(record) for record in records.orders.values()]
     _write_csv(out / "orders.csv", ORDER_COLUMNS, order_rows)
     _write_csv(
         out / "equity.csv",

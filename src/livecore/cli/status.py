@@ -100,7 +100,14 @@ def renderables(report: StatusReport) -> list[RenderableType]:
     else:
         age = "" if leader.status_age_s is None else f", status {leader.status_age_s:.1f}s old"
         parts.append(f"scheduler leader: [bold]{leader.scheduler_id}[/] (epoch {leader.epoch}{age})")
+    parts.append(_nodes_table(report))
+    parts.append(_portfolios_table(report))
+    for m in report.migrations:
+        parts.append(f"migrating {m.portfolio_id}: {m.source} -> {m.target} ({m.phase}, {m.origin})")
+    return parts
 
+
+def _nodes_table(report: StatusReport) -> Table:
     nodes = Table(title="nodes", title_justify="left")
     with_problems = any(n.problems for n in report.nodes)  # the column only when a counter is non-zero
     for column in (
@@ -131,8 +138,10 @@ def renderables(report: StatusReport) -> list[RenderableType]:
             _bus(n.bus_ok, n.bus_reason),
             *((_problems(n.problems),) if with_problems else ()),
         )
-    parts.append(nodes)
+    return nodes
 
+
+def _portfolios_table(report: StatusReport) -> Table:
     table = Table(title="portfolios", title_justify="left")
     for column in ("portfolio", "node", "epoch", "state", "equity", "cash", "positions", "last order"):
         table.add_column(column)
@@ -151,10 +160,7 @@ def renderables(report: StatusReport) -> list[RenderableType]:
             positions or "-",
             p.last_order_id or "-",
         )
-    parts.append(table)
-    for m in report.migrations:
-        parts.append(f"migrating {m.portfolio_id}: {m.source} -> {m.target} ({m.phase}, {m.origin})")
-    return parts
+    return table
 
 
 def status(
