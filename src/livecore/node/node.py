@@ -78,7 +78,7 @@ class ExecutionNode:
         self.interest_map = InterestMap()
         self.heartbeat_interval = self.config.heartbeat_interval
         self.heartbeat_ttl = self.config.heartbeat_ttl
-        self.latency = LatencyRecorder()
+        self.latency = LatencyRecorder(node_id)
 
         self._bus = bus
         self._coord = coord
@@ -324,8 +324,8 @@ class ExecutionNode:
 
     def status(self) -> dict[str, Any]:
         """A small summary for the CLI status line."""
-        p50 = self.latency.percentile(0.5)
-        p99 = self.latency.percentile(0.99)
+        p50 = self.latency.quantile(0.5)
+        p99 = self.latency.quantile(0.99)
         return {
             "node_id": self.node_id,
             "state": "stopped" if not self.is_running else ("paused" if self.paused else "running"),
@@ -336,8 +336,8 @@ class ExecutionNode:
             "stale": self.market_loop.stale,
             "orders": self._sender.delivered,
             "dead_letters": self._dead_letters.count,
-            "latency_p50_us": None if p50 is None else p50 / 1000,
-            "latency_p99_us": None if p99 is None else p99 / 1000,
+            "latency_p50_us": None if p50 is None else p50 * 1e6,
+            "latency_p99_us": None if p99 is None else p99 * 1e6,
         }
 
     def _stats(self) -> NodeStats:
