@@ -103,6 +103,23 @@ class RecordGuard:
     def run(self, work: Callable[[], None], give_up: Callable[[str], None], what: str) -> Outcome:
         """Do ``work`` until it succeeds, is given up (``give_up(reason)`` called) or
         the loop stops. ``what`` names the record in logs."""
+        try:
+            work()  # the hot path: no retry machinery unless the first try fails
+            return Outcome.DONE
+        except Exception as exc:
+            first: Exception | None = exc
+
+        def again() -> None:
+            """Try 1 is the failure above; later tries run ``work``."""
+            nonlocal first
+            if first is not None:
+                failed, first = first, None
+                raise failed
+            work()
+
+        return self._retry(again, give_up, what)
+
+    def _retry(self, work: Callable[[], None], give_up: Callable[[str], None], what: str) -> Outcome:
         healthy = 0  # transient failures in a row while the backends answered
         healthy_since = 0.0  # clock() at the first of them
         reason = ""

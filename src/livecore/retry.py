@@ -65,14 +65,14 @@ def retry(
     ``retry_on(exc, attempt)`` is false (the caller logs and counts there);
     otherwise ``wait(backoff(attempt))`` and try again. A ``wait`` that returns
     True (the caller is stopping) raises ``RetryStopped``."""
-    started = clock()
+    deadline = None if give_up_after_s is None else clock() + give_up_after_s
     attempt = 0
     while True:
         attempt += 1
         try:
             return work()
         except Exception as exc:
-            if give_up_after_s is not None and clock() - started > give_up_after_s:
+            if deadline is not None and clock() > deadline:
                 raise
             if not retry_on(exc, attempt):
                 raise
