@@ -18,16 +18,12 @@ import subprocess
 import sys
 import tempfile
 import time
-from pathlib import Path
 
 import httpx
 import psutil
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-
-from tests.servers import free_port, wait_until  # noqa: E402
-from tests.unit.api.rawhttp import stream  # noqa: E402
+from livecore.testing.rawhttp import stream
+from livecore.testing.servers import free_port, wait_until
 
 MiB = 1024 * 1024
 TOKEN = "bench-token"

@@ -1,7 +1,7 @@
 """How long a Kafka broker outage lasts for livecore, from the broker's side.
 
-The harness of ``tests/e2e/test_broker_restart.py`` (a ``TradeGateway``, a
-synthetic feed at 50 ticks/s and an order client, each on its own
+The harness of ``tests/e2e/test_broker_restart.py`` (``livecore.testing.broker_restart``:
+a ``TradeGateway``, a synthetic feed at 50 ticks/s and an order client, each on its own
 ``KafkaBus``; memory coordination; SQLite journal) on a private Tansu with
 memory storage (every restart loses the data). Per round: SIGKILL the broker,
 send one order, then measure
@@ -19,16 +19,13 @@ from __future__ import annotations
 
 import argparse
 import statistics
-import sys
 import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from tests.e2e.test_broker_restart import System
-from tests.servers import TansuBroker, tansu_broker, wait_until
+from livecore.testing.broker_restart import System
+from livecore.testing.servers import ServerProcess, tansu_broker, wait_until
 
 TIMEOUT = 120.0
 
@@ -38,7 +35,7 @@ def since(start: float, condition: Callable[[], bool], what: str) -> float:
     return time.monotonic() - start
 
 
-def one_round(system: System, broker: TansuBroker) -> dict[str, float]:
+def one_round(system: System, broker: ServerProcess) -> dict[str, float]:
     first = system.order()
     wait_until(lambda: system.journaled(first), TIMEOUT, "order before the outage")
     killed = time.monotonic()

@@ -1,6 +1,6 @@
 """Bus throughput, measured against the bare client in the same run.
 
-Starts a private Tansu broker (``tests/servers.py``), fills a topic with encoded
+Starts a private Tansu broker (``livecore.testing.servers``), fills a topic with encoded
 ``Tick`` messages, then reads it back with (a) a bare confluent-kafka consumer
 plus msgspec decode and (b) ``KafkaBus`` ``poll`` plus the same decode, each in
 a fresh group, alternating rounds and keeping each path's best round. Produce
@@ -14,28 +14,23 @@ record received, so group joins are not counted.
 from __future__ import annotations
 
 import argparse
-import sys
 import time
 import uuid
 from dataclasses import dataclass
 from decimal import Decimal
-from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+from confluent_kafka import Consumer as RdConsumer
+from confluent_kafka import Producer as RdProducer
+from rich.console import Console
+from rich.table import Table
 
-from confluent_kafka import Consumer as RdConsumer  # noqa: E402
-from confluent_kafka import Producer as RdProducer  # noqa: E402
-from rich.console import Console  # noqa: E402
-from rich.table import Table  # noqa: E402
-from tests.servers import tansu_broker  # noqa: E402
-
-from livecore.adapters.kafka_bus import KafkaBus  # noqa: E402
-from livecore.adapters.memory_bus import MemoryBus  # noqa: E402
-from livecore.ports.bus import Bus, ConsumerSettings  # noqa: E402
-from livecore.wire.codec import encode, market_events  # noqa: E402
-from livecore.wire.messages import Tick  # noqa: E402
+from livecore.adapters.kafka_bus import KafkaBus
+from livecore.adapters.memory_bus import MemoryBus
+from livecore.ports.bus import Bus, ConsumerSettings
+from livecore.testing.servers import tansu_broker
+from livecore.wire.codec import encode, market_events
+from livecore.wire.messages import Tick
 
 SETTINGS = ConsumerSettings(session_timeout_ms=3000, heartbeat_interval_ms=750)
 SYMBOLS = 2000

@@ -1,8 +1,8 @@
 """Failover and planned-migration timings of the real distributed system.
 
 Starts a private Tansu broker, redis-server and PostgreSQL database
-(``tests/servers.py``) and the same cluster as the end-to-end test
-(``tests/e2e/cluster.py``): three ``livecore node`` processes (1 s heartbeat,
+(``livecore.testing.servers``) and the same cluster as the end-to-end test
+(``livecore.testing.cluster``): three ``livecore node`` processes (1 s heartbeat,
 3 s TTL), one scheduler, one gateway, one synthetic feed, twenty portfolios
 trading on ticks. Then:
 
@@ -33,7 +33,6 @@ import itertools
 import json
 import shutil
 import statistics
-import sys
 import tempfile
 import time
 import uuid
@@ -42,22 +41,19 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+from rich.console import Console
+from rich.table import Table
 
-from rich.console import Console  # noqa: E402
-from rich.table import Table  # noqa: E402
-from tests.e2e.cluster import Backends, Cluster, Timings, portfolio_id, read_journal, tansu_bus_url, write_specs  # noqa: E402
-from tests.servers import postgres_database, redis_server, tansu_broker, wait_until  # noqa: E402
-
-from livecore.adapters.factory import open_coordination, open_store  # noqa: E402
-from livecore.ops import migrate  # noqa: E402
-from livecore.ops.context import Ops  # noqa: E402
-from livecore.ops.status import status  # noqa: E402
-from livecore.ports.coordination import Coordination  # noqa: E402
-from livecore.ports.store import Store  # noqa: E402
-from livecore.wire import names  # noqa: E402
-from livecore.wire.codec import command_acks  # noqa: E402
+from livecore.adapters.factory import open_coordination, open_store
+from livecore.ops import migrate
+from livecore.ops.context import Ops
+from livecore.ops.status import status
+from livecore.ports.coordination import Coordination
+from livecore.ports.store import Store
+from livecore.testing.cluster import Backends, Cluster, Timings, portfolio_id, read_journal, write_specs
+from livecore.testing.servers import postgres_database, redis_server, tansu_broker, tansu_bus_url, wait_until
+from livecore.wire import names
+from livecore.wire.codec import command_acks
 
 NODES = ("n1", "n2", "n3")
 TIMEOUT = 60.0

@@ -18,14 +18,10 @@ from __future__ import annotations
 
 import argparse
 import itertools
-import sys
 import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
-from pathlib import Path
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from rich.console import Console
 from rich.table import Table
@@ -125,7 +121,7 @@ def main() -> None:
     table.add_row("-", "generate only (no encode, no bus)", f"{count:,}", f"{count / seconds:,.0f}", "")
     measure("memory", f"memory://bench-{uuid.uuid4().hex}", n, table)
     if not args.no_kafka:
-        from tests.servers import tansu_broker
+        from livecore.testing.servers import tansu_broker
 
         with tansu_broker() as server:
             measure("tansu", server.url, n, table)

@@ -43,9 +43,10 @@ from dataclasses import asdict
 from pathlib import Path
 
 from _rss import FLAT_MIB_PER_MIN, Sampler, Verdict, verdicts
-from _servers import TANSU_CONSUMER, Proc, free_port, livecore_argv, redis_server, spawn, tansu_broker, wait_until
 
 from livecore.adapters.factory import open_coordination, open_store
+from livecore.testing.processes import Proc, livecore_argv, spawn
+from livecore.testing.servers import free_port, redis_server, tansu_broker, tansu_bus_url, wait_until
 from livecore.wire import names
 
 SECRET = "soak-secret"
@@ -113,9 +114,10 @@ def embedded(args: argparse.Namespace, workdir: Path) -> Iterator[tuple[dict[str
 @contextlib.contextmanager
 def distributed(args: argparse.Namespace, workdir: Path) -> Iterator[tuple[dict[str, Proc], str]]:
     db_url = f"sqlite:///{workdir}/state.db"
-    with tansu_broker() as (tansu, kafka_url), redis_server() as (redis, redis_url):
+    with tansu_broker() as tansu, redis_server() as redis:
+        redis_url = redis.url
         prefix = f"soak{uuid.uuid4().hex[:6]}."
-        global_args = ["--bus", f"{kafka_url}?{TANSU_CONSUMER}", "--coord", redis_url, "--db", db_url,
+        global_args = ["--bus", tansu_bus_url(tansu.url), "--coord", redis_url, "--db", db_url,
                        "--secret", SECRET, "--topic-prefix", prefix]  # fmt: skip
         procs: dict[str, Proc] = {"tansu": tansu, "redis": redis}
 

@@ -13,13 +13,9 @@ best of ``--repeat`` runs in ns per message and the ratio. Asserts nothing.
 from __future__ import annotations
 
 import argparse
-import sys
 import time
 from decimal import Decimal
-from pathlib import Path
 from typing import Any
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import msgspec
 

@@ -24,6 +24,7 @@ from livecore.errors import BackendUnavailable
 from livecore.ports.bus import BusError
 from livecore.ports.coordination import CoordinationError
 from livecore.ports.store import StoreError
+from livecore.retry import Backoff
 
 # how far along __cause__/__context__ to look (adapters wrap once or twice)
 _CHAIN_DEPTH = 8
@@ -93,7 +94,7 @@ class RetryPolicy:
 
     def backoff(self, attempt: int) -> float:
         """The pause after failed try number ``attempt`` (1-based)."""
-        return float(min(self.max_backoff_s, self.backoff_s * (2 ** min(attempt - 1, 30))))
+        return Backoff(self.backoff_s, self.max_backoff_s).pause(attempt)
 
 
 def classify(exc: BaseException) -> Fault:

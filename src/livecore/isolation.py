@@ -30,6 +30,7 @@ import time
 from collections.abc import Callable
 
 from livecore.faults import Fault, RetryPolicy, classify, describe
+from livecore.retry import RetryStopped, retry
 
 log = logging.getLogger(__name__)
 
@@ -104,36 +105,57 @@ class RecordGuard:
     def run(self, work: Callable[[], None], give_up: Callable[[str], None], what: str) -> RecordOutcome:
         """Do ``work`` until it succeeds, is given up (``give_up(reason)`` called) or
         the loop stops. ``what`` names the record in logs."""
-        attempt = 0
+        try:
+            work()  # the hot path: no retry machinery unless the first try fails
+            return RecordOutcome.DONE
+        except Exception as exc:
+            first: Exception | None = exc
+
+        def again() -> None:
+            """Try 1 is the failure above; later tries run ``work``."""
+            nonlocal first
+            if first is not None:
+                failed, first = first, None
+                raise failed
+            work()
+
+        return self._retry(again, give_up, what)
+
+    def _retry(self, work: Callable[[], None], give_up: Callable[[str], None], what: str) -> RecordOutcome:
         healthy = 0  # transient failures in a row while the backends answered
         healthy_since = 0.0  # clock() at the first of them
-        while True:
-            attempt += 1
-            try:
-                work()
-                return RecordOutcome.DONE
-            except Exception as exc:
-                self.failures += 1
-                fault = classify(exc)
-                if fault is Fault.TRANSIENT:
-                    healthy = healthy + 1 if self._probe() else 0
-                    if healthy == 1:
-                        healthy_since = self._clock()
-                if self._must_give_up(fault, attempt, healthy, self._clock() - healthy_since):
-                    tries = f" (after {attempt} tries)" if attempt > 1 else ""
-                    log.error("%s: %s failed%s, dead-lettered", self._label, what, tries, exc_info=exc)
-                    self.dead_lettered += 1
-                    return self._give_up(give_up, f"{fault.value}: {describe(exc)}{tries}", what)
-                pause = self._policy.backoff(attempt)
-                if attempt == 1:
-                    log.warning("%s: %s failed (%s), retrying", self._label, what, fault.value, exc_info=exc)
-                else:
-                    log.warning("%s: %s failed again (try %d): %s", self._label, what, attempt, describe(exc, 200))
+        reason = ""
+
+        def retry_on(exc: Exception, attempt: int) -> bool:
+            nonlocal healthy, healthy_since, reason
+            self.failures += 1
+            fault = classify(exc)
+            if fault is Fault.TRANSIENT:
+                healthy = healthy + 1 if self._probe() else 0
+                if healthy == 1:
+                    healthy_since = self._clock()
+            if self._must_give_up(fault, attempt, healthy, self._clock() - healthy_since):
+                tries = f" (after {attempt} tries)" if attempt > 1 else ""
+                log.error("%s: %s failed%s, dead-lettered", self._label, what, tries, exc_info=exc)
+                reason = f"{fault.value}: {describe(exc)}{tries}"
+                return False
+            if attempt == 1:
+                log.warning("%s: %s failed (%s), retrying", self._label, what, fault.value, exc_info=exc)
+            else:
+                log.warning("%s: %s failed again (try %d): %s", self._label, what, attempt, describe(exc, 200))
             self.retries += 1
-            self._alive()
-            if self._wait(pause):
-                return RecordOutcome.STOPPED
-            self._alive()
+            return True
+
+        try:
+            retry(work, retry_on=retry_on, backoff=self._policy.backoff, wait=self._pause)
+            return RecordOutcome.DONE
+        except RetryStopped:
+            return RecordOutcome.STOPPED
+        except Exception:
+            if not reason:  # not given up: retry_on itself raised
+                raise
+            self.dead_lettered += 1
+            return self._give_up(give_up, reason, what)
 
     def given_up(self, what: str, exc: Exception) -> str:
         """Count a record the loop gives up on without running it here (it has no
@@ -153,15 +175,25 @@ class RecordGuard:
 
     def _give_up(self, give_up: Callable[[str], None], reason: str, what: str) -> RecordOutcome:
         """Dead-letter; a give-up that raises is tried again (never skipped)."""
-        attempt = 0
-        while True:
-            attempt += 1
-            try:
-                give_up(reason)
-                return RecordOutcome.DEAD_LETTERED
-            except Exception:
-                self.give_up_failures += 1
-                log.exception("%s: the dead letter of %s could not be written (try %d)", self._label, what, attempt)
-            self._alive()
-            if self._wait(self._policy.backoff(attempt)):
-                return RecordOutcome.STOPPED
+
+        def retry_on(exc: Exception, attempt: int) -> bool:
+            self.give_up_failures += 1
+            log.error(
+                "%s: the dead letter of %s could not be written (try %d)", self._label, what, attempt, exc_info=exc
+            )
+            return True
+
+        try:
+            retry(lambda: give_up(reason), retry_on=retry_on, backoff=self._policy.backoff, wait=self._pause)
+            return RecordOutcome.DEAD_LETTERED
+        except RetryStopped:
+            return RecordOutcome.STOPPED
+
+    def _pause(self, seconds: float) -> bool:
+        """The loop's wait between tries, with its liveness stamped on both sides;
+        True when the loop is stopping."""
+        self._alive()
+        if self._wait(seconds):
+            return True
+        self._alive()
+        return False

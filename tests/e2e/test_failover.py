@@ -23,16 +23,7 @@ from pathlib import Path
 
 import pytest
 import redis
-from tests.e2e.cluster import (
-    Backends,
-    Cluster,
-    PortfolioJournal,
-    portfolio_id,
-    read_journal,
-    tansu_bus_url,
-    write_specs,
-)
-from tests.servers import postgres_database, wait_until
+from tests.servers import postgres_database, tansu_bus_url, wait_until
 
 from livecore.adapters.factory import open_coordination, open_store
 from livecore.ops.books import BooksCheck, check_snapshots, check_views
@@ -41,6 +32,7 @@ from livecore.ops.nodes import node_pause
 from livecore.ops.status import StatusReport, status
 from livecore.ports.coordination import Coordination
 from livecore.ports.store import Store
+from livecore.testing.cluster import Backends, Cluster, PortfolioJournal, portfolio_id, read_journal, write_specs
 from livecore.wire import names
 from livecore.wire.messages import FILL_STATUSES, FeedbackStatus
 
@@ -203,7 +195,7 @@ def _scenario(cluster: Cluster, world: World, tmp_path: Path) -> None:
 
     # 7. settle: no more placements, no new orders, every market order final, then no market data
     world.mark(f"{victim} trades again")
-    assert cluster.procs["scheduler"].terminate() == 0
+    assert cluster.procs["scheduler"].stop() == 0
     world.mark("scheduler stopped")
     with open_ops(cluster.backends.settings(), with_bus=True) as operator:  # what `livecore node pause` calls
         for node_id in NODES:
@@ -215,7 +207,7 @@ def _scenario(cluster: Cluster, world: World, tmp_path: Path) -> None:
     except TimeoutError:
         raise AssertionError(f"not settled: {_unsettled(world)}") from None
     world.mark("paused and settled")
-    assert cluster.procs["feed"].terminate() == 0
+    assert cluster.procs["feed"].stop() == 0
     views = _stable_views(world, cluster.timings.heartbeat_interval)
     _assert_books(views, world.pids, "view")
 
@@ -230,10 +222,10 @@ def _scenario(cluster: Cluster, world: World, tmp_path: Path) -> None:
             assert entry.order.epoch > after_failover[entry.order.portfolio_id][1], entry.order
 
     for node_id in NODES:
-        assert cluster.procs[node_id].terminate() == 0, cluster.procs[node_id].tail()
+        assert cluster.procs[node_id].stop() == 0, cluster.procs[node_id].tail()
     _assert_books(check_snapshots(world.store), world.pids, "snapshot")
     world.mark(f"books equal the journal; {_fills_total(views)} fills, {len(world.store.journal.orders())} orders")
-    assert cluster.procs["gateway"].terminate() == 0
+    assert cluster.procs["gateway"].stop() == 0
 
 
 def _balanced(world: World) -> bool:

@@ -75,7 +75,7 @@ class Cluster:
         self.gateway.start()
         assert self.gateway.wait_ready(TIMEOUT)
         self.pid = rig.pid()
-        rig.load(self.node, self.pid, [SENTINEL_SYMBOL], strategy="tests.unit.node.strategies:Idle")
+        rig.load(self.node, self.pid, [SENTINEL_SYMBOL], strategy="livecore.testing.strategies:Idle")
         rig.load(self.node, VICTIM, ["AAA", "BBB", "CCC"])  # buys once: its orders meet fuzzed prices
         self.market_sent = 0
         self.feedback_sent = 0

@@ -14,10 +14,10 @@ import msgspec
 import pytest
 from tests.integration.test_node_support import TIMEOUT, NodeRig, make_rig
 from tests.servers import wait_until
-from tests.unit.node.strategies import spec_toml
 
 from livecore.domain.portfolio import Portfolio
 from livecore.domain.spec import parse_spec
+from livecore.testing.strategies import spec_toml
 from livecore.wire import names
 from livecore.wire.messages import FeedbackStatus, OrderFeedback, Side
 from livecore.wire.signing import CommandSigner

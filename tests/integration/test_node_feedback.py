@@ -137,7 +137,7 @@ def test_overload_conflates_market_data_while_every_fill_applies(rig: NodeRig) -
         node = rig.running_node(mailbox_size=4, workers=2)
         slow, fast = rig.pid(), rig.pid()
         symbols = ["S1", "S2", "S3"]
-        rig.load(node, slow, symbols, strategy="tests.unit.node.strategies:Accumulate", params="delay_s = 0.004")
+        rig.load(node, slow, symbols, strategy="livecore.testing.strategies:Accumulate", params="delay_s = 0.004")
         rig.load(node, fast, ["FFF"])
         rig.ticks([(symbols[i % 3], str(10 + i % 7)) for i in range(600)] + [("FFF", "50")])
         rig.wait_orders(fast, 1)  # a slow portfolio does not stall the others

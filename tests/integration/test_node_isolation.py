@@ -23,7 +23,7 @@ from livecore.wire import codec, names
 from livecore.wire.messages import FeedbackStatus, MarketEvent, OrderFeedback, ScheduleCommand, Side
 
 POISON_PRICE = b'"price":"666.13"'
-ACCUMULATE = "tests.unit.node.strategies:Accumulate"
+ACCUMULATE = "livecore.testing.strategies:Accumulate"
 
 
 @pytest.fixture(params=["embedded", "servers"])

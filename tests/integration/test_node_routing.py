@@ -118,7 +118,7 @@ def test_malformed_messages_are_dead_lettered_and_the_loops_live_on(rig: NodeRig
 def test_a_raising_strategy_faults_its_portfolio_alone(rig: NodeRig) -> None:
     node = rig.running_node()
     bad, good = rig.pid(), rig.pid()
-    rig.load(node, bad, ["AAA"], strategy="tests.unit.node.strategies:Explode")
+    rig.load(node, bad, ["AAA"], strategy="livecore.testing.strategies:Explode")
     rig.load(node, good, ["AAA"])
     rig.tick("AAA", "10")
     assert rig.wait_orders(good, 1)[0][1].client_order_id == f"{good}-1-1"

@@ -18,7 +18,6 @@ from typing import Any
 
 import pytest
 from tests.servers import wait_until
-from tests.unit.node.strategies import spec_toml
 
 from livecore.adapters.factory import open_bus, open_coordination, open_store
 from livecore.domain.portfolio import Portfolio
@@ -26,6 +25,7 @@ from livecore.node import ExecutionNode, NodeConfig
 from livecore.ports.bus import Bus, Consumer, ConsumerSettings, Record
 from livecore.ports.coordination import Coordination
 from livecore.ports.store import Store
+from livecore.testing.strategies import spec_toml
 from livecore.topology import ensure_topics
 from livecore.wire import codec, names
 from livecore.wire.messages import CommandAck, DeadLetter, NewOrder, OrderFeedback, ScheduleCommand, Tick

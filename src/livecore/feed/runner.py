@@ -21,12 +21,21 @@ import msgspec
 from livecore.feed.config import FeedConfig
 from livecore.feed.readers import ReplayData
 from livecore.ports.bus import Bus, BusError, Delivery, Producer
+from livecore.retry import Backoff, retry
 from livecore.topology import ensure_topics
 from livecore.wire.codec import encode
 from livecore.wire.messages import MarketEvent
 from livecore.wire.names import Topics
 
 log = logging.getLogger(__name__)
+
+_DRAIN = Backoff(0.05, 0.05)  # a refused publish waits for deliveries this long, then tries again
+
+
+def _bus_refused(exc: Exception, _attempt: int) -> bool:
+    """A publish the producer refused (its local queue is full): worth another try."""
+    return isinstance(exc, BusError)
+
 
 Scheduled = tuple[float, MarketEvent]
 
@@ -146,12 +155,16 @@ class FeedRunner:
     def _publish(self, producer: Producer, event: MarketEvent) -> None:
         payload = encode(event)
         callback = self._on_delivery if self.config.track_deliveries else None
-        deadline = self._monotonic() + self.config.publish_retry_s
-        while True:
-            try:
-                producer.publish(self.topic, event.symbol, payload, callback)
-                return
-            except BusError:
-                if self._monotonic() > deadline:
-                    raise
-                producer.poll(0.05)  # local queue full: let deliveries drain
+
+        def drain(seconds: float) -> bool:
+            producer.poll(seconds)  # local queue full: let deliveries drain
+            return False
+
+        retry(
+            lambda: producer.publish(self.topic, event.symbol, payload, callback),
+            retry_on=_bus_refused,
+            backoff=_DRAIN.pause,
+            give_up_after_s=self.config.publish_retry_s,
+            wait=drain,
+            clock=self._monotonic,
+        )

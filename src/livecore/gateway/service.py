@@ -41,6 +41,7 @@ from livecore.isolation import RecordGuard, RecordOutcome, backends_answer
 from livecore.ports.bus import Bus, Consumer, OffsetReset, Record, TopicPartition
 from livecore.ports.coordination import Coordination
 from livecore.ports.store import Store
+from livecore.retry import Backoff, RetryStopped, retry
 from livecore.topology import ensure_topics
 from livecore.wire.names import Topics
 
@@ -236,15 +237,24 @@ class TradeGateway:
 
     def _settle(self) -> bool:
         """Wait until every outcome is journaled and delivered; False when stopping."""
-        assert self._publisher is not None
-        while True:
-            try:
-                if self._publisher.settle(self.config.publish_timeout_s):
-                    return True
-            except Exception as exc:
+        publisher, s = self._publisher, self.config
+        assert publisher is not None
+
+        def settled() -> None:
+            if not publisher.settle(s.publish_timeout_s):
+                raise _Unsettled
+
+        def retry_on(exc: Exception, _attempt: int) -> bool:
+            if not isinstance(exc, _Unsettled):
                 log.warning("gateway %s: outcomes not settled yet: %s", self.gateway_id, describe(exc, 200))
-            if self._stop.wait(self.config.retry_backoff_s):
-                return False
+            return True
+
+        pause = Backoff(s.retry_backoff_s, s.retry_backoff_s).pause
+        try:
+            retry(settled, retry_on=retry_on, backoff=pause, wait=self._stop.wait)
+            return True
+        except RetryStopped:
+            return False
 
     def _sync_assignment(self, consumer: Consumer) -> None:
         assigned = frozenset(tp.partition for tp in consumer.assignment() if tp.topic == self.topics.orders)
@@ -316,6 +326,10 @@ class TradeGateway:
         if self._desk is not None:
             self._desk.stats.loop_errors += 1
         log.exception("gateway %s: %s loop error (retrying)", self.gateway_id, loop)
+
+
+class _Unsettled(Exception):
+    """Outcomes still in flight when ``settle`` timed out: wait and settle again."""
 
 
 def _rewind(consumer: Consumer, records: list[Record]) -> None:

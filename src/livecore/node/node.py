@@ -270,8 +270,8 @@ class ExecutionNode:
 
     def status(self) -> dict[str, Any]:
         """A small summary for the CLI status line."""
-        p50 = self.latency.percentile(0.5)
-        p99 = self.latency.percentile(0.99)
+        p50 = self.latency.quantile(0.5)
+        p99 = self.latency.quantile(0.99)
         return {
             "node_id": self.node_id,
             "state": "stopped" if not self.is_running else ("paused" if self.paused else "running"),
@@ -282,8 +282,8 @@ class ExecutionNode:
             "stale": self.market_loop.stale,
             "orders": self._sender.delivered,
             "dead_letters": self._dead_letters.count,
-            "latency_p50_us": None if p50 is None else p50 / 1000,
-            "latency_p99_us": None if p99 is None else p99 / 1000,
+            "latency_p50_us": None if p50 is None else p50 * 1e6,
+            "latency_p99_us": None if p99 is None else p99 * 1e6,
         }
 
     def _stats(self) -> NodeStats:

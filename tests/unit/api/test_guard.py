@@ -20,10 +20,10 @@ from livecore.api.auth import BearerAuth
 from livecore.api.config import DEFAULT_MAX_BODY_BYTES, ApiConfig
 from livecore.api.guard import RequestGuard
 from livecore.errors import ConfigError
+from livecore.testing.rawhttp import stream
 from tests.servers import free_port, wait_until
 from tests.unit.api.conftest import AUTH
 from tests.unit.api.helpers import TOKEN
-from tests.unit.api.rawhttp import stream
 from tests.unit.ops.helpers import World
 
 MIGRATE = "/api/portfolios/alpha/migrate"

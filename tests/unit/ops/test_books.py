@@ -14,8 +14,8 @@ from livecore.adapters.sql_store import SqlStore
 from livecore.domain.portfolio import Portfolio
 from livecore.domain.spec import parse_spec
 from livecore.ops.books import IN_FLIGHT, MISMATCH, OK, check_snapshots, missing_fills, split_missing, status_of
+from livecore.testing.strategies import spec_toml
 from livecore.wire.messages import FeedbackStatus, NewOrder, OrderFeedback, Side, Tick
-from tests.unit.node.strategies import spec_toml
 
 PID = "bc"
 

@@ -43,7 +43,7 @@ def setup(tmp_path: Path, fill_age_s: float, in_snapshot: bool) -> str:
 
 
 def _spec() -> str:
-    from tests.unit.node.strategies import spec_toml
+    from livecore.testing.strategies import spec_toml
 
     return spec_toml(PID, ["AAA"], params="quantity = 10", cash=10_000)
 

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import contextlib
 import sqlite3
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,8 +21,10 @@ import sqlalchemy as sa
 from sqlalchemy.engine import URL, Connection, Engine
 
 from livecore.ports.store import StoreError
+from livecore.retry import Backoff, retry
 
 _WRITE = "livecore_write"
+_WAL_BACKOFF = Backoff(0.005, 0.2)  # between tries to switch a new file to WAL
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,20 +75,16 @@ def _enable_wal(cursor: Any, timeout_s: float) -> None:
     an exclusive lock and SQLite may answer "database is locked" at once, without
     its busy handler, while other connections race to open a new file: retry
     within the busy timeout."""
-    deadline = time.monotonic() + timeout_s
-    delay = 0.005
-    while True:
-        try:
-            mode = cursor.execute("PRAGMA journal_mode").fetchone()[0]
-            if str(mode).lower() == "wal":
-                return
+
+    def switch() -> None:
+        mode = cursor.execute("PRAGMA journal_mode").fetchone()[0]
+        if str(mode).lower() != "wal":
             cursor.execute("PRAGMA journal_mode = WAL")
-            return
-        except sqlite3.OperationalError as exc:
-            if "locked" not in str(exc) or time.monotonic() > deadline:
-                raise
-            time.sleep(delay)
-            delay = min(delay * 2, 0.2)
+
+    def locked(exc: Exception, _attempt: int) -> bool:
+        return isinstance(exc, sqlite3.OperationalError) and "locked" in str(exc)
+
+    retry(switch, retry_on=locked, backoff=_WAL_BACKOFF.pause, give_up_after_s=timeout_s)
 
 
 def _setup_sqlite(engine: Engine, settings: SqlSettings) -> None:

@@ -1,5 +1,5 @@
-"""Real livecore processes on real servers, for the end-to-end failover test and
-``bench/bench_failover.py``.
+"""Real livecore processes on real servers, for the end-to-end tests
+(failover, chaos) and ``bench/bench_failover.py``.
 
 Every process is ``python -m livecore.cli.app ...`` in a session of its own
 (so a kill reaches its whole process group), with its output in a log file
@@ -12,28 +12,18 @@ reader of the gateway journal (the source of truth every check is made against).
 
 from __future__ import annotations
 
-import contextlib
-import os
-import signal
 import subprocess
-import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from livecore.config import DeploymentSettings
 from livecore.ports.store import JournalOrder, Store
+from livecore.testing.processes import Proc, livecore_argv, spawn
 from livecore.wire.messages import FILL_STATUSES, FeedbackStatus, OrderFeedback, OrderType
 
 SECRET = "e2e-secret"
-TANSU_CONSUMER = "session_timeout_ms=3000&heartbeat_interval_ms=750"
 FINAL_STATUSES = frozenset({FeedbackStatus.FILLED, FeedbackStatus.REJECTED, FeedbackStatus.CANCELLED})
-
-
-def tansu_bus_url(kafka_url: str) -> str:
-    """Tansu holds group joins for session.timeout/2: use short consumer timings."""
-    joiner = "&" if "?" in kafka_url else "?"
-    return f"{kafka_url}{joiner}{TANSU_CONSUMER}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,46 +60,6 @@ class Timings:
     lease_ttl: float = 2.0
 
 
-@dataclass
-class Proc:
-    """One livecore process and its log."""
-
-    name: str
-    process: subprocess.Popen[bytes]
-    log_path: Path
-
-    @property
-    def alive(self) -> bool:
-        return self.process.poll() is None
-
-    def kill(self) -> None:
-        """SIGKILL the process group (no clean-up of any kind, like a dying machine)."""
-        if self.alive:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(self.process.pid, signal.SIGKILL)
-        with contextlib.suppress(subprocess.TimeoutExpired):
-            self.process.wait(10)
-
-    def terminate(self, timeout: float = 30.0) -> int | None:
-        """SIGTERM and wait (graceful stop); SIGKILL if it does not stop in time."""
-        if self.alive:
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(self.process.pid, signal.SIGTERM)
-        try:
-            return self.process.wait(timeout)
-        except subprocess.TimeoutExpired:
-            self.kill()
-            return None
-
-    def text(self) -> str:
-        with contextlib.suppress(OSError):
-            return self.log_path.read_text(errors="replace")
-        return ""
-
-    def tail(self, lines: int = 40) -> str:
-        return "\n".join(self.text().splitlines()[-lines:])
-
-
 class Cluster:
     """Starts livecore processes against one set of backends and cleans them up."""
 
@@ -133,13 +83,8 @@ class Cluster:
         """Start ``livecore <global options> <args>``; a name used before gets a new log."""
         generation = self._generation.get(name, 0) + 1
         self._generation[name] = generation
-        log_path = self.workdir / f"{name}.{generation}.log"
-        argv = [sys.executable, "-m", "livecore.cli.app", *self.backends.global_args(), *args]
-        with log_path.open("wb") as log:
-            process = subprocess.Popen(
-                argv, stdout=log, stderr=subprocess.STDOUT, cwd=self.workdir, start_new_session=True
-            )
-        proc = Proc(name, process, log_path)
+        argv = livecore_argv(self.backends.global_args(), args)
+        proc = spawn(name, argv, self.workdir, log_name=f"{name}.{generation}")
         self.procs[name] = proc
         self._spawned.append(proc)
         return proc
@@ -171,7 +116,7 @@ class Cluster:
 
     def cli(self, args: Sequence[str], timeout: float = 60.0) -> subprocess.CompletedProcess[str]:
         """Run an operator command to completion (``livecore portfolio ...``, ``status``)."""
-        argv = [sys.executable, "-m", "livecore.cli.app", *self.backends.global_args(), *args]
+        argv = livecore_argv(self.backends.global_args(), args)
         return subprocess.run(argv, capture_output=True, text=True, timeout=timeout, cwd=self.workdir)
 
     def close(self) -> None:

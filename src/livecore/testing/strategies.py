@@ -1,5 +1,5 @@
 """Test strategies (user code, as far as the node is concerned), importable by
-path from specs: ``tests.unit.node.strategies:BuyOnce``."""
+path from specs: ``livecore.testing.strategies:BuyOnce``."""
 
 from __future__ import annotations
 
@@ -49,7 +49,7 @@ class Explode(Strategy):
 def spec_toml(
     pid: str,
     symbols: list[str],
-    strategy: str = "tests.unit.node.strategies:BuyOnce",
+    strategy: str = "livecore.testing.strategies:BuyOnce",
     params: str = "",
     cash: int = 1_000_000,
 ) -> str:
