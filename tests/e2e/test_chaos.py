@@ -236,7 +236,8 @@ class Chaos:
         self.cluster.feed(SYMBOLS, RATE, seed=11)
         wait_until(lambda: all(not _node_seen_dead(self.coord, n) for n in NODES), START_TIMEOUT, "nodes up")
         specs = write_specs(tmp_path / "specs", PORTFOLIOS, SYMBOLS)
-        deployed = self.cluster.cli(["portfolio", "deploy", *map(str, specs)], timeout=START_TIMEOUT)
+        # a CLI process can take a minute just to import on an overloaded 2-core machine
+        deployed = self.cluster.cli(["portfolio", "deploy", *map(str, specs)], timeout=2 * START_TIMEOUT)
         assert deployed.returncode == 0, deployed.stdout + deployed.stderr
         self.pids = [p.stem for p in specs]
 
