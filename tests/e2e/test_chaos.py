@@ -1,6 +1,6 @@
 """Chaos: while a separate-process cluster trades, kill -9 and restart in turn
 redis-server, the gateway, a node and the scheduler leader, cut every database
-connection, and (with ``LIVECORE_CHAOS_BROKER=1``) the broker. After each fault
+connection, then the broker (skipped with ``LIVECORE_CHAOS_BROKER=0``). After each fault
 trading must resume without an operator; at the end every portfolio's books
 equal the journal, no client order id executed twice and no fill lost.
 
@@ -42,11 +42,10 @@ SYMBOLS = 6
 RATE = 120.0
 NODES = ("n1", "n2")
 START_TIMEOUT = 90.0
-# The broker step (kill -9, restart with its topics lost) does not recover in every
-# run yet: about half the runs on a loaded 2-core machine saw no portfolio trade
-# again within 120 s (docs/RESULTS.md, "Fuzz, property and chaos suites"). It runs
-# on demand until it does; tests/e2e/test_broker_restart.py covers the restart itself.
-BROKER_STEP = os.environ.get("LIVECORE_CHAOS_BROKER") == "1"
+# The broker step (kill -9, restart with its topics lost) runs unless
+# LIVECORE_CHAOS_BROKER=0; its record is in docs/RESULTS.md ("Fuzz, property and
+# chaos suites").
+BROKER_STEP = os.environ.get("LIVECORE_CHAOS_BROKER", "1") != "0"
 RECOVER_TIMEOUT = 60.0
 SETTLE_TIMEOUT = 60.0
 
@@ -169,7 +168,8 @@ class Chaos:
         self.cluster.feed(SYMBOLS, RATE, seed=11)
         wait_until(lambda: all(not _node_seen_dead(self.coord, n) for n in NODES), START_TIMEOUT, "nodes up")
         specs = write_specs(tmp_path / "specs", PORTFOLIOS, SYMBOLS)
-        deployed = self.cluster.cli(["portfolio", "deploy", *map(str, specs)])
+        # a CLI process can take a minute just to import on an overloaded 2-core machine
+        deployed = self.cluster.cli(["portfolio", "deploy", *map(str, specs)], timeout=2 * START_TIMEOUT)
         assert deployed.returncode == 0, deployed.stdout + deployed.stderr
         self.pids = [p.stem for p in specs]
 

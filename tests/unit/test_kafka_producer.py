@@ -147,3 +147,34 @@ def test_a_refused_publish_says_whether_trying_again_can_help(monkeypatch: pytes
     with pytest.raises(BusError) as closed:
         p.publish("orders", "k", b"after")
     assert not closed.value.transient and classify(closed.value) is Fault.REJECTED
+
+
+class BrokenMessage(Message):
+    """A delivery report whose message cannot be read: the report callback raises."""
+
+    def topic(self) -> str:
+        raise RuntimeError("unreadable report")
+
+
+class BrokenReports(FakeClient):
+    def poll(self, timeout: float = 0.0) -> int:
+        done, self.in_flight = self.in_flight, []
+        for topic, key, _, report in done:
+            if report is not None:
+                report(None, BrokenMessage(topic, key, 0))  # must not raise into librdkafka
+        return len(done)
+
+
+def test_a_report_callback_that_raises_stays_inside_it_and_the_next_call_rebuilds(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    broken, healthy = BrokenReports(), FakeClient()
+    p, state = producer(monkeypatch, broken, healthy)
+    seen = publish_all(p, b"m1", b"m2")
+    p.poll(0.0)  # the reports raise inside the client's poll; nothing escapes
+    assert p.unacknowledged == 2 and "delivery report callback raised RuntimeError" in caplog.text
+    assert "callback(s) raised" in state.health().reason
+    p.flush(1.0)  # rebuilt: both resent with the same bytes and reported once
+    assert p.rebuilds == 1 and healthy.produced == [b"m1", b"m2"]
+    assert [[d.error for d in deliveries] for deliveries in seen.values()] == [[None], [None]]
+    assert state.health().ok

@@ -9,18 +9,17 @@ An unknown key is a ``ConfigError`` naming it, never silently ignored.
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
+from livecore.adapters.kafka_callbacks import LOG as LOG  # the one "livecore.kafka" logger, used by every adapter
+from livecore.adapters.kafka_callbacks import CallbackFaults, TotalLogger
 from livecore.adapters.kafka_health import BrokerState
 from livecore.config import validate_bus_url
 from livecore.errors import ConfigError
 from livecore.ports.bus import ConsumerSettings, OffsetReset
-
-LOG = logging.getLogger("livecore.kafka")
 
 # librdkafka's syslog levels: 3 = errors only. Its info/notice chatter (connects,
 # rebalances) is not useful in normal operation; errors still reach LOG.
@@ -151,10 +150,15 @@ def parse_kafka_url(url: str) -> KafkaSettings:
 _ALL_BROKERS_DOWN = -187  # KafkaError._ALL_BROKERS_DOWN
 
 
-def error_callback(state: BrokerState | None, on_fatal: Callable[[Any], None] | None = None) -> Callable[[Any], None]:
+def error_callback(
+    state: BrokerState | None,
+    on_fatal: Callable[[Any], None] | None = None,
+    faults: CallbackFaults | None = None,
+) -> Callable[[Any], None]:
     """librdkafka's error_cb: transient errors (broker down, ...) are warnings and
     an all-brokers-down event marks the bus unhealthy; fatal ones are errors and go
-    to ``on_fatal`` (a producer rebuilds itself)."""
+    to ``on_fatal`` (a producer rebuilds itself). Total: what it raises goes to
+    ``faults`` (the client's, or one that only logs)."""
 
     def on_error(error: Any) -> None:
         if error.fatal():
@@ -166,14 +170,14 @@ def error_callback(state: BrokerState | None, on_fatal: Callable[[Any], None] | 
         if state is not None and error.code() == _ALL_BROKERS_DOWN:
             state.broker_suspect(f"all brokers down ({error.str()})")
 
-    return on_error
+    return (faults if faults is not None else CallbackFaults("kafka client")).guard("error", on_error)
 
 
 def common_config(settings: KafkaSettings, on_error: Callable[[Any], None] | None = None) -> dict[str, Any]:
     return {
         "bootstrap.servers": settings.bootstrap,
         "client.id": settings.client_id,
-        "logger": LOG,
+        "logger": TotalLogger(LOG),
         "log_level": LIBRDKAFKA_LOG_LEVEL,
         "error_cb": on_error or error_callback(None),
         # never let the broker create a topic with its default partition count: the

@@ -25,12 +25,14 @@ from confluent_kafka import OFFSET_BEGINNING, KafkaError, KafkaException
 from confluent_kafka import Consumer as RdConsumer
 from confluent_kafka import TopicPartition as RdTopicPartition
 
+from livecore.adapters.kafka_callbacks import CallbackFaults
 from livecore.adapters.kafka_config import LOG, KafkaSettings, consumer_config, error_callback
 from livecore.adapters.kafka_health import BrokerState
 from livecore.faults import kafka_error_is_transient
 from livecore.ports.bus import BusError, Consumer, ConsumerSettings, OffsetReset, Record, TopicPartition
 
 _PARTITION_EOF = KafkaError._PARTITION_EOF
+REBALANCE = "rebalance"  # the name its callbacks' faults are recorded under
 Key = tuple[str, int]
 
 
@@ -53,14 +55,25 @@ class KafkaConsumer(Consumer):
         self._generation = self._state.generation
         self._born = self._state.generation
         self._loss_handled: dict[Key, int] = {}
-        on_error = error_callback(self._state)
+        self._faults = CallbackFaults(f"consumer of group {group_id}")
+        on_error = error_callback(self._state, faults=self._faults)
         self._consumer = RdConsumer(consumer_config(settings, group_id, offset_reset, asked, on_error))
+        self._topics = list(topics)
         self._assigned: set[Key] = set()
         self._polled: dict[Key, int] = {}
         self._stale_before: dict[Key, int] = {}
         self._paused = False
         self._closed = False
-        self._consumer.subscribe(topics, on_assign=self._on_assign, on_revoke=self._on_revoke, on_lost=self._on_revoke)
+        self._subscribe()
+
+    def _subscribe(self) -> None:
+        guard = self._faults.guard
+        self._consumer.subscribe(
+            self._topics,
+            on_assign=guard(REBALANCE, self._on_assign),
+            on_revoke=guard(REBALANCE, self._on_revoke),
+            on_lost=guard(REBALANCE, self._on_revoke),
+        )
 
     # --- rebalance callbacks (run by librdkafka inside consume/close) ---------------
 
@@ -125,12 +138,33 @@ class KafkaConsumer(Consumer):
                     LOG.error("group %s: cannot reposition %s[%d]: %s", self.group_id, *key, exc.args[0].str())
         self._generation = generation
 
+    def _check_callbacks(self) -> None:
+        """After a librdkafka call: a rebalance callback that raised inside it left the
+        assignment unknown (partitions owned but not tracked, or not fetched), so this
+        member leaves the group and joins it again; its partitions restart at the
+        group's committed offsets (at-least-once). Other callback faults were logged."""
+        faults = self._faults.take()
+        rebalance = [text for name, text in faults if name == REBALANCE]
+        if not rebalance or self._closed:
+            return
+        LOG.warning("group %s: a rebalance callback raised (%s): joining the group again", self.group_id, rebalance[0])
+        for key in list(self._assigned):
+            self._forget(key)
+        try:
+            self._consumer.unsubscribe()
+            self._subscribe()
+        except KafkaException as exc:
+            self._faults.record(REBALANCE, exc)  # tried again after the next call
+            raise _bus_error("cannot join the group again", exc.args[0]) from None
+
+    def _forget(self, key: Key) -> None:
+        self._assigned.discard(key)
+        self._polled.pop(key, None)
+        self._stale_before.pop(key, None)
+
     def _on_revoke(self, consumer: RdConsumer, partitions: list[RdTopicPartition]) -> None:
         for partition in partitions:
-            key = (partition.topic, partition.partition)
-            self._assigned.discard(key)
-            self._polled.pop(key, None)
-            self._stale_before.pop(key, None)
+            self._forget((partition.topic, partition.partition))
         LOG.debug("group %s revoked %d partition(s)", self.group_id, len(partitions))
 
     # --- Consumer ----------------------------------------------------------------
@@ -149,6 +183,8 @@ class KafkaConsumer(Consumer):
                 messages.extend(self._consumer.consume(max_records - 1, 0))
         except KafkaException as exc:
             raise _bus_error("poll failed", exc.args[0]) from None
+        finally:
+            self._check_callbacks()
         batch: list[Record] = []
         polled = self._polled
         stale = self._stale_before

@@ -46,6 +46,7 @@ from typing import Any
 from confluent_kafka import KafkaError, KafkaException
 from confluent_kafka import Producer as RdProducer
 
+from livecore.adapters.kafka_callbacks import CallbackFaults
 from livecore.adapters.kafka_config import LOG, KafkaSettings, error_callback, producer_config
 from livecore.adapters.kafka_health import PRODUCER, BrokerState
 from livecore.faults import kafka_error_is_transient
@@ -91,10 +92,12 @@ class KafkaProducer(Producer):
         self.rebuilds = 0
         self.resent = 0
         self.replayed = 0
+        self._faults = CallbackFaults("producer")
         self._producer = self._new_client()
 
     def _new_client(self) -> RdProducer:
-        return RdProducer(producer_config(self._settings, error_callback(self._state, self._on_fatal)))
+        on_error = error_callback(self._state, self._on_fatal, self._faults)
+        return RdProducer(producer_config(self._settings, on_error))
 
     # --- Producer ------------------------------------------------------------------
 
@@ -178,6 +181,8 @@ class KafkaProducer(Producer):
             if not error.fatal():
                 raise BusError(f"producer failed: {error.str()}", transient=kafka_error_is_transient(error)) from None
             self._on_fatal(error)
+        finally:
+            self._check_callbacks()
 
     def flush(self, timeout: float = 10.0) -> None:
         """Waits across a rebuild: done when every message is acknowledged or failed."""
@@ -204,18 +209,20 @@ class KafkaProducer(Producer):
     # --- delivery reports (run inside librdkafka's poll/flush) -------------------------
 
     def _on_report(self, build: int, seq: int, error: KafkaError | None, message: Any) -> None:
+        """Total (see ``kafka_callbacks``): a report that cannot be handled leaves its
+        message unacknowledged and makes the next call rebuild, which resends it."""
+        try:
+            self._report(build, seq, error, message)
+        except BaseException as exc:  # nothing may stay pending in librdkafka
+            self._faults.record("delivery report", exc)
+
+    def _report(self, build: int, seq: int, error: KafkaError | None, message: Any) -> None:
         if build != self._build:
             return  # from a replaced client: the message was resent by the rebuild
         if error is not None and (error.fatal() or error.code() == _FATAL):
             self._on_fatal(error)
             return
         if error is not None and error.code() in _PURGED:
-            return
-        with self._lock:
-            pending = self._unacked.pop(seq, None)
-            if pending is not None and error is None:
-                self._keep(seq, pending[0], pending[1], pending[2])
-        if pending is None or pending[3] is None:
             return
         delivery = Delivery(
             topic=message.topic(),
@@ -224,7 +231,12 @@ class KafkaProducer(Producer):
             offset=message.offset(),
             error=None if error is None else error.str(),
         )
-        self._reports.append((pending[3], delivery))
+        with self._lock:
+            pending = self._unacked.pop(seq, None)
+            if pending is not None and error is None:
+                self._keep(seq, pending[0], pending[1], pending[2])
+        if pending is not None and pending[3] is not None:
+            self._reports.append((pending[3], delivery))
 
     def _keep(self, seq: int, topic: str, key: bytes | str | None, value: bytes) -> None:
         """Keep an acknowledged message for a replay after a data loss (bounded)."""
@@ -246,9 +258,21 @@ class KafkaProducer(Producer):
     # --- rebuilding ------------------------------------------------------------------
 
     def _on_fatal(self, error: KafkaError) -> None:
+        self._needs_rebuild(f"fatal error: {error.str()}")
+
+    def _needs_rebuild(self, reason: str) -> None:
         if self._fatal is None:
-            self._fatal = error.str()
-            self._state.problem(PRODUCER, f"fatal error: {error.str()}")
+            self._fatal = reason
+            self._state.problem(PRODUCER, reason)
+
+    def _check_callbacks(self) -> None:
+        """After a librdkafka call: a callback that raised inside it leaves the client's
+        state unknown (a report lost, a fatal error unseen), so the next call rebuilds
+        and resends what is not acknowledged (consumers de-duplicate by id)."""
+        faults = self._faults.take()
+        if faults:
+            name, text = faults[0]
+            self._needs_rebuild(f"{len(faults)} callback(s) raised, first the {name} one: {text}")
 
     def _rebuild_if_needed(self) -> None:
         if self._fatal is None and self._generation == self._state.generation:
@@ -262,7 +286,7 @@ class KafkaProducer(Producer):
         """Replace the client and resend every unacknowledged message. The broker
         generation is recorded only once every message is resent or reported
         failed; a fatal error during the resend makes the next call rebuild again."""
-        reason = f"fatal error: {self._fatal}" if self._fatal else "the broker came back after an outage"
+        reason = self._fatal or "the broker came back after an outage"
         generation = self._state.generation
         old = self._producer
         self._build += 1
@@ -271,6 +295,7 @@ class KafkaProducer(Producer):
             old.poll(0)  # its reports belong to an old build: ignored
         except KafkaException as exc:
             LOG.warning("purging the replaced producer failed: %s", exc.args[0].str())
+        self._faults.take()  # the replaced client's: logged, and the rebuild is under way
         self._fatal = None
         self._producer = self._new_client()
         self._state.clear(PRODUCER)
