@@ -41,6 +41,7 @@ from rich.table import Table
 from livecore.backtest.engine import Backtest, BacktestSettings
 from livecore.backtest.trades import round_trips
 from livecore.domain.spec import PortfolioSpec, parse_spec
+from livecore.testing.frames import ohlcv_frame
 from livecore.wire.messages import Bar
 
 MINUTE_NS = 60 * 1_000_000_000
@@ -107,19 +108,6 @@ def run_livecore(specs: list[PortfolioSpec], events: list[Bar]) -> tuple[float, 
             )
         )
     return seconds, trades
-
-
-def _frame(bars: list[Bar]) -> pd.DataFrame:
-    return pd.DataFrame(
-        {
-            "Open": [float(b.open) for b in bars],
-            "High": [float(b.high) for b in bars],
-            "Low": [float(b.low) for b in bars],
-            "Close": [float(b.close) for b in bars],
-            "Volume": [float(b.volume) for b in bars],
-        },
-        index=pd.to_datetime([b.ts_ns for b in bars], unit="ns"),
-    )
 
 
 def _cents_sum(values: object, n: int) -> object:
@@ -200,7 +188,7 @@ def race(label: str, series: list[list[Bar]], table: Table) -> None:
     for name, engine in (("backtesting.py", run_backtesting_py), ("backtrader", run_backtrader)):
         total = 0.0
         for s in series:
-            frame = _frame(s)
+            frame = ohlcv_frame(s)
             seconds, theirs = engine(frame)
             total += seconds
             mine = ours.get(s[0].symbol, [])

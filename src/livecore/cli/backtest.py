@@ -13,6 +13,7 @@ from rich.table import Table
 from livecore.backtest.report import STAT_LABELS, format_stat
 from livecore.backtest.runner import BacktestOutcome, BacktestRequest, run_backtest, write
 from livecore.backtest.stats import Stats
+from livecore.backtest.sweep import SweepRow, fragment, parse_grid, ranked, sweep, write_sweep
 from livecore.cli import costs
 from livecore.cli.status import JSON_HELP, emit_json
 
@@ -58,6 +59,10 @@ def backtest(
     commission_bps: str = costs.COMMISSION_BPS,
     commission_min: str = costs.COMMISSION_MIN,
     participation: str | None = costs.PARTICIPATION,
+    params: list[str] = typer.Option(
+        [], "--param", metavar="NAME=V1,V2,...", help="sweep a strategy parameter (repeat for a grid; one spec)"
+    ),
+    sort: str = typer.Option("sharpe", "--sort", metavar="STAT", help="the statistic a sweep is ranked by"),
     out: Path | None = typer.Option(None, "--out", metavar="DIR", help="output folder (default: a fresh one)"),
     as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="no progress bar and no tables"),
@@ -71,6 +76,9 @@ def backtest(
         participation=participation,
     )
     request = BacktestRequest(specs=specs, data=data, start=start, end=end, paper=paper)
+    if params:
+        run_sweep(request, grid=parse_grid(params), sort=sort, out=out or fresh_folder(DEFAULT_ROOT), as_json=as_json)
+        return
     console = Console(stderr=True)
     outcome = _run_with_progress(request, console, quiet or as_json)
     folder = out or fresh_folder(DEFAULT_ROOT)
@@ -86,3 +94,38 @@ def backtest(
     for pid, fault in outcome.run["faults"].items():
         stdout.print(f"[red]{pid} faulted:[/] {fault}", highlight=False)
     stdout.print(f"results in {folder} (report.html, trades.csv, orders.csv, equity.csv, stats.json)", highlight=False)
+
+
+_SWEEP_STATS = (("sharpe", "Sharpe", "num"), ("total_return", "return", "pct"), ("max_drawdown", "max DD", "pct"))
+_SWEEP_MORE = (("trades", "trades", "int"), ("win_rate", "win rate", "pct"))
+
+
+def run_sweep(request: BacktestRequest, *, grid: dict[str, list[object]], sort: str, out: Path, as_json: bool) -> None:
+    """Every combination, ranked by ``sort``; the best one's spec lines last."""
+    rows = ranked(sweep(request, grid), sort)
+    write_sweep(out / "sweep.csv", rows, list(grid))
+    if as_json:
+        emit_json([{"params": r.params, "stats": r.stats and r.stats.to_dict(), "problem": r.problem} for r in rows])
+        return
+    console = Console()
+    console.print(sweep_table(rows, list(grid), sort))
+    if rows and rows[0].stats is not None:
+        console.print(f"best by {sort}:\n{fragment(rows[0].params)}", highlight=False, markup=False)
+    console.print(f"results in {out / 'sweep.csv'}", highlight=False)
+
+
+def sweep_table(rows: list[SweepRow], names: list[str], sort: str) -> Table:
+    table = Table(title=f"sweep, best {sort} first", title_justify="left")
+    columns = [*_SWEEP_STATS, *_SWEEP_MORE]
+    for name in names:
+        table.add_column(name)
+    for _, label, _ in columns:
+        table.add_column(label, justify="right")
+    for row in rows:
+        cells = [str(row.params[n]) for n in names]
+        if row.stats is None:
+            table.add_row(*cells, f"[yellow]not run: {row.problem}[/]", *([""] * (len(columns) - 1)))
+            continue
+        values = row.stats.to_dict()
+        table.add_row(*cells, *(format_stat(values[key], kind) for key, _, kind in columns))
+    return table

@@ -11,6 +11,7 @@ import pytest
 from livecore.backtest.engine import Backtest, BacktestSettings
 from livecore.backtest.stats import iso
 from livecore.backtest.trades import round_trips
+from livecore.testing.frames import ohlcv_frame
 from livecore.wire.messages import Bar
 from tests.unit.backtest.helpers import bundled, ma_spec
 
@@ -18,21 +19,6 @@ pd = pytest.importorskip("pandas")
 backtesting = pytest.importorskip("backtesting")
 
 FAST, SLOW = 5, 20
-
-
-def _frame(events: list) -> object:
-    bars = [e for e in events if isinstance(e, Bar)]
-    index = pd.to_datetime([iso(b.ts_ns) for b in bars], utc=True).tz_localize(None)
-    return pd.DataFrame(
-        {
-            "Open": [float(b.open) for b in bars],
-            "High": [float(b.high) for b in bars],
-            "Low": [float(b.low) for b in bars],
-            "Close": [float(b.close) for b in bars],
-            "Volume": [float(b.volume) for b in bars],
-        },
-        index=index,
-    )
 
 
 def _sma(values: object, n: int) -> object:
@@ -57,7 +43,13 @@ def _reference_trades(events: list, size: object) -> list[tuple[str, str, Decima
             elif self.fast[-1] < self.slow[-1] and self.position:
                 self.position.close()
 
-    run = backtesting.Backtest(_frame(events), SmaCross, cash=100_000, commission=0, trade_on_close=False)
+    run = backtesting.Backtest(
+        ohlcv_frame([e for e in events if isinstance(e, Bar)]),
+        SmaCross,
+        cash=100_000,
+        commission=0,
+        trade_on_close=False,
+    )
     result = run.run()
     rows = []
     for trade in result._trades.itertuples():
