@@ -16,6 +16,7 @@ import datetime as dt
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+import msgspec
 import psutil
 
 from livecore.control.metrics import PAUSED, RUNNING, NodeMetrics
@@ -52,13 +53,14 @@ class NodeStats:
     paused: bool
     started_at: str
     capacity: int
-    extra: Mapping[str, int | float | str] = field(default_factory=dict)
+    counters: NodeMetrics = field(default_factory=NodeMetrics)  # the node's own counters, by field
 
 
 def node_metrics(stats: NodeStats, gauge: ProcessGauge, bus: BusHealth) -> NodeMetrics:
-    """One heartbeat's report; ``stats.extra`` names its fields by their hash names."""
+    """One heartbeat's report: the node's counters plus the seed's fields and bus health."""
     sizes = stats.queue_sizes
-    return NodeMetrics(
+    return msgspec.structs.replace(
+        stats.counters,
         portfolio_count=len(stats.portfolio_epochs),
         queue_size=(sum(sizes) / len(sizes)) if sizes else 0.0,
         cpu_usage=gauge.cpu_percent(),
@@ -75,4 +77,4 @@ def node_metrics(stats: NodeStats, gauge: ProcessGauge, bus: BusHealth) -> NodeM
         bus_reason=bus.reason,
         bus_since_ns=bus.since_ns,
         bus_lost_records=bus.lost_records,
-    ).with_fields(stats.extra)
+    )

@@ -21,6 +21,7 @@ import uuid
 from collections.abc import Callable
 from typing import Any
 
+from livecore.control.metrics import NodeMetrics
 from livecore.errors import ConfigError
 from livecore.node.assembly import NodeParts, NodeServices
 from livecore.node.commands import CommandFailed
@@ -297,19 +298,19 @@ class ExecutionNode:
             paused=self.paused,
             started_at=self._started_at,
             capacity=self.config.capacity,
-            extra={
-                "faulted": sum(1 for p in processors if p.faulted),
-                "stale_events": self.market_loop.stale,
-                names.DEAD_LETTERS_FIELD: self._dead_letters.count,
-                names.OFFER_ERRORS_FIELD: self.market_loop.offer_errors,
-                "orders_sent": self._sender.delivered,
-                "order_failures": self._sender.failures,
-                "feedback_ignored": self.feedback_loop.ignored,
-                "commands_refused": self.dispatcher.refused,
-                "commands_replayed": self.dispatcher.replayed,
-                "workers": self.config.workers,
-                **self._loop_counters(),
-            },
+            counters=NodeMetrics(
+                faulted=sum(1 for p in processors if p.faulted),
+                stale_events=self.market_loop.stale,
+                dead_letters=self._dead_letters.count,
+                offer_errors=self.market_loop.offer_errors,
+                orders_sent=self._sender.delivered,
+                order_failures=self._sender.failures,
+                feedback_ignored=self.feedback_loop.ignored,
+                commands_refused=self.dispatcher.refused,
+                commands_replayed=self.dispatcher.replayed,
+                workers=self.config.workers,
+                loops=self._loop_counters(),
+            ),
         )
 
     # --- internals ---------------------------------------------------------------------------------

@@ -6,6 +6,7 @@ from typing import Any
 import pytest
 
 from livecore.adapters.memory_coordination import MemoryCoordination
+from livecore.control.metrics import NodeMetrics
 from livecore.node.config import NodeConfig
 from livecore.node.heartbeat import Heartbeat, WatchedLoop
 from livecore.node.loop import ConsumerLoop, LoopSettings
@@ -29,7 +30,7 @@ class Hosting:
 
 
 def stats() -> NodeStats:
-    return NodeStats({"p1": 3}, [2, 4], 10, 1, 1, False, "2026-01-01T00:00:00+00:00", 5, {"faulted": 0})
+    return NodeStats({"p1": 3}, [2, 4], 10, 1, 1, False, "2026-01-01T00:00:00+00:00", 5, NodeMetrics(faulted=0))
 
 
 class Rig:
