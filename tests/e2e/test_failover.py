@@ -36,7 +36,7 @@ from livecore.testing.cluster import Backends, Cluster, PortfolioJournal, portfo
 from livecore.wire import names
 from livecore.wire.messages import FILL_STATUSES, FeedbackStatus
 
-pytestmark = [pytest.mark.e2e, pytest.mark.kafka, pytest.mark.redis, pytest.mark.postgres]
+pytestmark = [pytest.mark.e2e, pytest.mark.kafka, pytest.mark.redis, pytest.mark.postgres, pytest.mark.timeout(900)]
 
 PORTFOLIOS = 20
 SYMBOLS = 20

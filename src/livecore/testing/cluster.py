@@ -114,8 +114,9 @@ class Cluster:
             "feed", ["feed", "synthetic", "--symbols", str(symbols), "--rate", f"{rate:g}", "--seed", str(seed)]
         )
 
-    def cli(self, args: Sequence[str], timeout: float = 60.0) -> subprocess.CompletedProcess[str]:
-        """Run an operator command to completion (``livecore portfolio ...``, ``status``)."""
+    def cli(self, args: Sequence[str], timeout: float = 180.0) -> subprocess.CompletedProcess[str]:
+        """Run an operator command to completion (``livecore portfolio ...``, ``status``); the
+        generous timeout is for a loaded machine, where starting the CLI alone has taken a minute."""
         argv = livecore_argv(self.backends.global_args(), args)
         return subprocess.run(argv, capture_output=True, text=True, timeout=timeout, cwd=self.workdir)
 
