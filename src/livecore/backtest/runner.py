@@ -8,6 +8,7 @@ write the files.
 
 from __future__ import annotations
 
+from collections import Counter, defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date
@@ -16,8 +17,9 @@ from typing import Any
 
 from livecore.backtest.engine import Backtest, BacktestResult, BacktestSettings, Progress
 from livecore.backtest.outputs import write_outputs
+from livecore.backtest.records import EquityPoint, FillRecord
 from livecore.backtest.stats import NS_PER_DAY, Stats, compute
-from livecore.backtest.trades import round_trips
+from livecore.backtest.trades import RoundTrip, round_trips
 from livecore.domain.spec import PortfolioSpec
 from livecore.errors import ConfigError
 from livecore.feed.bundled import bundled_data_dir
@@ -99,25 +101,40 @@ def load_events(
     return events
 
 
+def portfolio_stats(result: BacktestResult) -> list[Stats]:
+    """Each spec's statistics, in spec order; the records are split by portfolio
+    once (one pass each), not filtered again for every portfolio."""
+    records = result.records
+    points: dict[str, list[EquityPoint]] = defaultdict(list)
+    fills: dict[str, list[FillRecord]] = defaultdict(list)
+    trips: dict[str, list[RoundTrip]] = defaultdict(list)
+    orders: Counter[str] = Counter()
+    for point in records.equity:
+        points[point.portfolio_id].append(point)
+    for fill in records.fills:
+        fills[fill.portfolio_id].append(fill)
+    for trip in round_trips(records.fills):
+        trips[trip.portfolio_id].append(trip)
+    for record in records.orders.values():
+        orders[record.order.portfolio_id] += 1
+    return [
+        compute(
+            portfolio_id=spec.id,
+            initial_equity=spec.initial_cash,
+            points=points[spec.id],
+            fills=fills[spec.id],
+            trips=trips[spec.id],
+            orders=orders[spec.id],
+        )
+        for spec in result.specs
+    ]
+
+
 def run_backtest(request: BacktestRequest, *, progress: Progress | None = None) -> BacktestOutcome:
     specs = load_specs(request.specs)
     events = load_events(request.data, specs, request.start, request.end)
     result = Backtest(specs=specs, settings=BacktestSettings(paper=request.paper)).run(events, progress=progress)
-    records = result.records
-    trips = round_trips(records.fills)
-    stats = []
-    for spec in specs:
-        pid = spec.id
-        stats.append(
-            compute(
-                portfolio_id=pid,
-                initial_equity=spec.initial_cash,
-                points=[p for p in records.equity if p.portfolio_id == pid],
-                fills=[f for f in records.fills if f.portfolio_id == pid],
-                trips=[t for t in trips if t.portfolio_id == pid],
-                orders=sum(1 for r in records.orders.values() if r.order.portfolio_id == pid),
-            )
-        )
+    stats = portfolio_stats(result)
     costs = request.paper.costs
     run = {
         "specs": [str(spec.source) for spec in specs],

@@ -19,9 +19,8 @@ from pathlib import Path
 from typing import Any
 
 from livecore.backtest.engine import Backtest, BacktestSettings
-from livecore.backtest.runner import BacktestRequest, load_events, load_specs
-from livecore.backtest.stats import Stats, compute
-from livecore.backtest.trades import round_trips
+from livecore.backtest.runner import BacktestRequest, load_events, load_specs, portfolio_stats
+from livecore.backtest.stats import Stats
 from livecore.domain.spec import PortfolioSpec, parse_spec
 from livecore.errors import ConfigError
 from livecore.wire.messages import MarketEvent
@@ -106,15 +105,7 @@ def _one(request: BacktestRequest, overrides: dict[str, Any]) -> SweepRow:
     except ConfigError as exc:
         return SweepRow(params=overrides, stats=None, problem=str(exc))
     result = Backtest(specs=[variant], settings=BacktestSettings(paper=request.paper)).run(events)
-    records = result.records
-    stats = compute(
-        portfolio_id=variant.id,
-        initial_equity=variant.initial_cash,
-        points=records.equity,
-        fills=records.fills,
-        trips=round_trips(records.fills),
-        orders=len(records.orders),
-    )
+    (stats,) = portfolio_stats(result)
     return SweepRow(params=overrides, stats=stats)
 
 
