@@ -32,8 +32,11 @@ from livecore.feed.readers import load_replay
 from livecore.feed.runner import FeedRunner, Scheduled, replay_schedule
 from livecore.feed.synthetic import SyntheticFeed, SyntheticSettings
 from livecore.gateway.config import GatewayConfig
+from livecore.gateway.paper import END_OF_DATA
 from livecore.gateway.service import TradeGateway
+from livecore.lockstep import Lockstep, Quiet, Snapshot, settled
 from livecore.node import ExecutionNode, NodeConfig
+from livecore.node.gate import MarketGate
 from livecore.ops import Ops, OpsConfig
 from livecore.ops import deploy as ops_deploy
 from livecore.ops import status as ops_status
@@ -49,6 +52,8 @@ from livecore.wire.names import Topics
 from livecore.wire.signing import CommandSigner
 
 log = logging.getLogger(__name__)
+
+_EVERY_RECORD = 2**63 - 1
 
 # One bundled trading day every 20 ms: the three years of daily bars take about 20 s.
 DEFAULT_REPLAY_SPEED = 86_400 * 50.0
@@ -68,14 +73,25 @@ _SYNTHETIC = SyntheticSettings()
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class ReplayPlan:
-    """Replay CSV/Parquet bars or ticks; ``path`` None = the bundled daily dataset."""
+    """Replay CSV/Parquet bars or ticks; ``path`` None = the bundled daily dataset.
+
+    ``event_time``: keep the data's timestamps (the nodes' stale-tick guard and
+    the gateway's clock follow them). With ``speed`` 0 and no ``loop`` as well the
+    replay runs in lockstep (``lockstep.py``): the live path takes every event
+    time in the order a backtest does, so both give the same orders and fills.
+    """
 
     path: Path | None = None
     speed: float = DEFAULT_REPLAY_SPEED
     loop: bool = True
+    event_time: bool = False
 
     def __post_init__(self) -> None:
         non_negative(self, "speed")
+
+    @property
+    def lockstep(self) -> bool:
+        return self.event_time and self.speed == 0 and not self.loop
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -131,6 +147,9 @@ class LiveCoreConfig:
     ``ready_timeout_s``: how long ``start`` waits for every deployed portfolio to
     be loaded before the feed starts (so no portfolio misses the first bars).
     ``drain_timeout_s``: how long ``stop`` lets in-flight orders come back filled.
+    ``settle_timeout_s``: how long a replay waits for the system to finish with
+    one event time (lockstep) or with the data (end of a finite replay) before it
+    logs a warning and goes on.
     """
 
     nodes: int = 2
@@ -143,9 +162,10 @@ class LiveCoreConfig:
     portfolio_files: tuple[Path, ...] = ()
     ready_timeout_s: float = 30.0
     drain_timeout_s: float = 5.0
+    settle_timeout_s: float = 60.0
 
     def __post_init__(self) -> None:
-        non_negative(self, "nodes", "ready_timeout_s", "drain_timeout_s")
+        non_negative(self, "nodes", "ready_timeout_s", "drain_timeout_s", "settle_timeout_s")
 
 
 def _spec_files(config: LiveCoreConfig) -> list[Path]:
@@ -196,6 +216,11 @@ class LiveCore:
         self._ops: Ops | None = None
         self._lock = threading.Lock()
         self._running = False
+        self._gates: list[MarketGate] = []
+        self._replay_stop = threading.Event()
+        self._finisher: threading.Thread | None = None
+        # a finite replay (``loop`` off) has published everything and the system settled
+        self.replay_finished = threading.Event()
 
     # --- lifecycle -----------------------------------------------------------------
 
@@ -249,7 +274,6 @@ class LiveCore:
 
     def _start(self) -> None:
         settings, config = self.settings, self.config
-        prefix = settings.topic_prefix
         files = _spec_files(config)
         schedule = _feed_schedule(config.feed) if config.feed is not None else None
 
@@ -264,23 +288,8 @@ class LiveCore:
         deployed = ops_deploy(self._ops, files)  # nodes read the spec from the registry at load
         wanted = {d.portfolio_id for d in deployed.portfolios}
 
-        gateway_config = dataclasses.replace(config.gateway, topic_prefix=prefix, topics=config.topics)
-        self.gateway = TradeGateway(bus, coord, store, gateway_config)
-        self.gateway.start()
-
-        node_config = dataclasses.replace(config.node, topic_prefix=prefix)
-        for i in range(1, config.nodes + 1):
-            node = ExecutionNode(
-                f"{config.node_prefix}-{i}",
-                bus=bus,
-                coord=coord,
-                store=store,
-                config=node_config,
-                secret=settings.secret,
-            )
-            self.nodes.append(node)
-            node.start()
-
+        self.gateway = self._start_gateway()
+        self._start_nodes()
         # Placements recorded by an earlier run name these nodes: a scheduler that
         # looked before they heartbeat would fail their portfolios over to nobody.
         self._wait_nodes_ready(config.ready_timeout_s)
@@ -291,10 +300,97 @@ class LiveCore:
         if config.nodes > 0:
             self._wait_loaded(wanted, config.ready_timeout_s)
         if schedule is not None:
-            events, total = schedule
-            feed_config = FeedConfig(topic_prefix=prefix, topics=config.topics)
-            self.feed = FeedRunner(bus, events, feed_config, total=total, name="livecore-feed")
-            self.feed.start()
+            self._start_feed(*schedule)
+
+    def _start_gateway(self) -> TradeGateway:
+        assert self._bus is not None and self._coord is not None and self._store is not None
+        config = self.config
+        gateway_config = dataclasses.replace(
+            config.gateway, topic_prefix=self.settings.topic_prefix, topics=config.topics, event_time=self._event_time
+        )
+        gateway = TradeGateway(self._bus, self._coord, self._store, gateway_config)
+        gateway.start()
+        return gateway
+
+    def _start_nodes(self) -> None:
+        assert self._bus is not None and self._coord is not None and self._store is not None
+        config = self.config
+        node_config = dataclasses.replace(
+            config.node, topic_prefix=self.settings.topic_prefix, event_time=self._event_time
+        )
+        lockstep = isinstance(config.feed, ReplayPlan) and config.feed.lockstep
+        for i in range(1, config.nodes + 1):
+            gate = MarketGate() if lockstep else None
+            node = ExecutionNode(
+                f"{config.node_prefix}-{i}",
+                bus=self._bus,
+                coord=self._coord,
+                store=self._store,
+                config=node_config,
+                secret=self.settings.secret,
+                market_gate=gate,
+            )
+            self.nodes.append(node)
+            if gate is not None:
+                self._gates.append(gate)
+            node.start()
+
+    def _start_feed(self, events: Iterator[Scheduled], total: int | None) -> None:
+        """Start the feed once every consumer of market data is positioned (a
+        ``latest`` consumer that is not would miss the first events)."""
+        assert self._bus is not None and self.gateway is not None
+        config = self.config
+        self._wait_consumers_ready(config.ready_timeout_s)
+        feed_config = FeedConfig(
+            topic_prefix=self.settings.topic_prefix, topics=config.topics, event_time=self._event_time
+        )
+        quiet = Quiet(probe=self._progress, stop=self._replay_stop, timeout_s=config.settle_timeout_s)
+        barrier = Lockstep(quiet=quiet, gates=self._gates).barrier if self._gates else None
+        self.feed = FeedRunner(
+            bus=self._bus, schedule=events, config=feed_config, total=total, name="livecore-feed", barrier=barrier
+        )
+        self.feed.start()
+        if isinstance(config.feed, ReplayPlan) and not config.feed.loop:
+            self._finisher = threading.Thread(
+                target=self._finish_replay, args=(self.feed, quiet), name="livecore-replay-end", daemon=True
+            )
+            self._finisher.start()
+
+    @property
+    def _event_time(self) -> bool:
+        return isinstance(self.config.feed, ReplayPlan) and self.config.feed.event_time
+
+    def _progress(self) -> Snapshot:
+        """Nodes first, then gateway and feed (see ``lockstep``)."""
+        assert self.gateway is not None and self.feed is not None
+        nodes = tuple(node.progress() for node in self.nodes)
+        return Snapshot(nodes=nodes, gateway=self.gateway.progress(), published=self.feed.published)
+
+    def _finish_replay(self, feed: FeedRunner, quiet: Quiet) -> None:
+        """A finite replay: once the data has ended and everything settled, cancel
+        what still works (``end_of_data``), settle again, and say the run is over."""
+        try:
+            while not feed.join(0.1):
+                if self._replay_stop.is_set():
+                    return
+            if feed.error is not None or not quiet.wait(settled, "settled after the data ended"):
+                return
+            assert self.gateway is not None
+            cancelled = self.gateway.cancel_open_orders(END_OF_DATA)
+            if quiet.wait(settled, "settled after end-of-data cancels"):
+                log.info("replay finished (%d open order(s) cancelled: end of data)", cancelled)
+                self.replay_finished.set()
+        except Exception:
+            log.exception("LiveCore: finishing the replay failed")
+
+    def _wait_consumers_ready(self, timeout: float) -> None:
+        deadline = time.monotonic() + timeout
+        assert self.gateway is not None
+        ready = self.gateway.wait_ready(timeout)
+        for node in self.nodes:
+            ready = node.market_loop.ready.wait(max(0.0, deadline - time.monotonic())) and ready
+        if not ready:
+            log.warning("market-data consumers not all positioned within %.0fs; starting the feed anyway", timeout)
 
     def _wait_nodes_ready(self, timeout: float) -> None:
         deadline = time.monotonic() + timeout
@@ -325,6 +421,11 @@ class LiveCore:
     def _shutdown(self) -> None:
         """Stop everything that was started; a step that fails is logged and the
         next one still runs, so one broken service cannot keep the others running."""
+        self._replay_stop.set()
+        for gate in self._gates:  # a held node loop lets go
+            gate.open_until(_EVERY_RECORD)
+        if self._finisher is not None:
+            self._finisher.join(self.config.settle_timeout_s)
         if self.scheduler is not None:
             _survive("stopping the scheduler", self.scheduler.stop)
         for node in self.nodes:

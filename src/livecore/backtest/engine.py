@@ -26,10 +26,9 @@ from livecore.backtest.records import EquityPoint, Records
 from livecore.domain.books import ACCOUNTING
 from livecore.domain.portfolio import Portfolio
 from livecore.domain.spec import PortfolioSpec
-from livecore.gateway.paper import PaperBroker, PaperSettings
+from livecore.gateway.paper import END_OF_DATA, PaperBroker, PaperSettings
 from livecore.wire.messages import MarketEvent, NewOrder, OrderFeedback
 
-END_OF_DATA = "end_of_data"
 Progress = Callable[[int], None]
 
 

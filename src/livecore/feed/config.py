@@ -14,7 +14,8 @@ class FeedConfig:
     ``max_sleep_s``: longest single wait (so a stop is seen promptly);
     ``track_deliveries``: count each delivery and failure (a per-message
     callback: about half the throughput on Kafka; off, ``delivered`` stays 0 and
-    only a flush timeout reveals trouble)."""
+    only a flush timeout reveals trouble); ``event_time``: publish each event
+    with the data's own timestamp instead of the wall clock's."""
 
     topic_prefix: str = ""
     topics: TopicLayout = DEFAULT_LAYOUT
@@ -24,6 +25,7 @@ class FeedConfig:
     max_sleep_s: float = 0.25
     min_sleep_s: float = 0.0005
     track_deliveries: bool = True
+    event_time: bool = False
 
     def __post_init__(self) -> None:
         at_least(self, 1, "poll_every")

@@ -1,6 +1,10 @@
 """The publishing loop of a feed: paces scheduled events and publishes them on
 ``market.data`` (key: symbol), stamped with the wall clock so that nodes treat
-them as live.
+them as live, or with their own timestamps in event time (``event_time``).
+
+A lockstep replay passes a ``barrier``: called after each event is published
+(and flushed) with the count published so far; it returns when the system has
+finished with that event.
 
 A schedule is any iterable of ``(offset_s, event)``: event ``i`` goes out
 ``offset_s`` seconds after the start, on an absolute schedule (a late event is
@@ -38,6 +42,7 @@ def _bus_refused(exc: Exception, _attempt: int) -> bool:
 
 
 Scheduled = tuple[float, MarketEvent]
+Barrier = Callable[[int], None]  # called with the count of events published
 
 
 def replay_schedule(data: ReplayData, speed: float, loop: bool = False) -> Iterator[Scheduled]:
@@ -73,6 +78,7 @@ class FeedRunner:
         clock: Callable[[], int] = time.time_ns,
         monotonic: Callable[[], float] = time.monotonic,
         name: str = "feed",
+        barrier: Barrier | None = None,
     ) -> None:
         self._bus = bus
         self._schedule = schedule
@@ -82,6 +88,7 @@ class FeedRunner:
         self._clock = clock
         self._monotonic = monotonic
         self._name = name
+        self._barrier = barrier
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self.published = 0
@@ -140,10 +147,12 @@ class FeedRunner:
                         delay = start + offset - self._monotonic()
                     if stop.is_set():
                         return self.published
-                    live = msgspec.structs.replace(event, ts_ns=self._clock())
+                    live = event if s.event_time else msgspec.structs.replace(event, ts_ns=self._clock())
                     self._publish(producer, live)
                     self.published += 1
-                    if self.published % s.poll_every == 0:
+                    if self._barrier is not None:
+                        self._pass_barrier(producer)
+                    elif self.published % s.poll_every == 0:
                         producer.poll(0)
             finally:
                 producer.flush(s.flush_timeout_s)
@@ -151,6 +160,11 @@ class FeedRunner:
         finally:
             self.finished.set()
         return self.published
+
+    def _pass_barrier(self, producer: Producer) -> None:
+        producer.flush(self.config.flush_timeout_s)  # the event is on the bus
+        assert self._barrier is not None
+        self._barrier(self.published)
 
     def _publish(self, producer: Producer, event: MarketEvent) -> None:
         payload = encode(event)

@@ -38,6 +38,9 @@ class GatewayConfig:
     publish_timeout_s: float = 10.0
     consumer: ConsumerSettings | None = None
     drop_backlog: bool = True
+    # event time (a replay that keeps the data's timestamps): "now" for acceptances,
+    # cancels and DAY orders is the latest market event seen, not the wall clock
+    event_time: bool = False
     component: str = "gateway"
     # a record whose handling raises: tries before it is dead-lettered, backoff between tries
     record_retry: RetryPolicy = field(default_factory=RetryPolicy)

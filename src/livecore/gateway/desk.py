@@ -27,6 +27,7 @@ import zlib
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
+from livecore.eventtime import EventClock
 from livecore.faults import Fault, classify, describe
 from livecore.gateway.answers import malformed_rejection, rejection
 from livecore.gateway.broker import BrokerAdapter
@@ -72,6 +73,8 @@ class GatewayStats:
     record_retries: int = 0  # tries repeated after a record's handling raised
     unanswered_known: int = 0  # journaled orders without outcome found at the venue (not resent)
     rejected_halted: int = 0  # orders of a portfolio halted because a report could not be journaled
+    order_records: int = 0  # records of ``orders`` fully handled (answered, ignored or dead-lettered)
+    end_of_data_cancelled: int = 0  # orders cancelled because a finite replay ended
 
 
 def partition_of(key: str, partitions: int) -> int:
@@ -93,7 +96,10 @@ class GatewayDesk:
         require_fence: bool,
         component: str = "gateway",
         clock: Callable[[], int] = time.time_ns,
+        event_clock: EventClock | None = None,
     ) -> None:
+        """``event_clock``: in event time the desk's "now" is the latest market
+        event seen (it replaces ``clock``)."""
         self._broker = broker
         self._journal = journal
         self._fences = fences
@@ -101,7 +107,8 @@ class GatewayDesk:
         self._topics = topics
         self._require_fence = require_fence
         self._component = component
-        self._clock = clock
+        self._clock = clock if event_clock is None else event_clock
+        self._event_clock = event_clock
         self._lock = threading.RLock()
         self.stats = GatewayStats()
 
@@ -127,11 +134,13 @@ class GatewayDesk:
                 request = order_requests.decode(record.value)
             except MalformedMessage as exc:
                 self._malformed_order(record, exc.reason)
+                self.stats.order_records += 1
                 return
             if isinstance(request, NewOrder):
                 self._new_order(request)
             else:
                 self._cancel(request)
+            self.stats.order_records += 1
 
     def order_failed(self, record: Record, reason: str) -> None:
         """Dead-letter an order record whose handling raised, and reject the order
@@ -142,6 +151,7 @@ class GatewayDesk:
             answer = self._failed_answer(record, reason)
             self._publisher.dead_letter(self._topics.dlq(record.topic), self._letter(record, reason))
             self.stats.failed_orders += 1
+            self.stats.order_records += 1
             if answer is None:
                 return
             self._publisher.enqueue([answer])
@@ -296,13 +306,14 @@ class GatewayDesk:
         with self._lock:
             self._fences.begin_batch()
             self._publisher.flush_pending()
+            if self._event_clock is not None:
+                self._event_clock.observe(max(event.ts_ns for event in events))
             now = self._clock()
             for symbol in {event.symbol for event in events}:
                 for order in self._broker.open_orders(symbol):
                     if is_stale(order.epoch, self._fences.fence(order.portfolio_id)):
                         self._broker.cancel(order.client_order_id, now, "stale_epoch")
                         self.stats.stale_resting_cancelled += 1
-            self.stats.market_events += len(events)
             failed: list[tuple[int, Exception]] = []
             for index, event in enumerate(events):
                 try:
@@ -313,7 +324,21 @@ class GatewayDesk:
                 self._publisher.emit(self._broker.drain_reports())
             except Exception as exc:  # the events are applied: never hand them in again
                 log.warning("market reports queued until the journal answers: %s", exc)
+            self.stats.market_events += len(events)  # after their reports: a replay waits on it
             return failed
+
+    def cancel_open_orders(self, reason: str) -> int:
+        """Cancel every order still working (a finite replay ended: nothing can fill
+        them any more); return the count. Their portfolios are told as usual."""
+        with self._lock:
+            self._publisher.flush_pending()
+            now = self._clock()
+            cancelled = sum(
+                1 for order in self._broker.open_orders() if self._broker.cancel(order.client_order_id, now, reason)
+            )
+            self.stats.end_of_data_cancelled += cancelled
+            self._publisher.emit(self._broker.drain_reports())
+            return cancelled
 
     def flush_pending(self) -> None:
         """Journal and publish reports left queued by an earlier failure."""

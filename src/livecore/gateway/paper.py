@@ -50,6 +50,8 @@ from livecore.wire.messages import (
 )
 
 _NS_PER_DAY = 86_400 * 1_000_000_000
+# the cancel reason of an order still working when a finite replay or a backtest ends
+END_OF_DATA = "end_of_data"
 
 
 @dataclass(frozen=True, slots=True)

@@ -28,8 +28,10 @@ import threading
 import time
 import uuid
 from collections.abc import Callable
+from dataclasses import dataclass
 from functools import partial
 
+from livecore.eventtime import EventClock
 from livecore.faults import classify, describe
 from livecore.gateway.broker import BrokerAdapter
 from livecore.gateway.config import GatewayConfig
@@ -46,6 +48,17 @@ from livecore.topology import ensure_topics
 from livecore.wire.names import Topics
 
 log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class GatewayProgress:
+    """What the gateway has finished, as a lockstep replay counts it: market
+    events applied (their fills published), order records handled, feedback
+    records published."""
+
+    market_applied: int
+    order_records: int
+    feedback_published: int
 
 
 class TradeGateway:
@@ -109,6 +122,7 @@ class TradeGateway:
             require_fence=s.require_fence,
             component=s.component,
             clock=self._clock,
+            event_clock=EventClock() if s.event_time else None,
         )
         self._started_ms = self._clock() // 1_000_000
         self._stop.clear()
@@ -148,6 +162,20 @@ class TradeGateway:
         """True once both consumers have partitions (market data and orders flow)."""
         deadline = time.monotonic() + timeout
         return self._orders_assigned.wait(timeout) and self._market_assigned.wait(max(0.0, deadline - time.monotonic()))
+
+    def progress(self) -> GatewayProgress:
+        """Counters a lockstep replay waits on (read them after the nodes')."""
+        stats, publisher = self.stats, self._publisher
+        published = 0 if publisher is None else publisher.published + publisher.republished
+        return GatewayProgress(
+            market_applied=stats.market_events, order_records=stats.order_records, feedback_published=published
+        )
+
+    def cancel_open_orders(self, reason: str) -> int:
+        """Cancel every working order (a finite replay ended); their portfolios are told."""
+        if self._desk is None:
+            raise RuntimeError("gateway not started")
+        return self._desk.cancel_open_orders(reason)
 
     @property
     def stats(self) -> GatewayStats:

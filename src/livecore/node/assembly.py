@@ -22,12 +22,15 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from livecore.errors import ConfigError
+from livecore.eventtime import EventClock
 from livecore.isolation import backends_answer
 from livecore.node.commands import CommandDispatcher, NodeControl
 from livecore.node.config import NodeConfig
 from livecore.node.deadletter import DeadLetters
 from livecore.node.factory import PortfolioFactory
 from livecore.node.feedback import FeedbackLoop
+from livecore.node.gate import MarketGate
 from livecore.node.hosting import PortfolioHosting
 from livecore.node.interest import InterestMap
 from livecore.node.latency import LatencyRecorder
@@ -72,6 +75,7 @@ class NodeParts:
         control: NodeControl,
         running: Callable[[], bool],
         producer: Callable[[], Producer | None],
+        market_gate: MarketGate | None = None,
     ) -> None:
         s, cfg = services, services.config
         self.portfolios = HostedPortfolios(node_id=s.node_id)
@@ -84,7 +88,7 @@ class NodeParts:
         self.dead_letters = DeadLetters(topics=s.topics, component=f"node:{s.node_id}", producer=producer)
         self.hosting = self._hosting(s, factory, running)
         settings = _loop_settings(s)
-        self.market_loop = self._market_loop(s, settings, running)
+        self.market_loop = self._market_loop(s, settings, running, market_gate)
         self.feedback_loop = self._feedback_loop(s, settings, running)
         self.dispatcher = CommandDispatcher(
             node_id=s.node_id,
@@ -118,7 +122,11 @@ class NodeParts:
             feedback_ready=lambda timeout: _wait_ready(self.feedback_loop.ready, running, timeout),
         )
 
-    def _market_loop(self, s: NodeServices, settings: LoopSettings, running: Callable[[], bool]) -> MarketDataLoop:
+    def _market_loop(
+        self, s: NodeServices, settings: LoopSettings, running: Callable[[], bool], gate: MarketGate | None
+    ) -> MarketDataLoop:
+        if gate is not None and not s.config.event_time:
+            raise ConfigError("a market gate paces event time: it needs NodeConfig.event_time")
         return MarketDataLoop(
             consumer_factory=_consumers(s, "market", s.topics.market_data),
             should_run=running,
@@ -128,6 +136,8 @@ class NodeParts:
             dead_letters=self.dead_letters,
             service=self.sender.service,
             max_age_s=s.config.max_tick_age_s,
+            event_clock=EventClock() if s.config.event_time else None,
+            gate=gate,
         )
 
     def _feedback_loop(self, s: NodeServices, settings: LoopSettings, running: Callable[[], bool]) -> FeedbackLoop:

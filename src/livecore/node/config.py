@@ -46,6 +46,9 @@ class NodeConfig:
     poll_timeout_s: float = 0.1
     # ticks older than this (event ts_ns vs wall clock) are skipped; None keeps every tick
     max_tick_age_s: float | None = 5.0
+    # event time (a replay that keeps the data's timestamps): a tick's age is measured
+    # from the latest event seen, not the wall clock
+    event_time: bool = False
 
     # state
     snapshot_interval_s: float = 30.0

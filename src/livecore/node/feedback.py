@@ -96,6 +96,7 @@ class FeedbackLoop(ConsumerLoop):
         self._backlog: deque[tuple[FeedbackItem, Record]] = deque()
         self._paused = False
         self.events = 0
+        self.settled = 0  # records fully handled: offered, ignored or dead-lettered
         self.ignored = 0
         self.waits = 0  # records that met a full mailbox and had to wait
         self.commits = 0
@@ -109,10 +110,12 @@ class FeedbackLoop(ConsumerLoop):
             except codec.MalformedMessage as exc:
                 self._dead_letters.send(record, exc.reason)
                 ticket.done = True
+                self.settled += 1
                 continue
             except Exception as exc:  # not a decode refusal: a bug, isolated to this record
                 self._give_up(record, _key(record), self.poisoned(_where(record), exc))
                 ticket.done = True
+                self.settled += 1
                 continue
             self._backlog.append((FeedbackItem(feedback, ticket), record))
         self._drain_backlog(consumer)
@@ -136,6 +139,7 @@ class FeedbackLoop(ConsumerLoop):
                 self._wait(consumer, verdict)
                 return
             backlog.popleft()
+            self.settled += 1
         if self._paused:
             consumer.resume()
             self._paused = False

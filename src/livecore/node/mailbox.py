@@ -203,6 +203,11 @@ class Mailbox:
     def closed(self) -> bool:
         return self._closed
 
+    @property
+    def idle(self) -> bool:
+        """Nothing queued and no batch running (the processor is not scheduled)."""
+        return not self._scheduled
+
     def _index(self) -> dict[str, MarketSlot]:
         """The symbol -> last queued slot index, built from the lane on first need."""
         latest = self._latest

@@ -19,7 +19,9 @@ import logging
 import time
 from collections.abc import Callable
 
+from livecore.eventtime import EventClock
 from livecore.node.deadletter import DeadLetters
+from livecore.node.gate import MarketGate
 from livecore.node.interest import InterestMap
 from livecore.node.loop import ConsumerLoop, LoopSettings
 from livecore.node.mailbox import MarketSlot
@@ -44,14 +46,21 @@ class MarketDataLoop(ConsumerLoop):
         dead_letters: DeadLetters,
         service: Callable[[], None],
         max_age_s: float | None,
+        event_clock: EventClock | None = None,
+        gate: MarketGate | None = None,
     ) -> None:
+        """``event_clock``: in event time, the stale-tick guard measures age from
+        the latest event seen, not the wall clock; ``gate``: a lockstep replay's."""
         super().__init__(consumer_factory=consumer_factory, should_run=should_run, settings=settings)
         self._interest = interest
         self._portfolios = portfolios
         self._dead_letters = dead_letters
         self._service = service
         self._max_age_ns = None if max_age_s is None else int(max_age_s * 1e9)
+        self._event_clock = event_clock
+        self._gate = gate
         self.events = 0
+        self.settled = 0  # records fully handled: routed, skipped or dead-lettered
         self.stale = 0
         self.unrouted = 0
         self.conflated = 0
@@ -65,15 +74,29 @@ class MarketDataLoop(ConsumerLoop):
     def route(self, records: list[Record]) -> None:
         """Decode and deliver one polled batch (public for the benchmark)."""
         received = time.perf_counter_ns()
-        oldest = time.time_ns() - self._max_age_ns if self._max_age_ns is not None else None
+        max_age, clock, gate = self._max_age_ns, self._event_clock, self._gate
+        oldest = time.time_ns() - max_age if max_age is not None and clock is None else None
         decode = codec.market_events.decode
         lookup = self._interest.routes.get
         routed: dict[str, list[MarketSlot]] = {}
         self.events += len(records)
-        for record in records:
+        counted = 0  # records of this batch already added to ``settled``
+        for index, record in enumerate(records):
+            if gate is not None and not gate.try_pass():
+                self._offer(routed)  # what the gate already let through goes first
+                routed = {}
+                self.settled += index - counted
+                counted = index
+                if not gate.wait_pass(should_run=self._should_run, service=self._serve_held):
+                    return  # stopping: a replay's events are not worth keeping
             try:
                 event = decode(record.value)
-                if oldest is not None and event.ts_ns < oldest:
+                if clock is not None:
+                    clock.observe(event.ts_ns)
+                    if max_age is not None and event.ts_ns < clock() - max_age:
+                        self.stale += 1
+                        continue
+                elif oldest is not None and event.ts_ns < oldest:
                     self.stale += 1
                     continue
                 symbol = event.symbol
@@ -93,6 +116,15 @@ class MarketDataLoop(ConsumerLoop):
                     routed[pid] = [MarketSlot(symbol, event, received)]
                 else:
                     bucket.append(MarketSlot(symbol, event, received))
+        self._offer(routed)
+        self.settled += len(records) - counted
+
+    def _serve_held(self) -> None:
+        """While held at the gate: alive (the heartbeat watches) and the producer served."""
+        self._stamp()
+        self._service()
+
+    def _offer(self, routed: dict[str, list[MarketSlot]]) -> None:
         portfolios = self._portfolios
         for pid, slots in routed.items():
             processor = portfolios.get(pid)

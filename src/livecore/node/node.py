@@ -28,6 +28,7 @@ from livecore.node.commands import CommandFailed
 from livecore.node.config import NodeConfig
 from livecore.node.errors import NodeAlreadyRunning
 from livecore.node.factory import DomainPortfolios, PortfolioFactory
+from livecore.node.gate import MarketGate, NodeProgress
 from livecore.node.heartbeat import Heartbeat, WatchedLoop
 from livecore.node.loop import ConsumerLoop
 from livecore.node.metrics import NodeStats, iso_now
@@ -56,7 +57,9 @@ class ExecutionNode:
         config: NodeConfig | None = None,
         secret: str | bytes = "",
         portfolio_factory: PortfolioFactory | None = None,
+        market_gate: MarketGate | None = None,
     ) -> None:
+        """``market_gate``: only a lockstep replay's (needs ``config.event_time``)."""
         if not node_id or any(ch.isspace() for ch in node_id):
             raise ConfigError(f"bad node id {node_id!r}: must be non-empty without spaces")
         if not secret:
@@ -88,6 +91,7 @@ class ExecutionNode:
             control=self,
             running=self._running,
             producer=lambda: self._producer,
+            market_gate=market_gate,
         )
         self.portfolios = parts.portfolios  # the hosted-portfolio table: read it, never change it
         self.interest_map = parts.interest
@@ -268,6 +272,16 @@ class ExecutionNode:
     def in_flight_market_orders(self) -> int:
         """Market orders the hosted portfolios have sent and not yet seen final."""
         return self.portfolios.in_flight_market_orders()
+
+    def progress(self) -> NodeProgress:
+        """Counters a lockstep replay waits on (read them after the gateway's)."""
+        idle = all(p.mailbox.idle for p in self.portfolios.processors())
+        return NodeProgress(
+            market_settled=self.market_loop.settled,
+            feedback_settled=self.feedback_loop.settled,
+            orders_sent=self._sender.sent,
+            idle=idle,
+        )
 
     def status(self) -> dict[str, Any]:
         """A small summary for the CLI status line."""

@@ -7,10 +7,10 @@ from decimal import Decimal
 
 import pytest
 
-from livecore.backtest.engine import END_OF_DATA, Backtest, BacktestSettings
+from livecore.backtest.engine import Backtest, BacktestSettings
 from livecore.domain.spec import parse_spec
 from livecore.gateway.costs import CostModel
-from livecore.gateway.paper import PaperSettings
+from livecore.gateway.paper import END_OF_DATA, PaperSettings
 from livecore.wire.messages import Bar
 from tests.unit.backtest.helpers import bundled, ma_spec
 
