@@ -192,7 +192,7 @@ def _feed_schedule(plan: ReplayPlan | SyntheticPlan) -> tuple[Iterator[Scheduled
     if isinstance(plan, ReplayPlan):
         data = load_replay(plan.path or bundled_data_dir())
         total = None if plan.loop else len(data.events)
-        return replay_schedule(data, plan.speed, plan.loop), total
+        return replay_schedule(data, plan.speed, plan.loop, shift_passes=plan.event_time), total
     feed = SyntheticFeed(SyntheticSettings(symbols=plan.symbols, rate=plan.rate, seed=plan.seed))
     return feed.events(), None
 

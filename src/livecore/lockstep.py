@@ -36,7 +36,7 @@ from livecore.node.gate import MarketGate, NodeProgress
 
 log = logging.getLogger(__name__)
 
-_POLL_S = 0.002
+_POLL_S = 0.0005
 
 
 @dataclass(frozen=True, slots=True)

@@ -107,8 +107,12 @@ def replay(
     ),
     loop: bool = typer.Option(False, "--loop", help="start again at the end"),
     symbols: str | None = typer.Option(None, "--symbols", help="only these symbols, comma-separated"),
+    event_time: bool = typer.Option(
+        False, "--event-time", help="keep the data's timestamps (default: stamp each event with the current time)"
+    ),
 ) -> None:
-    """Replay bars or ticks in timestamp order, stamped with the current time."""
+    """Replay bars or ticks in timestamp order, stamped with the current time
+    (or, with --event-time, with their own)."""
     if speed < 0:
         raise ConfigError(f"--speed must be >= 0, got {speed}")
     settings = settings_of(ctx)
@@ -124,8 +128,8 @@ def replay(
     try:
         runner = FeedRunner(
             bus,
-            replay_schedule(data, speed, loop),
-            FeedConfig(topic_prefix=settings.topic_prefix),
+            replay_schedule(data, speed, loop, shift_passes=event_time),
+            FeedConfig(topic_prefix=settings.topic_prefix, event_time=event_time),
             total=None if loop else len(data.events),
             name="feed-replay",
         )

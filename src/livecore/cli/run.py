@@ -34,17 +34,22 @@ if TYPE_CHECKING:
     from livecore.api.server import ApiServer
 
 REFRESH_S = 1.0
+_FINISHED_POLL_S = 0.2  # how often a run looks whether its finite replay is over
 _DEFAULTS = LiveCoreConfig()
 _REPLAY = ReplayPlan()
 _SYNTHETIC = SyntheticPlan()
 
 
-def _feed_plan(data: Path | None, speed: float, loop: bool, synthetic: int, rate: float) -> ReplayPlan | SyntheticPlan:
+def _feed_plan(
+    data: Path | None, speed: float, loop: bool, event_time: bool, synthetic: int, rate: float
+) -> ReplayPlan | SyntheticPlan:
     if synthetic > 0:
+        if event_time:
+            raise ConfigError("--event-time keeps a replay's timestamps; synthetic prices have none")
         return SyntheticPlan(symbols=synthetic, rate=rate)
     if data is not None and not data.exists():
         raise ConfigError(f"replay data {data} does not exist")
-    return ReplayPlan(path=data, speed=speed, loop=loop)
+    return ReplayPlan(path=data, speed=speed, loop=loop, event_time=event_time)
 
 
 def _wipe_sqlite(settings: DeploymentSettings) -> None:
@@ -91,7 +96,16 @@ def run(
     ),
     data: Path | None = typer.Option(None, "--data", help="CSV/Parquet file or directory to replay (default: bundled)"),
     speed: float = typer.Option(_REPLAY.speed, "--speed", help="replay speed, x real time (0: max)"),
-    loop: bool = typer.Option(_REPLAY.loop, "--loop/--no-loop", help="replay the data again when it ends"),
+    loop: bool = typer.Option(
+        _REPLAY.loop,
+        "--loop/--no-loop",
+        help="replay the data again when it ends (--no-loop: stop once it has settled)",
+    ),
+    event_time: bool = typer.Option(
+        _REPLAY.event_time,
+        "--event-time",
+        help="keep the data's timestamps; with --speed 0 --no-loop: lockstep, the same orders and fills as a backtest",
+    ),
     synthetic: int = typer.Option(0, "--synthetic", help="instead of replay: N synthetic symbols"),
     rate: float = typer.Option(_SYNTHETIC.rate, "--rate", help="synthetic events per second"),
     api_port: int = typer.Option(DEFAULT_PORT, "--api-port", help="dashboard + REST API port (0: off)"),
@@ -108,7 +122,7 @@ def run(
     config = LiveCoreConfig(
         nodes=nodes,
         portfolio_files=tuple(portfolios),
-        feed=_feed_plan(data, speed, loop, synthetic, rate),
+        feed=_feed_plan(data, speed, loop, event_time, synthetic, rate),
     )
     console = Console()
     core = LiveCore(settings, config)
@@ -138,12 +152,15 @@ def _run_live(
         if api_port:
             api = _start_api(core, api_port, console)
         deadline = None if duration <= 0 else time.monotonic() + duration
+        finished = core.replay_finished
         if quiet:
-            _wait(stop, deadline)
+            _wait(stop, deadline, finished)
         else:
             with Live(_summary(core), console=console, refresh_per_second=2, transient=False) as live:
-                while not _wait(stop, deadline, REFRESH_S):
+                while not _wait(stop, deadline, finished, REFRESH_S):
                     live.update(_summary(core))
+        if finished.is_set():
+            console.print("\nthe replay has ended and every order has settled", highlight=False)
         console.print("\nstopping...")
         return core.status()
     finally:
@@ -152,17 +169,20 @@ def _run_live(
         core.stop()
 
 
-def _wait(stop: threading.Event, deadline: float | None, step: float | None = None) -> bool:
-    """Wait up to ``step`` (or until the end); True once it is time to stop."""
-    while True:
-        remaining = None if deadline is None else deadline - time.monotonic()
-        if remaining is not None and remaining <= 0:
+def _wait(stop: threading.Event, deadline: float | None, finished: threading.Event, step: float | None = None) -> bool:
+    """Wait up to ``step`` (None: until the end); True once it is time to stop:
+    a stop asked for, the duration over, or a finite replay finished."""
+    until = None if step is None else time.monotonic() + step
+    while not finished.is_set():
+        now = time.monotonic()
+        if deadline is not None and now >= deadline:
             return True
-        timeout = min(x for x in (remaining, step, 3600.0) if x is not None)
-        if stop.wait(timeout):
+        if until is not None and now >= until:
+            return False
+        waits = [_FINISHED_POLL_S] + [t - now for t in (deadline, until) if t is not None]
+        if stop.wait(min(waits)):
             return True
-        if step is not None:
-            return remaining is not None and remaining <= step
+    return True
 
 
 def _start_api(core: LiveCore, port: int, console: Console) -> ApiServer | None:

@@ -22,6 +22,7 @@ from collections.abc import Callable, Iterable, Iterator
 
 import msgspec
 
+from livecore.errors import ConfigError
 from livecore.feed.config import FeedConfig
 from livecore.feed.readers import ReplayData
 from livecore.ports.bus import Bus, BusError, Delivery, Producer
@@ -45,11 +46,15 @@ Scheduled = tuple[float, MarketEvent]
 Barrier = Callable[[int], None]  # called with the count of events published
 
 
-def replay_schedule(data: ReplayData, speed: float, loop: bool = False) -> Iterator[Scheduled]:
+def replay_schedule(
+    data: ReplayData, speed: float, loop: bool = False, *, shift_passes: bool = False
+) -> Iterator[Scheduled]:
     """Events of ``data`` at ``speed`` times real time (0 = as fast as possible).
 
     With ``loop`` the data is replayed again and again; each pass starts one
-    typical step (the smallest gap in the data) after the previous one ended."""
+    typical step (the smallest gap in the data) after the previous one ended.
+    ``shift_passes`` (event time) moves each later pass's timestamps by as much,
+    so that event time never goes back."""
     if speed < 0:
         raise ValueError(f"speed must be >= 0, got {speed}")
     if not data.events:
@@ -59,8 +64,10 @@ def replay_schedule(data: ReplayData, speed: float, loop: bool = False) -> Itera
     n = 0
     while True:
         base = n * pass_ns - t0
+        shift = n * pass_ns if shift_passes else 0
         for event in data.events:
-            yield (0.0 if speed == 0 else (base + event.ts_ns) / 1e9 / speed), event
+            offset = 0.0 if speed == 0 else (base + event.ts_ns) / 1e9 / speed
+            yield offset, (msgspec.structs.replace(event, ts_ns=event.ts_ns + shift) if shift else event)
         if not loop:
             return
         n += 1
@@ -88,6 +95,8 @@ class FeedRunner:
         self._clock = clock
         self._monotonic = monotonic
         self._name = name
+        if barrier is not None and not self.config.event_time:
+            raise ConfigError("a lockstep barrier paces event time: it needs FeedConfig.event_time")
         self._barrier = barrier
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None

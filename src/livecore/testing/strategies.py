@@ -79,3 +79,35 @@ class EveryTick(Strategy):
     def on_price(self, symbol: str, price: Decimal, ts_ns: int) -> Signals:
         self.wanted[symbol] = self.wanted.get(symbol, Decimal(0)) + 1
         return [Signal.target(symbol, self.wanted[symbol], force=True, reason="every tick")]
+
+
+class LimitSwing(Strategy):
+    """Resting limit orders: while flat, bid ``offset_percent`` below the last price;
+    while long, offer as much above it; an order still open after ``patience`` more
+    prices is cancelled. Exercises the limit paths of the paper broker: fills on
+    the bar's range or at a better open, cancels, end-of-data cancels."""
+
+    quantity = Param(Decimal, Decimal(10), gt=Decimal(0))
+    offset_percent = Param(Decimal, Decimal(1), gt=Decimal(0))
+    patience = Param(int, 3, ge=1)
+
+    def on_start(self) -> None:
+        self.waited: dict[str, int] = {}
+
+    def on_price(self, symbol: str, price: Decimal, ts_ns: int) -> Signals:
+        if self.ctx.has_open_order(symbol):
+            self.waited[symbol] = self.waited.get(symbol, 0) + 1
+            if self.waited[symbol] > self.patience:
+                self.waited[symbol] = 0
+                return [Signal.cancel_open(symbol, reason="stale quote")]
+            return None
+        self.waited[symbol] = 0
+        offset = self.offset_percent / 100
+        if self.ctx.position(symbol) <= 0:
+            bid = (price * (1 - offset)).quantize(_CENT)
+            return [Signal.target(symbol, self.quantity, limit_price=bid, reason="bid")]
+        ask = (price * (1 + offset)).quantize(_CENT)
+        return [Signal.target(symbol, Decimal(0), limit_price=ask, reason="offer")]
+
+
+_CENT = Decimal("0.01")
