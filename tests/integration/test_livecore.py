@@ -142,3 +142,33 @@ def test_bad_or_unreachable_backend_is_one_line_exit_2(tmp_path: Path, option: s
     assert message in result.stderr
     assert "Traceback" not in result.stderr and "hunter2" not in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_a_finite_replay_ends_by_itself_with_resting_orders_cancelled(tmp_path: Path) -> None:
+    """Live timestamps (no event time), paced: once the data has ended and settled,
+    what still rests is cancelled (end_of_data), and ``replay_finished`` is set."""
+    from livecore.gateway.paper import END_OF_DATA
+    from livecore.testing.strategies import spec_toml
+    from livecore.wire.messages import FeedbackStatus
+
+    specs = tmp_path / "specs"
+    specs.mkdir()
+    (specs / "limits.toml").write_text(
+        spec_toml("limits", ["AAPL", "IBM"], "livecore.testing.strategies:LimitSwing", "patience = 1000"),
+        encoding="utf-8",
+    )
+    settings = DeploymentSettings(bus_url=f"memory://{uuid.uuid4().hex}", coord_url=f"memory://{uuid.uuid4().hex}",
+                        db_url=f"sqlite:///{tmp_path / 'lc.db'}")  # fmt: skip
+    plan = ReplayPlan(speed=86_400 * 500.0, loop=False)
+    config = LiveCoreConfig(nodes=1, feed=plan, portfolio_files=(specs,), ready_timeout_s=60)
+    with LiveCore(settings, config) as core:
+        assert core.replay_finished.wait(300), "the replay did not finish by itself"
+        assert core.feed is not None and core.feed.published == 4 * 757  # every bundled symbol
+    store = open_store(settings.db_url)
+    try:
+        reasons = [e.feedback.reason for e in store.journal.feedback() if e.feedback.status is FeedbackStatus.CANCELLED]
+        assert END_OF_DATA in reasons
+        assert store.journal.open_orders() == []
+        assert [c.portfolio_id for c in check_snapshots(store) if not c.matches] == []
+    finally:
+        store.close()
