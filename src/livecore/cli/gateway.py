@@ -12,6 +12,7 @@ from rich.table import Table
 from livecore.adapters.factory import open_store
 from livecore.cli import costs
 from livecore.cli.context import open_backends, settings_of, stop_on_signals
+from livecore.cli.options import event_time_option
 from livecore.gateway.config import GatewayConfig
 from livecore.gateway.paper import PaperSettings
 from livecore.gateway.report import journal_report
@@ -31,9 +32,12 @@ def build_config(
     require_fence: bool,
     group: str,
     topic_prefix: str,
+    event_time: bool = False,
 ) -> GatewayConfig:
     """The gateway's config; a bad value is a one-line ConfigError."""
-    return GatewayConfig(paper=paper, require_fence=require_fence, group_id=group, topic_prefix=topic_prefix)
+    return GatewayConfig(
+        paper=paper, require_fence=require_fence, group_id=group, topic_prefix=topic_prefix, event_time=event_time
+    )
 
 
 _DEFAULTS = GatewayConfig()
@@ -55,6 +59,7 @@ def main(
     group: str = typer.Option(
         _DEFAULTS.group_id, "--group", metavar="GROUP", help="consumer group shared by every gateway process"
     ),
+    event_time: bool = event_time_option(),
 ) -> None:
     """Run the gateway in the foreground until SIGTERM or Ctrl-C."""
     if ctx.invoked_subcommand is not None:
@@ -68,7 +73,7 @@ def main(
         participation=participation,
     )
     gateway_config = build_config(
-        paper=paper, require_fence=require_fence, group=group, topic_prefix=settings.topic_prefix
+        paper=paper, require_fence=require_fence, group=group, topic_prefix=settings.topic_prefix, event_time=event_time
     )
     console = Console(stderr=True)
     with open_backends(settings) as (bus, coord, store), stop_on_signals() as stop:

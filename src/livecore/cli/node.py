@@ -16,7 +16,7 @@ import typer
 from rich.console import Console
 
 from livecore.cli.context import open_backends, settings_of, stop_on_signals
-from livecore.cli.options import ack_timeout_option
+from livecore.cli.options import ack_timeout_option, event_time_option
 from livecore.errors import BackendUnavailable, ConfigError
 from livecore.node import ExecutionNode, NodeConfig
 from livecore.ports.bus import BusError
@@ -37,6 +37,7 @@ def build_config(
     max_tick_age: float,
     topic_prefix: str,
     switch_interval_ms: float = 0.0,
+    event_time: bool = False,
 ) -> NodeConfig:
     """A NodeConfig from CLI values (0 turns an optional limit off); a bad value
     is the config's one-line ConfigError."""
@@ -48,6 +49,7 @@ def build_config(
         max_tick_age_s=max_tick_age if max_tick_age > 0 else None,
         topic_prefix=topic_prefix,
         gil_switch_interval_s=switch_interval_ms / 1000 if switch_interval_ms > 0 else None,
+        event_time=event_time,
     )
 
 
@@ -83,6 +85,7 @@ def main(
         "--switch-interval-ms",
         help="Python GIL switch interval in ms (0: leave the default 5 ms)",
     ),
+    event_time: bool = event_time_option(),
     status_every: float = typer.Option(5.0, "--status-every", help="seconds between status lines (0: none)"),
     log_level: str = typer.Option("info", "--log-level", help="debug, info, warning or error"),
 ) -> None:
@@ -93,7 +96,14 @@ def main(
         raise ConfigError("livecore node needs --id ID")
     settings = settings_of(ctx)
     config = build_config(
-        heartbeat_interval, heartbeat_ttl, capacity, workers, max_tick_age, settings.topic_prefix, switch_interval_ms
+        heartbeat_interval,
+        heartbeat_ttl,
+        capacity,
+        workers,
+        max_tick_age,
+        settings.topic_prefix,
+        switch_interval_ms,
+        event_time,
     )
     _configure_logging(log_level)
     console = Console(stderr=True)

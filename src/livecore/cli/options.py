@@ -14,3 +14,11 @@ ACK_TIMEOUT_HELP = "seconds to wait for the node's acknowledgement"
 def ack_timeout_option() -> Any:
     """``--timeout`` of an operator command that waits for a node's ack (``OpsConfig.ack_timeout``)."""
     return typer.Option(ACK_TIMEOUT_S, "--timeout", help=ACK_TIMEOUT_HELP)
+
+
+def event_time_option() -> Any:
+    """``--event-time`` of a process that takes part in an event-time replay
+    (``livecore feed replay --event-time``): "now" is the latest event's time."""
+    return typer.Option(
+        False, "--event-time", help="event time: 'now' is the latest market event's timestamp, not the wall clock"
+    )

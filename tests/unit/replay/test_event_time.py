@@ -154,3 +154,24 @@ def test_quiet_waits_for_two_equal_settled_snapshots_and_gives_up_on_stop() -> N
     stop = threading.Event()
     stop.set()
     assert not Quiet(probe=lambda: _snap(_node()), stop=stop, timeout_s=60).wait(settled, "test")
+
+
+@pytest.mark.parametrize("command", [["run"], ["node"], ["gateway"], ["feed", "replay"]])
+def test_every_process_of_an_event_time_replay_takes_event_time(command: list[str]) -> None:
+    from typer.testing import CliRunner
+
+    from livecore.cli.app import app
+
+    result = CliRunner().invoke(app, [*command, "--help"], env={"COLUMNS": "200"})
+    assert result.exit_code == 0 and "--event-time" in result.output
+
+
+def test_node_and_gateway_configs_carry_event_time_from_the_cli() -> None:
+    from livecore.cli.gateway import build_config as gateway_config
+    from livecore.cli.node import build_config as node_config
+    from livecore.gateway.paper import PaperSettings
+
+    assert node_config(1.0, 3.0, 10, 1, 5.0, "", event_time=True).event_time
+    assert gateway_config(
+        paper=PaperSettings(), require_fence=True, group="g", topic_prefix="", event_time=True
+    ).event_time
