@@ -86,6 +86,8 @@ class NodeParts:
         )
         self.pool = WorkerPool(name=f"portfolio_worker_{s.node_id}", workers=cfg.workers, batch=cfg.worker_batch)
         self.dead_letters = DeadLetters(topics=s.topics, component=f"node:{s.node_id}", producer=producer)
+        # in event time the node's "now" is the latest event it has seen
+        self.event_clock = EventClock() if cfg.event_time else None
         self.hosting = self._hosting(s, factory, running)
         settings = _loop_settings(s)
         self.market_loop = self._market_loop(s, settings, running, market_gate)
@@ -118,6 +120,7 @@ class NodeParts:
             portfolios=self.portfolios,
             sender=self.sender,
             pool=self.pool,
+            now_ns=_wall_or(self.event_clock),
             # a load waits until the feedback consumer has its start position
             feedback_ready=lambda timeout: _wait_ready(self.feedback_loop.ready, running, timeout),
         )
@@ -136,7 +139,7 @@ class NodeParts:
             dead_letters=self.dead_letters,
             service=self.sender.service,
             max_age_s=s.config.max_tick_age_s,
-            event_clock=EventClock() if s.config.event_time else None,
+            event_clock=self.event_clock,
             gate=gate,
         )
 
@@ -151,6 +154,13 @@ class NodeParts:
             dead_letters=self.dead_letters,
             on_given_up=self.hosting.isolate,
         )
+
+
+def _wall_or(clock: EventClock | None) -> Callable[[], int]:
+    """The node's "now" in ns: the event clock once it has seen an event, else the wall."""
+    if clock is None:
+        return time.time_ns
+    return lambda: clock() or time.time_ns()
 
 
 def _loop_settings(s: NodeServices) -> LoopSettings:

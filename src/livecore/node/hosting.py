@@ -27,6 +27,7 @@ import time
 from collections.abc import Callable, Iterator
 
 from livecore.codeversion import encode, short
+from livecore.domain.view import EquitySample
 from livecore.node.codegate import CodeGate
 from livecore.node.commands import CommandFailed
 from livecore.node.config import NodeConfig
@@ -38,7 +39,7 @@ from livecore.node.processor import Order, PortfolioProcessor
 from livecore.node.table import HostedPortfolios
 from livecore.node.workers import WorkerPool
 from livecore.ports.coordination import Coordination
-from livecore.ports.store import Store
+from livecore.ports.store import EquityPoint, Store
 from livecore.wire import names
 
 log = logging.getLogger(__name__)
@@ -58,7 +59,9 @@ class PortfolioHosting:
         sender: OrderSender,
         pool: WorkerPool,
         feedback_ready: Callable[[float], bool],
+        now_ns: Callable[[], int] = time.time_ns,
     ) -> None:
+        """``now_ns``: when an equity point is taken (the event clock in event time)."""
         self._node_id = node_id
         self._config = config
         self._coord = coord
@@ -69,11 +72,13 @@ class PortfolioHosting:
         self._sender = sender
         self._pool = pool
         self._feedback_ready = feedback_ready
+        self._now_ns = now_ns
         self._ops = threading.RLock()
         self._loading: set[str] = set()
         self._code_gate = CodeGate(factory=factory, audit=self._audit)
         self.paused = False
         self.snapshot_failures = 0
+        self.equity_failures = 0
         self.dropped_by_fence = 0
 
     # --- ProcessorHost ----------------------------------------------------------------
@@ -92,6 +97,23 @@ class PortfolioHosting:
             log.warning("snapshot of %s not saved: %s", processor.portfolio_id, exc)
             return False
         return True
+
+    def record_equity(self, processor: PortfolioProcessor, sample: EquitySample) -> None:
+        point = EquityPoint(
+            portfolio_id=processor.portfolio_id,
+            ts_ns=self._now_ns(),
+            epoch=sample.epoch,
+            node_id=self._node_id,
+            equity=sample.equity,
+            cash=sample.cash,
+            realized_pnl=sample.realized_pnl,
+            unrealized_pnl=sample.unrealized_pnl,
+        )
+        try:
+            self._store.equity.record(point)
+        except Exception as exc:
+            self.equity_failures += 1
+            log.warning("equity point of %s not saved: %s", processor.portfolio_id, exc)
 
     def tickets_done(self, tickets: list[FeedbackTicket]) -> None:
         for ticket in tickets:
@@ -136,6 +158,7 @@ class PortfolioHosting:
                     host=self,
                     mailbox_size=self._config.mailbox_size,
                     feedback_mailbox_size=self._config.feedback_mailbox_size,
+                    equity_interval_s=self._config.equity_interval_s,
                 )
                 if not processor.persist():
                     raise CommandFailed(f"cannot save the first snapshot of {portfolio_id} at epoch {epoch}")

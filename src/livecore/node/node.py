@@ -323,6 +323,7 @@ class ExecutionNode:
                 commands_refused=self.dispatcher.refused,
                 commands_replayed=self.dispatcher.replayed,
                 workers=self.config.workers,
+                market_time_ns=self.market_loop.market_time_ns or None,
                 loops=self._loop_counters(),
             ),
         )
