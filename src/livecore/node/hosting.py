@@ -27,6 +27,7 @@ import time
 from collections.abc import Callable, Iterator
 
 from livecore.codeversion import encode, short
+from livecore.control.events import AuditEvent
 from livecore.domain.view import EquitySample
 from livecore.node.codegate import CodeGate
 from livecore.node.commands import CommandFailed
@@ -228,7 +229,7 @@ class PortfolioHosting:
             if processor is None:
                 return f"{portfolio_id} is not hosted here (already moved?)"
             saved = self._retire(processor, persist=True, drain=True)
-            self._audit("portfolio_migrated_out", portfolio_id, {"to": to_node, "snapshot_saved": saved})
+            self._audit(AuditEvent.PORTFOLIO_MIGRATED_OUT, portfolio_id, {"to": to_node, "snapshot_saved": saved})
             if not saved:
                 raise CommandFailed(f"{portfolio_id} stopped, but its final snapshot was not saved")
             return f"{portfolio_id} drained and released at epoch {processor.epoch} for {to_node}"
@@ -242,7 +243,7 @@ class PortfolioHosting:
             log.warning("dropping %s: %s", portfolio_id, reason)
             self.dropped_by_fence += 1
             self._retire(processor, persist=False, drain=False)
-            self._audit("portfolio_dropped", portfolio_id, {"reason": reason})
+            self._audit(AuditEvent.PORTFOLIO_DROPPED, portfolio_id, {"reason": reason})
 
     def supersede(self, portfolio_id: str, epoch: int) -> None:
         """The fence names this node at a newer epoch: stop, drain and persist at the old
@@ -309,7 +310,7 @@ class PortfolioHosting:
             version = encode(local)
             if entry.code_version != version:  # none recorded yet: this is it
                 self._store.registry.set_code_version(portfolio_id, version, time.time_ns())
-            self._audit("portfolio_reloaded", portfolio_id, {"code_version": version})
+            self._audit(AuditEvent.PORTFOLIO_RELOADED, portfolio_id, {"code_version": version})
             return f"{portfolio_id} reloaded (code {short(local)})"
 
     def pause(self) -> str:
@@ -342,7 +343,7 @@ class PortfolioHosting:
             return  # not hosted here: whoever loads it next reconciles from the journal
         log.error("%s: feedback given up (%s): trading stopped until it is loaded again", portfolio_id, reason)
         processor.isolate(f"needs reconcile: feedback given up: {reason}")
-        self._audit("portfolio_isolated", portfolio_id, {"reason": reason, "epoch": processor.epoch})
+        self._audit(AuditEvent.PORTFOLIO_ISOLATED, portfolio_id, {"reason": reason, "epoch": processor.epoch})
 
     # --- periodic (heartbeat thread) ---------------------------------------------------------
 

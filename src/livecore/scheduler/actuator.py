@@ -17,6 +17,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
 from livecore.control.commands import Command, CommandChannel
+from livecore.control.events import AuditEvent
 from livecore.control.requests import NO_CAPACITY, NO_LIVE_NODE
 from livecore.ports.coordination import Coordination, Fence
 from livecore.ports.store import RegistryEntry, Store
@@ -119,7 +120,7 @@ class Actuator:
             if key not in ledger.stale_seen:
                 ledger.stale_seen.add(key)
                 self._audit(
-                    "stale_copy",
+                    AuditEvent.STALE_COPY,
                     {"portfolio_id": stale.portfolio_id, "node_id": stale.node_id, "epoch": stale.epoch},
                 )
         for place in sorted(plan.place, key=lambda p: p.portfolio_id)[:budget]:
@@ -142,7 +143,8 @@ class Actuator:
                     continue
                 self._ledger.refusals[(pid, node)] = ack.detail
                 self._audit(
-                    "load_refused", {"portfolio_id": pid, "node_id": node, "epoch": sent.epoch, "detail": ack.detail}
+                    AuditEvent.LOAD_REFUSED,
+                    {"portfolio_id": pid, "node_id": node, "epoch": sent.epoch, "detail": ack.detail},
                 )
 
     def record_load(self, pid: str, node: str, epoch: int, nonce: str) -> None:
@@ -185,7 +187,7 @@ class Actuator:
 
     def _audit_failover(self, pid: str, lost: str, target: str | None, epoch: int) -> None:
         log.warning("failover of %s from dead node %s to %s (epoch %d)", pid, lost, target or "nowhere yet", epoch)
-        self._audit("failover", {"portfolio_id": pid, "from": lost, "to": target, "epoch": epoch})
+        self._audit(AuditEvent.FAILOVER, {"portfolio_id": pid, "from": lost, "to": target, "epoch": epoch})
 
     def _audit(self, event: str, detail: dict[str, object]) -> None:
         self._store.audit.record("scheduler", event, detail, self._wall_ns())

@@ -21,6 +21,7 @@ from datetime import UTC, datetime
 
 from livecore.control.cluster import Cluster, observe
 from livecore.control.commands import CommandChannel
+from livecore.control.events import AuditEvent
 from livecore.control.requests import (
     RESULT_TTL,
     MigrationRequest,
@@ -35,6 +36,7 @@ from livecore.scheduler.actuator import Actuator, Ledger, build_candidates
 from livecore.scheduler.config import SchedulerConfig
 from livecore.scheduler.convergence import Plan, diff
 from livecore.scheduler.leader import LeaderElector
+from livecore.scheduler.membership import Membership
 from livecore.scheduler.migration import MigrationRunner
 from livecore.scheduler.placement import Candidate, choose_node, plan_rebalance
 from livecore.scheduler.specs import SymbolIndex
@@ -74,6 +76,9 @@ class Scheduler:
         )  # fmt: skip
         self._migrations = MigrationRunner(
             channel, coord, store, config.ack_timeout, self._actuator.record_load, clock, self._wall_ns
+        )
+        self._membership = Membership(
+            audit=lambda event, detail: self._store.audit.record("scheduler", event, detail, self._wall_ns())
         )
         self._was_leader = False
         self._accepting_before: frozenset[str] | None = None
@@ -161,6 +166,7 @@ class Scheduler:
         # already unloaded is then never mistaken for one that should be loaded.
         cluster = self._stall.judge(observe(self._coord, self._wall(), self.config.dead_after), self._clock())
         self._cluster = cluster
+        self._membership.observe(cluster)
         reported = cluster.reported()
         alive = frozenset(cluster.alive)
         self._finish(self._migrations.poll(alive, reported))
@@ -195,13 +201,17 @@ class Scheduler:
         lease = self._elector.lease
         epoch = lease.epoch if lease else None
         self._store.audit.record(
-            "scheduler", "leader_elected", {"scheduler_id": self.config.scheduler_id, "epoch": epoch}, self._wall_ns()
+            "scheduler",
+            AuditEvent.LEADER_ELECTED,
+            {"scheduler_id": self.config.scheduler_id, "epoch": epoch},
+            self._wall_ns(),
         )
 
     def _step_down(self) -> None:
         if self._was_leader:
             log.warning("scheduler %s is no longer leader", self.config.scheduler_id)
         self._was_leader = False
+        self._membership.reset()
         self._migrations.abandon()
         self._ledger.clear()
 
