@@ -431,6 +431,14 @@ def test_equity_points_are_exact_oldest_first_and_windowed(store: Store, pid: st
     assert [(p.epoch, p.node_id) for p in store.equity.points(pid, limit=1)] == [(2, "n1")]
 
 
+def test_equity_epochs_say_where_the_portfolio_ran(store: Store, pid: str) -> None:
+    assert store.equity.epochs(pid) == []
+    for ts, epoch, node in ((10, 1, "n1"), (20, 1, "n1"), (30, 2, "n2"), (40, 2, "n2"), (50, 2, "n2"), (60, 3, "n1")):
+        store.equity.record(point(pid, ts, epoch=epoch, node=node))
+    spans = [(s.epoch, s.node_id, s.first_ns, s.last_ns, s.points) for s in store.equity.epochs(pid)]
+    assert spans == [(1, "n1", 10, 20, 2), (2, "n2", 30, 50, 3), (3, "n1", 60, 60, 1)]
+
+
 def test_equity_history_is_bounded_by_thinning_its_older_half(db_url: str, pid: str) -> None:
     store = SqlStore(db_url, SqlSettings(equity_points_kept=8))
     try:

@@ -206,6 +206,17 @@ class EquityPoint:
     unrealized_pnl: Decimal
 
 
+@dataclass(frozen=True, slots=True)
+class EpochSpan:
+    """Where a portfolio ran at one epoch, as far as its equity history reaches."""
+
+    epoch: int
+    node_id: str
+    first_ns: int
+    last_ns: int
+    points: int
+
+
 class EquityHistory(ABC):
     """Each portfolio's equity curve, bounded: older points are thinned so that a
     portfolio never holds more than a configured number."""
@@ -219,6 +230,10 @@ class EquityHistory(ABC):
         self, portfolio_id: str, limit: int, before_ns: int | None = None, after_ns: int | None = None
     ) -> list[EquityPoint]:
         """The newest ``limit`` points with ``after_ns < ts_ns < before_ns``, oldest first."""
+
+    @abstractmethod
+    def epochs(self, portfolio_id: str) -> list[EpochSpan]:
+        """Each (epoch, node) the portfolio's points were recorded at, oldest first."""
 
 
 class Store(ABC):

@@ -6,6 +6,7 @@ from fastapi.testclient import TestClient
 
 from livecore.wire import names
 from tests.unit.api.conftest import AUTH
+from tests.unit.api.helpers import MARKET_TIME_NS
 from tests.unit.ops.helpers import World
 
 
@@ -42,6 +43,18 @@ def test_status_lists_nodes_and_portfolios_with_their_states(client: TestClient)
     assert alpha["positions"]["AAPL"]["quantity"] == "15"
     assert alpha["last_order_id"] == "alpha-1-17"
     assert report["leader"]["scheduler_id"] is None
+
+
+def test_status_carries_market_time_and_pnl(client: TestClient) -> None:
+    report = client.get("/api/status").json()
+    nodes = {n["node_id"]: n for n in report["nodes"]}
+    assert nodes["node-a"]["market_time_ns"] == MARKET_TIME_NS
+    portfolios = {p["portfolio_id"]: p for p in report["portfolios"]}
+    alpha = portfolios["alpha"]
+    assert (alpha["initial_cash"], alpha["realized_pnl"], alpha["unrealized_pnl"]) == ("100000", "12.5", "0")
+    assert alpha["return_ratio"] == "0.01234560" and alpha["halted"] is False
+    assert portfolios["beta"]["return_ratio"] == "-0.50000000"
+    assert portfolios["gamma"]["return_ratio"] is None  # no view
 
 
 def test_portfolio_list_comes_from_the_registry(client: TestClient) -> None:

@@ -20,7 +20,7 @@ import sqlalchemy as sa
 
 from livecore.adapters.sql.database import Database
 from livecore.adapters.sql.schema import equity
-from livecore.ports.store import EquityHistory, EquityPoint, StoreError
+from livecore.ports.store import EpochSpan, EquityHistory, EquityPoint, StoreError
 
 MIN_POINTS_KEPT = 4
 
@@ -85,6 +85,21 @@ class SqlEquityHistory(EquityHistory):
         with self._db.read() as conn:
             rows = list(conn.execute(query))
         return [_point(row) for row in reversed(rows)]
+
+    def epochs(self, portfolio_id: str) -> list[EpochSpan]:
+        c = equity.c
+        first, last = sa.func.min(c.ts_ns), sa.func.max(c.ts_ns)
+        query = (
+            sa.select(c.epoch, c.node_id, first, last, sa.func.count())
+            .where(c.portfolio_id == portfolio_id)
+            .group_by(c.epoch, c.node_id)
+            .order_by(first, c.epoch)
+        )
+        with self._db.read() as conn:
+            return [
+                EpochSpan(epoch=int(e), node_id=n, first_ns=int(a), last_ns=int(b), points=int(k))
+                for e, n, a, b, k in conn.execute(query)
+            ]
 
 
 _DELETE_CHUNK = 500  # ids per DELETE ... IN (...): well under every driver's parameter limit
