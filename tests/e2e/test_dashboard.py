@@ -329,6 +329,27 @@ def test_a_confirmed_control_changes_the_system(system: World, page: Any) -> Non
         page.wait_for_selector('#nodes tbody tr[data-node="node-a"][data-state="running"]', timeout=WAIT_MS)
         assert fake.state == "running"
         assert page.locator("#token-dialog[open]").count() == 0
+
+        # A portfolio's controls: reload reaches its node; stop unloads it and marks it stopped.
+        page.click('#portfolios a[href="#/portfolio/alpha"]')
+        page.wait_for_selector('#p-controls button:has-text("reload")', timeout=WAIT_MS)
+        page.click('#p-controls button:has-text("reload")')
+        confirm(page)
+        wait_until(lambda: any(c.command == "portfolio.reload" for c in fake.commands), 10, "the reload at node-a")
+        page.wait_for_selector('.toast.ok:has-text("reloaded")', timeout=WAIT_MS)
+        page.click('#p-controls button:has-text("migrate")')
+        page.wait_for_selector("#confirm-dialog[open]", timeout=WAIT_MS)
+        options = page.eval_on_selector_all("#confirm-dialog select option", "os => os.map(o => o.value)")
+        assert options == ["auto", "node-b"]  # placement's choice, or another live node
+        page.click("#confirm-dialog [data-cancel]")
+        page.click('#p-controls button:has-text("stop")')
+        assert "Stop alpha?" in page.inner_text("#confirm-dialog h3")
+        confirm(page)
+        page.wait_for_selector('#p-state[data-state="stopped"]', timeout=WAIT_MS)
+        entry = system.ops.store.registry.get("alpha")
+        assert entry is not None and entry.desired == "stopped"
+        assert "alpha" not in fake.loaded
+        page.wait_for_selector('#p-controls span:has-text("stopped")', timeout=WAIT_MS)
     finally:
         server.stop()
 
