@@ -33,10 +33,12 @@ function chartOptions(kind, width) {
           width: 1.5,
           value: (u, v) => (v === null ? "" : `${num(v * 100, 2)} %`),
         };
+  // a drawdown is never above 0; show at least 1 % below it, so a flat curve reads as flat
+  const y = kind === "drawdown" ? { range: (u, min) => [Math.min(min ?? 0, -0.01), 0] } : {};
   return {
     width,
     height: HEIGHTS[kind],
-    scales: { x: { time: true } },
+    scales: { x: { time: true }, y },
     series: [{ label: "time", value: (u, v) => (v === null ? "" : timeOfSeconds(v)) }, series],
     axes: [{}, { values: kind === "equity" ? money : pct, size: 70 }],
     cursor: { drag: { x: true, y: false } },
