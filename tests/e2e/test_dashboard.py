@@ -6,6 +6,7 @@ not installed; a failing test leaves a screenshot (see ``conftest.py``)."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
@@ -89,14 +90,18 @@ def script_errors(errors: list[str]) -> list[str]:
 
 def test_overview_shows_the_cluster_and_follows_it(served: tuple[World, ApiServer], page: Any, tmp_path: Path) -> None:
     w, server = served
+    # the leader lost node-z a moment ago (before this page, or this API process, saw it)
+    w.ops.store.audit.record("scheduler", AuditEvent.NODE_LOST, {"node_id": "node-z", "portfolios": []}, time.time_ns())
     errors = console_errors(page)
     page.goto(server.url + "/")
     page.wait_for_selector('#nodes tbody tr[data-node="node-c"]', timeout=WAIT_MS)
     page.wait_for_selector('#portfolios tbody tr[data-portfolio="delta"]', timeout=WAIT_MS)
     page.wait_for_selector(".connection.live", timeout=WAIT_MS)
 
-    # Nodes: live ones with their metrics, health strip and market time; the dead one highlighted.
-    assert page.locator("#nodes tbody tr").count() == 3
+    # Nodes: live ones with their metrics, health strip and market time; the dead and lost ones highlighted.
+    page.wait_for_selector('#nodes tbody tr[data-node="node-z"][data-state="lost"]', timeout=WAIT_MS)
+    assert node_cells(page, "node-z")[3].startswith("lost ")
+    assert page.locator("#nodes tbody tr").count() == 4
     node_a = node_cells(page, "node-a")
     assert node_a[:2] == ["node-a", "running"]
     assert node_a[3].endswith(" s")
@@ -132,7 +137,7 @@ def test_overview_shows_the_cluster_and_follows_it(served: tuple[World, ApiServe
     assert row(page, "portfolios", "portfolio", "alpha").locator("a").get_attribute("href") == "#/portfolio/alpha"
 
     # Summary, market data time, bus, leader; no halt endpoint on this server: no halt control.
-    assert page.inner_text("#sum-nodes") == "2 / 3"
+    assert page.inner_text("#sum-nodes") == "2 / 4"
     assert page.inner_text("#sum-running") == "1 / 4"
     assert page.inner_text("#sum-pending") == "1" and page.inner_text("#sum-faulted") == "1"
     assert page.inner_text("#sum-market") == "12:00:00Z" and "2024-05-01" in page.inner_text("#sum-market-age")
@@ -145,7 +150,7 @@ def test_overview_shows_the_cluster_and_follows_it(served: tuple[World, ApiServe
     w.ops.coord.delete(names.heartbeat_key("node-a"))
     page.wait_for_selector('#nodes tbody tr[data-node="node-a"].row-dead', timeout=WAIT_MS)
     page.wait_for_selector('#portfolios tbody tr[data-portfolio="alpha"].row-pending', timeout=WAIT_MS)
-    assert page.inner_text("#sum-nodes") == "1 / 3"
+    assert page.inner_text("#sum-nodes") == "1 / 4"
     # node-b is killed outright: heartbeat and metrics gone. It stays on the page, lost.
     w.ops.coord.delete(names.heartbeat_key("node-b"))
     w.ops.coord.delete(names.metrics_key("node-b"))
@@ -163,7 +168,7 @@ def test_overview_shows_the_cluster_and_follows_it(served: tuple[World, ApiServe
     # The server goes away: the page says so and keeps the last tables.
     server.stop()
     page.wait_for_selector(".connection.down", timeout=WAIT_MS)
-    assert page.locator("#nodes tbody tr").count() == 3
+    assert page.locator("#nodes tbody tr").count() == 4
     assert page.inner_text("#connection") == "disconnected: server unreachable"
     assert script_errors(errors) == []
 

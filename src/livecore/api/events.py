@@ -4,6 +4,7 @@ Read-only."""
 
 from __future__ import annotations
 
+import time
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
@@ -36,10 +37,33 @@ class EventsAnswer(msgspec.Struct, frozen=True, kw_only=True):
     groups: dict[str, list[str]]  # every filter and the event names it covers
 
 
+class NodeEvent(msgspec.Struct, frozen=True, kw_only=True):
+    event: str  # node_joined or node_lost
+    ts_ns: int
+    time: str
+
+
 class HistoryAnswer(msgspec.Struct, frozen=True, kw_only=True):
     interval_s: float
     samples: int  # the ring's size
     nodes: list[NodeTrack]
+    # each node's latest node_joined / node_lost audited within the history's window:
+    # a node lost before this process started (or forgotten by its ring) is still named
+    audit: dict[str, NodeEvent]
+
+
+NODE_EVENTS = frozenset({AuditEvent.NODE_JOINED, AuditEvent.NODE_LOST})
+NODE_EVENTS_READ = 200  # the newest node events looked at
+
+
+def node_events(ops: Ops, since_ns: int) -> dict[str, NodeEvent]:
+    latest: dict[str, NodeEvent] = {}
+    for entry in ops.store.audit.recent(NODE_EVENTS_READ, NODE_EVENTS):  # newest first
+        node_id = entry.detail.get("node_id")
+        if entry.ts_ns < since_ns or not isinstance(node_id, str) or node_id in latest:
+            continue
+        latest[node_id] = NodeEvent(event=entry.event, ts_ns=entry.ts_ns, time=iso(entry.ts_ns))
+    return latest
 
 
 def iso(ts_ns: int) -> str:
@@ -87,6 +111,14 @@ def events_router(ops: Ops, history: NodeHistory, *, interval_s: float, samples:
 
     @router.get("/nodes/history", summary="Each node's recent health, sampled by this API process")
     def node_history() -> Response:
-        return json_response(HistoryAnswer(interval_s=interval_s, samples=samples, nodes=history.tracks()))
+        since_ns = time.time_ns() - int(interval_s * samples * 1e9)
+        return json_response(
+            HistoryAnswer(
+                interval_s=interval_s,
+                samples=samples,
+                nodes=history.tracks(),
+                audit=node_events(ops, since_ns),
+            )
+        )
 
     return router

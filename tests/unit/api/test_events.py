@@ -3,6 +3,7 @@ history the API process samples itself."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 
 import pytest
@@ -95,6 +96,19 @@ def test_node_history_follows_a_node_from_alive_to_dead_to_lost(system: World, a
     sampler.sample()
     tracks = {n["node_id"]: n for n in client.get("/api/nodes/history").json()["nodes"]}
     assert [s["state"] for s in tracks["node-a"]["samples"]] == ["running", "dead", LOST, "running"]
+
+
+def test_node_history_names_the_nodes_the_leader_lost_within_its_window(system: World, app: FastAPI) -> None:
+    audit, now = system.ops.store.audit, time.time_ns()
+    audit.record("scheduler", AuditEvent.NODE_LOST, {"node_id": "node-old", "portfolios": []}, now - 5 * 3600 * 10**9)
+    audit.record("scheduler", AuditEvent.NODE_LOST, {"node_id": "node-z", "portfolios": ["p1"]}, now - 10**9)
+    audit.record("scheduler", AuditEvent.NODE_LOST, {"node_id": "node-y", "portfolios": []}, now - 10**9)
+    audit.record("scheduler", AuditEvent.NODE_JOINED, {"node_id": "node-y"}, now)  # back since
+    body = TestClient(app).get("/api/nodes/history").json()  # window: 4 samples of an hour (4 h)
+    events = {nid: e["event"] for nid, e in body["audit"].items()}
+    assert events == {"node-z": "node_lost", "node-y": "node_joined", "node-b": "node_lost"}  # node-b: simulated
+    short = create_app(system.ops, ApiConfig(history_interval_s=1, history_samples=60))  # a minute
+    assert set(TestClient(short).get("/api/nodes/history").json()["audit"]) == {"node-z", "node-y"}
 
 
 def test_the_app_samples_on_its_own_while_it_runs(system: World) -> None:

@@ -58,15 +58,27 @@ export function portfolioKind(p) {
 
 // --- rendering --------------------------------------------------------------------
 
-// Nodes in the status report, plus those only the history still knows (lost).
+// Nodes in the status report, plus those only the history still knows or the
+// audit says the leader lost recently: lost, not vanished.
 function allNodes(report, history) {
   const tracks = new Map((history ? history.nodes : []).map((t) => [t.node_id, t]));
-  const rows = (report.nodes || []).map((n) => ({ ...n, track: tracks.get(n.node_id) }));
+  const audit = (history && history.audit) || {};
+  const rows = (report.nodes || []).map((n) => ({ ...n, track: tracks.get(n.node_id), audit: audit[n.node_id] }));
   const listed = new Set(rows.map((n) => n.node_id));
-  for (const [nodeId, track] of tracks) {
-    if (!listed.has(nodeId)) rows.push({ node_id: nodeId, alive: false, lost: true, state: "lost", track });
+  const gone = new Set([...tracks.keys(), ...Object.keys(audit).filter((id) => audit[id].event === "node_lost")]);
+  for (const nodeId of gone) {
+    if (!listed.has(nodeId)) {
+      rows.push({ node_id: nodeId, alive: false, lost: true, state: "lost", track: tracks.get(nodeId), audit: audit[nodeId] });
+    }
   }
   return rows.sort((a, b) => a.node_id.localeCompare(b.node_id));
+}
+
+function lostCell(node) {
+  const lostAt = node.audit && node.audit.event === "node_lost" ? node.audit.time.replace("T", " ").replace("+00:00", "Z") : null;
+  const lastAlive = node.track && node.track.last_alive;
+  const text = lostAt ? `lost ${lostAt}` : lastAlive ? `seen ${timeOfSeconds(lastAlive)}` : DASH;
+  return cell(text, "num", "gone from the coordination store");
 }
 
 function nodeControls(node) {
@@ -93,9 +105,8 @@ function nodeControls(node) {
 function nodeRow(node) {
   const kind = nodeKind(node);
   const load = node.capacity ? `${num(node.portfolio_count)} / ${num(node.capacity)}` : num(node.portfolio_count);
-  const lastAlive = node.track && node.track.last_alive;
   const heartbeat = node.lost
-    ? cell(lastAlive ? `seen ${timeOfSeconds(lastAlive)}` : DASH, "num", "gone from the coordination store")
+    ? lostCell(node)
     : cell(age(node.heartbeat_age_s), "num", node.alive ? undefined : "no heartbeat: the node is dead or gone");
   return el(
     "tr",
