@@ -20,7 +20,7 @@ from rich.console import Console, Group, RenderableType
 from rich.live import Live
 
 from livecore.adapters.factory import open_store
-from livecore.api.config import DEFAULT_PORT
+from livecore.api.config import DEFAULT_PORT, TOKEN_ENV
 from livecore.cli.books import detail_lines
 from livecore.cli.context import settings_of, stop_on_signals
 from livecore.cli.status import renderables
@@ -109,6 +109,13 @@ def run(
     synthetic: int = typer.Option(0, "--synthetic", help="instead of replay: N synthetic symbols"),
     rate: float = typer.Option(_SYNTHETIC.rate, "--rate", help="synthetic events per second"),
     api_port: int = typer.Option(DEFAULT_PORT, "--api-port", help="dashboard + REST API port (0: off)"),
+    api_token: str = typer.Option(
+        "",
+        "--api-token",
+        envvar=TOKEN_ENV,
+        help="bearer token of the API's actions and the dashboard's controls (without one: read-only)",
+        show_default=False,
+    ),
     fresh: bool = typer.Option(False, "--fresh", help="wipe the SQLite state of earlier runs first"),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="no live view; print the final report only"),
 ) -> None:
@@ -127,7 +134,7 @@ def run(
     console = Console()
     core = LiveCore(settings, config)
     with stop_on_signals() as stop:
-        report = _run_live(core, stop, duration, api_port, quiet, console)
+        report = _run_live(core, stop, duration, (api_port, api_token), quiet, console)
     for part in (_headline(core), *renderables(report)):
         console.print(part, highlight=False)
     store = open_store(settings.db_url)
@@ -142,15 +149,16 @@ def run(
 
 
 def _run_live(
-    core: LiveCore, stop: threading.Event, duration: float, api_port: int, quiet: bool, console: Console
+    core: LiveCore, stop: threading.Event, duration: float, api_at: tuple[int, str], quiet: bool, console: Console
 ) -> StatusReport:
-    """Start, show the live view until ``stop`` or the duration, stop; the last status."""
+    """Start, show the live view until ``stop`` or the duration, stop; the last status.
+    ``api_at``: the API's port (0: none) and token."""
     api = None
     try:
         with console.status("starting scheduler, nodes, gateway and feed..."):
             core.start()
-        if api_port:
-            api = _start_api(core, api_port, console)
+        if api_at[0]:
+            api = _start_api(core, *api_at, console)
         deadline = None if duration <= 0 else time.monotonic() + duration
         finished = core.replay_finished
         if quiet:
@@ -185,14 +193,14 @@ def _wait(stop: threading.Event, deadline: float | None, finished: threading.Eve
     return True
 
 
-def _start_api(core: LiveCore, port: int, console: Console) -> ApiServer | None:
+def _start_api(core: LiveCore, port: int, token: str, console: Console) -> ApiServer | None:
     """Serve the dashboard and REST API; a busy port only costs the dashboard.
     (FastAPI is imported here, not at module level: other commands start faster.)"""
     from livecore.api.app import create_app
     from livecore.api.config import ApiConfig
     from livecore.api.server import ApiServer
 
-    config = ApiConfig(port=port)
+    config = ApiConfig(port=port, token=token)
     server = ApiServer(create_app(core.ops, config), config.host, config.port)
     try:
         server.start()
