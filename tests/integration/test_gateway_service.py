@@ -18,10 +18,10 @@ from tests.servers import wait_until
 from livecore.adapters.factory import open_bus, open_coordination, open_store
 from livecore.gateway.config import GatewayConfig
 from livecore.gateway.costs import CostModel
-from livecore.gateway.desk import partition_of
 from livecore.gateway.journal_books import recompute_books
 from livecore.gateway.paper import PaperSettings
 from livecore.gateway.service import TradeGateway
+from livecore.gateway.stats import partition_of
 from livecore.ports.bus import Bus, Consumer, ConsumerSettings
 from livecore.ports.coordination import Coordination
 from livecore.ports.store import Store

@@ -18,6 +18,7 @@ from livecore.api.auth import BearerAuth
 from livecore.api.config import ApiConfig
 from livecore.api.errors import install_error_handlers
 from livecore.api.guard import install_guard
+from livecore.api.halt import halt_router
 from livecore.api.metrics import LivecoreCollector, MetricsExporter
 from livecore.api.views import read_router
 from livecore.ops import Ops
@@ -41,6 +42,7 @@ def create_app(ops: Ops, config: ApiConfig | None = None) -> FastAPI:
     exporter = MetricsExporter(LivecoreCollector(ops.coord, ops.store))
     app.include_router(read_router(ops, exporter))
     app.include_router(action_router(ops, auth))  # checked again by each route: defence in depth
+    app.include_router(halt_router(ops, auth))
 
     @app.get("/", include_in_schema=False)
     def dashboard() -> FileResponse:

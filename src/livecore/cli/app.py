@@ -13,7 +13,7 @@ from rich.console import Console
 from rich.markup import escape
 
 from livecore import __version__
-from livecore.cli import api, backtest, books, db, feed, gateway, node, portfolio, run, scheduler, status
+from livecore.cli import api, backtest, books, db, feed, gateway, halt, node, portfolio, run, scheduler, status
 from livecore.config import DEFAULT_BUS_URL, DEFAULT_COORD_URL, DEFAULT_DB_URL, DeploymentSettings
 from livecore.errors import LivecoreError
 
@@ -71,6 +71,8 @@ app.command("api")(api.api)
 app.add_typer(books.app, name="books")
 app.command("backtest")(backtest.backtest)
 app.add_typer(db.app, name="db")
+app.command("halt")(halt.halt_command)
+app.command("resume-all")(halt.resume_all_command)
 
 
 def main() -> None:

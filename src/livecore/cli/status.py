@@ -13,12 +13,14 @@ from typing import Any
 import msgspec
 import typer
 from rich.console import Console, RenderableType
+from rich.markup import escape
 from rich.table import Table
 
 from livecore.cli.context import settings_of
 from livecore.ops import open_ops
 from livecore.ops import status as ops_status
 from livecore.ops.context import CommandOutcome, Ops, OpsConfig
+from livecore.ops.halt import HaltReport
 from livecore.ops.status import StatusReport
 
 JSON_HELP = "print JSON (stable shape, see docs/OPERATIONS.md) instead of tables"
@@ -91,6 +93,8 @@ def render(report: StatusReport, console: Console) -> None:
 def renderables(report: StatusReport) -> list[RenderableType]:
     """The status report as rich renderables (printed by ``status``, shown live by ``run``)."""
     parts: list[RenderableType] = []
+    if report.halt is not None:
+        parts.append(halt_banner(report.halt))
     if report.health != "ok":
         parts.append(f"[bold red]{report.health}[/]")
         parts.extend(f"  [red]{problem}[/]" for problem in report.problems)
@@ -105,6 +109,19 @@ def renderables(report: StatusReport) -> list[RenderableType]:
     for m in report.migrations:
         parts.append(f"migrating {m.portfolio_id}: {m.source} -> {m.target} ({m.phase}, {m.origin})")
     return parts
+
+
+def halt_banner(halt: HaltReport) -> str:
+    """One line that cannot be missed while the cluster kill switch is in force."""
+    what = "closing every position" if halt.flatten else "positions may only be reduced"
+    pending = sorted(node for node, applied in halt.acks.items() if not applied)
+    lagging = f" (not yet applied on: {', '.join(pending)})" if pending else ""
+    since = f" since {halt.since}" if halt.since else ""
+    by = f" by {halt.by}" if halt.by else ""
+    return (
+        f"[bold white on red] CLUSTER HALTED [/] {escape(halt.reason or '')}{since}{by}: {what}{lagging}; "
+        "`livecore resume-all` resumes"
+    )
 
 
 def _nodes_table(report: StatusReport) -> Table:

@@ -41,6 +41,8 @@ class GatewayConfig:
     # event time (a replay that keeps the data's timestamps): "now" for acceptances,
     # cancels and DAY orders is the latest market event seen, not the wall clock
     event_time: bool = False
+    # how often the cluster kill switch's state is read (control/halt.py)
+    halt_poll_s: float = 0.5
     component: str = "gateway"
     # a record whose handling raises: tries before it is dead-lettered, backoff between tries
     record_retry: RetryPolicy = field(default_factory=RetryPolicy)
@@ -52,4 +54,4 @@ class GatewayConfig:
     def __post_init__(self) -> None:
         non_empty(self, "group_id")
         at_least(self, 1, "max_batch")
-        positive(self, "poll_timeout_s")
+        positive(self, "poll_timeout_s", "halt_poll_s")

@@ -31,6 +31,7 @@ from livecore.node.deadletter import DeadLetters
 from livecore.node.factory import PortfolioFactory
 from livecore.node.feedback import FeedbackLoop
 from livecore.node.gate import MarketGate
+from livecore.node.halt import ClusterHaltSwitch
 from livecore.node.hosting import PortfolioHosting
 from livecore.node.interest import InterestMap
 from livecore.node.latency import LatencyRecorder
@@ -85,6 +86,7 @@ class NodeParts:
             topic=s.topics.orders, retry_interval_s=cfg.order_retry_interval_s, latency=self.latency
         )
         self.pool = WorkerPool(name=f"portfolio_worker_{s.node_id}", workers=cfg.workers, batch=cfg.worker_batch)
+        self.halt = ClusterHaltSwitch(coord=s.coord, processors=self.portfolios.processors)
         self.dead_letters = DeadLetters(topics=s.topics, component=f"node:{s.node_id}", producer=producer)
         self.hosting = self._hosting(s, factory, running)
         settings = _loop_settings(s)
@@ -118,6 +120,7 @@ class NodeParts:
             portfolios=self.portfolios,
             sender=self.sender,
             pool=self.pool,
+            halt=self.halt,
             # a load waits until the feedback consumer has its start position
             feedback_ready=lambda timeout: _wait_ready(self.feedback_loop.ready, running, timeout),
         )

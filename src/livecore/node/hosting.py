@@ -31,6 +31,7 @@ from livecore.node.codegate import CodeGate
 from livecore.node.commands import CommandFailed
 from livecore.node.config import NodeConfig
 from livecore.node.factory import LoadablePortfolio, PortfolioFactory
+from livecore.node.halt import ClusterHaltSwitch
 from livecore.node.interest import InterestMap
 from livecore.node.mailbox import FeedbackTicket
 from livecore.node.orders import OrderSender
@@ -58,6 +59,7 @@ class PortfolioHosting:
         sender: OrderSender,
         pool: WorkerPool,
         feedback_ready: Callable[[float], bool],
+        halt: ClusterHaltSwitch,
     ) -> None:
         self._node_id = node_id
         self._config = config
@@ -69,6 +71,7 @@ class PortfolioHosting:
         self._sender = sender
         self._pool = pool
         self._feedback_ready = feedback_ready
+        self._halt = halt
         self._ops = threading.RLock()
         self._loading: set[str] = set()
         self._code_gate = CodeGate(factory=factory, audit=self._audit)
@@ -137,6 +140,7 @@ class PortfolioHosting:
                     mailbox_size=self._config.mailbox_size,
                     feedback_mailbox_size=self._config.feedback_mailbox_size,
                 )
+                processor.halt_version = self._halt.prepare(portfolio)  # a halted cluster: before it trades
                 if not processor.persist():
                     raise CommandFailed(f"cannot save the first snapshot of {portfolio_id} at epoch {epoch}")
                 self._portfolios.add(processor)

@@ -98,6 +98,7 @@ class ExecutionNode:
         self.latency = parts.latency
         self._sender, self._pool, self._dead_letters = parts.sender, parts.pool, parts.dead_letters
         self._hosting = parts.hosting
+        self._halt = parts.halt
         self.market_loop, self.feedback_loop = parts.market_loop, parts.feedback_loop
         self.dispatcher, self.schedule_loop = parts.dispatcher, parts.schedule_loop
 
@@ -176,6 +177,7 @@ class ExecutionNode:
             stop_event=self._stop_event,
             on_claim_lost=self._claim_lost,
             bus_health=self._bus.health,
+            halt_sync=self._halt.sync,
         )
 
     def _connect(self) -> None:
@@ -269,6 +271,11 @@ class ExecutionNode:
 
     # --- observation ---------------------------------------------------------------------------
 
+    def sync_cluster_halt(self) -> str:
+        """Apply the cluster's halt state (the kill switch) to every hosted portfolio."""
+        self._require_running()
+        return self._halt.sync()
+
     def in_flight_market_orders(self) -> int:
         """Market orders the hosted portfolios have sent and not yet seen final."""
         return self.portfolios.in_flight_market_orders()
@@ -323,6 +330,7 @@ class ExecutionNode:
                 commands_refused=self.dispatcher.refused,
                 commands_replayed=self.dispatcher.replayed,
                 workers=self.config.workers,
+                cluster_halted=self._halt.halted,
                 loops=self._loop_counters(),
             ),
         )

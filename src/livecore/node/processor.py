@@ -81,6 +81,7 @@ class PortfolioProcessor:
         self._view: tuple[int, str] | None = None
         self.error: str | None = None  # an exception that escaped the domain
         self.needs_reconcile: str | None = None  # why its books may be wrong (``isolate``)
+        self.halt_version = 0  # the cluster halt state this portfolio was told (node/halt.py)
         self.events_applied = 0  # everything taken from the mailbox
         self.market_applied = 0  # market events given to the portfolio
         self.conflated = 0
@@ -150,6 +151,19 @@ class PortfolioProcessor:
         """The portfolio, for a command to act on inline (reload, pause, view)."""
         with self._lock:
             yield self._portfolio
+            self._after_change()
+
+    def act(self, action: Callable[[HostedPortfolio], None]) -> None:
+        """Run a command's ``action`` on the portfolio inline and send the orders it
+        created at once (the cluster kill switch's flatten), not at the next event."""
+        with self._lock:
+            if self.mailbox.closed:
+                return
+            action(self._portfolio)
+            orders = self._portfolio.drain_outbox()
+            if orders:
+                self._host.send_orders(self, orders, None)
+            self._dirty = True
             self._after_change()
 
     def quiesce(self) -> None:
