@@ -34,6 +34,7 @@ from livecore.feed.synthetic import SyntheticFeed, SyntheticSettings
 from livecore.gateway.config import GatewayConfig
 from livecore.gateway.service import TradeGateway
 from livecore.node import ExecutionNode, NodeConfig
+from livecore.notify import NO_NOTICES, Notifier, notify_settings
 from livecore.ops import Ops, OpsConfig
 from livecore.ops import deploy as ops_deploy
 from livecore.ops import status as ops_status
@@ -194,6 +195,7 @@ class LiveCore:
         self._store: Store | None = None
         self._producer: Producer | None = None
         self._ops: Ops | None = None
+        self._notifier: Notifier | None = None
         self._lock = threading.Lock()
         self._running = False
 
@@ -252,6 +254,11 @@ class LiveCore:
         prefix = settings.topic_prefix
         files = _spec_files(config)
         schedule = _feed_schedule(config.feed) if config.feed is not None else None
+        notify = notify_settings(settings)
+        if notify.urls:  # one notifier for every service of the process
+            self._notifier = Notifier(notify, origin="run")
+            self._notifier.start()
+        notices = self._notifier or NO_NOTICES
 
         self._bus = bus = open_bus(settings.bus_url)
         self._coord = coord = open_coordination(settings.coord_url)
@@ -265,7 +272,7 @@ class LiveCore:
         wanted = {d.portfolio_id for d in deployed.portfolios}
 
         gateway_config = dataclasses.replace(config.gateway, topic_prefix=prefix, topics=config.topics)
-        self.gateway = TradeGateway(bus, coord, store, gateway_config)
+        self.gateway = TradeGateway(bus, coord, store, gateway_config, notices=notices)
         self.gateway.start()
 
         node_config = dataclasses.replace(config.node, topic_prefix=prefix)
@@ -277,6 +284,7 @@ class LiveCore:
                 store=store,
                 config=node_config,
                 secret=settings.secret,
+                notices=notices,
             )
             self.nodes.append(node)
             node.start()
@@ -284,7 +292,7 @@ class LiveCore:
         # Placements recorded by an earlier run name these nodes: a scheduler that
         # looked before they heartbeat would fail their portfolios over to nobody.
         self._wait_nodes_ready(config.ready_timeout_s)
-        self.scheduler = Scheduler(config.scheduler, coord, store, channel)
+        self.scheduler = Scheduler(config.scheduler, coord, store, channel, notices=notices)
         self.scheduler.start()
         self.started_at = time.monotonic()
 
@@ -344,6 +352,9 @@ class LiveCore:
         ):
             if closer is not None:
                 _survive(f"closing the {what}", closer.close)
+        if self._notifier is not None:  # last: it sends what the shutdown itself caused
+            _survive("closing the notifier", self._notifier.close)
+            self._notifier = None
 
     def _drain_in_flight(self) -> None:
         """While the feed still prices them, let in-flight market orders come back filled."""

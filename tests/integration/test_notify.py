@@ -8,15 +8,20 @@ import re
 import subprocess
 import sys
 import textwrap
+import uuid
 from collections import Counter
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
 
+from livecore.config import DeploymentSettings
+from livecore.livecore import LiveCore, LiveCoreConfig, ReplayPlan
 from livecore.notify import BatchSettings, Notice, NoticeKind, Notifier, NotifySettings, announce_cluster_halt
 from livecore.testing.receiver import NotificationReceiver
 from livecore.testing.servers import wait_until
+from livecore.testing.strategies import spec_toml
 
 HALT, REJECTION, FAULT = NoticeKind.RISK_HALT, NoticeKind.REJECTION, NoticeKind.FAULT
 TIMEOUT = 30.0
@@ -134,3 +139,36 @@ def test_a_process_with_a_hung_receiver_still_exits(receiver: NotificationReceiv
     assert child.returncode == 0, err
     assert "closed False" in out  # it gave up waiting for the hung receiver, and exited
     assert not receiver.release.is_set()
+
+
+def test_livecore_tells_a_fault_and_a_fill_to_a_receiver(tmp_path: Path, receiver: NotificationReceiver) -> None:
+    """The whole system in one process: the node tells the faulted portfolio, the
+    gateway the fill (opted in); both arrive by the time ``stop`` returns."""
+    (tmp_path / "boom.toml").write_text(spec_toml("boom", ["AAPL"], strategy="livecore.testing.strategies:Explode"))
+    (tmp_path / "buy.toml").write_text(spec_toml("buy", ["AAPL"]))
+    settings = DeploymentSettings(
+        bus_url=f"memory://{uuid.uuid4().hex}",
+        coord_url=f"memory://{uuid.uuid4().hex}",
+        db_url=f"sqlite:///{tmp_path / 'lc.db'}",
+        notify_urls=(receiver.url,),
+        notify_fills=True,
+    )
+    config = LiveCoreConfig(
+        nodes=1,
+        feed=ReplayPlan(speed=86_400 * 200.0),
+        portfolio_files=(tmp_path / "boom.toml", tmp_path / "buy.toml"),
+        ready_timeout_s=60,
+    )
+    with LiveCore(settings, config) as core:
+
+        def seen() -> set[str]:
+            report = core.status()
+            faulted = {p.portfolio_id for p in report.portfolios if p.state == "faulted"}
+            return faulted | {p.portfolio_id for p in report.portfolios if p.positions}
+
+        wait_until(lambda: seen() == {"boom", "buy"}, 60, "boom faulted and buy filled")
+    messages = {body["title"]: body["message"] for body in receiver.received()}
+    assert "boom: faulted, no more orders: strategy.on_bar: RuntimeError: strategy bug" in messages.pop(
+        "livecore run: fault"
+    )
+    assert re.match(r"buy: filled buy 1 AAPL @ [\d.]+ \(order buy-1-1, fill ", messages.pop("livecore run: fill"))

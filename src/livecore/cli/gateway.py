@@ -11,8 +11,8 @@ from rich.table import Table
 
 from livecore.adapters.factory import open_store
 from livecore.cli import costs
-from livecore.cli.context import open_backends, settings_of, stop_on_signals
-from livecore.gateway.config import GatewayConfig
+from livecore.cli.context import notifications, open_backends, settings_of, stop_on_signals
+from livecore.gateway.config import GatewayConfig, new_gateway_id
 from livecore.gateway.paper import PaperSettings
 from livecore.gateway.report import journal_report
 from livecore.gateway.service import TradeGateway
@@ -32,8 +32,14 @@ def build_config(
     group: str,
     topic_prefix: str,
 ) -> GatewayConfig:
-    """The gateway's config; a bad value is a one-line ConfigError."""
-    return GatewayConfig(paper=paper, require_fence=require_fence, group_id=group, topic_prefix=topic_prefix)
+    """The gateway's config, with the process's id; a bad value is a one-line ConfigError."""
+    return GatewayConfig(
+        paper=paper,
+        require_fence=require_fence,
+        group_id=group,
+        topic_prefix=topic_prefix,
+        gateway_id=new_gateway_id(),
+    )
 
 
 _DEFAULTS = GatewayConfig()
@@ -71,8 +77,12 @@ def main(
         paper=paper, require_fence=require_fence, group=group, topic_prefix=settings.topic_prefix
     )
     console = Console(stderr=True)
-    with open_backends(settings) as (bus, coord, store), stop_on_signals() as stop:
-        gateway = TradeGateway(bus, coord, store, gateway_config)
+    with (
+        notifications(settings, f"gateway {gateway_config.gateway_id}") as notices,
+        open_backends(settings) as (bus, coord, store),
+        stop_on_signals() as stop,
+    ):
+        gateway = TradeGateway(bus, coord, store, gateway_config, notices=notices)
         console.print(
             f"gateway {gateway.gateway_id}: group {group}, bus {settings.bus_url}, "
             f"fence {'required' if require_fence else 'optional'} (Ctrl-C to stop)",

@@ -26,18 +26,18 @@ from __future__ import annotations
 import logging
 import threading
 import time
-import uuid
 from collections.abc import Callable
 from functools import partial
 
 from livecore.faults import classify, describe
 from livecore.gateway.broker import BrokerAdapter
-from livecore.gateway.config import GatewayConfig
+from livecore.gateway.config import GatewayConfig, new_gateway_id
 from livecore.gateway.desk import GatewayDesk, GatewayStats, partition_of
 from livecore.gateway.fencing import FenceReader
 from livecore.gateway.paper import PaperBroker
 from livecore.gateway.publisher import FeedbackPublisher
 from livecore.isolation import RecordGuard, RecordOutcome, backends_answer
+from livecore.notify import NO_NOTICES, NoticeSink
 from livecore.ports.bus import Bus, Consumer, OffsetReset, Record, TopicPartition
 from livecore.ports.coordination import Coordination
 from livecore.ports.store import Store
@@ -60,13 +60,16 @@ class TradeGateway:
         config: GatewayConfig | None = None,
         broker: BrokerAdapter | None = None,
         clock: Callable[[], int] = time.time_ns,
+        *,
+        notices: NoticeSink = NO_NOTICES,
     ) -> None:
         self.config = s = config or GatewayConfig()
-        self.gateway_id = s.gateway_id or f"gw-{uuid.uuid4().hex[:8]}"
+        self.gateway_id = s.gateway_id or new_gateway_id()
         self.topics = Topics(s.topic_prefix)
         self._bus = bus
         self._store = store
         self._clock = clock
+        self._notices = notices
         self._broker = broker or PaperBroker(s.paper)
         self._fences = FenceReader(coord)
         self._publisher: FeedbackPublisher | None = None
@@ -99,6 +102,7 @@ class TradeGateway:
             feedback_topic=t.orders_feedback,
             policy=s.record_retry,
             component=s.component,
+            notices=self._notices,
         )
         self._desk = GatewayDesk(
             broker=self._broker,

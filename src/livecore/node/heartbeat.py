@@ -33,6 +33,7 @@ from livecore.node.config import NodeConfig
 from livecore.node.hosting import PortfolioHosting
 from livecore.node.loop import ConsumerLoop
 from livecore.node.metrics import NodeStats, ProcessGauge, iso_now, node_metrics
+from livecore.notify import NO_NOTICES, NoticeSink, fault_notice
 from livecore.ports.bus import HEALTHY, BusHealth
 from livecore.ports.coordination import Coordination
 from livecore.wire import names
@@ -60,6 +61,7 @@ class Heartbeat:
         stop_event: threading.Event,
         on_claim_lost: Callable[[], None],
         bus_health: Callable[[], BusHealth] = lambda: HEALTHY,
+        notices: NoticeSink = NO_NOTICES,
     ) -> None:
         self._node_id = node_id
         self._config = config
@@ -71,6 +73,7 @@ class Heartbeat:
         self._stop = stop_event
         self._on_claim_lost = on_claim_lost
         self._bus_health = bus_health
+        self._notices = notices
         self._bus_ok = True
         self._gauge = ProcessGauge()
         self._started = time.monotonic()
@@ -152,6 +155,7 @@ class Heartbeat:
     def _go_silent(self, problem: str) -> None:
         if self.problem != problem:
             log.critical("node %s: %s: heartbeat STOPPED so the scheduler moves its portfolios", self._node_id, problem)
+            self._notices.notify(fault_notice(f"node {self._node_id}", f"{problem}: heartbeat stopped"))
             self.problem = problem
         if self.announced:
             self._guard("heartbeat removal", lambda: self._coord.delete(names.heartbeat_key(self._node_id)))

@@ -37,6 +37,7 @@ from livecore.node.orders import OrderSender
 from livecore.node.processor import Order, PortfolioProcessor
 from livecore.node.table import HostedPortfolios
 from livecore.node.workers import WorkerPool
+from livecore.notify import NO_NOTICES, NoticeSink
 from livecore.ports.coordination import Coordination
 from livecore.ports.store import Store
 from livecore.wire import names
@@ -58,6 +59,7 @@ class PortfolioHosting:
         sender: OrderSender,
         pool: WorkerPool,
         feedback_ready: Callable[[float], bool],
+        notices: NoticeSink = NO_NOTICES,
     ) -> None:
         self._node_id = node_id
         self._config = config
@@ -69,6 +71,7 @@ class PortfolioHosting:
         self._sender = sender
         self._pool = pool
         self._feedback_ready = feedback_ready
+        self._notices = notices
         self._ops = threading.RLock()
         self._loading: set[str] = set()
         self._code_gate = CodeGate(factory=factory, audit=self._audit)
@@ -136,6 +139,7 @@ class PortfolioHosting:
                     host=self,
                     mailbox_size=self._config.mailbox_size,
                     feedback_mailbox_size=self._config.feedback_mailbox_size,
+                    notices=self._notices,
                 )
                 if not processor.persist():
                     raise CommandFailed(f"cannot save the first snapshot of {portfolio_id} at epoch {epoch}")

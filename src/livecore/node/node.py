@@ -31,6 +31,7 @@ from livecore.node.factory import DomainPortfolios, PortfolioFactory
 from livecore.node.heartbeat import Heartbeat, WatchedLoop
 from livecore.node.loop import ConsumerLoop
 from livecore.node.metrics import NodeStats, iso_now
+from livecore.notify import NO_NOTICES, NoticeSink
 from livecore.ports.bus import Bus, Producer
 from livecore.ports.coordination import Coordination
 from livecore.ports.store import Store
@@ -56,6 +57,7 @@ class ExecutionNode:
         config: NodeConfig | None = None,
         secret: str | bytes = "",
         portfolio_factory: PortfolioFactory | None = None,
+        notices: NoticeSink = NO_NOTICES,
     ) -> None:
         if not node_id or any(ch.isspace() for ch in node_id):
             raise ConfigError(f"bad node id {node_id!r}: must be non-empty without spaces")
@@ -69,6 +71,7 @@ class ExecutionNode:
         self.heartbeat_ttl = self.config.heartbeat_ttl
         self._bus = bus
         self._coord = coord
+        self._notices = notices
         self._producer: Producer | None = None
         self._claim_value = ""
         self._started_at = ""
@@ -81,7 +84,13 @@ class ExecutionNode:
         self.stopped.set()
         parts = NodeParts(
             services=NodeServices(
-                node_id=node_id, config=self.config, topics=self.topics, bus=bus, coord=coord, store=store
+                node_id=node_id,
+                config=self.config,
+                topics=self.topics,
+                bus=bus,
+                coord=coord,
+                store=store,
+                notices=notices,
             ),
             secret=secret,
             factory=portfolio_factory or DomainPortfolios(),
@@ -172,6 +181,7 @@ class ExecutionNode:
             stop_event=self._stop_event,
             on_claim_lost=self._claim_lost,
             bus_health=self._bus.health,
+            notices=self._notices,
         )
 
     def _connect(self) -> None:

@@ -7,6 +7,12 @@ operations of commands (``exclusive``, ``quiesce``, ``close``). Nothing that
 goes wrong inside a portfolio escapes the processor: an exception from the
 domain is logged, counted and isolates that portfolio (no more market events),
 while fills still apply so the books stay right.
+
+A fault (the domain's, or one the node records) and a risk halt are told to
+the operator once each, when they first appear after a change
+(``livecore.notify``; a non-blocking put). The state the portfolio was loaded
+in is the baseline, so a portfolio restored halted is not announced again on
+every load.
 """
 
 from __future__ import annotations
@@ -28,6 +34,7 @@ from livecore.node.mailbox import (
     SnapshotDue,
     Submitted,
 )
+from livecore.notify import NO_NOTICES, NoticeSink, fault_notice, risk_halt_notice
 from livecore.wire.messages import CancelOrder, NewOrder
 
 log = logging.getLogger(__name__)
@@ -66,8 +73,10 @@ class PortfolioProcessor:
         mailbox_size: int,
         feedback_mailbox_size: int,
         clock: Callable[[], float] = time.monotonic,
+        notices: NoticeSink = NO_NOTICES,
     ) -> None:
         self.portfolio_id = portfolio.portfolio_id
+        self._notices = notices
         self.mailbox = Mailbox(mailbox_size, feedback_mailbox_size)
         self._portfolio = portfolio
         self._host = host
@@ -84,6 +93,7 @@ class PortfolioProcessor:
         self.events_applied = 0  # everything taken from the mailbox
         self.market_applied = 0  # market events given to the portfolio
         self.conflated = 0
+        self._alarms = self._alarm_state()  # (fault, halt) last told: the loaded state
 
     # --- read-only facts (safe without the lock: set once per portfolio instance) ---
 
@@ -184,6 +194,7 @@ class PortfolioProcessor:
             if self.error is None:
                 self.error = reason
             self._changes += 1  # the view shows it at the next publish
+            self._check_alarms()
 
     def persist(self) -> bool:
         """Save a snapshot now (load saves one at the new epoch before trading)."""
@@ -253,10 +264,26 @@ class PortfolioProcessor:
 
     def _after_change(self) -> None:
         self._changes += 1
+        self._check_alarms()
         version = self._portfolio.universe_version
         if version != self._universe_version:
             self._universe_version = version
             self._host.universe_changed(self, self._portfolio.symbols)
+
+    def _alarm_state(self) -> tuple[str | None, str | None]:
+        return self.error or self._portfolio.fault, self._portfolio.halt_reason
+
+    def _check_alarms(self) -> None:
+        """Notify a fault or a halt that appeared (or changed) since the last look."""
+        state = self._alarm_state()
+        if state == self._alarms:
+            return
+        (fault, halt), (told_fault, told_halt) = state, self._alarms
+        self._alarms = state
+        if fault is not None and fault != told_fault:
+            self._notices.notify(fault_notice(self.portfolio_id, f"faulted, no more orders: {fault}"))
+        if halt is not None and halt != told_halt:
+            self._notices.notify(risk_halt_notice(self.portfolio_id, halt))
 
     def _persist(self) -> bool:
         """Save a snapshot; on success release the tickets it covers."""

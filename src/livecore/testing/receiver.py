@@ -1,4 +1,5 @@
-"""A local HTTP receiver for notifications: what apprise's ``json://`` posts lands here.
+"""A local HTTP receiver for notifications: what apprise's ``json://`` posts lands
+here; and ``RecordingSink``, a notice sink that keeps what a service's hooks emit.
 
 ``NotificationReceiver`` serves on a free port of 127.0.0.1 in a thread and
 keeps every JSON body it is sent (apprise's ``title``, ``message``, ``type``).
@@ -13,6 +14,7 @@ import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
+from livecore.notify import DEFAULT_KINDS, Notice, NoticeKind
 from livecore.testing.servers import wait_until
 
 # how long a hung request waits for ``release`` at most, so a forgotten one still ends
@@ -78,3 +80,21 @@ class NotificationReceiver:
                 return None
 
         return Handler
+
+
+class RecordingSink:
+    """Keeps every notice of the kinds it wants (the default kinds: fills off)."""
+
+    def __init__(self, kinds: frozenset[NoticeKind] = DEFAULT_KINDS) -> None:
+        self.kinds = kinds
+        self.notices: list[Notice] = []
+
+    def wants(self, kind: NoticeKind) -> bool:
+        return kind in self.kinds
+
+    def notify(self, notice: Notice) -> None:
+        if notice.kind in self.kinds:
+            self.notices.append(notice)
+
+    def of(self, kind: NoticeKind) -> list[str]:
+        return [notice.text for notice in self.notices if notice.kind is kind]
