@@ -93,7 +93,9 @@ class PortfolioProcessor:
         self.events_applied = 0  # everything taken from the mailbox
         self.market_applied = 0  # market events given to the portfolio
         self.conflated = 0
-        self._alarms = self._alarm_state()  # (fault, halt) last told: the loaded state
+        # the fault and halt last told: the state the portfolio was loaded in
+        self._told_fault: str | None = self.error or portfolio.fault
+        self._told_halt: str | None = portfolio.halt_reason
 
     # --- read-only facts (safe without the lock: set once per portfolio instance) ---
 
@@ -270,16 +272,15 @@ class PortfolioProcessor:
             self._universe_version = version
             self._host.universe_changed(self, self._portfolio.symbols)
 
-    def _alarm_state(self) -> tuple[str | None, str | None]:
-        return self.error or self._portfolio.fault, self._portfolio.halt_reason
-
     def _check_alarms(self) -> None:
-        """Notify a fault or a halt that appeared (or changed) since the last look."""
-        state = self._alarm_state()
-        if state == self._alarms:
+        """Notify a fault or a halt that appeared (or changed) since the last look.
+        Runs once per batch: the common case is two reads and two identity tests."""
+        portfolio = self._portfolio
+        fault, halt = self.error or portfolio.fault, portfolio.halt_reason
+        told_fault, told_halt = self._told_fault, self._told_halt
+        if fault is told_fault and halt is told_halt:
             return
-        (fault, halt), (told_fault, told_halt) = state, self._alarms
-        self._alarms = state
+        self._told_fault, self._told_halt = fault, halt
         if fault is not None and fault != told_fault:
             self._notices.notify(fault_notice(self.portfolio_id, f"faulted, no more orders: {fault}"))
         if halt is not None and halt != told_halt:

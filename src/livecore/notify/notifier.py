@@ -222,7 +222,7 @@ class Notifier:
             log.warning("notifier %s: %r not delivered to every URL (apprise logs why)", self._origin, title)
 
 
-def announce_cluster_halt(settings: NotifySettings, *, reason: str, by: str, origin: str = "cluster halt") -> bool:
+def announce_cluster_halt(settings: NotifySettings, *, reason: str, by: str, origin: str = "operator") -> bool:
     """Tell the deployment's URLs that trading was halted cluster-wide, and wait
     for it (at most ``close_timeout_s``). The cluster halt command calls this once
     the halt is in force; a process that already runs a ``Notifier`` may instead
