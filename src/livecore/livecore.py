@@ -37,6 +37,7 @@ from livecore.gateway.service import TradeGateway
 from livecore.lockstep import Lockstep, Quiet, Snapshot, settled
 from livecore.node import ExecutionNode, NodeConfig
 from livecore.node.gate import MarketGate
+from livecore.notify import NO_NOTICES, NoticeSink, Notifier, notify_settings
 from livecore.ops import Ops, OpsConfig
 from livecore.ops import deploy as ops_deploy
 from livecore.ops import status as ops_status
@@ -214,6 +215,8 @@ class LiveCore:
         self._store: Store | None = None
         self._producer: Producer | None = None
         self._ops: Ops | None = None
+        self._notifier: Notifier | None = None
+        self._notices: NoticeSink = NO_NOTICES
         self._lock = threading.Lock()
         self._running = False
         self._gates: list[MarketGate] = []
@@ -276,6 +279,11 @@ class LiveCore:
         settings, config = self.settings, self.config
         files = _spec_files(config)
         schedule = _feed_schedule(config.feed) if config.feed is not None else None
+        notify = notify_settings(settings)
+        if notify.urls:  # one notifier for every service of the process
+            self._notifier = Notifier(notify, origin="run")
+            self._notifier.start()
+        self._notices = self._notifier or NO_NOTICES
 
         self._bus = bus = open_bus(settings.bus_url)
         self._coord = coord = open_coordination(settings.coord_url)
@@ -293,7 +301,7 @@ class LiveCore:
         # Placements recorded by an earlier run name these nodes: a scheduler that
         # looked before they heartbeat would fail their portfolios over to nobody.
         self._wait_nodes_ready(config.ready_timeout_s)
-        self.scheduler = Scheduler(config.scheduler, coord, store, channel)
+        self.scheduler = Scheduler(config.scheduler, coord, store, channel, notices=self._notices)
         self.scheduler.start()
         self.started_at = time.monotonic()
 
@@ -308,7 +316,7 @@ class LiveCore:
         gateway_config = dataclasses.replace(
             config.gateway, topic_prefix=self.settings.topic_prefix, topics=config.topics, event_time=self._event_time
         )
-        gateway = TradeGateway(self._bus, self._coord, self._store, gateway_config)
+        gateway = TradeGateway(self._bus, self._coord, self._store, gateway_config, notices=self._notices)
         gateway.start()
         return gateway
 
@@ -329,6 +337,7 @@ class LiveCore:
                 config=node_config,
                 secret=self.settings.secret,
                 market_gate=gate,
+                notices=self._notices,
             )
             self.nodes.append(node)
             if gate is not None:
@@ -445,6 +454,9 @@ class LiveCore:
         ):
             if closer is not None:
                 _survive(f"closing the {what}", closer.close)
+        if self._notifier is not None:  # last: it sends what the shutdown itself caused
+            _survive("closing the notifier", self._notifier.close)
+            self._notifier = None
 
     def _drain_in_flight(self) -> None:
         """While the feed still prices them, let in-flight market orders come back filled."""

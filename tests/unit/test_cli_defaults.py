@@ -40,6 +40,7 @@ EXPECTED: list[tuple[tuple[str, ...], str, object]] = [
     ((), "bus", dataclasses.fields(DeploymentSettings)[0].default),
     ((), "coord", dataclasses.fields(DeploymentSettings)[1].default),
     ((), "db", dataclasses.fields(DeploymentSettings)[2].default),
+    ((), "notify_fills", DeploymentSettings().notify_fills),
     (("scheduler",), "tick", SCHEDULER.tick_interval),
     (("scheduler",), "lease_ttl", SCHEDULER.lease_ttl),
     (("scheduler",), "load_timeout", SCHEDULER.load_timeout),

@@ -12,6 +12,7 @@ import typer
 
 from livecore.adapters.factory import open_bus, open_coordination, open_store
 from livecore.config import DeploymentSettings
+from livecore.notify import NO_NOTICES, NoticeSink, Notifier, notify_settings
 from livecore.ports.bus import Bus
 from livecore.ports.coordination import Coordination
 from livecore.ports.store import Store
@@ -41,6 +42,18 @@ def stop_on_signals() -> Iterator[threading.Event]:
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
+
+
+@contextlib.contextmanager
+def notifications(settings: DeploymentSettings, origin: str) -> Iterator[NoticeSink]:
+    """The process's notifier (``--notify``), started, and closed (held notices
+    sent) when the block ends; a sink that wants nothing without URLs."""
+    notify = notify_settings(settings)
+    if not notify.urls:
+        yield NO_NOTICES
+        return
+    with Notifier(notify, origin=origin) as notifier:
+        yield notifier
 
 
 @contextlib.contextmanager

@@ -11,9 +11,9 @@ from rich.table import Table
 
 from livecore.adapters.factory import open_store
 from livecore.cli import costs
-from livecore.cli.context import open_backends, settings_of, stop_on_signals
+from livecore.cli.context import notifications, open_backends, settings_of, stop_on_signals
 from livecore.cli.options import event_time_option
-from livecore.gateway.config import GatewayConfig
+from livecore.gateway.config import GatewayConfig, new_gateway_id
 from livecore.gateway.paper import PaperSettings
 from livecore.gateway.report import journal_report
 from livecore.gateway.service import TradeGateway
@@ -34,9 +34,14 @@ def build_config(
     topic_prefix: str,
     event_time: bool = False,
 ) -> GatewayConfig:
-    """The gateway's config; a bad value is a one-line ConfigError."""
+    """The gateway's config, with the process's id; a bad value is a one-line ConfigError."""
     return GatewayConfig(
-        paper=paper, require_fence=require_fence, group_id=group, topic_prefix=topic_prefix, event_time=event_time
+        paper=paper,
+        require_fence=require_fence,
+        group_id=group,
+        topic_prefix=topic_prefix,
+        gateway_id=new_gateway_id(),
+        event_time=event_time,
     )
 
 
@@ -76,8 +81,12 @@ def main(
         paper=paper, require_fence=require_fence, group=group, topic_prefix=settings.topic_prefix, event_time=event_time
     )
     console = Console(stderr=True)
-    with open_backends(settings) as (bus, coord, store), stop_on_signals() as stop:
-        gateway = TradeGateway(bus, coord, store, gateway_config)
+    with (
+        notifications(settings, f"gateway {gateway_config.gateway_id}") as notices,
+        open_backends(settings) as (bus, coord, store),
+        stop_on_signals() as stop,
+    ):
+        gateway = TradeGateway(bus, coord, store, gateway_config, notices=notices)
         console.print(
             f"gateway {gateway.gateway_id}: group {group}, bus {settings.bus_url}, "
             f"fence {'required' if require_fence else 'optional'} (Ctrl-C to stop)",

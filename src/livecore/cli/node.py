@@ -15,7 +15,7 @@ import time
 import typer
 from rich.console import Console
 
-from livecore.cli.context import open_backends, settings_of, stop_on_signals
+from livecore.cli.context import notifications, open_backends, settings_of, stop_on_signals
 from livecore.cli.options import ack_timeout_option, event_time_option
 from livecore.errors import BackendUnavailable, ConfigError
 from livecore.node import ExecutionNode, NodeConfig
@@ -107,8 +107,14 @@ def main(
     )
     _configure_logging(log_level)
     console = Console(stderr=True)
-    with open_backends(settings) as (bus, coord, store), stop_on_signals() as stop:
-        node = ExecutionNode(node_id, bus=bus, coord=coord, store=store, config=config, secret=settings.secret)
+    with (
+        notifications(settings, f"node {node_id}") as notices,
+        open_backends(settings) as (bus, coord, store),
+        stop_on_signals() as stop,
+    ):
+        node = ExecutionNode(
+            node_id, bus=bus, coord=coord, store=store, config=config, secret=settings.secret, notices=notices
+        )
         try:
             node.start()
         except BusError as exc:

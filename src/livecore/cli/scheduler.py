@@ -10,7 +10,7 @@ import threading
 import typer
 from rich.console import Console
 
-from livecore.cli.context import open_backends, settings_of, stop_on_signals
+from livecore.cli.context import notifications, open_backends, settings_of, stop_on_signals
 from livecore.control.commands import CommandChannel
 from livecore.scheduler.config import SchedulerConfig, lease_margin_for
 from livecore.scheduler.service import Scheduler
@@ -72,11 +72,15 @@ def scheduler(
     )
     console = Console(stderr=True)
     topics = names.Topics(settings.topic_prefix)
-    with open_backends(settings) as (bus, coord, store), stop_on_signals() as stop:
+    with (
+        notifications(settings, f"scheduler {config.scheduler_id}") as notices,
+        open_backends(settings) as (bus, coord, store),
+        stop_on_signals() as stop,
+    ):
         ensure_topics(bus, topics)
         producer = bus.producer()
         channel = CommandChannel(producer, coord, CommandSigner(settings.secret), topics)
-        service = Scheduler(config, coord, store, channel)
+        service = Scheduler(config, coord, store, channel, notices=notices)
         timer = threading.Timer(duration, stop.set) if duration > 0 else None
         try:
             console.print(

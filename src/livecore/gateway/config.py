@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass, field
 
 from livecore.checks import at_least, non_empty, positive
@@ -11,6 +12,11 @@ from livecore.ports.bus import ConsumerSettings
 from livecore.topology import DEFAULT_LAYOUT, TopicLayout
 
 DEFAULT_GROUP = "trade_gateway"
+
+
+def new_gateway_id() -> str:
+    """A gateway process's id when none is configured (logs, bus health, notices)."""
+    return f"gw-{uuid.uuid4().hex[:8]}"
 
 
 @dataclass(frozen=True, slots=True)

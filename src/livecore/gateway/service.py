@@ -26,7 +26,6 @@ from __future__ import annotations
 import logging
 import threading
 import time
-import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
@@ -35,13 +34,14 @@ from livecore.control.halt import ClusterHalt, read_halt
 from livecore.eventtime import EventClock
 from livecore.faults import classify, describe
 from livecore.gateway.broker import BrokerAdapter
-from livecore.gateway.config import GatewayConfig
+from livecore.gateway.config import GatewayConfig, new_gateway_id
 from livecore.gateway.desk import GatewayDesk
 from livecore.gateway.fencing import FenceReader
 from livecore.gateway.paper import PaperBroker
 from livecore.gateway.publisher import FeedbackPublisher
 from livecore.gateway.stats import GatewayStats, partition_of
 from livecore.isolation import RecordGuard, RecordOutcome, backends_answer
+from livecore.notify import NO_NOTICES, NoticeSink
 from livecore.ports.bus import Bus, Consumer, OffsetReset, Record, TopicPartition
 from livecore.ports.coordination import Coordination
 from livecore.ports.store import Store
@@ -75,14 +75,17 @@ class TradeGateway:
         config: GatewayConfig | None = None,
         broker: BrokerAdapter | None = None,
         clock: Callable[[], int] = time.time_ns,
+        *,
+        notices: NoticeSink = NO_NOTICES,
     ) -> None:
         self.config = s = config or GatewayConfig()
-        self.gateway_id = s.gateway_id or f"gw-{uuid.uuid4().hex[:8]}"
+        self.gateway_id = s.gateway_id or new_gateway_id()
         self.topics = Topics(s.topic_prefix)
         self._bus = bus
         self._store = store
         self._coord = coord
         self._clock = clock
+        self._notices = notices
         self._broker = broker or PaperBroker(s.paper)
         self._fences = FenceReader(coord)
         self._publisher: FeedbackPublisher | None = None
@@ -115,6 +118,7 @@ class TradeGateway:
             feedback_topic=t.orders_feedback,
             policy=s.record_retry,
             component=s.component,
+            notices=self._notices,
         )
         self._desk = GatewayDesk(
             broker=self._broker,

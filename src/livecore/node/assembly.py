@@ -41,6 +41,7 @@ from livecore.node.orders import OrderSender
 from livecore.node.schedule import ScheduleUpdatesLoop
 from livecore.node.table import HostedPortfolios
 from livecore.node.workers import WorkerPool
+from livecore.notify import NO_NOTICES, NoticeSink
 from livecore.ports.bus import Bus, Consumer, Producer
 from livecore.ports.coordination import Coordination
 from livecore.ports.store import Store
@@ -54,7 +55,7 @@ _READY_POLL_S = 0.1
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class NodeServices:
-    """The ports and identity every part shares."""
+    """The ports and identity every part shares, and where operator notices go."""
 
     node_id: str
     config: NodeConfig
@@ -62,6 +63,7 @@ class NodeServices:
     bus: Bus
     coord: Coordination
     store: Store
+    notices: NoticeSink = NO_NOTICES
 
 
 class NodeParts:
@@ -121,6 +123,7 @@ class NodeParts:
             sender=self.sender,
             pool=self.pool,
             halt=self.halt,
+            notices=s.notices,
             # a load waits until the feedback consumer has its start position
             feedback_ready=lambda timeout: _wait_ready(self.feedback_loop.ready, running, timeout),
         )

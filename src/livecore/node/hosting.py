@@ -38,6 +38,7 @@ from livecore.node.orders import OrderSender
 from livecore.node.processor import Order, PortfolioProcessor
 from livecore.node.table import HostedPortfolios
 from livecore.node.workers import WorkerPool
+from livecore.notify import NO_NOTICES, NoticeSink
 from livecore.ports.coordination import Coordination
 from livecore.ports.store import Store
 from livecore.wire import names
@@ -60,6 +61,7 @@ class PortfolioHosting:
         pool: WorkerPool,
         feedback_ready: Callable[[float], bool],
         halt: ClusterHaltSwitch,
+        notices: NoticeSink = NO_NOTICES,
     ) -> None:
         self._node_id = node_id
         self._config = config
@@ -72,6 +74,7 @@ class PortfolioHosting:
         self._pool = pool
         self._feedback_ready = feedback_ready
         self._halt = halt
+        self._notices = notices
         self._ops = threading.RLock()
         self._loading: set[str] = set()
         self._code_gate = CodeGate(factory=factory, audit=self._audit)
@@ -139,6 +142,7 @@ class PortfolioHosting:
                     host=self,
                     mailbox_size=self._config.mailbox_size,
                     feedback_mailbox_size=self._config.feedback_mailbox_size,
+                    notices=self._notices,
                 )
                 processor.halt_version = self._halt.prepare(portfolio)  # a halted cluster: before it trades
                 if not processor.persist():

@@ -32,6 +32,7 @@ from livecore.node.gate import MarketGate, NodeProgress
 from livecore.node.heartbeat import Heartbeat, WatchedLoop
 from livecore.node.loop import ConsumerLoop
 from livecore.node.metrics import NodeStats, iso_now
+from livecore.notify import NO_NOTICES, NoticeSink
 from livecore.ports.bus import Bus, Producer
 from livecore.ports.coordination import Coordination
 from livecore.ports.store import Store
@@ -58,6 +59,7 @@ class ExecutionNode:
         secret: str | bytes = "",
         portfolio_factory: PortfolioFactory | None = None,
         market_gate: MarketGate | None = None,
+        notices: NoticeSink = NO_NOTICES,
     ) -> None:
         """``market_gate``: only a lockstep replay's (needs ``config.event_time``)."""
         if not node_id or any(ch.isspace() for ch in node_id):
@@ -72,6 +74,7 @@ class ExecutionNode:
         self.heartbeat_ttl = self.config.heartbeat_ttl
         self._bus = bus
         self._coord = coord
+        self._notices = notices
         self._producer: Producer | None = None
         self._claim_value = ""
         self._started_at = ""
@@ -84,7 +87,13 @@ class ExecutionNode:
         self.stopped.set()
         parts = NodeParts(
             services=NodeServices(
-                node_id=node_id, config=self.config, topics=self.topics, bus=bus, coord=coord, store=store
+                node_id=node_id,
+                config=self.config,
+                topics=self.topics,
+                bus=bus,
+                coord=coord,
+                store=store,
+                notices=notices,
             ),
             secret=secret,
             factory=portfolio_factory or DomainPortfolios(),
@@ -178,6 +187,7 @@ class ExecutionNode:
             on_claim_lost=self._claim_lost,
             bus_health=self._bus.health,
             halt_sync=self._halt.sync,
+            notices=self._notices,
         )
 
     def _connect(self) -> None:

@@ -6,7 +6,8 @@ node) first (refused if someone advanced it meanwhile), then the registry,
 then the signed ``portfolio.load``. A portfolio that lost its node while no
 other node can take it has its fence advanced to an ownerless epoch, so that
 the lost node (if it was only cut off) stops trading it at its next fence
-check, and waits visibly in ``pending``.
+check, and waits visibly in ``pending``. Every failover is audited and told to
+the operator (``livecore.notify``, a non-blocking put).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from dataclasses import dataclass, field
 
 from livecore.control.commands import Command, CommandChannel
 from livecore.control.requests import NO_CAPACITY, NO_LIVE_NODE
+from livecore.notify import NO_NOTICES, NoticeSink, failover_notice
 from livecore.ports.coordination import Coordination, Fence
 from livecore.ports.store import RegistryEntry, Store
 from livecore.scheduler.convergence import Place, Plan, Sent
@@ -73,8 +75,11 @@ class Actuator:
         acting: Callable[[], bool],
         clock: Callable[[], float] = time.monotonic,
         wall_ns: Callable[[], int] = time.time_ns,
+        *,
+        notices: NoticeSink = NO_NOTICES,
     ) -> None:
         self._coord = coord
+        self._notices = notices
         self._store = store
         self._channel = channel
         self._symbols = symbols
@@ -186,6 +191,7 @@ class Actuator:
     def _audit_failover(self, pid: str, lost: str, target: str | None, epoch: int) -> None:
         log.warning("failover of %s from dead node %s to %s (epoch %d)", pid, lost, target or "nowhere yet", epoch)
         self._audit("failover", {"portfolio_id": pid, "from": lost, "to": target, "epoch": epoch})
+        self._notices.notify(failover_notice(pid, lost, target, epoch))
 
     def _audit(self, event: str, detail: dict[str, object]) -> None:
         self._store.audit.record("scheduler", event, detail, self._wall_ns())

@@ -3,7 +3,8 @@
 Every tick: renew (or try to take) the leader lease; as leader, observe the
 nodes, advance migrations, diff the registry against what the nodes report
 and carry out the plan, take operator migration requests, rebalance after a
-node joined, and publish the leader's status. Between ticks, while a
+node joined, and publish the leader's status; tell the operator about a node seen alive at
+the previous pass that is no longer (``livecore.notify``). Between ticks, while a
 migration is in flight, acks are polled every ``ack_poll`` seconds so that a
 migration's trading gap is not a multiple of the tick.
 
@@ -29,6 +30,7 @@ from livecore.control.requests import (
     pending_requests,
     write_json,
 )
+from livecore.notify import NO_NOTICES, NoticeSink, node_lost_notice
 from livecore.ports.coordination import Coordination, Fence
 from livecore.ports.store import RegistryEntry, Store
 from livecore.scheduler.actuator import Actuator, Ledger, build_candidates
@@ -57,8 +59,11 @@ class Scheduler:
         symbols: SymbolIndex | None = None,
         clock: Callable[[], float] = time.monotonic,
         wall: Callable[[], datetime] = lambda: datetime.now(UTC),
+        *,
+        notices: NoticeSink = NO_NOTICES,
     ) -> None:
         self.config = config
+        self._notices = notices
         self._coord = coord
         self._store = store
         self._clock = clock
@@ -70,13 +75,14 @@ class Scheduler:
         self._ledger = Ledger()
         self._actuator = Actuator(
             coord, store, channel, self._symbols, self._ledger, config.affinity_slack,
-            config.max_commands_per_tick, self._elector.is_leader, clock, self._wall_ns,
+            config.max_commands_per_tick, self._elector.is_leader, clock, self._wall_ns, notices=notices,
         )  # fmt: skip
         self._migrations = MigrationRunner(
             channel, coord, store, config.ack_timeout, self._actuator.record_load, clock, self._wall_ns
         )
         self._was_leader = False
         self._accepting_before: frozenset[str] | None = None
+        self._alive_before: frozenset[str] | None = None  # None: no pass as leader yet
         self._rebalance_wanted = False
         self._cluster = Cluster({})
         self._stall = StallGuard(config.tick_interval, config.stall_threshold, config.stall_grace)
@@ -161,6 +167,7 @@ class Scheduler:
         # already unloaded is then never mistaken for one that should be loaded.
         cluster = self._stall.judge(observe(self._coord, self._wall(), self.config.dead_after), self._clock())
         self._cluster = cluster
+        self._note_lost(cluster)
         reported = cluster.reported()
         alive = frozenset(cluster.alive)
         self._finish(self._migrations.poll(alive, reported))
@@ -192,11 +199,21 @@ class Scheduler:
         self._ledger.clear()
         self._stall.reset()
         self._accepting_before = None
+        self._alive_before = None
         lease = self._elector.lease
         epoch = lease.epoch if lease else None
         self._store.audit.record(
             "scheduler", "leader_elected", {"scheduler_id": self.config.scheduler_id, "epoch": epoch}, self._wall_ns()
         )
+
+    def _note_lost(self, cluster: Cluster) -> None:
+        """Notify each node alive at this leader's previous pass and not now (died,
+        cut off, or stopped: all stop heartbeating). A new leader starts afresh."""
+        alive = frozenset(cluster.alive)
+        for node_id in sorted((self._alive_before or frozenset()) - alive):
+            node = cluster.nodes.get(node_id)
+            self._notices.notify(node_lost_notice(node_id, None if node is None else node.heartbeat_age))
+        self._alive_before = alive
 
     def _step_down(self) -> None:
         if self._was_leader:
