@@ -270,6 +270,11 @@ class LiveCore:
             raise RuntimeError("LiveCore is not started")
         return self._ops
 
+    @property
+    def notices(self) -> NoticeSink:
+        """The process's notifier (a silent sink when no URL is configured)."""
+        return self._notices
+
     def status(self) -> StatusReport:
         return ops_status(self.ops)
 

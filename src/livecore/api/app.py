@@ -21,13 +21,15 @@ from livecore.api.guard import install_guard
 from livecore.api.halt import halt_router
 from livecore.api.metrics import LivecoreCollector, MetricsExporter
 from livecore.api.views import read_router
+from livecore.notify import NO_NOTICES, NoticeSink
 from livecore.ops import Ops
 
 STATIC_DIR = Path(__file__).parent / "static"
 
 
-def create_app(ops: Ops, config: ApiConfig | None = None) -> FastAPI:
-    """REST API under ``/api``, Prometheus text at ``/metrics``, the dashboard at ``/``."""
+def create_app(ops: Ops, config: ApiConfig | None = None, notices: NoticeSink = NO_NOTICES) -> FastAPI:
+    """REST API under ``/api``, Prometheus text at ``/metrics``, the dashboard at ``/``;
+    ``notices``: where a cluster halt pressed here is announced."""
     config = config or ApiConfig()
     app = FastAPI(
         title="livecore",
@@ -42,7 +44,7 @@ def create_app(ops: Ops, config: ApiConfig | None = None) -> FastAPI:
     exporter = MetricsExporter(LivecoreCollector(ops.coord, ops.store))
     app.include_router(read_router(ops, exporter))
     app.include_router(action_router(ops, auth))  # checked again by each route: defence in depth
-    app.include_router(halt_router(ops, auth))
+    app.include_router(halt_router(ops, auth, notices))
 
     @app.get("/", include_in_schema=False)
     def dashboard() -> FileResponse:

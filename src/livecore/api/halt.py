@@ -18,6 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from livecore.api.actions import call
 from livecore.api.auth import BearerAuth
 from livecore.api.errors import json_response
+from livecore.notify import NO_NOTICES, NoticeSink, cluster_halt_notice
 from livecore.ops import Ops
 from livecore.ops.halt import halt, halt_status, resume
 
@@ -35,7 +36,7 @@ def _operator(request: Request) -> str:
     return f"api@{client}"
 
 
-def halt_router(ops: Ops, auth: BearerAuth) -> APIRouter:
+def halt_router(ops: Ops, auth: BearerAuth, notices: NoticeSink = NO_NOTICES) -> APIRouter:
     router = APIRouter(prefix="/api/cluster", tags=["cluster"])
 
     @router.get("/halt", summary="The cluster kill switch's state")
@@ -45,7 +46,9 @@ def halt_router(ops: Ops, auth: BearerAuth) -> APIRouter:
     @router.post("/halt", summary="Halt the cluster", dependencies=[Depends(auth)])
     def halt_cluster(body: HaltBody, request: Request) -> Response:
         operator = _operator(request)
-        return json_response(call(lambda: halt(ops, reason=body.reason, flatten=body.flatten, by=operator)))
+        report = call(lambda: halt(ops, reason=body.reason, flatten=body.flatten, by=operator))
+        notices.notify(cluster_halt_notice(body.reason, operator))
+        return json_response(report)
 
     @router.post("/resume", summary="Resume the cluster", dependencies=[Depends(auth)])
     def resume_cluster(request: Request) -> Response:

@@ -12,7 +12,7 @@ import typer
 from rich.console import Console
 
 from livecore.api.config import DEFAULT_HOST, DEFAULT_PORT, TOKEN_ENV, ApiConfig
-from livecore.cli.context import settings_of
+from livecore.cli.context import notifications, settings_of
 from livecore.config import is_embedded
 from livecore.ops import open_ops
 
@@ -43,8 +43,8 @@ def api(
             "`livecore run` serves the dashboard itself, or point --coord/--db/--bus at shared servers",
             highlight=False,
         )
-    with open_ops(settings, with_bus=True) as ops:
-        server = ApiServer(create_app(ops, config), config.host, config.port, log_level="warning")
+    with open_ops(settings, with_bus=True) as ops, notifications(settings, "api") as notices:
+        server = ApiServer(create_app(ops, config, notices), config.host, config.port, log_level="warning")
         url = server.listen()
         actions = "enabled" if config.token else f"disabled (no --token / {TOKEN_ENV})"
         console.print(

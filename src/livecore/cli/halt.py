@@ -13,6 +13,7 @@ from rich.table import Table
 from livecore.cli.context import settings_of
 from livecore.cli.options import ack_timeout_option
 from livecore.cli.status import JSON_HELP, emit_json
+from livecore.notify import announce_cluster_halt, notify_settings
 from livecore.ops import open_ops
 from livecore.ops.context import OpsConfig
 from livecore.ops.halt import HaltReport, halt, resume
@@ -60,9 +61,12 @@ def halt_command(
     """Halt the whole cluster: no node opens a position, the gateway cancels resting
     orders and refuses any order that would open or grow one; --flatten closes
     every position. Lasts until `livecore resume-all`, across restarts."""
-    with open_ops(settings_of(ctx), with_bus=True, config=OpsConfig(ack_timeout=timeout)) as ops:
-        report = halt(ops, reason=reason, flatten=flatten, by=_operator())
+    settings = settings_of(ctx)
+    operator = _operator()
+    with open_ops(settings, with_bus=True, config=OpsConfig(ack_timeout=timeout)) as ops:
+        report = halt(ops, reason=reason, flatten=flatten, by=operator)
     _show(report, json_out)
+    announce_cluster_halt(notify_settings(settings), reason=reason, by=operator)
 
 
 def resume_all_command(

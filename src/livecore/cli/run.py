@@ -193,7 +193,7 @@ def _start_api(core: LiveCore, port: int, console: Console) -> ApiServer | None:
     from livecore.api.server import ApiServer
 
     config = ApiConfig(port=port)
-    server = ApiServer(create_app(core.ops, config), config.host, config.port)
+    server = ApiServer(create_app(core.ops, config, core.notices), config.host, config.port)
     try:
         server.start()
     except ConfigError as exc:
