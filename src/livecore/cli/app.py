@@ -13,7 +13,21 @@ from rich.console import Console
 from rich.markup import escape
 
 from livecore import __version__
-from livecore.cli import api, backtest, books, db, feed, gateway, halt, node, portfolio, run, scheduler, status
+from livecore.cli import (
+    api,
+    backtest,
+    books,
+    db,
+    feed,
+    gateway,
+    halt,
+    node,
+    portfolio,
+    run,
+    scheduler,
+    status,
+    trades,
+)
 from livecore.config import (
     DEFAULT_BUS_URL,
     DEFAULT_COORD_URL,
@@ -95,6 +109,7 @@ app.add_typer(portfolio.app, name="portfolio")
 app.command("status")(status.status)
 app.command("api")(api.api)
 app.add_typer(books.app, name="books")
+app.add_typer(trades.app, name="trades")
 app.command("backtest")(backtest.backtest)
 app.add_typer(db.app, name="db")
 app.command("halt")(halt.halt_command)

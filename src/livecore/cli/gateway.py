@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 from datetime import UTC, datetime
 
 import typer
@@ -10,14 +11,17 @@ from rich.console import Console
 from rich.table import Table
 
 from livecore.adapters.factory import open_store
+from livecore.backtest.tradefile import write_csv
 from livecore.cli import costs
 from livecore.cli.context import notifications, open_backends, settings_of, stop_on_signals
 from livecore.cli.options import event_time_option
+from livecore.errors import ConfigError
 from livecore.gateway.config import GatewayConfig, new_gateway_id
 from livecore.gateway.paper import PaperSettings
 from livecore.gateway.report import journal_report
 from livecore.gateway.service import TradeGateway
 from livecore.health import BusHealthReporter
+from livecore.ops.trades import journal_fills
 from livecore.wire import names
 
 app = typer.Typer(
@@ -108,10 +112,18 @@ def journal(
     ctx: typer.Context,
     portfolio: str | None = typer.Option(None, "--portfolio", help="only this portfolio"),
     as_json: bool = typer.Option(False, "--json", help="stable JSON instead of tables"),
+    as_csv: bool = typer.Option(
+        False, "--csv", help="only the fills, as CSV in the columns of a backtest's trades.csv (see `trades export`)"
+    ),
 ) -> None:
     """Print the journaled orders and fills."""
+    if as_json and as_csv:
+        raise ConfigError("--json and --csv are two formats: give one")
     store = open_store(settings_of(ctx).db_url)
     try:
+        if as_csv:
+            write_csv(sys.stdout, journal_fills(store.journal, portfolios=[portfolio] if portfolio else ()))
+            return
         report = journal_report(store.journal.orders(portfolio), store.journal.feedback(portfolio))
     finally:
         store.close()
