@@ -21,6 +21,7 @@ from collections.abc import Callable
 
 from livecore.node.deadletter import DeadLetters
 from livecore.node.interest import InterestMap
+from livecore.node.latency import LatencyRecorder
 from livecore.node.loop import ConsumerLoop, LoopSettings
 from livecore.node.mailbox import MarketSlot
 from livecore.node.table import HostedPortfolios
@@ -52,10 +53,12 @@ class MarketDataLoop(ConsumerLoop):
         self._service = service
         self._max_age_ns = None if max_age_s is None else int(max_age_s * 1e9)
         self.events = 0
+        self.routed = 0  # events delivered to at least one hosted portfolio
         self.stale = 0
         self.unrouted = 0
         self.conflated = 0
         self.offer_errors = 0
+        self.event_age = LatencyRecorder(single_writer=True)  # observed by this loop's thread only
 
     def handle(self, consumer: Consumer, records: list[Record]) -> None:
         if records:
@@ -65,7 +68,9 @@ class MarketDataLoop(ConsumerLoop):
     def route(self, records: list[Record]) -> None:
         """Decode and deliver one polled batch (public for the benchmark)."""
         received = time.perf_counter_ns()
-        oldest = time.time_ns() - self._max_age_ns if self._max_age_ns is not None else None
+        now_ns = time.time_ns()
+        oldest = now_ns - self._max_age_ns if self._max_age_ns is not None else None
+        age = self.event_age.record
         decode = codec.market_events.decode
         lookup = self._interest.routes.get
         routed: dict[str, list[MarketSlot]] = {}
@@ -73,6 +78,7 @@ class MarketDataLoop(ConsumerLoop):
         for record in records:
             try:
                 event = decode(record.value)
+                age(now_ns - event.ts_ns)
                 if oldest is not None and event.ts_ns < oldest:
                     self.stale += 1
                     continue
@@ -81,6 +87,7 @@ class MarketDataLoop(ConsumerLoop):
                 if not pids:
                     self.unrouted += 1
                     continue
+                self.routed += 1
             except codec.MalformedMessage as exc:
                 self._dead_letters.send(record, exc.reason)
                 continue
