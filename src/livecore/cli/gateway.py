@@ -11,11 +11,13 @@ from rich.table import Table
 
 from livecore.adapters.factory import open_store
 from livecore.cli import costs
-from livecore.cli.context import open_backends, settings_of, stop_on_signals
+from livecore.cli.context import open_backends, serving_metrics, settings_of, stop_on_signals
+from livecore.cli.options import metrics_host_option, metrics_port_option
 from livecore.gateway.config import GatewayConfig
 from livecore.gateway.paper import PaperSettings
 from livecore.gateway.report import journal_report
 from livecore.gateway.service import TradeGateway
+from livecore.gateway.telemetry import export_gateway
 from livecore.health import BusHealthReporter
 from livecore.wire import names
 
@@ -55,6 +57,8 @@ def main(
     group: str = typer.Option(
         _DEFAULTS.group_id, "--group", metavar="GROUP", help="consumer group shared by every gateway process"
     ),
+    metrics_port: int = metrics_port_option(),
+    metrics_host: str = metrics_host_option(),
 ) -> None:
     """Run the gateway in the foreground until SIGTERM or Ctrl-C."""
     if ctx.invoked_subcommand is not None:
@@ -71,8 +75,13 @@ def main(
         paper=paper, require_fence=require_fence, group=group, topic_prefix=settings.topic_prefix
     )
     console = Console(stderr=True)
-    with open_backends(settings) as (bus, coord, store), stop_on_signals() as stop:
+    with (
+        serving_metrics(metrics_host, metrics_port, console) as registry,
+        open_backends(settings) as (bus, coord, store),
+        stop_on_signals() as stop,
+    ):
         gateway = TradeGateway(bus, coord, store, gateway_config)
+        export_gateway(gateway, registry)
         console.print(
             f"gateway {gateway.gateway_id}: group {group}, bus {settings.bus_url}, "
             f"fence {'required' if require_fence else 'optional'} (Ctrl-C to stop)",

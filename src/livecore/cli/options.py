@@ -7,10 +7,24 @@ from typing import Any
 import typer
 
 from livecore.config import ACK_TIMEOUT_S
+from livecore.telemetry.config import MetricsConfig
 
 ACK_TIMEOUT_HELP = "seconds to wait for the node's acknowledgement"
+_METRICS = MetricsConfig()
 
 
 def ack_timeout_option() -> Any:
     """``--timeout`` of an operator command that waits for a node's ack (``OpsConfig.ack_timeout``)."""
     return typer.Option(ACK_TIMEOUT_S, "--timeout", help=ACK_TIMEOUT_HELP)
+
+
+def metrics_port_option() -> Any:
+    """``--metrics-port`` of every long-running command (``MetricsConfig.port``)."""
+    return typer.Option(
+        _METRICS.port, "--metrics-port", help="serve this process's Prometheus metrics on PORT, path /metrics (0: off)"
+    )
+
+
+def metrics_host_option() -> Any:
+    """``--metrics-host`` (``MetricsConfig.host``)."""
+    return typer.Option(_METRICS.host, "--metrics-host", help="address --metrics-port listens on (0.0.0.0 exposes it)")
