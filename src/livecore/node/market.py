@@ -70,7 +70,8 @@ class MarketDataLoop(ConsumerLoop):
         received = time.perf_counter_ns()
         now_ns = time.time_ns()
         oldest = now_ns - self._max_age_ns if self._max_age_ns is not None else None
-        age = self.event_age.record
+        ages: list[int] = []  # now - event time of each decoded event, observed once per batch
+        age = ages.append
         decode = codec.market_events.decode
         lookup = self._interest.routes.get
         routed: dict[str, list[MarketSlot]] = {}
@@ -100,6 +101,7 @@ class MarketDataLoop(ConsumerLoop):
                     routed[pid] = [MarketSlot(symbol, event, received)]
                 else:
                     bucket.append(MarketSlot(symbol, event, received))
+        self.event_age.observe_many(ages)
         portfolios = self._portfolios
         for pid, slots in routed.items():
             processor = portfolios.get(pid)

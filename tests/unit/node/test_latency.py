@@ -1,5 +1,6 @@
 import itertools
 import math
+import random
 import threading
 
 import pytest
@@ -91,3 +92,16 @@ def test_bounds_must_increase() -> None:
         Histogram(())
     with pytest.raises(ValueError):
         Histogram((1.0, math.inf))
+
+
+@pytest.mark.parametrize("single_writer", [True, False])
+@pytest.mark.parametrize("size", [0, 5, 31, 32, 1000])
+def test_a_batch_counts_as_its_values_one_by_one(single_writer: bool, size: int) -> None:
+    rng = random.Random(size)
+    values = [int(10 ** rng.uniform(3, 10.5)) * rng.choice((1, 1, 1, -1)) for _ in range(size)]
+    values += [10_000, 20_000_000] if size else []  # on a bound: counted in it
+    one_by_one, batched = LatencyRecorder(single_writer=single_writer), LatencyRecorder(single_writer=single_writer)
+    for value in values:
+        one_by_one.record(value)
+    batched.observe_many(list(values))
+    assert batched.snapshot() == one_by_one.snapshot()
