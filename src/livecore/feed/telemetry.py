@@ -17,7 +17,7 @@ FEED_METRICS: MetricSet[FeedRunner] = MetricSet(
         ),
         Counter(
             "livecore_feed_events_delivered_total",
-            "Market events the bus confirmed (when the feed tracks deliveries).",
+            "Market events the bus confirmed (when the feed tracks deliveries; collected every poll_every events).",
             lambda f: f.delivered,
         ),
         Counter(
