@@ -69,10 +69,6 @@ class MetricSet(Generic[S]):
     label: str
     metrics: tuple[MetricDef[S], ...]
 
-    @property
-    def names(self) -> tuple[str, ...]:
-        return tuple(m.name for m in self.metrics)
-
 
 def _family(metric: MetricDef[S], label: str) -> Metric:
     if isinstance(metric, Counter):
