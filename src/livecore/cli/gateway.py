@@ -13,13 +13,14 @@ from rich.table import Table
 from livecore.adapters.factory import open_store
 from livecore.backtest.tradefile import write_csv
 from livecore.cli import costs
-from livecore.cli.context import notifications, open_backends, settings_of, stop_on_signals
-from livecore.cli.options import event_time_option
+from livecore.cli.context import notifications, open_backends, serving_metrics, settings_of, stop_on_signals
+from livecore.cli.options import event_time_option, metrics_host_option, metrics_port_option
 from livecore.errors import ConfigError
 from livecore.gateway.config import GatewayConfig, new_gateway_id
 from livecore.gateway.paper import PaperSettings
 from livecore.gateway.report import journal_report
 from livecore.gateway.service import TradeGateway
+from livecore.gateway.telemetry import export_gateway
 from livecore.health import BusHealthReporter
 from livecore.ops.trades import journal_fills
 from livecore.wire import names
@@ -69,6 +70,8 @@ def main(
         _DEFAULTS.group_id, "--group", metavar="GROUP", help="consumer group shared by every gateway process"
     ),
     event_time: bool = event_time_option(),
+    metrics_port: int = metrics_port_option(),
+    metrics_host: str = metrics_host_option(),
 ) -> None:
     """Run the gateway in the foreground until SIGTERM or Ctrl-C."""
     if ctx.invoked_subcommand is not None:
@@ -87,10 +90,12 @@ def main(
     console = Console(stderr=True)
     with (
         notifications(settings, f"gateway {gateway_config.gateway_id}") as notices,
+        serving_metrics(metrics_host, metrics_port, console) as registry,
         open_backends(settings) as (bus, coord, store),
         stop_on_signals() as stop,
     ):
         gateway = TradeGateway(bus, coord, store, gateway_config, notices=notices)
+        export_gateway(gateway, registry)
         console.print(
             f"gateway {gateway.gateway_id}: group {group}, bus {settings.bus_url}, "
             f"fence {'required' if require_fence else 'optional'} (Ctrl-C to stop)",

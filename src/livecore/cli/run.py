@@ -16,13 +16,15 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import typer
+from prometheus_client import CollectorRegistry
 from rich.console import Console, Group, RenderableType
 from rich.live import Live
 
 from livecore.adapters.factory import open_store
 from livecore.api.config import DEFAULT_PORT
 from livecore.cli.books import detail_lines
-from livecore.cli.context import settings_of, stop_on_signals
+from livecore.cli.context import serving_metrics, settings_of, stop_on_signals
+from livecore.cli.options import metrics_host_option, metrics_port_option
 from livecore.cli.status import renderables
 from livecore.config import DEFAULT_DB_PATH, DeploymentSettings
 from livecore.errors import ConfigError
@@ -111,6 +113,8 @@ def run(
     api_port: int = typer.Option(DEFAULT_PORT, "--api-port", help="dashboard + REST API port (0: off)"),
     fresh: bool = typer.Option(False, "--fresh", help="wipe the SQLite state of earlier runs first"),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="no live view; print the final report only"),
+    metrics_port: int = metrics_port_option(),
+    metrics_host: str = metrics_host_option(),
 ) -> None:
     """Start scheduler, nodes, paper gateway, feed and example portfolios in one process."""
     settings = settings_of(ctx)
@@ -126,8 +130,8 @@ def run(
     )
     console = Console()
     core = LiveCore(settings, config)
-    with stop_on_signals() as stop:
-        report = _run_live(core, stop, duration, api_port, quiet, console)
+    with serving_metrics(metrics_host, metrics_port, console) as registry, stop_on_signals() as stop:
+        report = _run_live(core, stop, registry, duration, api_port, quiet, console)
     for part in (_headline(core), *renderables(report)):
         console.print(part, highlight=False)
     store = open_store(settings.db_url)
@@ -142,13 +146,20 @@ def run(
 
 
 def _run_live(
-    core: LiveCore, stop: threading.Event, duration: float, api_port: int, quiet: bool, console: Console
+    core: LiveCore,
+    stop: threading.Event,
+    registry: CollectorRegistry,
+    duration: float,
+    api_port: int,
+    quiet: bool,
+    console: Console,
 ) -> StatusReport:
     """Start, show the live view until ``stop`` or the duration, stop; the last status."""
     api = None
     try:
         with console.status("starting scheduler, nodes, gateway and feed..."):
             core.start()
+        core.export_metrics(registry)
         if api_port:
             api = _start_api(core, api_port, console)
         deadline = None if duration <= 0 else time.monotonic() + duration

@@ -104,6 +104,8 @@ class FeedbackPublisher:
         self._unpublished: dict[int, OrderFeedback] = {}  # journaled, publishing raised
         self._lock = threading.RLock()
         self.published = 0
+        self.fills = 0  # fill reports (partial or final) journaled and published
+        self.rejections = 0  # rejections journaled and published
         self.republished = 0
         self.delivery_failures = 0
         self.dropped = 0  # non-fill reports dead-lettered because they could not be journaled/published
@@ -161,10 +163,13 @@ class FeedbackPublisher:
         self._publish(self._topic, feedback.portfolio_id.encode(), encode(feedback))
         del self._unpublished[id(feedback)]
         self.published += 1
-        if feedback.status is FeedbackStatus.REJECTED:
+        if feedback.status in FILL_STATUSES:
+            self.fills += 1
+            if self._notify_fills:
+                self._notices.notify(fill_notice(feedback))
+        elif feedback.status is FeedbackStatus.REJECTED:
+            self.rejections += 1
             self._notices.notify(rejection_notice(feedback))
-        elif self._notify_fills and feedback.status in FILL_STATUSES:
-            self._notices.notify(fill_notice(feedback))
 
     def _refused(self, feedback: OrderFeedback, exc: Exception) -> bool:
         """Count a refused try of the head report; True when it left the queue."""

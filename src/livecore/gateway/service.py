@@ -226,6 +226,11 @@ class TradeGateway:
             log.log(level, "gateway %s counters: %s", self.gateway_id, counters)
 
     @property
+    def publisher(self) -> FeedbackPublisher | None:
+        """The outcomes' journal-then-publish queue while started (its counters)."""
+        return self._publisher
+
+    @property
     def broker(self) -> BrokerAdapter:
         return self._broker
 

@@ -83,7 +83,7 @@ class NodeParts:
         s, cfg = services, services.config
         self.portfolios = HostedPortfolios(node_id=s.node_id)
         self.interest = InterestMap()
-        self.latency = LatencyRecorder(s.node_id)
+        self.latency = LatencyRecorder()  # tick -> order: workers observe it concurrently
         self.sender = OrderSender(
             topic=s.topics.orders, retry_interval_s=cfg.order_retry_interval_s, latency=self.latency
         )

@@ -129,6 +129,16 @@ class ExecutionNode:
         return self.market_loop.conflated
 
     @property
+    def orders_delivered(self) -> int:
+        """Orders the bus confirmed."""
+        return self._sender.delivered
+
+    @property
+    def order_failures(self) -> int:
+        """Order deliveries that failed (each is retried)."""
+        return self._sender.failures
+
+    @property
     def paused(self) -> bool:
         return self._hosting.paused
 

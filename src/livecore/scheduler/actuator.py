@@ -89,6 +89,8 @@ class Actuator:
         self._acting = acting
         self._clock = clock
         self._wall_ns = wall_ns
+        self.placements = 0  # new epochs granted to a node (new, failover, fence repair)
+        self.failovers = 0  # portfolios taken from a dead node (placed again or fenced ownerless)
 
     def apply(
         self,
@@ -182,6 +184,7 @@ class Actuator:
             return
         self._store.registry.set_placement(pid, target, epoch, self._wall_ns())
         self._send(Command.LOAD, pid, target, epoch, {"epoch": epoch})
+        self.placements += 1
         candidates[target] = candidates[target].with_portfolio(pid, symbols)
         self._ledger.pending.pop(pid, None)
         if place.lost_node is not None:
@@ -189,6 +192,7 @@ class Actuator:
         log.info("placed %s on %s at epoch %d (%s)", pid, target, epoch, place.reason)
 
     def _audit_failover(self, pid: str, lost: str, target: str | None, epoch: int) -> None:
+        self.failovers += 1
         log.warning("failover of %s from dead node %s to %s (epoch %d)", pid, lost, target or "nowhere yet", epoch)
         self._audit("failover", {"portfolio_id": pid, "from": lost, "to": target, "epoch": epoch})
         self._notices.notify(failover_notice(pid, lost, target, epoch))

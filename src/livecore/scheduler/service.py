@@ -18,6 +18,7 @@ import threading
 import time
 import uuid
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from livecore.control.cluster import Cluster, observe
@@ -41,9 +42,19 @@ from livecore.scheduler.migration import MigrationRunner
 from livecore.scheduler.placement import Candidate, choose_node, plan_rebalance
 from livecore.scheduler.specs import SymbolIndex
 from livecore.scheduler.stall import StallGuard
+from livecore.telemetry.histogram import HistogramSnapshot
 from livecore.wire import names
 
 log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class TickFigures:
+    """What the leader's last pass saw (for its metrics)."""
+
+    nodes_alive: int
+    portfolios_placed: int  # desired running, with a node in the registry
+    portfolios_pending: int  # waiting for a node, with a reason (status shows it)
 
 
 class Scheduler:
@@ -85,6 +96,7 @@ class Scheduler:
         self._alive_before: frozenset[str] | None = None  # None: no pass as leader yet
         self._rebalance_wanted = False
         self._cluster = Cluster({})
+        self._figures: TickFigures | None = None
         self._stall = StallGuard(config.tick_interval, config.stall_threshold, config.stall_grace)
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -104,6 +116,33 @@ class Scheduler:
     def leader_epoch(self) -> int | None:
         lease = self._elector.lease
         return None if lease is None else lease.epoch
+
+    # --- figures (read by scheduler/telemetry.py) ---------------------------------
+
+    @property
+    def figures(self) -> TickFigures | None:
+        """What the last pass as leader saw; None while standing by."""
+        return self._figures
+
+    @property
+    def placements(self) -> int:
+        return self._actuator.placements
+
+    @property
+    def failovers(self) -> int:
+        return self._actuator.failovers
+
+    @property
+    def migrations_succeeded(self) -> int:
+        return self._migrations.succeeded
+
+    @property
+    def migrations_failed(self) -> int:
+        return self._migrations.failed
+
+    def migration_gaps(self) -> HistogramSnapshot:
+        """Trading gaps of the migrations this scheduler carried out, in seconds."""
+        return self._migrations.gaps.snapshot()
 
     def start(self) -> None:
         """Run the loop in a daemon thread."""
@@ -190,6 +229,11 @@ class Scheduler:
         self._actuator.apply(plan, entries, fences, candidates, any_alive=bool(alive))
         if not self._elector.is_leader():
             return
+        self._figures = TickFigures(
+            nodes_alive=len(alive),
+            portfolios_placed=sum(1 for e in entries.values() if e.desired == "running" and e.node_id is not None),
+            portfolios_pending=len(self._ledger.pending),
+        )
         self._take_requests(entries, cluster, candidates)
         self._rebalance(plan, entries, cluster)
         self._publish(plan)
@@ -219,6 +263,7 @@ class Scheduler:
         if self._was_leader:
             log.warning("scheduler %s is no longer leader", self.config.scheduler_id)
         self._was_leader = False
+        self._figures = None
         self._migrations.abandon()
         self._ledger.clear()
 
