@@ -30,8 +30,8 @@ from livecore.control.commands import CommandChannel
 from livecore.errors import ConfigError
 from livecore.feed.bundled import bundled_data_dir
 from livecore.feed.config import FeedConfig
-from livecore.feed.readers import load_replay
-from livecore.feed.runner import FeedRunner, Scheduled, replay_schedule
+from livecore.feed.readers import ReplayData, load_replay
+from livecore.feed.runner import FeedRunner, ReplayPosition, Scheduled, replay_schedule
 from livecore.feed.synthetic import SyntheticFeed, SyntheticSettings
 from livecore.feed.telemetry import export_feed
 from livecore.gateway.config import GatewayConfig
@@ -196,13 +196,17 @@ def _spec_files(config: LiveCoreConfig) -> list[Path]:
     return files
 
 
-def _feed_schedule(plan: ReplayPlan | SyntheticPlan) -> tuple[Iterator[Scheduled], int | None]:
+def _feed_schedule(
+    plan: ReplayPlan | SyntheticPlan, position: ReplayPosition
+) -> tuple[Iterator[Scheduled], int | None, ReplayData | None]:
+    """The feed's schedule, its length when finite, and the replayed data."""
     if isinstance(plan, ReplayPlan):
         data = load_replay(plan.path or bundled_data_dir())
         total = None if plan.loop else len(data.events)
-        return replay_schedule(data, plan.speed, plan.loop, shift_passes=plan.event_time), total
+        events = replay_schedule(data, plan.speed, plan.loop, shift_passes=plan.event_time, position=position)
+        return events, total, data
     feed = SyntheticFeed(SyntheticSettings(symbols=plan.symbols, rate=plan.rate, seed=plan.seed))
-    return feed.events(), None
+    return feed.events(), None, None
 
 
 class LiveCore:
@@ -231,6 +235,8 @@ class LiveCore:
         self._finisher: threading.Thread | None = None
         # a finite replay (``loop`` off) has published everything and the system settled
         self.replay_finished = threading.Event()
+        self.replay_position = ReplayPosition()  # where a replay is in its data
+        self.replay_data: ReplayData | None = None
 
     # --- lifecycle -----------------------------------------------------------------
 
@@ -302,7 +308,10 @@ class LiveCore:
     def _start(self) -> None:
         settings, config = self.settings, self.config
         files = _spec_files(config)
-        schedule = _feed_schedule(config.feed) if config.feed is not None else None
+        schedule = None
+        if config.feed is not None:
+            events, total, self.replay_data = _feed_schedule(config.feed, self.replay_position)
+            schedule = (events, total)
         notify = notify_settings(settings)
         if notify.urls:  # one notifier for every service of the process
             self._notifier = Notifier(notify, origin="run")
@@ -338,7 +347,7 @@ class LiveCore:
         assert self._bus is not None and self._coord is not None and self._store is not None
         config = self.config
         gateway_config = dataclasses.replace(
-            config.gateway, topic_prefix=self.settings.topic_prefix, topics=config.topics, event_time=self._event_time
+            config.gateway, topic_prefix=self.settings.topic_prefix, topics=config.topics, event_time=self.event_time
         )
         gateway = TradeGateway(self._bus, self._coord, self._store, gateway_config, notices=self._notices)
         gateway.start()
@@ -348,7 +357,7 @@ class LiveCore:
         assert self._bus is not None and self._coord is not None and self._store is not None
         config = self.config
         node_config = dataclasses.replace(
-            config.node, topic_prefix=self.settings.topic_prefix, event_time=self._event_time
+            config.node, topic_prefix=self.settings.topic_prefix, event_time=self.event_time
         )
         lockstep = isinstance(config.feed, ReplayPlan) and config.feed.lockstep
         for i in range(1, config.nodes + 1):
@@ -375,7 +384,7 @@ class LiveCore:
         config = self.config
         self._wait_consumers_ready(config.ready_timeout_s)
         feed_config = FeedConfig(
-            topic_prefix=self.settings.topic_prefix, topics=config.topics, event_time=self._event_time
+            topic_prefix=self.settings.topic_prefix, topics=config.topics, event_time=self.event_time
         )
         quiet = Quiet(probe=self._progress, stop=self._replay_stop, timeout_s=config.settle_timeout_s)
         barrier = Lockstep(quiet=quiet, gates=self._gates).barrier if self._gates else None
@@ -390,7 +399,8 @@ class LiveCore:
             self._finisher.start()
 
     @property
-    def _event_time(self) -> bool:
+    def event_time(self) -> bool:
+        """The run replays in event time (the data's timestamps kept)."""
         return isinstance(self.config.feed, ReplayPlan) and self.config.feed.event_time
 
     def _progress(self) -> Snapshot:
