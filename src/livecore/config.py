@@ -8,6 +8,7 @@ default (``livecore run``: no servers). ``kafka://``, ``redis://`` and
 
 from __future__ import annotations
 
+import re
 import secrets
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,6 +20,7 @@ DEFAULT_BUS_URL = "memory://"
 DEFAULT_COORD_URL = "memory://"
 DEFAULT_DB_PATH = Path(".livecore") / "livecore.db"
 DEFAULT_DB_URL = f"sqlite:///{DEFAULT_DB_PATH.as_posix()}"
+DEFAULT_NOTIFY_FILLS = False
 
 # how long a command waits for its node's ack: operator commands (``OpsConfig``)
 # and each side of a migration (``SchedulerConfig``)
@@ -73,6 +75,26 @@ def validate_db_url(url: str) -> str:
     return url
 
 
+# between two notification URLs: whitespace, or a comma before the next ``scheme://``
+# (a comma inside a URL, as in ``mailto://...?to=a@x,b@y``, stays in it)
+_URL_GAP = re.compile(r"\s+|,\s*(?=[A-Za-z][A-Za-z0-9+.-]*://)")
+
+
+def split_urls(values: str | list[str] | tuple[str, ...]) -> tuple[str, ...]:
+    """Notification URLs from ``--notify`` values or ``LIVECORE_NOTIFY``, each of
+    which may hold several, separated by commas or whitespace."""
+    texts = [values] if isinstance(values, str) else list(values)
+    return tuple(url.strip(",") for text in texts for url in _URL_GAP.split(text) if url.strip(","))
+
+
+def validate_notify_url(url: str) -> str:
+    """Only the shape here; apprise itself vets each URL when a notifier starts."""
+    scheme, sep, rest = url.partition("://")
+    if not sep or not scheme or not rest:
+        raise ConfigError(f"bad notification URL {redact(url)!r}: expected an apprise URL such as json://host:port/")
+    return url
+
+
 def redact(url: str) -> str:
     """``url`` with any password replaced by ``***``, for messages and logs."""
     parts = urlsplit(url)
@@ -89,8 +111,10 @@ def is_embedded(url: str) -> bool:
 
 @dataclass(frozen=True, slots=True)
 class DeploymentSettings:
-    """Where the backends of one deployment are, the command-signing secret and
-    the topic prefix: what every process of the deployment shares.
+    """Where the backends of one deployment are, the command-signing secret, the
+    topic prefix and where operator notifications go (``notify_urls``, apprise
+    URLs; ``notify_fills`` adds every fill): what every process of the
+    deployment shares.
 
     With an in-process bus no other process can send commands, so a random
     secret is safe; with a network bus the secret must be given explicitly.
@@ -101,11 +125,15 @@ class DeploymentSettings:
     db_url: str = DEFAULT_DB_URL
     secret: str = field(default="", repr=False)
     topic_prefix: str = ""
+    notify_urls: tuple[str, ...] = field(default=(), repr=False)  # they carry tokens
+    notify_fills: bool = DEFAULT_NOTIFY_FILLS
 
     def __post_init__(self) -> None:
         validate_bus_url(self.bus_url)
         validate_coord_url(self.coord_url)
         validate_db_url(self.db_url)
+        for url in self.notify_urls:
+            validate_notify_url(url)
         if not self.secret:
             if not is_embedded(self.bus_url):
                 raise ConfigError(

@@ -21,6 +21,8 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from prometheus_client import CollectorRegistry
+
 from livecore.adapters.factory import open_bus, open_coordination, open_store
 from livecore.checks import at_least, non_negative, positive
 from livecore.config import DeploymentSettings
@@ -28,15 +30,19 @@ from livecore.control.commands import CommandChannel
 from livecore.errors import ConfigError
 from livecore.feed.bundled import bundled_data_dir
 from livecore.feed.config import FeedConfig
-from livecore.feed.readers import load_replay
-from livecore.feed.runner import FeedRunner, Scheduled, replay_schedule
+from livecore.feed.readers import ReplayData, load_replay
+from livecore.feed.runner import FeedRunner, ReplayPosition, Scheduled, replay_schedule
 from livecore.feed.synthetic import SyntheticFeed, SyntheticSettings
+from livecore.feed.telemetry import export_feed
 from livecore.gateway.config import GatewayConfig
 from livecore.gateway.paper import END_OF_DATA
 from livecore.gateway.service import TradeGateway
+from livecore.gateway.telemetry import export_gateway
 from livecore.lockstep import Lockstep, Quiet, Snapshot, settled
 from livecore.node import ExecutionNode, NodeConfig
 from livecore.node.gate import MarketGate
+from livecore.node.telemetry import export_node
+from livecore.notify import NO_NOTICES, NoticeSink, Notifier, notify_settings
 from livecore.ops import Ops, OpsConfig
 from livecore.ops import deploy as ops_deploy
 from livecore.ops import status as ops_status
@@ -46,6 +52,7 @@ from livecore.ports.coordination import Coordination
 from livecore.ports.store import Store
 from livecore.scheduler.config import SchedulerConfig
 from livecore.scheduler.service import Scheduler
+from livecore.scheduler.telemetry import export_scheduler
 from livecore.topology import DEFAULT_LAYOUT, TopicLayout, ensure_topics
 from livecore.wire.messages import OrderType
 from livecore.wire.names import Topics
@@ -54,6 +61,7 @@ from livecore.wire.signing import CommandSigner
 log = logging.getLogger(__name__)
 
 _EVERY_RECORD = 2**63 - 1
+FEED_NAME = "livecore-feed"  # its thread, and its label on /metrics
 
 # One bundled trading day every 20 ms: the three years of daily bars take about 20 s.
 DEFAULT_REPLAY_SPEED = 86_400 * 50.0
@@ -188,13 +196,17 @@ def _spec_files(config: LiveCoreConfig) -> list[Path]:
     return files
 
 
-def _feed_schedule(plan: ReplayPlan | SyntheticPlan) -> tuple[Iterator[Scheduled], int | None]:
+def _feed_schedule(
+    plan: ReplayPlan | SyntheticPlan, position: ReplayPosition
+) -> tuple[Iterator[Scheduled], int | None, ReplayData | None]:
+    """The feed's schedule, its length when finite, and the replayed data."""
     if isinstance(plan, ReplayPlan):
         data = load_replay(plan.path or bundled_data_dir())
         total = None if plan.loop else len(data.events)
-        return replay_schedule(data, plan.speed, plan.loop, shift_passes=plan.event_time), total
+        events = replay_schedule(data, plan.speed, plan.loop, shift_passes=plan.event_time, position=position)
+        return events, total, data
     feed = SyntheticFeed(SyntheticSettings(symbols=plan.symbols, rate=plan.rate, seed=plan.seed))
-    return feed.events(), None
+    return feed.events(), None, None
 
 
 class LiveCore:
@@ -214,6 +226,8 @@ class LiveCore:
         self._store: Store | None = None
         self._producer: Producer | None = None
         self._ops: Ops | None = None
+        self._notifier: Notifier | None = None
+        self._notices: NoticeSink = NO_NOTICES
         self._lock = threading.Lock()
         self._running = False
         self._gates: list[MarketGate] = []
@@ -221,6 +235,8 @@ class LiveCore:
         self._finisher: threading.Thread | None = None
         # a finite replay (``loop`` off) has published everything and the system settled
         self.replay_finished = threading.Event()
+        self.replay_position = ReplayPosition()  # where a replay is in its data
+        self.replay_data: ReplayData | None = None
 
     # --- lifecycle -----------------------------------------------------------------
 
@@ -267,15 +283,40 @@ class LiveCore:
             raise RuntimeError("LiveCore is not started")
         return self._ops
 
+    @property
+    def notices(self) -> NoticeSink:
+        """The process's notifier (a silent sink when no URL is configured)."""
+        return self._notices
+
     def status(self) -> StatusReport:
         return ops_status(self.ops)
+
+    def export_metrics(self, registry: CollectorRegistry) -> None:
+        """Make every started service series of ``registry`` (``livecore run
+        --metrics-port``): the nodes by id, the gateway, the scheduler, the feed."""
+        for node in self.nodes:
+            export_node(node, registry)
+        if self.gateway is not None:
+            export_gateway(self.gateway, registry)
+        if self.scheduler is not None:
+            export_scheduler(self.scheduler, registry)
+        if self.feed is not None:
+            export_feed(self.feed, FEED_NAME, registry)
 
     # --- internals -----------------------------------------------------------------
 
     def _start(self) -> None:
         settings, config = self.settings, self.config
         files = _spec_files(config)
-        schedule = _feed_schedule(config.feed) if config.feed is not None else None
+        schedule = None
+        if config.feed is not None:
+            events, total, self.replay_data = _feed_schedule(config.feed, self.replay_position)
+            schedule = (events, total)
+        notify = notify_settings(settings)
+        if notify.urls:  # one notifier for every service of the process
+            self._notifier = Notifier(notify, origin="run")
+            self._notifier.start()
+        self._notices = self._notifier or NO_NOTICES
 
         self._bus = bus = open_bus(settings.bus_url)
         self._coord = coord = open_coordination(settings.coord_url)
@@ -293,7 +334,7 @@ class LiveCore:
         # Placements recorded by an earlier run name these nodes: a scheduler that
         # looked before they heartbeat would fail their portfolios over to nobody.
         self._wait_nodes_ready(config.ready_timeout_s)
-        self.scheduler = Scheduler(config.scheduler, coord, store, channel)
+        self.scheduler = Scheduler(config.scheduler, coord, store, channel, notices=self._notices)
         self.scheduler.start()
         self.started_at = time.monotonic()
 
@@ -306,9 +347,9 @@ class LiveCore:
         assert self._bus is not None and self._coord is not None and self._store is not None
         config = self.config
         gateway_config = dataclasses.replace(
-            config.gateway, topic_prefix=self.settings.topic_prefix, topics=config.topics, event_time=self._event_time
+            config.gateway, topic_prefix=self.settings.topic_prefix, topics=config.topics, event_time=self.event_time
         )
-        gateway = TradeGateway(self._bus, self._coord, self._store, gateway_config)
+        gateway = TradeGateway(self._bus, self._coord, self._store, gateway_config, notices=self._notices)
         gateway.start()
         return gateway
 
@@ -316,7 +357,7 @@ class LiveCore:
         assert self._bus is not None and self._coord is not None and self._store is not None
         config = self.config
         node_config = dataclasses.replace(
-            config.node, topic_prefix=self.settings.topic_prefix, event_time=self._event_time
+            config.node, topic_prefix=self.settings.topic_prefix, event_time=self.event_time
         )
         lockstep = isinstance(config.feed, ReplayPlan) and config.feed.lockstep
         for i in range(1, config.nodes + 1):
@@ -329,6 +370,7 @@ class LiveCore:
                 config=node_config,
                 secret=self.settings.secret,
                 market_gate=gate,
+                notices=self._notices,
             )
             self.nodes.append(node)
             if gate is not None:
@@ -342,12 +384,12 @@ class LiveCore:
         config = self.config
         self._wait_consumers_ready(config.ready_timeout_s)
         feed_config = FeedConfig(
-            topic_prefix=self.settings.topic_prefix, topics=config.topics, event_time=self._event_time
+            topic_prefix=self.settings.topic_prefix, topics=config.topics, event_time=self.event_time
         )
         quiet = Quiet(probe=self._progress, stop=self._replay_stop, timeout_s=config.settle_timeout_s)
         barrier = Lockstep(quiet=quiet, gates=self._gates).barrier if self._gates else None
         self.feed = FeedRunner(
-            bus=self._bus, schedule=events, config=feed_config, total=total, name="livecore-feed", barrier=barrier
+            bus=self._bus, schedule=events, config=feed_config, total=total, name=FEED_NAME, barrier=barrier
         )
         self.feed.start()
         if isinstance(config.feed, ReplayPlan) and not config.feed.loop:
@@ -357,7 +399,8 @@ class LiveCore:
             self._finisher.start()
 
     @property
-    def _event_time(self) -> bool:
+    def event_time(self) -> bool:
+        """The run replays in event time (the data's timestamps kept)."""
         return isinstance(self.config.feed, ReplayPlan) and self.config.feed.event_time
 
     def _progress(self) -> Snapshot:
@@ -445,6 +488,9 @@ class LiveCore:
         ):
             if closer is not None:
                 _survive(f"closing the {what}", closer.close)
+        if self._notifier is not None:  # last: it sends what the shutdown itself caused
+            _survive("closing the notifier", self._notifier.close)
+            self._notifier = None
 
     def _drain_in_flight(self) -> None:
         """While the feed still prices them, let in-flight market orders come back filled."""

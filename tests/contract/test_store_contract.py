@@ -374,7 +374,7 @@ def test_audit_newest_first_with_event_filter(store: Store, pid: str) -> None:
     assert recent[0].id > recent[1].id > recent[2].id
     assert recent[1].detail == {"pid": pid, "epoch": 2, "cash": "1.10"}
     assert (recent[1].component, recent[1].ts_ns) == ("scheduler", 2)
-    refused = [e for e in store.audit.recent(event="command_refused", limit=1000) if e.detail["pid"] == pid]
+    refused = [e for e in store.audit.recent(event="command_refused", limit=1000) if e.detail.get("pid") == pid]
     assert [e.detail["reason"] for e in refused] == ["replayed", "forged"]
     assert len(store.audit.recent(limit=1)) == 1
 

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from tests.e2e.browser import HAVE_CHROMIUM, FakeHalt
+from tests.e2e.browser import HAVE_CHROMIUM
 from tests.servers import wait_until
 from tests.unit.api.helpers import TOKEN, simulate, simulate_history
 from tests.unit.ops.helpers import World, world
@@ -23,6 +23,7 @@ from livecore.api.config import ApiConfig
 from livecore.api.server import ApiServer
 from livecore.control.events import AuditEvent
 from livecore.control.metrics import NodeMetrics
+from livecore.ops.halt import halt_status
 from livecore.ports.store import EquityPoint
 from livecore.wire import names
 
@@ -38,10 +39,8 @@ pytestmark = [
 ]
 
 
-def serve(w: World, *, halt: FakeHalt | None = None) -> ApiServer:
+def serve(w: World) -> ApiServer:
     app = create_app(w.ops, ApiConfig(token=TOKEN, history_interval_s=0.2))
-    if halt is not None:
-        app.include_router(halt.router(TOKEN))
     server = ApiServer(app, "127.0.0.1", 0)
     server.start()
     return server
@@ -136,14 +135,15 @@ def test_overview_shows_the_cluster_and_follows_it(served: tuple[World, ApiServe
     assert cells(page, "portfolios", "portfolio", "delta")[1] == "stopped"
     assert row(page, "portfolios", "portfolio", "alpha").locator("a").get_attribute("href") == "#/portfolio/alpha"
 
-    # Summary, market data time, bus, leader; no halt endpoint on this server: no halt control.
+    # Summary, market data time, bus, leader; not halted: the halt button, no banner.
     assert page.inner_text("#sum-nodes") == "2 / 4"
     assert page.inner_text("#sum-running") == "1 / 4"
     assert page.inner_text("#sum-pending") == "1" and page.inner_text("#sum-faulted") == "1"
     assert page.inner_text("#sum-market") == "12:00:00Z" and "2024-05-01" in page.inner_text("#sum-market-age")
     assert page.inner_text("#sum-bus") == "ok"
     assert "no scheduler leads" in page.inner_text("#leader")
-    assert page.locator("#halt-banner").is_hidden() and page.locator("#halt-control").is_hidden()
+    page.wait_for_selector("#halt-control:not([hidden]) button", timeout=WAIT_MS)
+    assert page.locator("#halt-banner").is_hidden()
     page.screenshot(path=str(tmp_path / "overview.png"), full_page=True)
 
     # It follows the system: node-a dies, its portfolio turns pending.
@@ -360,8 +360,9 @@ def test_a_confirmed_control_changes_the_system(system: World, page: Any) -> Non
 
 
 def test_a_halted_cluster_shows_a_banner_on_every_page(system: World, page: Any) -> None:
-    halt = FakeHalt(["node-a", "node-b"])
-    server = serve(system, halt=halt)
+    fake = system.node("node-a")  # answers the halt and reports it applied; node-b does not answer
+    fake.start()
+    server = serve(system)
     try:
         page.goto(server.url + "/")
         page.wait_for_selector("#halt-control:not([hidden]) button", timeout=WAIT_MS)
@@ -369,22 +370,30 @@ def test_a_halted_cluster_shows_a_banner_on_every_page(system: World, page: Any)
         page.evaluate(f"sessionStorage.setItem('livecore.api.token', {TOKEN!r})")
         page.click("#halt-control button")
         page.wait_for_selector("#confirm-dialog[open]", timeout=WAIT_MS)
+        assert "Halt the whole cluster?" in page.inner_text("#confirm-dialog h3")
         page.fill('#confirm-dialog input[name="reason"]', "exchange outage")
         page.check('#confirm-dialog input[name="flatten"]')
         page.click("#confirm-dialog [data-confirm]")
-        page.wait_for_selector("#halt-banner:not([hidden])", timeout=WAIT_MS)
-        assert halt.state["halted"] is True and halt.state["flatten"] is True
+        page.wait_for_selector("#halt-banner:not([hidden])", timeout=WAIT_MS)  # node-b's ack times out (5 s)
+        state = halt_status(system.ops)
+        assert (state.halted, state.reason, state.flatten) == (True, "exchange outage", True)
+        assert fake.halted
+        page.wait_for_function(
+            "document.getElementById('halt-banner').innerText.includes('1 / 2 nodes acknowledged')", timeout=WAIT_MS
+        )
         text = page.inner_text("#halt-banner")
         assert "CLUSTER HALTED" in text and "reason: exchange outage" in text and "positions flattened" in text
-        assert "1 / 2 nodes acknowledged" in text and "not yet acknowledged: node-b" in text
+        assert "by api@127.0.0.1" in text and "not yet acknowledged: node-b" in text
         assert page.locator("#halt-control").is_hidden()
         for route in ("#/portfolio/alpha", "#/events"):
             page.goto(server.url + "/" + route)
             page.wait_for_selector("#halt-banner:not([hidden])", timeout=WAIT_MS)
             assert page.locator("body.halted").count() == 1
+        page.click('#event-groups button[data-group="halts"]')  # the halt is audited
+        page.wait_for_selector('#events tbody tr[data-event="cluster_halt"]', timeout=WAIT_MS)
         page.click('#halt-resume button:has-text("resume cluster")')
         confirm(page)
         page.wait_for_selector("#halt-banner[hidden]", state="attached", timeout=WAIT_MS)
-        assert halt.state["halted"] is False
+        assert halt_status(system.ops).halted is False and not fake.halted
     finally:
         server.stop()

@@ -18,10 +18,10 @@ from tests.servers import wait_until
 from livecore.adapters.factory import open_bus, open_coordination, open_store
 from livecore.gateway.config import GatewayConfig
 from livecore.gateway.costs import CostModel
-from livecore.gateway.desk import partition_of
 from livecore.gateway.journal_books import recompute_books
 from livecore.gateway.paper import PaperSettings
 from livecore.gateway.service import TradeGateway
+from livecore.gateway.stats import partition_of
 from livecore.ports.bus import Bus, Consumer, ConsumerSettings
 from livecore.ports.coordination import Coordination
 from livecore.ports.store import Store
@@ -349,3 +349,57 @@ def test_two_gateways_share_the_group_and_the_survivor_adopts_resting_orders(har
         assert statuses(harness.wait_for(pid, 2)) == [ACC, FILL]
     fills = [fb for pid in pids for fb in harness.journal_feedback(pid) if fb.fill_id]
     assert sorted(fb.fill_id or "" for fb in fills) == sorted(f"{pid}-1-1-f1" for pid in pids)
+
+
+def test_cluster_halt_cancels_resting_orders_and_admits_only_reducing_ones_across_a_restart(
+    harness: Harness,
+) -> None:
+    from livecore.control.halt import ClusterHalt, clear_halt, write_halt
+    from livecore.gateway.halt import CLUSTER_HALT_CANCEL, REJECT_PREFIX
+
+    gateway = harness.start(halt_poll_s=0.05)
+    pid = harness.pid()
+    harness.fence(pid, 1)
+    harness.send(order(pid, 1, qty="100"))
+    harness.wait_for(pid, 1)
+    harness.tick("AAA", "20")  # long 100
+    harness.send(order(pid, 2, qty="5", limit="10"))  # rests
+    harness.wait_for(pid, 3)
+
+    write_halt(harness.coord, ClusterHalt(reason="drill", since_ns=1, by="test"))
+    try:
+        resting = harness.wait_for(pid, 4)[3]
+        assert (resting.client_order_id, resting.status, resting.reason) == (f"{pid}-1-2", CXL, CLUSTER_HALT_CANCEL)
+        harness.send(order(pid, 3, qty="1"))  # grows: refused
+        harness.send(order(pid, 4, side=Side.SELL, qty="101"))  # flips: refused
+        harness.send(order(pid, 5, side=Side.SELL, qty="60"))  # reduces: admitted
+        answers = harness.wait_for(pid, 7)[4:7]
+        assert [(fb.status, (fb.reason or "").split(":")[0]) for fb in answers] == [
+            (REJ, REJECT_PREFIX),
+            (REJ, REJECT_PREFIX),
+            (ACC, ""),
+        ]
+        # 100 long, 60 being sold: another sell of 50 would cross zero once both fill
+        harness.send(order(pid, 6, side=Side.SELL, qty="50"))
+        assert harness.wait_for(pid, 8)[7].status is REJ
+
+        harness.stop(gateway)  # a gateway that starts while halted is halted at once
+        restarted = harness.start(halt_poll_s=0.05)
+        harness.send(order(pid, 7, qty="1"))
+        refused = harness.wait_for(pid, 9)[8]
+        assert refused.status is REJ and refused.reason == f"{REJECT_PREFIX}: drill"
+        assert restarted.stats.rejected_cluster_halt == 1
+
+        clear_halt(harness.coord)
+        wait_until(lambda: _resumed(harness, pid), TIMEOUT, "an opening order accepted after the resume")
+    finally:  # the halt key is shared by every deployment on this Redis
+        clear_halt(harness.coord)
+
+
+def _resumed(harness: Harness, pid: str) -> bool:
+    """Send an opening order; True once one is accepted (the gateway saw the resume)."""
+    seq = 100 + len(harness.of(pid))
+    harness.send(order(pid, seq, qty="1", limit="1"))
+    wait_until(lambda: any(fb.client_order_id == f"{pid}-1-{seq}" for fb in harness.of(pid)), TIMEOUT, "answer")
+    answer = next(fb for fb in harness.of(pid) if fb.client_order_id == f"{pid}-1-{seq}")
+    return answer.status is ACC

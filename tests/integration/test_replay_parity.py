@@ -3,10 +3,12 @@
 --no-loop`` give the same orders and fills (client order ids, sides,
 quantities, prices, event timestamps, final states), on the embedded default
 and on Tansu + redis-server + PostgreSQL. The run must also stop by itself
-once the data has ended and every order has settled."""
+once the data has ended and every order has settled, and its final report
+give the backtest's statistics."""
 
 from __future__ import annotations
 
+import json
 import os
 import random
 import subprocess
@@ -18,6 +20,7 @@ import pytest
 
 from livecore.adapters.factory import open_store
 from livecore.testing.parity import backtest_rows, journal_rows
+from livecore.testing.servers import postgres_database
 
 DAY_S = 86_400
 BARS = 120
@@ -96,7 +99,7 @@ def _cli(args: list[str], cwd: Path, timeout: float) -> subprocess.CompletedProc
     )  # fmt: skip
 
 
-def _check_parity(tmp_path: Path, backends: list[str], db_url: str) -> None:
+def _check_parity(tmp_path: Path, backends: list[str], db_url: str, as_json: bool = False) -> None:
     data, specs, out = tmp_path / "data", tmp_path / "specs", tmp_path / "bt"
     for folder in (data, specs):
         folder.mkdir()
@@ -108,12 +111,18 @@ def _check_parity(tmp_path: Path, backends: list[str], db_url: str) -> None:
     assert backtest.returncode == 0, backtest.stdout + backtest.stderr
     run = _cli(
         [*backends, "run", "--data", str(data), "--portfolios", str(specs), "--event-time", "--speed", "0",
-         "--no-loop", "--quiet", "--api-port", "0"],
+         "--no-loop", "--json" if as_json else "--quiet", "--api-port", "0"],
         tmp_path, RUN_TIMEOUT_S,
     )  # fmt: skip
     assert run.returncode == 0, run.stdout + run.stderr
-    assert "the replay has ended and every order has settled" in run.stdout
-    assert "2/2 portfolios equal" in run.stdout
+    if as_json:  # the final report: books equal, and the very statistics of the backtest
+        report = json.loads(run.stdout)
+        assert report["replay_finished"] and [c["status"] for c in report["books"]] == ["OK", "OK"]
+        backtest_stats = json.loads((out / "stats.json").read_text())["portfolios"]
+        assert {s["portfolio_id"]: s for s in report["results"]} == backtest_stats
+    else:
+        assert "the replay has ended and every order has settled" in run.stdout
+        assert "2/2 portfolios equal" in run.stdout
 
     expected_orders, expected_fills = backtest_rows(out)
     store = open_store(db_url)
@@ -131,16 +140,17 @@ def _check_parity(tmp_path: Path, backends: list[str], db_url: str) -> None:
 
 def test_backtest_and_embedded_run_give_the_same_orders_and_fills(tmp_path: Path) -> None:
     db_url = f"sqlite:///{tmp_path / 'run.db'}"
-    _check_parity(tmp_path, ["--db", db_url], db_url)
+    _check_parity(tmp_path, ["--db", db_url], db_url, as_json=True)
 
 
 @pytest.mark.kafka
 @pytest.mark.redis
 @pytest.mark.postgres
 def test_backtest_and_run_on_real_infrastructure_give_the_same_orders_and_fills(
-    tmp_path: Path, kafka_url: str, redis_url: str, postgres_url: str
+    tmp_path: Path, kafka_url: str, redis_url: str
 ) -> None:
     prefix = f"par{uuid.uuid4().hex[:6]}."
-    backends = ["--bus", kafka_url, "--coord", redis_url, "--db", postgres_url, "--secret", "s3cret",
-                "--topic-prefix", prefix]  # fmt: skip
-    _check_parity(tmp_path, backends, postgres_url)
+    with postgres_database() as db_url:  # its own: `run` places every registered portfolio
+        backends = ["--bus", kafka_url, "--coord", redis_url, "--db", db_url, "--secret", "s3cret",
+                    "--topic-prefix", prefix]  # fmt: skip
+        _check_parity(tmp_path, backends, db_url)

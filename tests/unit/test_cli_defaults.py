@@ -19,10 +19,13 @@ from livecore.livecore import LiveCoreConfig, ReplayPlan, SyntheticPlan
 from livecore.node.config import NodeConfig
 from livecore.ops.context import OpsConfig
 from livecore.scheduler.config import SchedulerConfig
+from livecore.telemetry import MetricsConfig
 
 ROOT: Any = typer.main.get_command(app)  # typer's own click: typed loosely here
 NODE, SCHEDULER, OPS = NodeConfig(), SchedulerConfig(), OpsConfig()
 COSTS = GatewayConfig().paper.costs
+METRICS = MetricsConfig()
+LONG_RUNNING = [("node",), ("scheduler",), ("gateway",), ("feed", "replay"), ("feed", "synthetic"), ("api",), ("run",)]
 
 
 def _command(*path: str) -> Any:
@@ -40,6 +43,7 @@ EXPECTED: list[tuple[tuple[str, ...], str, object]] = [
     ((), "bus", dataclasses.fields(DeploymentSettings)[0].default),
     ((), "coord", dataclasses.fields(DeploymentSettings)[1].default),
     ((), "db", dataclasses.fields(DeploymentSettings)[2].default),
+    ((), "notify_fills", DeploymentSettings().notify_fills),
     (("scheduler",), "tick", SCHEDULER.tick_interval),
     (("scheduler",), "lease_ttl", SCHEDULER.lease_ttl),
     (("scheduler",), "load_timeout", SCHEDULER.load_timeout),
@@ -69,6 +73,8 @@ EXPECTED: list[tuple[tuple[str, ...], str, object]] = [
     (("run",), "api_port", ApiConfig().port),
     (("api",), "host", ApiConfig().host),
     (("api",), "port", ApiConfig().port),
+    *[(path, "metrics_port", METRICS.port) for path in LONG_RUNNING],
+    *[(path, "metrics_host", METRICS.host) for path in LONG_RUNNING],
 ]
 
 

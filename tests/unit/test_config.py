@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from livecore.config import DeploymentSettings, redact
+from livecore.config import DeploymentSettings, redact, split_urls
 from livecore.errors import ConfigError
 
 
@@ -55,3 +55,20 @@ def test_redact_hides_passwords_only() -> None:
     assert redact("postgresql://u:hunter2@db:5432/x") == "postgresql://u:***@db:5432/x"
     assert redact("redis://:pw@h:6379/0") == "redis://:***@h:6379/0"
     assert redact("kafka://a:9092,b:9093") == "kafka://a:9092,b:9093"
+
+
+def test_notification_urls_split_on_commas_and_spaces_but_not_inside_a_url() -> None:
+    assert split_urls("json://a,json://b  slack://t/c") == ("json://a", "json://b", "slack://t/c")
+    assert split_urls(["json://a", "mailto://u:p@h?to=x@h,y@h, json://b"]) == (
+        "json://a",
+        "mailto://u:p@h?to=x@h,y@h",
+        "json://b",
+    )
+    assert split_urls("") == () and split_urls([" , "]) == ()
+
+
+def test_notification_urls_are_checked_and_kept_out_of_repr() -> None:
+    s = DeploymentSettings(notify_urls=("json://127.0.0.1:9/", "tgram://bottoken/chat"))
+    assert "bottoken" not in repr(s)
+    with pytest.raises(ConfigError, match="bad notification URL"):
+        DeploymentSettings(notify_urls=("not-a-url",))

@@ -19,6 +19,7 @@ from livecore.gateway.costs import CostModel
 from livecore.gateway.paper import PaperSettings
 from livecore.livecore import LiveCoreConfig, ReplayPlan, SyntheticPlan
 from livecore.node.config import NodeConfig
+from livecore.notify import BatchSettings, NotifySettings
 from livecore.ops.context import OpsConfig
 from livecore.scheduler.config import SchedulerConfig, lease_margin_for
 from livecore.topology import TopicLayout
@@ -58,6 +59,12 @@ BAD: list[tuple[str, Callable[[], object]]] = [
     ("RetryPolicy.max_backoff_s", lambda: RetryPolicy(backoff_s=2, max_backoff_s=1)),
     ("TopicLayout.orders", lambda: TopicLayout(orders=0)),
     ("MemoryBusSettings.retention_ms", lambda: MemoryBusSettings(retention_ms=0)),
+    ("NotifySettings.queue_size", lambda: NotifySettings(queue_size=0)),
+    ("NotifySettings.close_timeout_s", lambda: NotifySettings(close_timeout_s=0)),
+    ("BatchSettings.window_s", lambda: BatchSettings(window_s=0)),
+    ("BatchSettings.batch_s", lambda: BatchSettings(batch_s=-1)),
+    ("BatchSettings.max_messages", lambda: BatchSettings(max_messages=0)),
+    ("BatchSettings.max_lines", lambda: BatchSettings(max_lines=0)),
 ]
 
 
@@ -85,6 +92,8 @@ def test_defaults_are_valid() -> None:
         OpsConfig,
         ReplayPlan,
         SyntheticPlan,
+        NotifySettings,
+        BatchSettings,
     ):
         build()
 

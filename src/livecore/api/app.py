@@ -23,17 +23,20 @@ from livecore.api.config import ApiConfig
 from livecore.api.errors import install_error_handlers
 from livecore.api.events import events_router
 from livecore.api.guard import install_guard
+from livecore.api.halt import halt_router
 from livecore.api.history import HistorySampler, NodeHistory
 from livecore.api.metrics import LivecoreCollector, MetricsExporter
 from livecore.api.trading import trading_router
 from livecore.api.views import read_router
+from livecore.notify import NO_NOTICES, NoticeSink
 from livecore.ops import Ops
 
 STATIC_DIR = Path(__file__).parent / "static"
 
 
-def create_app(ops: Ops, config: ApiConfig | None = None) -> FastAPI:
-    """REST API under ``/api``, Prometheus text at ``/metrics``, the dashboard at ``/``."""
+def create_app(ops: Ops, config: ApiConfig | None = None, notices: NoticeSink = NO_NOTICES) -> FastAPI:
+    """REST API under ``/api``, Prometheus text at ``/metrics``, the dashboard at ``/``;
+    ``notices``: where a cluster halt pressed here is announced."""
     config = config or ApiConfig()
     history = NodeHistory(samples=config.history_samples)
     sampler = HistorySampler(coord=ops.coord, history=history, interval_s=config.history_interval_s)
@@ -65,6 +68,7 @@ def create_app(ops: Ops, config: ApiConfig | None = None) -> FastAPI:
         events_router(ops, history, interval_s=config.history_interval_s, samples=config.history_samples)
     )
     app.include_router(action_router(ops, auth))  # checked again by each route: defence in depth
+    app.include_router(halt_router(ops, auth, notices))
 
     @app.get("/", include_in_schema=False)
     def dashboard() -> FileResponse:

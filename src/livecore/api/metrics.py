@@ -55,10 +55,12 @@ class NodeField:
 
 # Levels: gauges.
 NODE_GAUGES: tuple[NodeField, ...] = (
-    NodeField(lambda m: m.portfolio_count, "livecore_node_portfolio_count", "Portfolios loaded on the node."),
+    NodeField(lambda m: m.portfolio_count, "livecore_node_portfolios", "Portfolios loaded on the node."),
     NodeField(lambda m: m.queue_size, "livecore_node_queue_size", "Average mailbox size over the node's portfolios."),
     NodeField(
-        lambda m: m.cpu_usage, "livecore_node_cpu_usage_percent", "CPU percent of the node process (100 = one core)."
+        lambda m: None if m.cpu_usage is None else m.cpu_usage / 100,
+        "livecore_node_cpu_usage_ratio",
+        "CPU time of the node process per second of wall time (1 = one core).",
     ),
     NodeField(lambda m: m.memory_usage, "livecore_node_memory_usage_bytes", "Resident set size of the node process."),
     NodeField(lambda m: m.capacity, "livecore_node_capacity", "Most portfolios the node accepts."),

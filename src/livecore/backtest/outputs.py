@@ -1,5 +1,5 @@
-"""The files of a backtest: ``trades.csv``, ``orders.csv``, ``equity.csv``,
-``stats.json`` and ``report.html``. Deterministic: the same run writes the
+"""The files of a backtest: ``trades.csv`` (``tradefile.py``: the live export's
+format too), ``orders.csv``, ``equity.csv``, ``stats.json`` and ``report.html``. Deterministic: the same run writes the
 same bytes (no wall-clock time, sorted keys, exact decimals as text)."""
 
 from __future__ import annotations
@@ -15,18 +15,8 @@ from livecore.backtest.engine import BacktestResult
 from livecore.backtest.records import OrderRecord
 from livecore.backtest.report import render_report
 from livecore.backtest.stats import Stats, iso
+from livecore.backtest.tradefile import TRADE_COLUMNS, trade_row
 
-TRADE_COLUMNS = (
-    "portfolio_id",
-    "client_order_id",
-    "fill_id",
-    "symbol",
-    "side",
-    "quantity",
-    "price",
-    "commission",
-    "ts",
-)
 ORDER_COLUMNS = (
     "portfolio_id",
     "client_order_id",
@@ -81,24 +71,7 @@ def write_outputs(out: Path, result: BacktestResult, stats: Sequence[Stats], run
     """Every file of one run into ``out`` (created if needed)."""
     out.mkdir(parents=True, exist_ok=True)
     records = result.records
-    _write_csv(
-        out / "trades.csv",
-        TRADE_COLUMNS,
-        [
-            (
-                f.portfolio_id,
-                f.client_order_id,
-                f.fill_id,
-                f.symbol,
-                f.side,
-                f.quantity,
-                f.price,
-                f.commission,
-                iso(f.ts_ns),
-            )
-            for f in records.fills
-        ],
-    )
+    _write_csv(out / "trades.csv", TRADE_COLUMNS, [trade_row(f) for f in records.fills])
     order_rows = [_order_row(record) for record in records.orders.values()]
     _write_csv(out / "orders.csv", ORDER_COLUMNS, order_rows)
     _write_csv(

@@ -147,7 +147,7 @@ def compute(
         initial_equity=e0,
         final_equity=final,
         total_return=growth - 1,
-        cagr=growth ** (1 / years) - 1 if years > 0 and growth > 0 else None,
+        cagr=_cagr(growth, years),
         volatility=deviation * root if len(returns) > 1 else None,
         sharpe=_scaled(_ratio(mean, deviation), root),
         sortino=_scaled(_ratio(mean, downside), root),
@@ -161,6 +161,16 @@ def compute(
         fills=len(fills),
         orders=orders,
     )
+
+
+def _cagr(growth: float, years: float) -> float | None:
+    """None over less than a day (compounding a few minutes to a year says nothing)."""
+    if years * 365.25 < 1 or growth <= 0:
+        return None
+    try:
+        return float(growth ** (1 / years) - 1)
+    except OverflowError:
+        return None
 
 
 def _scaled(value: float | None, factor: float) -> float | None:

@@ -12,7 +12,8 @@ import typer
 from rich.console import Console
 
 from livecore.api.config import DEFAULT_HOST, DEFAULT_PORT, TOKEN_ENV, ApiConfig
-from livecore.cli.context import settings_of
+from livecore.cli.context import notifications, serving_metrics, settings_of
+from livecore.cli.options import metrics_host_option, metrics_port_option
 from livecore.config import is_embedded
 from livecore.ops import open_ops
 
@@ -28,6 +29,8 @@ def api(
         help="bearer token for the mutating endpoints (without one they answer 403)",
         show_default=False,
     ),
+    metrics_port: int = metrics_port_option(),
+    metrics_host: str = metrics_host_option(),
 ) -> None:
     """Serve the REST API, the web dashboard (/) and Prometheus metrics (/metrics) until Ctrl-C."""
     # imported here: FastAPI and uvicorn would add half a second to every other command
@@ -43,8 +46,12 @@ def api(
             "`livecore run` serves the dashboard itself, or point --coord/--db/--bus at shared servers",
             highlight=False,
         )
-    with open_ops(settings, with_bus=True) as ops:
-        server = ApiServer(create_app(ops, config), config.host, config.port, log_level="warning")
+    with (
+        serving_metrics(metrics_host, metrics_port, console),
+        open_ops(settings, with_bus=True) as ops,
+        notifications(settings, "api") as notices,
+    ):
+        server = ApiServer(create_app(ops, config, notices), config.host, config.port, log_level="warning")
         url = server.listen()
         actions = "enabled" if config.token else f"disabled (no --token / {TOKEN_ENV})"
         console.print(

@@ -13,8 +13,29 @@ from rich.console import Console
 from rich.markup import escape
 
 from livecore import __version__
-from livecore.cli import api, backtest, books, db, feed, gateway, node, portfolio, run, scheduler, status
-from livecore.config import DEFAULT_BUS_URL, DEFAULT_COORD_URL, DEFAULT_DB_URL, DeploymentSettings
+from livecore.cli import (
+    api,
+    backtest,
+    books,
+    db,
+    feed,
+    gateway,
+    halt,
+    node,
+    portfolio,
+    run,
+    scheduler,
+    status,
+    trades,
+)
+from livecore.config import (
+    DEFAULT_BUS_URL,
+    DEFAULT_COORD_URL,
+    DEFAULT_DB_URL,
+    DEFAULT_NOTIFY_FILLS,
+    DeploymentSettings,
+    split_urls,
+)
 from livecore.errors import LivecoreError
 
 app = typer.Typer(
@@ -52,12 +73,31 @@ def root(
     topic_prefix: str = typer.Option(
         "", "--topic-prefix", envvar="LIVECORE_TOPIC_PREFIX", help="prefix added to every topic name"
     ),
+    notify: list[str] = typer.Option(
+        [],
+        "--notify",
+        envvar="LIVECORE_NOTIFY",
+        help="apprise URL for operator notifications (repeatable; the variable: comma or space separated)",
+        show_default=False,
+    ),
+    notify_fills: bool = typer.Option(
+        DEFAULT_NOTIFY_FILLS, "--notify-fills", envvar="LIVECORE_NOTIFY_FILLS", help="also notify every fill"
+    ),
     version: bool = typer.Option(
         False, "--version", callback=_version, is_eager=True, help="print the version and exit"
     ),
 ) -> None:
-    """Global options: where the bus, the coordination store and the database are."""
-    ctx.obj = DeploymentSettings(bus_url=bus, coord_url=coord, db_url=db, secret=secret, topic_prefix=topic_prefix)
+    """Global options: where the bus, the coordination store and the database are,
+    and where operator notifications go."""
+    ctx.obj = DeploymentSettings(
+        bus_url=bus,
+        coord_url=coord,
+        db_url=db,
+        secret=secret,
+        topic_prefix=topic_prefix,
+        notify_urls=split_urls(notify),
+        notify_fills=notify_fills,
+    )
 
 
 app.command("run")(run.run)
@@ -69,8 +109,11 @@ app.add_typer(portfolio.app, name="portfolio")
 app.command("status")(status.status)
 app.command("api")(api.api)
 app.add_typer(books.app, name="books")
+app.add_typer(trades.app, name="trades")
 app.command("backtest")(backtest.backtest)
 app.add_typer(db.app, name="db")
+app.command("halt")(halt.halt_command)
+app.command("resume-all")(halt.resume_all_command)
 
 
 def main() -> None:

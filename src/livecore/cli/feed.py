@@ -23,7 +23,8 @@ from rich.progress import (
 from rich.text import Text
 
 from livecore.adapters.factory import open_bus, open_coordination
-from livecore.cli.context import settings_of, stop_on_signals
+from livecore.cli.context import serving_metrics, settings_of, stop_on_signals
+from livecore.cli.options import metrics_host_option, metrics_port_option
 from livecore.config import DeploymentSettings
 from livecore.errors import ConfigError, LivecoreError
 from livecore.feed.bundled import bundled_data_dir
@@ -31,11 +32,14 @@ from livecore.feed.config import FeedConfig
 from livecore.feed.readers import load_replay
 from livecore.feed.runner import FeedRunner, replay_schedule
 from livecore.feed.synthetic import SyntheticFeed, SyntheticSettings
+from livecore.feed.telemetry import export_feed
 from livecore.health import BusHealthReporter
 from livecore.ports.bus import Bus
 from livecore.wire import names
 
 app = typer.Typer(help="Publish market data on `market.data`: replay files or synthetic prices.", no_args_is_help=True)
+
+REPLAY, SYNTHETIC = "feed-replay", "feed-synthetic"  # thread names and /metrics labels
 
 
 class _RateColumn(ProgressColumn):
@@ -110,6 +114,8 @@ def replay(
     event_time: bool = typer.Option(
         False, "--event-time", help="keep the data's timestamps (default: stamp each event with the current time)"
     ),
+    metrics_port: int = metrics_port_option(),
+    metrics_host: str = metrics_host_option(),
 ) -> None:
     """Replay bars or ticks in timestamp order, stamped with the current time
     (or, with --event-time, with their own)."""
@@ -131,9 +137,13 @@ def replay(
             replay_schedule(data, speed, loop, shift_passes=event_time),
             FeedConfig(topic_prefix=settings.topic_prefix, event_time=event_time),
             total=None if loop else len(data.events),
-            name="feed-replay",
+            name=REPLAY,
         )
-        with _bus_health(bus, settings, "replay", console):
+        with (
+            serving_metrics(metrics_host, metrics_port, console) as registry,
+            _bus_health(bus, settings, "replay", console),
+        ):
+            export_feed(runner, REPLAY, registry)
             _drive(runner, "replay", console)
     finally:
         bus.close()
@@ -151,6 +161,8 @@ def synthetic(
         _SYNTHETIC.duration_s, "--duration", help="seconds to run (default: until stopped)"
     ),
     seed: int = typer.Option(_SYNTHETIC.seed, "--seed", help="same seed, same symbols and prices"),
+    metrics_port: int = metrics_port_option(),
+    metrics_host: str = metrics_host_option(),
 ) -> None:
     """Geometric-Brownian-motion ticks, paced on an absolute schedule."""
     feed_settings = SyntheticSettings(symbols=symbols, rate=rate, duration_s=duration, seed=seed)
@@ -163,10 +175,14 @@ def synthetic(
             feed.events(),
             FeedConfig(topic_prefix=settings.topic_prefix),
             total=feed_settings.total_events,
-            name="feed-synthetic",
+            name=SYNTHETIC,
         )
         console = Console(stderr=True)
-        with _bus_health(bus, settings, "synthetic", console):
+        with (
+            serving_metrics(metrics_host, metrics_port, console) as registry,
+            _bus_health(bus, settings, "synthetic", console),
+        ):
+            export_feed(runner, SYNTHETIC, registry)
             _drive(runner, f"synthetic {symbols} symbols @ {rate:g}/s", console)
     finally:
         bus.close()

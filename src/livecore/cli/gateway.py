@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 from datetime import UTC, datetime
 
 import typer
@@ -10,14 +11,18 @@ from rich.console import Console
 from rich.table import Table
 
 from livecore.adapters.factory import open_store
+from livecore.backtest.tradefile import write_csv
 from livecore.cli import costs
-from livecore.cli.context import open_backends, settings_of, stop_on_signals
-from livecore.cli.options import event_time_option
-from livecore.gateway.config import GatewayConfig
+from livecore.cli.context import notifications, open_backends, serving_metrics, settings_of, stop_on_signals
+from livecore.cli.options import event_time_option, metrics_host_option, metrics_port_option
+from livecore.errors import ConfigError
+from livecore.gateway.config import GatewayConfig, new_gateway_id
 from livecore.gateway.paper import PaperSettings
 from livecore.gateway.report import journal_report
 from livecore.gateway.service import TradeGateway
+from livecore.gateway.telemetry import export_gateway
 from livecore.health import BusHealthReporter
+from livecore.ops.trades import journal_fills
 from livecore.wire import names
 
 app = typer.Typer(
@@ -34,9 +39,14 @@ def build_config(
     topic_prefix: str,
     event_time: bool = False,
 ) -> GatewayConfig:
-    """The gateway's config; a bad value is a one-line ConfigError."""
+    """The gateway's config, with the process's id; a bad value is a one-line ConfigError."""
     return GatewayConfig(
-        paper=paper, require_fence=require_fence, group_id=group, topic_prefix=topic_prefix, event_time=event_time
+        paper=paper,
+        require_fence=require_fence,
+        group_id=group,
+        topic_prefix=topic_prefix,
+        gateway_id=new_gateway_id(),
+        event_time=event_time,
     )
 
 
@@ -60,6 +70,8 @@ def main(
         _DEFAULTS.group_id, "--group", metavar="GROUP", help="consumer group shared by every gateway process"
     ),
     event_time: bool = event_time_option(),
+    metrics_port: int = metrics_port_option(),
+    metrics_host: str = metrics_host_option(),
 ) -> None:
     """Run the gateway in the foreground until SIGTERM or Ctrl-C."""
     if ctx.invoked_subcommand is not None:
@@ -76,8 +88,14 @@ def main(
         paper=paper, require_fence=require_fence, group=group, topic_prefix=settings.topic_prefix, event_time=event_time
     )
     console = Console(stderr=True)
-    with open_backends(settings) as (bus, coord, store), stop_on_signals() as stop:
-        gateway = TradeGateway(bus, coord, store, gateway_config)
+    with (
+        notifications(settings, f"gateway {gateway_config.gateway_id}") as notices,
+        serving_metrics(metrics_host, metrics_port, console) as registry,
+        open_backends(settings) as (bus, coord, store),
+        stop_on_signals() as stop,
+    ):
+        gateway = TradeGateway(bus, coord, store, gateway_config, notices=notices)
+        export_gateway(gateway, registry)
         console.print(
             f"gateway {gateway.gateway_id}: group {group}, bus {settings.bus_url}, "
             f"fence {'required' if require_fence else 'optional'} (Ctrl-C to stop)",
@@ -99,10 +117,18 @@ def journal(
     ctx: typer.Context,
     portfolio: str | None = typer.Option(None, "--portfolio", help="only this portfolio"),
     as_json: bool = typer.Option(False, "--json", help="stable JSON instead of tables"),
+    as_csv: bool = typer.Option(
+        False, "--csv", help="only the fills, as CSV in the columns of a backtest's trades.csv (see `trades export`)"
+    ),
 ) -> None:
     """Print the journaled orders and fills."""
+    if as_json and as_csv:
+        raise ConfigError("--json and --csv are two formats: give one")
     store = open_store(settings_of(ctx).db_url)
     try:
+        if as_csv:
+            write_csv(sys.stdout, journal_fills(store.journal, portfolios=[portfolio] if portfolio else ()))
+            return
         report = journal_report(store.journal.orders(portfolio), store.journal.feedback(portfolio))
     finally:
         store.close()

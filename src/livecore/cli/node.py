@@ -15,10 +15,11 @@ import time
 import typer
 from rich.console import Console
 
-from livecore.cli.context import open_backends, settings_of, stop_on_signals
-from livecore.cli.options import ack_timeout_option, event_time_option
+from livecore.cli.context import notifications, open_backends, serving_metrics, settings_of, stop_on_signals
+from livecore.cli.options import ack_timeout_option, event_time_option, metrics_host_option, metrics_port_option
 from livecore.errors import BackendUnavailable, ConfigError
 from livecore.node import ExecutionNode, NodeConfig
+from livecore.node.telemetry import export_node
 from livecore.ports.bus import BusError
 
 app = typer.Typer(
@@ -88,6 +89,8 @@ def main(
     event_time: bool = event_time_option(),
     status_every: float = typer.Option(5.0, "--status-every", help="seconds between status lines (0: none)"),
     log_level: str = typer.Option("info", "--log-level", help="debug, info, warning or error"),
+    metrics_port: int = metrics_port_option(),
+    metrics_host: str = metrics_host_option(),
 ) -> None:
     """Run a node until SIGTERM, Ctrl-C or a `node.shutdown` command."""
     if ctx.invoked_subcommand is not None:
@@ -107,8 +110,16 @@ def main(
     )
     _configure_logging(log_level)
     console = Console(stderr=True)
-    with open_backends(settings) as (bus, coord, store), stop_on_signals() as stop:
-        node = ExecutionNode(node_id, bus=bus, coord=coord, store=store, config=config, secret=settings.secret)
+    with (
+        notifications(settings, f"node {node_id}") as notices,
+        serving_metrics(metrics_host, metrics_port, console) as registry,
+        open_backends(settings) as (bus, coord, store),
+        stop_on_signals() as stop,
+    ):
+        node = ExecutionNode(
+            node_id, bus=bus, coord=coord, store=store, config=config, secret=settings.secret, notices=notices
+        )
+        export_node(node, registry)
         try:
             node.start()
         except BusError as exc:

@@ -7,8 +7,10 @@ from typing import Any
 import typer
 
 from livecore.config import ACK_TIMEOUT_S
+from livecore.telemetry.config import MetricsConfig
 
 ACK_TIMEOUT_HELP = "seconds to wait for the node's acknowledgement"
+_METRICS = MetricsConfig()
 
 
 def ack_timeout_option() -> Any:
@@ -22,3 +24,15 @@ def event_time_option() -> Any:
     return typer.Option(
         False, "--event-time", help="event time: 'now' is the latest market event's timestamp, not the wall clock"
     )
+
+
+def metrics_port_option() -> Any:
+    """``--metrics-port`` of every long-running command (``MetricsConfig.port``)."""
+    return typer.Option(
+        _METRICS.port, "--metrics-port", help="serve this process's Prometheus metrics on PORT, path /metrics (0: off)"
+    )
+
+
+def metrics_host_option() -> Any:
+    """``--metrics-host`` (``MetricsConfig.host``)."""
+    return typer.Option(_METRICS.host, "--metrics-host", help="address --metrics-port listens on (0.0.0.0 exposes it)")

@@ -12,28 +12,30 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import typer
+from prometheus_client import CollectorRegistry
 from rich.console import Console, Group, RenderableType
 from rich.live import Live
 
-from livecore.adapters.factory import open_store
 from livecore.api.config import DEFAULT_PORT, TOKEN_ENV
-from livecore.cli.books import detail_lines
-from livecore.cli.context import settings_of, stop_on_signals
+from livecore.cli.context import serving_metrics, settings_of, stop_on_signals
+from livecore.cli.options import metrics_host_option, metrics_port_option
+from livecore.cli.run_report import EquitySampler, earlier_state, final_report, has_mismatch, headline, show
 from livecore.cli.status import renderables
 from livecore.config import DEFAULT_DB_PATH, DeploymentSettings
 from livecore.errors import ConfigError
 from livecore.livecore import LiveCore, LiveCoreConfig, ReplayPlan, SyntheticPlan
-from livecore.ops.books import MISMATCH, BooksCheck, check_snapshots
 from livecore.ops.status import StatusReport
 
 if TYPE_CHECKING:
     from livecore.api.server import ApiServer
 
 REFRESH_S = 1.0
+FRESH_HINT = "`livecore run --fresh` starts from scratch"
 _FINISHED_POLL_S = 0.2  # how often a run looks whether its finite replay is over
 _DEFAULTS = LiveCoreConfig()
 _REPLAY = ReplayPlan()
@@ -61,30 +63,10 @@ def _wipe_sqlite(settings: DeploymentSettings) -> None:
         Path(f"{path}{suffix}").unlink(missing_ok=True)
 
 
-def _headline(core: LiveCore) -> str:
-    uptime = 0.0 if core.started_at is None else time.monotonic() - core.started_at
-    feed = core.feed
-    published = 0 if feed is None else feed.published
-    stats = core.gateway.stats if core.gateway is not None else None
-    orders = 0 if stats is None else stats.orders
-    events = sum(node.total_event_count for node in core.nodes)
-    return (
-        f"[bold]livecore[/] up {uptime:.0f}s | feed {published} events | "
-        f"nodes saw {events} events | gateway {orders} orders"
-    )
-
-
-def _summary(core: LiveCore) -> RenderableType:
-    return Group(_headline(core), *renderables(core.status()))
-
-
-def _books_lines(checks: list[BooksCheck]) -> list[str]:
-    good = sum(1 for c in checks if c.matches)
-    lines = [f"books vs gateway journal: {good}/{len(checks)} portfolios equal (cash and positions, exact)"]
-    in_flight = sum(c.in_flight_fills for c in checks)
-    if in_flight:
-        lines.append(f"  {in_flight} fill(s) were in flight at stop: applied from the journal, as the next load does")
-    return lines + [f"  {line}" for line in detail_lines([c for c in checks if c.status == MISMATCH])]
+def _summary(core: LiveCore, width: int, samples: EquitySampler) -> RenderableType:
+    report = core.status()
+    samples.add(report)
+    return Group(headline(core), *renderables(report, width))
 
 
 def run(
@@ -118,6 +100,9 @@ def run(
     ),
     fresh: bool = typer.Option(False, "--fresh", help="wipe the SQLite state of earlier runs first"),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="no live view; print the final report only"),
+    as_json: bool = typer.Option(False, "--json", help="no live view; the final report as one JSON document"),
+    metrics_port: int = metrics_port_option(),
+    metrics_host: str = metrics_host_option(),
 ) -> None:
     """Start scheduler, nodes, paper gateway, feed and example portfolios in one process."""
     settings = settings_of(ctx)
@@ -131,46 +116,63 @@ def run(
         portfolio_files=tuple(portfolios),
         feed=_feed_plan(data, speed, loop, event_time, synthetic, rate),
     )
-    console = Console()
+    console = Console(stderr=as_json)  # with --json, stdout carries the document alone
+    if not fresh:
+        note = earlier_state(settings, FRESH_HINT if settings.db_url.startswith("sqlite:") else "drop the database")
+        if note is not None:
+            console.print(f"[yellow]{note}[/]", highlight=False)
     core = LiveCore(settings, config)
-    with stop_on_signals() as stop:
-        report = _run_live(core, stop, duration, (api_port, api_token), quiet, console)
-    for part in (_headline(core), *renderables(report)):
-        console.print(part, highlight=False)
-    store = open_store(settings.db_url)
-    try:
-        checks = check_snapshots(store)
-    finally:
-        store.close()
-    for line in _books_lines(checks):
-        console.print(line, highlight=False)
-    if any(c.status == MISMATCH for c in checks):
+    samples = EquitySampler()
+    with serving_metrics(metrics_host, metrics_port, console) as registry, stop_on_signals() as stop:
+        view = LiveView(
+            duration=duration, api_port=api_port, api_token=api_token, quiet=quiet or as_json, samples=samples
+        )
+        status = _run_live(core, stop, registry, view, console)
+    report = final_report(core, status, settings, samples)
+    show(report, core, Console(), as_json)
+    if has_mismatch(report):
         raise typer.Exit(1)
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class LiveView:
+    """How the run is watched: how long, the dashboard's port, whether the live
+    view is shown, and where the equity samples go."""
+
+    duration: float
+    api_port: int
+    quiet: bool
+    samples: EquitySampler
+    api_token: str = ""  # the dashboard's controls (empty: read-only)
+
+
 def _run_live(
-    core: LiveCore, stop: threading.Event, duration: float, api_at: tuple[int, str], quiet: bool, console: Console
+    core: LiveCore, stop: threading.Event, registry: CollectorRegistry, view: LiveView, console: Console
 ) -> StatusReport:
-    """Start, show the live view until ``stop`` or the duration, stop; the last status.
-    ``api_at``: the API's port (0: none) and token."""
+    """Start, show the live view until ``stop``, the duration or the end of a finite
+    replay, stop; the last status."""
     api = None
     try:
         with console.status("starting scheduler, nodes, gateway and feed..."):
             core.start()
-        if api_at[0]:
-            api = _start_api(core, *api_at, console)
-        deadline = None if duration <= 0 else time.monotonic() + duration
+        core.export_metrics(registry)
+        if view.api_port:
+            api = _start_api(core, view.api_port, view.api_token, console)
+        deadline = None if view.duration <= 0 else time.monotonic() + view.duration
         finished = core.replay_finished
-        if quiet:
-            _wait(stop, deadline, finished)
+        if view.quiet:
+            while not _wait(stop, deadline, finished, REFRESH_S):
+                view.samples.add(core.status())
         else:
-            with Live(_summary(core), console=console, refresh_per_second=2, transient=False) as live:
+            with Live(_summary(core, console.width, view.samples), console=console, refresh_per_second=2) as live:
                 while not _wait(stop, deadline, finished, REFRESH_S):
-                    live.update(_summary(core))
+                    live.update(_summary(core, console.width, view.samples))
         if finished.is_set():
             console.print("\nthe replay has ended and every order has settled", highlight=False)
         console.print("\nstopping...")
-        return core.status()
+        last = core.status()
+        view.samples.add(last)
+        return last
     finally:
         if api is not None:
             api.stop()
@@ -201,7 +203,7 @@ def _start_api(core: LiveCore, port: int, token: str, console: Console) -> ApiSe
     from livecore.api.server import ApiServer
 
     config = ApiConfig(port=port, token=token)
-    server = ApiServer(create_app(core.ops, config), config.host, config.port)
+    server = ApiServer(create_app(core.ops, config, core.notices), config.host, config.port)
     try:
         server.start()
     except ConfigError as exc:

@@ -10,10 +10,12 @@ import threading
 import typer
 from rich.console import Console
 
-from livecore.cli.context import open_backends, settings_of, stop_on_signals
+from livecore.cli.context import notifications, open_backends, serving_metrics, settings_of, stop_on_signals
+from livecore.cli.options import metrics_host_option, metrics_port_option
 from livecore.control.commands import CommandChannel
 from livecore.scheduler.config import SchedulerConfig, lease_margin_for
 from livecore.scheduler.service import Scheduler
+from livecore.scheduler.telemetry import export_scheduler
 from livecore.topology import ensure_topics
 from livecore.wire import names
 from livecore.wire.signing import CommandSigner
@@ -50,6 +52,8 @@ def scheduler(
     ),
     duration: float = typer.Option(0.0, "--duration", help="stop after this many seconds (0: until Ctrl-C)"),
     verbose: bool = typer.Option(False, "--verbose", "-v", help="log every placement and command"),
+    metrics_port: int = metrics_port_option(),
+    metrics_host: str = metrics_host_option(),
 ) -> None:
     """Place portfolios on live nodes, fail them over, migrate and reconcile them."""
     settings = settings_of(ctx)
@@ -72,11 +76,17 @@ def scheduler(
     )
     console = Console(stderr=True)
     topics = names.Topics(settings.topic_prefix)
-    with open_backends(settings) as (bus, coord, store), stop_on_signals() as stop:
+    with (
+        notifications(settings, f"scheduler {config.scheduler_id}") as notices,
+        serving_metrics(metrics_host, metrics_port, console) as registry,
+        open_backends(settings) as (bus, coord, store),
+        stop_on_signals() as stop,
+    ):
         ensure_topics(bus, topics)
         producer = bus.producer()
         channel = CommandChannel(producer, coord, CommandSigner(settings.secret), topics)
-        service = Scheduler(config, coord, store, channel)
+        service = Scheduler(config, coord, store, channel, notices=notices)
+        export_scheduler(service, registry)
         timer = threading.Timer(duration, stop.set) if duration > 0 else None
         try:
             console.print(

@@ -7,21 +7,25 @@ a node's answer to a command).
 from __future__ import annotations
 
 from collections.abc import Callable
-from decimal import Decimal, InvalidOperation
 from typing import Any
 
 import msgspec
 import typer
 from rich.console import Console, RenderableType
-from rich.table import Table
+from rich.markup import escape
 
 from livecore.cli.context import settings_of
+from livecore.cli.tables import nodes_table, portfolios_table
 from livecore.ops import open_ops
 from livecore.ops import status as ops_status
 from livecore.ops.context import CommandOutcome, Ops, OpsConfig
+from livecore.ops.halt import HaltReport
 from livecore.ops.status import StatusReport
 
 JSON_HELP = "print JSON (stable shape, see docs/OPERATIONS.md) instead of tables"
+
+
+WIDE = 160  # `livecore status` prints every column: its output is often piped or logged
 
 
 def emit_json(value: Any) -> None:
@@ -57,40 +61,17 @@ def node_action(
     print_outcome(Console(width=160), result)
 
 
-def _money(value: str | None) -> str:
-    """Display form of a decimal amount: grouped, two places (the JSON keeps every digit)."""
-    if value is None:
-        return "-"
-    try:
-        return f"{Decimal(value):,.2f}"
-    except InvalidOperation:
-        return value
-
-
-def _num(value: float | int | None, fmt: str = "{:g}") -> str:
-    return "-" if value is None else fmt.format(value)
-
-
-def _bus(ok: bool | None, reason: str | None) -> str:
-    if ok is None:
-        return "-"
-    return "ok" if ok else f"[red]degraded: {reason}[/]"
-
-
-def _problems(counters: dict[str, int]) -> str:
-    if not counters:
-        return "-"
-    return "[red]" + ", ".join(f"{name} {count}" for name, count in sorted(counters.items())) + "[/]"
-
-
 def render(report: StatusReport, console: Console) -> None:
-    for part in renderables(report):
+    for part in renderables(report, console.width):
         console.print(part, highlight=False)
 
 
-def renderables(report: StatusReport) -> list[RenderableType]:
-    """The status report as rich renderables (printed by ``status``, shown live by ``run``)."""
+def renderables(report: StatusReport, width: int = WIDE) -> list[RenderableType]:
+    """The status report as rich renderables (printed by ``status``, shown live by
+    ``run``), its tables fitted to ``width`` columns."""
     parts: list[RenderableType] = []
+    if report.halt is not None:
+        parts.append(halt_banner(report.halt))
     if report.health != "ok":
         parts.append(f"[bold red]{report.health}[/]")
         parts.extend(f"  [red]{problem}[/]" for problem in report.problems)
@@ -100,67 +81,24 @@ def renderables(report: StatusReport) -> list[RenderableType]:
     else:
         age = "" if leader.status_age_s is None else f", status {leader.status_age_s:.1f}s old"
         parts.append(f"scheduler leader: [bold]{leader.scheduler_id}[/] (epoch {leader.epoch}{age})")
-    parts.append(_nodes_table(report))
-    parts.append(_portfolios_table(report))
+    parts.append(nodes_table(report, width))
+    parts.append(portfolios_table(report, width))
     for m in report.migrations:
         parts.append(f"migrating {m.portfolio_id}: {m.source} -> {m.target} ({m.phase}, {m.origin})")
     return parts
 
 
-def _nodes_table(report: StatusReport) -> Table:
-    nodes = Table(title="nodes", title_justify="left")
-    with_problems = any(n.problems for n in report.nodes)  # the column only when a counter is non-zero
-    for column in (
-        "node",
-        "state",
-        "heartbeat age",
-        "portfolios",
-        "queue",
-        "cpu %",
-        "memory MiB",
-        "backpressure",
-        "bus",
-        *(("problems",) if with_problems else ()),
-    ):
-        nodes.add_column(column)
-    for n in report.nodes:
-        state = n.state if n.alive else "[red]dead[/]"
-        count = "-" if n.portfolio_count is None else f"{n.portfolio_count}/{_num(n.capacity)}"
-        nodes.add_row(
-            n.node_id,
-            state,
-            _num(n.heartbeat_age_s, "{:.1f}s"),
-            count,
-            _num(n.queue_size),
-            _num(n.cpu_usage, "{:.1f}"),
-            _num(None if n.memory_usage is None else n.memory_usage / 2**20, "{:.0f}"),
-            _num(n.backpressure_count),
-            _bus(n.bus_ok, n.bus_reason),
-            *((_problems(n.problems),) if with_problems else ()),
-        )
-    return nodes
-
-
-def _portfolios_table(report: StatusReport) -> Table:
-    table = Table(title="portfolios", title_justify="left")
-    for column in ("portfolio", "node", "epoch", "state", "equity", "cash", "positions", "last order"):
-        table.add_column(column)
-    for p in report.portfolios:
-        positions = ", ".join(f"{sym} {pos.quantity}" for sym, pos in sorted(p.positions.items()))
-        state = p.state if p.state in ("running", "stopped") else f"[yellow]{p.state}[/]"
-        if p.fault:
-            state += f" ({p.fault})"
-        table.add_row(
-            p.portfolio_id,
-            p.node_id or "-",
-            str(p.epoch),
-            state,
-            _money(p.equity),
-            _money(p.cash),
-            positions or "-",
-            p.last_order_id or "-",
-        )
-    return table
+def halt_banner(halt: HaltReport) -> str:
+    """One line that cannot be missed while the cluster kill switch is in force."""
+    what = "closing every position" if halt.flatten else "positions may only be reduced"
+    pending = sorted(node for node, applied in halt.acks.items() if not applied)
+    lagging = f" (not yet applied on: {', '.join(pending)})" if pending else ""
+    since = f" since {halt.since}" if halt.since else ""
+    by = f" by {halt.by}" if halt.by else ""
+    return (
+        f"[bold white on red] CLUSTER HALTED [/] {escape(halt.reason or '')}{since}{by}: {what}{lagging}; "
+        "`livecore resume-all` resumes"
+    )
 
 
 def status(
@@ -176,4 +114,4 @@ def status(
     if json_out:
         emit_json(report)
     else:
-        render(report, Console(width=160))
+        render(report, Console(width=WIDE))

@@ -25,7 +25,8 @@ from livecore.wire.signing import CommandSigner
 
 
 class Command(StrEnum):
-    """Every command a node carries out (the seed's three and the operations' four)."""
+    """Every command a node carries out (the seed's three, the operations' four and
+    the cluster kill switch's two)."""
 
     LOAD = "portfolio.load"
     UNLOAD = "portfolio.unload"
@@ -34,6 +35,8 @@ class Command(StrEnum):
     NODE_SHUTDOWN = "node.shutdown"
     NODE_PAUSE = "node.pause"
     NODE_RESUME = "node.resume"
+    CLUSTER_HALT = "cluster.halt"
+    CLUSTER_RESUME = "cluster.resume"
 
 
 DEFAULT_PUBLISH_TIMEOUT = 10.0

@@ -1,7 +1,8 @@
-"""The audit log's event names: written by the scheduler and the nodes, read by
-the operator surfaces (the dashboard's events page, its filters). Spelled here
-once; each entry's ``detail`` is a JSON object whose keys the emitter chooses,
-``portfolio_id`` and ``node_id`` where an entry is about one.
+"""The audit log's event names: written by the scheduler, the nodes and the
+kill switch, read by the operator surfaces (the dashboard's events page, its
+filters). Spelled here once; each entry's ``detail`` is a JSON object whose
+keys the emitter chooses, ``portfolio_id`` and ``node_id`` where an entry is
+about one.
 """
 
 from __future__ import annotations

@@ -59,6 +59,7 @@ class NodeMetrics(msgspec.Struct, frozen=True, kw_only=True):
     commands_refused: int | None = None
     commands_replayed: int | None = None
     workers: int | None = None
+    cluster_halted: bool | None = None  # the node has applied the cluster kill switch
     market_time_ns: int | None = None  # the newest market event timestamp the node decoded
     loops: Flat = {}  # per consumer loop, by ``names.loop_*_field``: failed, retries, errors
     # the bus's health (``livecore.health``)

@@ -71,6 +71,7 @@ class Pipeline:
         if not allow_short and not any(isinstance(rule, NoShort) for rule in rules):
             implicit.append(NoShort())
         self.rules: tuple[RiskRule, ...] = (*rules, *implicit, CashCheck(), WireBounds())
+        self.reduce_only = False  # the cluster kill switch: a position may only move toward zero
         # only rules that override ``halt_reason`` can halt (the base answers None), and
         # it is asked on every market event: skip the others
         self.halting: tuple[RiskRule, ...] = tuple(
@@ -110,6 +111,12 @@ class Pipeline:
         target = self._target(signal, current, price, account)
         if target is None or target == current:
             return
+        if self.reduce_only:
+            reduced = toward_zero(current, target)
+            if reduced is None:
+                sink.note(_note(ts_ns, symbol, REDUCE_ONLY, abs(target - current), ZERO, REDUCE_ONLY_WHY))
+                return
+            target = reduced
         delta = target - current
         proposal = Proposal(
             symbol=symbol,
@@ -150,6 +157,20 @@ class Pipeline:
         except Exception as exc:
             raise ComponentError("sizer", exc) from exc
         return size if signal.direction is Direction.LONG else -size
+
+
+REDUCE_ONLY = "cluster_halt"
+REDUCE_ONLY_WHY = "the cluster is halted: positions may only be reduced"
+
+
+def toward_zero(current: Decimal, target: Decimal) -> Decimal | None:
+    """The part of a move from ``current`` to ``target`` that only reduces the
+    position (a flip stops at flat); None when nothing of it does."""
+    if current == 0 or target == current:
+        return None
+    if target * current < 0:
+        return ZERO
+    return target if abs(target) < abs(current) else None
 
 
 def _note(ts_ns: int, symbol: str, rule: str, requested: Decimal, allowed: Decimal, reason: str) -> RiskNote:

@@ -21,14 +21,18 @@ from livecore.domain.order_entry import EntryState, OrderEntry
 from livecore.domain.orders import OrderState
 from livecore.domain.pipeline import ComponentError, Pipeline, RiskNote
 from livecore.domain.reconcile import ReconcileReport, reconcile
+from livecore.domain.risk import Proposal
 from livecore.domain.snapshot import Counters, PortfolioState, decode_state, encode_state
 from livecore.domain.spec import PortfolioSpec
 from livecore.domain.strategy import Signal, Strategy
 from livecore.domain.strategy_lifecycle import build_strategy, carried_state, saved_state, start_strategy
 from livecore.domain.view import EquitySample, PortfolioView, build_view, equity_sample
-from livecore.wire.messages import Bar, CancelOrder, NewOrder, OrderFeedback, Tick
+from livecore.wire.messages import Bar, CancelOrder, NewOrder, OrderFeedback, Side, Tick
 
 __all__ = ["FeedbackResult", "Portfolio", "ReconcileReport"]
+
+FLATTEN_REASON = "cluster halt: flatten"
+MAX_FLATTEN_TRIES = 3  # closing orders per symbol that may end without a fill before it stops trying
 
 
 class Portfolio:
@@ -49,6 +53,9 @@ class Portfolio:
         self._fault_detail: str | None = None
         self._halt: str | None = None
         self._trading_enabled = True
+        self._cluster_halt: str | None = None  # the cluster kill switch, while in force
+        self._flatten = False  # ... and it asked to close every position
+        self._flatten_tries: dict[str, int] = {}
         self._feedback_problem: str | None = None
         self._wire(EntryState())
         self._strategy = build_strategy(spec, self._set_fault)
@@ -180,6 +187,46 @@ class Portfolio:
         """The live books (read them; do not mutate)."""
         return self._books
 
+    @property
+    def cluster_halt(self) -> str | None:
+        return self._cluster_halt
+
+    def set_cluster_halt(self, reason: str | None, flatten: bool, ts_ns: int) -> None:
+        """The cluster kill switch (``reason`` None: lifted). Halted, the strategy may
+        only reduce positions; with ``flatten`` it is not asked at all and every
+        position is closed with a market order (again after each fill, so an order
+        that was in flight when the switch was pressed is closed too)."""
+        self._cluster_halt = reason
+        self._pipeline.reduce_only = reason is not None
+        self._flatten = reason is not None and flatten
+        self._flatten_tries = {}
+        if self._flatten:
+            for symbol in sorted(self._books.positions):
+                self._flatten_symbol(symbol, ts_ns)
+
+    def _flatten_symbol(self, symbol: str, ts_ns: int) -> None:
+        """Close ``symbol``'s position with a market order, unless an order is open
+        for it, trading is off (a paused or isolated portfolio: its books are
+        flattened once it trades again) or the last tries did not close it."""
+        quantity = self._account.position(symbol)
+        if not quantity or not self._trading_enabled or self._account.has_open_order(symbol):
+            return
+        tries = self._flatten_tries.get(symbol, 0)
+        price = self._account.last_price(symbol)
+        if tries >= MAX_FLATTEN_TRIES or price is None:
+            return
+        self._flatten_tries[symbol] = tries + 1
+        proposal = Proposal(
+            symbol=symbol,
+            side=Side.SELL if quantity > 0 else Side.BUY,
+            quantity=abs(quantity),
+            price=price,
+            lot_size=self._pipeline.sizer.lot_size,
+            reason=FLATTEN_REASON,
+        )
+        self._entry.place(proposal, ts_ns)
+        self._refresh_symbols()
+
     def set_trading_enabled(self, enabled: bool) -> None:
         """False stops new orders and cancels (pause, migration); prices and fills still apply."""
         self._trading_enabled = enabled
@@ -198,6 +245,9 @@ class Portfolio:
         try:
             if self._halt is None and self._pipeline.halting:
                 self._halt = self._pipeline.halt_reason(account)
+            if self._flatten:  # the kill switch closes positions; the strategy is not asked
+                self._flatten_symbol(symbol, event.ts_ns)
+                return
             strategy = self._strategy
             if symbol not in strategy.symbols:
                 return
@@ -221,6 +271,10 @@ class Portfolio:
             self._counters.ignored += 1
             return FeedbackResult.IGNORED
         outcome = self._apply(fb)
+        if outcome.fill is not None and self._flatten:
+            self._flatten_tries.pop(outcome.fill.symbol, None)  # the position moved: try again
+            self._flatten_symbol(outcome.fill.symbol, fb.ts_ns)
+            return outcome.result
         if outcome.fill is not None and self._fault is None:
             try:
                 raw = self._strategy.on_fill(outcome.fill)

@@ -19,6 +19,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
 
 import msgspec
 
@@ -46,26 +47,43 @@ Scheduled = tuple[float, MarketEvent]
 Barrier = Callable[[int], None]  # called with the count of events published
 
 
+@dataclass(slots=True)
+class ReplayPosition:
+    """Where a replay is in its data (for display): the pass (1 = the first) and
+    the data's own time of the last event handed out (before any restamp)."""
+
+    pass_number: int = 0
+    data_ts_ns: int | None = None
+
+
 def replay_schedule(
-    data: ReplayData, speed: float, loop: bool = False, *, shift_passes: bool = False
+    data: ReplayData,
+    speed: float,
+    loop: bool = False,
+    *,
+    shift_passes: bool = False,
+    position: ReplayPosition | None = None,
 ) -> Iterator[Scheduled]:
     """Events of ``data`` at ``speed`` times real time (0 = as fast as possible).
 
     With ``loop`` the data is replayed again and again; each pass starts one
     typical step (the smallest gap in the data) after the previous one ended.
     ``shift_passes`` (event time) moves each later pass's timestamps by as much,
-    so that event time never goes back."""
+    so that event time never goes back. ``position`` is kept up to date."""
     if speed < 0:
         raise ValueError(f"speed must be >= 0, got {speed}")
     if not data.events:
         return
     t0 = data.events[0].ts_ns
     pass_ns = data.span_ns + data.typical_step_ns()
+    where = position if position is not None else ReplayPosition()
     n = 0
     while True:
         base = n * pass_ns - t0
         shift = n * pass_ns if shift_passes else 0
+        where.pass_number = n + 1
         for event in data.events:
+            where.data_ts_ns = event.ts_ns
             offset = 0.0 if speed == 0 else (base + event.ts_ns) / 1e9 / speed
             yield offset, (msgspec.structs.replace(event, ts_ns=event.ts_ns + shift) if shift else event)
         if not loop:

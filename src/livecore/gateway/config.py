@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass, field
 
 from livecore.checks import at_least, non_empty, positive
@@ -11,6 +12,11 @@ from livecore.ports.bus import ConsumerSettings
 from livecore.topology import DEFAULT_LAYOUT, TopicLayout
 
 DEFAULT_GROUP = "trade_gateway"
+
+
+def new_gateway_id() -> str:
+    """A gateway process's id when none is configured (logs, bus health, notices)."""
+    return f"gw-{uuid.uuid4().hex[:8]}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,6 +47,8 @@ class GatewayConfig:
     # event time (a replay that keeps the data's timestamps): "now" for acceptances,
     # cancels and DAY orders is the latest market event seen, not the wall clock
     event_time: bool = False
+    # how often the cluster kill switch's state is read (control/halt.py)
+    halt_poll_s: float = 0.5
     component: str = "gateway"
     # a record whose handling raises: tries before it is dead-lettered, backoff between tries
     record_retry: RetryPolicy = field(default_factory=RetryPolicy)
@@ -52,4 +60,4 @@ class GatewayConfig:
     def __post_init__(self) -> None:
         non_empty(self, "group_id")
         at_least(self, 1, "max_batch")
-        positive(self, "poll_timeout_s")
+        positive(self, "poll_timeout_s", "halt_poll_s")

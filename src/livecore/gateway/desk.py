@@ -23,16 +23,17 @@ from __future__ import annotations
 import logging
 import threading
 import time
-import zlib
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
 
+from livecore.control.halt import ClusterHalt
 from livecore.eventtime import EventClock
 from livecore.faults import Fault, classify, describe
 from livecore.gateway.answers import malformed_rejection, rejection
 from livecore.gateway.broker import BrokerAdapter
 from livecore.gateway.fencing import FenceReader, admission, is_stale
+from livecore.gateway.halt import CLUSTER_HALT_CANCEL, projected_position, reduces, refusal
 from livecore.gateway.publisher import FeedbackPublisher
+from livecore.gateway.stats import GatewayStats
 from livecore.ports.bus import Record, dead_letter
 from livecore.ports.store import Journal
 from livecore.wire.codec import MalformedMessage, market_events, order_requests
@@ -46,40 +47,6 @@ from livecore.wire.messages import (
 from livecore.wire.names import Topics
 
 log = logging.getLogger(__name__)
-
-
-@dataclass(slots=True)
-class GatewayStats:
-    """Counters of what the gateway did; read by operators and tests."""
-
-    orders: int = 0
-    duplicates: int = 0
-    rejected_stale: int = 0
-    rejected_no_owner: int = 0
-    cancel_requests: int = 0
-    cancels_unknown: int = 0
-    cancels_stale: int = 0
-    stale_resting_cancelled: int = 0
-    malformed_orders: int = 0
-    malformed_market: int = 0
-    market_events: int = 0
-    backlog_dropped: int = 0
-    adopted: int = 0
-    released: int = 0
-    loop_errors: int = 0
-    failed_orders: int = 0  # order records dead-lettered because handling them raised
-    failed_market: int = 0  # market records dead-lettered because handling them raised
-    failed_adoptions: int = 0  # journaled open orders that could not be adopted
-    record_retries: int = 0  # tries repeated after a record's handling raised
-    unanswered_known: int = 0  # journaled orders without outcome found at the venue (not resent)
-    rejected_halted: int = 0  # orders of a portfolio halted because a report could not be journaled
-    order_records: int = 0  # records of ``orders`` fully handled (answered, ignored or dead-lettered)
-    end_of_data_cancelled: int = 0  # orders cancelled because a finite replay ended
-
-
-def partition_of(key: str, partitions: int) -> int:
-    """The partition both buses give ``key`` (CRC32, librdkafka's consistent_random)."""
-    return zlib.crc32(key.encode()) % partitions
 
 
 class GatewayDesk:
@@ -109,6 +76,7 @@ class GatewayDesk:
         self._component = component
         self._clock = clock if event_clock is None else event_clock
         self._event_clock = event_clock
+        self._cluster_halt: ClusterHalt | None = None
         self._lock = threading.RLock()
         self.stats = GatewayStats()
 
@@ -214,6 +182,10 @@ class GatewayDesk:
             self.stats.rejected_halted += 1
             self._publisher.emit([rejection(order, f"halted: {halted}"[:500], now)])
             return
+        if self._cluster_halt is not None and not self._reduces(order):
+            self.stats.rejected_cluster_halt += 1
+            self._publisher.emit([rejection(order, refusal(self._cluster_halt.reason), now)])
+            return
         fence = self._fences.fence(order.portfolio_id)
         reason = admission(order.epoch, fence, self._require_fence)
         if reason is not None:
@@ -226,6 +198,37 @@ class GatewayDesk:
         self._cancel_stale_resting(order.portfolio_id, now)
         self._broker.submit(order, now)
         self._publisher.emit(self._broker.drain_reports())
+
+    def _reduces(self, order: NewOrder) -> bool:
+        """While the cluster is halted: does ``order`` only reduce its position?"""
+        pid, coid = order.portfolio_id, order.client_order_id
+        others = [e.order for e in self._journal.orders(pid) if e.order.client_order_id != coid]
+        feedback = [e.feedback for e in self._journal.feedback(pid)]
+        return reduces(projected_position(order.symbol, others, feedback), order)
+
+    # --- the cluster kill switch ------------------------------------------------------
+
+    @property
+    def cluster_halt(self) -> ClusterHalt | None:
+        return self._cluster_halt
+
+    def set_cluster_halt(self, halt: ClusterHalt | None) -> int:
+        """Apply the cluster's halt state; on halting, cancel every resting order
+        (their portfolios are told). Returns the count cancelled."""
+        with self._lock:
+            was, self._cluster_halt = self._cluster_halt, halt
+            if halt is None or was is not None:
+                return 0
+            self._publisher.flush_pending()
+            now = self._clock()
+            cancelled = sum(
+                1
+                for order in self._broker.open_orders()
+                if self._broker.cancel(order.client_order_id, now, CLUSTER_HALT_CANCEL)
+            )
+            self.stats.cluster_halt_cancelled += cancelled
+            self._publisher.emit(self._broker.drain_reports())
+            return cancelled
 
     def _cancel(self, request: CancelOrder) -> None:
         now = self._clock()

@@ -29,7 +29,8 @@ class JournalBooks:
     traded_value: Decimal = Decimal(0)
 
 
-def _side_and_symbol(fb: OrderFeedback, orders: Mapping[str, NewOrder]) -> tuple[Side, str]:
+def side_and_symbol(fb: OrderFeedback, orders: Mapping[str, NewOrder]) -> tuple[Side, str]:
+    """A fill's side and symbol: its own, else its journaled order's (ValueError if neither says)."""
     order = orders.get(fb.client_order_id)
     side = fb.side or (order.side if order is not None else None)
     symbol = fb.symbol or (order.symbol if order is not None else "")
@@ -62,7 +63,7 @@ def recompute_all(
             continue
         assert fb.fill_id is not None and fb.fill_qty is not None and fb.fill_price is not None
         seen.add(fb.fill_id)
-        side, symbol = _side_and_symbol(fb, by_id)
+        side, symbol = side_and_symbol(fb, by_id)
         book = books.setdefault(fb.portfolio_id, JournalBooks(fb.portfolio_id, start(fb.portfolio_id)))
         value = fb.fill_qty * fb.fill_price
         signed_qty = fb.fill_qty if side is Side.BUY else -fb.fill_qty

@@ -24,6 +24,12 @@ A delivery that keeps failing stops blocking ``settle`` after
 ``max_attempts`` tries: an outcome (already journaled) is still published again
 on every ``settle`` (``undelivered``); a dead letter is given up (``lost_letters``).
 Both are logged at ERROR.
+
+Operator notices (``livecore.notify``) leave from here too, once per outcome:
+a rejection (and, when the deployment asks for them, a fill) once it is
+journaled and published, and a portfolio halted because a report could not
+be. Each is a non-blocking put on the notifier's queue; a republished outcome
+(the answer to a resend) is not notified again.
 """
 
 from __future__ import annotations
@@ -36,6 +42,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from livecore.faults import Fault, RetryPolicy, classify, describe
+from livecore.notify import NO_NOTICES, NoticeKind, NoticeSink, fault_notice, fill_notice, rejection_notice
 from livecore.ports.bus import Delivery, Producer, Record, dead_letter
 from livecore.ports.store import Journal
 from livecore.wire.codec import encode
@@ -78,8 +85,11 @@ class FeedbackPublisher:
         policy: RetryPolicy | None = None,
         component: str = "gateway",
         monotonic: Callable[[], float] = time.monotonic,
+        notices: NoticeSink = NO_NOTICES,
     ) -> None:
         self._producer = producer
+        self._notices = notices
+        self._notify_fills = notices.wants(NoticeKind.FILL)
         self._policy = policy or RetryPolicy()
         self._max_refusals = self._policy.max_attempts
         self._component = component
@@ -94,6 +104,8 @@ class FeedbackPublisher:
         self._unpublished: dict[int, OrderFeedback] = {}  # journaled, publishing raised
         self._lock = threading.RLock()
         self.published = 0
+        self.fills = 0  # fill reports (partial or final) journaled and published
+        self.rejections = 0  # rejections journaled and published
         self.republished = 0
         self.delivery_failures = 0
         self.dropped = 0  # non-fill reports dead-lettered because they could not be journaled/published
@@ -151,6 +163,13 @@ class FeedbackPublisher:
         self._publish(self._topic, feedback.portfolio_id.encode(), encode(feedback))
         del self._unpublished[id(feedback)]
         self.published += 1
+        if feedback.status in FILL_STATUSES:
+            self.fills += 1
+            if self._notify_fills:
+                self._notices.notify(fill_notice(feedback))
+        elif feedback.status is FeedbackStatus.REJECTED:
+            self.rejections += 1
+            self._notices.notify(rejection_notice(feedback))
 
     def _refused(self, feedback: OrderFeedback, exc: Exception) -> bool:
         """Count a refused try of the head report; True when it left the queue."""
@@ -184,6 +203,7 @@ class FeedbackPublisher:
         held = _Held(deque([feedback, *mine]), f"report not journaled: {reason}"[:400], attempts=1)
         held.next_try = self._monotonic() + self._policy.backoff(held.attempts)
         self._held[pid] = held  # reports of a held portfolio never reach the shared queue
+        self._notices.notify(fault_notice(pid, f"halted at the gateway: {held.reason}"))
 
     def _retry_held(self) -> None:
         now = self._monotonic()

@@ -26,20 +26,22 @@ from __future__ import annotations
 import logging
 import threading
 import time
-import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
 
+from livecore.control.halt import ClusterHalt, read_halt
 from livecore.eventtime import EventClock
 from livecore.faults import classify, describe
 from livecore.gateway.broker import BrokerAdapter
-from livecore.gateway.config import GatewayConfig
-from livecore.gateway.desk import GatewayDesk, GatewayStats, partition_of
+from livecore.gateway.config import GatewayConfig, new_gateway_id
+from livecore.gateway.desk import GatewayDesk
 from livecore.gateway.fencing import FenceReader
 from livecore.gateway.paper import PaperBroker
 from livecore.gateway.publisher import FeedbackPublisher
+from livecore.gateway.stats import GatewayStats, partition_of
 from livecore.isolation import RecordGuard, RecordOutcome, backends_answer
+from livecore.notify import NO_NOTICES, NoticeSink
 from livecore.ports.bus import Bus, Consumer, OffsetReset, Record, TopicPartition
 from livecore.ports.coordination import Coordination
 from livecore.ports.store import Store
@@ -73,13 +75,17 @@ class TradeGateway:
         config: GatewayConfig | None = None,
         broker: BrokerAdapter | None = None,
         clock: Callable[[], int] = time.time_ns,
+        *,
+        notices: NoticeSink = NO_NOTICES,
     ) -> None:
         self.config = s = config or GatewayConfig()
-        self.gateway_id = s.gateway_id or f"gw-{uuid.uuid4().hex[:8]}"
+        self.gateway_id = s.gateway_id or new_gateway_id()
         self.topics = Topics(s.topic_prefix)
         self._bus = bus
         self._store = store
+        self._coord = coord
         self._clock = clock
+        self._notices = notices
         self._broker = broker or PaperBroker(s.paper)
         self._fences = FenceReader(coord)
         self._publisher: FeedbackPublisher | None = None
@@ -112,6 +118,7 @@ class TradeGateway:
             feedback_topic=t.orders_feedback,
             policy=s.record_retry,
             component=s.component,
+            notices=self._notices,
         )
         self._desk = GatewayDesk(
             broker=self._broker,
@@ -125,6 +132,7 @@ class TradeGateway:
             event_clock=EventClock() if s.event_time else None,
         )
         self._started_ms = self._clock() // 1_000_000
+        self._sync_halt()  # a cluster halted before this gateway started stays halted here
         self._stop.clear()
         self._threads = [
             threading.Thread(target=self._orders_loop, name=f"{self.gateway_id}-orders", daemon=True),
@@ -216,6 +224,11 @@ class TradeGateway:
                 logging.ERROR if counters.get("feedback_held") or counters.get("halted_portfolios") else logging.WARNING
             )
             log.log(level, "gateway %s counters: %s", self.gateway_id, counters)
+
+    @property
+    def publisher(self) -> FeedbackPublisher | None:
+        """The outcomes' journal-then-publish queue while started (its counters)."""
+        return self._publisher
 
     @property
     def broker(self) -> BrokerAdapter:
@@ -311,9 +324,13 @@ class TradeGateway:
         group = f"{s.group_id}_md_{self.gateway_id}"
         consumer = self._consumer(group, self.topics.market_data, "latest")
         not_before = self._started_ms if s.drop_backlog else 0
+        halt_due = time.monotonic() + s.halt_poll_s
         try:
             while not self._stop.is_set():
                 try:
+                    if time.monotonic() >= halt_due:
+                        halt_due = time.monotonic() + s.halt_poll_s
+                        self._sync_halt()
                     records = consumer.poll(s.max_batch, s.poll_timeout_s)
                     if consumer.assignment():
                         self._market_assigned.set()
@@ -350,6 +367,24 @@ class TradeGateway:
             )
             desk.market_failed(record, f"{classify(exc).value}: {describe(exc)}")
 
+    def _sync_halt(self) -> None:
+        """Apply the cluster kill switch's state if it changed (raises if coordination
+        does not answer: the loop logs it and tries again)."""
+        assert self._desk is not None
+        halt = read_halt(self._coord)
+        if _halt_key(halt) == _halt_key(self._desk.cluster_halt):
+            return
+        cancelled = self._desk.set_cluster_halt(halt)
+        if halt is None:
+            log.warning("gateway %s: cluster resumed", self.gateway_id)
+        else:
+            log.warning(
+                "gateway %s: cluster HALTED (%s): %d resting order(s) cancelled; only reducing orders admitted",
+                self.gateway_id,
+                halt.reason,
+                cancelled,
+            )
+
     def _count_error(self, loop: str) -> None:
         if self._desk is not None:
             self._desk.stats.loop_errors += 1
@@ -371,6 +406,10 @@ def _rewind(consumer: Consumer, records: list[Record]) -> None:
             consumer.seek(tp, offset)
         except Exception:
             log.exception("cannot rewind %s to %d", tp, offset)
+
+
+def _halt_key(halt: ClusterHalt | None) -> tuple[str, bool] | None:
+    return None if halt is None else (halt.reason, halt.flatten)
 
 
 def _where(record: Record) -> str:

@@ -31,6 +31,7 @@ from livecore.node.deadletter import DeadLetters
 from livecore.node.factory import PortfolioFactory
 from livecore.node.feedback import FeedbackLoop
 from livecore.node.gate import MarketGate
+from livecore.node.halt import ClusterHaltSwitch
 from livecore.node.hosting import PortfolioHosting
 from livecore.node.interest import InterestMap
 from livecore.node.latency import LatencyRecorder
@@ -40,6 +41,7 @@ from livecore.node.orders import OrderSender
 from livecore.node.schedule import ScheduleUpdatesLoop
 from livecore.node.table import HostedPortfolios
 from livecore.node.workers import WorkerPool
+from livecore.notify import NO_NOTICES, NoticeSink
 from livecore.ports.bus import Bus, Consumer, Producer
 from livecore.ports.coordination import Coordination
 from livecore.ports.store import Store
@@ -53,7 +55,7 @@ _READY_POLL_S = 0.1
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class NodeServices:
-    """The ports and identity every part shares."""
+    """The ports and identity every part shares, and where operator notices go."""
 
     node_id: str
     config: NodeConfig
@@ -61,6 +63,7 @@ class NodeServices:
     bus: Bus
     coord: Coordination
     store: Store
+    notices: NoticeSink = NO_NOTICES
 
 
 class NodeParts:
@@ -80,11 +83,12 @@ class NodeParts:
         s, cfg = services, services.config
         self.portfolios = HostedPortfolios(node_id=s.node_id)
         self.interest = InterestMap()
-        self.latency = LatencyRecorder(s.node_id)
+        self.latency = LatencyRecorder()  # tick -> order: workers observe it concurrently
         self.sender = OrderSender(
             topic=s.topics.orders, retry_interval_s=cfg.order_retry_interval_s, latency=self.latency
         )
         self.pool = WorkerPool(name=f"portfolio_worker_{s.node_id}", workers=cfg.workers, batch=cfg.worker_batch)
+        self.halt = ClusterHaltSwitch(coord=s.coord, processors=self.portfolios.processors)
         self.dead_letters = DeadLetters(topics=s.topics, component=f"node:{s.node_id}", producer=producer)
         # in event time the node's "now" is the latest event it has seen
         self.event_clock = EventClock() if cfg.event_time else None
@@ -120,6 +124,8 @@ class NodeParts:
             portfolios=self.portfolios,
             sender=self.sender,
             pool=self.pool,
+            halt=self.halt,
+            notices=s.notices,
             now_ns=_wall_or(self.event_clock),
             # a load waits until the feedback consumer has its start position
             feedback_ready=lambda timeout: _wait_ready(self.feedback_loop.ready, running, timeout),

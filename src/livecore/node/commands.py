@@ -70,6 +70,7 @@ class NodeControl(Protocol):
     def migrate_portfolio(self, portfolio_id: str, to_node: str) -> str: ...
     def pause(self) -> str: ...
     def resume(self) -> str: ...
+    def sync_cluster_halt(self) -> str: ...
     def stop(self) -> None: ...
 
 
@@ -139,6 +140,12 @@ def handle_resume(node: NodeControl, cmd: ScheduleCommand) -> HandlerResult:
     return HandlerResult(node.resume())
 
 
+def handle_cluster_halt(node: NodeControl, cmd: ScheduleCommand) -> HandlerResult:
+    """Halt and resume both make the node apply the state the operator wrote first
+    (``control/halt.py``): the state, not the command, is the truth."""
+    return HandlerResult(node.sync_cluster_halt())
+
+
 HANDLERS: dict[str, Handler] = {
     Command.LOAD: handle_load,
     Command.UNLOAD: handle_unload,
@@ -147,6 +154,8 @@ HANDLERS: dict[str, Handler] = {
     Command.NODE_SHUTDOWN: handle_shutdown,
     Command.NODE_PAUSE: handle_pause,
     Command.NODE_RESUME: handle_resume,
+    Command.CLUSTER_HALT: handle_cluster_halt,
+    Command.CLUSTER_RESUME: handle_cluster_halt,
 }
 
 

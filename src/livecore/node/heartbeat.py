@@ -2,6 +2,8 @@
 
 Every ``heartbeat_interval``:
 
+0. apply the cluster's halt state if it changed (``node/halt.py``): a node
+   that missed a ``cluster.halt`` converges within one beat;
 1. check that the consumer loops are alive: each stamps ``last_alive`` every
    poll; a loop whose thread died, or that has not stamped for
    ``loop_stall_s``, makes the node stop heartbeating (and delete its key so
@@ -33,6 +35,7 @@ from livecore.node.config import NodeConfig
 from livecore.node.hosting import PortfolioHosting
 from livecore.node.loop import ConsumerLoop
 from livecore.node.metrics import NodeStats, ProcessGauge, iso_now, node_metrics
+from livecore.notify import NO_NOTICES, NoticeSink, fault_notice
 from livecore.ports.bus import HEALTHY, BusHealth
 from livecore.ports.coordination import Coordination
 from livecore.wire import names
@@ -60,7 +63,10 @@ class Heartbeat:
         stop_event: threading.Event,
         on_claim_lost: Callable[[], None],
         bus_health: Callable[[], BusHealth] = lambda: HEALTHY,
+        halt_sync: Callable[[], object] = lambda: None,
+        notices: NoticeSink = NO_NOTICES,
     ) -> None:
+        """``halt_sync``: apply the cluster's halt state (each beat, before the report)."""
         self._node_id = node_id
         self._config = config
         self._coord = coord
@@ -71,6 +77,8 @@ class Heartbeat:
         self._stop = stop_event
         self._on_claim_lost = on_claim_lost
         self._bus_health = bus_health
+        self._halt_sync = halt_sync
+        self._notices = notices
         self._bus_ok = True
         self._gauge = ProcessGauge()
         self._started = time.monotonic()
@@ -88,6 +96,7 @@ class Heartbeat:
 
     def beat(self) -> None:
         """One heartbeat round (public so tests can drive it)."""
+        self._guard("cluster halt", self._halt_sync)
         problem = self._loop_problem()
         if problem is not None:
             self._go_silent(problem)
@@ -152,6 +161,7 @@ class Heartbeat:
     def _go_silent(self, problem: str) -> None:
         if self.problem != problem:
             log.critical("node %s: %s: heartbeat STOPPED so the scheduler moves its portfolios", self._node_id, problem)
+            self._notices.notify(fault_notice(f"node {self._node_id}", f"{problem}: heartbeat stopped"))
             self.problem = problem
         if self.announced:
             self._guard("heartbeat removal", lambda: self._coord.delete(names.heartbeat_key(self._node_id)))

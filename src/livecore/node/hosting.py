@@ -33,12 +33,14 @@ from livecore.node.codegate import CodeGate
 from livecore.node.commands import CommandFailed
 from livecore.node.config import NodeConfig
 from livecore.node.factory import LoadablePortfolio, PortfolioFactory
+from livecore.node.halt import ClusterHaltSwitch
 from livecore.node.interest import InterestMap
 from livecore.node.mailbox import FeedbackTicket
 from livecore.node.orders import OrderSender
 from livecore.node.processor import Order, PortfolioProcessor
 from livecore.node.table import HostedPortfolios
 from livecore.node.workers import WorkerPool
+from livecore.notify import NO_NOTICES, NoticeSink
 from livecore.ports.coordination import Coordination
 from livecore.ports.store import EquityPoint, Store
 from livecore.wire import names
@@ -60,6 +62,8 @@ class PortfolioHosting:
         sender: OrderSender,
         pool: WorkerPool,
         feedback_ready: Callable[[float], bool],
+        halt: ClusterHaltSwitch,
+        notices: NoticeSink = NO_NOTICES,
         now_ns: Callable[[], int] = time.time_ns,
     ) -> None:
         """``now_ns``: when an equity point is taken (the event clock in event time)."""
@@ -73,6 +77,8 @@ class PortfolioHosting:
         self._sender = sender
         self._pool = pool
         self._feedback_ready = feedback_ready
+        self._halt = halt
+        self._notices = notices
         self._now_ns = now_ns
         self._ops = threading.RLock()
         self._loading: set[str] = set()
@@ -159,8 +165,10 @@ class PortfolioHosting:
                     host=self,
                     mailbox_size=self._config.mailbox_size,
                     feedback_mailbox_size=self._config.feedback_mailbox_size,
+                    notices=self._notices,
                     equity_interval_s=self._config.equity_interval_s,
                 )
+                processor.halt_version = self._halt.prepare(portfolio)  # a halted cluster: before it trades
                 if not processor.persist():
                     raise CommandFailed(f"cannot save the first snapshot of {portfolio_id} at epoch {epoch}")
                 self._portfolios.add(processor)

@@ -23,6 +23,7 @@ from livecore.eventtime import EventClock
 from livecore.node.deadletter import DeadLetters
 from livecore.node.gate import MarketGate
 from livecore.node.interest import InterestMap
+from livecore.node.latency import LatencyRecorder
 from livecore.node.loop import ConsumerLoop, LoopSettings
 from livecore.node.mailbox import MarketSlot
 from livecore.node.table import HostedPortfolios
@@ -61,11 +62,13 @@ class MarketDataLoop(ConsumerLoop):
         self._gate = gate
         self.events = 0
         self.settled = 0  # records fully handled: routed, skipped or dead-lettered
+        self.routed = 0  # events delivered to at least one hosted portfolio
         self.stale = 0
         self.unrouted = 0
         self.conflated = 0
         self.offer_errors = 0
         self.market_time_ns = 0  # the newest event timestamp decoded (the data's "now")
+        self.event_age = LatencyRecorder(single_writer=True)  # observed by this loop's thread only
 
     def handle(self, consumer: Consumer, records: list[Record]) -> None:
         if records:
@@ -76,7 +79,10 @@ class MarketDataLoop(ConsumerLoop):
         """Decode and deliver one polled batch (public for the benchmark)."""
         received = time.perf_counter_ns()
         max_age, clock, gate = self._max_age_ns, self._event_clock, self._gate
-        oldest = time.time_ns() - max_age if max_age is not None and clock is None else None
+        now_ns = time.time_ns()
+        oldest = now_ns - max_age if max_age is not None and clock is None else None
+        ages: list[int] = []  # now - event time of each decoded event, observed once per batch
+        age = ages.append
         decode = codec.market_events.decode
         lookup = self._interest.routes.get
         routed: dict[str, list[MarketSlot]] = {}
@@ -95,19 +101,22 @@ class MarketDataLoop(ConsumerLoop):
                 event = decode(record.value)
                 if event.ts_ns > latest:
                     latest = event.ts_ns
-                if clock is not None:
+                if clock is not None:  # event time: an age against the wall clock means nothing
                     clock.observe(event.ts_ns)
                     if max_age is not None and event.ts_ns < clock() - max_age:
                         self.stale += 1
                         continue
-                elif oldest is not None and event.ts_ns < oldest:
-                    self.stale += 1
-                    continue
+                else:
+                    age(now_ns - event.ts_ns)
+                    if oldest is not None and event.ts_ns < oldest:
+                        self.stale += 1
+                        continue
                 symbol = event.symbol
                 pids = lookup(symbol)
                 if not pids:
                     self.unrouted += 1
                     continue
+                self.routed += 1
             except codec.MalformedMessage as exc:
                 self._dead_letters.send(record, exc.reason)
                 continue
@@ -120,6 +129,7 @@ class MarketDataLoop(ConsumerLoop):
                     routed[pid] = [MarketSlot(symbol, event, received)]
                 else:
                     bucket.append(MarketSlot(symbol, event, received))
+        self.event_age.observe_many(ages)
         self._offer(routed)
         self.market_time_ns = latest
         self.settled += len(records) - counted

@@ -32,6 +32,7 @@ from livecore.node.gate import MarketGate, NodeProgress
 from livecore.node.heartbeat import Heartbeat, WatchedLoop
 from livecore.node.loop import ConsumerLoop
 from livecore.node.metrics import NodeStats, iso_now
+from livecore.notify import NO_NOTICES, NoticeSink
 from livecore.ports.bus import Bus, Producer
 from livecore.ports.coordination import Coordination
 from livecore.ports.store import Store
@@ -58,6 +59,7 @@ class ExecutionNode:
         secret: str | bytes = "",
         portfolio_factory: PortfolioFactory | None = None,
         market_gate: MarketGate | None = None,
+        notices: NoticeSink = NO_NOTICES,
     ) -> None:
         """``market_gate``: only a lockstep replay's (needs ``config.event_time``)."""
         if not node_id or any(ch.isspace() for ch in node_id):
@@ -72,6 +74,7 @@ class ExecutionNode:
         self.heartbeat_ttl = self.config.heartbeat_ttl
         self._bus = bus
         self._coord = coord
+        self._notices = notices
         self._producer: Producer | None = None
         self._claim_value = ""
         self._started_at = ""
@@ -84,7 +87,13 @@ class ExecutionNode:
         self.stopped.set()
         parts = NodeParts(
             services=NodeServices(
-                node_id=node_id, config=self.config, topics=self.topics, bus=bus, coord=coord, store=store
+                node_id=node_id,
+                config=self.config,
+                topics=self.topics,
+                bus=bus,
+                coord=coord,
+                store=store,
+                notices=notices,
             ),
             secret=secret,
             factory=portfolio_factory or DomainPortfolios(),
@@ -98,6 +107,7 @@ class ExecutionNode:
         self.latency = parts.latency
         self._sender, self._pool, self._dead_letters = parts.sender, parts.pool, parts.dead_letters
         self._hosting = parts.hosting
+        self._halt = parts.halt
         self.market_loop, self.feedback_loop = parts.market_loop, parts.feedback_loop
         self.dispatcher, self.schedule_loop = parts.dispatcher, parts.schedule_loop
 
@@ -117,6 +127,16 @@ class ExecutionNode:
     def dropped_event_count(self) -> int:
         """Market events replaced by a newer one for the same symbol (conflation)."""
         return self.market_loop.conflated
+
+    @property
+    def orders_delivered(self) -> int:
+        """Orders the bus confirmed."""
+        return self._sender.delivered
+
+    @property
+    def order_failures(self) -> int:
+        """Order deliveries that failed (each is retried)."""
+        return self._sender.failures
 
     @property
     def paused(self) -> bool:
@@ -176,6 +196,8 @@ class ExecutionNode:
             stop_event=self._stop_event,
             on_claim_lost=self._claim_lost,
             bus_health=self._bus.health,
+            halt_sync=self._halt.sync,
+            notices=self._notices,
         )
 
     def _connect(self) -> None:
@@ -269,6 +291,11 @@ class ExecutionNode:
 
     # --- observation ---------------------------------------------------------------------------
 
+    def sync_cluster_halt(self) -> str:
+        """Apply the cluster's halt state (the kill switch) to every hosted portfolio."""
+        self._require_running()
+        return self._halt.sync()
+
     def in_flight_market_orders(self) -> int:
         """Market orders the hosted portfolios have sent and not yet seen final."""
         return self.portfolios.in_flight_market_orders()
@@ -323,6 +350,7 @@ class ExecutionNode:
                 commands_refused=self.dispatcher.refused,
                 commands_replayed=self.dispatcher.replayed,
                 workers=self.config.workers,
+                cluster_halted=self._halt.halted,
                 market_time_ns=self.market_loop.market_time_ns or None,
                 loops=self._loop_counters(),
             ),

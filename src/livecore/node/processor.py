@@ -7,6 +7,12 @@ operations of commands (``exclusive``, ``quiesce``, ``close``). Nothing that
 goes wrong inside a portfolio escapes the processor: an exception from the
 domain is logged, counted and isolates that portfolio (no more market events),
 while fills still apply so the books stay right.
+
+A fault (the domain's, or one the node records) and a risk halt are told to
+the operator once each, when they first appear after a change
+(``livecore.notify``; a non-blocking put). The state the portfolio was loaded
+in is the baseline, so a portfolio restored halted is not announced again on
+every load.
 """
 
 from __future__ import annotations
@@ -29,6 +35,7 @@ from livecore.node.mailbox import (
     SnapshotDue,
     Submitted,
 )
+from livecore.notify import NO_NOTICES, NoticeSink, fault_notice, risk_halt_notice
 from livecore.wire.messages import CancelOrder, NewOrder
 
 log = logging.getLogger(__name__)
@@ -71,10 +78,12 @@ class PortfolioProcessor:
         feedback_mailbox_size: int,
         equity_interval_s: float | None = None,
         clock: Callable[[], float] = time.monotonic,
+        notices: NoticeSink = NO_NOTICES,
     ) -> None:
         """``equity_interval_s``: a saved snapshot also records a point of the equity
         curve when the last one is at least this old (None: never)."""
         self.portfolio_id = portfolio.portfolio_id
+        self._notices = notices
         self.mailbox = Mailbox(mailbox_size, feedback_mailbox_size)
         self._portfolio = portfolio
         self._host = host
@@ -90,9 +99,13 @@ class PortfolioProcessor:
         self._view: tuple[int, str] | None = None
         self.error: str | None = None  # an exception that escaped the domain
         self.needs_reconcile: str | None = None  # why its books may be wrong (``isolate``)
+        self.halt_version = 0  # the cluster halt state this portfolio was told (node/halt.py)
         self.events_applied = 0  # everything taken from the mailbox
         self.market_applied = 0  # market events given to the portfolio
         self.conflated = 0
+        # the fault and halt last told: the state the portfolio was loaded in
+        self._told_fault: str | None = self.error or portfolio.fault
+        self._told_halt: str | None = portfolio.halt_reason
 
     # --- read-only facts (safe without the lock: set once per portfolio instance) ---
 
@@ -161,6 +174,19 @@ class PortfolioProcessor:
             yield self._portfolio
             self._after_change()
 
+    def act(self, action: Callable[[HostedPortfolio], None]) -> None:
+        """Run a command's ``action`` on the portfolio inline and send the orders it
+        created at once (the cluster kill switch's flatten), not at the next event."""
+        with self._lock:
+            if self.mailbox.closed:
+                return
+            action(self._portfolio)
+            orders = self._portfolio.drain_outbox()
+            if orders:
+                self._host.send_orders(self, orders, None)
+            self._dirty = True
+            self._after_change()
+
     def quiesce(self) -> None:
         """Stop emitting orders, apply queued fills, send what the outbox holds."""
         with self._lock:
@@ -193,6 +219,7 @@ class PortfolioProcessor:
             if self.error is None:
                 self.error = reason
             self._changes += 1  # the view shows it at the next publish
+            self._check_alarms()
 
     def persist(self) -> bool:
         """Save a snapshot now (load saves one at the new epoch before trading)."""
@@ -262,10 +289,25 @@ class PortfolioProcessor:
 
     def _after_change(self) -> None:
         self._changes += 1
+        self._check_alarms()
         version = self._portfolio.universe_version
         if version != self._universe_version:
             self._universe_version = version
             self._host.universe_changed(self, self._portfolio.symbols)
+
+    def _check_alarms(self) -> None:
+        """Notify a fault or a halt that appeared (or changed) since the last look.
+        Runs once per batch: the common case is two reads and two identity tests."""
+        portfolio = self._portfolio
+        fault, halt = self.error or portfolio.fault, portfolio.halt_reason
+        told_fault, told_halt = self._told_fault, self._told_halt
+        if fault is told_fault and halt is told_halt:
+            return
+        self._told_fault, self._told_halt = fault, halt
+        if fault is not None and fault != told_fault:
+            self._notices.notify(fault_notice(self.portfolio_id, f"faulted, no more orders: {fault}"))
+        if halt is not None and halt != told_halt:
+            self._notices.notify(risk_halt_notice(self.portfolio_id, halt))
 
     def _persist(self) -> bool:
         """Save a snapshot; on success release the tickets it covers."""

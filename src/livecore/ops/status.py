@@ -32,6 +32,7 @@ from livecore.control.metrics import PAUSED, NodeMetrics
 from livecore.control.requests import NO_LIVE_NODE, MigrationProgress, SchedulerStatus, read_status
 from livecore.health import ProcessBusHealth, bus_problems, read_bus_health
 from livecore.ops.context import Ops
+from livecore.ops.halt import HaltReport, halt_status
 from livecore.ports.store import RegistryEntry
 from livecore.wire import names
 
@@ -102,6 +103,7 @@ class StatusReport(msgspec.Struct, frozen=True, kw_only=True):
     health: str = "ok"
     problems: list[str] = []
     bus: list[ProcessBusHealth] = []
+    halt: HaltReport | None = None  # the cluster kill switch, while it is in force
 
 
 def status(ops: Ops) -> StatusReport:
@@ -126,7 +128,9 @@ def status(ops: Ops) -> StatusReport:
         if not b.process.startswith(names.NODE_PROCESS_PREFIX) or b.process in live_nodes
     ]
     problems = [line for b in bus for line in bus_problems(b)]
+    halt = halt_status(ops, cluster)
     return StatusReport(
+        halt=halt if halt.halted else None,
         health="degraded" if problems else "ok",
         problems=problems,
         bus=bus,

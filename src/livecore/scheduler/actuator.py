@@ -6,7 +6,8 @@ node) first (refused if someone advanced it meanwhile), then the registry,
 then the signed ``portfolio.load``. A portfolio that lost its node while no
 other node can take it has its fence advanced to an ownerless epoch, so that
 the lost node (if it was only cut off) stops trading it at its next fence
-check, and waits visibly in ``pending``.
+check, and waits visibly in ``pending``. Every failover is audited and told to
+the operator (``livecore.notify``, a non-blocking put).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from dataclasses import dataclass, field
 from livecore.control.commands import Command, CommandChannel
 from livecore.control.events import AuditEvent
 from livecore.control.requests import NO_CAPACITY, NO_LIVE_NODE
+from livecore.notify import NO_NOTICES, NoticeSink, failover_notice
 from livecore.ports.coordination import Coordination, Fence
 from livecore.ports.store import RegistryEntry, Store
 from livecore.scheduler.convergence import Place, Plan, Sent
@@ -74,8 +76,11 @@ class Actuator:
         acting: Callable[[], bool],
         clock: Callable[[], float] = time.monotonic,
         wall_ns: Callable[[], int] = time.time_ns,
+        *,
+        notices: NoticeSink = NO_NOTICES,
     ) -> None:
         self._coord = coord
+        self._notices = notices
         self._store = store
         self._channel = channel
         self._symbols = symbols
@@ -85,6 +90,8 @@ class Actuator:
         self._acting = acting
         self._clock = clock
         self._wall_ns = wall_ns
+        self.placements = 0  # new epochs granted to a node (new, failover, fence repair)
+        self.failovers = 0  # portfolios taken from a dead node (placed again or fenced ownerless)
 
     def apply(
         self,
@@ -179,6 +186,7 @@ class Actuator:
             return
         self._store.registry.set_placement(pid, target, epoch, self._wall_ns())
         self._send(Command.LOAD, pid, target, epoch, {"epoch": epoch})
+        self.placements += 1
         candidates[target] = candidates[target].with_portfolio(pid, symbols)
         self._ledger.pending.pop(pid, None)
         if place.lost_node is not None:
@@ -186,8 +194,10 @@ class Actuator:
         log.info("placed %s on %s at epoch %d (%s)", pid, target, epoch, place.reason)
 
     def _audit_failover(self, pid: str, lost: str, target: str | None, epoch: int) -> None:
+        self.failovers += 1
         log.warning("failover of %s from dead node %s to %s (epoch %d)", pid, lost, target or "nowhere yet", epoch)
         self._audit(AuditEvent.FAILOVER, {"portfolio_id": pid, "from": lost, "to": target, "epoch": epoch})
+        self._notices.notify(failover_notice(pid, lost, target, epoch))
 
     def _audit(self, event: str, detail: dict[str, object]) -> None:
         self._store.audit.record("scheduler", event, detail, self._wall_ns())

@@ -27,14 +27,17 @@ class Membership:
         """Out of office: the next observation is a new baseline."""
         self._alive = None
 
-    def observe(self, cluster: Cluster) -> None:
+    def observe(self, cluster: Cluster) -> list[str]:
         """Audit each node alive now and not before (joined), and alive before and
-        not now (lost, with the portfolios it reported when last seen alive)."""
+        not now (lost, with the portfolios it reported when last seen alive); the
+        lost ones are returned (for the notices)."""
         alive = {nid: sorted(node.portfolios) for nid, node in cluster.alive.items()}
         before, self._alive = self._alive, alive
         if before is None:
-            return
+            return []
         for node_id in sorted(alive.keys() - before.keys()):
             self._audit(AuditEvent.NODE_JOINED, {"node_id": node_id})
-        for node_id in sorted(before.keys() - alive.keys()):
+        lost = sorted(before.keys() - alive.keys())
+        for node_id in lost:
             self._audit(AuditEvent.NODE_LOST, {"node_id": node_id, "portfolios": before[node_id]})
+        return lost

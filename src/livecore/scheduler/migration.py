@@ -38,9 +38,13 @@ from livecore.control.requests import (
 )
 from livecore.ports.coordination import Coordination
 from livecore.ports.store import Store
+from livecore.telemetry.histogram import Histogram, decades
 from livecore.wire import names
 
 log = logging.getLogger(__name__)
+
+# the trading gap, in seconds: 1 ms .. 100 s in 1-2-3-5-7 steps per decade
+GAP_BUCKETS: tuple[float, ...] = decades(-3, 2)
 
 
 class Phase(StrEnum):
@@ -100,6 +104,9 @@ class MigrationRunner:
         self._clock = clock
         self._wall_ns = wall_ns
         self.active: dict[str, Migration] = {}
+        self.gaps = Histogram(GAP_BUCKETS)  # of the migrations that succeeded
+        self.succeeded = 0
+        self.failed = 0
 
     def busy(self) -> frozenset[str]:
         return frozenset(self.active)
@@ -191,7 +198,13 @@ class MigrationRunner:
     def _finish(self, m: Migration, ok: bool, detail: str) -> MigrationResult:
         gap_ms = None
         if ok and m.source_acked_at is not None:
-            gap_ms = (self._clock() - m.source_acked_at) * 1000
+            gap_s = self._clock() - m.source_acked_at
+            gap_ms = gap_s * 1000
+            self.gaps.observe(gap_s)
+        if ok:
+            self.succeeded += 1
+        else:
+            self.failed += 1
         result = MigrationResult(
             request_id=m.request.request_id,
             portfolio_id=m.portfolio_id,

@@ -3,7 +3,8 @@
 Every tick: renew (or try to take) the leader lease; as leader, observe the
 nodes, advance migrations, diff the registry against what the nodes report
 and carry out the plan, take operator migration requests, rebalance after a
-node joined, and publish the leader's status. Between ticks, while a
+node joined, and publish the leader's status; tell the operator about a node seen alive at
+the previous pass that is no longer (``livecore.notify``). Between ticks, while a
 migration is in flight, acks are polled every ``ack_poll`` seconds so that a
 migration's trading gap is not a multiple of the tick.
 
@@ -17,6 +18,7 @@ import threading
 import time
 import uuid
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from livecore.control.cluster import Cluster, observe
@@ -30,6 +32,7 @@ from livecore.control.requests import (
     pending_requests,
     write_json,
 )
+from livecore.notify import NO_NOTICES, NoticeSink, node_lost_notice
 from livecore.ports.coordination import Coordination, Fence
 from livecore.ports.store import RegistryEntry, Store
 from livecore.scheduler.actuator import Actuator, Ledger, build_candidates
@@ -41,9 +44,19 @@ from livecore.scheduler.migration import MigrationRunner
 from livecore.scheduler.placement import Candidate, choose_node, plan_rebalance
 from livecore.scheduler.specs import SymbolIndex
 from livecore.scheduler.stall import StallGuard
+from livecore.telemetry.histogram import HistogramSnapshot
 from livecore.wire import names
 
 log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class TickFigures:
+    """What the leader's last pass saw (for its metrics)."""
+
+    nodes_alive: int
+    portfolios_placed: int  # desired running, with a node in the registry
+    portfolios_pending: int  # waiting for a node, with a reason (status shows it)
 
 
 class Scheduler:
@@ -59,8 +72,11 @@ class Scheduler:
         symbols: SymbolIndex | None = None,
         clock: Callable[[], float] = time.monotonic,
         wall: Callable[[], datetime] = lambda: datetime.now(UTC),
+        *,
+        notices: NoticeSink = NO_NOTICES,
     ) -> None:
         self.config = config
+        self._notices = notices
         self._coord = coord
         self._store = store
         self._clock = clock
@@ -72,7 +88,7 @@ class Scheduler:
         self._ledger = Ledger()
         self._actuator = Actuator(
             coord, store, channel, self._symbols, self._ledger, config.affinity_slack,
-            config.max_commands_per_tick, self._elector.is_leader, clock, self._wall_ns,
+            config.max_commands_per_tick, self._elector.is_leader, clock, self._wall_ns, notices=notices,
         )  # fmt: skip
         self._migrations = MigrationRunner(
             channel, coord, store, config.ack_timeout, self._actuator.record_load, clock, self._wall_ns
@@ -84,6 +100,7 @@ class Scheduler:
         self._accepting_before: frozenset[str] | None = None
         self._rebalance_wanted = False
         self._cluster = Cluster({})
+        self._figures: TickFigures | None = None
         self._stall = StallGuard(config.tick_interval, config.stall_threshold, config.stall_grace)
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -103,6 +120,33 @@ class Scheduler:
     def leader_epoch(self) -> int | None:
         lease = self._elector.lease
         return None if lease is None else lease.epoch
+
+    # --- figures (read by scheduler/telemetry.py) ---------------------------------
+
+    @property
+    def figures(self) -> TickFigures | None:
+        """What the last pass as leader saw; None while standing by."""
+        return self._figures
+
+    @property
+    def placements(self) -> int:
+        return self._actuator.placements
+
+    @property
+    def failovers(self) -> int:
+        return self._actuator.failovers
+
+    @property
+    def migrations_succeeded(self) -> int:
+        return self._migrations.succeeded
+
+    @property
+    def migrations_failed(self) -> int:
+        return self._migrations.failed
+
+    def migration_gaps(self) -> HistogramSnapshot:
+        """Trading gaps of the migrations this scheduler carried out, in seconds."""
+        return self._migrations.gaps.snapshot()
 
     def start(self) -> None:
         """Run the loop in a daemon thread."""
@@ -166,7 +210,7 @@ class Scheduler:
         # already unloaded is then never mistaken for one that should be loaded.
         cluster = self._stall.judge(observe(self._coord, self._wall(), self.config.dead_after), self._clock())
         self._cluster = cluster
-        self._membership.observe(cluster)
+        self._note_lost(cluster)
         reported = cluster.reported()
         alive = frozenset(cluster.alive)
         self._finish(self._migrations.poll(alive, reported))
@@ -189,6 +233,11 @@ class Scheduler:
         self._actuator.apply(plan, entries, fences, candidates, any_alive=bool(alive))
         if not self._elector.is_leader():
             return
+        self._figures = TickFigures(
+            nodes_alive=len(alive),
+            portfolios_placed=sum(1 for e in entries.values() if e.desired == "running" and e.node_id is not None),
+            portfolios_pending=len(self._ledger.pending),
+        )
         self._take_requests(entries, cluster, candidates)
         self._rebalance(plan, entries, cluster)
         self._publish(plan)
@@ -198,6 +247,7 @@ class Scheduler:
         self._ledger.clear()
         self._stall.reset()
         self._accepting_before = None
+        self._membership.reset()
         lease = self._elector.lease
         epoch = lease.epoch if lease else None
         self._store.audit.record(
@@ -207,11 +257,20 @@ class Scheduler:
             self._wall_ns(),
         )
 
+    def _note_lost(self, cluster: Cluster) -> None:
+        """Audit the nodes that joined or were lost since this leader's previous pass
+        (``membership.py``), and notify each lost one (died, cut off, or stopped: all
+        stop heartbeating). A new leader starts afresh."""
+        for node_id in self._membership.observe(cluster):
+            node = cluster.nodes.get(node_id)
+            self._notices.notify(node_lost_notice(node_id, None if node is None else node.heartbeat_age))
+
     def _step_down(self) -> None:
         if self._was_leader:
             log.warning("scheduler %s is no longer leader", self.config.scheduler_id)
         self._was_leader = False
         self._membership.reset()
+        self._figures = None
         self._migrations.abandon()
         self._ledger.clear()
 

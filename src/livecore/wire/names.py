@@ -75,6 +75,9 @@ def node_claim_key(node_id: str) -> str:
     return f"node:claim:{node_id}"
 
 
+CLUSTER_HALT_KEY = "cluster:halt"  # the cluster kill switch: present while the cluster is halted
+
+
 def portfolio_epoch_key(portfolio_id: str) -> str:
     """Ownership fence of a portfolio: current epoch and owning node."""
     return f"portfolio:epoch:{portfolio_id}"

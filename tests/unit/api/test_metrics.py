@@ -44,10 +44,10 @@ def test_node_gauges_and_counters_carry_the_seed_fields(client: TestClient) -> N
     age = value(s, "livecore_node_heartbeat_age_seconds", node="node-a")
     assert age is not None and 0.3 < age < 60
     assert value(s, "livecore_node_heartbeat_age_seconds", node="node-c") is None  # no heartbeat to age
-    assert value(s, "livecore_node_portfolio_count", node="node-a") == 2
+    assert value(s, "livecore_node_portfolios", node="node-a") == 2
     assert value(s, "livecore_node_queue_size", node="node-a") == 1.5
-    assert value(s, "livecore_node_cpu_usage_percent", node="node-a") == 12.5
-    assert value(s, "livecore_node_cpu_usage_percent", node="node-b") == 0.5
+    assert value(s, "livecore_node_cpu_usage_ratio", node="node-a") == 0.125
+    assert value(s, "livecore_node_cpu_usage_ratio", node="node-b") == 0.005
     assert value(s, "livecore_node_memory_usage_bytes", node="node-a") == 96 * 1024 * 1024
     assert value(s, "livecore_node_capacity", node="node-a") == 100
     assert value(s, "livecore_node_faulted_portfolios", node="node-a") == 1
@@ -88,11 +88,11 @@ def test_registry_and_backend_health(client: TestClient) -> None:
 
 
 def test_scrape_reflects_the_store_at_scrape_time(system: World, client: TestClient) -> None:
-    assert value(scrape(client), "livecore_node_cpu_usage_percent", node="node-b") == 0.5
+    assert value(scrape(client), "livecore_node_cpu_usage_ratio", node="node-b") == 0.005
     system.ops.coord.hset(names.metrics_key("node-b"), {"cpu_usage": "77.0"})
     system.ops.coord.delete(names.heartbeat_key("node-a"))
     s = scrape(client)
-    assert value(s, "livecore_node_cpu_usage_percent", node="node-b") == 77.0
+    assert value(s, "livecore_node_cpu_usage_ratio", node="node-b") == 0.77
     assert value(s, "livecore_node_up", node="node-a") == 0
 
 
@@ -101,9 +101,9 @@ def test_unreadable_fields_are_left_out_not_fatal(system: World, client: TestCli
     system.ops.coord.set(names.portfolio_view_key("beta"), "[not, json", ttl=60)
     system.ops.coord.set(names.portfolio_view_key("zeta"), '"a string"', ttl=60)
     s = scrape(client)
-    assert value(s, "livecore_node_cpu_usage_percent", node="node-a") is None
+    assert value(s, "livecore_node_cpu_usage_ratio", node="node-a") is None
     assert value(s, "livecore_node_queue_size", node="node-a") is None
-    assert value(s, "livecore_node_portfolio_count", node="node-a") == 2
+    assert value(s, "livecore_node_portfolios", node="node-a") == 2
     assert value(s, "livecore_portfolio_equity", portfolio="beta") is None
     assert value(s, "livecore_portfolio_equity", portfolio="alpha") == 101234.56
 

@@ -19,7 +19,17 @@ def test_status_lists_nodes_and_portfolios_with_their_states(client: TestClient)
     assert response.status_code == 200
     assert response.headers["content-type"] == "application/json"
     report = response.json()
-    assert set(report) == {"generated_at", "leader", "nodes", "portfolios", "migrations", "health", "problems", "bus"}
+    assert set(report) == {
+        "generated_at",
+        "leader",
+        "nodes",
+        "portfolios",
+        "migrations",
+        "health",
+        "problems",
+        "bus",
+        "halt",
+    }
     nodes = {n["node_id"]: n for n in report["nodes"]}
     assert {nid: (n["alive"], n["state"]) for nid, n in nodes.items()} == {
         "node-a": (True, "running"),

@@ -32,6 +32,7 @@ class FakePortfolio:
         self.universe_version = 1
         self.faulted = False
         self.fault: str | None = None
+        self.halt_reason: str | None = None
         self.trading_enabled = True
         self.buy = buy
         self.raise_on_market = False

@@ -11,6 +11,8 @@ from livecore.node.config import NodeConfig
 from livecore.node.heartbeat import Heartbeat, WatchedLoop
 from livecore.node.loop import ConsumerLoop, LoopSettings
 from livecore.node.metrics import NodeStats
+from livecore.notify import NoticeKind
+from livecore.testing.receiver import RecordingSink
 from livecore.wire import names
 
 
@@ -47,6 +49,7 @@ class Rig:
         self.thread_alive = threading.Event()
         self.hosting = Hosting()
         self.claim_lost = 0
+        self.notices = RecordingSink()
         self.coord.claim(names.node_claim_key("n1"), "me", 1.5)
         self.heartbeat = Heartbeat(
             node_id="n1",
@@ -58,6 +61,7 @@ class Rig:
             loops=lambda: [WatchedLoop(self.loop, self.thread)],
             stop_event=threading.Event(),
             on_claim_lost=self._lost,
+            notices=self.notices,
         )
 
     def _lost(self) -> None:
@@ -104,6 +108,17 @@ def test_a_stuck_loop_stops_the_heartbeat_until_it_stamps_again() -> None:
     rig.loop.last_alive = time.monotonic()
     rig.heartbeat.beat()
     assert rig.coord.get(names.heartbeat_key("n1")) is not None
+    rig.thread_alive.set()
+
+
+def test_a_stuck_loop_is_told_to_the_operator_once() -> None:
+    rig = Rig()
+    rig.alive_thread()
+    rig.loop.last_alive = time.monotonic() - 5
+    rig.heartbeat.beat()
+    rig.heartbeat.beat()
+    (fault,) = rig.notices.of(NoticeKind.FAULT)
+    assert fault.startswith("node n1: ") and "stuck" in fault and fault.endswith("heartbeat stopped")
     rig.thread_alive.set()
 
 

@@ -1,5 +1,3 @@
-from prometheus_client import CollectorRegistry
-
 from livecore.node.latency import LatencyRecorder
 from livecore.node.orders import OrderSender
 from livecore.node.processor import PortfolioProcessor
@@ -7,7 +5,7 @@ from tests.unit.node.fakes import FakeHost, FakePortfolio, FlakyProducer, order
 
 
 def setup(producer: FlakyProducer) -> tuple[OrderSender, PortfolioProcessor, FakePortfolio]:
-    latency = LatencyRecorder("n1", registry=CollectorRegistry())
+    latency = LatencyRecorder()
     sender = OrderSender(topic="orders", retry_interval_s=0.0, latency=latency)
     sender.attach(producer)
     portfolio = FakePortfolio("p1", {"AAA"})
@@ -45,7 +43,7 @@ def test_no_resend_once_the_portfolio_is_gone() -> None:
 
 
 def test_latency_is_recorded_for_market_triggered_orders() -> None:
-    latency = LatencyRecorder("n1", registry=CollectorRegistry())
+    latency = LatencyRecorder()
     sender = OrderSender(topic="orders", retry_interval_s=0.0, latency=latency)
     sender.attach(FlakyProducer())
     processor = PortfolioProcessor(

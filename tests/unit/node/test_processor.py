@@ -1,5 +1,7 @@
 from livecore.node.mailbox import FeedbackItem, FeedbackTicket, MarketSlot
 from livecore.node.processor import PortfolioProcessor
+from livecore.notify import NoticeKind
+from livecore.testing.receiver import RecordingSink
 from tests.unit.node.fakes import FakeHost, FakePortfolio, fill, tick
 
 
@@ -115,6 +117,55 @@ def test_view_is_cached_until_something_changes() -> None:
     processor.offer_feedback(FeedbackItem(fill("p1", "f1"), None))
     processor.run_batch(10)
     assert '"fills":1' in (processor.view_json("n1") or "")
+
+
+def watched(portfolio: FakePortfolio) -> tuple[PortfolioProcessor, RecordingSink]:
+    sink = RecordingSink()
+    processor = PortfolioProcessor(
+        portfolio=portfolio, host=FakeHost(), mailbox_size=10, feedback_mailbox_size=10, notices=sink
+    )
+    return processor, sink
+
+
+def test_a_risk_halt_and_a_fault_are_told_once_each() -> None:
+    portfolio = FakePortfolio("p1", {"AAA"})
+    processor, sink = watched(portfolio)
+    processor.offer_market(market("1"))
+    processor.run_batch(100)
+    assert sink.notices == []
+    portfolio.halt_reason = "daily_loss_limit: loss 5000 >= 2% of 100000"
+    processor.offer_market(market("2"))
+    processor.run_batch(100)
+    processor.offer_market(market("3"))
+    processor.run_batch(100)
+    assert sink.of(NoticeKind.RISK_HALT) == ["p1 halted: daily_loss_limit: loss 5000 >= 2% of 100000"]
+    portfolio.raise_on_market = True
+    processor.offer_market(market("4"))
+    processor.run_batch(100)
+    (fault,) = sink.of(NoticeKind.FAULT)
+    assert fault.startswith("p1: faulted, no more orders: on_market: RuntimeError: strategy bug")
+    assert len(sink.notices) == 2
+
+
+def test_a_portfolio_loaded_already_halted_is_not_told_again_but_a_new_halt_is() -> None:
+    portfolio = FakePortfolio("p1", {"AAA"})
+    portfolio.halt_reason = "halted yesterday"
+    processor, sink = watched(portfolio)
+    processor.offer_market(market("1"))
+    processor.run_batch(100)
+    assert sink.notices == []
+    with processor.exclusive() as hosted:  # an operator reload clears the halt
+        hosted.halt_reason = None  # type: ignore[misc]
+    portfolio.halt_reason = "halted today"
+    processor.offer_market(market("2"))
+    processor.run_batch(100)
+    assert sink.of(NoticeKind.RISK_HALT) == ["p1 halted: halted today"]
+
+
+def test_an_isolated_portfolio_is_a_fault() -> None:
+    processor, sink = watched(FakePortfolio("p1", {"AAA"}))
+    processor.isolate("needs reconcile: feedback given up: gone")
+    assert sink.of(NoticeKind.FAULT) == ["p1: faulted, no more orders: needs reconcile: feedback given up: gone"]
 
 
 class Clock:

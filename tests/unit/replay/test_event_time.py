@@ -175,3 +175,15 @@ def test_node_and_gateway_configs_carry_event_time_from_the_cli() -> None:
     assert gateway_config(
         paper=PaperSettings(), require_fence=True, group="g", topic_prefix="", event_time=True
     ).event_time
+
+
+def test_the_replay_position_follows_the_data_time_and_counts_passes() -> None:
+    from livecore.feed.runner import ReplayPosition
+
+    position = ReplayPosition()
+    schedule = replay_schedule(_ticks(DAY, 2 * DAY), speed=0, loop=True, position=position)
+    seen = []
+    for _ in range(3):
+        next(schedule)
+        seen.append((position.pass_number, position.data_ts_ns))
+    assert seen == [(1, DAY), (1, 2 * DAY), (2, DAY)]

@@ -12,6 +12,7 @@ import threading
 import time
 from datetime import UTC, datetime
 
+from livecore.control.halt import read_halt
 from livecore.ports.bus import Bus
 from livecore.ports.coordination import Coordination
 from livecore.wire import codec, names
@@ -39,6 +40,7 @@ class FakeNode:
         self.ttl = ttl
         self.interval = interval
         self.state = "running"
+        self.halted = False  # the cluster halt state, as a real node applies it
         self.loaded: dict[str, int] = {}
         self.commands: list[ScheduleCommand] = []
         self.refused: list[str] = []
@@ -111,6 +113,7 @@ class FakeNode:
                 "started_at": now,
                 "capacity": str(self.capacity),
                 "updated_at": now,
+                "cluster_halted": "1" if self.halted else "0",
             },
             self.ttl,
         )
@@ -176,4 +179,7 @@ class FakeNode:
             self._stop.set()
             self.coord.delete(names.heartbeat_key(self.node_id))
             return True, "shutting down"
+        if kind in ("cluster.halt", "cluster.resume"):
+            self.halted = read_halt(self.coord) is not None
+            return True, "halted" if self.halted else "not halted"
         return False, f"unknown command {kind}"

@@ -12,6 +12,7 @@ from pathlib import Path
 from livecore.adapters.factory import open_coordination, open_store
 from livecore.adapters.memory_bus import MemoryBus
 from livecore.control.commands import CommandChannel
+from livecore.notify import NO_NOTICES, NoticeSink
 from livecore.ports.bus import Bus
 from livecore.ports.coordination import Coordination
 from livecore.ports.store import Store
@@ -80,11 +81,15 @@ class Harness:
     def channel(self) -> CommandChannel:
         return CommandChannel(self.bus.producer(), self.coord, CommandSigner(SECRET), self.topics)
 
-    def scheduler(self, clock: FakeClock | None = None, **overrides: object) -> Scheduler:
+    def scheduler(
+        self, clock: FakeClock | None = None, notices: NoticeSink = NO_NOTICES, **overrides: object
+    ) -> Scheduler:
         settings: dict[str, object] = {"tick_interval": 0.05, "lease_ttl": 2.0, "lease_margin": 0.2}
         settings.update(overrides)
         config = SchedulerConfig(**settings)  # type: ignore[arg-type]
-        extra = {"clock": clock} if clock is not None else {}
+        extra: dict[str, object] = {"notices": notices}
+        if clock is not None:
+            extra["clock"] = clock
         sched = Scheduler(config, self.coord, self.store, self.channel(), SymbolIndex(toml_symbols), **extra)  # type: ignore[arg-type]
         self.schedulers.append(sched)
         return sched
