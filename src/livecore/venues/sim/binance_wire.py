@@ -73,6 +73,7 @@ _REJECTS: dict[Reason, BinanceError] = {
     Reason.DUPLICATE_ORDER: BinanceError(400, -2010, "Duplicate order sent."),
     Reason.MIN_NOTIONAL: BinanceError(400, -1013, "Filter failure: NOTIONAL"),
     Reason.LOT_SIZE: BinanceError(400, -1013, "Filter failure: LOT_SIZE"),
+    Reason.MIN_QTY: BinanceError(400, -1013, "Filter failure: LOT_SIZE"),
     Reason.PRICE_FILTER: BinanceError(400, -1013, "Filter failure: PRICE_FILTER"),
     Reason.UNKNOWN_SYMBOL: INVALID_SYMBOL,
     Reason.BAD_REQUEST: BinanceError(400, -1104, "Not all sent parameters were read."),

@@ -64,6 +64,7 @@ NOT_FOUND = OkxError(404, "50000", "Body for POST request cannot be empty.")
 
 _REJECTS: dict[Reason, OkxError] = {
     Reason.MIN_NOTIONAL: order_error("51020", "Your order should meet or exceed the minimum order amount."),
+    Reason.MIN_QTY: order_error("51020", "Your order should meet or exceed the minimum order amount."),
     Reason.LOT_SIZE: order_error("51121", "Order quantity must be a multiple of the lot size."),
     Reason.PRICE_FILTER: order_error("51000", "Parameter px error"),
     Reason.DUPLICATE_ORDER: order_error("51016", "Duplicated clOrdId"),
