@@ -310,11 +310,14 @@ def test_watch_public_trades_ticker_and_klines(sim: VenueSimServer) -> None:
             prints = Collector(lambda: exchange.watch_trades(BTC))
             tickers = Collector(lambda: exchange.watch_ticker(BTC, params={"name": "ticker"}), many=False)
             bars = Collector(lambda: exchange.watch_ohlcv(BTC, "1m"))
+            minis = Collector(lambda: exchange.watch_ticker("ETH/USDT"), many=False)  # @miniTicker
             price = Decimal(50000)
-            while not (prints.items and tickers.items and bars.items):  # until every stream is subscribed
+            while not (prints.items and tickers.items and bars.items and minis.items):  # every stream subscribed
                 price += 1
                 sim.venue.set_price(BTC, price)
+                sim.venue.set_price("ETH/USDT", price / 10)
                 await asyncio.sleep(0.02)
+            assert minis.items[-1]["symbol"] == "ETH/USDT" and minis.items[-1]["last"] == float(price / 10)
             sim.venue.trade(BTC, "50500", "0.25")
             await eventually(lambda: any(t["price"] == 50500 and t["amount"] == 0.25 for t in prints.items))
             await eventually(lambda: tickers.items[-1]["last"] == 50500)
