@@ -63,6 +63,12 @@ def test_markets_carry_the_filters(client: Any) -> None:
     assert market["limits"]["cost"]["min"] == 5
 
 
+def test_spot_error_table_applies_off_the_real_host(client: Any) -> None:
+    """ccxt picks its spot-only table by the real host; the client merged it in."""
+    assert client.exceptions["exact"]["-1004"] is ccxt.OperationFailed  # a spot-only code
+    assert client.exceptions["exact"]["-2010"] is ccxt.InvalidOrder  # a common one, unchanged
+
+
 def test_balance(client: Any) -> None:
     balance = client.fetch_balance()
     assert balance["BTC"]["free"] == 1 and balance["USDT"]["total"] == 100000
