@@ -20,7 +20,6 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from decimal import localcontext
 
 from livecore.backtest.records import EquityPoint, Records
 from livecore.domain.books import ACCOUNTING
@@ -68,7 +67,7 @@ class Backtest:
         self._records = Records()
         self._portfolios = {s.id: Portfolio.create(s, settings.epoch, settings.node_id) for s in specs}
         self._versions: dict[str, int] = {}
-        self._routes: dict[str, list[Portfolio]] = {}
+        self._routes: dict[str, list[tuple[str, Portfolio]]] = {}  # symbol -> (id, portfolio)
         self._touched: dict[str, Portfolio] = {}  # since the last sample: marked or filled
         self._reroute()
 
@@ -102,20 +101,23 @@ class Backtest:
     # --- one event ------------------------------------------------------------------
 
     def _on_event(self, event: MarketEvent) -> None:
+        symbol = event.symbol
         broker = self._broker
-        broker.on_market(event)
-        self._deliver(broker.drain_reports())
-        routed = self._routes.get(event.symbol)
+        if broker.has_open(symbol):  # else the event can fill nothing
+            broker.on_market(event)
+            self._deliver(broker.drain_reports())
+        routed = self._routes.get(symbol)
         if not routed:
             return
         versions, touched = self._versions, self._touched
         moved = False
-        for portfolio in routed:
+        for pid, portfolio in routed:
             portfolio.on_market(event)
-            self._send(portfolio)
-            pid = portfolio.portfolio_id
+            if portfolio.has_requests:
+                self._send(portfolio)
             touched[pid] = portfolio
-            moved = moved or portfolio.universe_version != versions[pid]
+            if portfolio.universe_version != versions[pid]:
+                moved = True
         if moved:
             self._reroute()
 
@@ -143,11 +145,11 @@ class Backtest:
             self._send(portfolio)
 
     def _reroute(self) -> None:
-        routes: dict[str, list[Portfolio]] = {}
-        for portfolio in self._portfolios.values():
-            self._versions[portfolio.portfolio_id] = portfolio.universe_version
+        routes: dict[str, list[tuple[str, Portfolio]]] = {}
+        for pid, portfolio in self._portfolios.items():
+            self._versions[pid] = portfolio.universe_version
             for symbol in sorted(portfolio.symbols):
-                routes.setdefault(symbol, []).append(portfolio)
+                routes.setdefault(symbol, []).append((pid, portfolio))
         self._routes = routes
 
     # --- time ---------------------------------------------------------------------
@@ -162,18 +164,10 @@ class Backtest:
         """The account, at the end of an event time, of every portfolio that event
         time touched (marked a price of or filled); the others' did not change."""
         append = self._records.equity.append
+        add, subtract = ACCOUNTING.add, ACCOUNTING.subtract  # exact, and no context switch
         touched, self._touched = self._touched, {}
-        with localcontext(ACCOUNTING):
-            for portfolio in touched.values():
-                books = portfolio.books
-                equity = books.equity()
-                cash = books.cash + books.reserved
-                append(
-                    EquityPoint(
-                        portfolio_id=portfolio.portfolio_id,
-                        ts_ns=ts_ns,
-                        equity=equity,
-                        cash=cash,
-                        positions_value=equity - cash,
-                    )
-                )
+        for pid, portfolio in touched.items():
+            books = portfolio.books
+            equity = books.equity()
+            cash = add(books.cash, books.reserved)
+            append(EquityPoint(pid, ts_ns, equity, cash, subtract(equity, cash)))

@@ -7,6 +7,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from decimal import Decimal
 
+import msgspec
+
 from livecore.wire.messages import FILL_STATUSES, FeedbackStatus, NewOrder, OrderFeedback
 
 ZERO = Decimal(0)
@@ -45,9 +47,10 @@ class OrderRecord:
         return self.notional / self.filled_qty if self.filled_qty else None
 
 
-@dataclass(frozen=True, slots=True)
-class EquityPoint:
-    """A portfolio's account at the end of one event time (``equity.csv``)."""
+class EquityPoint(msgspec.Struct, frozen=True):
+    """A portfolio's account at the end of one event time (``equity.csv``). A struct:
+    one is built per portfolio and event time, and it builds several times faster
+    than a frozen dataclass."""
 
     portfolio_id: str
     ts_ns: int
