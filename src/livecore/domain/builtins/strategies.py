@@ -78,6 +78,18 @@ class _WindowStrategy(Strategy):
             self.windows.restore(state["windows"])
 
 
+class _RunningSums:
+    """One symbol's full price window and its exact fast and slow sums, updated in
+    place as each price enters (no allocation per price)."""
+
+    __slots__ = ("fast", "slow", "window")
+
+    def __init__(self, window: deque[Decimal], fast: Decimal, slow: Decimal) -> None:
+        self.window = window
+        self.fast = fast
+        self.slow = slow
+
+
 class MovingAverageCross(_WindowStrategy):
     """Long while the fast moving average is above the slow one; flat (or short) below."""
 
@@ -94,7 +106,11 @@ class MovingAverageCross(_WindowStrategy):
         return self.slow
 
     def on_start(self) -> None:
-        self._sums: dict[str, tuple[Decimal, Decimal]] = {}  # symbol -> (fast sum, slow sum), exact
+        self._sums: dict[str, _RunningSums] = {}
+        # symbol -> (long, exit) signals that repeat the position already held: a
+        # level signal is sent on every price, and these never change, so they are
+        # built once (signals are immutable)
+        self._held: dict[str, tuple[Signal, Signal]] = {}
 
     def restore(self, state: Any) -> None:
         super().restore(state)
@@ -102,38 +118,43 @@ class MovingAverageCross(_WindowStrategy):
 
     def on_price(self, symbol: str, price: Decimal, ts_ns: int) -> Signals:
         fast_n, slow_n = self.fast, self.slow
-        window = self.windows.get(symbol)
         sums = self._sums.get(symbol)
-        if sums is None or len(window) < slow_n:  # warming up (or restored): sum afresh
+        if sums is None or len(sums.window) < slow_n:  # warming up (or restored): sum afresh
             window = self.windows.push(symbol, price)
             if len(window) < slow_n:
                 return None
             values = list(window)
-            sums = (_exact_sum(values[-fast_n:]), _exact_sum(values))
+            sums = self._sums[symbol] = _RunningSums(window, _exact_sum(values[-fast_n:]), _exact_sum(values))
         else:
+            window = sums.window
             leaving_fast, leaving_slow = window[-fast_n], window[0]
             window.append(price)
             add, subtract = _EXACT.add, _EXACT.subtract
-            sums = (add(subtract(sums[0], leaving_fast), price), add(subtract(sums[1], leaving_slow), price))
-        self._sums[symbol] = sums
+            sums.fast = add(subtract(sums.fast, leaving_fast), price)
+            sums.slow = add(subtract(sums.slow, leaving_slow), price)
         # fast mean vs slow mean, compared exactly: fast_sum * slow_n vs slow_sum * fast_n
-        side = _EXACT.compare(_EXACT.multiply(sums[0], slow_n), _EXACT.multiply(sums[1], fast_n))
-        if side > 0:
-            return [Signal.long(symbol, reason=self._reason(symbol, 1, ">", sums))]
-        if side < 0:
-            exit_ = Signal.short if self.short else Signal.flat
-            return [exit_(symbol, reason=self._reason(symbol, -1 if self.short else 0, "<", sums))]
-        return None
-
-    def _reason(self, symbol: str, wanted: int, relation: str, sums: tuple[Decimal, Decimal]) -> str:
-        """The averages, written out only when the signal can change the position
-        (a repeated level signal is a no-op and formatting is not free)."""
+        fast_x, slow_x = _EXACT.multiply(sums.fast, slow_n), _EXACT.multiply(sums.slow, fast_n)
+        if fast_x > slow_x:
+            wanted, relation = 1, ">"
+        elif fast_x < slow_x:
+            wanted, relation = (-1 if self.short else 0), "<"
+        else:
+            return None
         position = self.ctx.position(symbol)
-        held = (position > 0) - (position < 0)
-        if held == wanted:
-            return f"fast {relation} slow"
-        fast, slow = sums[0] / self.fast, sums[1] / self.slow
-        return f"fast {fast:.4f} {relation} slow {slow:.4f}"
+        if (position > 0) - (position < 0) == wanted:  # a no-op level signal: the reason is short
+            held = self._held.get(symbol)
+            if held is None:
+                held = self._held[symbol] = (
+                    Signal.long(symbol, reason="fast > slow"),
+                    self._exit(symbol, "fast < slow"),
+                )
+            return [held[0] if wanted > 0 else held[1]]
+        # the signal can change the position: write the averages out
+        reason = f"fast {sums.fast / fast_n:.4f} {relation} slow {sums.slow / slow_n:.4f}"
+        return [Signal.long(symbol, reason=reason) if wanted > 0 else self._exit(symbol, reason)]
+
+    def _exit(self, symbol: str, reason: str) -> Signal:
+        return Signal.short(symbol, reason=reason) if self.short else Signal.flat(symbol, reason=reason)
 
 
 class Breakout(_WindowStrategy):
