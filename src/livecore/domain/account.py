@@ -31,13 +31,10 @@ class AccountView:
         self._orders = orders
         self._allow_short = allow_short
         self.reservation_buffer = reservation_buffer
-        self._event_symbol: str | None = None
-        self._event_previous: Decimal | None = None
-
-    def set_event(self, symbol: str | None, previous: Decimal | None) -> None:
-        """The symbol of the event being handled and its price before that event."""
-        self._event_symbol = symbol
-        self._event_previous = previous
+        # the symbol of the market event being handled and its price before that
+        # event (None outside one); the portfolio sets both around each event
+        self.event_symbol: str | None = None
+        self.event_previous: Decimal | None = None
 
     @property
     def cash(self) -> Decimal:
@@ -60,7 +57,8 @@ class AccountView:
         return self._allow_short
 
     def position(self, symbol: str) -> Decimal:
-        return self._books.position_qty(symbol)
+        position = self._books.positions.get(symbol)  # Books.position_qty, one call less per event
+        return position.quantity if position is not None else ZERO
 
     def avg_cost(self, symbol: str) -> Decimal:
         position = self._books.positions.get(symbol)
@@ -74,8 +72,8 @@ class AccountView:
         return self._books.last_prices.get(symbol)
 
     def previous_price(self, symbol: str) -> Decimal | None:
-        if symbol == self._event_symbol:
-            return self._event_previous
+        if symbol == self.event_symbol:
+            return self.event_previous
         return self._books.last_prices.get(symbol)
 
     def has_open_order(self, symbol: str) -> bool:

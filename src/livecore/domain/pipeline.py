@@ -97,18 +97,30 @@ class Pipeline:
         if signal.cancel:
             sink.cancel_open(symbol, ts_ns)
             return
-        if not signal.force and account.has_open_order(symbol):
+        force = signal.force
+        if not force and account.has_open_order(symbol):
             sink.suppress(signal)
             return
-        price = signal.limit_price if signal.limit_price is not None else account.last_price(symbol)
+        limit = signal.limit_price
+        price = limit if limit is not None else account.last_price(symbol)
         if price is None:
             sink.note(_note(ts_ns, symbol, "pipeline", ZERO, ZERO, "no price seen for the symbol yet"))
             return
         current = account.position(symbol)
-        if signal.force:
+        if force:
             current += account.open_quantity(symbol)
-        target = self._target(signal, current, price, account)
-        if target is None or target == current:
+        target = signal.target_qty
+        if target is None:  # a direction: a level signal the position already meets stops here
+            direction = signal.direction
+            if direction is Direction.FLAT:
+                if not current:
+                    return
+                target = ZERO
+            elif (direction is Direction.LONG and current > 0) or (direction is Direction.SHORT and current < 0):
+                return
+            else:
+                target = self._sized(signal, price, account)
+        if target == current:
             return
         delta = target - current
         proposal = Proposal(
@@ -135,16 +147,8 @@ class Pipeline:
             proposal = proposal.with_quantity(allowed)
         sink.place(proposal, ts_ns)
 
-    def _target(self, signal: Signal, current: Decimal, price: Decimal, account: RiskContext) -> Decimal | None:
-        """The signed position the signal asks for, or None when nothing is to be done."""
-        if signal.target_qty is not None:
-            return signal.target_qty
-        if signal.direction is Direction.FLAT:
-            return ZERO if current else None
-        if signal.direction is Direction.LONG and current > 0:
-            return None
-        if signal.direction is Direction.SHORT and current < 0:
-            return None
+    def _sized(self, signal: Signal, price: Decimal, account: RiskContext) -> Decimal:
+        """The signed position a long or short signal asks for, by the sizer."""
         try:
             size = self.sizer.target_quantity(signal.symbol, price, account)
         except Exception as exc:

@@ -194,7 +194,7 @@ class Portfolio:
         if self._fault is not None:
             return
         account = self._account
-        account.set_event(symbol, previous)
+        account.event_symbol, account.event_previous = symbol, previous
         try:
             if self._halt is None and self._pipeline.halting:
                 self._halt = self._pipeline.halt_reason(account)
@@ -213,7 +213,7 @@ class Portfolio:
         except ComponentError as exc:
             self._set_fault(exc.where, exc.error)
         finally:
-            account.set_event(None, None)
+            account.event_symbol = account.event_previous = None
 
     def on_feedback(self, fb: OrderFeedback) -> FeedbackResult:
         """Apply an execution report (fills apply even when faulted, halted or paused)."""
@@ -280,6 +280,11 @@ class Portfolio:
             self._universe_version += 1
 
     # --- outbox -------------------------------------------------------------------
+
+    @property
+    def has_requests(self) -> bool:
+        """Whether ``drain_outbox`` has anything to hand over (most events create nothing)."""
+        return bool(self._entry.state.outbox)
 
     def drain_outbox(self) -> list[NewOrder | CancelOrder]:
         """Requests created since the last drain (their orders are already recorded)."""

@@ -163,6 +163,11 @@ class PaperBroker(BrokerAdapter):
         book = self._working if symbol is None else self._by_symbol.get(symbol, {})
         return [w.order for w in book.values()]
 
+    def has_open(self, symbol: str) -> bool:
+        """Whether an order of ``symbol`` is working: only then can an event of that
+        symbol fill or expire anything (a backtest skips ``on_market`` otherwise)."""
+        return symbol in self._by_symbol
+
     def drain_reports(self) -> list[ExecutionReport]:
         reports, self._reports = self._reports, []
         return reports
