@@ -29,6 +29,7 @@ from livecore.gateway.paper import PaperBroker, PaperSettings
 from livecore.wire.messages import MarketEvent, NewOrder, OrderFeedback
 
 END_OF_DATA = "end_of_data"
+_add, _subtract = ACCOUNTING.add, ACCOUNTING.subtract  # exact, without a context switch per sample
 Progress = Callable[[int], None]
 
 
@@ -164,10 +165,9 @@ class Backtest:
         """The account, at the end of an event time, of every portfolio that event
         time touched (marked a price of or filled); the others' did not change."""
         append = self._records.equity.append
-        add, subtract = ACCOUNTING.add, ACCOUNTING.subtract  # exact, and no context switch
         touched, self._touched = self._touched, {}
         for pid, portfolio in touched.items():
             books = portfolio.books
             equity = books.equity()
-            cash = add(books.cash, books.reserved)
-            append(EquityPoint(pid, ts_ns, equity, cash, subtract(equity, cash)))
+            cash = _add(books.cash, books.reserved)
+            append(EquityPoint(pid, ts_ns, equity, cash, _subtract(equity, cash)))

@@ -25,6 +25,11 @@ from livecore.domain.strategy import Direction, Signal
 from livecore.wire.messages import OrderType, Side
 
 ZERO = Decimal(0)
+# Enum members bound once: on Python 3.11 every ``Direction.LONG`` goes through
+# ``EnumType.__getattr__``, and these are read for every signal
+_LONG, _SHORT, _FLAT = Direction.LONG, Direction.SHORT, Direction.FLAT
+_BUY, _SELL = Side.BUY, Side.SELL
+_MARKET, _LIMIT = OrderType.MARKET, OrderType.LIMIT
 
 
 class ComponentError(Exception):
@@ -112,11 +117,11 @@ class Pipeline:
         target = signal.target_qty
         if target is None:  # a direction: a level signal the position already meets stops here
             direction = signal.direction
-            if direction is Direction.FLAT:
+            if direction is _FLAT:
                 if not current:
                     return
                 target = ZERO
-            elif (direction is Direction.LONG and current > 0) or (direction is Direction.SHORT and current < 0):
+            elif (direction is _LONG and current > 0) or (direction is _SHORT and current < 0):
                 return
             else:
                 target = self._sized(signal, price, account)
@@ -125,12 +130,12 @@ class Pipeline:
         delta = target - current
         proposal = Proposal(
             symbol=symbol,
-            side=Side.BUY if delta > 0 else Side.SELL,
+            side=_BUY if delta > 0 else _SELL,
             quantity=abs(delta),
             price=price,
             lot_size=self.sizer.lot_size,
-            order_type=OrderType.LIMIT if signal.limit_price is not None else OrderType.MARKET,
-            limit_price=signal.limit_price,
+            order_type=_LIMIT if limit is not None else _MARKET,
+            limit_price=limit,
             reason=signal.reason,
         )
         for rule in self.rules:
@@ -153,7 +158,7 @@ class Pipeline:
             size = self.sizer.target_quantity(signal.symbol, price, account)
         except Exception as exc:
             raise ComponentError("sizer", exc) from exc
-        return size if signal.direction is Direction.LONG else -size
+        return size if signal.direction is _LONG else -size
 
 
 def _note(ts_ns: int, symbol: str, rule: str, requested: Decimal, allowed: Decimal, reason: str) -> RiskNote:

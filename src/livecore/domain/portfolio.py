@@ -189,7 +189,10 @@ class Portfolio:
     def on_market(self, event: Tick | Bar) -> None:
         """Mark the price, then (unless faulted) run strategy -> sizer -> risk -> orders."""
         symbol = event.symbol
-        previous = self._books.mark(symbol, event.price, event.ts_ns)
+        is_bar = isinstance(event, Bar)
+        # a bar's price is its close (``Bar.price``, read here without the property call)
+        price = event.close if isinstance(event, Bar) else event.price
+        previous = self._books.mark(symbol, price, event.ts_ns)
         self._counters.events += 1
         if self._fault is not None:
             return
@@ -201,15 +204,16 @@ class Portfolio:
             strategy = self._strategy
             if symbol not in strategy.symbols:
                 return
-            is_bar = isinstance(event, Bar)
             try:
                 raw = strategy.on_bar(event) if is_bar else strategy.on_tick(event)  # type: ignore[arg-type]
                 signals = list(raw) if raw is not None else []
             except Exception as exc:
                 self._set_fault("strategy.on_bar" if is_bar else "strategy.on_tick", exc)
                 return
-            if signals or strategy.symbols is not self._universe_seen:
-                self._after_strategy(signals, event.ts_ns)
+            if strategy.symbols is not self._universe_seen:
+                self._universe_moved()
+            if signals:
+                self._place(signals, event.ts_ns)
         except ComponentError as exc:
             self._set_fault(exc.where, exc.error)
         finally:
@@ -252,16 +256,24 @@ class Portfolio:
 
     def _after_strategy(self, signals: list[Signal], ts_ns: int) -> None:
         if self._strategy.symbols is not self._universe_seen:
-            self._universe_seen = self._strategy.symbols
-            self._refresh_symbols()
-        if not signals:
-            return
+            self._universe_moved()
+        if signals:
+            self._place(signals, ts_ns)
+
+    def _universe_moved(self) -> None:
+        """The strategy changed its universe: route by the new one."""
+        self._universe_seen = self._strategy.symbols
+        self._refresh_symbols()
+
+    def _place(self, signals: list[Signal], ts_ns: int) -> None:
+        """Signals -> sizer -> risk -> orders, unless trading is paused or halted."""
         if not self._trading_enabled or self._halt is not None:
             self._counters.suppressed += len(signals)
             return
-        placed = self._entry.state.seq
-        self._pipeline.run(signals, ts_ns, self._account, self._entry)
-        if self._entry.state.seq != placed:
+        entry = self._entry
+        placed = entry.state.seq
+        self._pipeline.run(signals, ts_ns, self._account, entry)
+        if entry.state.seq != placed:
             self._refresh_symbols()
 
     def _set_fault(self, where: str, exc: BaseException) -> None:

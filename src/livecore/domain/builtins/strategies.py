@@ -16,7 +16,7 @@ from typing import Any
 from livecore.domain.books import ACCOUNTING
 from livecore.domain.errors import ParamError
 from livecore.domain.params import Param
-from livecore.domain.strategy import Signal, Signals, Strategy
+from livecore.domain.strategy import Signal, Signals, Strategy, StrategyContext
 
 
 class PriceWindows:
@@ -47,12 +47,14 @@ class PriceWindows:
 
 _ZERO = Decimal(0)
 _EXACT = ACCOUNTING  # sums of window prices: exact (80 digits), never rounded
+# bound once: looking a context method up costs as much as calling it
+_add, _subtract, _multiply = _EXACT.add, _EXACT.subtract, _EXACT.multiply
 
 
 def _exact_sum(values: list[Decimal]) -> Decimal:
     total = _ZERO
     for value in values:
-        total = _EXACT.add(total, value)
+        total = _add(total, value)
     return total
 
 
@@ -105,8 +107,13 @@ class MovingAverageCross(_WindowStrategy):
     def window_size(self) -> int:
         return self.slow
 
+    def bind(self, ctx: StrategyContext) -> None:
+        super().bind(ctx)
+        self._position = ctx.position  # asked on every price
+
     def on_start(self) -> None:
         self._sums: dict[str, _RunningSums] = {}
+        self._fast_n, self._slow_n = Decimal(self.fast), Decimal(self.slow)  # the comparison's factors
         # symbol -> (long, exit) signals that repeat the position already held: a
         # level signal is sent on every price, and these never change, so they are
         # built once (signals are immutable)
@@ -129,19 +136,18 @@ class MovingAverageCross(_WindowStrategy):
             window = sums.window
             leaving_fast, leaving_slow = window[-fast_n], window[0]
             window.append(price)
-            add, subtract = _EXACT.add, _EXACT.subtract
-            sums.fast = add(subtract(sums.fast, leaving_fast), price)
-            sums.slow = add(subtract(sums.slow, leaving_slow), price)
+            sums.fast = _add(_subtract(sums.fast, leaving_fast), price)
+            sums.slow = _add(_subtract(sums.slow, leaving_slow), price)
         # fast mean vs slow mean, compared exactly: fast_sum * slow_n vs slow_sum * fast_n
-        fast_x, slow_x = _EXACT.multiply(sums.fast, slow_n), _EXACT.multiply(sums.slow, fast_n)
+        fast_x, slow_x = _multiply(sums.fast, self._slow_n), _multiply(sums.slow, self._fast_n)
         if fast_x > slow_x:
             wanted, relation = 1, ">"
         elif fast_x < slow_x:
             wanted, relation = (-1 if self.short else 0), "<"
         else:
             return None
-        position = self.ctx.position(symbol)
-        if (position > 0) - (position < 0) == wanted:  # a no-op level signal: the reason is short
+        position = self._position(symbol)
+        if (position > _ZERO) - (position < _ZERO) == wanted:  # a no-op level signal: the reason is short
             held = self._held.get(symbol)
             if held is None:
                 held = self._held[symbol] = (
