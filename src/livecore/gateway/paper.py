@@ -33,6 +33,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from decimal import ROUND_FLOOR, Decimal, localcontext
 
+import msgspec
+
 from livecore.checks import require
 from livecore.gateway.broker import BrokerAdapter, ExecutionReport
 from livecore.gateway.costs import PRICING, ZERO, CostModel
@@ -80,9 +82,8 @@ class PaperSettings:
         require(len(self.venue) <= longest, self, "venue", f"must have at most {longest} characters")
 
 
-@dataclass(slots=True)
-class _Working:
-    """An open order and what it has filled so far."""
+class _Working(msgspec.Struct):
+    """An open order and what it has filled so far (a struct: one per order, cheap to build)."""
 
     order: NewOrder
     arrived_day: int
