@@ -30,9 +30,10 @@ QUANTUM = Decimal("1e-12")
 NS_PER_DAY = 86_400 * 1_000_000_000
 ACCOUNTING = Context(prec=80, traps=[InvalidOperation, DivisionByZero, Overflow])
 # The context's own methods: the same exact results as arithmetic inside
-# ``localcontext(ACCOUNTING)``, without entering and leaving a context on paths
-# that run on every event (marking, equity).
+# ``localcontext(ACCOUNTING)``, without entering and leaving a context (which
+# copies it) on paths that run on every event or order.
 _add = ACCOUNTING.add
+_subtract = ACCOUNTING.subtract
 _multiply = ACCOUNTING.multiply
 
 
@@ -92,14 +93,12 @@ class Books(msgspec.Struct, kw_only=True):
     # --- reservations ---------------------------------------------------------
 
     def reserve_cash(self, amount: Decimal) -> None:
-        with localcontext(ACCOUNTING):
-            self.cash -= amount
-            self.reserved += amount
+        self.cash = _subtract(self.cash, amount)
+        self.reserved = _add(self.reserved, amount)
 
     def release_cash(self, amount: Decimal) -> None:
-        with localcontext(ACCOUNTING):
-            self.reserved -= amount
-            self.cash += amount
+        self.reserved = _subtract(self.reserved, amount)
+        self.cash = _add(self.cash, amount)
 
     def reserve_qty(self, symbol: str, qty: Decimal) -> None:
         position = self.positions.setdefault(symbol, Position())
