@@ -23,9 +23,11 @@ from decimal import Context, Decimal, DivisionByZero, InvalidOperation, Overflow
 
 import msgspec
 
+from livecore.wire.enums import members
 from livecore.wire.messages import Side
 
 ZERO = Decimal(0)
+_Side = members(Side)  # cheap member reads (wire.enums)
 QUANTUM = Decimal("1e-12")
 NS_PER_DAY = 86_400 * 1_000_000_000
 ACCOUNTING = Context(prec=80, traps=[InvalidOperation, DivisionByZero, Overflow])
@@ -116,7 +118,7 @@ class Books(msgspec.Struct, kw_only=True):
     def apply_fill(self, symbol: str, side: Side, qty: Decimal, price: Decimal, commission: Decimal) -> Decimal:
         """Book one execution; return the realized P&L it produced (before commission)."""
         with localcontext(ACCOUNTING):
-            signed = qty if side is Side.BUY else -qty
+            signed = qty if side is _Side.BUY else -qty
             position = self.positions.setdefault(symbol, Position())
             self.cash -= signed * price + commission
             self.commissions += commission

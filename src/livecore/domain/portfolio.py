@@ -26,9 +26,12 @@ from livecore.domain.spec import PortfolioSpec
 from livecore.domain.strategy import Signal, Strategy
 from livecore.domain.strategy_lifecycle import build_strategy, carried_state, saved_state, start_strategy
 from livecore.domain.view import PortfolioView, build_view
+from livecore.wire.enums import members
 from livecore.wire.messages import Bar, CancelOrder, NewOrder, OrderFeedback, Tick
 
 __all__ = ["FeedbackResult", "Portfolio", "ReconcileReport"]
+
+_Result, _State = members(FeedbackResult), members(OrderState)  # cheap member reads (wire.enums)
 
 
 class Portfolio:
@@ -223,7 +226,7 @@ class Portfolio:
         """Apply an execution report (fills apply even when faulted, halted or paused)."""
         if fb.portfolio_id != self._spec.id:
             self._counters.ignored += 1
-            return FeedbackResult.IGNORED
+            return _Result.IGNORED
         outcome = self._apply(fb)
         if outcome.fill is not None and self._fault is None:
             try:
@@ -239,15 +242,15 @@ class Portfolio:
     def _apply(self, fb: OrderFeedback) -> FeedbackOutcome:
         outcome = apply_feedback(fb, self._orders, self._books)
         c = self._counters
-        if outcome.result is FeedbackResult.APPLIED:
+        if outcome.result is _Result.APPLIED:
             if outcome.fill is not None:
                 c.fills += 1
             self._refresh_symbols()
-        elif outcome.result is FeedbackResult.DUPLICATE:
+        elif outcome.result is _Result.DUPLICATE:
             c.duplicates += 1
-        elif outcome.result is FeedbackResult.UNKNOWN_ORDER:
+        elif outcome.result is _Result.UNKNOWN_ORDER:
             c.unknown += 1
-        elif outcome.result is FeedbackResult.REFUSED:
+        elif outcome.result is _Result.REFUSED:
             c.refused += 1
             self._feedback_problem = f"{fb.client_order_id}: {outcome.detail}"
         else:
@@ -307,8 +310,8 @@ class Portfolio:
         and a confirmation for an order no longer held (closed and forgotten) is ignored:
         it carries no fact the books need."""
         order = self._orders.get(client_order_id)
-        if order is not None and order.state is OrderState.CREATED:
-            order.to(OrderState.SUBMITTED)
+        if order is not None and order.state is _State.CREATED:
+            order.to(_State.SUBMITTED)
 
     # --- snapshot / reconcile / reload ----------------------------------------------
 

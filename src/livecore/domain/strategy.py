@@ -29,6 +29,7 @@ from enum import StrEnum
 from typing import Any, ClassVar, Protocol
 
 from livecore.domain.params import Configurable
+from livecore.wire.enums import members
 from livecore.wire.messages import Bar, Side, Tick, TimeInForce
 
 
@@ -36,6 +37,9 @@ class Direction(StrEnum):
     LONG = "long"
     FLAT = "flat"
     SHORT = "short"
+
+
+_Direction, _TimeInForce = members(Direction), members(TimeInForce)  # cheap member reads (wire.enums)
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,15 +64,15 @@ class Signal:
 
     @classmethod
     def long(cls, symbol: str, *, reason: str = "", limit_price: Decimal | None = None) -> Signal:
-        return _build(cls, symbol, Direction.LONG, None, False, limit_price, False, reason)
+        return _build(cls, symbol, _Direction.LONG, None, False, limit_price, False, reason)
 
     @classmethod
     def short(cls, symbol: str, *, reason: str = "", limit_price: Decimal | None = None) -> Signal:
-        return _build(cls, symbol, Direction.SHORT, None, False, limit_price, False, reason)
+        return _build(cls, symbol, _Direction.SHORT, None, False, limit_price, False, reason)
 
     @classmethod
     def flat(cls, symbol: str, *, reason: str = "", limit_price: Decimal | None = None) -> Signal:
-        return _build(cls, symbol, Direction.FLAT, None, False, limit_price, False, reason)
+        return _build(cls, symbol, _Direction.FLAT, None, False, limit_price, False, reason)
 
     @classmethod
     def target(
@@ -126,7 +130,7 @@ def _build(
     s_target(signal, target_qty)
     s_cancel(signal, cancel)
     s_limit(signal, limit_price)
-    s_tif(signal, TimeInForce.GTC)
+    s_tif(signal, _TimeInForce.GTC)
     s_force(signal, force)
     s_reason(signal, reason)
     signal.__post_init__()
