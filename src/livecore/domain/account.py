@@ -3,6 +3,7 @@ rules see (``StrategyContext``, ``RiskContext``, ``SizingContext``)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from decimal import Decimal
 
 from livecore.domain.books import ACCOUNTING, Books
@@ -37,6 +38,9 @@ class AccountView:
         # event (None outside one); the portfolio sets both around each event
         self.event_symbol: str | None = None
         self.event_previous: Decimal | None = None
+        # asked for every signal: the underlying lookups themselves, one call less each
+        self.has_open_order: Callable[[str], bool] = orders.has_open
+        self.last_price: Callable[[str], Decimal | None] = books.last_prices.get
 
     @property
     def cash(self) -> Decimal:
@@ -70,16 +74,10 @@ class AccountView:
         position = self._books.positions.get(symbol)
         return position.available_to_sell if position is not None else ZERO
 
-    def last_price(self, symbol: str) -> Decimal | None:
-        return self._books.last_prices.get(symbol)
-
     def previous_price(self, symbol: str) -> Decimal | None:
         if symbol == self.event_symbol:
             return self.event_previous
         return self._books.last_prices.get(symbol)
-
-    def has_open_order(self, symbol: str) -> bool:
-        return self._orders.has_open(symbol)
 
     def open_quantity(self, symbol: str) -> Decimal:
         return self._orders.open_quantity(symbol)

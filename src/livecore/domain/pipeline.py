@@ -94,40 +94,44 @@ class Pipeline:
         return None
 
     def run(self, signals: Sequence[Signal], ts_ns: int, account: PipelineAccount, sink: OrderSink) -> None:
+        """Each signal in turn. The checks up to the target run inline: most signals
+        repeat a level the position already meets, and stop there."""
         for signal in signals:
-            self._one(signal, ts_ns, account, sink)
+            symbol = signal.symbol
+            if signal.cancel:
+                sink.cancel_open(symbol, ts_ns)
+                continue
+            force = signal.force
+            if not force and account.has_open_order(symbol):
+                sink.suppress(signal)
+                continue
+            limit = signal.limit_price
+            price = limit if limit is not None else account.last_price(symbol)
+            if price is None:
+                sink.note(_note(ts_ns, symbol, "pipeline", ZERO, ZERO, "no price seen for the symbol yet"))
+                continue
+            current = account.position(symbol)
+            if force:
+                current += account.open_quantity(symbol)
+            target = signal.target_qty
+            if target is None:  # a direction
+                direction = signal.direction
+                if direction is _FLAT:
+                    if not current:
+                        continue
+                    target = ZERO
+                elif (direction is _LONG and current > 0) or (direction is _SHORT and current < 0):
+                    continue
+                else:
+                    target = self._sized(signal, price, account)
+            if target != current:
+                self._order(signal, price, target - current, ts_ns, account, sink)
 
-    def _one(self, signal: Signal, ts_ns: int, account: PipelineAccount, sink: OrderSink) -> None:
-        symbol = signal.symbol
-        if signal.cancel:
-            sink.cancel_open(symbol, ts_ns)
-            return
-        force = signal.force
-        if not force and account.has_open_order(symbol):
-            sink.suppress(signal)
-            return
-        limit = signal.limit_price
-        price = limit if limit is not None else account.last_price(symbol)
-        if price is None:
-            sink.note(_note(ts_ns, symbol, "pipeline", ZERO, ZERO, "no price seen for the symbol yet"))
-            return
-        current = account.position(symbol)
-        if force:
-            current += account.open_quantity(symbol)
-        target = signal.target_qty
-        if target is None:  # a direction: a level signal the position already meets stops here
-            direction = signal.direction
-            if direction is _FLAT:
-                if not current:
-                    return
-                target = ZERO
-            elif (direction is _LONG and current > 0) or (direction is _SHORT and current < 0):
-                return
-            else:
-                target = self._sized(signal, price, account)
-        if target == current:
-            return
-        delta = target - current
+    def _order(
+        self, signal: Signal, price: Decimal, delta: Decimal, ts_ns: int, account: PipelineAccount, sink: OrderSink
+    ) -> None:
+        """The order that moves the position by ``delta``, shrunk or vetoed by the rules."""
+        symbol, limit = signal.symbol, signal.limit_price
         proposal = Proposal(
             symbol=symbol,
             side=_BUY if delta > 0 else _SELL,
