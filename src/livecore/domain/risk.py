@@ -10,11 +10,12 @@ kill switch.
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal, localcontext
 from typing import Any, ClassVar, Protocol
+
+import msgspec
 
 from livecore.domain.books import ACCOUNTING, divide
 from livecore.domain.errors import ParamError
@@ -29,9 +30,9 @@ HUNDRED = Decimal(100)
 _Side = members(Side)  # cheap member reads (wire.enums)
 
 
-@dataclass(frozen=True, slots=True)
-class Proposal:
-    """An order the pipeline wants to place, before risk checks."""
+class Proposal(msgspec.Struct, frozen=True):
+    """An order the pipeline wants to place, before risk checks (a frozen struct,
+    like ``Signal``: one is built per order)."""
 
     symbol: str
     side: Side
@@ -47,7 +48,7 @@ class Proposal:
         return self.quantity if self.side is _Side.BUY else -self.quantity
 
     def with_quantity(self, quantity: Decimal) -> Proposal:
-        return dataclasses.replace(self, quantity=quantity)
+        return msgspec.structs.replace(self, quantity=quantity)
 
 
 @dataclass(frozen=True, slots=True)
