@@ -29,7 +29,7 @@ from livecore.gateway.paper import PaperBroker, PaperSettings
 from livecore.wire.messages import MarketEvent, NewOrder, OrderFeedback
 
 END_OF_DATA = "end_of_data"
-_add, _subtract = ACCOUNTING.add, ACCOUNTING.subtract  # exact, without a context switch per sample
+_subtract = ACCOUNTING.subtract  # exact, without a context switch per sample
 Progress = Callable[[int], None]
 
 
@@ -167,7 +167,5 @@ class Backtest:
         append = self._records.equity.append
         touched, self._touched = self._touched, {}
         for pid, portfolio in touched.items():
-            books = portfolio.books
-            equity = books.equity()
-            cash = _add(books.cash, books.reserved)
+            cash, equity = portfolio.books.totals()
             append(EquityPoint(pid, ts_ns, equity, cash, _subtract(equity, cash)))

@@ -166,15 +166,18 @@ class Books(msgspec.Struct, kw_only=True):
 
     def equity(self) -> Decimal:
         """Cash, reserved cash and every position at its last price (at cost before
-        a price was seen): ``market_value`` summed, by the context's methods (it runs
-        on every event time of a backtest)."""
-        add = _add
-        total = add(self.cash, self.reserved)
+        a price was seen): ``market_value`` summed."""
+        return self.totals()[1]
+
+    def totals(self) -> tuple[Decimal, Decimal]:
+        """``(cash + reserved, equity())`` in one pass: what an equity sample records."""
+        cash = _add(self.cash, self.reserved)
+        total = cash
         prices = self.last_prices
         for symbol, position in self.positions.items():
             price = prices.get(symbol)
-            total = add(total, position.cost if price is None else _multiply(position.quantity, price))
-        return total
+            total = _add(total, position.cost if price is None else _multiply(position.quantity, price))
+        return cash, total
 
     def unrealized_pnl(self) -> Decimal:
         with localcontext(ACCOUNTING):

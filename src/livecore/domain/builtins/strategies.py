@@ -113,7 +113,10 @@ class MovingAverageCross(_WindowStrategy):
 
     def on_start(self) -> None:
         self._sums: dict[str, _RunningSums] = {}
-        self._fast_n, self._slow_n = Decimal(self.fast), Decimal(self.slow)  # the comparison's factors
+        # the parameters under names of their own: an instance attribute that shadows
+        # a class descriptor (``Param``) is read by CPython's slow, unspecialised path
+        self._fast_n, self._slow_n, self._short = self.fast, self.slow, self.short
+        self._fast_d, self._slow_d = Decimal(self.fast), Decimal(self.slow)  # the comparison's factors
         # symbol -> (long, exit) signals that repeat the position already held: a
         # level signal is sent on every price, and these never change, so they are
         # built once (signals are immutable)
@@ -124,7 +127,7 @@ class MovingAverageCross(_WindowStrategy):
         self._sums = {}
 
     def on_price(self, symbol: str, price: Decimal, ts_ns: int) -> Signals:
-        fast_n, slow_n = self.fast, self.slow
+        fast_n, slow_n = self._fast_n, self._slow_n
         sums = self._sums.get(symbol)
         if sums is None or len(sums.window) < slow_n:  # warming up (or restored): sum afresh
             window = self.windows.push(symbol, price)
@@ -139,15 +142,16 @@ class MovingAverageCross(_WindowStrategy):
             sums.fast = _add(_subtract(sums.fast, leaving_fast), price)
             sums.slow = _add(_subtract(sums.slow, leaving_slow), price)
         # fast mean vs slow mean, compared exactly: fast_sum * slow_n vs slow_sum * fast_n
-        fast_x, slow_x = _multiply(sums.fast, self._slow_n), _multiply(sums.slow, self._fast_n)
+        fast_x, slow_x = _multiply(sums.fast, self._slow_d), _multiply(sums.slow, self._fast_d)
         if fast_x > slow_x:
             wanted, relation = 1, ">"
         elif fast_x < slow_x:
-            wanted, relation = (-1 if self.short else 0), "<"
+            wanted, relation = (-1 if self._short else 0), "<"
         else:
             return None
         position = self._position(symbol)
-        if (position > _ZERO) - (position < _ZERO) == wanted:  # a no-op level signal: the reason is short
+        met = (position > _ZERO) if wanted > 0 else (position < _ZERO) if wanted < 0 else not position
+        if met:  # a no-op level signal: the reason is short
             held = self._held.get(symbol)
             if held is None:
                 held = self._held[symbol] = (
@@ -160,7 +164,7 @@ class MovingAverageCross(_WindowStrategy):
         return [Signal.long(symbol, reason=reason) if wanted > 0 else self._exit(symbol, reason)]
 
     def _exit(self, symbol: str, reason: str) -> Signal:
-        return Signal.short(symbol, reason=reason) if self.short else Signal.flat(symbol, reason=reason)
+        return Signal.short(symbol, reason=reason) if self._short else Signal.flat(symbol, reason=reason)
 
 
 class Breakout(_WindowStrategy):
