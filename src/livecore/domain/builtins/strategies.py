@@ -8,6 +8,7 @@ existing position is never re-bought.
 
 from __future__ import annotations
 
+import math
 from collections import deque
 from collections.abc import Mapping
 from decimal import Decimal
@@ -81,15 +82,21 @@ class _WindowStrategy(Strategy):
 
 
 class _RunningSums:
-    """One symbol's full price window and its exact fast and slow sums, updated in
-    place as each price enters (no allocation per price)."""
+    """One symbol's full price window and the running totals of its prices: each
+    entry of ``totals`` is the exact sum of every price seen up to one of the last
+    ``slow + 1`` prices, so any window's sum is a difference of two of them. A new
+    price costs one addition (updated in place, no allocation per price)."""
 
-    __slots__ = ("fast", "slow", "window")
+    __slots__ = ("totals", "window")
 
-    def __init__(self, window: deque[Decimal], fast: Decimal, slow: Decimal) -> None:
+    def __init__(self, window: deque[Decimal], slow: int) -> None:
         self.window = window
-        self.fast = fast
-        self.slow = slow
+        self.totals: deque[Decimal] = deque([_ZERO], maxlen=slow + 1)
+        total = _ZERO
+        for price in window:
+            total = _add(total, price)
+            self.totals.append(total)
+
 
 
 class MovingAverageCross(_WindowStrategy):
@@ -116,7 +123,11 @@ class MovingAverageCross(_WindowStrategy):
         # the parameters under names of their own: an instance attribute that shadows
         # a class descriptor (``Param``) is read by CPython's slow, unspecialised path
         self._fast_n, self._slow_n, self._short = self.fast, self.slow, self.short
-        self._fast_d, self._slow_d = Decimal(self.fast), Decimal(self.slow)  # the comparison's factors
+        # fast mean > slow mean  <=>  fast_sum * slow > slow_sum * fast; with both
+        # factors divided by their gcd one of them is often 1 (5 and 20: 4 and 1)
+        g = math.gcd(self.fast, self.slow)
+        self._fast_factor = Decimal(self.slow // g) if self.slow > g else None
+        self._slow_factor = Decimal(self.fast // g) if self.fast > g else None
         # symbol -> (long, exit) signals that repeat the position already held: a
         # level signal is sent on every price, and these never change, so they are
         # built once (signals are immutable)
@@ -128,21 +139,22 @@ class MovingAverageCross(_WindowStrategy):
 
     def on_price(self, symbol: str, price: Decimal, ts_ns: int) -> Signals:
         fast_n, slow_n = self._fast_n, self._slow_n
-        sums = self._sums.get(symbol)
-        if sums is None or len(sums.window) < slow_n:  # warming up (or restored): sum afresh
+        running = self._sums.get(symbol)
+        if running is None or len(running.window) < slow_n:  # warming up (or restored): sum afresh
             window = self.windows.push(symbol, price)
             if len(window) < slow_n:
                 return None
-            values = list(window)
-            sums = self._sums[symbol] = _RunningSums(window, _exact_sum(values[-fast_n:]), _exact_sum(values))
+            running = self._sums[symbol] = _RunningSums(window, slow_n)
         else:
-            window = sums.window
-            leaving_fast, leaving_slow = window[-fast_n], window[0]
-            window.append(price)
-            sums.fast = _add(_subtract(sums.fast, leaving_fast), price)
-            sums.slow = _add(_subtract(sums.slow, leaving_slow), price)
-        # fast mean vs slow mean, compared exactly: fast_sum * slow_n vs slow_sum * fast_n
-        fast_x, slow_x = _multiply(sums.fast, self._slow_d), _multiply(sums.slow, self._fast_d)
+            running.window.append(price)
+            running.totals.append(_add(running.totals[-1], price))
+        totals = running.totals
+        latest = totals[-1]
+        fast_sum, slow_sum = _subtract(latest, totals[-1 - fast_n]), _subtract(latest, totals[0])
+        # the means compared exactly, by cross-multiplication (a factor of 1 is skipped)
+        fast_factor, slow_factor = self._fast_factor, self._slow_factor
+        fast_x = fast_sum if fast_factor is None else _multiply(fast_sum, fast_factor)
+        slow_x = slow_sum if slow_factor is None else _multiply(slow_sum, slow_factor)
         if fast_x > slow_x:
             wanted, relation = 1, ">"
         elif fast_x < slow_x:
@@ -160,7 +172,7 @@ class MovingAverageCross(_WindowStrategy):
                 )
             return [held[0] if wanted > 0 else held[1]]
         # the signal can change the position: write the averages out
-        reason = f"fast {sums.fast / fast_n:.4f} {relation} slow {sums.slow / slow_n:.4f}"
+        reason = f"fast {fast_sum / fast_n:.4f} {relation} slow {slow_sum / slow_n:.4f}"
         return [Signal.long(symbol, reason=reason) if wanted > 0 else self._exit(symbol, reason)]
 
     def _exit(self, symbol: str, reason: str) -> Signal:
