@@ -286,7 +286,11 @@ class Portfolio:
         self._fault_detail = "".join(traceback.format_exception(exc)[-20:])
 
     def _routing_symbols(self) -> frozenset[str]:
-        return self._strategy.symbols | self._books.positions.keys() | self._orders.open_symbols()
+        universe = self._strategy.symbols
+        held, working = self._books.positions.keys(), self._orders.open_symbols()
+        if held <= universe and working <= universe:  # the usual case, checked after every order and report
+            return universe
+        return universe | held | working
 
     def _refresh_symbols(self) -> None:
         symbols = self._routing_symbols()
