@@ -180,7 +180,8 @@ class Portfolio:
 
     @property
     def books(self) -> Books:
-        """The live books (read them; do not mutate)."""
+        """The live books (read them; do not mutate): one object for the portfolio's
+        lifetime (a restore builds a new portfolio)."""
         return self._books
 
     def set_trading_enabled(self, enabled: bool) -> None:
@@ -194,7 +195,7 @@ class Portfolio:
         symbol = event.symbol
         is_bar = isinstance(event, Bar)
         # a bar's price is its close (``Bar.price``, read here without the property call)
-        price = event.close if isinstance(event, Bar) else event.price
+        price = event.close if is_bar else event.price  # type: ignore[union-attr]
         previous = self._books.mark(symbol, price, event.ts_ns)
         self._counters.events += 1
         if self._fault is not None:
