@@ -139,8 +139,11 @@ class Configurable:
         self._param_values = self.validate_params(params)
         # each value also as an instance attribute, which shadows its (non-data)
         # ``Param`` descriptor: a strategy reads its parameters on every event, and a
-        # plain attribute read costs a fraction of a descriptor call
-        vars(self).update(self._param_values)
+        # plain attribute read costs a fraction of a descriptor call. Set one by one:
+        # ``vars(self).update`` would turn the instance's inline attribute values into
+        # a dict, and CPython then reads every attribute of it the slow way.
+        for name, value in self._param_values.items():
+            setattr(self, name, value)
 
     @classmethod
     def validate_params(cls, raw: Mapping[str, Any]) -> dict[str, Any]:
