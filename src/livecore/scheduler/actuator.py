@@ -6,8 +6,9 @@ node) first (refused if someone advanced it meanwhile), then the registry,
 then the signed ``portfolio.load``. A portfolio that lost its node while no
 other node can take it has its fence advanced to an ownerless epoch, so that
 the lost node (if it was only cut off) stops trading it at its next fence
-check, and waits visibly in ``pending``. Every failover is audited and told to
-the operator (``livecore.notify``, a non-blocking put).
+check, and waits visibly in ``pending``. Every failover is audited with why its
+node counts as dead (``reason``: ``control.cluster.NodeLoss``) and told to the
+operator (``livecore.notify``, a non-blocking put).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
+from livecore.control.cluster import NodeLoss
 from livecore.control.commands import Command, CommandChannel
 from livecore.control.requests import NO_CAPACITY, NO_LIVE_NODE
 from livecore.notify import NO_NOTICES, NoticeSink, failover_notice
@@ -99,7 +101,9 @@ class Actuator:
         fences: Mapping[str, Fence],
         candidates: dict[str, Candidate],
         any_alive: bool,
+        losses: Mapping[str, NodeLoss] | None = None,
     ) -> None:
+        """``losses``: why each dead node counts as dead (a node not in it: its heartbeat expired)."""
         ledger = self._ledger
         budget = self._max_commands
         for pid in plan.loaded:
@@ -133,7 +137,7 @@ class Actuator:
             if not self._acting():
                 return
             entry = entries[place.portfolio_id]
-            self._place(place, entry, fences.get(place.portfolio_id), candidates, any_alive)
+            self._place(place, entry, fences.get(place.portfolio_id), candidates, any_alive, losses or {})
 
     def check_refusals(self) -> None:
         """Loads a node refused (bad spec, full, code_mismatch): shown in status; audited
@@ -166,8 +170,10 @@ class Actuator:
         fence: Fence | None,
         candidates: dict[str, Candidate],
         any_alive: bool,
+        losses: Mapping[str, NodeLoss],
     ) -> None:
         pid = place.portfolio_id
+        loss = losses.get(place.lost_node or "", NodeLoss.HEARTBEAT_EXPIRED)
         symbols = self._symbols.of(entry.spec_toml)
         target = _preferred(place.prefer, pid, candidates) or choose_node(symbols, candidates.values(), self._slack)
         epoch = max(entry.epoch, fence.epoch if fence else 0) + 1
@@ -177,7 +183,7 @@ class Actuator:
             if place.lost_node is not None:
                 self._coord.advance_fence(key, epoch, "")
                 self._store.registry.set_placement(pid, None, entry.epoch, self._wall_ns())
-                self._audit_failover(pid, place.lost_node, None, epoch)
+                self._audit_failover(pid, place.lost_node, None, epoch, loss)
             return
         if not self._coord.advance_fence(key, epoch, target):
             self._ledger.pending[pid] = "ownership fence moved; retrying"
@@ -188,13 +194,15 @@ class Actuator:
         candidates[target] = candidates[target].with_portfolio(pid, symbols)
         self._ledger.pending.pop(pid, None)
         if place.lost_node is not None:
-            self._audit_failover(pid, place.lost_node, target, epoch)
+            self._audit_failover(pid, place.lost_node, target, epoch, loss)
         log.info("placed %s on %s at epoch %d (%s)", pid, target, epoch, place.reason)
 
-    def _audit_failover(self, pid: str, lost: str, target: str | None, epoch: int) -> None:
+    def _audit_failover(self, pid: str, lost: str, target: str | None, epoch: int, loss: NodeLoss) -> None:
         self.failovers += 1
-        log.warning("failover of %s from dead node %s to %s (epoch %d)", pid, lost, target or "nowhere yet", epoch)
-        self._audit("failover", {"portfolio_id": pid, "from": lost, "to": target, "epoch": epoch})
+        log.warning(
+            "failover of %s from dead node %s (%s) to %s (epoch %d)", pid, lost, loss, target or "nowhere yet", epoch
+        )
+        self._audit("failover", {"portfolio_id": pid, "from": lost, "to": target, "epoch": epoch, "reason": str(loss)})
         self._notices.notify(failover_notice(pid, lost, target, epoch))
 
     def _audit(self, event: str, detail: dict[str, object]) -> None:
