@@ -283,6 +283,17 @@ def test_fence_advances_and_refuses_stale_writers(coord: Coordination, ns: str) 
     assert coord.get_fence(key) == Fence(5, "n2")
 
 
+def test_get_fences_reads_many_at_once(coord: Coordination, ns: str) -> None:
+    coord.advance_fence(ns + "f1", 3, "n1")
+    coord.advance_fence(ns + "f2", 5, "")
+    coord.set(ns + "plain", "v")
+    assert coord.get_fences([ns + "f1", ns + "f2", ns + "never"]) == {
+        ns + "f1": Fence(3, "n1"),
+        ns + "f2": Fence(5, ""),
+    }
+    assert coord.get_fences([]) == {}
+
+
 def test_concurrent_fence_advancers_highest_wins(coord: Coordination, ns: str) -> None:
     key = ns + "portfolio:epoch:p1"
     threads, per_thread = 8, 12

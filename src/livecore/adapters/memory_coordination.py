@@ -319,10 +319,18 @@ class MemoryCoordination(Coordination):
 
     def get_fence(self, key: str) -> Fence | None:
         with self._lock:
-            fields = self._keys.hash(key)
-            if fields is None:
-                return None
-            return Fence(int(fields["epoch"]), fields["owner"])
+            return self._fence(key)
+
+    def get_fences(self, keys: Collection[str]) -> dict[str, Fence]:
+        with self._lock:
+            found = {key: self._fence(key) for key in keys}
+        return {key: fence for key, fence in found.items() if fence is not None}
+
+    def _fence(self, key: str) -> Fence | None:
+        fields = self._keys.hash(key)
+        if fields is None:
+            return None
+        return Fence(int(fields["epoch"]), fields["owner"])
 
     # --- sessions ------------------------------------------------------------
 

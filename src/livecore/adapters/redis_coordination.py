@@ -355,6 +355,22 @@ class RedisCoordination(Coordination):
             return None
         return Fence(int(epoch), cast(str, owner or ""))
 
+    def get_fences(self, keys: Collection[str]) -> dict[str, Fence]:
+        """One pipeline of HMGETs (not a transaction: each fence is read as it is)."""
+        ordered = list(keys)
+        if not ordered:
+            return {}
+        with self._call("get_fences", ordered[0]):
+            pipe = self._r.pipeline(transaction=False)
+            for key in ordered:
+                pipe.hmget(key, ["epoch", "owner"])
+            answers = pipe.execute()
+        return {
+            key: Fence(int(epoch), cast(str, owner or ""))
+            for key, (epoch, owner) in zip(ordered, answers, strict=True)
+            if epoch is not None
+        }
+
     # --- sessions ------------------------------------------------------------
 
     def open_session(self, name: str) -> Session:

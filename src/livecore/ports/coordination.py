@@ -157,6 +157,16 @@ class Coordination(ABC):
     def get_fence(self, key: str) -> Fence | None:
         """The stored fence, or None if never set. Fences do not expire."""
 
+    def get_fences(self, keys: Collection[str]) -> dict[str, Fence]:
+        """The stored fence of each key that has one, in one round trip where the
+        backend can (the scheduler reads every portfolio's fence each pass)."""
+        out = {}
+        for key in keys:
+            fence = self.get_fence(key)
+            if fence is not None:
+                out[key] = fence
+        return out
+
     # --- sessions ----------------------------------------------------------
 
     @abstractmethod

@@ -282,12 +282,9 @@ class Scheduler:
         self._ledger.clear()
 
     def _fences(self, pids: set[str]) -> dict[str, Fence]:
-        out = {}
-        for pid in pids:
-            fence = self._coord.get_fence(names.portfolio_epoch_key(pid))
-            if fence is not None:
-                out[pid] = fence
-        return out
+        """Every portfolio's fence, in one round trip."""
+        keys = {names.portfolio_epoch_key(pid): pid for pid in pids}
+        return {keys[key]: fence for key, fence in self._coord.get_fences(keys).items()}
 
     def _candidates(
         self, cluster: Cluster, reported: dict[str, dict[str, int]], entries: dict[str, RegistryEntry]
