@@ -264,7 +264,7 @@ class Bench:
 
     # --- the scenario ------------------------------------------------------------------
 
-    def start(self, symbols: int, rate: float, workdir: Path, probe: bool) -> None:
+    def start(self, symbols: int, rate: float, workdir: Path, probe: int | None) -> None:
         self.cluster.gateway()
         self.cluster.scheduler()
         for node_id in NODES:
@@ -573,7 +573,7 @@ def _servers() -> Iterator[tuple[str, ServerProcess, str]]:
 
 def run(bench: Bench, redis: ServerProcess, args: argparse.Namespace, workdir: Path) -> Results:
     results = Results()
-    bench.start(args.symbols, args.rate, workdir, probe=args.strategy == "probe")
+    bench.start(args.symbols, args.rate, workdir, probe=args.probe_every if args.strategy == "probe" else None)
     for _ in range(args.rounds):
         results.failovers.extend(bench.failover())
     for seconds in args.stall:
@@ -600,6 +600,7 @@ def main() -> None:
     parser.add_argument("--tick", type=float, default=0.2, help="scheduler pass interval, seconds")
     parser.add_argument("--session-poll", type=float, default=None, help="the scheduler's --session-poll")
     parser.add_argument("--strategy", choices=("probe", "signals"), default="probe")
+    parser.add_argument("--probe-every", type=int, default=8, help="the probe orders on every N-th price")
     parser.add_argument("--json", default="", help="also write the raw samples to this file")
     parser.add_argument("--keep-logs", action="store_true", help="print where the process logs are")
     args = parser.parse_args()
@@ -630,9 +631,10 @@ def main() -> None:
             store.close()
             coord.close()
     poll = "default" if args.session_poll is None else f"{args.session_poll:g} s"
+    strategy = f"probe, every {args.probe_every} prices" if args.strategy == "probe" else "signals"
     console.print(
         f"cluster: 3 nodes (heartbeat {HEARTBEAT_INTERVAL_S:g} s, TTL {HEARTBEAT_TTL_S:g} s), scheduler tick "
-        f"{args.tick:g} s, session poll {poll}, {args.portfolios} portfolios ({args.strategy}), {args.symbols} "
+        f"{args.tick:g} s, session poll {poll}, {args.portfolios} portfolios ({strategy}), {args.symbols} "
         f"symbols at {args.rate:g} ticks/s; Tansu + redis-server + PostgreSQL on this machine"
     )
     report(console, results, args)

@@ -144,18 +144,15 @@ def symbol(n: int) -> str:
     return f"SYM{n:04d}"
 
 
-PROBE = 'class = "livecore.testing.strategies:Probe"\nparams = { every = 8 }'
-
-
-def spec_toml(index: int, symbols: int, quantity: int = 10, probe: bool = False) -> str:
+def spec_toml(index: int, symbols: int, quantity: int = 10, probe: int | None = None) -> str:
     """Portfolio ``index`` (0-based) trades two neighbouring symbols with a fast built-in
     strategy (tiny windows: a signal every few ticks) and a fixed-quantity sizer; with
     ``probe``, with ``livecore.testing.strategies:Probe`` (an order on its first price
-    after every start)."""
+    after every start, then one every ``probe`` prices)."""
     pid = portfolio_id(index)
     first, second = symbol(index % symbols + 1), symbol((index + 1) % symbols + 1)
-    if probe:
-        strategy = PROBE
+    if probe is not None:
+        strategy = f'class = "livecore.testing.strategies:Probe"\nparams = {{ every = {probe} }}'
     elif index % 2 == 0:
         strategy = 'class = "ma_crossover"\nparams = { fast = 2, slow = 4 }'
     else:
@@ -171,7 +168,7 @@ def portfolio_id(index: int) -> str:
     return f"e2e-{index + 1:02d}"
 
 
-def write_specs(directory: Path, count: int, symbols: int, probe: bool = False) -> list[Path]:
+def write_specs(directory: Path, count: int, symbols: int, probe: int | None = None) -> list[Path]:
     directory.mkdir(parents=True, exist_ok=True)
     paths = []
     for index in range(count):
