@@ -117,6 +117,11 @@ class Scheduler:
         return self._stall.stalls
 
     @property
+    def sessions_closed(self) -> int:
+        """Node sessions this scheduler saw closed between passes (each started a pass)."""
+        return self._sessions.closed_seen
+
+    @property
     def leader_epoch(self) -> int | None:
         lease = self._elector.lease
         return None if lease is None else lease.epoch

@@ -35,8 +35,7 @@ class SessionWatch:
         self._clock = clock
         self._tokens: dict[str, str] = {}
         self._next = -math.inf
-        self.checks = 0
-        self.triggered = 0
+        self.closed_seen = 0  # node sessions seen closed between passes
 
     def watch(self, cluster: Cluster) -> None:
         """Watch the sessions of the nodes alive in ``cluster`` (the last pass's view)."""
@@ -55,11 +54,10 @@ class SessionWatch:
         if self._poll is None or not self._tokens or now < self._next:
             return []
         self._next = now + self._poll
-        self.checks += 1
         states = session_states(self._coord, self._tokens.values())
         gone = sorted(nid for nid, token in self._tokens.items() if states.get(token) is SessionState.CLOSED)
         if gone:
-            self.triggered += 1
+            self.closed_seen += len(gone)
             log.warning("session of node(s) %s closed: their process is gone; a pass starts now", ", ".join(gone))
             for node_id in gone:
                 del self._tokens[node_id]  # told once; the pass decides

@@ -138,6 +138,7 @@ def test_between_passes_a_closed_session_starts_a_pass_at_once(tmp_path: Path) -
             holder.crash()
             wait_until(lambda: failovers(h) == {"p1": "session_closed"}, WAIT, "failover by the closed session")
             wait_until(lambda: other.loaded == {"p1": 2}, WAIT, "p1 loaded on the survivor")
+            assert sched.sessions_closed == 1
         finally:
             stop.set()
             loop.join(10)
