@@ -51,6 +51,7 @@ EXPECTED: list[tuple[tuple[str, ...], str, object]] = [
     (("scheduler",), "load_timeout", SCHEDULER.load_timeout),
     (("scheduler",), "ack_timeout", SCHEDULER.ack_timeout),
     (("scheduler",), "dead_after", SCHEDULER.dead_after or 0.0),
+    (("scheduler",), "session_poll", SCHEDULER.session_poll or 0.0),
     (("scheduler",), "default_capacity", SCHEDULER.default_capacity),
     (("scheduler",), "affinity_slack", SCHEDULER.affinity_slack),
     (("scheduler",), "rebalance_moves", SCHEDULER.rebalance_moves),
