@@ -334,7 +334,9 @@ class LiveCore:
         # Placements recorded by an earlier run name these nodes: a scheduler that
         # looked before they heartbeat would fail their portfolios over to nobody.
         self._wait_nodes_ready(config.ready_timeout_s)
-        self.scheduler = Scheduler(config.scheduler, coord, store, channel, notices=self._notices)
+        # placement maps symbols to the partitions of the topic this run creates
+        scheduler_config = dataclasses.replace(config.scheduler, market_partitions=config.topics.market_data)
+        self.scheduler = Scheduler(scheduler_config, coord, store, channel, notices=self._notices)
         self.scheduler.start()
         self.started_at = time.monotonic()
 

@@ -23,7 +23,7 @@ from livecore.notify import NO_NOTICES, NoticeSink, failover_notice
 from livecore.ports.coordination import Coordination, Fence
 from livecore.ports.store import RegistryEntry, Store
 from livecore.scheduler.convergence import Place, Plan, Sent
-from livecore.scheduler.placement import Candidate, choose_node
+from livecore.scheduler.placement import Candidate, choose_node, place_all
 from livecore.scheduler.specs import SymbolIndex
 from livecore.wire import names
 
@@ -129,11 +129,13 @@ class Actuator:
                     "stale_copy",
                     {"portfolio_id": stale.portfolio_id, "node_id": stale.node_id, "epoch": stale.epoch},
                 )
-        for place in sorted(plan.place, key=lambda p: p.portfolio_id)[:budget]:
+        places = sorted(plan.place, key=lambda p: p.portfolio_id)[:budget]
+        planned = self._plan(places, entries, candidates)
+        for place in places:
             if not self._acting():
                 return
-            entry = entries[place.portfolio_id]
-            self._place(place, entry, fences.get(place.portfolio_id), candidates, any_alive)
+            pid = place.portfolio_id
+            self._place(place, entries[pid], fences.get(pid), candidates, any_alive, planned.get(pid))
 
     def check_refusals(self) -> None:
         """Loads a node refused (bad spec, full, code_mismatch): shown in status; audited
@@ -159,6 +161,24 @@ class Actuator:
         signed = self._channel.send(command, node, pid, params)
         self._ledger.sent[(pid, node)] = Sent(command, node, epoch, self._clock(), signed.nonce)
 
+    def _plan(
+        self, places: list[Place], entries: Mapping[str, RegistryEntry], candidates: Mapping[str, Candidate]
+    ) -> dict[str, str | None]:
+        """Where this pass's placements go, as one batch (``placement.place_all``: the
+        portfolios of one partition together), after those that keep their preferred node."""
+        nodes = dict(candidates)
+        demands: dict[str, frozenset[str]] = {}
+        partitions: dict[str, frozenset[int]] = {}
+        for place in places:
+            pid, spec = place.portfolio_id, entries[place.portfolio_id].spec_toml
+            symbols, parts = self._symbols.of(spec), self._symbols.partitions(spec)
+            preferred = _preferred(place.prefer, pid, nodes)
+            if preferred is None:
+                demands[pid], partitions[pid] = symbols, parts
+            else:
+                nodes[preferred] = nodes[preferred].with_portfolio(pid, symbols, parts)
+        return place_all(demands, nodes.values(), self._slack, partitions) if demands else {}
+
     def _place(
         self,
         place: Place,
@@ -166,10 +186,14 @@ class Actuator:
         fence: Fence | None,
         candidates: dict[str, Candidate],
         any_alive: bool,
+        planned: str | None = None,
     ) -> None:
         pid = place.portfolio_id
-        symbols = self._symbols.of(entry.spec_toml)
-        target = _preferred(place.prefer, pid, candidates) or choose_node(symbols, candidates.values(), self._slack)
+        symbols, partitions = self._symbols.of(entry.spec_toml), self._symbols.partitions(entry.spec_toml)
+        target = _preferred(place.prefer, pid, candidates)
+        if target is None:
+            fits = planned is not None and _takes(candidates.get(planned))
+            target = planned if fits else choose_node(symbols, candidates.values(), self._slack, partitions=partitions)
         epoch = max(entry.epoch, fence.epoch if fence else 0) + 1
         key = names.portfolio_epoch_key(pid)
         if target is None:
@@ -185,7 +209,7 @@ class Actuator:
         self._store.registry.set_placement(pid, target, epoch, self._wall_ns())
         self._send(Command.LOAD, pid, target, epoch, {"epoch": epoch})
         self.placements += 1
-        candidates[target] = candidates[target].with_portfolio(pid, symbols)
+        candidates[target] = candidates[target].with_portfolio(pid, symbols, partitions)
         self._ledger.pending.pop(pid, None)
         if place.lost_node is not None:
             self._audit_failover(pid, place.lost_node, target, epoch)
@@ -199,6 +223,10 @@ class Actuator:
 
     def _audit(self, event: str, detail: dict[str, object]) -> None:
         self._store.audit.record("scheduler", event, detail, self._wall_ns())
+
+
+def _takes(node: Candidate | None) -> bool:
+    return node is not None and node.alive and node.accepting and node.has_room
 
 
 def _preferred(prefer: str | None, pid: str, candidates: Mapping[str, Candidate]) -> str | None:
@@ -235,5 +263,13 @@ def build_candidates(
     for nid, (capacity, accepting) in nodes.items():
         pids = frozenset(held[nid])
         specs = [entries[p].spec_toml for p in pids if p in entries]
-        out[nid] = Candidate(nid, capacity, pids, symbols.union(specs), alive=True, accepting=accepting)
+        out[nid] = Candidate(
+            nid,
+            capacity,
+            pids,
+            symbols.union(specs),
+            alive=True,
+            accepting=accepting,
+            partitions=symbols.partitions_union(specs),
+        )
     return out
