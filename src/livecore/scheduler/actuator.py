@@ -23,7 +23,7 @@ from livecore.notify import NO_NOTICES, NoticeSink, failover_notice
 from livecore.ports.coordination import Coordination, Fence
 from livecore.ports.store import RegistryEntry, Store
 from livecore.scheduler.convergence import Place, Plan, Sent
-from livecore.scheduler.placement import Candidate, choose_node, place_all
+from livecore.scheduler.placement import Candidate, batch_order, choose_node, plan_placements
 from livecore.scheduler.specs import SymbolIndex
 from livecore.wire import names
 
@@ -129,13 +129,11 @@ class Actuator:
                     "stale_copy",
                     {"portfolio_id": stale.portfolio_id, "node_id": stale.node_id, "epoch": stale.epoch},
                 )
-        places = sorted(plan.place, key=lambda p: p.portfolio_id)[:budget]
-        planned = self._plan(places, entries, candidates)
-        for place in places:
+        for place, planned in self._plan(plan.place, budget, entries, candidates):
             if not self._acting():
                 return
             pid = place.portfolio_id
-            self._place(place, entries[pid], fences.get(pid), candidates, any_alive, planned.get(pid))
+            self._place(place, entries[pid], fences.get(pid), candidates, any_alive, planned)
 
     def check_refusals(self) -> None:
         """Loads a node refused (bad spec, full, code_mismatch): shown in status; audited
@@ -162,22 +160,32 @@ class Actuator:
         self._ledger.sent[(pid, node)] = Sent(command, node, epoch, self._clock(), signed.nonce)
 
     def _plan(
-        self, places: list[Place], entries: Mapping[str, RegistryEntry], candidates: Mapping[str, Candidate]
-    ) -> dict[str, str | None]:
-        """Where this pass's placements go, as one batch (``placement.place_all``: the
-        portfolios of one partition together), after those that keep their preferred node."""
+        self,
+        places: list[Place],
+        budget: int,
+        entries: Mapping[str, RegistryEntry],
+        candidates: Mapping[str, Candidate],
+    ) -> list[tuple[Place, str | None]]:
+        """This pass's placements, at most ``budget``, in the order to carry them out:
+        those that keep their preferred node first, then the first of the others in
+        ``placement.batch_order`` (the portfolios of one partition together), planned
+        as one batch against the mean of every waiting placement."""
+        by_id = {place.portfolio_id: place for place in places}
+        partitions = {pid: self._symbols.partitions(entries[pid].spec_toml) for pid in by_id}
         nodes = dict(candidates)
-        demands: dict[str, frozenset[str]] = {}
-        partitions: dict[str, frozenset[int]] = {}
-        for place in places:
-            pid, spec = place.portfolio_id, entries[place.portfolio_id].spec_toml
-            symbols, parts = self._symbols.of(spec), self._symbols.partitions(spec)
-            preferred = _preferred(place.prefer, pid, nodes)
+        kept: list[tuple[Place, str | None]] = []
+        others: list[str] = []
+        for pid in batch_order(by_id, partitions):
+            preferred = _preferred(by_id[pid].prefer, pid, nodes)
             if preferred is None:
-                demands[pid], partitions[pid] = symbols, parts
-            else:
-                nodes[preferred] = nodes[preferred].with_portfolio(pid, symbols, parts)
-        return place_all(demands, nodes.values(), self._slack, partitions) if demands else {}
+                others.append(pid)
+            elif len(kept) < budget:
+                kept.append((by_id[pid], preferred))
+                spec = entries[pid].spec_toml
+                nodes[preferred] = nodes[preferred].with_portfolio(pid, self._symbols.of(spec), partitions[pid])
+        batch = {pid: self._symbols.of(entries[pid].spec_toml) for pid in others[: budget - len(kept)]}
+        planned = plan_placements(batch, nodes.values(), self._slack, partitions, pending=len(others))
+        return kept + [(by_id[pid], node) for pid, node in planned]
 
     def _place(
         self,

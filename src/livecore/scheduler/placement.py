@@ -24,7 +24,10 @@ leads to (when capacity allows). Among those nodes the key, smallest first, is
 A batch is placed in the order of its portfolios' partitions (then ids), so
 the portfolios of one partition follow each other: the first opens the
 partition on the lightest node and the next ones join it there until that node
-reaches the bound. On a cluster of equal nodes, single-partition portfolios of
+reaches the bound. The scheduler applies a pass's decisions in that order too,
+so a pass cut short (its command budget, a lease about to lapse) leaves whole
+partitions placed and the next pass, planning the rest against the same mean,
+carries on where it stopped. On a cluster of equal nodes, single-partition portfolios of
 ``P`` partitions end on nodes reading about ``P / nodes`` partitions each.
 
 Rebalancing moves portfolios from the heaviest node to the lightest while they
@@ -154,32 +157,52 @@ def _best(
     return best.node_id
 
 
+def batch_order(portfolios: Iterable[str], partitions_of: Mapping[str, frozenset[int]]) -> list[str]:
+    """The order a batch is placed in: by the portfolios' partitions, then id."""
+    return sorted(portfolios, key=lambda p: (sorted(partitions_of.get(p, ())), p))
+
+
+def plan_placements(
+    demands: Mapping[str, frozenset[str]],
+    nodes: Iterable[Candidate],
+    affinity_slack: int = 1,
+    partitions_of: Mapping[str, frozenset[int]] | None = None,
+    pending: int | None = None,
+) -> list[tuple[str, str | None]]:
+    """Place every portfolio of ``demands`` ({id: symbols}; ``partitions_of``: {id:
+    its market.data partitions}) as one batch, each placement counting against the
+    next (see the module docstring); the decisions in the order they were made
+    (``batch_order``), None where no node could take the portfolio. ``pending``:
+    how many portfolios wait in all when ``demands`` is only the first part of
+    them (the mean the bound is taken from counts them all)."""
+    parts = partitions_of or {}
+    usable = {n.node_id: n for n in _unique(nodes) if _usable(n, frozenset())}
+    placing = max(len(demands), pending or 0)
+    mean_bound = (_mean_after(list(usable.values()), placing) + affinity_slack) if usable else 0
+    decisions: list[tuple[str, str | None]] = []
+    for pid in batch_order(demands, parts):
+        if not usable:
+            decisions.append((pid, None))
+            continue
+        symbols, partitions = demands[pid], parts.get(pid, frozenset())
+        chosen = _best(list(usable.values()), symbols, partitions, mean_bound, affinity_slack)
+        decisions.append((pid, chosen))
+        placed = usable[chosen].with_portfolio(pid, symbols, partitions)
+        if placed.has_room:
+            usable[chosen] = placed
+        else:
+            del usable[chosen]
+    return decisions
+
+
 def place_all(
     demands: Mapping[str, frozenset[str]],
     nodes: Iterable[Candidate],
     affinity_slack: int = 1,
     partitions_of: Mapping[str, frozenset[int]] | None = None,
 ) -> dict[str, str | None]:
-    """Place every portfolio of ``demands`` ({id: symbols}; ``partitions_of``: {id:
-    its market.data partitions}) as one batch, each placement counting against the
-    next (see the module docstring). None means no node could take it."""
-    parts = partitions_of or {}
-    usable = {n.node_id: n for n in _unique(nodes) if _usable(n, frozenset())}
-    mean_bound = (_mean_after(list(usable.values()), len(demands)) + affinity_slack) if usable else 0
-    result: dict[str, str | None] = {}
-    for pid in sorted(demands, key=lambda p: (sorted(parts.get(p, ())), p)):
-        if not usable:
-            result[pid] = None
-            continue
-        symbols, partitions = demands[pid], parts.get(pid, frozenset())
-        chosen = _best(list(usable.values()), symbols, partitions, mean_bound, affinity_slack)
-        result[pid] = chosen
-        placed = usable[chosen].with_portfolio(pid, symbols, partitions)
-        if placed.has_room:
-            usable[chosen] = placed
-        else:
-            del usable[chosen]
-    return dict(sorted(result.items()))
+    """``plan_placements`` as {portfolio id: node id or None}."""
+    return dict(sorted(plan_placements(demands, nodes, affinity_slack, partitions_of)))
 
 
 def _union_of(portfolios: Iterable[str], of: Mapping[str, frozenset[_T]]) -> frozenset[_T]:

@@ -82,9 +82,11 @@ def test_affinity_keeps_same_symbol_portfolios_together(tmp_path: Path) -> None:
         assert placed["p1"] == placed["p3"] != placed["p2"]
 
 
-def test_a_deploy_splits_the_market_data_partitions_between_the_nodes(tmp_path: Path) -> None:
+@pytest.mark.parametrize("per_tick", [500, 5])
+def test_a_deploy_splits_the_market_data_partitions_between_the_nodes(tmp_path: Path, per_tick: int) -> None:
     """24 portfolios, each trading one symbol of one of the 8 partitions of market.data,
-    deployed at once (ids in no partition order): each node gets 12 and reads 4."""
+    deployed at once (ids in no partition order): each node gets 12 and reads 4, also
+    when the passes may place only 5 at a time."""
     symbols: dict[int, list[str]] = {}
     for n in range(1, 400):
         symbol = f"SYM{n:04d}"
@@ -98,8 +100,8 @@ def test_a_deploy_splits_the_market_data_partitions_between_the_nodes(tmp_path: 
             pid = f"p-{rnd.getrandbits(32):08x}"
             h.deploy(pid, symbols[i % 8][i // 8])
             partition_of[pid] = i % 8
-        sched = h.scheduler(affinity_slack=1)
-        h.settle(sched)
+        sched = h.scheduler(affinity_slack=1, max_commands_per_tick=per_tick)
+        h.step(sched, rounds=4 + 24 // per_tick)
         placed = {e.portfolio_id: e.node_id for e in h.store.registry.list()}
     read = {nid: {partition_of[pid] for pid, node in placed.items() if node == nid} for nid in ("a", "b")}
     assert sorted(Counter(placed.values()).values()) == [12, 12]
