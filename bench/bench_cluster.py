@@ -10,7 +10,9 @@ machine is not failed over mid-run), and deploys P portfolios with an idle strat
 strategy). Every symbol is traded by exactly one portfolio and each
 portfolio's symbols lie in one partition of ``market.data`` (8 partitions), so
 a node that reads only the partitions of its own portfolios has a read
-amplification of 1 when placement gives each node whole partitions.
+amplification of 1 when placement gives each node whole partitions. The
+scheduler starts once the nodes are up and everything is deployed, as after a
+cluster restart: its passes place the portfolios as one batch (placement.py).
 
 Once every portfolio is loaded, this process publishes pre-encoded ticks over
 all symbols, round robin, as fast as one confluent-kafka producer goes (or at
@@ -178,7 +180,6 @@ def run_round(args: argparse.Namespace, nodes: int, console: Console) -> Round:
         coord = open_coordination(redis.url)
         stack.callback(coord.close)
         node_ids = [f"n{i}" for i in range(1, nodes + 1)]
-        cluster.scheduler()
         for nid in node_ids:
             cluster.spawn(nid, ["node", "--id", nid, "--heartbeat-interval", "1",
                                 "--heartbeat-ttl", f"{HEARTBEAT_TTL_S:g}", "--status-every", "0",
@@ -188,6 +189,7 @@ def run_round(args: argparse.Namespace, nodes: int, console: Console) -> Round:
         deployed = cluster.cli(["portfolio", "deploy", *map(str, specs)])
         if deployed.returncode != 0:
             raise RuntimeError(deployed.stdout + deployed.stderr + cluster.logs())
+        cluster.scheduler()  # after the deploy: its first passes place the whole batch
 
         def loaded() -> int:
             return sum(int(metrics(coord, n).get("portfolio_count", "0")) for n in node_ids)
