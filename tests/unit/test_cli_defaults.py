@@ -61,6 +61,7 @@ EXPECTED: list[tuple[tuple[str, ...], str, object]] = [
     (("node",), "workers", NODE.workers),
     (("node",), "max_tick_age", NODE.max_tick_age_s),
     (("node",), "switch_interval_ms", (NODE.gil_switch_interval_s or 0.0) * 1000),
+    (("node",), "all_partitions", NODE.all_market_partitions),
     *[(("node", c), "timeout", OPS.ack_timeout) for c in ("shutdown", "pause", "resume")],
     *[(("portfolio", c), "timeout", OPS.ack_timeout) for c in ("deploy", "stop", "remove", "reload")],
     (("portfolio", "migrate"), "timeout", OPS.migrate_timeout),

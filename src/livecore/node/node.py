@@ -111,6 +111,7 @@ class ExecutionNode:
         self._hosting = parts.hosting
         self._halt = parts.halt
         self.market_loop, self.feedback_loop = parts.market_loop, parts.feedback_loop
+        self._market = parts.market
         self.dispatcher, self.schedule_loop = parts.dispatcher, parts.schedule_loop
 
     # --- seed counters ------------------------------------------------------------------
@@ -139,6 +140,11 @@ class ExecutionNode:
     def order_failures(self) -> int:
         """Order deliveries that failed (each is retried)."""
         return self._sender.failures
+
+    @property
+    def market_partitions(self) -> frozenset[int]:
+        """The partitions of ``market.data`` the node reads now."""
+        return self._market.partitions
 
     @property
     def paused(self) -> bool:
@@ -328,6 +334,8 @@ class ExecutionNode:
             "events": self.total_event_count,
             "conflated": self.dropped_event_count,
             "stale": self.market_loop.stale,
+            "read_amplification": self.market_loop.read_amplification,
+            "market_partitions": sorted(self._market.partitions),
             "orders": self._sender.delivered,
             "dead_letters": self._dead_letters.count,
             "latency_p50_us": None if p50 is None else p50 * 1e6,
@@ -358,6 +366,11 @@ class ExecutionNode:
                 workers=self.config.workers,
                 cluster_halted=self._halt.halted,
                 market_time_ns=self.market_loop.market_time_ns or None,
+                market_events=self.market_loop.events,
+                routed_events=self.market_loop.routed,
+                read_amplification=self.market_loop.read_amplification,
+                market_partitions=len(self._market.partitions),
+                market_partitions_total=self._market.partition_count or None,
                 loops=self._loop_counters(),
             ),
         )

@@ -29,7 +29,7 @@ from livecore.notify import NO_NOTICES, NoticeSink, failover_notice
 from livecore.ports.coordination import Coordination, Fence
 from livecore.ports.store import RegistryEntry, Store
 from livecore.scheduler.convergence import Place, Plan, Sent
-from livecore.scheduler.placement import Candidate, choose_node
+from livecore.scheduler.placement import Candidate, batch_order, choose_node, plan_placements
 from livecore.scheduler.specs import SymbolIndex
 from livecore.wire import names
 
@@ -151,8 +151,8 @@ class Actuator:
                     AuditEvent.STALE_COPY,
                     {"portfolio_id": stale.portfolio_id, "node_id": stale.node_id, "epoch": stale.epoch},
                 )
-        places = sorted(plan.place, key=lambda p: p.portfolio_id)[:budget]
-        self._place_all(places, entries, fences, candidates, any_alive, losses or {})
+        planned = self._plan(plan.place, budget, entries, candidates)
+        self._place_all(planned, entries, fences, candidates, any_alive, losses or {})
 
     def check_refusals(self) -> None:
         """Loads a node refused (bad spec, full, code_mismatch): shown in status; audited
@@ -181,7 +181,7 @@ class Actuator:
 
     def _place_all(
         self,
-        places: list[Place],
+        places: list[tuple[Place, str | None]],
         entries: Mapping[str, RegistryEntry],
         fences: Mapping[str, Fence],
         candidates: dict[str, Candidate],
@@ -189,11 +189,11 @@ class Actuator:
         losses: Mapping[str, NodeLoss],
     ) -> None:
         grants = []
-        for place in places:
+        for place, planned in places:
             if not self._acting():
                 return
             pid = place.portfolio_id
-            grant = self._grant(place, entries[pid], fences.get(pid), candidates, any_alive, losses)
+            grant = self._grant(place, entries[pid], fences.get(pid), candidates, any_alive, losses, planned)
             if grant is not None:
                 grants.append(grant)
         if not grants or not self._acting():
@@ -216,6 +216,34 @@ class Actuator:
                 self._audit_failover(pid, place.lost_node, grant.target, grant.epoch, grant.loss)
             log.info("placed %s on %s at epoch %d (%s)", pid, grant.target, grant.epoch, place.reason)
 
+    def _plan(
+        self,
+        places: list[Place],
+        budget: int,
+        entries: Mapping[str, RegistryEntry],
+        candidates: Mapping[str, Candidate],
+    ) -> list[tuple[Place, str | None]]:
+        """This pass's placements, at most ``budget``, in the order to carry them out:
+        those that keep their preferred node first, then the first of the others in
+        ``placement.batch_order`` (the portfolios of one partition together), planned
+        as one batch against the mean of every waiting placement."""
+        by_id = {place.portfolio_id: place for place in places}
+        partitions = {pid: self._symbols.partitions(entries[pid].spec_toml) for pid in by_id}
+        nodes = dict(candidates)
+        kept: list[tuple[Place, str | None]] = []
+        others: list[str] = []
+        for pid in batch_order(by_id, partitions):
+            preferred = _preferred(by_id[pid].prefer, pid, nodes)
+            if preferred is None:
+                others.append(pid)
+            elif len(kept) < budget:
+                kept.append((by_id[pid], preferred))
+                spec = entries[pid].spec_toml
+                nodes[preferred] = nodes[preferred].with_portfolio(pid, self._symbols.of(spec), partitions[pid])
+        batch = {pid: self._symbols.of(entries[pid].spec_toml) for pid in others[: budget - len(kept)]}
+        planned = plan_placements(batch, nodes.values(), self._slack, partitions, pending=len(others))
+        return kept + [(by_id[pid], node) for pid, node in planned]
+
     def _grant(
         self,
         place: Place,
@@ -224,13 +252,19 @@ class Actuator:
         candidates: dict[str, Candidate],
         any_alive: bool,
         losses: Mapping[str, NodeLoss],
+        planned: str | None = None,
     ) -> Grant | None:
-        """Choose the node and advance the fence; None when the portfolio waits (no
-        node: fenced ownerless if it lost its node; or the fence moved meanwhile)."""
+        """Choose the node (its preferred one, else the planned one while it takes
+        more, else the placement function's) and advance the fence; None when the
+        portfolio waits (no node: fenced ownerless if it lost its node; or the fence
+        moved meanwhile)."""
         pid = place.portfolio_id
         loss = losses.get(place.lost_node or "", NodeLoss.HEARTBEAT_EXPIRED)
-        symbols = self._symbols.of(entry.spec_toml)
-        target = _preferred(place.prefer, pid, candidates) or choose_node(symbols, candidates.values(), self._slack)
+        symbols, partitions = self._symbols.of(entry.spec_toml), self._symbols.partitions(entry.spec_toml)
+        target = _preferred(place.prefer, pid, candidates)
+        if target is None:
+            fits = planned is not None and _takes(candidates.get(planned))
+            target = planned if fits else choose_node(symbols, candidates.values(), self._slack, partitions=partitions)
         epoch = max(entry.epoch, fence.epoch if fence else 0) + 1
         key = names.portfolio_epoch_key(pid)
         if target is None:
@@ -243,7 +277,7 @@ class Actuator:
         if not self._coord.advance_fence(key, epoch, target):
             self._ledger.pending[pid] = "ownership fence moved; retrying"
             return None
-        candidates[target] = candidates[target].with_portfolio(pid, symbols)
+        candidates[target] = candidates[target].with_portfolio(pid, symbols, partitions)
         return Grant(place, target, epoch, loss)
 
     def _audit_failover(self, pid: str, lost: str, target: str | None, epoch: int, loss: NodeLoss) -> None:
@@ -258,6 +292,10 @@ class Actuator:
 
     def _audit(self, event: str, detail: dict[str, object]) -> None:
         self._store.audit.record("scheduler", event, detail, self._wall_ns())
+
+
+def _takes(node: Candidate | None) -> bool:
+    return node is not None and node.alive and node.accepting and node.has_room
 
 
 def _preferred(prefer: str | None, pid: str, candidates: Mapping[str, Candidate]) -> str | None:
@@ -294,5 +332,13 @@ def build_candidates(
     for nid, (capacity, accepting) in nodes.items():
         pids = frozenset(held[nid])
         specs = [entries[p].spec_toml for p in pids if p in entries]
-        out[nid] = Candidate(nid, capacity, pids, symbols.union(specs), alive=True, accepting=accepting)
+        out[nid] = Candidate(
+            nid,
+            capacity,
+            pids,
+            symbols.union(specs),
+            alive=True,
+            accepting=accepting,
+            partitions=symbols.partitions_union(specs),
+        )
     return out

@@ -84,7 +84,7 @@ class Scheduler:
         self._store = store
         self._clock = clock
         self._wall = wall
-        self._symbols = symbols or SymbolIndex()
+        self._symbols = symbols or SymbolIndex(market_partitions=config.market_partitions)
         self._elector = LeaderElector(
             coord, config.scheduler_id, config.lease_ttl, config.lease_margin, clock, config.lease_name
         )
@@ -353,6 +353,7 @@ class Scheduler:
                 candidates.values(),
                 self.config.affinity_slack,
                 exclude=frozenset({source}),
+                partitions=self._symbols.partitions(entry.spec_toml),
             )
             if target is None:
                 return "no other live node with free capacity"
@@ -368,7 +369,9 @@ class Scheduler:
             if not node.has_room:
                 return f"target node {target} is full ({node.load}/{node.capacity})"
         self._migrations.begin(request, source, entry.epoch, target)
-        candidates[target] = candidates[target].with_portfolio(pid, self._symbols.of(entry.spec_toml))
+        candidates[target] = candidates[target].with_portfolio(
+            pid, self._symbols.of(entry.spec_toml), self._symbols.partitions(entry.spec_toml)
+        )
         return None
 
     def _finish(self, results: list[MigrationResult]) -> None:
@@ -389,12 +392,13 @@ class Scheduler:
             return
         movable = frozenset(plan.loaded) - self._migrations.busy()
         symbols = {pid: self._symbols.of(e.spec_toml) for pid, e in entries.items()}
+        partitions = {pid: self._symbols.partitions(e.spec_toml) for pid, e in entries.items()}
         # Loads by placement only: a node's metrics keep listing what it just migrated
         # away until its next beat, which would make a source look heavier than it is
         # (moves from the wrong node, a second migrate to a node that no longer hosts
         # the portfolio, or "balanced" declared while it is not).
         placed = list(self._candidates(cluster, {}, entries).values())
-        moves = plan_rebalance(placed, symbols, min(self.config.rebalance_moves, room), movable)
+        moves = plan_rebalance(placed, symbols, min(self.config.rebalance_moves, room), movable, partitions)
         if not moves:
             # Balanced: done. Unbalanced but nothing movable yet (still loading): later.
             if not plan_rebalance(placed, symbols, 1):
