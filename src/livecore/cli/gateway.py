@@ -61,6 +61,8 @@ def main(
     commission_bps: str = costs.COMMISSION_BPS,
     commission_min: str = costs.COMMISSION_MIN,
     participation: str | None = costs.PARTICIPATION,
+    fee_asset: str = costs.FEE_ASSET,
+    fee_asset_price: str | None = costs.FEE_ASSET_PRICE,
     require_fence: bool = typer.Option(
         _DEFAULTS.require_fence,
         "--require-fence/--no-require-fence",
@@ -83,6 +85,8 @@ def main(
         commission_bps=commission_bps,
         commission_min=commission_min,
         participation=participation,
+        fee_asset=fee_asset,
+        fee_asset_price=fee_asset_price,
     )
     gateway_config = build_config(
         paper=paper, require_fence=require_fence, group=group, topic_prefix=settings.topic_prefix, event_time=event_time

@@ -25,6 +25,7 @@ from decimal import Decimal
 from enum import StrEnum
 
 from livecore.domain.books import Books, divide
+from livecore.domain.fees import quote_value
 from livecore.domain.order_book import OrderBook
 from livecore.domain.orders import Order, OrderState
 from livecore.domain.strategy import Fill
@@ -151,10 +152,11 @@ def _fill(fb: OrderFeedback, order: Order, book: OrderBook, books: Books) -> Fee
     else:
         order.to(S.CANCEL_PENDING if order.state is S.CANCEL_PENDING else S.PARTIALLY_FILLED)
     _release_for_fill(order, books, qty, remaining_before, done)
-    books.apply_fill(order.symbol, order.side, qty, price, fb.commission)
+    books.book_fill(order.symbol, order.side, qty, price, fb.commission, fb.commission_asset)
+    commission = quote_value(order.symbol, price, fb.commission, fb.commission_asset)
     order.filled_qty += qty
     order.filled_notional += qty * price
-    order.commission += fb.commission
+    order.commission += commission
     order.fill_ids.append(fb.fill_id)
     order.updated_ns = fb.ts_ns
     book.remember_fill(fb.fill_id)
@@ -167,7 +169,7 @@ def _fill(fb: OrderFeedback, order: Order, book: OrderBook, books: Books) -> Fee
         side=order.side,
         quantity=qty,
         price=price,
-        commission=fb.commission,
+        commission=commission,
         ts_ns=fb.ts_ns,
         order_done=done,
     )
