@@ -23,6 +23,7 @@ from collections.abc import Callable, Sequence
 from decimal import Decimal
 from typing import Any
 
+from livecore.faults import describe
 from livecore.gateway.answers import rejection
 from livecore.gateway.broker import BrokerAdapter, ExecutionReport
 from livecore.ports.store import Journal
@@ -102,7 +103,11 @@ class CcxtBroker(BrokerAdapter):
         if self._opened:
             return
         self._loop.start()
-        self._markets = self._loop.call(self._connect(), self.config.call_timeout_s)
+        try:
+            self._markets = self._loop.call(self._connect(), self.config.call_timeout_s)
+        except Exception as exc:
+            self.close()
+            raise VenueUnavailable(f"{self.profile.name}: cannot load its markets: {describe(exc, 300)}") from exc
         self._opened = True
         symbols = {entry.order.symbol for entry in self._journal.orders()} & set(self._markets)
         for kind in (ORDERS, TRADES):

@@ -232,7 +232,8 @@ class VenueSync:
                     balances = await state.live_session().balances()
                     with state.changing() as tracker:
                         working = len(tracker.working())
-                    self._on_snapshot(
+                    await asyncio.to_thread(  # coordination and journal reads: off the loop
+                        self._on_snapshot,
                         VenueSnapshot(
                             venue=tracker.venue,
                             ts_ns=state.clock(),
@@ -240,7 +241,7 @@ class VenueSync:
                             unknown_orders=dict(state.unknown_orders),
                             working_orders=working,
                             streams_down=sorted(state.streams_down),
-                        )
+                        ),
                     )
                 except asyncio.CancelledError:
                     raise
