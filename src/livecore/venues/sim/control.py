@@ -46,6 +46,10 @@ def control_routes(venue: Venue) -> list[Route]:
         venue.set_depth(_text(body, "symbol"), asks=_levels(body, "asks"), bids=_levels(body, "bids"))
         return {}
 
+    def clear_depth(body: Body) -> Any:
+        venue.clear_depth(_text(body, "symbol"))
+        return {}
+
     def balance(body: Body) -> Any:
         venue.set_balance(_text(body, "asset"), _amount(body, "amount"))
         return {}
@@ -69,6 +73,7 @@ def control_routes(venue: Venue) -> list[Route]:
     table: dict[str, Callable[[Body], Any]] = {
         "price": price,
         "depth": depth,
+        "depth/clear": clear_depth,
         "balance": balance,
         "commission": commission,
         "faults/lose-responses": lambda b: faults.lose_responses(_int(b, "count", 1), match=_match(b)),

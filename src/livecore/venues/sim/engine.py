@@ -49,6 +49,7 @@ class Book:
     last: Decimal | None = None
     asks: list[list[Decimal]] = field(default_factory=list)  # [price, qty], best first
     bids: list[list[Decimal]] = field(default_factory=list)
+    explicit_depth: bool = False  # False: unlimited liquidity at the last price
     resting: list[Order] = field(default_factory=list)
     next_trade_id: int = 1
 
@@ -234,10 +235,17 @@ class MatchingEngine:
     def set_depth(
         self, symbol: str, *, asks: Iterable[tuple[Decimal, Decimal]], bids: Iterable[tuple[Decimal, Decimal]]
     ) -> None:
-        """Levels takers fill against (best first; none: unlimited at the last price)."""
+        """Levels takers fill against, best first, each used up as it fills (until
+        ``clear_depth``); an empty side has no liquidity."""
         book = self.book(symbol)
+        book.explicit_depth = True
         book.asks = sorted(([Decimal(p), Decimal(q)] for p, q in asks), key=lambda lv: lv[0])
         book.bids = sorted(([Decimal(p), Decimal(q)] for p, q in bids), key=lambda lv: -lv[0])
+
+    def clear_depth(self, symbol: str) -> None:
+        """Back to unlimited liquidity at the last price."""
+        book = self.book(symbol)
+        book.asks, book.bids, book.explicit_depth = [], [], False
 
     # ---- internals ----------------------------------------------------------------
 
@@ -259,7 +267,7 @@ class MatchingEngine:
 
     def _levels(self, book: Book, side: Side) -> Iterator[tuple[list[Decimal] | None, Decimal, Decimal | None]]:
         levels = book.asks if side is Side.BUY else book.bids
-        if levels:
+        if book.explicit_depth:
             for level in levels:
                 yield level, level[0], level[1]
         elif book.last is not None:
@@ -378,11 +386,11 @@ class MatchingEngine:
         order.cum_quote += cost
         order.updated_ms = now_ms
         order.status = Status.FILLED if order.executed >= order.qty else Status.PARTIALLY_FILLED
-        book.last = price
         if order.status is Status.FILLED:
             self._release(order)
         out.events.append(OrderEvent(Execution.TRADE, order.copy(), now_ms, fill=fill))
-        if public:
+        if public:  # a taker's fill is a print of its own; a maker's is part of the print that crossed it
+            book.last = price
             out.prints.append(PublicTrade(spec.symbol, fill.trade_id, price, q, now_ms, order.side is Side.SELL))
 
     def _release(self, order: Order) -> None:

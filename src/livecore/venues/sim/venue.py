@@ -195,14 +195,19 @@ class Venue:
         asks: Iterable[tuple[Decimal | str, Decimal | str]] = (),
         bids: Iterable[tuple[Decimal | str, Decimal | str]] = (),
     ) -> None:
-        """Levels market orders walk (several levels: several fills; none: unlimited
-        liquidity at the last price)."""
+        """Levels takers walk, each used up as it fills (several levels: several
+        fills; an empty side: no liquidity) until ``clear_depth``."""
         with self._lock:
             self._engine.set_depth(
                 symbol,
                 asks=[(Decimal(p), Decimal(q)) for p, q in asks],
                 bids=[(Decimal(p), Decimal(q)) for p, q in bids],
             )
+
+    def clear_depth(self, symbol: str) -> None:
+        """Back to unlimited liquidity at the last price (the default)."""
+        with self._lock:
+            self._engine.clear_depth(symbol)
 
     def set_balance(self, asset: str, amount: Decimal | str) -> None:
         with self._lock:
