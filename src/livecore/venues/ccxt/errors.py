@@ -11,15 +11,19 @@ venue itself said no. Everything else leaves the order's fate unknown.
 - ``CLOCK``: ``InvalidNonce`` (Binance ``-1021``: the request's timestamp is
   outside the venue's window): the venue's time is read, requests are signed
   with it, and the order is sent once more.
-- ``UNKNOWN``: any other ``NetworkError`` (timeouts, HTTP 5xx, disconnects)
-  and anything unforeseen: the order is looked up by client id before
-  anything else.
+- ``UNKNOWN``: any other ``NetworkError`` (timeouts, HTTP 5xx, disconnects),
+  any exception raised from a failed connection (ccxt turns a response cut
+  short into a bare ``ExchangeError``: the venue's answer never arrived) and
+  anything unforeseen: the order is looked up by client id before anything
+  else.
 """
 
 from __future__ import annotations
 
+import asyncio
 import enum
 
+import aiohttp
 import ccxt
 
 from livecore.errors import BackendUnavailable
@@ -45,6 +49,8 @@ class VenueUnavailable(BackendUnavailable):
 
 
 def outcome_of(exc: BaseException) -> Outcome:
+    if _transport_failed(exc):
+        return Outcome.UNKNOWN  # ccxt turns some broken responses into a bare ExchangeError
     if isinstance(exc, (ccxt.RateLimitExceeded, ccxt.DDoSProtection)):
         return Outcome.RATE_LIMITED
     if isinstance(exc, ccxt.InvalidNonce) and not isinstance(exc, ccxt.ChecksumError):
@@ -52,6 +58,19 @@ def outcome_of(exc: BaseException) -> Outcome:
     if isinstance(exc, ccxt.ExchangeError):
         return Outcome.REFUSED
     return Outcome.UNKNOWN
+
+
+def _transport_failed(exc: BaseException) -> bool:
+    """Whether the connection failed under ``exc`` (a cut or garbled response): the
+    venue's answer, if it gave one, never arrived."""
+    link: BaseException | None = exc
+    for _ in range(8):
+        if link is None:
+            return False
+        if isinstance(link, (aiohttp.ClientError, OSError, asyncio.TimeoutError)):
+            return True
+        link = link.__cause__ or link.__context__
+    return False
 
 
 _PATTERNS: tuple[tuple[str, tuple[str, ...]], ...] = (

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import aiohttp
 import ccxt
 import pytest
 
@@ -55,6 +56,16 @@ def test_a_credentials_file_must_be_private(tmp_path: Path) -> None:
 )
 def test_what_each_exception_means(exc: Exception, outcome: Outcome) -> None:
     assert outcome_of(exc) is outcome
+
+
+def test_a_response_cut_short_is_unknown_whatever_ccxt_calls_it() -> None:
+    try:
+        try:
+            raise aiohttp.ClientPayloadError("Response payload is not completed")
+        except aiohttp.ClientError as cause:
+            raise ccxt.ExchangeError("binance POST http://127.0.0.1/api/v3/order") from cause
+    except ccxt.ExchangeError as exc:
+        assert outcome_of(exc) is Outcome.UNKNOWN
 
 
 def test_refusal_reasons_name_the_rule() -> None:

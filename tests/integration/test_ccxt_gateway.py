@@ -1,0 +1,200 @@
+"""The trade gateway on a venue through real ccxt.pro, against the Binance
+simulator: every outcome journaled equals what the venue itself recorded.
+
+Scenarios: a fill; partial fills; rejections (insufficient balance, minimum
+notional, bad precision) with their reasons; a cancel; a response lost after
+the venue executed (no second order, the fill arrives); the private websocket
+dropping between fills (every fill recovered); a clock the venue refuses
+(a clear error, re-synchronised, the order goes through); rate-limit answers
+(waited out). The gateway's kill -9 and restart is in ``test_ccxt_restart.py``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from decimal import Decimal as D
+from pathlib import Path
+
+import pytest
+
+from livecore.testing.venue_gateway import LostBeforeTheVenue, VenueGatewayHarness, sim_settings, venue_fills
+from livecore.venues.sim.model import CommissionSettings
+from livecore.venues.sim.server import VenueSimServer
+from livecore.wire.messages import FeedbackStatus, Side
+
+ACC, REJ, PART, FILL, CXL = (
+    FeedbackStatus.ACCEPTED,
+    FeedbackStatus.REJECTED,
+    FeedbackStatus.PARTIALLY_FILLED,
+    FeedbackStatus.FILLED,
+    FeedbackStatus.CANCELLED,
+)
+BTC = "BTC/USDT"
+
+
+@pytest.fixture
+def sim() -> Iterator[VenueSimServer]:
+    with VenueSimServer(sim_settings()) as server:
+        yield server
+
+
+@pytest.fixture
+def harness(tmp_path: Path, sim: VenueSimServer) -> Iterator[VenueGatewayHarness]:
+    h = VenueGatewayHarness(tmp_path, sim)
+    try:
+        yield h
+    finally:
+        h.close()
+
+
+def assert_journal_is_the_venue(h: VenueGatewayHarness) -> None:
+    """Every venue fill journaled once, with its quantity, price and commission."""
+    h.wait(lambda: h.journal_fills() == venue_fills(h.sim), "the journal's fills equal the venue's")
+
+
+def test_a_market_order_fills_with_its_commission_in_the_bought_asset(harness: VenueGatewayHarness) -> None:
+    harness.start()
+    order = harness.order(Side.BUY, "0.01")
+    outcomes = harness.wait_for(order, FILL)
+    assert [fb.status for fb in outcomes] == [ACC, FILL]
+    fill = outcomes[-1]
+    assert (fill.fill_qty, fill.fill_price) == (D("0.01"), D(50_000))
+    assert (fill.commission, fill.commission_asset) == (D("0.00001"), "BTC")
+    assert fill.venue_order_id and fill.fill_id and fill.fill_id.startswith("binance:BTC/USDT:")
+    [venue_order] = harness.sim.venue.orders()
+    assert venue_order.client_id == order.client_order_id  # readable on Binance: it goes as it is
+    assert_journal_is_the_venue(harness)
+
+
+def test_partial_fills_then_filled(harness: VenueGatewayHarness) -> None:
+    harness.start()
+    order = harness.order(Side.BUY, "0.03", "49000")
+    harness.wait_for(order, ACC)
+    for _ in range(3):
+        harness.sim.venue.trade(BTC, "49000", "0.01")
+    outcomes = harness.wait_for(order, FILL)
+    assert [fb.status for fb in outcomes] == [ACC, PART, PART, FILL]
+    assert [fb.cumulative_qty for fb in outcomes[1:]] == [D("0.01"), D("0.02"), D("0.03")]
+    assert_journal_is_the_venue(harness)
+
+
+def test_rejections_carry_their_reason(harness: VenueGatewayHarness) -> None:
+    harness.start()
+    harness.tick(BTC, "50000")
+    harness.wait(lambda: harness.broker is not None and "BTC/USDT" in harness.broker._prices, "a price seen")
+    broke = harness.order(Side.BUY, "10")  # 500,000 USDT: more than the account holds
+    tiny = harness.order(Side.BUY, "0.00005")  # 2.5 USDT: below the 5 USDT minimum notional
+    odd = harness.order(Side.BUY, "0.000015")  # off the 0.00001 step
+    cheap = harness.order(Side.BUY, "0.0001", "10")  # 0.001 USDT at the limit: the minimum again
+    for order, reason in [
+        (broke, "insufficient_balance"),
+        (tiny, "min_notional"),
+        (odd, "precision"),
+        (cheap, "min_notional"),
+    ]:
+        [rejected] = harness.wait_for(order, REJ)
+        assert rejected.reason is not None and rejected.reason.startswith(reason), rejected.reason
+    assert len(harness.sim.venue.orders()) == 0  # the local checks sent nothing; the venue refused the first
+
+
+def test_the_venue_judges_what_it_alone_can(harness: VenueGatewayHarness) -> None:
+    """No price seen: a market order's notional is the venue's to refuse."""
+    harness.start()
+    tiny = harness.order(Side.BUY, "0.00005")
+    [rejected] = harness.wait_for(tiny, REJ)
+    assert rejected.reason is not None and rejected.reason.startswith("min_notional"), rejected.reason
+
+
+def test_cancel(harness: VenueGatewayHarness) -> None:
+    harness.start()
+    order = harness.order(Side.BUY, "0.02", "40000")
+    harness.wait_for(order, ACC)
+    harness.sim.venue.trade(BTC, "40000", "0.005")  # part fills before the cancel
+    harness.wait_for(order, PART)
+    harness.cancel(order)
+    outcomes = harness.wait_for(order, CXL)
+    assert [fb.status for fb in outcomes] == [ACC, PART, CXL]
+    assert outcomes[-1].reason == "cancel_requested" and outcomes[-1].cumulative_qty == D("0.005")
+    assert harness.sim.venue.open_orders() == []
+    assert_journal_is_the_venue(harness)
+
+
+def test_a_lost_response_is_looked_up_never_sent_twice(harness: VenueGatewayHarness) -> None:
+    broker = harness.start()
+    harness.sim.venue.faults.lose_responses(1, match="POST /api/v3/order")
+    order = harness.order(Side.BUY, "0.01")
+    outcomes = harness.wait_for(order, FILL)
+    assert [fb.status for fb in outcomes] == [ACC, FILL]
+    assert len(harness.sim.venue.orders()) == 1  # executed once, answered never, not sent again
+    assert broker.stats.unknown_outcomes == 1
+    assert_journal_is_the_venue(harness)
+
+
+def test_a_late_response_is_looked_up_too(harness: VenueGatewayHarness) -> None:
+    broker = harness.start(request_timeout_s=0.5)
+    harness.sim.venue.faults.delay_responses(2.0, match="POST /api/v3/order")
+    order = harness.order(Side.SELL, "0.01")
+    harness.wait_for(order, FILL)  # the private stream told before the answer came
+    harness.wait(lambda: broker.stats.unknown_outcomes == 1, "the timed-out placement taken as unknown")
+    harness.wait(lambda: broker.open_orders() == [], "the lookup settled it")
+    assert len(harness.sim.venue.orders()) == 1
+    assert harness.statuses(order) == [ACC, FILL]
+    assert_journal_is_the_venue(harness)
+
+
+def test_an_order_the_venue_never_received_is_rejected_not_resent(harness: VenueGatewayHarness) -> None:
+    """Lost before the venue: looked up until it cannot arrive any more, then rejected."""
+    broker = harness.start(wrap=LostBeforeTheVenue, not_received_after_s=1.0)
+    order = harness.order(Side.BUY, "0.01", "40000")
+    [rejected] = harness.wait_for(order, REJ)
+    assert rejected.reason is not None and rejected.reason.startswith("not_received"), rejected.reason
+    assert broker.stats.unknown_outcomes == 1 and broker.stats.not_received == 1
+    assert harness.sim.venue.orders() == []  # and nothing was sent in its place
+
+
+def test_fills_during_a_private_stream_drop_are_all_recovered(harness: VenueGatewayHarness) -> None:
+    broker = harness.start()
+    order = harness.order(Side.BUY, "0.05", "49000")
+    harness.wait_for(order, ACC)
+    harness.sim.venue.faults.drop_private_stream(after=1)
+    for _ in range(5):
+        harness.sim.venue.trade(BTC, "49000", "0.01")
+    outcomes = harness.wait_for(order, FILL)
+    fills = [fb for fb in outcomes if fb.fill_id]
+    assert len(fills) == 5 and len({fb.fill_id for fb in fills}) == 5
+    assert sum(fb.fill_qty or 0 for fb in fills) == D("0.05")
+    assert broker.stats.stream_drops >= 1
+    assert_journal_is_the_venue(harness)
+
+
+def test_a_refused_clock_is_said_clearly_and_recovered(
+    harness: VenueGatewayHarness, caplog: pytest.LogCaptureFixture
+) -> None:
+    broker = harness.start()
+    harness.sim.venue.faults.set_clock_skew(30_000)  # the venue is 30 s ahead: our timestamps are too old
+    order = harness.order(Side.BUY, "0.01")
+    harness.wait_for(order, FILL)
+    assert broker.stats.clock_resyncs == 1
+    assert "this machine's clock is off" in caplog.text
+    later = harness.order(Side.SELL, "0.01")  # signed with the venue's time from now on
+    harness.wait_for(later, FILL)
+    assert broker.stats.clock_resyncs == 1
+    assert_journal_is_the_venue(harness)
+
+
+def test_rate_limit_answers_are_waited_out(harness: VenueGatewayHarness) -> None:
+    broker = harness.start()
+    harness.sim.venue.faults.rate_limit(2, match="POST /api/v3/order")
+    order = harness.order(Side.BUY, "0.01")
+    harness.wait_for(order, FILL)
+    assert broker.stats.rate_limited == 2 and len(harness.sim.venue.orders()) == 1
+
+
+def test_fees_in_a_third_asset_are_journaled_in_it(sim: VenueSimServer, harness: VenueGatewayHarness) -> None:
+    sim.venue.set_balance("BNB", "10")
+    sim.venue.set_commission(CommissionSettings(asset="BNB", asset_price=D(500)))
+    harness.start()
+    order = harness.order(Side.BUY, "0.01")
+    fill = harness.wait_for(order, FILL)[-1]
+    assert fill.commission_asset == "BNB" and fill.commission == D("0.001")  # 0.5 USDT at 500
+    assert_journal_is_the_venue(harness)
