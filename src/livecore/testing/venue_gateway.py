@@ -52,7 +52,7 @@ CONSUMER = ConsumerSettings(session_timeout_ms=3000, heartbeat_interval_ms=750, 
 TIMEOUT = 20.0
 
 # a broker that reacts in test time: quick polls and lookups, a short not-received window
-FAST = {
+FAST: dict[str, Any] = {
     "request_timeout_s": 2.0,
     "call_timeout_s": 10.0,
     "reconcile_interval_s": 0.5,
@@ -98,7 +98,8 @@ class LostBeforeTheVenue:
 
 
 def venue_config(url: str, **overrides: Any) -> VenueConfig:
-    return VenueConfig(**({"venue": "binance", "sandbox": True, "venue_url": url} | FAST | overrides))
+    values: dict[str, Any] = {"venue": "binance", "sandbox": True, "venue_url": url} | FAST | overrides
+    return VenueConfig(**values)
 
 
 class VenueGatewayHarness:
