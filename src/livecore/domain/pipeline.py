@@ -20,7 +20,7 @@ from typing import Protocol
 import msgspec
 
 from livecore.domain.risk import CashCheck, NoShort, Proposal, RiskContext, RiskRule, WireBounds
-from livecore.domain.sizers import Sizer
+from livecore.domain.sizers import Sizer, round_lot
 from livecore.domain.strategy import Direction, Signal
 from livecore.wire.messages import OrderType, Side
 
@@ -118,10 +118,15 @@ class Pipeline:
                 return
             target = reduced
         delta = target - current
+        # whole lots only: a position off the lot (a fee taken in the bought asset)
+        # leaves its remainder, less than a lot, where it is
+        quantity = round_lot(abs(delta), self.sizer.lot_size)
+        if not quantity:
+            return
         proposal = Proposal(
             symbol=symbol,
             side=Side.BUY if delta > 0 else Side.SELL,
-            quantity=abs(delta),
+            quantity=quantity,
             price=price,
             lot_size=self.sizer.lot_size,
             order_type=OrderType.LIMIT if signal.limit_price is not None else OrderType.MARKET,

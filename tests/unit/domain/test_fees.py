@@ -8,10 +8,12 @@ from decimal import Decimal as D
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from livecore.domain import Signal
 from livecore.domain.books import Books
 from livecore.domain.fees import FeeKind, fee_kind, quote_value, split_symbol
 from livecore.gateway.journal_books import recompute_books
 from livecore.wire.messages import FeedbackStatus, NewOrder, OrderFeedback, Side
+from tests.unit.domain.helpers import new_orders, scripted, scripted_spec, tick
 
 
 def test_fee_kind_by_asset() -> None:
@@ -130,3 +132,15 @@ def test_books_equal_the_venue_and_the_journal(trades: list[tuple[str, Side, D, 
     assert {s: q for s, q in journal.positions.items() if q} == held
     assert journal.commissions == books.commissions
     assert {a: v for a, v in journal.asset_fees.items() if v} == {a: v for a, v in books.asset_fees.items() if v}
+
+
+def test_a_position_off_the_lot_is_traded_in_whole_lots() -> None:
+    """A buy whose fee the venue took in the bought asset leaves 0.000999; going flat
+    sells the whole lots (0.00099) and leaves the dust, less than one lot."""
+    p, strategy = scripted(scripted_spec(sizer='class = "fixed"\nparams = { quantity = 0.001, lot_size = 0.00001 }'))
+    p.books.book_fill("AAPL", Side.BUY, D("0.001"), D(100), D("0.000001"), "AAPL")
+    assert p.books.position_qty("AAPL") == D("0.000999")
+    strategy.queue.append(Signal.target("AAPL", D(0)))
+    p.on_market(tick(100, 1, "AAPL"))
+    [order] = new_orders(p)
+    assert (order.side, order.quantity) == (Side.SELL, D("0.00099"))
