@@ -11,6 +11,7 @@ dropping between fills (every fill recovered); a clock the venue refuses
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from decimal import Decimal as D
 from pathlib import Path
@@ -19,6 +20,8 @@ import pytest
 
 from livecore.testing.venue_gateway import LostBeforeTheVenue, VenueGatewayHarness, sim_settings, venue_fills
 from livecore.venues.sim.model import CommissionSettings
+from livecore.venues.sim.model import OrderType as SimOrderType
+from livecore.venues.sim.model import Side as SimSide
 from livecore.venues.sim.server import VenueSimServer
 from livecore.wire.messages import FeedbackStatus, Side
 
@@ -197,4 +200,32 @@ def test_fees_in_a_third_asset_are_journaled_in_it(sim: VenueSimServer, harness:
     order = harness.order(Side.BUY, "0.01")
     fill = harness.wait_for(order, FILL)[-1]
     assert fill.commission_asset == "BNB" and fill.commission == D("0.001")  # 0.5 USDT at 500
+    assert_journal_is_the_venue(harness)
+
+
+# --- a gateway that died between journaling an order and hearing from the venue ----------
+
+
+def test_an_order_journaled_but_never_sent_is_sent_once_after_a_restart(harness: VenueGatewayHarness) -> None:
+    """The venue is asked first; only once the order could no longer arrive is it sent."""
+    order = harness.new_order(Side.BUY, "0.01")
+    assert harness.store.journal.record_order(order, time.time_ns())  # the crash came before the send
+    harness.start(not_received_after_s=1.0)
+    outcomes = harness.wait_for(order, FILL)
+    assert [fb.status for fb in outcomes] == [ACC, FILL]
+    assert len(harness.sim.venue.orders()) == 1
+    assert_journal_is_the_venue(harness)
+
+
+def test_an_order_the_venue_has_but_the_journal_never_answered_is_followed(harness: VenueGatewayHarness) -> None:
+    """The crash came after the send: the venue's order is found by client id, never sent again."""
+    order = harness.new_order(Side.BUY, "0.01")
+    assert harness.store.journal.record_order(order, time.time_ns())
+    harness.sim.venue.place(
+        symbol=BTC, side=SimSide.BUY, type=SimOrderType.MARKET, qty=D("0.01"), client_id=order.client_order_id
+    )
+    harness.start()
+    outcomes = harness.wait_for(order, FILL)
+    assert [fb.status for fb in outcomes] == [ACC, FILL]
+    assert len(harness.sim.venue.orders()) == 1
     assert_journal_is_the_venue(harness)

@@ -158,8 +158,24 @@ class VenueGatewayHarness:
         pid: str = "pf",
         tif: TimeInForce = TimeInForce.GTC,
     ) -> NewOrder:
+        """Publish a new order on ``orders``, as a node does."""
+        order = self.new_order(side, qty, limit, symbol=symbol, pid=pid, tif=tif)
+        self.producer.publish_sync(self.topics.orders, order.portfolio_id, encode(order))
+        return order
+
+    def new_order(
+        self,
+        side: Side,
+        qty: str,
+        limit: str | None = None,
+        *,
+        symbol: str = "BTC/USDT",
+        pid: str = "pf",
+        tif: TimeInForce = TimeInForce.GTC,
+    ) -> NewOrder:
+        """The next order of ``pid``, not published."""
         self._seq += 1
-        order = NewOrder(
+        return NewOrder(
             client_order_id=f"{pid}-1-{self._seq}",
             portfolio_id=pid,
             epoch=1,
@@ -172,8 +188,6 @@ class VenueGatewayHarness:
             time_in_force=tif,
             created_ns=time.time_ns(),
         )
-        self.producer.publish_sync(self.topics.orders, order.portfolio_id, encode(order))
-        return order
 
     def cancel(self, order: NewOrder) -> None:
         request = CancelOrder(
