@@ -9,6 +9,7 @@ import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
+import msgspec
 import typer
 from rich.console import Console
 from rich.table import Table
@@ -18,6 +19,7 @@ from livecore.backtest.tradefile import write_csv
 from livecore.cli import costs
 from livecore.cli.context import notifications, open_backends, serving_metrics, settings_of, stop_on_signals
 from livecore.cli.options import event_time_option, metrics_host_option, metrics_port_option
+from livecore.cli.status import venue_table
 from livecore.errors import ConfigError
 from livecore.gateway.broker import BrokerAdapter
 from livecore.gateway.config import GatewayConfig, new_gateway_id
@@ -26,8 +28,10 @@ from livecore.gateway.report import journal_report
 from livecore.gateway.service import TradeGateway
 from livecore.gateway.telemetry import export_gateway
 from livecore.health import BusHealthReporter
+from livecore.ops import open_ops
 from livecore.ops.trades import journal_fills
-from livecore.ops.venues import record_snapshot
+from livecore.ops.venues import record_snapshot, venue_accounts, venue_problems
+from livecore.ops.venues import reset_baseline as reset
 from livecore.ports.coordination import Coordination
 from livecore.ports.store import Store
 from livecore.venues.ccxt.broker import CcxtBroker
@@ -268,3 +272,38 @@ def journal(
         )
     console.print(orders)
     console.print(fills)
+
+
+@app.command("venue")
+def venue_account(
+    ctx: typer.Context,
+    venue: str = typer.Argument(..., metavar="VENUE", help="ccxt:binance, ccxt:okx"),
+    reset_baseline: bool = typer.Option(
+        False,
+        "--reset-baseline",
+        help="take what the account now holds beyond the books as the unmanaged amount "
+        "(after a deposit, a withdrawal or removing a portfolio)",
+    ),
+    as_json: bool = typer.Option(False, "--json", help="stable JSON instead of a table"),
+) -> None:
+    """The venue's balances beside the books (written by its running gateway); exit 1 on a mismatch."""
+    name = parse_venue(venue).name
+    with open_ops(settings_of(ctx), with_bus=False) as ops:
+        if reset_baseline:
+            try:
+                reset(ops, name)
+            except LookupError as exc:
+                raise ConfigError(str(exc)) from None
+        accounts = [a for a in venue_accounts(ops) if a.venue == name]
+    if not accounts:
+        raise ConfigError(f"no snapshot of venue {name}: is its gateway running?")
+    [account] = accounts
+    if as_json:
+        typer.echo(msgspec.json.encode(account).decode())
+    else:
+        console = Console()
+        console.print(venue_table(account))
+        for line in venue_problems(accounts):
+            console.print(f"[red]{line}[/]", highlight=False)
+    if account.mismatch:
+        raise typer.Exit(1)

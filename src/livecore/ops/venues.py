@@ -24,6 +24,7 @@ from livecore.ports.coordination import Coordination
 from livecore.ports.store import Store
 from livecore.venues.ccxt.snapshot import (
     AssetLine,
+    Baseline,
     VenueSnapshot,
     book_assets,
     compare,
@@ -48,9 +49,16 @@ class VenueAccount(msgspec.Struct, frozen=True, kw_only=True):
     streams_down: list[str] = []
 
 
-def books_by_asset(store: Store) -> dict[str, Decimal]:
-    """Every registered portfolio's journal books, summed per asset."""
+class Books(msgspec.Struct, frozen=True, kw_only=True):
+    """Every registered portfolio's journal books summed per asset, and each one's funding."""
+
+    assets: dict[str, Decimal]
+    funded: dict[str, tuple[str, Decimal]]
+
+
+def registered_books(store: Store) -> Books:
     rows = []
+    funded: dict[str, tuple[str, Decimal]] = {}
     for entry in store.registry.list():
         spec = parse_spec(entry.spec_toml, source=f"registry:{entry.portfolio_id}")
         pid = entry.portfolio_id
@@ -61,7 +69,12 @@ def books_by_asset(store: Store) -> dict[str, Decimal]:
             pid,
         )
         rows.append((spec.currency, books.cash, books.positions, books.asset_fees))
-    return book_assets(rows)
+        funded[pid] = (spec.currency, spec.initial_cash)
+    return Books(assets=book_assets(rows), funded=funded)
+
+
+def baseline_now(snapshot: VenueSnapshot, books: Books) -> Baseline:
+    return Baseline(unmanaged=unmanaged(snapshot.balances, books.assets), funded=books.funded, ts_ns=snapshot.ts_ns)
 
 
 def record_snapshot(coord: Coordination, store: Store, snapshot: VenueSnapshot, ttl_s: float) -> None:
@@ -69,7 +82,7 @@ def record_snapshot(coord: Coordination, store: Store, snapshot: VenueSnapshot, 
     coord.set(names.venue_snapshot_key(snapshot.venue), encode_snapshot(snapshot).decode(), ttl=ttl_s)
     key = names.venue_baseline_key(snapshot.venue)
     if coord.get(key) is None:
-        coord.set(key, encode_baseline(unmanaged(snapshot.balances, books_by_asset(store))).decode())
+        coord.set(key, encode_baseline(baseline_now(snapshot, registered_books(store))).decode())
 
 
 def venue_accounts(ops: Ops, now_ns: int | None = None) -> list[VenueAccount]:
@@ -78,7 +91,7 @@ def venue_accounts(ops: Ops, now_ns: int | None = None) -> list[VenueAccount]:
     keys = ops.coord.scan(names.VENUE_SNAPSHOT_PREFIX)
     if not keys:
         return []
-    books = books_by_asset(ops.store)
+    books = registered_books(ops.store)
     accounts = []
     for key in keys:
         raw = ops.coord.get(key)
@@ -86,8 +99,8 @@ def venue_accounts(ops: Ops, now_ns: int | None = None) -> list[VenueAccount]:
             continue
         snapshot = decode_snapshot(raw.encode())
         stored = ops.coord.get(names.venue_baseline_key(snapshot.venue))
-        baseline = decode_baseline(stored.encode()) if stored is not None else unmanaged(snapshot.balances, books)
-        lines = compare(snapshot.balances, books, baseline)
+        baseline = decode_baseline(stored.encode()) if stored is not None else baseline_now(snapshot, books)
+        lines = compare(snapshot.balances, books.assets, baseline.expected(books.funded))
         accounts.append(
             VenueAccount(
                 venue=snapshot.venue,
@@ -119,12 +132,13 @@ def venue_problems(accounts: list[VenueAccount]) -> list[str]:
     return lines
 
 
-def reset_baseline(ops: Ops, venue: str) -> dict[str, Decimal]:
-    """Take the current venue-minus-books difference as the baseline (after a deposit
-    or withdrawal); the new baseline. ``LookupError`` when the venue has no snapshot."""
+def reset_baseline(ops: Ops, venue: str) -> Baseline:
+    """Take the current venue-minus-books difference as the baseline (after a deposit,
+    a withdrawal or removing a portfolio); the new baseline. ``LookupError`` when the
+    venue has no snapshot (its gateway is not running)."""
     raw = ops.coord.get(names.venue_snapshot_key(venue))
     if raw is None:
         raise LookupError(f"no snapshot of venue {venue}: is its gateway running?")
-    baseline = unmanaged(decode_snapshot(raw.encode()).balances, books_by_asset(ops.store))
+    baseline = baseline_now(decode_snapshot(raw.encode()), registered_books(ops.store))
     ops.coord.set(names.venue_baseline_key(venue), encode_baseline(baseline).decode())
     return baseline

@@ -10,9 +10,12 @@ fees paid in a third asset taken off), flagging a mismatch.
 The account may hold more than livecore manages (funds no portfolio was
 given): the difference venue minus books is the *unmanaged* amount, fixed
 while nobody deposits, withdraws or trades by hand. The first snapshot sets
-the baseline (``baseline``, stored once beside it); a later difference that
-is not the baseline's is a mismatch. After a deliberate deposit or
-withdrawal the operator resets the baseline (docs/VENUES.md).
+the ``Baseline``: that difference, and the initial cash of each portfolio
+registered then. A portfolio deployed later is funded from the unmanaged
+amount (its initial cash is taken off it), so deploying does not look like a
+mismatch; any other move of the difference is one. After a deposit, a
+withdrawal or removing a portfolio the operator resets the baseline
+(docs/VENUES.md).
 
 Pure apart from the struct codec.
 """
@@ -49,9 +52,26 @@ class AssetLine(msgspec.Struct, frozen=True, kw_only=True):
     mismatch: bool
 
 
+class Baseline(msgspec.Struct, frozen=True, kw_only=True):
+    """What the account held beyond the books, and which portfolios were funded then
+    (portfolio id -> (currency, initial cash))."""
+
+    unmanaged: dict[str, Decimal]
+    funded: dict[str, tuple[str, Decimal]] = {}
+    ts_ns: int = 0
+
+    def expected(self, funded_now: Mapping[str, tuple[str, Decimal]]) -> dict[str, Decimal]:
+        """The unmanaged amounts once the portfolios deployed since are funded from them."""
+        out = dict(self.unmanaged)
+        for pid, (currency, cash) in funded_now.items():
+            if pid not in self.funded:
+                out[currency] = out.get(currency, ZERO) - cash
+        return out
+
+
 _encoder = msgspec.json.Encoder(decimal_format="string")
 _decoder = msgspec.json.Decoder(VenueSnapshot)
-_baseline_decoder = msgspec.json.Decoder(dict[str, Decimal])
+_baseline_decoder = msgspec.json.Decoder(Baseline)
 
 
 def encode_snapshot(snapshot: VenueSnapshot) -> bytes:
@@ -62,11 +82,11 @@ def decode_snapshot(data: bytes) -> VenueSnapshot:
     return _decoder.decode(data)
 
 
-def encode_baseline(unmanaged: Mapping[str, Decimal]) -> bytes:
-    return _encoder.encode(dict(unmanaged))
+def encode_baseline(baseline: Baseline) -> bytes:
+    return _encoder.encode(baseline)
 
 
-def decode_baseline(data: bytes) -> dict[str, Decimal]:
+def decode_baseline(data: bytes) -> Baseline:
     return _baseline_decoder.decode(data)
 
 
