@@ -18,7 +18,13 @@ from livecore.adapters.factory import open_store
 from livecore.backtest.tradefile import write_csv
 from livecore.cli import costs
 from livecore.cli.context import notifications, open_backends, serving_metrics, settings_of, stop_on_signals
-from livecore.cli.options import event_time_option, metrics_host_option, metrics_port_option
+from livecore.cli.options import (
+    configure_logging,
+    event_time_option,
+    log_level_option,
+    metrics_host_option,
+    metrics_port_option,
+)
 from livecore.cli.status import venue_table
 from livecore.errors import ConfigError
 from livecore.gateway.broker import BrokerAdapter
@@ -151,10 +157,12 @@ def main(
     max_orders_per_minute: int | None = typer.Option(
         None, "--max-orders-per-minute", metavar="N", help="orders sent to the venue in any 60 s, at most"
     ),
+    log_level: str = log_level_option(),
 ) -> None:
     """Run the gateway in the foreground until SIGTERM or Ctrl-C."""
     if ctx.invoked_subcommand is not None:
         return
+    configure_logging(log_level)
     settings = settings_of(ctx)
     venue_settings = venue_config(
         venue,

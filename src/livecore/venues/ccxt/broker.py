@@ -170,7 +170,13 @@ class CcxtBroker(BrokerAdapter):
 
     def restore(self, order: NewOrder, history: Sequence[OrderFeedback]) -> None:
         with self._state.changing() as tracker:
-            tracker.restore(order, history, self._state.clock())
+            tracked = tracker.restore(order, history, self._state.clock())
+        log.info(
+            "following %s again (%s filled, venue order %s)",
+            order.client_order_id,
+            tracked.filled,
+            tracked.venue_order_id,
+        )
         self._loop.spawn(self._flows.resolve(order.client_order_id), f"resolving {order.client_order_id}")
 
     def track(self, order: NewOrder) -> None:

@@ -160,6 +160,14 @@ class OrderFlows:
                 if found is not None:
                     with state.changing() as tracker:
                         tracker.order(found, now)
+                    log.info(
+                        "%s: %s is %s at the venue (filled %s, reported %s)",
+                        session.name,
+                        tracked.client_order_id,
+                        found.status.value,
+                        found.filled,
+                        tracked.filled,
+                    )
                     await self.fill_gaps(tracked)
                     return
                 waited_s = (now - tracked.sent_ns) / 1e9

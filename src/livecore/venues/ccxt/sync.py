@@ -33,12 +33,14 @@ from livecore.venues.ccxt.flows import OrderFlows
 from livecore.venues.ccxt.ids import venue_client_id
 from livecore.venues.ccxt.snapshot import VenueSnapshot
 from livecore.venues.ccxt.state import VenueState
+from livecore.venues.ccxt.tracker import fill_id_of
 from livecore.venues.ccxt.translate import VenueOrder, VenueTrade
-from livecore.wire.messages import FILL_STATUSES
+from livecore.wire.messages import FILL_STATUSES, FeedbackStatus
 
 log = logging.getLogger(__name__)
 
 ORDERS, TRADES = "orders", "trades"  # the two private streams
+FINAL_REPORTS = frozenset({FeedbackStatus.FILLED, FeedbackStatus.CANCELLED, FeedbackStatus.REJECTED})
 
 
 class VenueSync:
@@ -161,8 +163,8 @@ class VenueSync:
         """Trades since the last journaled fill of each symbol (see the module doc)."""
         state, config = self._state, self._state.config
         session = state.live_session()
-        last = self._last_fill_ms()
         floor = state.clock() // 1_000_000 - int(config.trades_lookback_s * 1000)
+        last, journaled_fills = self._journaled_fills(floor)
         scheme = state.tracker.ids.scheme
         self._journaled = {
             venue_client_id(entry.order.client_order_id, scheme): entry.order.client_order_id
@@ -178,20 +180,28 @@ class VenueSync:
             except Exception as exc:
                 log.warning("%s: trades of %s since %d unreadable: %s", session.name, symbol, since, describe(exc, 200))
                 continue
-            self.apply_trades(trades)
+            venue = state.tracker.venue
+            self.apply_trades(t for t in trades if fill_id_of(venue, t) not in journaled_fills)
         await self.resolve_orphans()
 
-    def _last_fill_ms(self) -> dict[str, int]:
+    def _journaled_fills(self, floor_ms: int) -> tuple[dict[str, int], set[str]]:
+        """This venue's journaled fills since ``floor_ms``: the last one's time per symbol, and their ids."""
         prefix = f"{self._state.tracker.venue}:"
         last: dict[str, int] = {}
+        ids: set[str] = set()
         for entry in self._journal.feedback():
             fb = entry.feedback
-            if fb.status in FILL_STATUSES and (fb.fill_id or "").startswith(prefix):
-                last[fb.symbol] = max(last.get(fb.symbol, 0), fb.ts_ns // 1_000_000)
-        return last
+            if fb.status in FILL_STATUSES and fb.fill_id and fb.fill_id.startswith(prefix):
+                ms = fb.ts_ns // 1_000_000
+                last[fb.symbol] = max(last.get(fb.symbol, 0), ms)
+                if ms >= floor_ms:
+                    ids.add(fb.fill_id)
+        return last, ids
 
     async def resolve_orphans(self) -> None:
-        """Trades whose order is not a working one: livecore's (already final) or not."""
+        """Trades of orders the tracker does not follow: a livecore order not restored
+        yet keeps them (its restore applies them), one already final is an anomaly
+        logged as an error, another account user's order is reported."""
         state = self._state
         with state.changing() as tracker:
             orphans = dict(tracker.orphans)
@@ -204,13 +214,13 @@ class VenueSync:
             except Exception as exc:
                 log.warning("order %s of %d trade(s) unreadable: %s", venue_order_id, len(trades), describe(exc, 200))
                 continue
-            with state.changing() as tracker:
-                tracker.orphans.pop(venue_order_id, None)
-                if order is not None and tracker.order(order, state.clock()) is not None:
-                    for trade in trades:
-                        tracker.trade(trade, state.clock())
-                    continue
             coid = self._journaled.get(order.client_id or "") if order is not None else None
+            with state.changing() as tracker:
+                if order is not None and tracker.order(order, state.clock()) is not None:
+                    continue  # followed after all: naming it replayed its trades
+                if coid is not None and self._journal_open(coid):
+                    continue  # its restore names it and replays them
+                tracker.orphans.pop(venue_order_id, None)
             if coid is not None:
                 log.error(
                     "%d trade(s) of %s (venue order %s) came after its final report: not applied, "
@@ -221,6 +231,10 @@ class VenueSync:
                 )
                 continue
             self._unknown(venue_order_id, f"{symbol}: {len(trades)} trade(s) of an order livecore did not send")
+
+    def _journal_open(self, client_order_id: str) -> bool:
+        history = self._journal.feedback_for_order(client_order_id)
+        return not any(e.feedback.status in FINAL_REPORTS for e in history)
 
     # --- snapshot ---------------------------------------------------------------------
 

@@ -100,16 +100,18 @@ class OrderTracker:
     def restore(self, order: NewOrder, history: Sequence[OrderFeedback], now_ns: int) -> Tracked:
         """Follow an order journaled before a restart, with what was reported for it."""
         tracked = self.add(order, now_ns, Phase.UNKNOWN)
+        venue_order_id = None
         for fb in history:
             tracked.last_status = fb.status
             if fb.status is FeedbackStatus.ACCEPTED or fb.status in FILL_STATUSES:
                 tracked.accepted = True
-            if fb.venue_order_id and tracked.venue_order_id is None:
-                self._name(tracked, fb.venue_order_id, now_ns)
+            venue_order_id = venue_order_id or fb.venue_order_id
             if fb.status in FILL_STATUSES and fb.fill_id and fb.fill_id not in tracked.fill_ids:
                 assert fb.fill_qty is not None
                 tracked.fill_ids.add(fb.fill_id)
                 tracked.filled += fb.fill_qty
+        if venue_order_id is not None:
+            self._name(tracked, venue_order_id, now_ns)  # after the history: waiting trades count on from it
         return tracked
 
     def forget(self, client_order_id: str) -> Tracked | None:

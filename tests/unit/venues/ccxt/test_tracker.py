@@ -193,3 +193,24 @@ def test_ccxt_structures_are_read_exactly() -> None:
     assert order is not None and order.status is VenueStatus.CANCELED and order.filled == D("0.05")
     assert len(order.trades) == 1
     assert read_order({**raw_order, "status": "weird"}) is None
+
+
+def test_trades_seen_before_a_restore_count_on_from_the_journal() -> None:
+    """After a restart the catch-up may read a trade before the order is restored."""
+    t = tracker()
+    t.trade(trade("2", "0.6"), 1)  # the order is not followed yet: it waits
+    history = [
+        OrderFeedback(status=S.ACCEPTED, client_order_id="p-1-1", portfolio_id="p", epoch=1, venue_order_id="v1"),
+        OrderFeedback(
+            status=S.PARTIALLY_FILLED,
+            client_order_id="p-1-1",
+            portfolio_id="p",
+            epoch=1,
+            fill_id="okx:BTC/USDT:1",
+            fill_qty=D("0.4"),
+            fill_price=D(100),
+        ),
+    ]
+    t.restore(new(), history, 2)
+    [filled] = t.drain()
+    assert filled.status is S.FILLED and filled.cumulative_qty == D(1) and not t.orphans
