@@ -249,7 +249,7 @@ def test_the_whole_system_on_the_venue_and_the_books_equal_its_record(
     specs.mkdir()
     for pid, (symbol, qty, lot) in PORTFOLIOS.items():
         (specs / f"{pid}.toml").write_text(spec(pid, symbol, qty, lot))
-    deployed = cluster.cli(["portfolio", "deploy", str(specs)])
+    deployed = cluster.cli(["portfolio", "deploy", *(str(p) for p in sorted(specs.glob("*.toml")))])
     assert deployed.returncode == 0, deployed.stdout + deployed.stderr
 
     store = open_store(cluster.backends.db_url)
@@ -268,7 +268,13 @@ def test_the_whole_system_on_the_venue_and_the_books_equal_its_record(
         )
         cluster.spawn("feed", ["feed", "ccxt:binance", "--symbols", f"{BTC},{ETH}", "--trades", "--venue-url", sim.url])
         path.start()
-        wait_until(lambda: len(sim.venue.fills()) >= 12, 120.0, "a dozen fills at the venue")
+        try:
+            wait_until(lambda: len(sim.venue.fills()) >= 12, 120.0, "a dozen fills at the venue")
+        except TimeoutError:
+            report = status(ops)
+            print([(n.node_id, n.total_events, n.problems) for n in report.nodes], path.prints)
+            print([(p.portfolio_id, p.state, p.cash, p.positions, p.fault) for p in report.portfolios])
+            raise
         for pid in PORTFOLIOS:
             wait_until(lambda pid=pid: bool(store.journal.orders(pid)), TIMEOUT, f"{pid} trading")
 

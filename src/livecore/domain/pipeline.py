@@ -153,9 +153,10 @@ class Pipeline:
             return signal.target_qty
         if signal.direction is Direction.FLAT:
             return ZERO if current else None
-        if signal.direction is Direction.LONG and current > 0:
+        lot = self.sizer.lot_size  # less than a lot (dust a fee left) is no position
+        if signal.direction is Direction.LONG and current >= lot:
             return None
-        if signal.direction is Direction.SHORT and current < 0:
+        if signal.direction is Direction.SHORT and current <= -lot:
             return None
         try:
             size = self.sizer.target_quantity(signal.symbol, price, account)

@@ -144,3 +144,12 @@ def test_a_position_off_the_lot_is_traded_in_whole_lots() -> None:
     p.on_market(tick(100, 1, "AAPL"))
     [order] = new_orders(p)
     assert (order.side, order.quantity) == (Side.SELL, D("0.00099"))
+
+
+def test_dust_below_one_lot_is_no_position_for_a_long_signal() -> None:
+    p, strategy = scripted(scripted_spec(sizer='class = "fixed"\nparams = { quantity = 0.001, lot_size = 0.00001 }'))
+    p.books.book_fill("AAPL", Side.BUY, D("0.000008"), D(100), D(0), "")
+    strategy.queue.append(Signal.long("AAPL"))
+    p.on_market(tick(100, 1, "AAPL"))
+    [order] = new_orders(p)
+    assert (order.side, order.quantity) == (Side.BUY, D("0.00099"))  # up to the sized 0.001, in whole lots
