@@ -367,30 +367,33 @@ def test_cluster_halt_cancels_resting_orders_and_admits_only_reducing_ones_acros
     harness.wait_for(pid, 3)
 
     write_halt(harness.coord, ClusterHalt(reason="drill", since_ns=1, by="test"))
-    resting = harness.wait_for(pid, 4)[3]
-    assert (resting.client_order_id, resting.status, resting.reason) == (f"{pid}-1-2", CXL, CLUSTER_HALT_CANCEL)
-    harness.send(order(pid, 3, qty="1"))  # grows: refused
-    harness.send(order(pid, 4, side=Side.SELL, qty="101"))  # flips: refused
-    harness.send(order(pid, 5, side=Side.SELL, qty="60"))  # reduces: admitted
-    answers = harness.wait_for(pid, 7)[4:7]
-    assert [(fb.status, (fb.reason or "").split(":")[0]) for fb in answers] == [
-        (REJ, REJECT_PREFIX),
-        (REJ, REJECT_PREFIX),
-        (ACC, ""),
-    ]
-    # 100 long, 60 being sold: another sell of 50 would cross zero once both fill
-    harness.send(order(pid, 6, side=Side.SELL, qty="50"))
-    assert harness.wait_for(pid, 8)[7].status is REJ
+    try:
+        resting = harness.wait_for(pid, 4)[3]
+        assert (resting.client_order_id, resting.status, resting.reason) == (f"{pid}-1-2", CXL, CLUSTER_HALT_CANCEL)
+        harness.send(order(pid, 3, qty="1"))  # grows: refused
+        harness.send(order(pid, 4, side=Side.SELL, qty="101"))  # flips: refused
+        harness.send(order(pid, 5, side=Side.SELL, qty="60"))  # reduces: admitted
+        answers = harness.wait_for(pid, 7)[4:7]
+        assert [(fb.status, (fb.reason or "").split(":")[0]) for fb in answers] == [
+            (REJ, REJECT_PREFIX),
+            (REJ, REJECT_PREFIX),
+            (ACC, ""),
+        ]
+        # 100 long, 60 being sold: another sell of 50 would cross zero once both fill
+        harness.send(order(pid, 6, side=Side.SELL, qty="50"))
+        assert harness.wait_for(pid, 8)[7].status is REJ
 
-    harness.stop(gateway)  # a gateway that starts while halted is halted at once
-    restarted = harness.start(halt_poll_s=0.05)
-    harness.send(order(pid, 7, qty="1"))
-    refused = harness.wait_for(pid, 9)[8]
-    assert refused.status is REJ and refused.reason == f"{REJECT_PREFIX}: drill"
-    assert restarted.stats.rejected_cluster_halt == 1
+        harness.stop(gateway)  # a gateway that starts while halted is halted at once
+        restarted = harness.start(halt_poll_s=0.05)
+        harness.send(order(pid, 7, qty="1"))
+        refused = harness.wait_for(pid, 9)[8]
+        assert refused.status is REJ and refused.reason == f"{REJECT_PREFIX}: drill"
+        assert restarted.stats.rejected_cluster_halt == 1
 
-    clear_halt(harness.coord)
-    wait_until(lambda: _resumed(harness, pid), TIMEOUT, "an opening order accepted after the resume")
+        clear_halt(harness.coord)
+        wait_until(lambda: _resumed(harness, pid), TIMEOUT, "an opening order accepted after the resume")
+    finally:  # the halt key is shared by every deployment on this Redis
+        clear_halt(harness.coord)
 
 
 def _resumed(harness: Harness, pid: str) -> bool:

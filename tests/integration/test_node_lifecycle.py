@@ -185,6 +185,7 @@ class WrappedStore(Store):
     def __init__(self, inner: Store, snapshots: SnapshotStore) -> None:
         self.url, self.snapshots = inner.url, snapshots
         self.journal, self.registry, self.audit = inner.journal, inner.registry, inner.audit
+        self.equity = inner.equity
         self._inner = inner
 
     def ping(self) -> None:

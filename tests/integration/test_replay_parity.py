@@ -20,6 +20,7 @@ import pytest
 
 from livecore.adapters.factory import open_store
 from livecore.testing.parity import backtest_rows, journal_rows
+from livecore.testing.servers import postgres_database
 
 DAY_S = 86_400
 BARS = 120
@@ -146,9 +147,10 @@ def test_backtest_and_embedded_run_give_the_same_orders_and_fills(tmp_path: Path
 @pytest.mark.redis
 @pytest.mark.postgres
 def test_backtest_and_run_on_real_infrastructure_give_the_same_orders_and_fills(
-    tmp_path: Path, kafka_url: str, redis_url: str, postgres_url: str
+    tmp_path: Path, kafka_url: str, redis_url: str
 ) -> None:
     prefix = f"par{uuid.uuid4().hex[:6]}."
-    backends = ["--bus", kafka_url, "--coord", redis_url, "--db", postgres_url, "--secret", "s3cret",
-                "--topic-prefix", prefix]  # fmt: skip
-    _check_parity(tmp_path, backends, postgres_url)
+    with postgres_database() as db_url:  # its own: `run` places every registered portfolio
+        backends = ["--bus", kafka_url, "--coord", redis_url, "--db", db_url, "--secret", "s3cret",
+                    "--topic-prefix", prefix]  # fmt: skip
+        _check_parity(tmp_path, backends, db_url)

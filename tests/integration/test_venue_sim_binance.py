@@ -63,6 +63,12 @@ def test_markets_carry_the_filters(client: Any) -> None:
     assert market["limits"]["cost"]["min"] == 5
 
 
+def test_spot_error_table_applies_off_the_real_host(client: Any) -> None:
+    """ccxt picks its spot-only table by the real host; the client merged it in."""
+    assert client.exceptions["exact"]["-1004"] is ccxt.OperationFailed  # a spot-only code
+    assert client.exceptions["exact"]["-2010"] is ccxt.InvalidOrder  # a common one, unchanged
+
+
 def test_balance(client: Any) -> None:
     balance = client.fetch_balance()
     assert balance["BTC"]["free"] == 1 and balance["USDT"]["total"] == 100000
@@ -310,11 +316,14 @@ def test_watch_public_trades_ticker_and_klines(sim: VenueSimServer) -> None:
             prints = Collector(lambda: exchange.watch_trades(BTC))
             tickers = Collector(lambda: exchange.watch_ticker(BTC, params={"name": "ticker"}), many=False)
             bars = Collector(lambda: exchange.watch_ohlcv(BTC, "1m"))
+            minis = Collector(lambda: exchange.watch_ticker("ETH/USDT"), many=False)  # @miniTicker
             price = Decimal(50000)
-            while not (prints.items and tickers.items and bars.items):  # until every stream is subscribed
+            while not (prints.items and tickers.items and bars.items and minis.items):  # every stream subscribed
                 price += 1
                 sim.venue.set_price(BTC, price)
+                sim.venue.set_price("ETH/USDT", price / 10)
                 await asyncio.sleep(0.02)
+            assert minis.items[-1]["symbol"] == "ETH/USDT" and minis.items[-1]["last"] == float(price / 10)
             sim.venue.trade(BTC, "50500", "0.25")
             await eventually(lambda: any(t["price"] == 50500 and t["amount"] == 0.25 for t in prints.items))
             await eventually(lambda: tickers.items[-1]["last"] == 50500)

@@ -60,6 +60,7 @@ class NodeMetrics(msgspec.Struct, frozen=True, kw_only=True):
     commands_replayed: int | None = None
     workers: int | None = None
     cluster_halted: bool | None = None  # the node has applied the cluster kill switch
+    market_time_ns: int | None = None  # the newest market event timestamp the node decoded
     loops: Flat = {}  # per consumer loop, by ``names.loop_*_field``: failed, retries, errors
     # the bus's health (``livecore.health``)
     bus_ok: bool | None = msgspec.field(default=None, name=names.BUS_OK_FIELD)
@@ -126,8 +127,14 @@ LOOP_FIELDS = frozenset(
 
 
 def parse_int(text: str | None) -> int | None:
+    """An integer field; exact for plain integers (a ns timestamp exceeds a float's
+    53 bits), ``"3.0"`` also read."""
     if text is None:
         return None
+    try:
+        return int(text)
+    except ValueError:
+        pass
     try:
         return int(float(text))
     except (ValueError, OverflowError):

@@ -26,7 +26,7 @@ from livecore.domain.snapshot import Counters, PortfolioState, decode_state, enc
 from livecore.domain.spec import PortfolioSpec
 from livecore.domain.strategy import Signal, Strategy
 from livecore.domain.strategy_lifecycle import build_strategy, carried_state, saved_state, start_strategy
-from livecore.domain.view import PortfolioView, build_view
+from livecore.domain.view import EquitySample, PortfolioView, build_view, equity_sample
 from livecore.wire.messages import Bar, CancelOrder, NewOrder, OrderFeedback, Side, Tick
 
 __all__ = ["FeedbackResult", "Portfolio", "ReconcileReport"]
@@ -439,3 +439,7 @@ class Portfolio:
             universe_version=self._universe_version,
             feedback_problem=self._feedback_problem,
         )
+
+    def equity_sample(self) -> EquitySample:
+        """Equity, cash and P&L now: a point of the equity curve, cheaper than ``view``."""
+        return equity_sample(self._books, self._epoch)

@@ -351,6 +351,7 @@ class ExecutionNode:
                 commands_replayed=self.dispatcher.replayed,
                 workers=self.config.workers,
                 cluster_halted=self._halt.halted,
+                market_time_ns=self.market_loop.market_time_ns or None,
                 loops=self._loop_counters(),
             ),
         )

@@ -18,6 +18,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
 from livecore.control.commands import Command, CommandChannel
+from livecore.control.events import AuditEvent
 from livecore.control.requests import NO_CAPACITY, NO_LIVE_NODE
 from livecore.notify import NO_NOTICES, NoticeSink, failover_notice
 from livecore.ports.coordination import Coordination, Fence
@@ -126,7 +127,7 @@ class Actuator:
             if key not in ledger.stale_seen:
                 ledger.stale_seen.add(key)
                 self._audit(
-                    "stale_copy",
+                    AuditEvent.STALE_COPY,
                     {"portfolio_id": stale.portfolio_id, "node_id": stale.node_id, "epoch": stale.epoch},
                 )
         for place in sorted(plan.place, key=lambda p: p.portfolio_id)[:budget]:
@@ -149,7 +150,8 @@ class Actuator:
                     continue
                 self._ledger.refusals[(pid, node)] = ack.detail
                 self._audit(
-                    "load_refused", {"portfolio_id": pid, "node_id": node, "epoch": sent.epoch, "detail": ack.detail}
+                    AuditEvent.LOAD_REFUSED,
+                    {"portfolio_id": pid, "node_id": node, "epoch": sent.epoch, "detail": ack.detail},
                 )
 
     def record_load(self, pid: str, node: str, epoch: int, nonce: str) -> None:
@@ -194,7 +196,7 @@ class Actuator:
     def _audit_failover(self, pid: str, lost: str, target: str | None, epoch: int) -> None:
         self.failovers += 1
         log.warning("failover of %s from dead node %s to %s (epoch %d)", pid, lost, target or "nowhere yet", epoch)
-        self._audit("failover", {"portfolio_id": pid, "from": lost, "to": target, "epoch": epoch})
+        self._audit(AuditEvent.FAILOVER, {"portfolio_id": pid, "from": lost, "to": target, "epoch": epoch})
         self._notices.notify(failover_notice(pid, lost, target, epoch))
 
     def _audit(self, event: str, detail: dict[str, object]) -> None:

@@ -23,6 +23,7 @@ from datetime import UTC, datetime
 
 from livecore.control.cluster import Cluster, observe
 from livecore.control.commands import CommandChannel
+from livecore.control.events import AuditEvent
 from livecore.control.requests import (
     RESULT_TTL,
     MigrationRequest,
@@ -38,6 +39,7 @@ from livecore.scheduler.actuator import Actuator, Ledger, build_candidates
 from livecore.scheduler.config import SchedulerConfig
 from livecore.scheduler.convergence import Plan, diff
 from livecore.scheduler.leader import LeaderElector
+from livecore.scheduler.membership import Membership
 from livecore.scheduler.migration import MigrationRunner
 from livecore.scheduler.placement import Candidate, choose_node, plan_rebalance
 from livecore.scheduler.specs import SymbolIndex
@@ -91,9 +93,11 @@ class Scheduler:
         self._migrations = MigrationRunner(
             channel, coord, store, config.ack_timeout, self._actuator.record_load, clock, self._wall_ns
         )
+        self._membership = Membership(
+            audit=lambda event, detail: self._store.audit.record("scheduler", event, detail, self._wall_ns())
+        )
         self._was_leader = False
         self._accepting_before: frozenset[str] | None = None
-        self._alive_before: frozenset[str] | None = None  # None: no pass as leader yet
         self._rebalance_wanted = False
         self._cluster = Cluster({})
         self._figures: TickFigures | None = None
@@ -243,26 +247,29 @@ class Scheduler:
         self._ledger.clear()
         self._stall.reset()
         self._accepting_before = None
-        self._alive_before = None
+        self._membership.reset()
         lease = self._elector.lease
         epoch = lease.epoch if lease else None
         self._store.audit.record(
-            "scheduler", "leader_elected", {"scheduler_id": self.config.scheduler_id, "epoch": epoch}, self._wall_ns()
+            "scheduler",
+            AuditEvent.LEADER_ELECTED,
+            {"scheduler_id": self.config.scheduler_id, "epoch": epoch},
+            self._wall_ns(),
         )
 
     def _note_lost(self, cluster: Cluster) -> None:
-        """Notify each node alive at this leader's previous pass and not now (died,
-        cut off, or stopped: all stop heartbeating). A new leader starts afresh."""
-        alive = frozenset(cluster.alive)
-        for node_id in sorted((self._alive_before or frozenset()) - alive):
+        """Audit the nodes that joined or were lost since this leader's previous pass
+        (``membership.py``), and notify each lost one (died, cut off, or stopped: all
+        stop heartbeating). A new leader starts afresh."""
+        for node_id in self._membership.observe(cluster):
             node = cluster.nodes.get(node_id)
             self._notices.notify(node_lost_notice(node_id, None if node is None else node.heartbeat_age))
-        self._alive_before = alive
 
     def _step_down(self) -> None:
         if self._was_leader:
             log.warning("scheduler %s is no longer leader", self.config.scheduler_id)
         self._was_leader = False
+        self._membership.reset()
         self._figures = None
         self._migrations.abandon()
         self._ledger.clear()

@@ -117,6 +117,7 @@ def test_ioc_and_fok() -> None:
     ("qty", "price", "reason"),
     [
         ("0.000015", "50000", Reason.LOT_SIZE),
+        ("0.000001", "50000", Reason.MIN_QTY),
         ("0.01", "50000.001", Reason.PRICE_FILTER),
         ("0.00001", "40000", Reason.MIN_NOTIONAL),
         ("3", "50000", Reason.INSUFFICIENT_BALANCE),

@@ -19,6 +19,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from livecore.venues.sim import binance_events as events
 from livecore.venues.sim import binance_wire as wire
 from livecore.venues.sim.model import MarketSpec, OrderType, Side, TimeInForce
 from livecore.venues.sim.rules import Rejected
@@ -127,7 +128,7 @@ class BinanceRest:
         for spec in self._requested(request):
             stats = self._venue.ticker(spec.symbol)
             if stats is not None:
-                answers.append(wire.ticker(spec.symbol, stats, now, event=False))
+                answers.append(events.ticker(spec.symbol, stats, now, event=False))
         return answers[0] if "symbol" in request.query_params and answers else answers
 
     def _requested(self, request: Request) -> list[MarketSpec]:

@@ -17,6 +17,7 @@ from typing import Any
 from starlette.routing import WebSocketRoute
 from starlette.websockets import WebSocket
 
+from livecore.venues.sim import binance_events as events
 from livecore.venues.sim import binance_wire as wire
 from livecore.venues.sim.binance_rest import check_timestamp
 from livecore.venues.sim.hub import Subscriber
@@ -90,13 +91,13 @@ class BinanceStreams:
     def _events(self, update: TapeUpdate) -> list[tuple[str, dict[str, Any]]]:
         symbol, now = update.trade.symbol, self._venue.now_ms()
         market = wire.market_id(symbol).lower()
-        events = [
-            (f"{market}@trade", wire.trade_event(update, now)),
-            (f"{market}@miniTicker", wire.mini_ticker(symbol, update.ticker, now)),
-            (f"{market}@ticker", wire.ticker(symbol, update.ticker, now)),
+        pushes = [
+            (f"{market}@trade", events.trade_event(update, now)),
+            (f"{market}@miniTicker", events.mini_ticker(symbol, update.ticker, now)),
+            (f"{market}@ticker", events.ticker(symbol, update.ticker, now)),
         ]
-        events += [(f"{market}@kline_{i}", wire.kline(symbol, i, k, now)) for i, k in update.klines.items()]
-        return events
+        pushes += [(f"{market}@kline_{i}", events.kline(symbol, i, k, now)) for i, k in update.klines.items()]
+        return pushes
 
     # ---- websocket API: the user data stream ------------------------------------------
 
@@ -136,9 +137,9 @@ class BinanceStreams:
                 return
             now = self._venue.now_ms()
             if isinstance(item, OrderEvent):
-                await send(ws, {"subscriptionId": subscription[0], "event": wire.execution_report(item, now)})
+                await send(ws, {"subscriptionId": subscription[0], "event": events.execution_report(item, now)})
             elif isinstance(item, BalanceUpdate):
-                event = wire.account_position(item.holdings, now)
+                event = events.account_position(item.holdings, now)
                 await send(ws, {"subscriptionId": subscription[0], "event": event})
 
         await serve(ws, subscriber, hubs=(self._venue.private,), on_text=on_text, on_item=on_item)

@@ -12,6 +12,11 @@ reaches the real venue. Binance also gets:
 - ccxt's spot-only error table merged into its common one: ccxt chooses that
   table by matching the request URL against the real host, so against any
   other host it would map spot-only codes to a bare ``ExchangeError``.
+
+OKX gets ``defaultType: spot``, ``fetchMarkets.types: [spot]`` and
+``has.fetchCurrencies`` off (``load_markets`` reads ``public/instruments``
+alone). ccxt sends OKX orders to ``trade/batch-orders`` (a JSON array) unless
+``options.createOrder`` says ``privatePostTradeOrder``; the simulator serves both.
 """
 
 from __future__ import annotations
@@ -91,7 +96,6 @@ def binance_client(
 OKX_OPTIONS: dict[str, Any] = {
     "defaultType": "spot",
     "fetchMarkets": {"types": ["spot"]},
-    "fetchCurrencies": False,
 }
 
 
@@ -113,6 +117,7 @@ def okx_client(
         "secret": secret,
         "password": password,
         "enableRateLimit": True,
+        "has": {"fetchCurrencies": False},  # else load_markets reads asset/currencies, which the simulator lacks
         "options": _deep_merge(OKX_OPTIONS, options or {}),
     }
     if timeout_ms is not None:

@@ -17,12 +17,11 @@ from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from livecore.venues.sim import rules
+from livecore.venues.sim import fees, rules
 from livecore.venues.sim.ledger import Ledger, ShortBalance
 from livecore.venues.sim.model import (
     CommissionSettings,
     Execution,
-    FeeAsset,
     Fill,
     MarketSpec,
     Order,
@@ -37,7 +36,6 @@ from livecore.venues.sim.model import (
 from livecore.venues.sim.rules import Reason, Rejected
 
 Plan = list[tuple[list[Decimal] | None, Decimal, Decimal]]  # (depth level or None, price, quantity)
-COMMISSION_QUANTUM = Decimal("1e-8")  # the venues report commissions to 8 decimals
 DEFAULT_PRINT_QTY = Decimal("1")
 
 
@@ -291,53 +289,20 @@ class MatchingEngine:
                 budget -= price * q
         return plan
 
-    def _fee_rate(self, maker: bool) -> Decimal:
-        return self.commission.maker if maker else self.commission.taker
-
-    def _fee(self, spec: MarketSpec, side: Side, price: Decimal, q: Decimal, maker: bool) -> tuple[Decimal, str]:
-        """The commission of one fill and the asset that pays it."""
-        rate, setting = self._fee_rate(maker), self.commission.asset
-        received = spec.base if side is Side.BUY else spec.quote
-        if setting == FeeAsset.RECEIVED:
-            asset = received
-        elif setting == FeeAsset.QUOTE:
-            asset = spec.quote
-        elif setting == FeeAsset.BASE:
-            asset = spec.base
-        else:
-            amount = (price * q * rate / self.commission.asset_price).quantize(COMMISSION_QUANTUM)
-            if self.ledger.free(setting) >= amount:
-                return amount, setting
-            asset = received  # not enough of the third asset: the received one pays, as on Binance
-        base_amount = q * rate if asset == spec.base else price * q * rate
-        return base_amount.quantize(COMMISSION_QUANTUM), asset
-
-    def _paid_asset(self, spec: MarketSpec, side: Side) -> str:
-        return spec.quote if side is Side.BUY else spec.base
-
-    def _lock_share(self, spec: MarketSpec, order: Order, q: Decimal) -> Decimal:
-        """What ``q`` of a limit order holds of the paid asset (the fee too when that asset pays it)."""
-        assert order.price is not None
-        amount = order.price * q if order.side is Side.BUY else q
-        paid = self._paid_asset(spec, order.side)
-        fee_in_paid = self.commission.asset in (paid, FeeAsset.QUOTE if order.side is Side.BUY else FeeAsset.BASE)
-        rate = max(self.commission.maker, self.commission.taker) if fee_in_paid else Decimal(0)
-        return amount * (1 + rate)
-
     def _lock(self, spec: MarketSpec, order: Order) -> None:
-        amount = self._lock_share(spec, order, order.qty)
+        amount = fees.lock_share(self.commission, spec, order, order.qty)
         try:
-            self.ledger.lock(self._paid_asset(spec, order.side), amount)
+            self.ledger.lock(fees.paid_asset(spec, order.side), amount)
         except ShortBalance:
             raise Rejected(Reason.INSUFFICIENT_BALANCE) from None
         order.locked = amount
 
     def _check_taker_funds(self, spec: MarketSpec, side: Side, plan: Plan) -> None:
-        paid = self._paid_asset(spec, side)
+        paid = fees.paid_asset(spec, side)
         need = Decimal(0)
         for _, price, q in plan:
             need += price * q if side is Side.BUY else q
-            fee, asset = self._fee(spec, side, price, q, maker=False)
+            fee, asset = fees.commission(self.commission, spec, side, price, q, maker=False, free=self.ledger.free)
             if asset == paid:
                 need += fee
         if need > self.ledger.free(paid):
@@ -367,10 +332,12 @@ class MatchingEngine:
         public: bool = True,
     ) -> None:
         spec = book.spec
-        fee, fee_asset = self._fee(spec, order.side, price, q, maker)
+        fee, fee_asset = fees.commission(
+            self.commission, spec, order.side, price, q, maker=maker, free=self.ledger.free
+        )
         if order.locked:
-            release = min(order.locked, self._lock_share(spec, order, q))
-            self.ledger.unlock(self._paid_asset(spec, order.side), release)
+            release = min(order.locked, fees.lock_share(self.commission, spec, order, q))
+            self.ledger.unlock(fees.paid_asset(spec, order.side), release)
             order.locked -= release
         cost = price * q
         if order.side is Side.BUY:
@@ -395,7 +362,7 @@ class MatchingEngine:
 
     def _release(self, order: Order) -> None:
         if order.locked:
-            self.ledger.unlock(self._paid_asset(self.book(order.symbol).spec, order.side), order.locked)
+            self.ledger.unlock(fees.paid_asset(self.book(order.symbol).spec, order.side), order.locked)
             order.locked = Decimal(0)
 
     def _close(self, order: Order, status: Status, now_ms: int, out: Outcome, *, cancel_client_id: str = "") -> None:

@@ -14,7 +14,8 @@ from livecore.venues.sim.model import MarketSpec
 class Reason(enum.StrEnum):
     INSUFFICIENT_BALANCE = "insufficient balance"
     MIN_NOTIONAL = "notional below the minimum"
-    LOT_SIZE = "quantity off the lot size"
+    MIN_QTY = "quantity below the minimum"
+    LOT_SIZE = "quantity off the lot size or above the maximum"
     PRICE_FILTER = "price off the tick or the limits"
     UNKNOWN_SYMBOL = "unknown symbol"
     UNKNOWN_ORDER = "unknown order"
@@ -43,7 +44,9 @@ def check_price(spec: MarketSpec, price: Decimal) -> None:
 
 def check_quantity(spec: MarketSpec, qty: Decimal) -> None:
     """Binance's LOT_SIZE: within the limits and on the step."""
-    if qty < spec.min_qty or qty > spec.max_qty or not _on_grid(qty, spec.min_qty, spec.step_size):
+    if qty < spec.min_qty:
+        raise Rejected(Reason.MIN_QTY, f"{qty} < {spec.min_qty}")
+    if qty > spec.max_qty or not _on_grid(qty, spec.min_qty, spec.step_size):
         raise Rejected(Reason.LOT_SIZE, f"{qty}")
 
 

@@ -23,6 +23,8 @@ from livecore.venues.sim import binance_rest, binance_wire
 from livecore.venues.sim.binance_ws import BinanceStreams
 from livecore.venues.sim.control import control_routes
 from livecore.venues.sim.middleware import FaultMiddleware, quiet_lost_responses
+from livecore.venues.sim.okx_rest import OkxRest, rate_limited_response
+from livecore.venues.sim.okx_ws import OkxStreams
 from livecore.venues.sim.venue import Venue, VenueSettings
 
 DEFAULT_HOST = "127.0.0.1"
@@ -33,7 +35,9 @@ def _venue_routes(venue: Venue) -> tuple[list[BaseRoute], Callable[[int], Respon
     if venue.settings.venue == "binance":
         routes: list[BaseRoute] = [*binance_rest.BinanceRest(venue).routes(), *BinanceStreams(venue).routes()]
         return routes, lambda retry_after: binance_rest.error_response(binance_wire.rate_limited(retry_after))
-    raise ConfigError(f"venue {venue.settings.venue!r} is not simulated yet")
+    if venue.settings.venue == "okx":
+        return [*OkxRest(venue).routes(), *OkxStreams(venue).routes()], rate_limited_response
+    raise ConfigError(f"venue {venue.settings.venue!r} is not simulated")
 
 
 def build_app(venue: Venue) -> FastAPI:
