@@ -19,11 +19,13 @@ from pathlib import Path
 import pytest
 
 from livecore.testing.venue_gateway import LostBeforeTheVenue, VenueGatewayHarness, sim_settings, venue_fills
+from livecore.venues.ccxt.ids import venue_client_id
+from livecore.venues.ccxt.profiles import PROFILES
 from livecore.venues.sim.model import CommissionSettings
 from livecore.venues.sim.model import OrderType as SimOrderType
 from livecore.venues.sim.model import Side as SimSide
 from livecore.venues.sim.server import VenueSimServer
-from livecore.wire.messages import FeedbackStatus, Side
+from livecore.wire.messages import FeedbackStatus, NewOrder, Side
 
 ACC, REJ, PART, FILL, CXL = (
     FeedbackStatus.ACCEPTED,
@@ -35,9 +37,13 @@ ACC, REJ, PART, FILL, CXL = (
 BTC = "BTC/USDT"
 
 
-@pytest.fixture
-def sim() -> Iterator[VenueSimServer]:
-    with VenueSimServer(sim_settings()) as server:
+# the venue request a placement is (a fault armed on it hits the placement only)
+PLACEMENT = {"binance": "POST /api/v3/order", "okx": "POST /api/v5/trade/"}
+
+
+@pytest.fixture(params=["binance", "okx"])
+def sim(request: pytest.FixtureRequest) -> Iterator[VenueSimServer]:
+    with VenueSimServer(sim_settings(venue=request.param)) as server:
         yield server
 
 
@@ -48,6 +54,25 @@ def harness(tmp_path: Path, sim: VenueSimServer) -> Iterator[VenueGatewayHarness
         yield h
     finally:
         h.close()
+
+
+@pytest.fixture
+def binance(tmp_path: Path) -> Iterator[VenueGatewayHarness]:
+    """Binance alone: its minimum notional and its error messages."""
+    with VenueSimServer(sim_settings()) as server:
+        h = VenueGatewayHarness(tmp_path, server)
+        try:
+            yield h
+        finally:
+            h.close()
+
+
+def placement(h: VenueGatewayHarness) -> str:
+    return PLACEMENT[h.sim.venue.settings.venue]
+
+
+def venue_id(h: VenueGatewayHarness, order: NewOrder) -> str:
+    return venue_client_id(order.client_order_id, PROFILES[h.sim.venue.settings.venue].ids)
 
 
 def assert_journal_is_the_venue(h: VenueGatewayHarness) -> None:
@@ -63,9 +88,13 @@ def test_a_market_order_fills_with_its_commission_in_the_bought_asset(harness: V
     fill = outcomes[-1]
     assert (fill.fill_qty, fill.fill_price) == (D("0.01"), D(50_000))
     assert (fill.commission, fill.commission_asset) == (D("0.00001"), "BTC")
-    assert fill.venue_order_id and fill.fill_id and fill.fill_id.startswith("binance:BTC/USDT:")
+    assert (
+        fill.venue_order_id
+        and fill.fill_id
+        and fill.fill_id.startswith(f"{harness.sim.venue.settings.venue}:BTC/USDT:")
+    )
     [venue_order] = harness.sim.venue.orders()
-    assert venue_order.client_id == order.client_order_id  # readable on Binance: it goes as it is
+    assert venue_order.client_id == venue_id(harness, order)  # livecore's own id on Binance, digested on OKX
     assert_journal_is_the_venue(harness)
 
 
@@ -81,7 +110,8 @@ def test_partial_fills_then_filled(harness: VenueGatewayHarness) -> None:
     assert_journal_is_the_venue(harness)
 
 
-def test_rejections_carry_their_reason(harness: VenueGatewayHarness) -> None:
+def test_rejections_carry_their_reason(binance: VenueGatewayHarness) -> None:
+    harness = binance
     harness.start()
     harness.tick(BTC, "50000")
     harness.wait(lambda: harness.broker is not None and "BTC/USDT" in harness.broker._prices, "a price seen")
@@ -100,8 +130,9 @@ def test_rejections_carry_their_reason(harness: VenueGatewayHarness) -> None:
     assert len(harness.sim.venue.orders()) == 0  # the local checks sent nothing; the venue refused the first
 
 
-def test_the_venue_judges_what_it_alone_can(harness: VenueGatewayHarness) -> None:
+def test_the_venue_judges_what_it_alone_can(binance: VenueGatewayHarness) -> None:
     """No price seen: a market order's notional is the venue's to refuse."""
+    harness = binance
     harness.start()
     tiny = harness.order(Side.BUY, "0.00005")
     [rejected] = harness.wait_for(tiny, REJ)
@@ -124,7 +155,7 @@ def test_cancel(harness: VenueGatewayHarness) -> None:
 
 def test_a_lost_response_is_looked_up_never_sent_twice(harness: VenueGatewayHarness) -> None:
     broker = harness.start()
-    harness.sim.venue.faults.lose_responses(1, match="POST /api/v3/order")
+    harness.sim.venue.faults.lose_responses(1, match=placement(harness))
     order = harness.order(Side.BUY, "0.01")
     outcomes = harness.wait_for(order, FILL)
     assert [fb.status for fb in outcomes] == [ACC, FILL]
@@ -135,7 +166,7 @@ def test_a_lost_response_is_looked_up_never_sent_twice(harness: VenueGatewayHarn
 
 def test_a_late_response_is_looked_up_too(harness: VenueGatewayHarness) -> None:
     broker = harness.start(request_timeout_s=0.5)
-    harness.sim.venue.faults.delay_responses(2.0, match="POST /api/v3/order")
+    harness.sim.venue.faults.delay_responses(2.0, match=placement(harness))
     order = harness.order(Side.SELL, "0.01")
     harness.wait_for(order, FILL)  # the private stream told before the answer came
     harness.wait(lambda: broker.stats.unknown_outcomes == 1, "the timed-out placement taken as unknown")
@@ -174,7 +205,7 @@ def test_a_refused_clock_is_said_clearly_and_recovered(
     harness: VenueGatewayHarness, caplog: pytest.LogCaptureFixture
 ) -> None:
     broker = harness.start()
-    harness.sim.venue.faults.set_clock_skew(30_000)  # the venue is 30 s ahead: our timestamps are too old
+    harness.sim.venue.faults.set_clock_skew(60_000)  # the venue is a minute ahead: our timestamps are too old
     order = harness.order(Side.BUY, "0.01")
     harness.wait_for(order, FILL)
     assert broker.stats.clock_resyncs == 1
@@ -187,7 +218,7 @@ def test_a_refused_clock_is_said_clearly_and_recovered(
 
 def test_rate_limit_answers_are_waited_out(harness: VenueGatewayHarness) -> None:
     broker = harness.start()
-    harness.sim.venue.faults.rate_limit(2, match="POST /api/v3/order")
+    harness.sim.venue.faults.rate_limit(2, match=placement(harness))
     order = harness.order(Side.BUY, "0.01")
     harness.wait_for(order, FILL)
     assert broker.stats.rate_limited == 2 and len(harness.sim.venue.orders()) == 1
@@ -222,10 +253,24 @@ def test_an_order_the_venue_has_but_the_journal_never_answered_is_followed(harne
     order = harness.new_order(Side.BUY, "0.01")
     assert harness.store.journal.record_order(order, time.time_ns())
     harness.sim.venue.place(
-        symbol=BTC, side=SimSide.BUY, type=SimOrderType.MARKET, qty=D("0.01"), client_id=order.client_order_id
+        symbol=BTC, side=SimSide.BUY, type=SimOrderType.MARKET, qty=D("0.01"), client_id=venue_id(harness, order)
     )
     harness.start()
     outcomes = harness.wait_for(order, FILL)
     assert [fb.status for fb in outcomes] == [ACC, FILL]
     assert len(harness.sim.venue.orders()) == 1
     assert_journal_is_the_venue(harness)
+
+
+def test_okx_refuses_what_its_account_and_rules_cannot_take(tmp_path: Path) -> None:
+    with VenueSimServer(sim_settings(venue="okx")) as server:
+        harness = VenueGatewayHarness(tmp_path, server)
+        try:
+            harness.start()
+            broke = harness.order(Side.BUY, "2.5", "50000")  # 125,000 USDT: more than the account holds
+            small = harness.order(Side.BUY, "0.000001", "50000")  # below the minimum size, off the step
+            for order, reason in [(broke, "insufficient_balance"), (small, "precision")]:
+                [rejected] = harness.wait_for(order, REJ)
+                assert rejected.reason is not None and rejected.reason.startswith(reason), rejected.reason
+        finally:
+            harness.close()

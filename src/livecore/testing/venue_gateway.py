@@ -45,9 +45,9 @@ from livecore.wire.messages import (
 )
 from livecore.wire.names import Topics
 
-KEY, SECRET = "venue-test-key", "venue-test-secret"
-SIM_CREDENTIALS = SimCredentials(api_key=KEY, secret=SECRET)
-CREDENTIALS = Credentials(key=KEY, secret=SECRET)
+KEY, SECRET, PASSWORD = "venue-test-key", "venue-test-secret", "venue-test-passphrase"
+SIM_CREDENTIALS = SimCredentials(api_key=KEY, secret=SECRET, passphrase=PASSWORD)
+CREDENTIALS = Credentials(key=KEY, secret=SECRET, password=PASSWORD)
 CONSUMER = ConsumerSettings(session_timeout_ms=3000, heartbeat_interval_ms=750, fetch_wait_max_ms=20)
 TIMEOUT = 20.0
 
@@ -120,7 +120,7 @@ class VenueGatewayHarness:
     def start(self, *, wrap: Callable[[Any], Any] | None = None, **venue: Any) -> CcxtBroker:
         """A gateway on the simulator; ``wrap`` may stand between the broker and its
         ccxt client (to lose a request before it leaves)."""
-        config = venue_config(self.sim.url, **venue)
+        config = venue_config(self.sim.url, **({"venue": self.sim.venue.settings.venue} | venue))
         profile = PROFILES[config.venue]
 
         def client() -> Any:
@@ -229,9 +229,10 @@ class VenueGatewayHarness:
         return out
 
 
-def venue_fills(sim: VenueSimServer, venue: str = "binance") -> dict[str, tuple[Decimal, Decimal, Decimal, str]]:
+def venue_fills(sim: VenueSimServer) -> dict[str, tuple[Decimal, Decimal, Decimal, str]]:
     """The simulator's own record of its fills, keyed as the gateway names fills."""
     out = {}
+    venue = sim.venue.settings.venue
     for fill in sim.venue.fills():
         out[f"{venue}:{fill.symbol}:{fill.trade_id}"] = (fill.qty, fill.price, fill.commission, fill.commission_asset)
     return out

@@ -34,6 +34,7 @@ class VenueProfile:
     name: str
     ids: ClientIdScheme
     options: Mapping[str, Any] = field(default_factory=dict)
+    has: Mapping[str, bool] = field(default_factory=dict)  # ccxt capabilities turned off (calls not needed)
     needs_password: bool = False
     recv_window_ms: int = 10_000
     merge_spot_errors: bool = False  # ccxt picks Binance's spot-only error table by the real host
@@ -57,7 +58,8 @@ PROFILES: dict[str, VenueProfile] = {
     "okx": VenueProfile(
         name="okx",
         ids=OKX_IDS,
-        options={"defaultType": "spot", "fetchMarkets": {"types": ["spot"]}, "fetchCurrencies": False},
+        options={"defaultType": "spot", "fetchMarkets": {"types": ["spot"]}},
+        has={"fetchCurrencies": False},  # load_markets would read asset/currencies too
         needs_password=True,
         recv_window_ms=10_000,
     ),
@@ -108,6 +110,8 @@ def build_client(
     """A ccxt.pro client (REST and websockets) with ccxt's rate limiter on."""
     cls = getattr(ccxt.pro, profile.name)
     config: dict[str, Any] = {"enableRateLimit": True, "timeout": timeout_ms, "options": dict(profile.options)}
+    if profile.has:
+        config["has"] = dict(profile.has)
     if credentials is not None:
         config |= {"apiKey": credentials.key, "secret": credentials.secret}
         if credentials.password:

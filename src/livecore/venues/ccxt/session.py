@@ -98,7 +98,9 @@ class VenueSession:
         raw = await self.client.create_order(
             order.symbol, order.order_type.value, order.side.value, float(order.quantity), price, params
         )
-        return self._order({**raw, "clientOrderId": raw.get("clientOrderId") or venue_client_id})
+        # OKX acknowledges with ids only: the order is placed, its state follows on the streams
+        status = raw.get("status") or "open"
+        return self._order({**raw, "clientOrderId": raw.get("clientOrderId") or venue_client_id, "status": status})
 
     async def cancel(self, venue_order_id: str, symbol: str) -> VenueOrder | None:
         """Cancel; the order as the venue answered (None when it has no such open order)."""
@@ -106,6 +108,8 @@ class VenueSession:
             raw = await self.client.cancel_order(venue_order_id, symbol)
         except ccxt.OrderNotFound:
             return None
+        if not raw.get("status"):  # an acknowledgement (OKX): read the order back
+            return await self.fetch(venue_order_id, symbol)
         return self._order(raw)
 
     async def resync_clock(self) -> int:
