@@ -18,6 +18,8 @@ from pathlib import Path
 
 import pytest
 
+from livecore.control.halt import ClusterHalt, write_halt
+from livecore.gateway.halt import CLUSTER_HALT_CANCEL
 from livecore.testing.venue_gateway import LostBeforeTheVenue, VenueGatewayHarness, sim_settings, venue_fills
 from livecore.venues.ccxt.ids import venue_client_id
 from livecore.venues.ccxt.profiles import PROFILES
@@ -274,3 +276,13 @@ def test_okx_refuses_what_its_account_and_rules_cannot_take(tmp_path: Path) -> N
                 assert rejected.reason is not None and rejected.reason.startswith(reason), rejected.reason
         finally:
             harness.close()
+
+
+def test_the_cluster_halt_cancels_resting_venue_orders(harness: VenueGatewayHarness) -> None:
+    harness.start()
+    resting = harness.order(Side.BUY, "0.02", "40000")
+    harness.wait_for(resting, ACC)
+    write_halt(harness.coord, ClusterHalt(reason="test", since_ns=time.time_ns(), by="operator"))
+    cancelled = harness.wait_for(resting, CXL)[-1]
+    assert cancelled.reason == CLUSTER_HALT_CANCEL
+    assert harness.sim.venue.open_orders() == []
