@@ -45,6 +45,7 @@ from livecore.venues.ccxt.caps import VenueCaps
 from livecore.venues.ccxt.config import VenueConfig
 from livecore.venues.ccxt.credentials import load_credentials
 from livecore.venues.ccxt.profiles import parse_venue
+from livecore.venues.ccxt.telemetry import export_venue
 from livecore.wire import names
 
 app = typer.Typer(
@@ -195,6 +196,7 @@ def main(
         where = "paper"
         if venue_settings is not None:
             broker = venue_broker(venue_settings, credentials_file, coord, store)
+            export_venue(broker, registry)
             where = f"{venue} {_where(venue_settings)}"
         gateway = TradeGateway(bus, coord, store, gateway_config, broker=broker, notices=notices)
         export_gateway(gateway, registry)
