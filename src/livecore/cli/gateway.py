@@ -277,7 +277,7 @@ def journal(
             fill.side,
             str(fill.qty),
             str(fill.price),
-            str(fill.commission),
+            f"{fill.commission} {fill.commission_asset}".strip(),
             _time(fill.ts_ns),
         )
     console.print(orders)
