@@ -12,6 +12,7 @@ from livecore.gateway.costs import CostModel
 from livecore.gateway.paper import PaperSettings
 
 _COSTS = CostModel()  # the defaults are the cost model's own
+_PAPER = PaperSettings()
 
 SLIPPAGE_BPS = typer.Option(
     str(_COSTS.slippage_bps), "--slippage-bps", metavar="BPS", help="slippage against the trader, basis points"
@@ -30,6 +31,17 @@ PARTICIPATION = typer.Option(
     "--participation",
     metavar="FRACTION",
     help="max fraction (0-1] of each bar's/tick's volume filled (partial fills)",
+)
+
+FEE_ASSET = typer.Option(
+    _PAPER.fee_asset,
+    "--fee-asset",
+    metavar="ASSET",
+    help="what commissions are charged in: quote, received (the base on buys, as spot venues do) "
+    "or a third asset such as BNB (with --fee-asset-price)",
+)
+FEE_ASSET_PRICE = typer.Option(
+    None, "--fee-asset-price", metavar="PRICE", help="a third fee asset's price in the quote currency"
 )
 
 
@@ -51,6 +63,8 @@ def paper_settings(
     commission_bps: str,
     commission_min: str,
     participation: str | None,
+    fee_asset: str = _PAPER.fee_asset,
+    fee_asset_price: str | None = None,
 ) -> PaperSettings:
     """The fill model from CLI text; a bad value is a one-line ``ConfigError``."""
     try:
@@ -61,6 +75,7 @@ def paper_settings(
             commission_min=option_decimal("--commission-min", commission_min),
         )
         cap = option_decimal("--participation", participation) if participation is not None else None
-        return PaperSettings(costs=costs, participation=cap)
+        rate = option_decimal("--fee-asset-price", fee_asset_price) if fee_asset_price is not None else None
+        return PaperSettings(costs=costs, participation=cap, fee_asset=fee_asset, fee_asset_price=rate)
     except ValueError as exc:
         raise ConfigError(str(exc)) from None

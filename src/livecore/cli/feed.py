@@ -1,12 +1,14 @@
-"""`livecore feed`: publish market data (file replay or synthetic prices)."""
+"""`livecore feed`: publish market data (file replay, synthetic prices, or a venue's
+live public streams: ``livecore feed ccxt:binance --symbols BTC/USDT``)."""
 
 from __future__ import annotations
 
 import contextlib
 import os
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import typer
 from rich.console import Console
@@ -35,11 +37,30 @@ from livecore.feed.synthetic import SyntheticFeed, SyntheticSettings
 from livecore.feed.telemetry import export_feed
 from livecore.health import BusHealthReporter
 from livecore.ports.bus import Bus
+from livecore.venues.ccxt.feed import FeedKind, LiveFeed, LiveFeedSettings
+from livecore.venues.ccxt.profiles import PREFIX, build_client, parse_venue
 from livecore.wire import names
 
-app = typer.Typer(help="Publish market data on `market.data`: replay files or synthetic prices.", no_args_is_help=True)
+LIVE_COMMAND = "live"
 
-REPLAY, SYNTHETIC = "feed-replay", "feed-synthetic"  # thread names and /metrics labels
+
+class _FeedCommands(typer.core.TyperGroup):
+    """``livecore feed ccxt:NAME ...`` is ``livecore feed live ccxt:NAME ...``."""
+
+    def resolve_command(self, ctx: Any, args: list[str]) -> Any:
+        if args and args[0].startswith(PREFIX):
+            return LIVE_COMMAND, self.commands[LIVE_COMMAND], args
+        return super().resolve_command(ctx, args)
+
+
+app = typer.Typer(
+    help="Publish market data on `market.data`: replay files, synthetic prices, or a venue's live streams "
+    "(`livecore feed ccxt:binance --symbols BTC/USDT`).",
+    no_args_is_help=True,
+    cls=_FeedCommands,
+)
+
+REPLAY, SYNTHETIC, LIVE = "feed-replay", "feed-synthetic", "feed-live"  # thread names and /metrics labels
 
 
 class _RateColumn(ProgressColumn):
@@ -68,11 +89,14 @@ def _bus_health(bus: Bus, settings: DeploymentSettings, name: str, console: Cons
         coord.close()
 
 
-def _drive(runner: FeedRunner, label: str, console: Console) -> None:
-    """Run ``runner`` in its thread with a progress bar; SIGTERM/Ctrl-C stop it cleanly."""
+def _drive(runner: FeedRunner, label: str, console: Console, on_stop: Callable[[], None] | None = None) -> None:
+    """Run ``runner`` in its thread with a progress bar; SIGTERM/Ctrl-C stop it cleanly
+    (``on_stop`` first: a live source ends its schedule)."""
     started = time.monotonic()
     with stop_on_signals() as stop_requested, contextlib.ExitStack() as cleanup:
         cleanup.callback(runner.stop)
+        if on_stop is not None:
+            cleanup.callback(on_stop)
         with Progress(
             TextColumn("[bold]{task.description}"),
             BarColumn(),
@@ -88,6 +112,8 @@ def _drive(runner: FeedRunner, label: str, console: Console) -> None:
             while not runner.join(0.1):
                 progress.update(task, completed=runner.published)
                 if stop_requested.is_set():
+                    if on_stop is not None:
+                        on_stop()
                     runner.stop()
             progress.update(task, completed=runner.published)
     elapsed = max(time.monotonic() - started, 1e-9)
@@ -186,3 +212,58 @@ def synthetic(
             _drive(runner, f"synthetic {symbols} symbols @ {rate:g}/s", console)
     finally:
         bus.close()
+
+
+@app.command(LIVE_COMMAND)
+def live(
+    ctx: typer.Context,
+    venue: str = typer.Argument(..., metavar="VENUE", help="ccxt:binance, ccxt:okx"),
+    symbols: str = typer.Option(..., "--symbols", help="comma-separated, as the venue's markets: BTC/USDT,ETH/USDT"),
+    trades: bool = typer.Option(False, "--trades", help="every trade as a tick with its size (the default)"),
+    ticker: bool = typer.Option(False, "--ticker", help="the ticker: last price with bid and ask"),
+    bars: str | None = typer.Option(None, "--bars", metavar="TIMEFRAME", help="closed bars of 1m, 5m, 1h, ..."),
+    sandbox: bool = typer.Option(False, "--sandbox", help="the testnet's streams"),
+    venue_url: str | None = typer.Option(
+        None, "--venue-url", metavar="URL", help="the venue's host replaced (livecore venue-sim)"
+    ),
+    metrics_port: int = metrics_port_option(),
+    metrics_host: str = metrics_host_option(),
+) -> None:
+    """A venue's public websockets: reconnects with backoff, counts and logs gaps."""
+    profile = parse_venue(venue)
+    if sum((trades, ticker, bars is not None)) > 1:
+        raise ConfigError("--trades, --ticker and --bars are alternatives: give one")
+    kind = FeedKind.BARS if bars is not None else FeedKind.TICKER if ticker else FeedKind.TRADES
+    try:
+        feed_settings = LiveFeedSettings(
+            symbols=tuple(s.strip() for s in symbols.split(",") if s.strip()), kind=kind, timeframe=bars or "1m"
+        )
+    except ValueError as exc:
+        raise ConfigError(str(exc)) from None
+    settings = settings_of(ctx)
+    feed = LiveFeed(feed_settings, lambda: build_client(profile, None, sandbox=sandbox, venue_url=venue_url))
+    console = Console(stderr=True)
+    try:
+        feed.start()
+    except Exception as exc:
+        feed.stop()
+        raise LivecoreError(f"{venue}: cannot open its streams: {exc}") from None
+    bus = open_bus(settings.bus_url)
+    try:
+        runner = FeedRunner(bus, feed.schedule(), FeedConfig(topic_prefix=settings.topic_prefix), name=LIVE)
+        with (
+            serving_metrics(metrics_host, metrics_port, console) as registry,
+            _bus_health(bus, settings, "live", console),
+        ):
+            export_feed(runner, LIVE, registry)
+            what = kind.value if kind is not FeedKind.BARS else f"{bars} bars"
+            _drive(runner, f"{venue} {what} of {len(feed_settings.symbols)} symbol(s)", console, on_stop=feed.stop)
+    finally:
+        feed.stop()
+        bus.close()
+    c = feed.counters
+    console.print(
+        f"{venue}: {c.events} events, {c.reconnects} reconnects, {c.gaps} gaps "
+        f"({c.missed_trades} trades and {c.missed_bars} bars missed), {c.dropped} dropped",
+        highlight=False,
+    )

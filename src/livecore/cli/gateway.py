@@ -1,11 +1,15 @@
-"""`livecore gateway`: run the paper trade gateway, or print its journal."""
+"""`livecore gateway`: run the trade gateway (paper, or a venue through ccxt), or
+print its journal."""
 
 from __future__ import annotations
 
 import json
+import os
 import sys
 from datetime import UTC, datetime
+from pathlib import Path
 
+import msgspec
 import typer
 from rich.console import Console
 from rich.table import Table
@@ -14,19 +18,39 @@ from livecore.adapters.factory import open_store
 from livecore.backtest.tradefile import write_csv
 from livecore.cli import costs
 from livecore.cli.context import notifications, open_backends, serving_metrics, settings_of, stop_on_signals
-from livecore.cli.options import event_time_option, metrics_host_option, metrics_port_option
+from livecore.cli.options import (
+    configure_logging,
+    event_time_option,
+    log_level_option,
+    metrics_host_option,
+    metrics_port_option,
+)
+from livecore.cli.status import venue_table
 from livecore.errors import ConfigError
+from livecore.gateway.broker import BrokerAdapter
 from livecore.gateway.config import GatewayConfig, new_gateway_id
 from livecore.gateway.paper import PaperSettings
 from livecore.gateway.report import journal_report
 from livecore.gateway.service import TradeGateway
 from livecore.gateway.telemetry import export_gateway
 from livecore.health import BusHealthReporter
+from livecore.ops import open_ops
 from livecore.ops.trades import journal_fills
+from livecore.ops.venues import record_snapshot, venue_accounts, venue_problems
+from livecore.ops.venues import reset_baseline as reset
+from livecore.ports.coordination import Coordination
+from livecore.ports.store import Store
+from livecore.venues.ccxt.broker import CcxtBroker
+from livecore.venues.ccxt.caps import VenueCaps
+from livecore.venues.ccxt.config import VenueConfig
+from livecore.venues.ccxt.credentials import load_credentials
+from livecore.venues.ccxt.profiles import parse_venue
+from livecore.venues.ccxt.telemetry import export_venue
 from livecore.wire import names
 
 app = typer.Typer(
-    help="The paper trade gateway: executes `orders`, publishes `orders.feedback`, keeps the journal.",
+    help="The trade gateway: executes `orders` (paper, or on a venue through ccxt), publishes `orders.feedback`, "
+    "keeps the journal.",
     no_args_is_help=False,
 )
 
@@ -51,6 +75,46 @@ def build_config(
 
 
 _DEFAULTS = GatewayConfig()
+PAPER = "paper"
+
+
+def venue_config(
+    venue: str,
+    *,
+    sandbox: bool,
+    live: bool,
+    venue_url: str | None,
+    max_notional: str | None,
+    max_orders_per_minute: int | None,
+) -> VenueConfig | None:
+    """None for paper; a venue's config, refusing a venue without --sandbox or --live."""
+    if venue == PAPER:
+        if sandbox or live or venue_url:
+            raise ConfigError("--sandbox, --live and --venue-url choose where a venue trades: give --venue ccxt:NAME")
+        return None
+    profile = parse_venue(venue)
+    if sandbox == live:
+        raise ConfigError(f"{venue}: give --sandbox (the venue's testnet) or --live (real money), exactly one")
+    cap = costs.option_decimal("--max-notional", max_notional) if max_notional is not None else None
+    try:
+        caps = VenueCaps(max_notional=cap, orders_per_minute=max_orders_per_minute)
+        return VenueConfig(venue=profile.name, sandbox=sandbox, live=live, venue_url=venue_url, caps=caps)
+    except ValueError as exc:
+        raise ConfigError(str(exc)) from None
+
+
+def venue_broker(config: VenueConfig, credentials_file: Path | None, coord: Coordination, store: Store) -> CcxtBroker:
+    """The ccxt broker, its credentials from the environment or the file, its account
+    snapshots written for ``livecore status``."""
+    profile = parse_venue(f"ccxt:{config.venue}")
+    credentials = load_credentials(os.environ, credentials_file, needs_password=profile.needs_password)
+    ttl = max(3 * config.snapshot_interval_s, 30.0)
+    return CcxtBroker(
+        config,
+        journal=store.journal,
+        credentials=credentials,
+        on_snapshot=lambda snapshot: record_snapshot(coord, store, snapshot, ttl),
+    )
 
 
 @app.callback(invoke_without_command=True)
@@ -61,6 +125,8 @@ def main(
     commission_bps: str = costs.COMMISSION_BPS,
     commission_min: str = costs.COMMISSION_MIN,
     participation: str | None = costs.PARTICIPATION,
+    fee_asset: str = costs.FEE_ASSET,
+    fee_asset_price: str | None = costs.FEE_ASSET_PRICE,
     require_fence: bool = typer.Option(
         _DEFAULTS.require_fence,
         "--require-fence/--no-require-fence",
@@ -72,17 +138,49 @@ def main(
     event_time: bool = event_time_option(),
     metrics_port: int = metrics_port_option(),
     metrics_host: str = metrics_host_option(),
+    venue: str = typer.Option(
+        PAPER, "--venue", metavar="VENUE", help="paper, or a real venue through ccxt: ccxt:binance, ccxt:okx"
+    ),
+    sandbox: bool = typer.Option(False, "--sandbox", help="trade on the venue's testnet"),
+    live: bool = typer.Option(False, "--live", help="trade on the venue itself, with real money"),
+    venue_url: str | None = typer.Option(
+        None, "--venue-url", metavar="URL", help="the venue's host replaced by this one (livecore venue-sim)"
+    ),
+    credentials_file: Path | None = typer.Option(
+        None,
+        "--credentials-file",
+        metavar="PATH",
+        help="TOML with key, secret (and password), mode 0600; default: LIVECORE_VENUE_KEY/SECRET/PASSWORD",
+    ),
+    max_notional: str | None = typer.Option(
+        None, "--max-notional", metavar="AMOUNT", help="a venue order's largest notional, in its quote currency"
+    ),
+    max_orders_per_minute: int | None = typer.Option(
+        None, "--max-orders-per-minute", metavar="N", help="orders sent to the venue in any 60 s, at most"
+    ),
+    log_level: str = log_level_option(),
 ) -> None:
     """Run the gateway in the foreground until SIGTERM or Ctrl-C."""
     if ctx.invoked_subcommand is not None:
         return
+    configure_logging(log_level)
     settings = settings_of(ctx)
+    venue_settings = venue_config(
+        venue,
+        sandbox=sandbox,
+        live=live,
+        venue_url=venue_url,
+        max_notional=max_notional,
+        max_orders_per_minute=max_orders_per_minute,
+    )
     paper = costs.paper_settings(
         slippage_bps=slippage_bps,
         commission_per_share=commission_per_share,
         commission_bps=commission_bps,
         commission_min=commission_min,
         participation=participation,
+        fee_asset=fee_asset,
+        fee_asset_price=fee_asset_price,
     )
     gateway_config = build_config(
         paper=paper, require_fence=require_fence, group=group, topic_prefix=settings.topic_prefix, event_time=event_time
@@ -94,16 +192,28 @@ def main(
         open_backends(settings) as (bus, coord, store),
         stop_on_signals() as stop,
     ):
-        gateway = TradeGateway(bus, coord, store, gateway_config, notices=notices)
+        broker: BrokerAdapter | None = None
+        where = "paper"
+        if venue_settings is not None:
+            broker = venue_broker(venue_settings, credentials_file, coord, store)
+            export_venue(broker, registry)
+            where = f"{venue} {_where(venue_settings)}"
+        gateway = TradeGateway(bus, coord, store, gateway_config, broker=broker, notices=notices)
         export_gateway(gateway, registry)
         console.print(
-            f"gateway {gateway.gateway_id}: group {group}, bus {settings.bus_url}, "
+            f"gateway {gateway.gateway_id} ({where}): group {group}, bus {settings.bus_url}, "
             f"fence {'required' if require_fence else 'optional'} (Ctrl-C to stop)",
             highlight=False,
         )
         with BusHealthReporter(bus=bus, coord=coord, process=names.gateway_process(gateway.gateway_id)):
             gateway.run_until(stop)
         console.print(f"gateway {gateway.gateway_id} stopped: {gateway.stats}", highlight=False)
+
+
+def _where(config: VenueConfig) -> str:
+    if config.venue_url:
+        return f"at {config.venue_url}"
+    return "on its testnet" if config.sandbox else "[bold white on red] LIVE: REAL MONEY [/]"
 
 
 def _time(ns: int) -> str:
@@ -167,8 +277,43 @@ def journal(
             fill.side,
             str(fill.qty),
             str(fill.price),
-            str(fill.commission),
+            f"{fill.commission} {fill.commission_asset}".strip(),
             _time(fill.ts_ns),
         )
     console.print(orders)
     console.print(fills)
+
+
+@app.command("venue")
+def venue_account(
+    ctx: typer.Context,
+    venue: str = typer.Argument(..., metavar="VENUE", help="ccxt:binance, ccxt:okx"),
+    reset_baseline: bool = typer.Option(
+        False,
+        "--reset-baseline",
+        help="take what the account now holds beyond the books as the unmanaged amount "
+        "(after a deposit, a withdrawal or removing a portfolio)",
+    ),
+    as_json: bool = typer.Option(False, "--json", help="stable JSON instead of a table"),
+) -> None:
+    """The venue's balances beside the books (written by its running gateway); exit 1 on a mismatch."""
+    name = parse_venue(venue).name
+    with open_ops(settings_of(ctx), with_bus=False) as ops:
+        if reset_baseline:
+            try:
+                reset(ops, name)
+            except LookupError as exc:
+                raise ConfigError(str(exc)) from None
+        accounts = [a for a in venue_accounts(ops) if a.venue == name]
+    if not accounts:
+        raise ConfigError(f"no snapshot of venue {name}: is its gateway running?")
+    [account] = accounts
+    if as_json:
+        typer.echo(msgspec.json.encode(account).decode())
+    else:
+        console = Console()
+        console.print(venue_table(account))
+        for line in venue_problems(accounts):
+            console.print(f"[red]{line}[/]", highlight=False)
+    if account.mismatch:
+        raise typer.Exit(1)

@@ -8,7 +8,6 @@ a ``node.shutdown`` command ends the process the same way.
 
 from __future__ import annotations
 
-import logging
 import threading
 import time
 
@@ -16,7 +15,14 @@ import typer
 from rich.console import Console
 
 from livecore.cli.context import notifications, open_backends, serving_metrics, settings_of, stop_on_signals
-from livecore.cli.options import ack_timeout_option, event_time_option, metrics_host_option, metrics_port_option
+from livecore.cli.options import (
+    ack_timeout_option,
+    configure_logging,
+    event_time_option,
+    log_level_option,
+    metrics_host_option,
+    metrics_port_option,
+)
 from livecore.errors import BackendUnavailable, ConfigError
 from livecore.node import ExecutionNode, NodeConfig
 from livecore.node.telemetry import export_node
@@ -99,7 +105,7 @@ def main(
         "(for a publisher that does not partition by the wire's CRC-32 of the symbol)",
     ),
     status_every: float = typer.Option(5.0, "--status-every", help="seconds between status lines (0: none)"),
-    log_level: str = typer.Option("info", "--log-level", help="debug, info, warning or error"),
+    log_level: str = log_level_option(),
     metrics_port: int = metrics_port_option(),
     metrics_host: str = metrics_host_option(),
 ) -> None:
@@ -120,7 +126,7 @@ def main(
         event_time,
         all_partitions,
     )
-    _configure_logging(log_level)
+    configure_logging(log_level)
     console = Console(stderr=True)
     with (
         notifications(settings, f"node {node_id}") as notices,
@@ -160,17 +166,6 @@ def _run_until(node: ExecutionNode, stop: threading.Event, console: Console, sta
             console.print(status_line(node, last_events, now - last_print), highlight=False, soft_wrap=True)
             last_events = node.total_event_count
             last_print = now
-
-
-def _configure_logging(level: str) -> None:
-    chosen = getattr(logging, level.upper(), None)
-    if not isinstance(chosen, int):
-        raise ConfigError(f"--log-level: unknown level {level!r}")
-    root = logging.getLogger()
-    if not root.handlers:
-        logging.basicConfig(level=chosen, format="%(asctime)s %(levelname)s %(threadName)s %(name)s: %(message)s")
-    root.setLevel(chosen)
-    logging.getLogger("livecore.kafka").setLevel(max(chosen, logging.INFO))
 
 
 # --- operator commands: signed, each waits for the node's ack ------------------

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 import typer
 
 from livecore.config import ACK_TIMEOUT_S
+from livecore.errors import ConfigError
 from livecore.telemetry.config import MetricsConfig
 
 ACK_TIMEOUT_HELP = "seconds to wait for the node's acknowledgement"
@@ -36,3 +38,19 @@ def metrics_port_option() -> Any:
 def metrics_host_option() -> Any:
     """``--metrics-host`` (``MetricsConfig.host``)."""
     return typer.Option(_METRICS.host, "--metrics-host", help="address --metrics-port listens on (0.0.0.0 exposes it)")
+
+
+def log_level_option() -> Any:
+    return typer.Option("info", "--log-level", help="debug, info, warning or error")
+
+
+def configure_logging(level: str) -> None:
+    """The process's log level and format (``--log-level``)."""
+    chosen = getattr(logging, level.upper(), None)
+    if not isinstance(chosen, int):
+        raise ConfigError(f"--log-level: unknown level {level!r}")
+    root = logging.getLogger()
+    if not root.handlers:
+        logging.basicConfig(level=chosen, format="%(asctime)s %(levelname)s %(threadName)s %(name)s: %(message)s")
+    root.setLevel(chosen)
+    logging.getLogger("livecore.kafka").setLevel(max(chosen, logging.INFO))

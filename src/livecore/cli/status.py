@@ -13,6 +13,7 @@ import msgspec
 import typer
 from rich.console import Console, RenderableType
 from rich.markup import escape
+from rich.table import Table
 
 from livecore.cli.context import settings_of
 from livecore.cli.tables import nodes_table, portfolios_table
@@ -21,6 +22,7 @@ from livecore.ops import status as ops_status
 from livecore.ops.context import CommandOutcome, Ops, OpsConfig
 from livecore.ops.halt import HaltReport
 from livecore.ops.status import StatusReport
+from livecore.ops.venues import VenueAccount
 
 JSON_HELP = "print JSON (stable shape, see docs/OPERATIONS.md) instead of tables"
 
@@ -83,9 +85,23 @@ def renderables(report: StatusReport, width: int = WIDE) -> list[RenderableType]
         parts.append(f"scheduler leader: [bold]{leader.scheduler_id}[/] (epoch {leader.epoch}{age})")
     parts.append(nodes_table(report, width))
     parts.append(portfolios_table(report, width))
+    parts.extend(venue_table(account) for account in report.venues)
     for m in report.migrations:
         parts.append(f"migrating {m.portfolio_id}: {m.source} -> {m.target} ({m.phase}, {m.origin})")
     return parts
+
+
+def venue_table(account: VenueAccount) -> Table:
+    """A venue's balances beside the books, per asset; a mismatch in red."""
+    state = "[bold red]MISMATCH[/]" if account.mismatch else "[green]matches the books[/]"
+    table = Table(title=f"Venue {account.venue}: {state} (read {account.age_s:.0f}s ago)", title_justify="left")
+    for column in ("asset", "venue", "books", "unmanaged", "difference"):
+        table.add_column(column, justify="left" if column == "asset" else "right")
+    for line in account.assets:
+        difference = line.venue - line.books - line.unmanaged
+        shown = f"[bold red]{difference}[/]" if line.mismatch else str(difference)
+        table.add_row(line.asset, str(line.venue), str(line.books), str(line.unmanaged), shown)
+    return table
 
 
 def halt_banner(halt: HaltReport) -> str:

@@ -11,7 +11,11 @@ for a short: the proceeds received). Marking to market adds the unrealized part:
            = initial_cash + realized_pnl - commissions + unrealized_pnl
 
 Reservations only move money between ``cash`` and ``reserved`` (or hold
-position quantity), so they never create or destroy any. Arithmetic runs in a
+position quantity), so they never create or destroy any. A commission charged
+in the bought asset or a third asset (``book_fill``, ``domain/fees.py``) keeps
+the identity too: the first is a disposal of part of the position that pays
+the fee, the second moves neither cash nor positions and is kept, in its own
+asset, in ``asset_fees``. Arithmetic runs in a
 high-precision context so that sums are exact; the only divisions (proportional
 cost removal, proportional release of a reservation) are quantized to
 ``QUANTUM`` and both sides of each booking use the same quantized value.
@@ -23,6 +27,7 @@ from decimal import Context, Decimal, DivisionByZero, InvalidOperation, Overflow
 
 import msgspec
 
+from livecore.domain.fees import FeeKind, fee_kind
 from livecore.wire.enums import members
 from livecore.wire.messages import Side
 
@@ -74,6 +79,7 @@ class Books(msgspec.Struct, kw_only=True):
     last_prices: dict[str, Decimal] = {}
     day: int = -1  # UTC day number of the last market event
     day_start_equity: Decimal = ZERO
+    asset_fees: dict[str, Decimal] = {}  # commissions paid in a third asset, by asset (not in equity)
 
     @classmethod
     def opening(cls, initial_cash: Decimal) -> Books:
@@ -141,6 +147,26 @@ class Books(msgspec.Struct, kw_only=True):
             self.realized_pnl += realized
             self._drop_if_empty(symbol, position)
             return realized
+
+    def book_fill(
+        self, symbol: str, side: Side, qty: Decimal, price: Decimal, commission: Decimal, commission_asset: str = ""
+    ) -> Decimal:
+        """Book one execution whose commission is charged in ``commission_asset``
+        (empty: the quote; see ``domain/fees.py``); return the realized P&L."""
+        kind = fee_kind(symbol, commission_asset)
+        if kind is FeeKind.QUOTE:
+            return self.apply_fill(symbol, side, qty, price, commission)
+        realized = self.apply_fill(symbol, side, qty, price, ZERO)
+        if not commission:
+            return realized
+        if kind is FeeKind.OTHER:
+            with localcontext(ACCOUNTING):
+                self.asset_fees[commission_asset] = self.asset_fees.get(commission_asset, ZERO) + commission
+            return realized
+        with localcontext(ACCOUNTING):
+            value = commission * price
+        # the venue kept ``commission`` of the base: a disposal at the fill price paying the fee
+        return realized + self.apply_fill(symbol, Side.SELL, commission, price, value)
 
     def _drop_if_empty(self, symbol: str, position: Position) -> None:
         if not position.quantity and not position.reserved_qty and not position.cost:

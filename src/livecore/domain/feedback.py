@@ -26,6 +26,7 @@ from enum import StrEnum
 import msgspec
 
 from livecore.domain.books import Books, divide
+from livecore.domain.fees import quote_value
 from livecore.domain.order_book import OrderBook
 from livecore.domain.orders import Order, OrderState
 from livecore.domain.strategy import Fill
@@ -159,10 +160,15 @@ def _fill(fb: OrderFeedback, order: Order, book: OrderBook, books: Books) -> Fee
     else:
         order.to(S.CANCEL_PENDING if order.state is S.CANCEL_PENDING else S.PARTIALLY_FILLED)
     _release_for_fill(order, books, qty, remaining_before, done)
-    books.apply_fill(order.symbol, order.side, qty, price, fb.commission)
+    commission, asset = fb.commission, fb.commission_asset
+    if asset:  # charged in a named asset (a venue): booked where it was taken (domain/fees.py)
+        books.book_fill(order.symbol, order.side, qty, price, commission, asset)
+        commission = quote_value(order.symbol, price, commission, asset)
+    else:
+        books.apply_fill(order.symbol, order.side, qty, price, commission)
     order.filled_qty += qty
     order.filled_notional += qty * price
-    order.commission += fb.commission
+    order.commission += commission
     order.fill_ids.append(fb.fill_id)
     order.updated_ns = fb.ts_ns
     book.remember_fill(fb.fill_id)
@@ -175,7 +181,7 @@ def _fill(fb: OrderFeedback, order: Order, book: OrderBook, books: Books) -> Fee
         side=order.side,
         quantity=qty,
         price=price,
-        commission=fb.commission,
+        commission=commission,
         ts_ns=fb.ts_ns,
         order_done=done,
     )

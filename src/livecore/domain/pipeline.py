@@ -20,7 +20,7 @@ from typing import Protocol
 import msgspec
 
 from livecore.domain.risk import CashCheck, NoShort, Proposal, RiskContext, RiskRule, WireBounds
-from livecore.domain.sizers import Sizer
+from livecore.domain.sizers import Sizer, round_lot
 from livecore.domain.strategy import Direction, Signal
 from livecore.wire.messages import OrderType, Side
 
@@ -121,8 +121,10 @@ class Pipeline:
                     if not current:
                         continue
                     target = ZERO
-                elif (direction is _LONG and current > 0) or (direction is _SHORT and current < 0):
-                    continue
+                elif (direction is _LONG and current > 0 and current >= self.sizer.lot_size) or (
+                    direction is _SHORT and current < 0 and current <= -self.sizer.lot_size
+                ):
+                    continue  # held already (less than a lot, dust a fee left, is no position)
                 else:
                     target = self._sized(signal, price, account)
             if target == current:
@@ -140,10 +142,15 @@ class Pipeline:
     ) -> None:
         """The order that moves the position by ``delta``, shrunk or vetoed by the rules."""
         symbol, limit = signal.symbol, signal.limit_price
+        # whole lots only: a position off the lot (a fee taken in the bought asset)
+        # leaves its remainder, less than a lot, where it is
+        quantity = round_lot(abs(delta), self.sizer.lot_size)
+        if not quantity:
+            return
         proposal = Proposal(
             symbol=symbol,
             side=_BUY if delta > 0 else _SELL,
-            quantity=abs(delta),
+            quantity=quantity,
             price=price,
             lot_size=self.sizer.lot_size,
             order_type=_LIMIT if limit is not None else _MARKET,

@@ -44,6 +44,7 @@ from typing import Any, Generic, NoReturn, TypeVar
 
 from livecore.domain import catalog
 from livecore.domain.errors import ParamError, SpecError
+from livecore.domain.fees import quote_of
 from livecore.domain.params import Configurable, coerce
 from livecore.domain.risk import RiskRule
 from livecore.domain.sizers import Sizer
@@ -53,7 +54,7 @@ C = TypeVar("C", bound=Configurable)
 T = TypeVar("T")
 
 ID_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$")
-CURRENCY_PATTERN = re.compile(r"^[A-Z]{3}$")
+CURRENCY_PATTERN = re.compile(r"^[A-Z0-9]{2,10}$")  # USD, EUR, USDT, USDC, BTC
 TOP_LEVEL_KEYS = frozenset(
     {"id", "name", "currency", "initial_cash", "symbols", "allow_short", "strategy", "sizer", "risk", "settings"}
 )
@@ -139,6 +140,7 @@ def parse_spec(toml_text: str, source: str = "<spec>") -> PortfolioSpec:
         "allow_short": p.read(lambda: p.boolean(doc, "allow_short", default=False)),
         "settings": p.read(lambda: p.settings(doc.get("settings", {}))),
     }
+    p.quotes_match(fields["currency"], fields["symbols"])
     if p.problems:
         raise p.error()
     return PortfolioSpec(**fields, toml_text=toml_text, source=source)
@@ -214,7 +216,7 @@ class _Parser:
     def currency(self, doc: Mapping[str, Any]) -> str:
         currency = self.string(doc, "currency", default="USD")
         if not CURRENCY_PATTERN.match(currency):
-            self.fail("currency", f"must be a three-letter upper-case code, got {currency!r}")
+            self.fail("currency", f"must be 2 to 10 upper-case letters or digits (USD, USDT), got {currency!r}")
         return currency
 
     def boolean(self, doc: Mapping[str, Any], key: str, *, default: bool) -> bool:
@@ -251,6 +253,17 @@ class _Parser:
                 seen.append(symbol)
         self.settle(before)
         return tuple(seen)
+
+    def quotes_match(self, currency: str | None, symbols: tuple[str, ...] | None) -> None:
+        """A ``BASE/QUOTE`` symbol is paid for in its quote: the portfolio's cash must be in it."""
+        if currency is None or symbols is None:
+            return
+        for i, symbol in enumerate(symbols):
+            quote = quote_of(symbol)
+            if quote is not None and quote != currency:
+                self.record(
+                    f"symbols[{i}]", f"{symbol} is quoted in {quote}, but the portfolio's currency is {currency}"
+                )
 
     def component(self, table: Any, path: str, builtins: dict[str, type[C]], base: type[C]) -> ComponentSpec[C]:
         if table is None:

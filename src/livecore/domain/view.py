@@ -69,6 +69,7 @@ class PortfolioView(msgspec.Struct, frozen=True, kw_only=True):
     counters: Counters
     recent_risk: list[RiskNote]
     feedback_problem: str | None  # the last refused execution report, if any
+    asset_fees: dict[str, Decimal] = {}  # commissions paid in a third asset (domain/fees.py)
 
 
 class EquitySample(msgspec.Struct, frozen=True, kw_only=True):
@@ -139,6 +140,7 @@ def build_view(
         counters=msgspec.structs.replace(counters),
         recent_risk=notes,
         feedback_problem=feedback_problem,
+        asset_fees=dict(books.asset_fees),
     )
 
 

@@ -5,11 +5,12 @@ A venue receives orders and cancels and produces execution reports
 Reports are collected by the adapter and handed over by ``drain_reports`` in
 the order they happened; the gateway journals each one before publishing it.
 
-``PaperBroker`` (``gateway/paper.py``) is the first implementation: it fills
-against the market data the gateway feeds it through ``on_market``. A real
-venue adapter would ignore ``on_market`` and turn the venue's own reports into
-``OrderFeedback`` from its network thread (``drain_reports`` must then be
-thread-safe).
+``PaperBroker`` (``gateway/paper.py``) fills against the market data the
+gateway feeds it through ``on_market``: its reports are ready when the call
+that caused them returns. ``CcxtBroker`` (``venues/ccxt/broker.py``) talks to
+a real venue from a network thread of its own: its reports come at any time
+(``reports_async``), the gateway waits for them with ``wait_reports`` on a
+loop of its own and drains them (``drain_reports`` is then thread-safe).
 """
 
 from __future__ import annotations
@@ -24,6 +25,8 @@ ExecutionReport = OrderFeedback
 
 class BrokerAdapter(ABC):
     """One venue. Calls come from one thread at a time (the gateway serialises them)."""
+
+    reports_async: bool = False  # reports also come between calls: the gateway waits for them
 
     @abstractmethod
     def submit(self, order: NewOrder, now_ns: int) -> None:
@@ -62,3 +65,18 @@ class BrokerAdapter(ABC):
 
     def on_market(self, event: MarketEvent) -> None:  # noqa: B027 - optional hook
         """A market event seen by the gateway; venues with their own matching ignore it."""
+
+    def track(self, order: NewOrder) -> None:  # noqa: B027 - optional hook
+        """``order`` is journaled without an outcome and ``lookup`` found it at the venue:
+        follow it, so that its outcomes are reported. The paper broker's outcomes of
+        such an order are already queued in this process: nothing to do."""
+
+    def open(self) -> None:  # noqa: B027 - optional hook
+        """Connect before the gateway's loops start (a venue: markets, streams)."""
+
+    def close(self) -> None:  # noqa: B027 - optional hook
+        """Disconnect after the gateway's loops stopped."""
+
+    def wait_reports(self, timeout: float) -> bool:
+        """Wait up to ``timeout`` s for reports (``reports_async`` brokers); True if some wait."""
+        raise NotImplementedError(f"{type(self).__name__} reports only when called")

@@ -173,6 +173,7 @@ class GatewayDesk:
                     order.client_order_id,
                     status.value,
                 )
+                self._broker.track(order)
                 return
         self._admit(order, now)
 
@@ -343,6 +344,15 @@ class GatewayDesk:
             self._publisher.emit(self._broker.drain_reports())
             return cancelled
 
+    def pump_reports(self) -> int:
+        """Journal and publish what an asynchronous broker reported since the last
+        call (the gateway's report loop); the count. Queued first, so a journal
+        that fails keeps them for the next try."""
+        with self._lock:
+            reports = self._broker.drain_reports()
+            self._publisher.emit(reports)
+            return len(reports)
+
     def flush_pending(self) -> None:
         """Journal and publish reports left queued by an earlier failure."""
         with self._lock:
@@ -367,7 +377,8 @@ class GatewayDesk:
                     if history:
                         self._broker.restore(order, history)
                     elif self._venue_knows(order.client_order_id):
-                        continue  # submitted already; its outcomes are queued or held here
+                        self._broker.track(order)  # submitted already: its outcomes are followed
+                        continue
                     else:
                         self._admit(order, self._clock())
                 except Exception as exc:

@@ -4,8 +4,11 @@ The journal is the source of truth for reconciliation: after any crash,
 restart or migration, a portfolio's books must equal what this computes from
 its journaled fills. Pure: give it the orders and the feedback, get the books.
 
-Cash moves by ``-qty x price - commission`` for a buy and ``+qty x price -
-commission`` for a sell. A fill id seen twice counts once.
+Cash moves by ``-qty x price`` for a buy and ``+qty x price`` for a sell, and
+the commission is taken where the venue took it (``domain/fees.py``): from
+cash when it is in the quote, from the position when it is in the symbol's
+base (``commissions`` then holds its value at the fill price), and kept apart
+in ``asset_fees`` when it is in a third asset. A fill id seen twice counts once.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
 
+from livecore.domain.fees import FeeKind, fee_kind, quote_value
 from livecore.wire.messages import FILL_STATUSES, NewOrder, OrderFeedback, Side
 
 
@@ -27,6 +31,7 @@ class JournalBooks:
     commissions: Decimal = Decimal(0)
     fills: int = 0
     traded_value: Decimal = Decimal(0)
+    asset_fees: dict[str, Decimal] = field(default_factory=dict)  # commissions in a third asset
 
 
 def side_and_symbol(fb: OrderFeedback, orders: Mapping[str, NewOrder]) -> tuple[Side, str]:
@@ -68,8 +73,14 @@ def recompute_all(
         value = fb.fill_qty * fb.fill_price
         signed_qty = fb.fill_qty if side is Side.BUY else -fb.fill_qty
         book.cash += -value if side is Side.BUY else value
-        book.cash -= fb.commission
-        book.commissions += fb.commission
+        kind = fee_kind(symbol, fb.commission_asset)
+        if kind is FeeKind.QUOTE:
+            book.cash -= fb.commission
+        elif kind is FeeKind.BASE:
+            signed_qty -= fb.commission
+        else:
+            book.asset_fees[fb.commission_asset] = book.asset_fees.get(fb.commission_asset, Decimal(0)) + fb.commission
+        book.commissions += quote_value(symbol, fb.fill_price, fb.commission, fb.commission_asset)
         book.traded_value += value
         book.fills += 1
         position = book.positions.get(symbol, Decimal(0)) + signed_qty

@@ -18,6 +18,13 @@ Rules (documented in docs/GATEWAY.md):
 - Every order seen is remembered with its last status (``lookup``), so an
   order journaled without an outcome is never submitted twice.
 - Fill ids are ``{client_order_id}-f{n}`` (n from 1): unique and deterministic.
+- The commission is charged in ``fee_asset``, as a venue would
+  (``domain/fees.py``): ``quote`` (the default), ``received`` (the asset a
+  fill receives: the base for a buy, the quote for a sell, as spot venues do
+  by default) or a named third asset (``BNB``) worth ``fee_asset_price`` in the
+  quote. The cost model's quote amount is converted at the fill price (or that
+  price) to ``MAX_SCALE`` places, half up; a fill whose converted fee the wire
+  could not carry is refused like any other (``commission_out_of_bounds``).
 - A fill the wire could not carry (a slipped price at or above
   ``wire.bounds.MAX_PRICE``, a commission at or above ``MAX_AMOUNT``) is not
   made: the order is cancelled with reason ``price_out_of_bounds`` or
@@ -31,11 +38,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from decimal import ROUND_FLOOR, Decimal, localcontext
+from decimal import ROUND_FLOOR, ROUND_HALF_UP, Decimal, localcontext
 
 import msgspec
 
 from livecore.checks import require
+from livecore.domain.fees import split_symbol
 from livecore.gateway.broker import BrokerAdapter, ExecutionReport
 from livecore.gateway.costs import PRICING, ZERO, CostModel
 from livecore.wire.bounds import MAX_AMOUNT, MAX_ID_LENGTH, MAX_ORDER_ID_LENGTH, MAX_PRICE, MAX_SCALE
@@ -53,6 +61,8 @@ from livecore.wire.messages import (
 )
 
 _NS_PER_DAY = 86_400 * 1_000_000_000
+_FEE_QUANTUM = Decimal(1).scaleb(-MAX_SCALE)  # a converted fee keeps the wire's places
+QUOTE_FEE, RECEIVED_FEE = "quote", "received"  # PaperSettings.fee_asset's keywords
 # the cancel reason of an order still working when a finite replay or a backtest ends
 END_OF_DATA = "end_of_data"
 _Status, _TimeInForce = members(FeedbackStatus), members(TimeInForce)  # cheap member reads (wire.enums)
@@ -67,8 +77,19 @@ class PaperSettings:
     participation: Decimal | None = None
     quantity_step: Decimal = Decimal(1)
     venue: str = "paper"
+    fee_asset: str = QUOTE_FEE
+    fee_asset_price: Decimal | None = None  # a third fee asset's price in the quote
 
     def __post_init__(self) -> None:
+        require(bool(self.fee_asset) and self.fee_asset.isprintable(), self, "fee_asset", "must name an asset")
+        third = self.fee_asset not in (QUOTE_FEE, RECEIVED_FEE)
+        price = self.fee_asset_price
+        require(
+            not third or (price is not None and price.is_finite() and price > 0),
+            self,
+            "fee_asset_price",
+            f"must be > 0: the quote price of {self.fee_asset}",
+        )
         require(
             self.participation is None or 0 < self.participation <= 1,
             self,
@@ -256,7 +277,8 @@ class PaperBroker(BrokerAdapter):
         before = self._costs.total_commission(working.filled, working.value)
         filled, value = working.filled + qty, working.value + qty * price
         commission = self._costs.total_commission(filled, value) - before
-        if commission >= MAX_AMOUNT:
+        charged, asset = self._charged(working.order, commission, price)
+        if commission >= MAX_AMOUNT or charged >= MAX_AMOUNT:
             self._close(working, ts_ns, "commission_out_of_bounds")
             return
         working.filled, working.value = filled, value
@@ -273,8 +295,23 @@ class PaperBroker(BrokerAdapter):
             fill_qty=qty,
             fill_price=price,
             cumulative_qty=working.filled,
-            commission=commission,
+            commission=charged,
+            commission_asset=asset,
         )
+
+    def _charged(self, order: NewOrder, commission: Decimal, price: Decimal) -> tuple[Decimal, str]:
+        """The quote ``commission`` as charged in the settings' fee asset (amount, asset)."""
+        setting = self._settings.fee_asset
+        received_base = setting == RECEIVED_FEE and order.side is Side.BUY
+        if setting == QUOTE_FEE or (setting == RECEIVED_FEE and not received_base) or not commission:
+            return commission, ""
+        pair = split_symbol(order.symbol)
+        if received_base:
+            asset, rate = (order.symbol if pair is None else pair[0]), price
+        else:
+            assert self._settings.fee_asset_price is not None  # checked by PaperSettings
+            asset, rate = setting, self._settings.fee_asset_price
+        return (commission / rate).quantize(_FEE_QUANTUM, rounding=ROUND_HALF_UP), asset
 
     def _close(self, working: _Working, ts_ns: int, reason: str) -> None:
         self._remove(working)
@@ -291,6 +328,7 @@ class PaperBroker(BrokerAdapter):
         fill_price: Decimal | None = None,
         cumulative_qty: Decimal = ZERO,
         commission: Decimal = ZERO,
+        commission_asset: str = "",
         reason: str | None = None,
     ) -> None:
         if status is not _Status.REJECTED or reason != "duplicate_client_order_id":
@@ -309,6 +347,7 @@ class PaperBroker(BrokerAdapter):
                 fill_price=fill_price,
                 cumulative_qty=cumulative_qty,
                 commission=commission,
+                commission_asset=commission_asset,
                 reason=reason,
                 ts_ns=ts_ns,
             )

@@ -49,6 +49,7 @@ class FillRow:
     price: Decimal
     commission: Decimal
     ts_ns: int
+    commission_asset: str = ""  # empty: the quote
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,6 +92,7 @@ def journal_report(orders: Sequence[JournalOrder], feedback: Sequence[JournalFee
                     price=fb.fill_price,
                     commission=fb.commission,
                     ts_ns=fb.ts_ns,
+                    commission_asset=fb.commission_asset,
                 )
             )
     rows: list[OrderRow] = []

@@ -15,6 +15,10 @@ Two loops, each in its own thread:
   event was applied yet); an event the broker raises on is dead-lettered and
   the rest of the batch applied.
 
+A broker whose reports come between calls (``reports_async``: a real venue)
+gets a third loop, **reports**: it waits for them and has the desk journal and
+publish them (a journal that fails keeps them queued for the next pass).
+
 On every change of the orders assignment the gateway adopts the journal's open
 orders of the portfolios that now map to its partitions and forgets those that
 moved away, so that several gateways can share the group and a restart picks
@@ -132,12 +136,17 @@ class TradeGateway:
             event_clock=EventClock() if s.event_time else None,
         )
         self._started_ms = self._clock() // 1_000_000
+        self._broker.open()
         self._sync_halt()  # a cluster halted before this gateway started stays halted here
         self._stop.clear()
         self._threads = [
             threading.Thread(target=self._orders_loop, name=f"{self.gateway_id}-orders", daemon=True),
             threading.Thread(target=self._market_loop, name=f"{self.gateway_id}-market", daemon=True),
         ]
+        if self._broker.reports_async:
+            self._threads.append(
+                threading.Thread(target=self._reports_loop, name=f"{self.gateway_id}-reports", daemon=True)
+            )
         for thread in self._threads:
             thread.start()
         log.info("gateway %s started (group %s)", self.gateway_id, s.group_id)
@@ -148,6 +157,15 @@ class TradeGateway:
         for thread in self._threads:
             thread.join(timeout)
         self._threads = []
+        try:
+            self._broker.close()
+        except Exception:
+            log.exception("gateway %s: broker did not close cleanly", self.gateway_id)
+        if self._desk is not None and self._broker.reports_async:
+            try:
+                self._desk.pump_reports()  # what the venue said before it closed
+            except Exception:
+                log.exception("gateway %s: last venue reports not journaled", self.gateway_id)
         if self._publisher is not None:
             try:
                 self._publisher.settle(self.config.publish_timeout_s)
@@ -343,6 +361,17 @@ class TradeGateway:
                     self._stop.wait(s.retry_backoff_s)
         finally:
             consumer.close()
+
+    def _reports_loop(self) -> None:
+        """An asynchronous broker's reports: journaled and published as they come."""
+        s = self.config
+        while not self._stop.is_set():
+            try:
+                if self._broker.wait_reports(s.poll_timeout_s) and self._desk is not None:
+                    self._desk.pump_reports()
+            except Exception:
+                self._count_error("reports")
+                self._stop.wait(s.retry_backoff_s)
 
     def _handle_market(self, records: list[Record], not_before: int) -> None:
         """Decode once; apply the batch (tried again while a backend does not answer,

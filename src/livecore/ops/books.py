@@ -74,6 +74,8 @@ class BooksCheck(msgspec.Struct, frozen=True, kw_only=True):
     snapshot_taken_ns: int | None = None
     in_flight_fill_ids: list[str] = []
     lost_fill_ids: list[str] = []
+    asset_fees: dict[str, Decimal] = {}  # commissions in a third asset (domain/fees.py)
+    journal_asset_fees: dict[str, Decimal] = {}
 
 
 def _nonzero(positions: Mapping[str, Decimal]) -> dict[str, Decimal]:
@@ -87,11 +89,13 @@ def compare(
     positions: Mapping[str, Decimal],
     books: JournalBooks,
     in_flight_fills: int = 0,
+    asset_fees: Mapping[str, Decimal] | None = None,
 ) -> BooksCheck:
     """Exact comparison (Decimal equality: 1.50 == 1.5)."""
     held = _nonzero(positions)
     journal = _nonzero(books.positions)
-    matches = cash == books.cash and held == journal
+    fees, journal_fees = _nonzero(asset_fees or {}), _nonzero(books.asset_fees)
+    matches = cash == books.cash and held == journal and fees == journal_fees
     return BooksCheck(
         portfolio_id=portfolio_id,
         source=source,
@@ -103,6 +107,8 @@ def compare(
         matches=matches,
         in_flight_fills=in_flight_fills,
         status=OK if matches else MISMATCH,
+        asset_fees=fees,
+        journal_asset_fees=journal_fees,
     )
 
 
@@ -179,7 +185,7 @@ def _check_snapshot(store: Store, pid: str, spec_toml: str, settle_ns: int, now_
     report = portfolio.reconcile(orders, feedback)
     view = portfolio.view()
     positions = {symbol: p.quantity for symbol, p in view.positions.items()}
-    check = compare(pid, "snapshot", view.cash + view.reserved, positions, books, report.applied)
+    check = compare(pid, "snapshot", view.cash + view.reserved, positions, books, report.applied, view.asset_fees)
     missing = missing_fills(feedback, _held_fill_ids(snapshot), spec.settings.fill_id_window)
     in_flight, lost = split_missing(missing, snapshot.taken_ns, settle_ns)
     return msgspec.structs.replace(
@@ -212,5 +218,6 @@ def check_views(store: Store, coord: Coordination, portfolio_ids: list[str] | No
         books = _journal_books(store, entry.portfolio_id, spec.initial_cash)
         positions = {symbol: Decimal(p["quantity"]) for symbol, p in view.get("positions", {}).items()}
         balance = Decimal(view["cash"]) + Decimal(view["reserved"])
-        checks.append(compare(entry.portfolio_id, "view", balance, positions, books))
+        fees = {asset: Decimal(amount) for asset, amount in view.get("asset_fees", {}).items()}
+        checks.append(compare(entry.portfolio_id, "view", balance, positions, books, asset_fees=fees))
     return checks

@@ -15,7 +15,10 @@ that raised: ``names.NODE_PROBLEM_FIELDS``), those above zero.
 
 ``health`` is ``ok`` or ``degraded``; ``problems`` says why, one line per
 process whose bus is unhealthy or lost records behind retention (nodes from
-their metrics hash, gateways and feeds from their ``bus:health:*`` reports).
+their metrics hash, gateways and feeds from their ``bus:health:*`` reports),
+and per venue whose account differs from the books, holds orders livecore
+did not send or whose private streams are down (``venues``: each venue's
+balances beside the books, ``ops/venues.py``).
 """
 
 from __future__ import annotations
@@ -33,6 +36,7 @@ from livecore.control.requests import NO_LIVE_NODE, MigrationProgress, Scheduler
 from livecore.health import ProcessBusHealth, bus_problems, read_bus_health
 from livecore.ops.context import Ops
 from livecore.ops.halt import HaltReport, halt_status
+from livecore.ops.venues import VenueAccount, venue_accounts, venue_problems
 from livecore.ports.store import RegistryEntry
 from livecore.wire import names
 
@@ -107,6 +111,7 @@ class StatusReport(msgspec.Struct, frozen=True, kw_only=True):
     problems: list[str] = []
     bus: list[ProcessBusHealth] = []
     halt: HaltReport | None = None  # the cluster kill switch, while it is in force
+    venues: list[VenueAccount] = []  # real venues: their balances beside the books
 
 
 def status(ops: Ops) -> StatusReport:
@@ -130,9 +135,11 @@ def status(ops: Ops) -> StatusReport:
         for b in read_bus_health(ops.coord)
         if not b.process.startswith(names.NODE_PROCESS_PREFIX) or b.process in live_nodes
     ]
-    problems = [line for b in bus for line in bus_problems(b)]
+    venues = venue_accounts(ops)
+    problems = [line for b in bus for line in bus_problems(b)] + venue_problems(venues)
     halt = halt_status(ops, cluster)
     return StatusReport(
+        venues=venues,
         halt=halt if halt.halted else None,
         health="degraded" if problems else "ok",
         problems=problems,

@@ -13,7 +13,7 @@ reader of the gateway journal (the source of truth every check is made against).
 from __future__ import annotations
 
 import subprocess
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -80,12 +80,13 @@ class Cluster:
 
     # --- processes --------------------------------------------------------------------
 
-    def spawn(self, name: str, args: Sequence[str]) -> Proc:
-        """Start ``livecore <global options> <args>``; a name used before gets a new log."""
+    def spawn(self, name: str, args: Sequence[str], env: Mapping[str, str] | None = None) -> Proc:
+        """Start ``livecore <global options> <args>`` (``env`` added to its environment);
+        a name used before gets a new log."""
         generation = self._generation.get(name, 0) + 1
         self._generation[name] = generation
         argv = livecore_argv(self.backends.global_args(), args)
-        proc = spawn(name, argv, self.workdir, log_name=f"{name}.{generation}")
+        proc = spawn(name, argv, self.workdir, log_name=f"{name}.{generation}", env=env)
         self.procs[name] = proc
         self._spawned.append(proc)
         return proc

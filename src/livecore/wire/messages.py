@@ -71,7 +71,7 @@ _OrderType, _Status = members(OrderType), members(FeedbackStatus)  # cheap membe
 _SYMBOL = ("symbol",)
 _CANCEL_KEYS = ("client_order_id", "portfolio_id", "node_id")
 _ORDER_KEYS = (*_CANCEL_KEYS, "symbol")
-_FEEDBACK_KEYS = ("client_order_id", "portfolio_id", "symbol", "venue_order_id", "fill_id")
+_FEEDBACK_KEYS = ("client_order_id", "portfolio_id", "symbol", "venue_order_id", "fill_id", "commission_asset")
 _COMMAND_KEYS = ("command", "target_node", "portfolio_id", "nonce")
 
 
@@ -198,6 +198,10 @@ class OrderFeedback(msgspec.Struct, frozen=True, kw_only=True):
 
     Fill reports carry a unique ``fill_id``, ``fill_qty`` and ``fill_price``;
     ``cumulative_qty`` is the order's filled quantity after this report.
+    ``commission`` is charged in ``commission_asset``: empty (what every report
+    before this field said) means the quote currency; a venue may name the
+    quote, the symbol's base (the bought asset) or a third asset (see
+    ``domain/fees.py`` for how each is booked).
     """
 
     status: FeedbackStatus
@@ -214,13 +218,19 @@ class OrderFeedback(msgspec.Struct, frozen=True, kw_only=True):
     commission: Decimal = Decimal(0)
     reason: str | None = None
     ts_ns: TimestampNs = 0
+    commission_asset: OptionalName = ""
     v: Count = SCHEMA_VERSION
 
     def __post_init__(self) -> None:
         check_printable(
             self,
             _FEEDBACK_KEYS,
-            self.client_order_id + self.portfolio_id + self.symbol + (self.venue_order_id or "") + (self.fill_id or ""),
+            self.client_order_id
+            + self.portfolio_id
+            + self.symbol
+            + (self.venue_order_id or "")
+            + (self.fill_id or "")
+            + self.commission_asset,
         )
         if self.status in FILL_STATUSES and (not self.fill_id or self.fill_qty is None or self.fill_price is None):
             raise ValueError("a fill report needs fill_id, fill_qty and fill_price")

@@ -126,6 +126,23 @@ def portfolio_view_key(portfolio_id: str) -> str:
     return PORTFOLIO_VIEW_PREFIX + portfolio_id
 
 
+# --- venues (a gateway trading on a real venue) ------------------------------------
+
+VENUE_SNAPSHOT_PREFIX = "venue:snapshot:"
+
+
+def venue_snapshot_key(venue: str) -> str:
+    """The venue's own account as its gateway last read it (JSON ``VenueSnapshot``:
+    balances, orders livecore did not send), refreshed with a TTL."""
+    return VENUE_SNAPSHOT_PREFIX + venue
+
+
+def venue_baseline_key(venue: str) -> str:
+    """Per asset, what the venue account holds beyond the books (funds no portfolio
+    manages), set by the first snapshot and by an operator's reset; no TTL."""
+    return f"venue:baseline:{venue}"
+
+
 # --- bus health (each process says whether its message bus works) --------------
 
 BUS_HEALTH_PREFIX = "bus:health:"

@@ -29,6 +29,7 @@ def test_status_lists_nodes_and_portfolios_with_their_states(client: TestClient)
         "problems",
         "bus",
         "halt",
+        "venues",
     }
     nodes = {n["node_id"]: n for n in report["nodes"]}
     assert {nid: (n["alive"], n["state"]) for nid, n in nodes.items()} == {

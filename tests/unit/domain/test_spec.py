@@ -32,6 +32,12 @@ def test_minimal_spec_defaults() -> None:
     assert s.settings.reservation_buffer == Decimal("0.05")
 
 
+def test_a_crypto_portfolio_holds_its_cash_in_the_quote() -> None:
+    spec = GOOD.replace('symbols = ["AAPL"]', 'currency = "USDT"\nsymbols = ["BTC/USDT", "ETH/USDT"]')
+    s = parse_spec(spec)
+    assert (s.currency, s.symbols) == ("USDT", ("BTC/USDT", "ETH/USDT"))
+
+
 def replace(old: str, new: str) -> str:
     assert old in GOOD
     return GOOD.replace(old, new)
@@ -43,7 +49,7 @@ BAD = [
     (replace("initial_cash = 1000\n", ""), "initial_cash", "missing"),
     (replace('id = "ok"', 'id = "has space"'), "id", "must match"),
     (replace('id = "ok"\n', ""), "id", "missing"),
-    (GOOD.replace("[strategy]", 'currency = "usd"\n[strategy]'), "currency", "three-letter"),
+    (GOOD.replace("[strategy]", 'currency = "usd"\n[strategy]'), "currency", "upper-case letters or digits"),
     (replace('class = "ma_crossover"', 'class = "nope"'), "strategy.class", "unknown strategy 'nope'"),
     (replace('class = "ma_crossover"', 'class = "no.such.module:X"'), "strategy.class", "cannot import"),
     (
@@ -57,6 +63,7 @@ BAD = [
     (replace("fast = 3", "fast = 3, speed = 1"), "strategy.params.speed", "unknown parameter"),
     (replace("fast = 3", "fast = 0"), "strategy.params.fast", ">= 1"),
     (replace('symbols = ["AAPL"]', 'symbols = ["AAPL", "AAPL"]'), "symbols[1]", "duplicate"),
+    (replace('symbols = ["AAPL"]', 'symbols = ["AAPL", "BTC/USDT"]'), "symbols[1]", "quoted in USDT"),
     (replace('symbols = ["AAPL"]', 'symbols = ["AAPL", 3]'), "symbols[1]", "non-empty string"),
     (replace('symbols = ["AAPL"]', 'symbols = "AAPL"'), "symbols", "list"),
     (GOOD.replace("[strategy]", "colour = 1\n[strategy]"), "colour", "unknown field"),

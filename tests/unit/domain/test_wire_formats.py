@@ -51,3 +51,13 @@ def test_snapshot_bytes_are_unchanged() -> None:
 
 def test_view_bytes_are_unchanged() -> None:
     _check("portfolio_view.json", msgspec.json.encode(_worked_portfolio().view()))
+
+
+def test_a_snapshot_from_before_asset_fees_restores_the_same_portfolio() -> None:
+    """``Books.asset_fees`` was added later: a snapshot without it restores with none,
+    and writes back the same bytes plus the empty field."""
+    old = (GOLDEN / "portfolio_snapshot_before_asset_fees.json").read_bytes()
+    worked = _worked_portfolio()
+    restored = Portfolio.restore(old, worked.spec, 4, "n2")
+    assert restored.snapshot() == worked.snapshot()
+    assert restored.books.asset_fees == {}

@@ -277,3 +277,31 @@ def test_cost_model_refuses_bad_settings(bad: dict[str, D]) -> None:
 def test_participation_must_be_a_fraction() -> None:
     with pytest.raises(ValueError, match="participation"):
         PaperSettings(participation=D("1.5"))
+
+
+def test_fees_charged_in_the_received_asset_as_spot_venues_do() -> None:
+    """``fee_asset="received"``: a buy pays in the base (converted at the fill price),
+    a sell in the quote; the domain books take the first from the position."""
+    broker = PaperBroker(PaperSettings(costs=CostModel(commission_bps=D(10)), fee_asset="received"))
+    broker.submit(order(seq=1, side=Side.BUY, qty="0.5", symbol="BTC/USDT"), T0)
+    broker.submit(order(seq=2, side=Side.SELL, qty="0.25", symbol="BTC/USDT"), T0)
+    broker.drain_reports()
+    broker.on_market(tick("20000", symbol="BTC/USDT"))
+    buy, sell = broker.drain_reports()
+    assert (buy.commission, buy.commission_asset) == (D("0.0005"), "BTC")  # 10 USDT at 20000
+    assert (sell.commission, sell.commission_asset) == (D("5.0000"), "")
+
+
+def test_fees_in_a_third_asset_are_converted_at_its_price() -> None:
+    settings = PaperSettings(costs=CostModel(commission_bps=D(10)), fee_asset="BNB", fee_asset_price=D(400))
+    broker = PaperBroker(settings)
+    broker.submit(order(side=Side.BUY, qty="0.5", symbol="BTC/USDT"), T0)
+    broker.drain_reports()
+    broker.on_market(tick("20000", symbol="BTC/USDT"))
+    (fill,) = broker.drain_reports()
+    assert (fill.commission, fill.commission_asset) == (D("0.025"), "BNB")
+
+
+def test_a_third_fee_asset_needs_its_price() -> None:
+    with pytest.raises(ValueError, match="fee_asset_price"):
+        PaperSettings(fee_asset="BNB")

@@ -80,4 +80,5 @@ def test_journal_report_rows_and_stable_json() -> None:
         "price": "11",
         "commission": "0.5",
         "ts_ns": 0,
+        "commission_asset": "",
     }

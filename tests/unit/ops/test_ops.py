@@ -207,7 +207,18 @@ def test_status_reports_nodes_portfolios_and_views(tmp_path: Path) -> None:
         assert [(n.node_id, n.alive, n.state) for n in report.nodes] == [("n1", False, "dead")]
         # The JSON shape is plain and stable.
         shape = json.loads(msgspec.json.encode(report))
-        top = {"generated_at", "leader", "nodes", "portfolios", "migrations", "health", "problems", "bus", "halt"}
+        top = {
+            "generated_at",
+            "leader",
+            "nodes",
+            "portfolios",
+            "migrations",
+            "health",
+            "problems",
+            "bus",
+            "halt",
+            "venues",
+        }
         assert set(shape) == top
         assert set(shape["portfolios"][0]) >= {"portfolio_id", "state", "node_id", "epoch", "equity", "positions"}
 

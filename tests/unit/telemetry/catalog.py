@@ -1,5 +1,5 @@
 """Every metric family livecore exports (no tests here): the services' own
-(node, gateway, scheduler, feed), the API's cluster view, and the client's
+(node, gateway, scheduler, feed, venue), the API's cluster view, and the client's
 process collectors that every ``--metrics-port`` serves with them."""
 
 from __future__ import annotations
@@ -16,10 +16,17 @@ from livecore.gateway.telemetry import GATEWAY_METRICS
 from livecore.node.telemetry import NODE_METRICS
 from livecore.scheduler.telemetry import SCHEDULER_METRICS
 from livecore.telemetry.export import MetricSet, SourceCollector
+from livecore.venues.ccxt.telemetry import VENUE_METRICS
 from tests.unit.api.helpers import simulate
 from tests.unit.ops.helpers import world
 
-SERVICE_SETS: tuple[MetricSet[object], ...] = (NODE_METRICS, GATEWAY_METRICS, SCHEDULER_METRICS, FEED_METRICS)  # type: ignore[assignment]
+SERVICE_SETS: tuple[MetricSet[object], ...] = (  # type: ignore[assignment]
+    NODE_METRICS,
+    GATEWAY_METRICS,
+    SCHEDULER_METRICS,
+    FEED_METRICS,
+    VENUE_METRICS,
+)
 
 
 def service_families() -> list[Metric]:

@@ -86,6 +86,7 @@ def feedback(draw: st.DrawFn) -> m.OrderFeedback:
         fill_price=draw(positive) if is_fill else None,
         cumulative_qty=draw(non_negative),
         commission=draw(non_negative),
+        commission_asset=draw(st.sampled_from(["", "USDT", "BTC", "BNB"])),
         reason=draw(ids) if status is m.FeedbackStatus.REJECTED else None,
         ts_ns=draw(timestamps),
     )

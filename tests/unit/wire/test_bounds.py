@@ -139,6 +139,8 @@ REFUSED: list[tuple[str, dict[str, Any], str]] = [
     ("order", {"client_order_id": ""}, r"client_order_id"),
     ("fill", {"fill_id": "f\x00"}, r"fill_id"),
     ("fill", {"symbol": "\x1b[31m"}, r"symbol"),
+    ("fill", {"commission_asset": "BNB\n"}, r"commission_asset"),
+    ("fill", {"commission_asset": "B" * (bounds.MAX_NAME_LENGTH + 1)}, r"commission_asset"),
     ("command", {"target_node": "n\r"}, r"target_node"),
     ("command", {"nonce": "x" * (bounds.MAX_ID_LENGTH + 1)}, r"nonce"),
     ("command", {"signature": "a" * (bounds.MAX_SIGNATURE_LENGTH + 1)}, r"signature"),
@@ -164,6 +166,8 @@ ACCEPTED: list[tuple[str, dict[str, Any]]] = [
     ("fill", {"commission": "999999999999999999999999999999"}),
     ("order", {"portfolio_id": "p" * bounds.MAX_NAME_LENGTH, "symbol": "BTC/USDT \u00e9"}),
     ("fill", {"status": "accepted", "symbol": ""}),
+    ("fill", {"commission_asset": "BNB"}),
+    ("fill", {"commission_asset": ""}),
 ]
 
 
@@ -194,3 +198,27 @@ def test_deeply_nested_parameters_are_malformed_not_a_recursion_error() -> None:
 def test_names_must_be_printable_on_construction_too() -> None:
     with pytest.raises(ValueError, match="node_id holds a non-printable character"):
         m.CancelOrder(client_order_id="c", portfolio_id="p", epoch=1, node_id="n\x00", created_ns=1)
+
+
+def test_a_report_without_commission_asset_reads_as_the_quote() -> None:
+    """Reports written before ``commission_asset`` existed decode unchanged: empty = quote."""
+    fill = decode("fill", {})
+    assert fill.commission_asset == ""
+    assert b"commission_asset" not in msgspec.json.encode(FILL)
+
+
+def test_a_reader_that_predates_commission_asset_ignores_it() -> None:
+    """Forward compatibility: an older struct without the field still decodes a new report."""
+
+    class OldFeedback(msgspec.Struct, frozen=True, kw_only=True):
+        status: str
+        client_order_id: str
+        portfolio_id: str
+        epoch: int
+        commission: D = D(0)
+
+    new = m.OrderFeedback(
+        status=m.FeedbackStatus.ACCEPTED, client_order_id="c", portfolio_id="p", epoch=1, commission_asset="BNB"
+    )
+    old = msgspec.json.decode(codec.encode(new), type=OldFeedback)
+    assert (old.client_order_id, old.commission) == ("c", D(0))
