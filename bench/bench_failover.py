@@ -92,6 +92,7 @@ HEARTBEAT_TTL_S = 3.0
 
 @dataclass(frozen=True)
 class Failover:
+    kill: int  # which kill of the run (1, 2, ...)
     portfolio_id: str
     victim: str
     target: str
@@ -138,6 +139,16 @@ class Migration:
     usual_interval_ms: float  # median time between two orders of this portfolio before
 
 
+@dataclass(frozen=True)
+class Window:
+    """The cluster's usual order path over one window of trading without faults."""
+
+    end_s: float  # since trading began
+    orders: int
+    p50_s: float  # tick -> order received by the gateway
+    p99_s: float
+
+
 @dataclass
 class Results:
     failovers: list[Failover] = field(default_factory=list)
@@ -145,6 +156,7 @@ class Results:
     restarts: list[RestartRun] = field(default_factory=list)
     migrations: list[Migration] = field(default_factory=list)
     tick_to_order: list[float] = field(default_factory=list)  # s, every order but the first of its epoch
+    baseline: list[Window] = field(default_factory=list)
 
 
 def _reason(entry: AuditEntry) -> str:
@@ -245,6 +257,27 @@ class Bench:
         lines = self.cluster.procs["scheduler"].text().splitlines()
         return [s for s in (_log_ns(line) for line in lines if marker in line) if s >= after_ns - 1_000_000]
 
+    def baseline(self, seconds: float, window: float = 20.0) -> list[Window]:
+        """Trade ``seconds`` without any fault; tick -> order per ``window``: how the
+        cluster's own order path fares on this machine, before any kill."""
+        out = []
+        begun = last = time.time_ns()
+        while (time.time_ns() - begun) / 1e9 < seconds:
+            time.sleep(window)  # a measurement window (a benchmark may sleep; a test may not)
+            now = time.time_ns()
+            latencies = sorted(
+                (entry.received_ns - entry.order.created_ns) / 1e9
+                for pid in self.pids
+                for entry in read_journal(self.store, pid).orders
+                if last <= entry.received_ns < now
+            )
+            if latencies:
+                out.append(
+                    Window((now - begun) / 1e9, len(latencies), percentile(latencies, 50), percentile(latencies, 99))
+                )
+            last = now
+        return out
+
     def audit_mark(self) -> int:
         return max((e.id for e in self.store.audit.recent(1)), default=0)
 
@@ -278,7 +311,7 @@ class Bench:
         self.wait(self.settled, "portfolios placed")
         self.wait(lambda: all(read_journal(self.store, p).orders for p in self.pids), "all portfolios trading")
 
-    def failover(self) -> list[Failover]:
+    def failover(self, kill: int) -> list[Failover]:
         victim, lost = self.busiest()
         self.wait(lambda: all(self.first_order_ns(p, victim, e) for p, e in lost.items()), "victim trading")
         mark = self.audit_mark()
@@ -304,6 +337,7 @@ class Bench:
             assert first is not None and loaded is not None
             results.append(
                 Failover(
+                    kill=kill,
                     portfolio_id=pid,
                     victim=victim,
                     target=node,
@@ -548,7 +582,42 @@ def report_migrations(console: Console, migrations: list[Migration]) -> None:
     )
 
 
+def report_baseline(console: Console, windows: list[Window]) -> None:
+    if not windows:
+        return
+    table = Table(title="Before any kill: tick -> order of the cluster, per window")
+    for column in ("trading for s", "orders", "p50 s", "p99 s"):
+        table.add_column(column, justify="right")
+    for w in windows:
+        table.add_row(f"{w.end_s:.0f}", str(w.orders), f"{w.p50_s:.3f}", f"{w.p99_s:.3f}")
+    console.print(table)
+
+
+def report_kills(console: Console, failovers: list[Failover]) -> None:
+    """One line per kill: the slowest of its portfolios."""
+    if not failovers:
+        return
+    table = Table(title="Per kill (the slowest of its portfolios)")
+    for column in ("kill", "node", "portfolios", "loads sent s", "loaded s", "first order s"):
+        table.add_column(column, justify="right")
+    kills: dict[int, list[Failover]] = {}
+    for failover in failovers:
+        kills.setdefault(failover.kill, []).append(failover)
+    for number, kill in sorted(kills.items()):
+        table.add_row(
+            str(number),
+            kill[0].victim,
+            str(len(kill)),
+            f"{max(f.decided_s for f in kill):.3f}",
+            f"{max(f.loaded_s for f in kill):.3f}",
+            f"{max(f.first_order_s for f in kill):.3f}",
+        )
+    console.print(table)
+
+
 def report(console: Console, results: Results, args: argparse.Namespace) -> None:
+    report_baseline(console, results.baseline)
+    report_kills(console, results.failovers)
     report_failovers(console, results.failovers, args.rounds, results.tick_to_order)
     report_stalls(console, results.stalls)
     report_restarts(console, results.restarts)
@@ -560,6 +629,7 @@ def report(console: Console, results: Results, args: argparse.Namespace) -> None
             "restarts": [r.__dict__ for r in results.restarts],
             "migrations": [m.__dict__ for m in results.migrations],
             "tick_to_order": results.tick_to_order,
+            "baseline": [w.__dict__ for w in results.baseline],
             "args": vars(args),
         }
         Path(args.json).write_text(json.dumps(payload, indent=2))
@@ -574,8 +644,10 @@ def _servers() -> Iterator[tuple[str, ServerProcess, str]]:
 def run(bench: Bench, redis: ServerProcess, args: argparse.Namespace, workdir: Path) -> Results:
     results = Results()
     bench.start(args.symbols, args.rate, workdir, probe=args.probe_every if args.strategy == "probe" else None)
-    for _ in range(args.rounds):
-        results.failovers.extend(bench.failover())
+    if args.baseline > 0:
+        results.baseline = bench.baseline(args.baseline)
+    for kill in range(1, args.rounds + 1):
+        results.failovers.extend(bench.failover(kill))
     for seconds in args.stall:
         if seconds > 0:
             results.stalls.append(bench.stall(seconds))
@@ -593,6 +665,9 @@ def main() -> None:
         "--stall", type=float, action="append", default=None, help="SIGSTOP the busiest node this long (repeatable)"
     )
     parser.add_argument("--redis-restart", choices=("kept", "lost", "none"), default="kept")
+    parser.add_argument(
+        "--baseline", type=float, default=0.0, help="trade this long without a fault first (tick -> order per 20 s)"
+    )
     parser.add_argument("--migrations", type=int, default=6, help="planned migrations")
     parser.add_argument("--portfolios", type=int, default=20)
     parser.add_argument("--symbols", type=int, default=20)
