@@ -32,7 +32,7 @@ import tempfile
 import threading
 import time
 import uuid
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -42,6 +42,7 @@ from rich.table import Table
 from livecore.adapters.factory import open_bus, open_coordination, open_store
 from livecore.node import ExecutionNode, NodeConfig
 from livecore.ports.bus import (
+    AssignedConsumer,
     Bus,
     Consumer,
     ConsumerSettings,
@@ -104,6 +105,20 @@ class GatedConsumer(Consumer):
         self._inner.close()
 
 
+class GatedAssignedConsumer(GatedConsumer, AssignedConsumer):
+    """The node's market consumer (explicit partitions), held back the same way."""
+
+    def __init__(self, inner: AssignedConsumer, gate: threading.Event) -> None:
+        super().__init__(inner, gate)
+        self._assigned, self.topic = inner, inner.topic
+
+    def assign(self, partitions: Collection[int]) -> None:
+        self._assigned.assign(partitions)
+
+    def wakeup(self) -> None:
+        self._assigned.wakeup()
+
+
 class GatedBus(Bus):
     def __init__(self, inner: Bus, gate: threading.Event) -> None:
         self._inner, self._gate, self.url = inner, gate, inner.url
@@ -125,6 +140,12 @@ class GatedBus(Bus):
         if any(topic.endswith(MARKET_DATA) for topic in topics):
             return GatedConsumer(consumer, self._gate)
         return consumer
+
+    def assigned_consumer(self, topic: str, settings: ConsumerSettings | None = None) -> AssignedConsumer:
+        return GatedAssignedConsumer(self._inner.assigned_consumer(topic, settings), self._gate)
+
+    def partition_count(self, topic: str) -> int:
+        return self._inner.partition_count(topic)
 
     def ping(self, timeout: float = 5.0) -> None:
         self._inner.ping(timeout)
@@ -218,7 +239,7 @@ def load(node: ExecutionNode, portfolios: int, symbols: int, strategy: str, para
 
 
 def applied(node: ExecutionNode) -> int:
-    return sum(p.market_applied for p in list(node.portfolios.values()))
+    return sum(p.market_applied for p in node.portfolios.processors())
 
 
 def throughput(env: Env, portfolios: int, symbols: int, events: int, workers: int, strategy: str) -> list[Row]:

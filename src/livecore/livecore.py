@@ -334,7 +334,9 @@ class LiveCore:
         # Placements recorded by an earlier run name these nodes: a scheduler that
         # looked before they heartbeat would fail their portfolios over to nobody.
         self._wait_nodes_ready(config.ready_timeout_s)
-        self.scheduler = Scheduler(config.scheduler, coord, store, channel, notices=self._notices)
+        # placement maps symbols to the partitions of the topic this run creates
+        scheduler_config = dataclasses.replace(config.scheduler, market_partitions=config.topics.market_data)
+        self.scheduler = Scheduler(scheduler_config, coord, store, channel, notices=self._notices)
         self.scheduler.start()
         self.started_at = time.monotonic()
 
@@ -356,8 +358,14 @@ class LiveCore:
     def _start_nodes(self) -> None:
         assert self._bus is not None and self._coord is not None and self._store is not None
         config = self.config
+        finite = isinstance(config.feed, ReplayPlan) and not config.feed.loop
         node_config = dataclasses.replace(
-            config.node, topic_prefix=self.settings.topic_prefix, event_time=self.event_time
+            config.node,
+            topic_prefix=self.settings.topic_prefix,
+            event_time=self.event_time,
+            # the end of a finite replay (and lockstep) is found by counting every record
+            # each node has handled against every record the feed published
+            all_market_partitions=config.node.all_market_partitions or finite,
         )
         lockstep = isinstance(config.feed, ReplayPlan) and config.feed.lockstep
         for i in range(1, config.nodes + 1):

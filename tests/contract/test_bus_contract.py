@@ -9,6 +9,7 @@ any stray redelivery would arrive before the marker.
 from __future__ import annotations
 
 import itertools
+import threading
 import time
 import uuid
 from collections import defaultdict
@@ -17,7 +18,8 @@ from collections.abc import Callable, Iterator
 import pytest
 
 from livecore.adapters.factory import open_bus
-from livecore.ports.bus import Bus, Consumer, ConsumerSettings, Delivery, Producer, Record, TopicPartition
+from livecore.ports.bus import Bus, BusError, Consumer, ConsumerSettings, Delivery, Producer, Record, TopicPartition
+from livecore.wire.partitioning import partition_of
 
 SETTINGS = ConsumerSettings(session_timeout_ms=3000, heartbeat_interval_ms=750)
 JOIN_TIMEOUT = 30.0
@@ -316,6 +318,115 @@ def test_poll_returns_once_a_record_is_in_without_waiting_for_a_full_batch(bus: 
         consumer.close()
     assert values(records) == [b"only"]
     assert waited < patience / 2, f"poll held a lone record for {waited:.1f}s of its {patience:.0f}s timeout"
+
+
+# --- explicit partitions: the partitioner and assigned consumers ----------------------
+
+
+def test_the_key_hash_is_the_wire_partitioner(bus: Bus, producer: Producer) -> None:
+    """Both buses place a key where ``wire.partitioning.partition_of`` says (on Kafka:
+    librdkafka's ``consistent_random``), so a producer that names the partition and
+    one that leaves it to the key agree."""
+    topic = unique("hash")
+    bus.create_topics({topic: 7})
+    assert bus.partition_count(topic) == 7
+    for i in range(40):
+        key = f"SYM{i:04d}"
+        assert producer.publish_sync(topic, key, b"x").partition == partition_of(key, 7)
+
+
+def test_publish_to_a_named_partition(bus: Bus, producer: Producer) -> None:
+    topic = unique("named")
+    bus.create_topics({topic: 4})
+    for partition in range(4):
+        delivery = producer.publish_sync(topic, "same-key", f"v{partition}".encode(), partition=partition)
+        assert (delivery.error, delivery.partition) == (None, partition)
+    with pytest.raises(BusError):
+        producer.publish_sync(topic, "same-key", b"nowhere", timeout=5.0, partition=4)
+
+
+def test_partition_count_of_a_missing_topic_is_an_error(bus: Bus) -> None:
+    with pytest.raises(BusError):
+        bus.partition_count(unique("missing"))
+
+
+def test_an_assigned_consumer_reads_only_its_partitions_from_the_moment_it_is_assigned(
+    bus: Bus, producer: Producer
+) -> None:
+    """No group, no rebalance: records published after ``assign`` returned are all
+    read (no poll in between: nothing is lost while the consumer positions itself),
+    history and other partitions are not."""
+    topic = unique("assigned")
+    bus.create_topics({topic: 4})
+    for i in range(40):
+        producer.publish(topic, None, f"old-{i}".encode(), partition=i % 4)
+    producer.flush()
+    consumer = bus.assigned_consumer(topic, SETTINGS)
+    try:
+        assert consumer.assignment() == set()
+        consumer.assign({1, 3})
+        assert consumer.assignment() == {TopicPartition(topic, 1), TopicPartition(topic, 3)}
+        for i in range(40):
+            producer.publish(topic, None, f"new-{i}".encode(), partition=i % 4)
+        producer.flush()
+        markers = {producer.publish_sync(topic, None, f"end-{p}".encode(), partition=p).partition for p in (1, 3)}
+        assert markers == {1, 3}
+        records = poll_until([consumer], lambda got: {b"end-1", b"end-3"} <= set(values(got)))
+    finally:
+        consumer.close()
+    assert {r.partition for r in records} == {1, 3}
+    assert sorted(values(records)) == sorted(
+        [f"new-{i}".encode() for i in range(40) if i % 4 in (1, 3)] + [b"end-1", b"end-3"]
+    )
+
+
+def test_an_assignment_changed_at_runtime_keeps_the_positions_it_keeps(bus: Bus, producer: Producer) -> None:
+    """Adding a partition leaves the others where they were (a record published before
+    the change but not yet polled still comes); a removed one is read no more."""
+    topic = unique("reassign")
+    bus.create_topics({topic: 3})
+    consumer = bus.assigned_consumer(topic, SETTINGS)
+    try:
+        consumer.assign([0])
+        producer.publish_sync(topic, None, b"a0", partition=0)
+        assert values(poll_until([consumer], lambda got: b"a0" in values(got))) == [b"a0"]
+        producer.publish_sync(topic, None, b"a1", partition=0)  # published, not yet polled
+        producer.publish_sync(topic, None, b"b-old", partition=1)
+        consumer.assign([0, 1])
+        producer.publish_sync(topic, None, b"b1", partition=1)
+        got = poll_until([consumer], lambda got: {b"a1", b"b1"} <= set(values(got)))
+        assert sorted(values(got)) == [b"a1", b"b1"]
+        consumer.assign([1])
+        assert consumer.assignment() == {TopicPartition(topic, 1)}
+        producer.publish_sync(topic, None, b"a2", partition=0)
+        producer.publish_sync(topic, None, b"b2", partition=1)
+        rest = poll_until([consumer], lambda got: b"b2" in values(got))
+        assert values(rest) == [b"b2"]
+        with pytest.raises(BusError):
+            consumer.assign([1, 3])
+        with pytest.raises(BusError):
+            consumer.commit()
+    finally:
+        consumer.close()
+
+
+def test_wakeup_ends_a_waiting_poll(bus: Bus) -> None:
+    """``wakeup`` from another thread: a long poll returns early (so that its thread
+    can change the assignment) and the consumer keeps working."""
+    topic = unique("wakeup")
+    bus.create_topics({topic: 1})
+    consumer = bus.assigned_consumer(topic, SETTINGS)
+    patience = 30.0
+    try:
+        consumer.assign([0])
+        waker = threading.Timer(0.2, consumer.wakeup)
+        started = time.monotonic()
+        waker.start()
+        assert consumer.poll(max_records=10, timeout=patience) == []
+        waited = time.monotonic() - started
+    finally:
+        consumer.close()
+    assert 0.15 < waited < patience / 3, f"poll returned after {waited:.2f}s"
 
 
 # --- health signal ---------------------------------------------------------------

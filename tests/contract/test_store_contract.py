@@ -334,6 +334,22 @@ def test_registry_set_placement_refuses_lower_epoch(store: Store, pid: str) -> N
     assert store.registry.set_placement(pid + "-missing", "n1", 9, now_ns=6) is False
 
 
+def test_registry_set_placements_in_one_write_each_refused_alone(store: Store, pid: str) -> None:
+    pids = [f"{pid}-{i}" for i in range(3)]
+    for each in pids:
+        store.registry.upsert(each, "spec", "running", now_ns=1)
+    store.registry.set_placement(pids[1], "n9", 7, now_ns=2)
+    done = store.registry.set_placements([(pids[0], "n1", 2), (pids[1], "n1", 2), (pids[2], "n2", 3)], now_ns=5)
+    assert done == (True, False, True)  # p1 is stored at a higher epoch: that row alone is refused
+    placed = {each: store.registry.get(each) for each in pids}
+    assert {each: (e.node_id, e.epoch) for each, e in placed.items() if e is not None} == {
+        pids[0]: ("n1", 2),
+        pids[1]: ("n9", 7),
+        pids[2]: ("n2", 3),
+    }
+    assert store.registry.set_placements([], now_ns=6) == ()
+
+
 def test_concurrent_placements_keep_the_highest_epoch(store: Store, pid: str) -> None:
     store.registry.upsert(pid, "spec", "running", now_ns=1)
     race(6, lambda i: store.registry.set_placement(pid, f"n{i}", i + 1, now_ns=i))

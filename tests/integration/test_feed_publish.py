@@ -20,6 +20,7 @@ from livecore.topology import TopicLayout
 from livecore.wire.codec import market_events
 from livecore.wire.messages import Bar, MarketEvent, Tick
 from livecore.wire.names import Topics
+from livecore.wire.partitioning import market_partition
 
 CONSUMER = ConsumerSettings(session_timeout_ms=3000, heartbeat_interval_ms=750)
 
@@ -83,6 +84,36 @@ def test_synthetic_feed_is_reproducible_through_the_bus(bus_url: str) -> None:
     finally:
         bus.close()
     assert runs[0] == runs[1] and len(runs[0]) == 500
+
+
+def test_each_event_goes_to_its_symbols_partition_of_the_real_topic(bus_url: str) -> None:
+    """The feed names the partition (the wire's partitioner) over the partition count
+    the topic really has, not the one its own layout would have created."""
+    bus = open_bus(bus_url)
+    prefix = f"p{uuid.uuid4().hex[:8]}."
+    topic = Topics(prefix).market_data
+    try:
+        bus.create_topics({topic: 5})  # made by someone else, with another count
+        feed = SyntheticFeed(SyntheticSettings(symbols=12, rate=50_000, duration_s=0.004, seed=3))
+        runner = FeedRunner(bus, feed.events(), FeedConfig(topic_prefix=prefix, topics=TopicLayout(market_data=2)))
+        assert runner.run(threading.Event()) == 200
+        consumer = bus.consumer(f"r-{uuid.uuid4().hex}", [topic], "earliest", CONSUMER)
+        records = []
+        try:
+
+            def enough() -> bool:
+                records.extend(consumer.poll(5000, 0.1))
+                return len(records) >= 200
+
+            wait_until(enough, 60, "200 market events")
+        finally:
+            consumer.close()
+    finally:
+        bus.close()
+    assert {r.partition for r in records} <= set(range(5))
+    for record in records:
+        symbol = market_events.decode(record.value).symbol
+        assert record.partition == market_partition(symbol, 5) == runner.partition(symbol)
 
 
 def test_runner_in_a_thread_stops_when_asked() -> None:

@@ -22,7 +22,8 @@ from tests.servers import wait_until
 from livecore.adapters.factory import open_coordination, open_store
 from livecore.adapters.memory_bus import MemoryBus
 from livecore.node import ExecutionNode, NodeAlreadyRunning, NodeConfig
-from livecore.ports.bus import Bus, Consumer, ConsumerSettings, OffsetReset, Producer
+from livecore.ports.bus import AssignedConsumer, Bus, Consumer, ConsumerSettings, OffsetReset, Producer
+from livecore.ports.coordination import SessionState
 from livecore.ports.store import SnapshotStore, Store, StoredSnapshot
 from livecore.wire import names
 
@@ -76,6 +77,14 @@ class SpyBus(Bus):
         self.calls.append("consumer")
         return self.inner.consumer(group_id, topics, offset_reset, settings)
 
+    def assigned_consumer(self, topic: str, settings: ConsumerSettings | None = None) -> AssignedConsumer:
+        self.calls.append("assigned_consumer")
+        return self.inner.assigned_consumer(topic, settings)
+
+    def partition_count(self, topic: str) -> int:
+        self.calls.append("partition_count")
+        return self.inner.partition_count(topic)
+
     def ping(self, timeout: float = 5.0) -> None:
         self.calls.append("ping")
 
@@ -127,8 +136,12 @@ def test_start_heartbeat_metrics_double_start_stop_and_restart(rig: NodeRig, cap
     assert float(metrics["cpu_usage"]) >= 0.0
     dt.datetime.fromisoformat(metrics["started_at"])
     dt.datetime.fromisoformat(metrics["updated_at"])
+    # the views are written after the metrics hash, in the same beat
+    wait_until(lambda: rig.coord.get(names.portfolio_view_key(pid)) is not None, TIMEOUT, "portfolio view")
     view = rig.coord.get(names.portfolio_view_key(pid))
     assert view is not None and json.loads(view)["node_id"] == nid
+    session = metrics["session"]  # the node's coordination session: open while it runs
+    assert rig.coord.session_states([session]) == {session: SessionState.OPEN}
 
     with caplog.at_level(logging.WARNING, logger="livecore.node.node"):
         node.start()
@@ -140,6 +153,7 @@ def test_start_heartbeat_metrics_double_start_stop_and_restart(rig: NodeRig, cap
     assert rig.coord.get(names.heartbeat_key(nid)) is None
     assert rig.coord.hgetall(names.metrics_key(nid)) == {}
     assert rig.coord.get(names.node_claim_key(nid)) is None
+    wait_until(lambda: rig.coord.session_states([session])[session] is SessionState.CLOSED, TIMEOUT, "closed")
     assert node.portfolios.ids() == []
     stored = rig.store.snapshots.latest(pid)
     assert stored is not None and stored.epoch == 1  # flushed at stop
@@ -150,6 +164,7 @@ def test_start_heartbeat_metrics_double_start_stop_and_restart(rig: NodeRig, cap
     rig.tick("AAA", "10")
     orders = rig.wait_orders(pid, 1)
     assert orders[-1][1].client_order_id == f"{pid}-2-1"
+    wait_until(lambda: rig.coord.hgetall(names.metrics_key(nid)).get("session") not in (None, session), TIMEOUT, "new")
 
 
 def test_a_second_node_with_a_live_id_is_refused(rig: NodeRig) -> None:

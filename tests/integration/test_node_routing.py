@@ -12,6 +12,7 @@ from tests.servers import wait_until
 
 from livecore.node import ExecutionNode
 from livecore.wire import codec, names
+from livecore.wire.partitioning import market_partition
 
 
 @pytest.fixture(params=["embedded", "servers"])
@@ -24,17 +25,24 @@ def seen(rig: NodeRig, node: ExecutionNode, pid: str) -> set[str]:
 
 
 def test_each_event_reaches_exactly_the_interested_portfolios(rig: NodeRig) -> None:
+    """AAA, BBB, CCC and AAJ share partition 7 of 8 (the node reads it); ZZZ is on
+    partition 0, which no hosted portfolio needs: the node never even reads it."""
+    count = rig.config.topic_layout.market_data
+    assert count == 8 and {market_partition(s, count) for s in ("AAA", "BBB", "CCC", "AAJ")} == {7}
+    assert market_partition("ZZZ", count) == 0
     node = rig.running_node()
     p1, p2, p3 = rig.pid(), rig.pid(), rig.pid()
     rig.load(node, p1, ["AAA", "BBB"])
     rig.load(node, p2, ["BBB"])
     rig.load(node, p3, ["CCC"])
-    rig.ticks([("AAA", "10"), ("BBB", "20"), ("ZZZ", "30")])
+    assert node.market_partitions == frozenset({7})
+    rig.ticks([("AAA", "10"), ("BBB", "20"), ("ZZZ", "30"), ("AAJ", "40")])
     wait_until(lambda: seen(rig, node, p1) == {"AAA", "BBB"}, TIMEOUT, "p1 marked")
     wait_until(lambda: seen(rig, node, p2) == {"BBB"}, TIMEOUT, "p2 marked")
-    wait_until(lambda: node.market_loop.unrouted >= 1, TIMEOUT, "ZZZ counted as unrouted")
+    wait_until(lambda: node.market_loop.unrouted >= 1, TIMEOUT, "AAJ counted as unrouted")
     assert seen(rig, node, p3) == set()
-    assert node.total_event_count >= 3
+    assert node.market_loop.events == 3  # AAA, BBB, AAJ: ZZZ's partition is not read
+    assert node.market_loop.read_amplification == 1.5
 
 
 def test_an_order_reaches_orders_with_its_deterministic_id(rig: NodeRig) -> None:
@@ -130,3 +138,21 @@ def test_a_raising_strategy_faults_its_portfolio_alone(rig: NodeRig) -> None:
     wait_until(
         lambda: rig.coord.hgetall(names.metrics_key(node.node_id)).get("faulted") == "1", TIMEOUT, "faulted counted"
     )
+
+
+def test_a_loaded_portfolio_misses_no_tick_and_an_unloaded_ones_partition_is_dropped(rig: NodeRig) -> None:
+    """The node reads DDD's partition (6) only while a portfolio trades DDD; the load
+    is acknowledged once it does, so the first tick published after the ack counts."""
+    count = rig.config.topic_layout.market_data
+    assert (market_partition("AAA", count), market_partition("DDD", count)) == (7, 6)
+    node = rig.running_node()
+    p1, p2 = rig.pid(), rig.pid()
+    rig.load(node, p1, ["AAA"])
+    assert node.market_partitions == frozenset({7})
+    rig.load(node, p2, ["DDD"])
+    assert node.market_partitions == frozenset({6, 7})
+    rig.tick("DDD", "5")  # right after the ack: no poll of the node in between is needed
+    assert rig.wait_orders(p2, 1)[0][1].symbol == "DDD"
+    assert rig.command(node.node_id, "portfolio.unload", p2).ok
+    wait_until(lambda: node.market_partitions == frozenset({7}), TIMEOUT, "DDD's partition dropped")
+    assert node.interest_map.lookup("DDD") == ()

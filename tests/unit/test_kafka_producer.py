@@ -44,13 +44,22 @@ class FakeClient:
         self.acks = acks
         self.in_flight: list[tuple[str, bytes | None, bytes, Report | None]] = []
         self.produced: list[bytes] = []
+        self.partitions: list[int] = []  # as passed: -1 lets librdkafka's partitioner decide
         self.offset = 0
 
-    def produce(self, topic: str, value: bytes, key: bytes | str | None, on_delivery: Report | None = None) -> None:
+    def produce(
+        self,
+        topic: str,
+        value: bytes,
+        key: bytes | str | None,
+        partition: int = -1,
+        on_delivery: Report | None = None,
+    ) -> None:
         if value in self.refuse:
             raise KafkaException(self.refuse[value])
         raw = key.encode() if isinstance(key, str) else key
         self.produced.append(value)
+        self.partitions.append(partition)
         self.in_flight.append((topic, raw, value, on_delivery))
 
     def poll(self, timeout: float = 0.0) -> int:
@@ -118,6 +127,22 @@ def test_a_fatal_error_during_the_resend_rebuilds_again_and_loses_nothing(monkey
     assert p.unacknowledged == 0 and p.rebuilds == 2
     assert healthy.produced == [b"m1", b"m2", b"m3"]
     assert all([d.error for d in deliveries] == [None] for deliveries in seen.values())
+
+
+def test_a_rebuild_resends_each_message_to_the_partition_it_named(monkeypatch: pytest.MonkeyPatch) -> None:
+    """An explicit partition (market data's, from the wire's partitioner) survives a
+    resend, tracked or not; a message without one is left to librdkafka again (-1)."""
+    outage = FakeClient(acks=False)
+    rebuilt = FakeClient()
+    p, state = producer(monkeypatch, outage, rebuilt)
+    p.publish("market.data", "AAPL", b"t1", partition=5)
+    p.publish("market.data", "MSFT", b"t2", lambda _: None, partition=2)
+    p.publish("orders", "k", b"o1", lambda _: None)
+    assert outage.partitions == [5, 2, -1]
+    state.generation += 1
+    p.flush(1.0)
+    assert rebuilt.produced == [b"t1", b"t2", b"o1"]
+    assert rebuilt.partitions == [5, 2, -1]
 
 
 def test_every_message_is_reported_once(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -54,3 +54,15 @@ def test_a_run_over_earlier_state_says_so_and_how_to_start_fresh(tmp_path: Path)
         simulate(w.ops)
         note = earlier_state(settings, "--fresh starts from scratch")
     assert note is not None and "resuming" in note and "--fresh starts from scratch" in note
+
+
+def test_the_nodes_table_shows_read_amplification_and_partitions_read(tmp_path: Path) -> None:
+    with world(tmp_path) as w:
+        simulate(w.ops)
+        report = status(w.ops)
+    row = next(n for n in report.nodes if n.node_id == "node-a")
+    assert (row.read_amplification, row.market_partitions, row.market_partitions_total) == (1.18, 3, 8)
+    wide = _text(220, *renderables(report, 220))
+    assert "read amp." in wide and "1.18" in wide and "3/8" in wide
+    narrow = _text(80, *renderables(report, 80))
+    assert "node-a" in narrow and "3/8" not in narrow  # the least important node column goes first

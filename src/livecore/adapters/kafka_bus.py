@@ -1,9 +1,10 @@
 """The bus on Kafka (or any Kafka-protocol broker such as Tansu) via confluent-kafka.
 
-``KafkaBus`` holds one admin client for topic creation and ``ping``, the
+``KafkaBus`` holds one admin client for topic creation, metadata and ``ping``, the
 ``BrokerState`` its clients share (the health signal) and the watchdog that
-restores lost topics (``kafka_watchdog.py``); producers (``kafka_producer.py``)
-and consumers (``kafka_consumer.py``) are independent librdkafka clients.
+restores lost topics (``kafka_watchdog.py``); producers (``kafka_producer.py``),
+group consumers (``kafka_consumer.py``) and assigned consumers
+(``kafka_assigned.py``) are independent librdkafka clients.
 Settings come from the URL (``kafka_config.py``).
 """
 
@@ -16,13 +17,23 @@ from confluent_kafka import KafkaError, KafkaException
 from confluent_kafka.admin import AdminClient
 from confluent_kafka.cimpl import NewTopic
 
+from livecore.adapters.kafka_assigned import KafkaAssignedConsumer
 from livecore.adapters.kafka_config import KafkaSettings, common_config, error_callback, parse_kafka_url
 from livecore.adapters.kafka_consumer import KafkaConsumer
 from livecore.adapters.kafka_health import BrokerState
 from livecore.adapters.kafka_producer import KafkaProducer
 from livecore.adapters.kafka_watchdog import TopicWatchdog
 from livecore.faults import kafka_error_is_transient
-from livecore.ports.bus import Bus, BusError, BusHealth, Consumer, ConsumerSettings, OffsetReset, Producer
+from livecore.ports.bus import (
+    AssignedConsumer,
+    Bus,
+    BusError,
+    BusHealth,
+    Consumer,
+    ConsumerSettings,
+    OffsetReset,
+    Producer,
+)
 
 __all__ = ["KafkaBus", "KafkaProducer"]
 
@@ -90,6 +101,26 @@ class KafkaBus(Bus):
         refresh, minutes away."""
         if offset_reset not in ("earliest", "latest"):
             raise BusError(f"offset_reset must be 'earliest' or 'latest', got {offset_reset!r}", transient=False)
+        self._ensure_known(topics)
+        return KafkaConsumer(self.settings, group_id, list(topics), offset_reset, settings, self.state)
+
+    def assigned_consumer(self, topic: str, settings: ConsumerSettings | None = None) -> AssignedConsumer:
+        """The topic is created first when missing, as for ``consumer``."""
+        self._ensure_known([topic])
+        return KafkaAssignedConsumer(self.settings, topic, settings, self.state)
+
+    def partition_count(self, topic: str) -> int:
+        """From the broker's metadata (not the layout this process expects)."""
+        try:
+            metadata = self._admin_client().list_topics(topic, timeout=self.settings.request_timeout_s)
+        except KafkaException as exc:
+            raise BusError(f"cannot read the metadata of {topic}: {exc.args[0].str()}") from None
+        found = metadata.topics.get(topic)
+        if found is None or found.error is not None or not found.partitions:
+            raise BusError(f"topic {topic} does not exist", transient=False)
+        return len(found.partitions)
+
+    def _ensure_known(self, topics: Sequence[str]) -> None:
         known = self.watchdog.layout()
         unknown = [t for t in topics if t not in known]
         if unknown:
@@ -101,7 +132,6 @@ class KafkaBus(Bus):
                 raise BusError(f"cannot list topics: {exc.args[0].str()}") from None
             self.watchdog.expect({t: len(found[t].partitions) for t in unknown if t in found})
         self.watchdog.start()
-        return KafkaConsumer(self.settings, group_id, list(topics), offset_reset, settings, self.state)
 
     def ping(self, timeout: float = 5.0) -> None:
         try:

@@ -178,7 +178,7 @@ class KafkaConsumer(Consumer):
             # librdkafka's batch consume waits for the whole batch or the timeout; the
             # port promises to return once the first record is in, with whatever else
             # is already fetched: wait for one, then drain the local queue without waiting.
-            messages: list[Any] = self._consumer.consume(1, timeout)
+            messages: list[Any] = self._first(timeout)
             if messages and max_records > 1:
                 messages.extend(self._consumer.consume(max_records - 1, 0))
         except KafkaException as exc:
@@ -205,6 +205,10 @@ class KafkaConsumer(Consumer):
                     del stale[key]
             batch.append(Record(topic, partition, offset, message.key(), message.value(), timestamp))
         return batch
+
+    def _first(self, timeout: float) -> list[Any]:
+        """Wait up to ``timeout`` for one message (inside ``poll``'s error handling)."""
+        return self._consumer.consume(1, timeout)
 
     def _on_error(self, error: KafkaError) -> None:
         if error.code() == _PARTITION_EOF:

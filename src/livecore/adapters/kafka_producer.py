@@ -63,9 +63,12 @@ FLUSH_SLICE_S = 0.25
 _FATAL = KafkaError._FATAL
 _PURGED = (KafkaError._PURGE_QUEUE, KafkaError._PURGE_INFLIGHT)
 
-Pending = tuple[str, bytes | str | None, bytes, DeliveryCallback | None]
-# (seq, acknowledged at (monotonic), topic, key, value)
-Acked = tuple[int, float, str, bytes | str | None, bytes]
+# (topic, key, value, callback, partition: None = by the key's hash)
+Pending = tuple[str, bytes | str | None, bytes, DeliveryCallback | None, int | None]
+# (seq, acknowledged at (monotonic), topic, key, value, partition)
+Acked = tuple[int, float, str, bytes | str | None, bytes, int | None]
+# (seq, topic, key, value, partition)
+Unreported = tuple[int, str, bytes | str | None, bytes, int | None]
 
 
 class KafkaProducer(Producer):
@@ -82,7 +85,7 @@ class KafkaProducer(Producer):
         self._acked: deque[Acked] = deque()
         # published without a callback: no delivery report (confluent-kafka's per-message
         # report costs ~10 us); decided once librdkafka holds nothing or UNTRACKED_MAX later
-        self._untracked: deque[tuple[int, str, bytes | str | None, bytes]] = deque()
+        self._untracked: deque[Unreported] = deque()
         self._replayed_generation = state.generation
         self._seq = 0
         self._build = 0
@@ -107,6 +110,8 @@ class KafkaProducer(Producer):
         key: bytes | str | None,
         value: bytes,
         on_delivery: DeliveryCallback | None = None,
+        *,
+        partition: int | None = None,
     ) -> None:
         if self._closed:
             raise BusError("producer is closed", transient=False)
@@ -115,30 +120,39 @@ class KafkaProducer(Producer):
             self._seq += 1
             seq = self._seq
             if on_delivery is None:
-                self._untracked.append((seq, topic, key, value))
+                self._untracked.append((seq, topic, key, value, partition))
                 if len(self._untracked) > UNTRACKED_MAX:
                     self._keep(*self._untracked.popleft())
                 try:
-                    self._produce(seq, topic, key, value, tracked=False)
+                    self._produce(seq, topic, key, value, partition, tracked=False)
                 except BusError:
                     self._untracked.pop()
                     raise
                 return
-            self._unacked[seq] = (topic, key, value, on_delivery)
+            self._unacked[seq] = (topic, key, value, on_delivery, partition)
             try:
-                self._produce(seq, topic, key, value)
+                self._produce(seq, topic, key, value, partition)
             except BusError:
                 del self._unacked[seq]
                 raise
 
-    def _produce(self, seq: int, topic: str, key: bytes | str | None, value: bytes, tracked: bool = True) -> None:
+    def _produce(
+        self,
+        seq: int,
+        topic: str,
+        key: bytes | str | None,
+        value: bytes,
+        partition: int | None,
+        tracked: bool = True,
+    ) -> None:
         report = functools.partial(self._on_report, self._build, seq) if tracked else None
+        where = -1 if partition is None else partition  # librdkafka's -1: its partitioner decides
         while True:
             try:
                 if report is None:
-                    self._producer.produce(topic, value, key)
+                    self._producer.produce(topic, value, key, where)
                 else:
-                    self._producer.produce(topic, value, key, on_delivery=report)
+                    self._producer.produce(topic, value, key, where, on_delivery=report)
                 return
             except BufferError:
                 # Local queue full: let librdkafka hand over finished reports (they are
@@ -234,18 +248,18 @@ class KafkaProducer(Producer):
         with self._lock:
             pending = self._unacked.pop(seq, None)
             if pending is not None and error is None:
-                self._keep(seq, pending[0], pending[1], pending[2])
+                self._keep(seq, pending[0], pending[1], pending[2], pending[4])
         if pending is not None and pending[3] is not None:
             self._reports.append((pending[3], delivery))
 
-    def _keep(self, seq: int, topic: str, key: bytes | str | None, value: bytes) -> None:
+    def _keep(self, seq: int, topic: str, key: bytes | str | None, value: bytes, partition: int | None) -> None:
         """Keep an acknowledged message for a replay after a data loss (bounded)."""
         window = self._settings.replay_window_s
         if window <= 0:
             return
         now = time.monotonic()
         acked = self._acked
-        acked.append((seq, now, topic, key, value))
+        acked.append((seq, now, topic, key, value, partition))
         while acked and (len(acked) > self._settings.replay_max or acked[0][1] < now - window):
             acked.popleft()
 
@@ -319,13 +333,13 @@ class KafkaProducer(Producer):
         librdkafka refuses is reported failed to its caller (who retries it) instead of
         staying unacknowledged forever; a refused replay or untracked one is logged."""
         replay = self._replay()
-        unacked = [(seq, topic, key, value) for seq, (topic, key, value, _) in self._unacked.items()]
-        untracked = {seq for seq, _, _, _ in self._untracked}
-        again = sorted([*replay, *unacked, *self._untracked], key=lambda message: abs(message[0]))
+        unacked = [(seq, topic, key, value, part) for seq, (topic, key, value, _, part) in self._unacked.items()]
+        untracked = {entry[0] for entry in self._untracked}
+        again: list[Unreported] = sorted([*replay, *unacked, *self._untracked], key=lambda message: abs(message[0]))
         resent = failed = 0
-        for seq, topic, key, value in again:
+        for seq, topic, key, value, partition in again:
             try:
-                self._produce(seq, topic, key, value, tracked=seq not in untracked)
+                self._produce(seq, topic, key, value, partition, tracked=seq not in untracked)
                 resent += 1
             except BusError as exc:
                 failed += 1
@@ -340,14 +354,14 @@ class KafkaProducer(Producer):
         pending = self._unacked.pop(seq, None)
         if pending is None:
             return
-        topic, key, _, callback = pending
+        topic, key, _, callback, _ = pending
         if callback is None:
             LOG.error("message to %s dropped: no delivery callback to report %s", topic, error)
             return
         raw_key = key.encode() if isinstance(key, str) else key
         self._reports.append((callback, Delivery(topic=topic, key=raw_key, partition=-1, offset=-1, error=error)))
 
-    def _replay(self) -> list[tuple[int, str, bytes | str | None, bytes]]:
+    def _replay(self) -> list[Unreported]:
         """Acknowledged messages of topics the broker lost since the last replay (their
         reports already ran: the replays report to nobody)."""
         since = self._replayed_generation
@@ -357,4 +371,4 @@ class KafkaProducer(Producer):
             return []
         kept = [entry for entry in self._acked if entry[2] in lost]
         self._acked = deque(entry for entry in self._acked if entry[2] not in lost)
-        return [(-seq, topic, key, value) for seq, _, topic, key, value in kept]
+        return [(-seq, topic, key, value, partition) for seq, _, topic, key, value, partition in kept]

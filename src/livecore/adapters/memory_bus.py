@@ -11,6 +11,11 @@ policy, logs a WARNING with how many records it lost and counts them
 (``lost_records``, summed for the bus in ``health()``), as Kafka's
 ``auto.offset.reset`` does.
 
+An ``AssignedConsumer`` (``MemoryAssignedConsumer``) belongs to no group: it
+reads the partitions it is assigned, each newly assigned one from its end as
+of the ``assign`` call (taken under the bus lock, so exact), and holds no
+retention.
+
 Consumer groups split partitions among their members and rebalance at once
 when a member joins or closes (or a subscribed topic appears). Rebalances are
 eager, as in the Kafka adapter: every member restarts each partition it owns at
@@ -27,14 +32,15 @@ import itertools
 import logging
 import threading
 import time
-import zlib
 from collections import deque
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 
 from livecore.adapters.memory_hold import OverrunReporter, lowest_hold, note_start
 from livecore.adapters.memory_log import MemoryBusSettings, PartitionLog, parse_memory_url
+from livecore.adapters.memory_reader import MemoryReader
 from livecore.errors import ConfigError
 from livecore.ports.bus import (
+    AssignedConsumer,
     Bus,
     BusError,
     BusHealth,
@@ -47,8 +53,9 @@ from livecore.ports.bus import (
     Record,
     TopicPartition,
 )
+from livecore.wire.partitioning import partition_of
 
-__all__ = ["MemoryBus", "MemoryBusSettings", "MemoryConsumer", "MemoryProducer"]
+__all__ = ["MemoryAssignedConsumer", "MemoryBus", "MemoryBusSettings", "MemoryConsumer", "MemoryProducer"]
 
 LOG = logging.getLogger("livecore.bus")
 
@@ -143,6 +150,19 @@ class MemoryBus(Bus):
             raise BusError(f"offset_reset must be 'earliest' or 'latest', got {offset_reset!r}", transient=False)
         return MemoryConsumer(self, group_id, tuple(topics), offset_reset)
 
+    def assigned_consumer(self, topic: str, settings: ConsumerSettings | None = None) -> AssignedConsumer:
+        """``settings`` are accepted for parity with Kafka; timeouts do not apply here."""
+        with self._cond:
+            if topic not in self._topics:
+                self._create(topic, self.settings.default_partitions)
+        return MemoryAssignedConsumer(self, topic)
+
+    def partition_count(self, topic: str) -> int:
+        count = self.partitions(topic)
+        if count == 0:
+            raise BusError(f"topic {topic} does not exist", transient=False)
+        return count
+
     def ping(self, timeout: float = 5.0) -> None:
         """Always reachable."""
 
@@ -170,10 +190,13 @@ class MemoryBus(Bus):
                 self._rebalance(group)
         return topic
 
-    def _append(self, topic: str, key: bytes | None, value: bytes) -> Record:
+    def _append(self, topic: str, key: bytes | None, value: bytes, partition: int | None = None) -> Record:
         found = self._topics.get(topic) or self._create(topic, self.settings.default_partitions)
         count = len(found.logs)
-        partition = next(found.round_robin) % count if key is None else zlib.crc32(key) % count
+        if partition is None:
+            partition = next(found.round_robin) % count if key is None else partition_of(key, count)
+        elif not 0 <= partition < count:
+            raise BusError(f"topic {topic} has no partition {partition} (it has {count})", transient=False)
         log = found.logs[partition]
         record = Record(topic, partition, log.end, key, value, self._clock_ms())
         if log.append(record):
@@ -206,7 +229,7 @@ class MemoryBus(Bus):
     def _leave(self, member: MemoryConsumer) -> None:
         group = self._groups[member.group_id]
         group.members.remove(member)
-        member.assign(set(), group.committed)
+        member.rebalanced(set(), group.committed)
         self._update_holds(group.committed)
         self._rebalance(group)
 
@@ -219,7 +242,7 @@ class MemoryBus(Bus):
             for partition in range(len(topic.logs) if topic else 0):
                 targets[subscribers[partition % len(subscribers)]].add(TopicPartition(name, partition))
         for member, partitions in targets.items():
-            member.assign(partitions, group.committed)
+            member.rebalanced(partitions, group.committed)
             note_start(group.started, member._reset, member._positions)
         self._update_holds(group.started)
         if self._waiting:
@@ -244,12 +267,14 @@ class MemoryProducer(Producer):
         key: bytes | str | None,
         value: bytes,
         on_delivery: DeliveryCallback | None = None,
+        *,
+        partition: int | None = None,
     ) -> None:
         if self._closed:
             raise BusError("producer is closed", transient=False)
         raw_key = key.encode() if isinstance(key, str) else key
         with self._bus._cond:
-            record = self._bus._append(topic, raw_key, value)
+            record = self._bus._append(topic, raw_key, value, partition)
         if on_delivery is not None:
             delivery = Delivery(topic, raw_key, record.partition, record.offset, None)
             self._pending.append((on_delivery, delivery))
@@ -269,24 +294,17 @@ class MemoryProducer(Producer):
             self._closed = True
 
 
-class MemoryConsumer(Consumer):
+class MemoryConsumer(MemoryReader, Consumer):
     """One member of a group; its assignment changes under the bus lock."""
 
     def __init__(self, bus: MemoryBus, group_id: str, topics: tuple[str, ...], reset: OffsetReset) -> None:
+        super().__init__(bus, f"consumer of group {group_id}", reset)
         self.group_id = group_id
         self.topics = topics
-        self._bus = bus
-        self._reset: OffsetReset = reset
-        self._positions: dict[TopicPartition, int] = {}
-        self._polled: dict[TopicPartition, int] = {}
-        self._paused = False
-        self._closed = False
-        self._turn = 0
-        self._lost = 0
         with bus._cond:
             self._group = bus._join(self)
 
-    def assign(self, partitions: set[TopicPartition], committed: Mapping[TopicPartition, int]) -> None:
+    def rebalanced(self, partitions: set[TopicPartition], committed: Mapping[TopicPartition, int]) -> None:
         """Called by the bus on every rebalance of the group. Eager, like the Kafka
         adapter: each owned partition restarts at the committed offset (or the reset
         policy), so what was polled but not committed is delivered again."""
@@ -296,66 +314,6 @@ class MemoryConsumer(Consumer):
             positions[tp] = offset if offset is not None else self._bus._reset_position(tp, self._reset)
         self._positions = positions
         self._polled = {}
-
-    def poll(self, max_records: int = 500, timeout: float = 1.0) -> list[Record]:
-        deadline = time.monotonic() + timeout
-        with self._bus._cond:
-            while True:
-                if self._closed:
-                    raise BusError("consumer is closed", transient=False)
-                batch = self._collect(max_records)
-                remaining = deadline - time.monotonic()
-                if batch or remaining <= 0:
-                    return batch
-                self._bus._waiting += 1
-                try:
-                    self._bus._cond.wait(remaining)
-                finally:
-                    self._bus._waiting -= 1
-
-    def _collect(self, max_records: int) -> list[Record]:
-        """Read from each assigned partition in turn, starting one further each call (fairness)."""
-        if self._paused or not self._positions:
-            return []
-        partitions = list(self._positions)
-        first = self._turn % len(partitions)
-        self._turn += 1
-        batch: list[Record] = []
-        for tp in partitions[first:] + partitions[:first]:
-            log = self._bus._log(tp)
-            if self._positions[tp] < log.start:
-                self._out_of_range(tp, log)
-            chunk = log.read(self._positions[tp], max_records - len(batch))
-            if chunk:
-                batch.extend(chunk)
-                self._positions[tp] = self._polled[tp] = chunk[-1].offset + 1
-                if len(batch) >= max_records:
-                    break
-        return batch
-
-    def _out_of_range(self, tp: TopicPartition, log: PartitionLog) -> None:
-        """The next record to read was deleted by retention: resume by the reset policy
-        and say how many records are lost (never skip them silently)."""
-        position = self._positions[tp]
-        resumed = log.start if self._reset == "earliest" else log.end
-        self._positions[tp] = resumed
-        self._lost += resumed - position
-        self._bus._lost += resumed - position
-        LOG.warning(
-            "consumer of group %s fell behind retention on %s[%d]: offset %d was deleted (log starts at %d); "
-            "%d records lost, resuming at %s offset %d",
-            self.group_id,
-            tp.topic,
-            tp.partition,
-            position,
-            log.start,
-            resumed - position,
-            self._reset,
-            resumed,
-        )
-
-    def lost_records(self) -> int:
-        return self._lost
 
     def commit(self, records: Iterable[Record] | None = None) -> None:
         """Offsets of partitions no longer assigned are ignored (their new owner redelivers)."""
@@ -378,24 +336,36 @@ class MemoryConsumer(Consumer):
         with self._bus._cond:
             return {tp: self._group.committed.get(tp) for tp in partitions}
 
-    def assignment(self) -> set[TopicPartition]:
-        with self._bus._cond:
-            return set(self._positions)
-
-    def pause(self) -> None:
-        self._paused = True
-
-    def resume(self) -> None:
-        self._paused = False
-
-    def seek(self, partition: TopicPartition, offset: int) -> None:
-        with self._bus._cond:
-            if partition not in self._positions:
-                raise BusError(f"cannot seek {partition.topic}[{partition.partition}]: not assigned", transient=False)
-            self._positions[partition] = max(0, offset)
-
     def close(self) -> None:
         with self._bus._cond:
             if not self._closed:
                 self._closed = True
                 self._bus._leave(self)
+
+
+class MemoryAssignedConsumer(MemoryReader, AssignedConsumer):
+    """Reads the partitions of ``topic`` it is assigned; no group, holds no retention."""
+
+    def __init__(self, bus: MemoryBus, topic: str) -> None:
+        super().__init__(bus, f"assigned consumer of {topic}", "latest")
+        self.topic = topic
+
+    def assign(self, partitions: Collection[int]) -> None:
+        """Under the bus lock: a new partition starts at the end its log has now."""
+        with self._bus._cond:
+            if self._closed:
+                raise BusError("consumer is closed", transient=False)
+            count = len(self._bus._topics[self.topic].logs)
+            unknown = sorted(p for p in partitions if not 0 <= p < count)
+            if unknown:
+                raise BusError(f"topic {self.topic} has no partition(s) {unknown} (it has {count})", transient=False)
+            wanted = {TopicPartition(self.topic, p) for p in partitions}
+            kept = {tp: offset for tp, offset in self._positions.items() if tp in wanted}
+            for tp in sorted(wanted - kept.keys(), key=lambda t: t.partition):
+                kept[tp] = self._bus._log(tp).end
+            self._positions = kept
+            self._polled = {tp: offset for tp, offset in self._polled.items() if tp in wanted}
+
+    def close(self) -> None:
+        with self._bus._cond:
+            self._closed = True

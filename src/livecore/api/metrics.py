@@ -65,6 +65,16 @@ NODE_GAUGES: tuple[NodeField, ...] = (
     NodeField(lambda m: m.memory_usage, "livecore_node_memory_usage_bytes", "Resident set size of the node process."),
     NodeField(lambda m: m.capacity, "livecore_node_capacity", "Most portfolios the node accepts."),
     NodeField(lambda m: m.faulted, "livecore_node_faulted_portfolios", "Loaded portfolios whose strategy faulted."),
+    NodeField(
+        lambda m: m.read_amplification,
+        "livecore_node_market_read_amplification",
+        "Market records the node read per event routed to one of its portfolios, since it started.",
+    ),
+    NodeField(
+        lambda m: m.market_partitions,
+        "livecore_node_market_partitions_read",
+        "Partitions of market.data the node reads (those holding its portfolios' symbols).",
+    ),
 )
 
 # Monotonic since the node process started: counters (a restart resets them, which rate() handles).

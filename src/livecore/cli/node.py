@@ -45,6 +45,7 @@ def build_config(
     topic_prefix: str,
     switch_interval_ms: float = 0.0,
     event_time: bool = False,
+    all_partitions: bool = False,
 ) -> NodeConfig:
     """A NodeConfig from CLI values (0 turns an optional limit off); a bad value
     is the config's one-line ConfigError."""
@@ -57,6 +58,7 @@ def build_config(
         topic_prefix=topic_prefix,
         gil_switch_interval_s=switch_interval_ms / 1000 if switch_interval_ms > 0 else None,
         event_time=event_time,
+        all_market_partitions=all_partitions,
     )
 
 
@@ -65,10 +67,13 @@ def status_line(node: ExecutionNode, previous_events: int, elapsed: float) -> st
     rate = (s["events"] - previous_events) / elapsed if elapsed > 0 else 0.0
     p99 = s["latency_p99_us"]
     latency = f"{p99:.0f}us" if p99 is not None else "-"
+    amplification = s["read_amplification"]
+    read = f"{amplification:.2f}" if amplification is not None else "-"
     return (
         f"[bold]{s['node_id']}[/] {s['state']}{'' if s['ready'] else ' (starting)'} "
         f"portfolios={s['portfolios']} events={s['events']} ({rate:.0f}/s) conflated={s['conflated']} "
-        f"stale={s['stale']} orders={s['orders']} dlq={s['dead_letters']} tick->order p99={latency}"
+        f"stale={s['stale']} orders={s['orders']} dlq={s['dead_letters']} tick->order p99={latency} "
+        f"partitions={len(s['market_partitions'])} read amplification={read}"
     )
 
 
@@ -93,6 +98,12 @@ def main(
         help="Python GIL switch interval in ms (0: leave the default 5 ms)",
     ),
     event_time: bool = event_time_option(),
+    all_partitions: bool = typer.Option(
+        _DEFAULTS.all_market_partitions,
+        "--all-partitions/--own-partitions",
+        help="read every partition of market.data, not only those of the hosted portfolios' symbols "
+        "(for a publisher that does not partition by the wire's CRC-32 of the symbol)",
+    ),
     status_every: float = typer.Option(5.0, "--status-every", help="seconds between status lines (0: none)"),
     log_level: str = log_level_option(),
     metrics_port: int = metrics_port_option(),
@@ -113,6 +124,7 @@ def main(
         settings.topic_prefix,
         switch_interval_ms,
         event_time,
+        all_partitions,
     )
     configure_logging(log_level)
     console = Console(stderr=True)

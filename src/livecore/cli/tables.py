@@ -77,8 +77,10 @@ NODE_COLUMNS = (
     Column("portfolios", 2, "right"),
     Column("queue", 6, "right"),
     Column("cpu %", 5, "right"),
-    Column("memory MiB", 7, "right"),
-    Column("backpressure", 8, "right"),
+    Column("memory MiB", 8, "right"),
+    Column("backpressure", 9, "right"),
+    Column("read amp.", 7, "right"),
+    Column("partitions", 10, "right"),
     Column("bus", 4, fold=True),
 )
 PROBLEMS = Column("problems", 4, fold=True)
@@ -101,6 +103,13 @@ def _bus(ok: bool | None, reason: str | None) -> str:
     return "ok" if ok else f"[red]degraded: {reason}[/]"
 
 
+def _partitions(read: int | None, total: int | None) -> str:
+    """``3/8``: market.data partitions the node reads, of the topic's."""
+    if read is None:
+        return "-"
+    return f"{read}/{total}" if total is not None else str(read)
+
+
 def _problems(counters: dict[str, int]) -> str:
     if not counters:
         return "-"
@@ -119,6 +128,8 @@ def _node_row(n: NodeRow, with_problems: bool) -> list[str]:
         num(n.cpu_usage, "{:.1f}"),
         num(None if n.memory_usage is None else n.memory_usage / 2**20, "{:.0f}"),
         num(n.backpressure_count),
+        num(n.read_amplification, "{:.2f}"),
+        _partitions(n.market_partitions, n.market_partitions_total),
         _bus(n.bus_ok, n.bus_reason),
     ]
     return [*row, _problems(n.problems)] if with_problems else row

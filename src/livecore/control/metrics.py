@@ -61,6 +61,15 @@ class NodeMetrics(msgspec.Struct, frozen=True, kw_only=True):
     workers: int | None = None
     cluster_halted: bool | None = None  # the node has applied the cluster kill switch
     market_time_ns: int | None = None  # the newest market event timestamp the node decoded
+    session: str | None = None  # token of the node's coordination session (``Coordination.session_states``)
+    # market data: records consumed, events routed to a hosted portfolio, their ratio
+    # (read amplification, since the node started; None until one is routed) and how
+    # many partitions of market.data the node reads now, of how many
+    market_events: int | None = None
+    routed_events: int | None = None
+    read_amplification: Fixed2 | None = None
+    market_partitions: int | None = None
+    market_partitions_total: int | None = None
     loops: Flat = {}  # per consumer loop, by ``names.loop_*_field``: failed, retries, errors
     # the bus's health (``livecore.health``)
     bus_ok: bool | None = msgspec.field(default=None, name=names.BUS_OK_FIELD)

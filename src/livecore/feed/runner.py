@@ -2,6 +2,11 @@
 ``market.data`` (key: symbol), stamped with the wall clock so that nodes treat
 them as live, or with their own timestamps in event time (``event_time``).
 
+Each event goes to the partition the wire's partitioner gives its symbol
+(``wire.partitioning.market_partition``, over the topic's real partition
+count), named explicitly rather than left to the client's default: nodes read
+only the partitions that hold their portfolios' symbols.
+
 A lockstep replay passes a ``barrier``: called after each event is published
 (and flushed) with the count published so far; it returns when the system has
 finished with that event.
@@ -32,6 +37,7 @@ from livecore.topology import ensure_topics
 from livecore.wire.codec import encode
 from livecore.wire.messages import MarketEvent
 from livecore.wire.names import Topics
+from livecore.wire.partitioning import market_partition
 
 log = logging.getLogger(__name__)
 
@@ -118,6 +124,8 @@ class FeedRunner:
         self._barrier = barrier
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        self._partitions: dict[str, int] = {}  # symbol -> its market.data partition
+        self._partition_count = 0
         self.published = 0
         self.delivered = 0
         self.failed = 0
@@ -163,6 +171,8 @@ class FeedRunner:
         s = self.config
         try:
             ensure_topics(self._bus, Topics(s.topic_prefix), s.topics)
+            self._partition_count = self._bus.partition_count(self.topic)
+            self._partitions.clear()
             producer = self._bus.producer()
             try:
                 self.started_at = start = self._monotonic()
@@ -193,16 +203,24 @@ class FeedRunner:
         assert self._barrier is not None
         self._barrier(self.published)
 
+    def partition(self, symbol: str) -> int:
+        """The ``market.data`` partition of ``symbol`` (cached: one CRC per symbol)."""
+        found = self._partitions.get(symbol)
+        if found is None:
+            found = self._partitions[symbol] = market_partition(symbol, self._partition_count)
+        return found
+
     def _publish(self, producer: Producer, event: MarketEvent) -> None:
         payload = encode(event)
         callback = self._on_delivery if self.config.track_deliveries else None
+        partition = self.partition(event.symbol)
 
         def drain(seconds: float) -> bool:
             producer.poll(seconds)  # local queue full: let deliveries drain
             return False
 
         retry(
-            lambda: producer.publish(self.topic, event.symbol, payload, callback),
+            lambda: producer.publish(self.topic, event.symbol, payload, callback, partition=partition),
             retry_on=_bus_refused,
             backoff=_DRAIN.pause,
             give_up_after_s=self.config.publish_retry_s,

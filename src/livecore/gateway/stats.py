@@ -1,10 +1,14 @@
 """What the gateway counts (read by operators, tests and the replay's lockstep),
-and the one partition function both buses use for a portfolio's orders."""
+and the partition function both buses use for a portfolio's orders (the wire's
+one partitioner, ``wire/partitioning.py``)."""
 
 from __future__ import annotations
 
-import zlib
 from dataclasses import dataclass
+
+from livecore.wire.partitioning import partition_of
+
+__all__ = ["GatewayStats", "partition_of"]
 
 
 @dataclass(slots=True)
@@ -36,8 +40,3 @@ class GatewayStats:
     end_of_data_cancelled: int = 0  # orders cancelled because a finite replay ended
     cluster_halt_cancelled: int = 0  # resting orders cancelled by the cluster kill switch
     rejected_cluster_halt: int = 0  # orders refused while halted: they would open or grow a position
-
-
-def partition_of(key: str, partitions: int) -> int:
-    """The partition both buses give ``key`` (CRC32, librdkafka's consistent_random)."""
-    return zlib.crc32(key.encode()) % partitions

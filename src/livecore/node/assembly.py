@@ -12,7 +12,9 @@ Who owns what:
 - ``HostedPortfolios`` owns the hosted-portfolio table and its lock;
 - ``PortfolioHosting`` is its only writer (load, unload, migrate, drop, stop);
 - the market and feedback loops look processors up in it; the heartbeat and
-  the node's status walk it through hosting's queries.
+  the node's status walk it through hosting's queries;
+- ``MarketAssignment`` decides which ``market.data`` partitions the market loop
+  reads, from the InterestMap; hosting asks it to follow each change.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from dataclasses import dataclass
 from livecore.errors import ConfigError
 from livecore.eventtime import EventClock
 from livecore.isolation import backends_answer
+from livecore.node.assignment import MarketAssignment
 from livecore.node.commands import CommandDispatcher, NodeControl
 from livecore.node.config import NodeConfig
 from livecore.node.deadletter import DeadLetters
@@ -92,6 +95,14 @@ class NodeParts:
         self.dead_letters = DeadLetters(topics=s.topics, component=f"node:{s.node_id}", producer=producer)
         # in event time the node's "now" is the latest event it has seen
         self.event_clock = EventClock() if cfg.event_time else None
+        if market_gate is not None and not cfg.event_time:
+            raise ConfigError("a market gate paces event time: it needs NodeConfig.event_time")
+        self.market = MarketAssignment(
+            interest=self.interest,
+            partition_count=lambda: s.bus.partition_count(s.topics.market_data),
+            # a lockstep gate counts every record of the topic in publication order
+            all_partitions=cfg.all_market_partitions or market_gate is not None,
+        )
         self.hosting = self._hosting(s, factory, running)
         settings = _loop_settings(s)
         self.market_loop = self._market_loop(s, settings, running, market_gate)
@@ -129,15 +140,16 @@ class NodeParts:
             now_ns=_wall_or(self.event_clock),
             # a load waits until the feedback consumer has its start position
             feedback_ready=lambda timeout: _wait_ready(self.feedback_loop.ready, running, timeout),
+            # ... and until the market consumer reads the partitions of its symbols
+            market_ready=lambda timeout: self.market.update(timeout, running),
+            market_changed=self.market.update,
         )
 
     def _market_loop(
         self, s: NodeServices, settings: LoopSettings, running: Callable[[], bool], gate: MarketGate | None
     ) -> MarketDataLoop:
-        if gate is not None and not s.config.event_time:
-            raise ConfigError("a market gate paces event time: it needs NodeConfig.event_time")
         return MarketDataLoop(
-            consumer_factory=_consumers(s, "market", s.topics.market_data),
+            consumer_factory=lambda: s.bus.assigned_consumer(s.topics.market_data, s.config.consumer),
             should_run=running,
             settings=settings,
             interest=self.interest,
@@ -147,6 +159,7 @@ class NodeParts:
             max_age_s=s.config.max_tick_age_s,
             event_clock=self.event_clock,
             gate=gate,
+            assignment=self.market,
         )
 
     def _feedback_loop(self, s: NodeServices, settings: LoopSettings, running: Callable[[], bool]) -> FeedbackLoop:

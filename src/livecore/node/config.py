@@ -42,6 +42,9 @@ class NodeConfig:
     worker_batch: int = 200
 
     # market data
+    # read every partition of market.data, not only those of the portfolios' symbols
+    # (for a publisher that cannot use the wire's partitioner; a lockstep replay always does)
+    all_market_partitions: bool = False
     poll_batch: int = 1000
     poll_timeout_s: float = 0.1
     # ticks older than this (event ts_ns vs wall clock) are skipped; None keeps every tick

@@ -14,8 +14,16 @@ Load order, and why:
 3. spec from the registry (or the command), built with the registered code
    version or refused (``node/codegate.py``), latest snapshot restored (or a
    fresh portfolio), then ``reconcile`` with the gateway journal;
-4. a snapshot at the new epoch is saved, the processor registered, the
-   InterestMap updated; then it trades.
+4. its symbols join the InterestMap and the load waits until the market
+   consumer reads their partitions (from their end as of then): nothing
+   published after the acknowledgement is missed;
+5. a snapshot at the new epoch is saved and the processor registered; then it
+   trades. (Events routed to it before it is registered find no processor and
+   are dropped: they precede the acknowledgement.)
+
+Every change of the InterestMap (load, unload, drop, a strategy's new
+universe) is followed by ``market_changed``, so the market consumer reads only
+what the hosted portfolios trade; only a load waits for it.
 """
 
 from __future__ import annotations
@@ -62,6 +70,8 @@ class PortfolioHosting:
         sender: OrderSender,
         pool: WorkerPool,
         feedback_ready: Callable[[float], bool],
+        market_ready: Callable[[float], bool],
+        market_changed: Callable[[], object],
         halt: ClusterHaltSwitch,
         notices: NoticeSink = NO_NOTICES,
         now_ns: Callable[[], int] = time.time_ns,
@@ -77,6 +87,8 @@ class PortfolioHosting:
         self._sender = sender
         self._pool = pool
         self._feedback_ready = feedback_ready
+        self._market_ready = market_ready
+        self._market_changed = market_changed
         self._halt = halt
         self._notices = notices
         self._now_ns = now_ns
@@ -129,6 +141,7 @@ class PortfolioHosting:
     def universe_changed(self, processor: PortfolioProcessor, symbols: frozenset[str]) -> None:
         if self._portfolios.get(processor.portfolio_id) is processor and not processor.closed:
             self._interest.set(processor.portfolio_id, symbols)
+            self._market_changed()  # new partitions are read from the next poll on
 
     # --- queries ----------------------------------------------------------------------
 
@@ -169,10 +182,17 @@ class PortfolioHosting:
                     equity_interval_s=self._config.equity_interval_s,
                 )
                 processor.halt_version = self._halt.prepare(portfolio)  # a halted cluster: before it trades
-                if not processor.persist():
-                    raise CommandFailed(f"cannot save the first snapshot of {portfolio_id} at epoch {epoch}")
-                self._portfolios.add(processor)
                 self._interest.set(portfolio_id, portfolio.symbols)
+                try:
+                    if not self._market_ready(self._config.loop_stall_s / 2):
+                        raise CommandFailed("market-data consumer is not reading the portfolio's partitions yet; retry")
+                    if not processor.persist():
+                        raise CommandFailed(f"cannot save the first snapshot of {portfolio_id} at epoch {epoch}")
+                except CommandFailed:
+                    self._interest.remove(portfolio_id)
+                    self._market_changed()
+                    raise
+                self._portfolios.add(processor)
                 processor.request_snapshot()  # first turn on a worker: sends anything reconcile queued
             verb = "re-fenced" if existing is not None else "loaded"
             return f"{portfolio_id} {verb} at epoch {epoch} ({len(portfolio.symbols)} symbols)"
@@ -296,6 +316,7 @@ class PortfolioHosting:
         saved = processor.close(persist=persist)
         self._portfolios.discard(processor)
         self._interest.remove(pid)  # a batch finishing meanwhile may have re-added it
+        self._market_changed()
         with contextlib.suppress(Exception):
             self._coord.delete(names.portfolio_view_key(pid))
         return saved
@@ -313,7 +334,9 @@ class PortfolioHosting:
             spec, local = self._code_gate.for_reload(portfolio_id, entry.spec_toml, entry.code_version)
             with processor.exclusive() as portfolio:
                 reloadable: LoadablePortfolio = portfolio  # type: ignore[assignment]
-                reloadable.reload(spec)
+                reloadable.reload(spec)  # a new universe reaches the InterestMap on the way out
+            if not self._market_ready(self._config.loop_stall_s / 2):
+                log.warning("%s reloaded, but the market consumer does not read its partitions yet", portfolio_id)
             processor.request_snapshot()
             version = encode(local)
             if entry.code_version != version:  # none recorded yet: this is it

@@ -62,8 +62,10 @@ class InterestMap:
         return self._by_portfolio.get(portfolio_id, frozenset())
 
     def symbols(self) -> frozenset[str]:
-        """Every symbol at least one hosted portfolio trades."""
-        return frozenset(self._by_symbol)
+        """Every symbol at least one hosted portfolio trades (under the lock: the
+        table must not change while it is copied)."""
+        with self._lock:
+            return frozenset(self._by_symbol)
 
     def __len__(self) -> int:
         """Number of symbols with at least one interested portfolio."""

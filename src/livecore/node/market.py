@@ -2,9 +2,13 @@
 ticks, route each event to exactly the portfolios whose strategies trade its
 symbol (InterestMap), and keep the order producer served.
 
-Each node reads every partition of ``market.data`` through its own consumer
-group, starting at ``latest``: market data is only worth its freshest value,
-so nothing is committed and nothing replays after a restart.
+Each node reads only the partitions of ``market.data`` that hold its
+portfolios' symbols, through an assigned consumer (no group) that a
+``MarketAssignment`` keeps current between two polls; each partition starts at
+``latest``: market data is only worth its freshest value, so nothing is
+committed and nothing replays after a restart. ``events`` (records consumed)
+over ``routed`` (events some hosted portfolio wanted) is the node's read
+amplification.
 
 A record whose decoding or routing raises is dead-lettered on its own and the
 rest of the batch is routed; it is never retried (this loop waits on no
@@ -18,8 +22,10 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
+from typing import cast
 
 from livecore.eventtime import EventClock
+from livecore.node.assignment import MarketAssignment
 from livecore.node.deadletter import DeadLetters
 from livecore.node.gate import MarketGate
 from livecore.node.interest import InterestMap
@@ -27,7 +33,7 @@ from livecore.node.latency import LatencyRecorder
 from livecore.node.loop import ConsumerLoop, LoopSettings
 from livecore.node.mailbox import MarketSlot
 from livecore.node.table import HostedPortfolios
-from livecore.ports.bus import Consumer, Record
+from livecore.ports.bus import AssignedConsumer, Consumer, Record
 from livecore.wire import codec, names
 
 log = logging.getLogger(__name__)
@@ -49,10 +55,14 @@ class MarketDataLoop(ConsumerLoop):
         max_age_s: float | None,
         event_clock: EventClock | None = None,
         gate: MarketGate | None = None,
+        assignment: MarketAssignment | None = None,
     ) -> None:
         """``event_clock``: in event time, the stale-tick guard measures age from
-        the latest event seen, not the wall clock; ``gate``: a lockstep replay's."""
+        the latest event seen, not the wall clock; ``gate``: a lockstep replay's;
+        ``assignment``: the partitions to read (the factory then makes an
+        ``AssignedConsumer``); None reads what the consumer's group gives it."""
         super().__init__(consumer_factory=consumer_factory, should_run=should_run, settings=settings)
+        self._assignment = assignment
         self._interest = interest
         self._portfolios = portfolios
         self._dead_letters = dead_letters
@@ -69,6 +79,33 @@ class MarketDataLoop(ConsumerLoop):
         self.offer_errors = 0
         self.market_time_ns = 0  # the newest event timestamp decoded (the data's "now")
         self.event_age = LatencyRecorder(single_writer=True)  # observed by this loop's thread only
+
+    def poll(self, consumer: Consumer) -> list[Record]:
+        """Apply the wanted partitions first: ready once they are positioned."""
+        if self._assignment is not None:
+            self._assignment.apply(cast(AssignedConsumer, consumer))
+            if not self.ready.is_set():
+                self.ready.set()
+        return super().poll(consumer)
+
+    def _note_ready(self, consumer: Consumer) -> None:
+        if self._assignment is None:
+            super()._note_ready(consumer)
+
+    def reset(self) -> None:
+        super().reset()
+        if self._assignment is not None:
+            self._assignment.detach()
+
+    def finish(self, consumer: Consumer) -> None:
+        if self._assignment is not None:
+            self._assignment.detach()
+
+    @property
+    def read_amplification(self) -> float | None:
+        """Records consumed per event routed to a hosted portfolio, since the start
+        (None until one is routed)."""
+        return self.events / self.routed if self.routed else None
 
     def handle(self, consumer: Consumer, records: list[Record]) -> None:
         if records:

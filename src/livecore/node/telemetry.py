@@ -4,7 +4,10 @@ Live counters of the node's own loops, read at scrape time; the API's
 ``livecore_node_*`` series are the same node seen through its metrics hash, a
 heartbeat late, under other names (docs/API.md). Read amplification, the
 events a node reads per event one of its portfolios wanted, is
-``received / routed``: every node reads every partition of ``market.data``.
+``received / routed``: a node reads the partitions of ``market.data`` that hold
+its portfolios' symbols, so it also receives the other symbols of those
+partitions. The gauge is the ratio since the node started; a rate over a
+window is ``rate(received) / rate(routed)``.
 """
 
 from __future__ import annotations
@@ -22,7 +25,7 @@ NODE_METRICS: MetricSet[ExecutionNode] = MetricSet(
     (
         Counter(
             "livecore_node_market_events_received_total",
-            "Market-data records the node polled (it reads every partition).",
+            "Market-data records the node polled (from the partitions it reads).",
             lambda n: n.market_loop.events,
         ),
         Counter(
@@ -57,6 +60,16 @@ NODE_METRICS: MetricSet[ExecutionNode] = MetricSet(
             lambda n: n.order_failures,
         ),
         Gauge("livecore_node_hosted_portfolios", "Portfolios the node hosts now.", lambda n: len(n.portfolios)),
+        Gauge(
+            "livecore_node_read_amplification",
+            "Market records received per event routed to a hosted portfolio, since the node started.",
+            lambda n: n.market_loop.read_amplification,
+        ),
+        Gauge(
+            "livecore_node_market_partitions",
+            "Partitions of market.data the node reads now.",
+            lambda n: len(n.market_partitions),
+        ),
         HistogramOf(
             TICK_TO_ORDER,
             "Market record polled -> order handed to the producer, in the node (seconds).",

@@ -69,6 +69,9 @@ class NodeRow(msgspec.Struct, frozen=True, kw_only=True):
     bus_lost_records: int | None = None
     problems: dict[str, int] = {}  # non-zero counters of ``names.NODE_PROBLEM_FIELDS``
     market_time_ns: int | None = None  # the newest market event timestamp the node has seen
+    read_amplification: float | None = None  # market records read per event routed, since the node started
+    market_partitions: int | None = None  # partitions of market.data the node reads ...
+    market_partitions_total: int | None = None  # ... of how many
 
 
 class PositionRow(msgspec.Struct, frozen=True, kw_only=True):
@@ -172,6 +175,9 @@ def _node_row(node: NodeState) -> NodeRow:
         updated_at=m.updated_at,
         problems=_problem_counters(m),
         market_time_ns=m.market_time_ns,
+        read_amplification=m.read_amplification,
+        market_partitions=m.market_partitions,
+        market_partitions_total=m.market_partitions_total,
     )
 
 

@@ -15,13 +15,19 @@ Two implementations share this contract and one test suite: ``MemoryBus``
   it would read next were deleted) resumes by its ``offset_reset`` policy, like
   Kafka's ``auto.offset.reset``, and says so: the skipped records are logged at
   WARNING, counted by ``lost_records`` and summed in ``BusHealth.lost_records``
-  (which reaches ``livecore status``).
+  (which reaches ``livecore status``);
+- a producer may name the partition itself (``publish(..., partition=p)``);
+  ``market.data`` producers do, with the wire's partitioner
+  (``wire/partitioning.py``);
+- an ``AssignedConsumer`` reads the partitions it is told to, of one topic,
+  without a group: no rebalance, no commit; each partition it is given starts at
+  the partition's end (``latest``) and the set can change while it runs.
 """
 
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
@@ -114,9 +120,13 @@ class Producer(ABC):
         key: bytes | str | None,
         value: bytes,
         on_delivery: DeliveryCallback | None = None,
+        *,
+        partition: int | None = None,
     ) -> None:
         """Queue a message; ``on_delivery`` runs once it is acknowledged or failed
-        (from ``poll``/``flush`` or a background thread, never re-entrantly)."""
+        (from ``poll``/``flush`` or a background thread, never re-entrantly).
+        ``partition``: where it goes (None: by the key's hash, CRC-32 on both
+        buses); one the topic does not have fails the publish or its delivery."""
 
     @abstractmethod
     def poll(self, timeout: float = 0.0) -> None:
@@ -127,10 +137,18 @@ class Producer(ABC):
         """Wait until every queued message is delivered or failed; raise
         ``BusError`` if some are still pending at the timeout."""
 
-    def publish_sync(self, topic: str, key: bytes | str | None, value: bytes, timeout: float = 10.0) -> Delivery:
+    def publish_sync(
+        self,
+        topic: str,
+        key: bytes | str | None,
+        value: bytes,
+        timeout: float = 10.0,
+        *,
+        partition: int | None = None,
+    ) -> Delivery:
         """Publish one message and wait for its delivery; raise ``BusError`` on failure."""
         outcome: list[Delivery] = []
-        self.publish(topic, key, value, outcome.append)
+        self.publish(topic, key, value, outcome.append, partition=partition)
         self.flush(timeout)
         if not outcome:
             raise BusError(f"no delivery report for {topic} within {timeout}s")
@@ -188,6 +206,37 @@ class Consumer(ABC):
         return None
 
 
+class AssignedConsumer(Consumer):
+    """Reads the partitions of one topic it is told to (``assign``), without a
+    consumer group: no rebalance, nothing committed, no other member involved.
+    A partition it is newly given starts at its end (``latest``); one it keeps
+    keeps its position; one it loses is no longer fetched. Used by one thread,
+    except ``wakeup``."""
+
+    topic: str
+
+    @abstractmethod
+    def assign(self, partitions: Collection[int]) -> None:
+        """Make ``partitions`` (of ``topic``) the whole assignment. When this returns,
+        every newly given partition is positioned at its end as of the call: each
+        record published after it returned is polled, none published before.
+        Raise ``BusError`` for a partition the topic does not have."""
+
+    @abstractmethod
+    def wakeup(self) -> None:
+        """Make a ``poll`` waiting in another thread return soon (perhaps empty), so
+        that its thread can change the assignment. Thread-safe; a wakeup with no poll
+        waiting shortens the next one."""
+
+    def commit(self, records: Iterable[Record] | None = None) -> None:
+        """Nothing to commit to: an assigned consumer has no group."""
+        raise BusError("an assigned consumer has no group to commit to", transient=False)
+
+    def committed(self, partitions: Sequence[TopicPartition]) -> dict[TopicPartition, int | None]:
+        """Never anything: an assigned consumer has no group."""
+        return dict.fromkeys(partitions)
+
+
 # --- health signal --------------------------------------------------------------
 
 
@@ -230,6 +279,15 @@ class Bus(ABC):
         settings: ConsumerSettings | None = None,
     ) -> Consumer:
         """A new member of ``group_id`` subscribed to ``topics``."""
+
+    @abstractmethod
+    def assigned_consumer(self, topic: str, settings: ConsumerSettings | None = None) -> AssignedConsumer:
+        """A new consumer of ``topic`` that reads only the partitions it is assigned
+        (none at first); the topic is created (with the bus's default count) if missing."""
+
+    @abstractmethod
+    def partition_count(self, topic: str) -> int:
+        """How many partitions ``topic`` has; ``BusError`` if it does not exist."""
 
     @abstractmethod
     def ping(self, timeout: float = 5.0) -> None:

@@ -9,7 +9,7 @@ runs against both.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, Generic, Literal, TypeVar
@@ -158,6 +158,11 @@ class Registry(ABC):
     @abstractmethod
     def set_placement(self, portfolio_id: str, node_id: str | None, epoch: int, now_ns: int) -> bool:
         """Record a placement; refused (False) if ``epoch`` is lower than the stored one."""
+
+    def set_placements(self, placements: Sequence[tuple[str, str | None, int]], now_ns: int) -> tuple[bool, ...]:
+        """``set_placement`` for each (portfolio, node, epoch), in order: one write
+        where the backend can (a failover places a node's portfolios at once)."""
+        return tuple(self.set_placement(pid, node_id, epoch, now_ns) for pid, node_id, epoch in placements)
 
     @abstractmethod
     def remove(self, portfolio_id: str) -> bool: ...

@@ -3,11 +3,15 @@
 Every placement follows the same order, which is what makes ownership safe:
 new epoch = max(registry epoch, fence epoch) + 1, fence advanced to (epoch,
 node) first (refused if someone advanced it meanwhile), then the registry,
-then the signed ``portfolio.load``. A portfolio that lost its node while no
+then the signed ``portfolio.load``. The placements of one pass (a failed
+node's portfolios, say) take each step together: every fence, then one
+registry write, then every load with one wait for the broker, then the audit
+entries and notices, which no load waits for. A portfolio that lost its node while no
 other node can take it has its fence advanced to an ownerless epoch, so that
 the lost node (if it was only cut off) stops trading it at its next fence
-check, and waits visibly in ``pending``. Every failover is audited and told to
-the operator (``livecore.notify``, a non-blocking put).
+check, and waits visibly in ``pending``. Every failover is audited with why its
+node counts as dead (``reason``: ``control.cluster.NodeLoss``) and told to the
+operator (``livecore.notify``, a non-blocking put).
 """
 
 from __future__ import annotations
@@ -17,14 +21,15 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
-from livecore.control.commands import Command, CommandChannel
+from livecore.control.cluster import NodeLoss
+from livecore.control.commands import Command, CommandChannel, Outgoing
 from livecore.control.events import AuditEvent
 from livecore.control.requests import NO_CAPACITY, NO_LIVE_NODE
 from livecore.notify import NO_NOTICES, NoticeSink, failover_notice
 from livecore.ports.coordination import Coordination, Fence
 from livecore.ports.store import RegistryEntry, Store
 from livecore.scheduler.convergence import Place, Plan, Sent
-from livecore.scheduler.placement import Candidate, choose_node
+from livecore.scheduler.placement import Candidate, batch_order, choose_node, plan_placements
 from livecore.scheduler.specs import SymbolIndex
 from livecore.wire import names
 
@@ -58,6 +63,20 @@ class Ledger:
             done = there == sent.epoch if sent.command == Command.LOAD else there is None
             if done or now - sent.at > horizon:
                 del self.sent[key]
+
+
+@dataclass(frozen=True, slots=True)
+class Grant:
+    """A new epoch whose fence is advanced; the registry and the load follow."""
+
+    place: Place
+    target: str
+    epoch: int
+    loss: NodeLoss
+
+    @property
+    def portfolio_id(self) -> str:
+        return self.place.portfolio_id
 
 
 class Actuator:
@@ -100,7 +119,9 @@ class Actuator:
         fences: Mapping[str, Fence],
         candidates: dict[str, Candidate],
         any_alive: bool,
+        losses: Mapping[str, NodeLoss] | None = None,
     ) -> None:
+        """``losses``: why each dead node counts as dead (a node not in it: its heartbeat expired)."""
         ledger = self._ledger
         budget = self._max_commands
         for pid in plan.loaded:
@@ -130,11 +151,8 @@ class Actuator:
                     AuditEvent.STALE_COPY,
                     {"portfolio_id": stale.portfolio_id, "node_id": stale.node_id, "epoch": stale.epoch},
                 )
-        for place in sorted(plan.place, key=lambda p: p.portfolio_id)[:budget]:
-            if not self._acting():
-                return
-            entry = entries[place.portfolio_id]
-            self._place(place, entry, fences.get(place.portfolio_id), candidates, any_alive)
+        planned = self._plan(plan.place, budget, entries, candidates)
+        self._place_all(planned, entries, fences, candidates, any_alive, losses or {})
 
     def check_refusals(self) -> None:
         """Loads a node refused (bad spec, full, code_mismatch): shown in status; audited
@@ -161,17 +179,92 @@ class Actuator:
         signed = self._channel.send(command, node, pid, params)
         self._ledger.sent[(pid, node)] = Sent(command, node, epoch, self._clock(), signed.nonce)
 
-    def _place(
+    def _place_all(
+        self,
+        places: list[tuple[Place, str | None]],
+        entries: Mapping[str, RegistryEntry],
+        fences: Mapping[str, Fence],
+        candidates: dict[str, Candidate],
+        any_alive: bool,
+        losses: Mapping[str, NodeLoss],
+    ) -> None:
+        grants = []
+        for place, planned in places:
+            if not self._acting():
+                return
+            pid = place.portfolio_id
+            grant = self._grant(place, entries[pid], fences.get(pid), candidates, any_alive, losses, planned)
+            if grant is not None:
+                grants.append(grant)
+        if not grants or not self._acting():
+            return
+        self._store.registry.set_placements([(g.portfolio_id, g.target, g.epoch) for g in grants], self._wall_ns())
+        if not self._acting():
+            return
+        loads = [Outgoing(Command.LOAD, g.target, g.portfolio_id, {"epoch": g.epoch}) for g in grants]
+        signed = self._channel.send_many(loads)
+        now = self._clock()
+        for grant, command in zip(grants, signed, strict=True):
+            self._ledger.sent[(grant.portfolio_id, grant.target)] = Sent(
+                Command.LOAD, grant.target, grant.epoch, now, command.nonce
+            )
+            self._ledger.pending.pop(grant.portfolio_id, None)
+            self.placements += 1
+        for grant in grants:
+            pid, place = grant.portfolio_id, grant.place
+            if place.lost_node is not None:
+                self._audit_failover(pid, place.lost_node, grant.target, grant.epoch, grant.loss)
+            log.info("placed %s on %s at epoch %d (%s)", pid, grant.target, grant.epoch, place.reason)
+
+    def _plan(
+        self,
+        places: list[Place],
+        budget: int,
+        entries: Mapping[str, RegistryEntry],
+        candidates: Mapping[str, Candidate],
+    ) -> list[tuple[Place, str | None]]:
+        """This pass's placements, at most ``budget``, in the order to carry them out:
+        those that keep their preferred node first, then the first of the others in
+        ``placement.batch_order`` (the portfolios of one partition together), planned
+        as one batch against the mean of every waiting placement."""
+        by_id = {place.portfolio_id: place for place in places}
+        partitions = {pid: self._symbols.partitions(entries[pid].spec_toml) for pid in by_id}
+        nodes = dict(candidates)
+        kept: list[tuple[Place, str | None]] = []
+        others: list[str] = []
+        for pid in batch_order(by_id, partitions):
+            preferred = _preferred(by_id[pid].prefer, pid, nodes)
+            if preferred is None:
+                others.append(pid)
+            elif len(kept) < budget:
+                kept.append((by_id[pid], preferred))
+                spec = entries[pid].spec_toml
+                nodes[preferred] = nodes[preferred].with_portfolio(pid, self._symbols.of(spec), partitions[pid])
+        batch = {pid: self._symbols.of(entries[pid].spec_toml) for pid in others[: budget - len(kept)]}
+        planned = plan_placements(batch, nodes.values(), self._slack, partitions, pending=len(others))
+        return kept + [(by_id[pid], node) for pid, node in planned]
+
+    def _grant(
         self,
         place: Place,
         entry: RegistryEntry,
         fence: Fence | None,
         candidates: dict[str, Candidate],
         any_alive: bool,
-    ) -> None:
+        losses: Mapping[str, NodeLoss],
+        planned: str | None = None,
+    ) -> Grant | None:
+        """Choose the node (its preferred one, else the planned one while it takes
+        more, else the placement function's) and advance the fence; None when the
+        portfolio waits (no node: fenced ownerless if it lost its node; or the fence
+        moved meanwhile)."""
         pid = place.portfolio_id
-        symbols = self._symbols.of(entry.spec_toml)
-        target = _preferred(place.prefer, pid, candidates) or choose_node(symbols, candidates.values(), self._slack)
+        loss = losses.get(place.lost_node or "", NodeLoss.HEARTBEAT_EXPIRED)
+        symbols, partitions = self._symbols.of(entry.spec_toml), self._symbols.partitions(entry.spec_toml)
+        target = _preferred(place.prefer, pid, candidates)
+        if target is None:
+            fits = planned is not None and _takes(candidates.get(planned))
+            target = planned if fits else choose_node(symbols, candidates.values(), self._slack, partitions=partitions)
         epoch = max(entry.epoch, fence.epoch if fence else 0) + 1
         key = names.portfolio_epoch_key(pid)
         if target is None:
@@ -179,28 +272,30 @@ class Actuator:
             if place.lost_node is not None:
                 self._coord.advance_fence(key, epoch, "")
                 self._store.registry.set_placement(pid, None, entry.epoch, self._wall_ns())
-                self._audit_failover(pid, place.lost_node, None, epoch)
-            return
+                self._audit_failover(pid, place.lost_node, None, epoch, loss)
+            return None
         if not self._coord.advance_fence(key, epoch, target):
             self._ledger.pending[pid] = "ownership fence moved; retrying"
-            return
-        self._store.registry.set_placement(pid, target, epoch, self._wall_ns())
-        self._send(Command.LOAD, pid, target, epoch, {"epoch": epoch})
-        self.placements += 1
-        candidates[target] = candidates[target].with_portfolio(pid, symbols)
-        self._ledger.pending.pop(pid, None)
-        if place.lost_node is not None:
-            self._audit_failover(pid, place.lost_node, target, epoch)
-        log.info("placed %s on %s at epoch %d (%s)", pid, target, epoch, place.reason)
+            return None
+        candidates[target] = candidates[target].with_portfolio(pid, symbols, partitions)
+        return Grant(place, target, epoch, loss)
 
-    def _audit_failover(self, pid: str, lost: str, target: str | None, epoch: int) -> None:
+    def _audit_failover(self, pid: str, lost: str, target: str | None, epoch: int, loss: NodeLoss) -> None:
         self.failovers += 1
-        log.warning("failover of %s from dead node %s to %s (epoch %d)", pid, lost, target or "nowhere yet", epoch)
-        self._audit(AuditEvent.FAILOVER, {"portfolio_id": pid, "from": lost, "to": target, "epoch": epoch})
+        log.warning(
+            "failover of %s from dead node %s (%s) to %s (epoch %d)", pid, lost, loss, target or "nowhere yet", epoch
+        )
+        self._audit(
+            AuditEvent.FAILOVER, {"portfolio_id": pid, "from": lost, "to": target, "epoch": epoch, "reason": str(loss)}
+        )
         self._notices.notify(failover_notice(pid, lost, target, epoch))
 
     def _audit(self, event: str, detail: dict[str, object]) -> None:
         self._store.audit.record("scheduler", event, detail, self._wall_ns())
+
+
+def _takes(node: Candidate | None) -> bool:
+    return node is not None and node.alive and node.accepting and node.has_room
 
 
 def _preferred(prefer: str | None, pid: str, candidates: Mapping[str, Candidate]) -> str | None:
@@ -237,5 +332,13 @@ def build_candidates(
     for nid, (capacity, accepting) in nodes.items():
         pids = frozenset(held[nid])
         specs = [entries[p].spec_toml for p in pids if p in entries]
-        out[nid] = Candidate(nid, capacity, pids, symbols.union(specs), alive=True, accepting=accepting)
+        out[nid] = Candidate(
+            nid,
+            capacity,
+            pids,
+            symbols.union(specs),
+            alive=True,
+            accepting=accepting,
+            partitions=symbols.partitions_union(specs),
+        )
     return out

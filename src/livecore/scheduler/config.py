@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 
 from livecore.checks import at_least, non_empty, non_negative, positive, positive_or_none, require
 from livecore.config import ACK_TIMEOUT_S
+from livecore.topology import DEFAULT_LAYOUT
 from livecore.wire import names
 
 LEASE_MARGIN_S = 0.5
@@ -30,9 +31,17 @@ class SchedulerConfig:
     - ``ack_poll``: how often acks are polled while a migration is in flight.
     - ``dead_after``: if set, a node whose last heartbeat timestamp is older than this is
       dead even while its key lives (faster detection than the node's own TTL).
+    - ``session_poll``: between passes, how often the leader reads the coordination
+      sessions of the live nodes; one that closed (its process died) starts a pass at
+      once (``scheduler/sessions.py``). None: sessions are read at each pass only.
     - ``default_capacity``: capacity assumed for a node whose metrics do not say.
     - ``affinity_slack``: a node may carry this many more portfolios than the least loaded
-      one and still be preferred for sharing symbols.
+      one and still be preferred for reading the portfolio's market-data partitions
+      already (or sharing its symbols): see ``placement.py``.
+    - ``market_partitions``: the partition count of ``market.data``, to map a
+      portfolio's symbols to the partitions a node would read (the wire's
+      partitioner); it should match the topic (the layout's, by default): a
+      different count only weakens affinity.
     - ``rebalance_moves``: migrations started per tick to even out load after a node joins
       (0 disables rebalancing).
     - ``max_migrations``: migrations in flight at once.
@@ -58,8 +67,10 @@ class SchedulerConfig:
     ack_timeout: float = ACK_TIMEOUT_S
     ack_poll: float = 0.005
     dead_after: float | None = None
+    session_poll: float | None = 0.05
     default_capacity: int = 100
     affinity_slack: int = 1
+    market_partitions: int = DEFAULT_LAYOUT.market_data
     rebalance_moves: int = 1
     max_migrations: int = 4
     max_commands_per_tick: int = 500
@@ -81,8 +92,8 @@ class SchedulerConfig:
         )
         positive(self, "stall_threshold")
         non_negative(self, "stall_grace", "affinity_slack", "rebalance_moves")
-        positive_or_none(self, "dead_after")
-        at_least(self, 1, "default_capacity", "max_migrations", "max_commands_per_tick")
+        positive_or_none(self, "dead_after", "session_poll")
+        at_least(self, 1, "default_capacity", "max_migrations", "max_commands_per_tick", "market_partitions")
 
 
 def lease_margin_for(lease_ttl: float) -> float:

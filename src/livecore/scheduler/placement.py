@@ -1,24 +1,55 @@
 """Where a portfolio goes: a pure, deterministic function of the cluster's state.
 
-Rule: among live, accepting nodes with room (load < capacity), take those whose
-load is within ``affinity_slack`` of the least loaded; of those prefer the node
-sharing the most symbols with the portfolio (market data it already consumes),
-then the lighter one, then the smaller node id. The input order never matters.
+A node reads the partitions of ``market.data`` that hold its portfolios'
+symbols (``wire.partitioning``), so the cheapest home for a portfolio is a node
+that already reads its partitions: the node's read amplification does not grow
+and no other node has to read them too (partition affinity). Placement weighs
+that against balance as follows.
+
+Candidates are the live, accepting nodes with room (load < capacity). A pass
+places a batch of ``k`` portfolios (``place_all``; one for ``choose_node``).
+Let ``mean`` be the candidates' load once the batch is placed, rounded up
+(``ceil((sum of loads + k) / candidates)``) and ``floor`` the lightest
+candidate's load now. A node may take the portfolio only while its load stays
+below ``max(floor + 1, mean) + affinity_slack``: the least loaded node always
+may, and no node gets further than ``affinity_slack`` above the mean the pass
+leads to (when capacity allows). Among those nodes the key, smallest first, is
+
+1. the partitions of the portfolio the node does not read yet (0: it reads
+   them all: placing it there costs no read amplification);
+2. minus the symbols it shares with the node's portfolios;
+3. the node's load;
+4. the node id (so every choice is a total order: the input order never matters).
+
+A batch is placed in the order of its portfolios' partitions (then ids), so
+the portfolios of one partition follow each other: the first opens the
+partition on the lightest node and the next ones join it there until that node
+reaches the bound. The scheduler applies a pass's decisions in that order too,
+so a pass cut short (its command budget, a lease about to lapse) leaves whole
+partitions placed and the next pass, planning the rest against the same mean,
+carries on where it stopped. On a cluster of equal nodes, single-partition portfolios of
+``P`` partitions end on nodes reading about ``P / nodes`` partitions each.
 
 Rebalancing moves portfolios from the heaviest node to the lightest while they
-differ by more than one, a bounded number of moves at a time.
+differ by more than one, a bounded number of moves at a time; of the source's
+portfolios it moves the one with the fewest partitions the target does not
+read yet, then the one sharing most symbols with it, then the smallest id.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
+from typing import TypeVar
+
+_T = TypeVar("_T")
 
 
 @dataclass(frozen=True, slots=True)
 class Candidate:
     """A node as placement sees it. ``portfolios`` count against ``capacity``;
-    ``symbols`` is what the portfolios already there trade."""
+    ``symbols`` is what the portfolios already there trade, ``partitions`` the
+    ``market.data`` partitions that hold those symbols (what the node reads)."""
 
     node_id: str
     capacity: int
@@ -26,6 +57,7 @@ class Candidate:
     symbols: frozenset[str] = frozenset()
     alive: bool = True
     accepting: bool = True
+    partitions: frozenset[int] = frozenset()
 
     @property
     def load(self) -> int:
@@ -35,11 +67,25 @@ class Candidate:
     def has_room(self) -> bool:
         return self.load < self.capacity
 
-    def with_portfolio(self, portfolio_id: str, symbols: frozenset[str]) -> Candidate:
-        return replace(self, portfolios=self.portfolios | {portfolio_id}, symbols=self.symbols | symbols)
+    def with_portfolio(
+        self, portfolio_id: str, symbols: frozenset[str], partitions: frozenset[int] = frozenset()
+    ) -> Candidate:
+        return replace(
+            self,
+            portfolios=self.portfolios | {portfolio_id},
+            symbols=self.symbols | symbols,
+            partitions=self.partitions | partitions,
+        )
 
-    def without_portfolio(self, portfolio_id: str, remaining_symbols: frozenset[str]) -> Candidate:
-        return replace(self, portfolios=self.portfolios - {portfolio_id}, symbols=remaining_symbols)
+    def without_portfolio(
+        self, portfolio_id: str, remaining_symbols: frozenset[str], remaining_partitions: frozenset[int] = frozenset()
+    ) -> Candidate:
+        return replace(
+            self,
+            portfolios=self.portfolios - {portfolio_id},
+            symbols=remaining_symbols,
+            partitions=remaining_partitions,
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,11 +102,27 @@ def _usable(node: Candidate, exclude: frozenset[str]) -> bool:
 
 
 def _unique(nodes: Iterable[Candidate]) -> list[Candidate]:
-    """One candidate per node id (the first seen wins after sorting), in id order."""
+    """One candidate per node id: of duplicates, the one first by (load, capacity,
+    fields), whatever the input order. One pass, no sort: every choice below ends
+    on the node id, so the order of the result does not matter."""
     seen: dict[str, Candidate] = {}
-    for node in sorted(nodes, key=lambda n: (n.node_id, n.load, n.capacity)):
-        seen.setdefault(node.node_id, node)
+    for node in nodes:
+        held = seen.get(node.node_id)
+        if held is None or _rank(node) < _rank(held):
+            seen[node.node_id] = node
     return list(seen.values())
+
+
+def _rank(node: Candidate) -> tuple[int, int, tuple[str, ...], tuple[str, ...], tuple[int, ...], bool, bool]:
+    return (
+        node.load,
+        node.capacity,
+        tuple(sorted(node.portfolios)),
+        tuple(sorted(node.symbols)),
+        tuple(sorted(node.partitions)),
+        node.alive,
+        node.accepting,
+    )
 
 
 def choose_node(
@@ -68,39 +130,85 @@ def choose_node(
     nodes: Iterable[Candidate],
     affinity_slack: int = 1,
     exclude: frozenset[str] = frozenset(),
+    partitions: frozenset[int] = frozenset(),
 ) -> str | None:
-    """The node for a portfolio trading ``symbols``, or None if no node can take it."""
+    """The node for one portfolio trading ``symbols`` (held in ``partitions`` of
+    ``market.data``), or None if no node can take it (see the module docstring)."""
     usable = [n for n in _unique(nodes) if _usable(n, exclude)]
     if not usable:
         return None
-    floor = min(n.load for n in usable)
-    near = [n for n in usable if n.load <= floor + affinity_slack]
-    best = min(near, key=lambda n: (-len(symbols & n.symbols), n.load, n.node_id))
+    return _best(usable, symbols, partitions, _mean_after(usable, 1) + affinity_slack, affinity_slack)
+
+
+def _mean_after(usable: Sequence[Candidate], placing: int) -> int:
+    """The candidates' mean load once ``placing`` more are placed, rounded up."""
+    return -(-(sum(n.load for n in usable) + placing) // len(usable))
+
+
+def _best(
+    usable: Sequence[Candidate], symbols: frozenset[str], partitions: frozenset[int], mean_bound: int, slack: int
+) -> str:
+    """``usable`` is not empty; ``mean_bound`` is ``mean + slack``."""
+    bound = max(min(n.load for n in usable) + 1 + slack, mean_bound)
+    best = min(
+        (n for n in usable if n.load < bound),
+        key=lambda n: (len(partitions - n.partitions), -len(symbols & n.symbols), n.load, n.node_id),
+    )
     return best.node_id
+
+
+def batch_order(portfolios: Iterable[str], partitions_of: Mapping[str, frozenset[int]]) -> list[str]:
+    """The order a batch is placed in: by the portfolios' partitions, then id."""
+    return sorted(portfolios, key=lambda p: (sorted(partitions_of.get(p, ())), p))
+
+
+def plan_placements(
+    demands: Mapping[str, frozenset[str]],
+    nodes: Iterable[Candidate],
+    affinity_slack: int = 1,
+    partitions_of: Mapping[str, frozenset[int]] | None = None,
+    pending: int | None = None,
+) -> list[tuple[str, str | None]]:
+    """Place every portfolio of ``demands`` ({id: symbols}; ``partitions_of``: {id:
+    its market.data partitions}) as one batch, each placement counting against the
+    next (see the module docstring); the decisions in the order they were made
+    (``batch_order``), None where no node could take the portfolio. ``pending``:
+    how many portfolios wait in all when ``demands`` is only the first part of
+    them (the mean the bound is taken from counts them all)."""
+    parts = partitions_of or {}
+    usable = {n.node_id: n for n in _unique(nodes) if _usable(n, frozenset())}
+    placing = max(len(demands), pending or 0)
+    mean_bound = (_mean_after(list(usable.values()), placing) + affinity_slack) if usable else 0
+    decisions: list[tuple[str, str | None]] = []
+    for pid in batch_order(demands, parts):
+        if not usable:
+            decisions.append((pid, None))
+            continue
+        symbols, partitions = demands[pid], parts.get(pid, frozenset())
+        chosen = _best(list(usable.values()), symbols, partitions, mean_bound, affinity_slack)
+        decisions.append((pid, chosen))
+        placed = usable[chosen].with_portfolio(pid, symbols, partitions)
+        if placed.has_room:
+            usable[chosen] = placed
+        else:
+            del usable[chosen]
+    return decisions
 
 
 def place_all(
     demands: Mapping[str, frozenset[str]],
     nodes: Iterable[Candidate],
     affinity_slack: int = 1,
+    partitions_of: Mapping[str, frozenset[int]] | None = None,
 ) -> dict[str, str | None]:
-    """Place every portfolio of ``demands`` ({id: symbols}) in id order, each
-    placement counting against the next. None means no node could take it."""
-    by_id = {n.node_id: n for n in _unique(nodes)}
-    result: dict[str, str | None] = {}
-    for portfolio_id in sorted(demands):
-        symbols = demands[portfolio_id]
-        chosen = choose_node(symbols, by_id.values(), affinity_slack)
-        result[portfolio_id] = chosen
-        if chosen is not None:
-            by_id[chosen] = by_id[chosen].with_portfolio(portfolio_id, symbols)
-    return result
+    """``plan_placements`` as {portfolio id: node id or None}."""
+    return dict(sorted(plan_placements(demands, nodes, affinity_slack, partitions_of)))
 
 
-def _symbols_of(portfolios: Iterable[str], symbols_of: Mapping[str, frozenset[str]]) -> frozenset[str]:
-    out: frozenset[str] = frozenset()
+def _union_of(portfolios: Iterable[str], of: Mapping[str, frozenset[_T]]) -> frozenset[_T]:
+    out: frozenset[_T] = frozenset()
     for pid in portfolios:
-        out |= symbols_of.get(pid, frozenset())
+        out |= of.get(pid, frozenset())
     return out
 
 
@@ -109,11 +217,14 @@ def plan_rebalance(
     symbols_of: Mapping[str, frozenset[str]],
     max_moves: int,
     movable: frozenset[str] | None = None,
+    partitions_of: Mapping[str, frozenset[int]] | None = None,
 ) -> list[Move]:
     """Up to ``max_moves`` moves, each from the heaviest node to the lightest
     accepting node with room, while their loads differ by more than one. The
-    portfolio moved is the one sharing most symbols with the target (then the
-    smallest id); only ``movable`` ones (all when None) are considered."""
+    portfolio moved is the one with the fewest partitions the target does not
+    read yet, then the one sharing most symbols with it, then the smallest id;
+    only ``movable`` ones (all when None) are considered."""
+    parts = partitions_of or {}
     by_id = {n.node_id: n for n in _unique(nodes) if n.alive}
     moved: set[str] = set()
     moves: list[Move] = []
@@ -131,11 +242,21 @@ def plan_rebalance(
             choices = [p for p in choices if p in movable]
         if not choices:
             break
-        pid = min(choices, key=lambda p: (-len(symbols_of.get(p, frozenset()) & target.symbols), p))
-        symbols = symbols_of.get(pid, frozenset())
+        pid = min(
+            choices,
+            key=lambda p: (
+                len(parts.get(p, frozenset()) - target.partitions),
+                -len(symbols_of.get(p, frozenset()) & target.symbols),
+                p,
+            ),
+        )
         remaining = source.portfolios - {pid}
-        by_id[source.node_id] = source.without_portfolio(pid, _symbols_of(remaining, symbols_of))
-        by_id[target.node_id] = target.with_portfolio(pid, symbols)
+        by_id[source.node_id] = source.without_portfolio(
+            pid, _union_of(remaining, symbols_of), _union_of(remaining, parts)
+        )
+        by_id[target.node_id] = target.with_portfolio(
+            pid, symbols_of.get(pid, frozenset()), parts.get(pid, frozenset())
+        )
         moved.add(pid)
         moves.append(Move(pid, source.node_id, target.node_id))
     return moves

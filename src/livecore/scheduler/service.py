@@ -6,7 +6,9 @@ and carry out the plan, take operator migration requests, rebalance after a
 node joined, and publish the leader's status; tell the operator about a node seen alive at
 the previous pass that is no longer (``livecore.notify``). Between ticks, while a
 migration is in flight, acks are polled every ``ack_poll`` seconds so that a
-migration's trading gap is not a multiple of the tick.
+migration's trading gap is not a multiple of the tick; and the sessions of the
+live nodes are read every ``session_poll`` seconds, so that a pass starts as
+soon as a node's process is gone (``scheduler/sessions.py``).
 
 Collaborators are passed in; the service closes none of them.
 """
@@ -42,6 +44,7 @@ from livecore.scheduler.leader import LeaderElector
 from livecore.scheduler.membership import Membership
 from livecore.scheduler.migration import MigrationRunner
 from livecore.scheduler.placement import Candidate, choose_node, plan_rebalance
+from livecore.scheduler.sessions import SessionWatch
 from livecore.scheduler.specs import SymbolIndex
 from livecore.scheduler.stall import StallGuard
 from livecore.telemetry.histogram import HistogramSnapshot
@@ -81,7 +84,7 @@ class Scheduler:
         self._store = store
         self._clock = clock
         self._wall = wall
-        self._symbols = symbols or SymbolIndex()
+        self._symbols = symbols or SymbolIndex(market_partitions=config.market_partitions)
         self._elector = LeaderElector(
             coord, config.scheduler_id, config.lease_ttl, config.lease_margin, clock, config.lease_name
         )
@@ -102,6 +105,7 @@ class Scheduler:
         self._cluster = Cluster({})
         self._figures: TickFigures | None = None
         self._stall = StallGuard(config.tick_interval, config.stall_threshold, config.stall_grace)
+        self._sessions = SessionWatch(coord, config.session_poll, clock)
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
@@ -115,6 +119,11 @@ class Scheduler:
     def stalls(self) -> int:
         """How many stalls of its own process this scheduler has noticed."""
         return self._stall.stalls
+
+    @property
+    def sessions_closed(self) -> int:
+        """Node sessions this scheduler saw closed between passes (each started a pass)."""
+        return self._sessions.closed_seen
 
     @property
     def leader_epoch(self) -> int | None:
@@ -185,18 +194,27 @@ class Scheduler:
             self._elector.release()
 
     def _between_ticks(self, stop: threading.Event, deadline: float) -> None:
+        """Wait for the next pass; poll migration acks and node sessions meanwhile. A
+        node whose session closed ends the wait at once."""
         while not stop.is_set():
             remaining = deadline - self._clock()
             if remaining <= 0:
                 return
-            if self._migrations.active and self._elector.is_leader():
+            wait = remaining
+            if self._elector.is_leader():
+                if self._migrations.active:
+                    try:
+                        self._finish(self._migrations.poll(frozenset(self._cluster.alive), {}))
+                    except Exception:
+                        log.exception("migration poll failed")
+                    wait = min(wait, self.config.ack_poll)
                 try:
-                    self._finish(self._migrations.poll(frozenset(self._cluster.alive), {}))
+                    if self._sessions.closed():
+                        return
                 except Exception:
-                    log.exception("migration poll failed")
-                stop.wait(min(self.config.ack_poll, remaining))
-            else:
-                stop.wait(remaining)
+                    log.exception("session check failed")
+                wait = min(wait, self._sessions.wait_hint(self._clock()))
+            stop.wait(wait)
 
     # --- one pass --------------------------------------------------------------
 
@@ -210,6 +228,7 @@ class Scheduler:
         # already unloaded is then never mistaken for one that should be loaded.
         cluster = self._stall.judge(observe(self._coord, self._wall(), self.config.dead_after), self._clock())
         self._cluster = cluster
+        self._sessions.watch(cluster)
         self._note_lost(cluster)
         reported = cluster.reported()
         alive = frozenset(cluster.alive)
@@ -230,7 +249,7 @@ class Scheduler:
             busy=self._migrations.busy(),
         )
         candidates = self._candidates(cluster, reported, entries)
-        self._actuator.apply(plan, entries, fences, candidates, any_alive=bool(alive))
+        self._actuator.apply(plan, entries, fences, candidates, any_alive=bool(alive), losses=cluster.losses())
         if not self._elector.is_leader():
             return
         self._figures = TickFigures(
@@ -275,12 +294,9 @@ class Scheduler:
         self._ledger.clear()
 
     def _fences(self, pids: set[str]) -> dict[str, Fence]:
-        out = {}
-        for pid in pids:
-            fence = self._coord.get_fence(names.portfolio_epoch_key(pid))
-            if fence is not None:
-                out[pid] = fence
-        return out
+        """Every portfolio's fence, in one round trip."""
+        keys = {names.portfolio_epoch_key(pid): pid for pid in pids}
+        return {keys[key]: fence for key, fence in self._coord.get_fences(keys).items()}
 
     def _candidates(
         self, cluster: Cluster, reported: dict[str, dict[str, int]], entries: dict[str, RegistryEntry]
@@ -337,6 +353,7 @@ class Scheduler:
                 candidates.values(),
                 self.config.affinity_slack,
                 exclude=frozenset({source}),
+                partitions=self._symbols.partitions(entry.spec_toml),
             )
             if target is None:
                 return "no other live node with free capacity"
@@ -352,7 +369,9 @@ class Scheduler:
             if not node.has_room:
                 return f"target node {target} is full ({node.load}/{node.capacity})"
         self._migrations.begin(request, source, entry.epoch, target)
-        candidates[target] = candidates[target].with_portfolio(pid, self._symbols.of(entry.spec_toml))
+        candidates[target] = candidates[target].with_portfolio(
+            pid, self._symbols.of(entry.spec_toml), self._symbols.partitions(entry.spec_toml)
+        )
         return None
 
     def _finish(self, results: list[MigrationResult]) -> None:
@@ -373,12 +392,13 @@ class Scheduler:
             return
         movable = frozenset(plan.loaded) - self._migrations.busy()
         symbols = {pid: self._symbols.of(e.spec_toml) for pid, e in entries.items()}
+        partitions = {pid: self._symbols.partitions(e.spec_toml) for pid, e in entries.items()}
         # Loads by placement only: a node's metrics keep listing what it just migrated
         # away until its next beat, which would make a source look heavier than it is
         # (moves from the wrong node, a second migrate to a node that no longer hosts
         # the portfolio, or "balanced" declared while it is not).
         placed = list(self._candidates(cluster, {}, entries).values())
-        moves = plan_rebalance(placed, symbols, min(self.config.rebalance_moves, room), movable)
+        moves = plan_rebalance(placed, symbols, min(self.config.rebalance_moves, room), movable, partitions)
         if not moves:
             # Balanced: done. Unbalanced but nothing movable yet (still loading): later.
             if not plan_rebalance(placed, symbols, 1):

@@ -48,6 +48,11 @@ NODE_A = {
     "faulted": "1",
     "orders_sent": "42",
     "market_time_ns": str(MARKET_TIME_NS),
+    "market_events": "59000",
+    "routed_events": "50000",
+    "read_amplification": "1.18",
+    "market_partitions": "3",
+    "market_partitions_total": "8",
 }
 NODE_B = {**NODE_A, "portfolio_count": "0", "portfolios": "{}", "state": "paused", "faulted": "0", "cpu_usage": "0.5"}
 NODE_C = {**NODE_A, "portfolio_count": "1", "portfolios": json.dumps({"gamma": 3}), "faulted": "0"}

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import random
 import uuid
+from collections import Counter
 from pathlib import Path
 
 import pytest
 
 from livecore.control.requests import MigrationRequest, read_result, read_status, write_json
 from livecore.wire import names
+from livecore.wire.partitioning import market_partition
 from tests.unit.scheduler.harness import FakeClock, harness
 
 
@@ -78,6 +80,32 @@ def test_affinity_keeps_same_symbol_portfolios_together(tmp_path: Path) -> None:
         h.settle(sched)
         placed = {e.portfolio_id: e.node_id for e in h.store.registry.list()}
         assert placed["p1"] == placed["p3"] != placed["p2"]
+
+
+@pytest.mark.parametrize("per_tick", [500, 5])
+def test_a_deploy_splits_the_market_data_partitions_between_the_nodes(tmp_path: Path, per_tick: int) -> None:
+    """24 portfolios, each trading one symbol of one of the 8 partitions of market.data,
+    deployed at once (ids in no partition order): each node gets 12 and reads 4, also
+    when the passes may place only 5 at a time."""
+    symbols: dict[int, list[str]] = {}
+    for n in range(1, 400):
+        symbol = f"SYM{n:04d}"
+        symbols.setdefault(market_partition(symbol, 8), []).append(symbol)
+    rnd = random.Random(3)
+    with harness(tmp_path) as h:
+        for nid in ("a", "b"):
+            h.node(nid, capacity=100).beat()
+        partition_of = {}
+        for i in range(24):
+            pid = f"p-{rnd.getrandbits(32):08x}"
+            h.deploy(pid, symbols[i % 8][i // 8])
+            partition_of[pid] = i % 8
+        sched = h.scheduler(affinity_slack=1, max_commands_per_tick=per_tick)
+        h.step(sched, rounds=4 + 24 // per_tick)
+        placed = {e.portfolio_id: e.node_id for e in h.store.registry.list()}
+    read = {nid: {partition_of[pid] for pid, node in placed.items() if node == nid} for nid in ("a", "b")}
+    assert sorted(Counter(placed.values()).values()) == [12, 12]
+    assert read["a"].isdisjoint(read["b"]) and len(read["a"]) == len(read["b"]) == 4
 
 
 def test_failover_moves_portfolios_off_a_dead_node_with_a_new_epoch(tmp_path: Path) -> None:
