@@ -35,6 +35,7 @@ from livecore.ops.status import status
 from livecore.ports.store import Store
 from livecore.testing.cluster import Backends, Cluster
 from livecore.testing.venue_gateway import KEY, SECRET, sim_settings, venue_fills
+from livecore.topology import DEFAULT_LAYOUT, ensure_topics
 from livecore.venues.ccxt.credentials import KEY_ENV, SECRET_ENV
 from livecore.venues.sim.server import VenueSimServer
 from livecore.wire.codec import encode
@@ -123,8 +124,10 @@ class Orders:
 
     def __init__(self, cluster: Cluster, store: Store) -> None:
         self.bus = open_bus(cluster.backends.bus_url)
+        topics = Topics(cluster.backends.prefix)
+        ensure_topics(self.bus, topics, DEFAULT_LAYOUT)  # as a node does before it sends (no auto-creation)
         self.producer = self.bus.producer()
-        self.topic = Topics(cluster.backends.prefix).orders
+        self.topic = topics.orders
         self.store = store
         self.seq = 0
 
