@@ -361,7 +361,7 @@ def ops_part(args: argparse.Namespace) -> dict[str, Any]:
     )
     out: dict[str, Any] = {
         "node_calls_per_beat": {"base": node.beat_base, "per_portfolio": node.beat_per_portfolio},
-        "node_calls_per_beat_by_kind_40": node.detail,
+        "node_calls_per_beat_by_kind_10": node.detail,
         "snapshot_writes_per_dirty_portfolio_per_interval": node.snapshot_per_dirty,
         "scheduler_calls_per_tick": {
             "base": sched.base,
@@ -416,10 +416,10 @@ def show(args: argparse.Namespace, placements: list[dict[str, Any]], ops: dict[s
         )
     console.print(table)
     beat = ops["node_calls_per_beat"]
-    kinds = ", ".join(f"{k} {v:.1f}" for k, v in sorted(ops["node_calls_per_beat_by_kind_40"].items()))
+    kinds = ", ".join(f"{k} {v:.1f}" for k, v in sorted(ops["node_calls_per_beat_by_kind_10"].items()))
     console.print(
         f"node, per heartbeat: {beat['base']:.1f} + {beat['per_portfolio']:.2f} per portfolio coordination calls "
-        f"({kinds} at 40); {ops['snapshot_writes_per_dirty_portfolio_per_interval']:.2f} snapshot writes "
+        f"({kinds} at 10); {ops['snapshot_writes_per_dirty_portfolio_per_interval']:.2f} snapshot writes "
         "per dirty portfolio per interval"
     )
     s = ops["scheduler_calls_per_tick"]
