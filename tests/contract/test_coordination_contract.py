@@ -8,6 +8,10 @@ with a fixed sleep.
 
 from __future__ import annotations
 
+import os
+import signal
+import subprocess
+import sys
 import threading
 import uuid
 from collections.abc import Callable, Iterator
@@ -19,9 +23,9 @@ from livecore.adapters.factory import open_coordination
 from livecore.adapters.memory_coordination import MemoryCoordination
 from livecore.adapters.redis_coordination import RedisCoordination
 from livecore.errors import BackendUnavailable
-from livecore.ports.coordination import Coordination, CoordinationError, Fence, Lease
+from livecore.ports.coordination import Coordination, CoordinationError, Fence, Lease, SessionState
 from tests.concurrency import race as race_threads
-from tests.servers import free_port, wait_until
+from tests.servers import free_port, redis_server, wait_until
 
 T = TypeVar("T")
 
@@ -279,6 +283,17 @@ def test_fence_advances_and_refuses_stale_writers(coord: Coordination, ns: str) 
     assert coord.get_fence(key) == Fence(5, "n2")
 
 
+def test_get_fences_reads_many_at_once(coord: Coordination, ns: str) -> None:
+    coord.advance_fence(ns + "f1", 3, "n1")
+    coord.advance_fence(ns + "f2", 5, "")
+    coord.set(ns + "plain", "v")
+    assert coord.get_fences([ns + "f1", ns + "f2", ns + "never"]) == {
+        ns + "f1": Fence(3, "n1"),
+        ns + "f2": Fence(5, ""),
+    }
+    assert coord.get_fences([]) == {}
+
+
 def test_concurrent_fence_advancers_highest_wins(coord: Coordination, ns: str) -> None:
     key = ns + "portfolio:epoch:p1"
     threads, per_thread = 8, 12
@@ -309,6 +324,118 @@ def test_concurrent_fence_advancers_highest_wins(coord: Coordination, ns: str) -
     assert coord.get_fence(key) == Fence(top, f"n{(top - 1) % threads}")
     assert seen == sorted(seen), "a reader saw the fence go back"
     assert sum(len(won) for won in results) >= 1
+
+
+# --- sessions ----------------------------------------------------------------
+
+
+def test_session_is_open_until_its_owner_closes_it(coord: Coordination, ns: str) -> None:
+    session = coord.open_session(ns + "owner")
+    token = session.token
+    assert coord.session_states([token]) == {token: SessionState.OPEN}
+    assert session.keep() == token
+    assert session.keep() == token  # keeping an open session changes nothing
+    assert coord.session_states([token]) == {token: SessionState.OPEN}
+    session.close()
+    wait_until(lambda: coord.session_states([token])[token] is SessionState.CLOSED, WAIT, "session closed")
+    session.close()  # idempotent
+    with pytest.raises(CoordinationError):
+        session.keep()
+
+
+def test_sessions_have_their_own_tokens_and_are_read_together(coord: Coordination, ns: str) -> None:
+    one, two, three = (coord.open_session(f"{ns}owner{i}") for i in range(3))
+    try:
+        assert len({one.token, two.token, three.token}) == 3
+        two.close()
+        wait_until(lambda: coord.session_states([two.token])[two.token] is SessionState.CLOSED, WAIT, "closed")
+        states = coord.session_states([one.token, two.token, three.token])
+        assert states == {
+            one.token: SessionState.OPEN,
+            two.token: SessionState.CLOSED,
+            three.token: SessionState.OPEN,
+        }
+    finally:
+        for session in (one, two, three):
+            session.close()
+
+
+def test_a_token_of_another_run_or_no_token_at_all_is_unknown(coord: Coordination, ns: str) -> None:
+    session = coord.open_session(ns + "owner")
+    try:
+        other_run = "x" + session.token  # the same serial, issued by another run of the backend
+        states = coord.session_states([other_run, "", "not-a-token", ":", session.token])
+        assert states == {
+            other_run: SessionState.UNKNOWN,
+            "": SessionState.UNKNOWN,
+            "not-a-token": SessionState.UNKNOWN,
+            ":": SessionState.UNKNOWN,
+            session.token: SessionState.OPEN,
+        }
+        assert coord.session_states([]) == {}
+    finally:
+        session.close()
+
+
+# --- sessions: what only a server can show ---------------------------------------
+
+_HOLDER = """
+import sys, time
+from livecore.adapters.redis_coordination import RedisCoordination
+session = RedisCoordination(sys.argv[1]).open_session(sys.argv[2])
+print(session.token, flush=True)
+time.sleep(600)
+"""
+
+
+def _holder(url: str, name: str) -> tuple[subprocess.Popen[str], str]:
+    """A process of its own holding a session; returns it and the session's token."""
+    child = subprocess.Popen([sys.executable, "-c", _HOLDER, url, name], stdout=subprocess.PIPE, text=True)
+    assert child.stdout is not None
+    token = child.stdout.readline().strip()
+    assert token, "the holder printed no token"
+    return child, token
+
+
+@pytest.mark.redis
+def test_redis_session_ends_when_its_process_dies_not_when_it_stalls(redis_url: str) -> None:
+    """kill -9 closes the process's socket: CLOSED at once. SIGSTOP keeps it: OPEN."""
+    coord = RedisCoordination(redis_url)
+    name = f"livecore-node:t{uuid.uuid4().hex[:8]}"
+    child, token = _holder(redis_url, name)
+    try:
+        assert name in {c["name"] for c in coord._r.client_list()}
+        os.kill(child.pid, signal.SIGSTOP)
+        assert coord.session_states([token]) == {token: SessionState.OPEN}
+        os.kill(child.pid, signal.SIGKILL)
+        child.wait(10)
+        wait_until(lambda: coord.session_states([token])[token] is SessionState.CLOSED, WAIT, "session closed")
+    finally:
+        child.kill()
+        child.wait(10)
+        coord.close()
+
+
+@pytest.mark.redis
+def test_redis_restart_leaves_old_tokens_unknown_and_keep_opens_a_new_session() -> None:
+    """Every connection drops when redis-server restarts: that is nobody's death."""
+    with redis_server() as server:
+        coord = RedisCoordination(server.url)
+        session = coord.open_session("livecore-node:restart")
+        try:
+            before = session.keep()
+            server.restart()
+            assert coord.session_states([before]) == {before: SessionState.UNKNOWN}
+            after = session.keep()
+            assert after != before
+            assert coord.session_states([before, after]) == {
+                before: SessionState.UNKNOWN,
+                after: SessionState.OPEN,
+            }
+            assert session.keep() == after
+        finally:
+            session.close()
+            coord.close()
 
 
 # --- lifecycle ---------------------------------------------------------------

@@ -15,9 +15,10 @@ from pathlib import Path
 import pytest
 
 from livecore.adapters.factory import open_store
+from livecore.adapters.sql.equity import thinned
 from livecore.adapters.sql_store import SqlSettings, SqlStore
 from livecore.errors import BackendUnavailable, ConfigError
-from livecore.ports.store import Store, StoreError
+from livecore.ports.store import EquityPoint, Store, StoreError
 from livecore.wire.messages import FeedbackStatus, NewOrder, OrderFeedback, OrderType, Side
 from tests.concurrency import race
 from tests.servers import free_port
@@ -245,6 +246,48 @@ def test_open_orders_are_those_without_a_final_outcome(store: Store, pid: str) -
     assert still_open == [fresh, working, partial]
 
 
+def test_orders_page_newest_first_with_status_and_fills(store: Store, pid: str) -> None:
+    other = pid + "-b"
+    mine = [order(pid, i) for i in range(5)]
+    for i, o in enumerate(mine):
+        store.journal.record_order(o, received_ns=100 + i)
+        store.journal.record_order(order(other, i), received_ns=200 + i)
+    store.journal.record_feedback(accepted(mine[1]))
+    store.journal.record_feedback(fill(mine[1], f"{pid}-f1", "4.000001"))
+    store.journal.record_feedback(fill(mine[1], f"{pid}-f2", "6", final=True))
+    store.journal.record_feedback(closed(mine[3], FeedbackStatus.REJECTED))
+    first = store.journal.orders_page(pid, limit=2)
+    assert [r.order for r in first.items] == [mine[4], mine[3]]
+    assert [(r.status, r.filled_qty, r.received_ns) for r in first.items] == [
+        (None, Decimal(0), 104),
+        ("rejected", Decimal(0), 103),
+    ]
+    assert first.before is not None
+    second = store.journal.orders_page(pid, limit=2, before=first.before)
+    assert [r.order for r in second.items] == [mine[2], mine[1]]
+    assert second.items[1].status == "filled" and second.items[1].filled_qty == Decimal("10.000001")
+    last = store.journal.orders_page(pid, limit=2, before=second.before)
+    assert [r.order for r in last.items] == [mine[0]] and last.before is None
+    exact = store.journal.orders_page(pid, limit=5)
+    assert len(exact.items) == 5 and exact.before is None  # nothing older: no cursor
+    assert store.journal.orders_page(pid + "-none", limit=5).items == []
+
+
+def test_feedback_page_newest_first_and_fills_only(store: Store, pid: str) -> None:
+    o, theirs = order(pid, 1), order(pid + "-b", 1)
+    a = store.journal.record_feedback(accepted(o))
+    store.journal.record_feedback(accepted(theirs))
+    f1 = store.journal.record_feedback(fill(o, f"{pid}-f1", "1"))
+    f2 = store.journal.record_feedback(fill(o, f"{pid}-f2", "2", final=True))
+    page = store.journal.feedback_page(pid, limit=2)
+    assert page.items == [f2, f1] and page.before == f1.seq
+    rest = store.journal.feedback_page(pid, limit=2, before=page.before)
+    assert rest.items == [a] and rest.before is None
+    fills = store.journal.feedback_page(pid, limit=10, fills_only=True)
+    assert fills.items == [f2, f1] and fills.before is None
+    assert store.journal.feedback_page(pid, limit=1, fills_only=True).before == f2.seq
+
+
 # --- registry ----------------------------------------------------------------
 
 
@@ -291,6 +334,22 @@ def test_registry_set_placement_refuses_lower_epoch(store: Store, pid: str) -> N
     assert store.registry.set_placement(pid + "-missing", "n1", 9, now_ns=6) is False
 
 
+def test_registry_set_placements_in_one_write_each_refused_alone(store: Store, pid: str) -> None:
+    pids = [f"{pid}-{i}" for i in range(3)]
+    for each in pids:
+        store.registry.upsert(each, "spec", "running", now_ns=1)
+    store.registry.set_placement(pids[1], "n9", 7, now_ns=2)
+    done = store.registry.set_placements([(pids[0], "n1", 2), (pids[1], "n1", 2), (pids[2], "n2", 3)], now_ns=5)
+    assert done == (True, False, True)  # p1 is stored at a higher epoch: that row alone is refused
+    placed = {each: store.registry.get(each) for each in pids}
+    assert {each: (e.node_id, e.epoch) for each, e in placed.items() if e is not None} == {
+        pids[0]: ("n1", 2),
+        pids[1]: ("n9", 7),
+        pids[2]: ("n2", 3),
+    }
+    assert store.registry.set_placements([], now_ns=6) == ()
+
+
 def test_concurrent_placements_keep_the_highest_epoch(store: Store, pid: str) -> None:
     store.registry.upsert(pid, "spec", "running", now_ns=1)
     race(6, lambda i: store.registry.set_placement(pid, f"n{i}", i + 1, now_ns=i))
@@ -334,6 +393,91 @@ def test_audit_newest_first_with_event_filter(store: Store, pid: str) -> None:
     refused = [e for e in store.audit.recent(event="command_refused", limit=1000) if e.detail.get("pid") == pid]
     assert [e.detail["reason"] for e in refused] == ["replayed", "forged"]
     assert len(store.audit.recent(limit=1)) == 1
+
+
+def test_audit_pages_kinds_and_portfolio_filter(store: Store, pid: str) -> None:
+    other = pid.upper()  # differs only in case: the filter is exact
+    store.audit.record("scheduler", "failover", {"portfolio_id": pid, "from": "n1", "to": "n2"}, ts_ns=1)
+    store.audit.record("node", "command_refused", {"node_id": "n1", "portfolio_id": other}, ts_ns=2)
+    store.audit.record("scheduler", "migration", {"portfolio_id": pid, "gap_ms": 1.5}, ts_ns=3)
+    store.audit.record("scheduler", "node_lost", {"node_id": f"{pid}-n1"}, ts_ns=4)
+    mine = store.audit.recent(limit=10, portfolio_id=pid)
+    assert [e.event for e in mine] == ["migration", "failover"]
+    assert [e.event for e in store.audit.recent(limit=10, portfolio_id=other)] == ["command_refused"]
+    assert store.audit.recent(limit=10, portfolio_id=pid[:-1]) == []  # a prefix is not the id
+    kinds = store.audit.recent(limit=1000, event=["failover", "migration", "node_lost"])
+    kinds = [e for e in kinds if e.detail.get("portfolio_id") == pid or e.detail.get("node_id") == f"{pid}-n1"]
+    assert [e.event for e in kinds] == ["node_lost", "migration", "failover"]
+    newest = store.audit.recent(limit=1, portfolio_id=pid)
+    older = store.audit.recent(limit=10, portfolio_id=pid, before=newest[0].id)
+    assert [e.event for e in newest + older] == ["migration", "failover"]
+    assert store.audit.recent(limit=10, portfolio_id=pid, event="failover", before=newest[0].id)[0].ts_ns == 1
+
+
+# --- equity history ----------------------------------------------------------
+
+
+def point(pid: str, ts_ns: int, equity: str = "100000", epoch: int = 1, node: str = "n1") -> EquityPoint:
+    return EquityPoint(
+        portfolio_id=pid,
+        ts_ns=ts_ns,
+        epoch=epoch,
+        node_id=node,
+        equity=Decimal(equity),
+        cash=Decimal("98765.432109876543"),
+        realized_pnl=Decimal("-12.5"),
+        unrealized_pnl=Decimal("0.000000000001"),
+    )
+
+
+def test_equity_points_are_exact_oldest_first_and_windowed(store: Store, pid: str) -> None:
+    assert store.equity.points(pid, limit=10) == []
+    written = [point(pid, ts, equity=f"1000{ts}.25", epoch=1 + ts // 30) for ts in (10, 30, 20, 40)]
+    for p in written:
+        store.equity.record(p)
+    store.equity.record(point(pid + "-b", 25))
+    got = store.equity.points(pid, limit=10)
+    assert [p.ts_ns for p in got] == [10, 20, 30, 40]
+    assert got[0] == written[0] and got[0].cash == Decimal("98765.432109876543")
+    assert got[0].unrealized_pnl == Decimal("0.000000000001")
+    assert [p.ts_ns for p in store.equity.points(pid, limit=2)] == [30, 40]  # the newest, oldest first
+    assert [p.ts_ns for p in store.equity.points(pid, limit=2, before_ns=30)] == [10, 20]
+    assert [p.ts_ns for p in store.equity.points(pid, limit=10, after_ns=20)] == [30, 40]
+    assert [p.ts_ns for p in store.equity.points(pid, limit=10, after_ns=10, before_ns=40)] == [20, 30]
+    assert [(p.epoch, p.node_id) for p in store.equity.points(pid, limit=1)] == [(2, "n1")]
+
+
+def test_equity_epochs_say_where_the_portfolio_ran(store: Store, pid: str) -> None:
+    assert store.equity.epochs(pid) == []
+    for ts, epoch, node in ((10, 1, "n1"), (20, 1, "n1"), (30, 2, "n2"), (40, 2, "n2"), (50, 2, "n2"), (60, 3, "n1")):
+        store.equity.record(point(pid, ts, epoch=epoch, node=node))
+    spans = [(s.epoch, s.node_id, s.first_ns, s.last_ns, s.points) for s in store.equity.epochs(pid)]
+    assert spans == [(1, "n1", 10, 20, 2), (2, "n2", 30, 50, 3), (3, "n1", 60, 60, 1)]
+
+
+def test_equity_history_is_bounded_by_thinning_its_older_half(db_url: str, pid: str) -> None:
+    store = SqlStore(db_url, SqlSettings(equity_points_kept=8))
+    try:
+        for ts in range(1, 41):
+            store.equity.record(point(pid, ts))
+            held = store.equity.points(pid, limit=100)
+            assert len(held) <= 8
+            assert held[0].ts_ns == 1  # the curve still starts where it started
+            assert [p.ts_ns for p in held[-4:]] == list(range(max(1, ts - 3), ts + 1))[-len(held[-4:]) :]
+        assert store.equity.points(pid + "-other", limit=100) == []
+    finally:
+        store.close()
+
+
+def test_thinning_deletes_every_second_older_point() -> None:
+    assert thinned([1, 2, 3, 4, 5, 6, 7, 8, 9], keep_recent=4) == [2, 4]
+    assert thinned([1, 2, 3], keep_recent=4) == []
+    assert thinned(list(range(10)), keep_recent=0) == [1, 3, 5, 7, 9]
+
+
+def test_equity_limit_below_four_is_refused(db_url: str) -> None:
+    with pytest.raises(StoreError, match="equity_points_kept"):
+        SqlStore(db_url, SqlSettings(equity_points_kept=3))
 
 
 # --- lifecycle ---------------------------------------------------------------

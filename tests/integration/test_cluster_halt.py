@@ -19,7 +19,7 @@ from livecore.livecore import LiveCore, LiveCoreConfig, SyntheticPlan
 from livecore.ops.halt import halt, halt_status, resume
 from livecore.testing.strategies import spec_toml
 
-TIMEOUT = 60.0
+TIMEOUT = 120.0
 PIDS = ("acc-1", "acc-2", "acc-3")
 
 
@@ -65,9 +65,9 @@ def test_halt_flatten_restart_and_resume_on_a_running_system(tmp_path: Path) -> 
         published = core.feed.published if core.feed else 0
         wait_until(lambda: core.feed is not None and core.feed.published > published + 400, TIMEOUT, "more prices")
         after = _positions(db_url)
-        # at most the orders in flight when the switch was pressed filled since
-        assert all(after[pid] <= before[pid] + 1 for pid in PIDS), (before, after)
-        assert _fills(db_url) <= fills + len(PIDS)
+        # at most the orders in flight when the switch was pressed (one per symbol) filled since
+        assert all(after[pid] <= before[pid] + 2 for pid in PIDS), (before, after)
+        assert _fills(db_url) <= fills + 2 * len(PIDS)
 
         halt(core.ops, reason="drill", flatten=True, by="test")
         wait_until(lambda: all(v == 0 for v in _positions(db_url).values()), TIMEOUT, "every position closed")

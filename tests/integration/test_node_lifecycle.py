@@ -23,6 +23,7 @@ from livecore.adapters.factory import open_coordination, open_store
 from livecore.adapters.memory_bus import MemoryBus
 from livecore.node import ExecutionNode, NodeAlreadyRunning, NodeConfig
 from livecore.ports.bus import AssignedConsumer, Bus, Consumer, ConsumerSettings, OffsetReset, Producer
+from livecore.ports.coordination import SessionState
 from livecore.ports.store import SnapshotStore, Store, StoredSnapshot
 from livecore.wire import names
 
@@ -139,6 +140,8 @@ def test_start_heartbeat_metrics_double_start_stop_and_restart(rig: NodeRig, cap
     wait_until(lambda: rig.coord.get(names.portfolio_view_key(pid)) is not None, TIMEOUT, "portfolio view")
     view = rig.coord.get(names.portfolio_view_key(pid))
     assert view is not None and json.loads(view)["node_id"] == nid
+    session = metrics["session"]  # the node's coordination session: open while it runs
+    assert rig.coord.session_states([session]) == {session: SessionState.OPEN}
 
     with caplog.at_level(logging.WARNING, logger="livecore.node.node"):
         node.start()
@@ -150,6 +153,7 @@ def test_start_heartbeat_metrics_double_start_stop_and_restart(rig: NodeRig, cap
     assert rig.coord.get(names.heartbeat_key(nid)) is None
     assert rig.coord.hgetall(names.metrics_key(nid)) == {}
     assert rig.coord.get(names.node_claim_key(nid)) is None
+    wait_until(lambda: rig.coord.session_states([session])[session] is SessionState.CLOSED, TIMEOUT, "closed")
     assert node.portfolios.ids() == []
     stored = rig.store.snapshots.latest(pid)
     assert stored is not None and stored.epoch == 1  # flushed at stop
@@ -160,6 +164,7 @@ def test_start_heartbeat_metrics_double_start_stop_and_restart(rig: NodeRig, cap
     rig.tick("AAA", "10")
     orders = rig.wait_orders(pid, 1)
     assert orders[-1][1].client_order_id == f"{pid}-2-1"
+    wait_until(lambda: rig.coord.hgetall(names.metrics_key(nid)).get("session") not in (None, session), TIMEOUT, "new")
 
 
 def test_a_second_node_with_a_live_id_is_refused(rig: NodeRig) -> None:
@@ -195,6 +200,7 @@ class WrappedStore(Store):
     def __init__(self, inner: Store, snapshots: SnapshotStore) -> None:
         self.url, self.snapshots = inner.url, snapshots
         self.journal, self.registry, self.audit = inner.journal, inner.registry, inner.audit
+        self.equity = inner.equity
         self._inner = inner
 
     def ping(self) -> None:

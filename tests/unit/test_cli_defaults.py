@@ -20,6 +20,8 @@ from livecore.node.config import NodeConfig
 from livecore.ops.context import OpsConfig
 from livecore.scheduler.config import SchedulerConfig
 from livecore.telemetry import MetricsConfig
+from livecore.venues.sim.model import CommissionSettings
+from livecore.venues.sim.venue import Credentials
 
 ROOT: Any = typer.main.get_command(app)  # typer's own click: typed loosely here
 NODE, SCHEDULER, OPS = NodeConfig(), SchedulerConfig(), OpsConfig()
@@ -49,6 +51,7 @@ EXPECTED: list[tuple[tuple[str, ...], str, object]] = [
     (("scheduler",), "load_timeout", SCHEDULER.load_timeout),
     (("scheduler",), "ack_timeout", SCHEDULER.ack_timeout),
     (("scheduler",), "dead_after", SCHEDULER.dead_after or 0.0),
+    (("scheduler",), "session_poll", SCHEDULER.session_poll or 0.0),
     (("scheduler",), "default_capacity", SCHEDULER.default_capacity),
     (("scheduler",), "affinity_slack", SCHEDULER.affinity_slack),
     (("scheduler",), "rebalance_moves", SCHEDULER.rebalance_moves),
@@ -74,6 +77,13 @@ EXPECTED: list[tuple[tuple[str, ...], str, object]] = [
     (("run",), "api_port", ApiConfig().port),
     (("api",), "host", ApiConfig().host),
     (("api",), "port", ApiConfig().port),
+    (("venue-sim",), "api_key", Credentials().api_key),
+    (("venue-sim",), "secret", Credentials().secret),
+    (("venue-sim",), "passphrase", Credentials().passphrase),
+    (("venue-sim",), "taker", str(CommissionSettings().taker)),
+    (("venue-sim",), "maker", str(CommissionSettings().maker)),
+    (("venue-sim",), "fee_asset", CommissionSettings().asset),
+    (("venue-sim",), "fee_asset_price", str(CommissionSettings().asset_price)),
     *[(path, "metrics_port", METRICS.port) for path in LONG_RUNNING],
     *[(path, "metrics_host", METRICS.host) for path in LONG_RUNNING],
 ]

@@ -6,17 +6,24 @@ with a TTL next to a counter ``name:epoch`` that never expires, and a fence is
 a hash ``{epoch, owner}`` without TTL. Expiry uses a monotonic clock (injectable
 for tests): an expired key is dropped when touched, and every key is swept at
 most once per ``sweep_interval`` on writes. One lock guards everything.
+
+Sessions live in the instance: a session is open from ``open_session`` until its
+owner calls ``close`` (in one process there is no other way for it to end; the
+process that dies takes the instance with it). Tokens are
+``{instance}:{serial}``: a token of another instance reads UNKNOWN, one of this
+instance that is no longer open reads CLOSED.
 """
 
 from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable, Mapping
+import uuid
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
 from typing import ClassVar
 
-from livecore.ports.coordination import Coordination, CoordinationError, Fence, Lease
+from livecore.ports.coordination import Coordination, CoordinationError, Fence, Lease, Session, SessionState
 from livecore.wire import names
 
 Clock = Callable[[], float]
@@ -87,6 +94,51 @@ class _Keyspace:
             del self.entries[key]
 
 
+class _Sessions:
+    """The sessions of one instance; callers hold the instance's lock."""
+
+    def __init__(self) -> None:
+        self.run = uuid.uuid4().hex  # this instance's "server run"
+        self.issued = 0
+        self.open: set[int] = set()
+
+    def issue(self) -> str:
+        self.issued += 1
+        self.open.add(self.issued)
+        return f"{self.run}:{self.issued}"
+
+    def state(self, token: str) -> SessionState:
+        run, _, serial = token.rpartition(":")
+        if run != self.run or not serial.isdigit() or not 0 < int(serial) <= self.issued:
+            return SessionState.UNKNOWN
+        return SessionState.OPEN if int(serial) in self.open else SessionState.CLOSED
+
+
+class MemorySession(Session):
+    """Open until ``close``; it never drops by itself."""
+
+    def __init__(self, lock: threading.Lock, sessions: _Sessions) -> None:
+        self._lock = lock
+        self._sessions = sessions
+        with lock:
+            self._token = sessions.issue()
+        self._closed = False
+
+    @property
+    def token(self) -> str:
+        return self._token
+
+    def keep(self) -> str:
+        if self._closed:
+            raise CoordinationError(f"session {self._token} is closed")
+        return self._token
+
+    def close(self) -> None:
+        with self._lock:
+            self._closed = True
+            self._sessions.open.discard(int(self._token.rpartition(":")[2]))
+
+
 class MemoryCoordination(Coordination):
     """Thread-safe in-process coordination; ``named(url)`` shares one per name."""
 
@@ -105,6 +157,7 @@ class MemoryCoordination(Coordination):
         self._keys = _Keyspace(clock)
         self._lock = threading.Lock()
         self._last_sweep = clock()
+        self._sessions = _Sessions()
 
     @classmethod
     def named(cls, url: str) -> MemoryCoordination:
@@ -266,10 +319,28 @@ class MemoryCoordination(Coordination):
 
     def get_fence(self, key: str) -> Fence | None:
         with self._lock:
-            fields = self._keys.hash(key)
-            if fields is None:
-                return None
-            return Fence(int(fields["epoch"]), fields["owner"])
+            return self._fence(key)
+
+    def get_fences(self, keys: Collection[str]) -> dict[str, Fence]:
+        with self._lock:
+            found = {key: self._fence(key) for key in keys}
+        return {key: fence for key, fence in found.items() if fence is not None}
+
+    def _fence(self, key: str) -> Fence | None:
+        fields = self._keys.hash(key)
+        if fields is None:
+            return None
+        return Fence(int(fields["epoch"]), fields["owner"])
+
+    # --- sessions ------------------------------------------------------------
+
+    def open_session(self, name: str) -> Session:
+        """``name`` is not kept: in one process nobody lists sessions by owner."""
+        return MemorySession(self._lock, self._sessions)
+
+    def session_states(self, tokens: Collection[str]) -> dict[str, SessionState]:
+        with self._lock:
+            return {token: self._sessions.state(token) for token in tokens}
 
     # --- lifecycle -----------------------------------------------------------
 

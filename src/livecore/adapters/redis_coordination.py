@@ -8,22 +8,34 @@ scripts registered once. Layout (same as ``MemoryCoordination``):
   never expires, so an epoch never repeats after expiry or release;
 - fence ``key``: hash ``{epoch, owner}`` without TTL.
 
+A session (``RedisSession``) is one dedicated connection named with ``CLIENT
+SETNAME``; its token is ``{run_id}:{client id}``. Client ids start again from
+small numbers when redis-server restarts, so the server's ``run_id`` (new at
+every start) is what keeps an old token from naming a new connection.
+``session_states`` reads ``INFO server`` and ``CLIENT LIST ID ...`` in one
+``MULTI``: both answers come from the same run of the server (Redis >= 6.2).
+
 Redis errors surface as ``CoordinationError`` naming the operation and server.
 """
 
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator, Mapping
+import logging
+import threading
+from collections.abc import Collection, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any, cast
 
 import redis
 from redis.backoff import NoBackoff
 from redis.retry import Retry
+from redis.typing import EncodableT
 
-from livecore.ports.coordination import Coordination, CoordinationError, Fence, Lease
+from livecore.ports.coordination import Coordination, CoordinationError, Fence, Lease, Session, SessionState
 from livecore.wire import names
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,9 +115,101 @@ def _ttl_ms(ttl: float) -> int:
     return max(1, round(ttl * 1000))
 
 
+def _run_id(info: str) -> str:
+    """The ``run_id`` line of a raw ``INFO server`` answer."""
+    for line in info.splitlines():
+        if line.startswith("run_id:"):
+            return line.partition(":")[2].strip()
+    raise CoordinationError("INFO server gave no run_id")
+
+
+def _parse_token(token: str) -> tuple[str, int] | None:
+    run, _, client = token.rpartition(":")
+    return (run, int(client)) if run and client.isdigit() else None
+
+
 def _glob_escape(prefix: str) -> str:
     """``prefix`` as a literal in a SCAN MATCH pattern."""
     return "".join("\\" + ch if ch in "*?[]\\" else ch for ch in prefix)
+
+
+class RedisSession(Session):
+    """One connection of its own, never used for anything but being there.
+
+    ``keep`` never waits for the server: it reads the answers to earlier PINGs
+    that have arrived (an end of stream means the server dropped the connection:
+    a new one, with a new token, is opened at once) and sends one more PING, so
+    that the connection is never idle (a server ``timeout`` would close it). A
+    slow server therefore never makes the owner close its own session, which its
+    observers would read as the owner's death."""
+
+    def __init__(self, url: str, name: str, settings: RedisSettings) -> None:
+        self._url = url
+        self._name = name
+        try:
+            self._pool = redis.ConnectionPool.from_url(
+                url,
+                client_name=name,
+                decode_responses=True,
+                socket_timeout=settings.socket_timeout,
+                socket_connect_timeout=settings.connect_timeout,
+                max_connections=1,
+                health_check_interval=0,  # its PINGs would read ours
+                retry=Retry(NoBackoff(), 0),  # a silent reconnect would change the session unseen
+            )
+        except ValueError as exc:
+            raise CoordinationError(f"bad Redis URL {url!r}: {exc}") from None
+        self._conn: Any = self._pool.make_connection()  # redis-py leaves its methods untyped
+        self._lock = threading.Lock()
+        self._closed = False
+        self._live = False  # connected, with self._token read on this connection
+        self._token = ""
+        with self._lock:
+            self._open()
+
+    @property
+    def token(self) -> str:
+        return self._token
+
+    def keep(self) -> str:
+        with self._lock:
+            if self._closed:
+                raise CoordinationError(f"session {self._name} on {self._url} is closed")
+            if self._live:
+                try:
+                    while self._conn.can_read(timeout=0):
+                        self._conn.read_response()
+                    self._conn.send_command("PING")
+                    return self._token
+                except redis.ResponseError:
+                    return self._token  # an error answer: the connection itself is fine
+                except redis.RedisError as exc:
+                    self._live = False
+                    log.warning("session %s dropped (%s): opening a new one", self._name, exc)
+            old = self._token
+            self._open()
+            log.warning("session %s re-opened: %s -> %s", self._name, old, self._token)
+            return self._token
+
+    def _open(self) -> None:
+        """Connect (the client name is set on connect) and read the new token; lock held."""
+        conn = self._conn
+        conn.disconnect()
+        try:
+            conn.send_packed_command(conn.pack_commands([("CLIENT", "ID"), ("INFO", "server")]))
+            client_id = conn.read_response()
+            info = conn.read_response()
+        except redis.RedisError as exc:
+            conn.disconnect()
+            raise CoordinationError(f"redis session {self._name!r} on {self._url} failed: {exc}") from exc
+        self._token = f"{_run_id(str(info))}:{int(client_id)}"
+        self._live = True
+
+    def close(self) -> None:
+        with self._lock:
+            self._closed = True
+            self._conn.disconnect()
+            self._pool.disconnect()
 
 
 class RedisCoordination(Coordination):
@@ -250,6 +354,47 @@ class RedisCoordination(Coordination):
         if epoch is None:
             return None
         return Fence(int(epoch), cast(str, owner or ""))
+
+    def get_fences(self, keys: Collection[str]) -> dict[str, Fence]:
+        """One pipeline of HMGETs (not a transaction: each fence is read as it is)."""
+        ordered = list(keys)
+        if not ordered:
+            return {}
+        with self._call("get_fences", ordered[0]):
+            pipe = self._r.pipeline(transaction=False)
+            for key in ordered:
+                pipe.hmget(key, ["epoch", "owner"])
+            answers = pipe.execute()
+        return {
+            key: Fence(int(epoch), cast(str, owner or ""))
+            for key, (epoch, owner) in zip(ordered, answers, strict=True)
+            if epoch is not None
+        }
+
+    # --- sessions ------------------------------------------------------------
+
+    def open_session(self, name: str) -> Session:
+        return RedisSession(self.url, name, self._settings)
+
+    def session_states(self, tokens: Collection[str]) -> dict[str, SessionState]:
+        parsed = {token: _parse_token(token) for token in tokens}
+        ids: list[EncodableT] = [*sorted({p[1] for p in parsed.values() if p is not None})]
+        if not ids:
+            return dict.fromkeys(tokens, SessionState.UNKNOWN)
+        with self._call("INFO+CLIENT LIST"):
+            pipe = self._r.pipeline(transaction=True)
+            pipe.info("server")
+            pipe.client_list(client_id=ids)
+            info, listed = pipe.execute()
+        run = info.get("run_id")
+        connected = {int(client["id"]) for client in listed}
+        out = {}
+        for token, parts in parsed.items():
+            if parts is None or parts[0] != run:
+                out[token] = SessionState.UNKNOWN
+            else:
+                out[token] = SessionState.OPEN if parts[1] in connected else SessionState.CLOSED
+        return out
 
     # --- lifecycle -----------------------------------------------------------
 

@@ -11,6 +11,7 @@ import sqlalchemy as sa
 
 from livecore.adapters.sql.audit import SqlAuditLog
 from livecore.adapters.sql.database import Database, SqlSettings
+from livecore.adapters.sql.equity import SqlEquityHistory
 from livecore.adapters.sql.journal import SqlJournal
 from livecore.adapters.sql.migrate import upgrade
 from livecore.adapters.sql.registry import SqlRegistry
@@ -27,19 +28,21 @@ class SqlStore(Store):
     journal: SqlJournal
     registry: SqlRegistry
     audit: SqlAuditLog
+    equity: SqlEquityHistory
 
     def __init__(self, url: str, settings: SqlSettings | None = None) -> None:
         self.url = url
         self._db = Database(url, settings or SqlSettings())
         try:
             upgrade(self._db)
+            self.snapshots = SqlSnapshotStore(self._db)
+            self.journal = SqlJournal(self._db)
+            self.registry = SqlRegistry(self._db)
+            self.audit = SqlAuditLog(self._db)
+            self.equity = SqlEquityHistory(self._db)
         except Exception:
             self._db.dispose()
             raise
-        self.snapshots = SqlSnapshotStore(self._db)
-        self.journal = SqlJournal(self._db)
-        self.registry = SqlRegistry(self._db)
-        self.audit = SqlAuditLog(self._db)
 
     @property
     def dialect(self) -> str:

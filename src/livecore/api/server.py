@@ -99,7 +99,7 @@ class ApiServer:
             self._app,
             log_level=self._log_level,
             access_log=False,
-            lifespan="off",
+            lifespan="on",  # the app's own threads start and stop with the server
             timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_S,
         )
         self._server = _Server(config)

@@ -20,15 +20,16 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from decimal import localcontext
+from decimal import Decimal
 
 from livecore.backtest.records import EquityPoint, Records
-from livecore.domain.books import ACCOUNTING
+from livecore.domain.books import ACCOUNTING, Books
 from livecore.domain.portfolio import Portfolio
 from livecore.domain.spec import PortfolioSpec
 from livecore.gateway.paper import END_OF_DATA, PaperBroker, PaperSettings
 from livecore.wire.messages import MarketEvent, NewOrder, OrderFeedback
 
+_add, _subtract = ACCOUNTING.add, ACCOUNTING.subtract  # exact, without a context switch per sample
 Progress = Callable[[int], None]
 
 
@@ -66,15 +67,19 @@ class Backtest:
         self._broker = PaperBroker(settings.paper)
         self._records = Records()
         self._portfolios = {s.id: Portfolio.create(s, settings.epoch, settings.node_id) for s in specs}
+        # a portfolio keeps one Books object for its lifetime: read it once, not per sample
+        self._books = {pid: portfolio.books for pid, portfolio in self._portfolios.items()}
         self._versions: dict[str, int] = {}
-        self._routes: dict[str, list[Portfolio]] = {}
-        self._touched: dict[str, Portfolio] = {}  # since the last sample: marked or filled
+        self._routes: dict[str, list[tuple[str, Portfolio, Books]]] = {}  # symbol -> (id, portfolio, books)
+        self._touched: dict[str, Books] = {}  # since the last sample: marked or filled
+        # id -> (cash, reserved, cash + reserved, zero) at the last sample without positions
+        self._flat: dict[str, tuple[Decimal, Decimal, Decimal, Decimal]] = {}
         self._reroute()
 
     def run(self, events: Iterable[MarketEvent], *, progress: Progress | None = None) -> BacktestResult:
         """Feed every event; then settle what is still open and return the records."""
         result = BacktestResult(specs=self._specs, portfolios=self._portfolios, records=self._records)
-        self._touched = dict(self._portfolios)  # every portfolio's opening account is recorded
+        self._touched = dict(self._books)  # every portfolio's opening account is recorded
         current: int | None = None
         count = 0
         for event in events:
@@ -101,20 +106,23 @@ class Backtest:
     # --- one event ------------------------------------------------------------------
 
     def _on_event(self, event: MarketEvent) -> None:
+        symbol = event.symbol
         broker = self._broker
-        broker.on_market(event)
-        self._deliver(broker.drain_reports())
-        routed = self._routes.get(event.symbol)
+        if broker.has_open(symbol):  # else the event can fill nothing
+            broker.on_market(event)
+            self._deliver(broker.drain_reports())
+        routed = self._routes.get(symbol)
         if not routed:
             return
         versions, touched = self._versions, self._touched
         moved = False
-        for portfolio in routed:
+        for pid, portfolio, books in routed:
             portfolio.on_market(event)
-            self._send(portfolio)
-            pid = portfolio.portfolio_id
-            touched[pid] = portfolio
-            moved = moved or portfolio.universe_version != versions[pid]
+            if portfolio.has_requests:
+                self._send(portfolio)
+            touched[pid] = books
+            if portfolio.universe_version != versions[pid]:
+                moved = True
         if moved:
             self._reroute()
 
@@ -136,17 +144,18 @@ class Backtest:
     def _deliver(self, reports: list[OrderFeedback]) -> None:
         for fb in reports:
             self._records.report(fb)
-            portfolio = self._portfolios[fb.portfolio_id]
-            self._touched[fb.portfolio_id] = portfolio
+            pid = fb.portfolio_id
+            portfolio = self._portfolios[pid]
+            self._touched[pid] = self._books[pid]
             portfolio.on_feedback(fb)
             self._send(portfolio)
 
     def _reroute(self) -> None:
-        routes: dict[str, list[Portfolio]] = {}
-        for portfolio in self._portfolios.values():
-            self._versions[portfolio.portfolio_id] = portfolio.universe_version
+        routes: dict[str, list[tuple[str, Portfolio, Books]]] = {}
+        for pid, portfolio in self._portfolios.items():
+            self._versions[pid] = portfolio.universe_version
             for symbol in sorted(portfolio.symbols):
-                routes.setdefault(symbol, []).append(portfolio)
+                routes.setdefault(symbol, []).append((pid, portfolio, self._books[pid]))
         self._routes = routes
 
     # --- time ---------------------------------------------------------------------
@@ -159,20 +168,20 @@ class Backtest:
 
     def _sample(self, ts_ns: int) -> None:
         """The account, at the end of an event time, of every portfolio that event
-        time touched (marked a price of or filled); the others' did not change."""
-        append = self._records.equity.append
+        time touched (marked a price of or filled); the others' did not change.
+
+        Without positions the account is its cash: when the cash and reservation
+        objects are those of the last such sample (a Decimal never changes, the books
+        replace it), so are the three figures."""
+        append, flat = self._records.equity.append, self._flat
         touched, self._touched = self._touched, {}
-        with localcontext(ACCOUNTING):
-            for portfolio in touched.values():
-                books = portfolio.books
-                equity = books.equity()
-                cash = books.cash + books.reserved
-                append(
-                    EquityPoint(
-                        portfolio_id=portfolio.portfolio_id,
-                        ts_ns=ts_ns,
-                        equity=equity,
-                        cash=cash,
-                        positions_value=equity - cash,
-                    )
-                )
+        for pid, books in touched.items():
+            if books.positions:
+                cash, equity = books.totals()
+                append(EquityPoint(pid, ts_ns, equity, cash, _subtract(equity, cash)))
+                continue
+            known = flat.get(pid)
+            if known is None or known[0] is not books.cash or known[1] is not books.reserved:
+                cash = _add(books.cash, books.reserved)  # = books.totals() without positions
+                known = flat[pid] = (books.cash, books.reserved, cash, _subtract(cash, cash))
+            append(EquityPoint(pid, ts_ns, known[2], known[2], known[3]))

@@ -7,15 +7,22 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from livecore.wire.messages import FILL_STATUSES, FeedbackStatus, NewOrder, OrderFeedback
+import msgspec
+
+from livecore.wire.messages import FILL_STATUSES, FeedbackStatus, NewOrder, OrderFeedback, Side
 
 ZERO = Decimal(0)
 FINAL = frozenset(s.value for s in (FeedbackStatus.FILLED, FeedbackStatus.REJECTED, FeedbackStatus.CANCELLED))
+# each status's text, looked up per report (``status.value`` is a Python-level
+# property on Enum members)
+_TEXT = {s: s.value for s in FeedbackStatus}
+_SIDE_TEXT = {s: s.value for s in Side}
 
 
-@dataclass(frozen=True, slots=True)
-class FillRecord:
-    """One fill, as ``trades.csv`` writes it."""
+class FillRecord(msgspec.Struct, frozen=True):
+    """One fill, as ``trades.csv`` writes it. The records are structs: one is built
+    per fill, order or sample, and a struct builds several times faster than a
+    dataclass."""
 
     portfolio_id: str
     client_order_id: str
@@ -28,8 +35,7 @@ class FillRecord:
     ts_ns: int
 
 
-@dataclass(slots=True)
-class OrderRecord:
+class OrderRecord(msgspec.Struct):
     """One order and, once final, how it ended (``orders.csv``)."""
 
     order: NewOrder
@@ -45,8 +51,7 @@ class OrderRecord:
         return self.notional / self.filled_qty if self.filled_qty else None
 
 
-@dataclass(frozen=True, slots=True)
-class EquityPoint:
+class EquityPoint(msgspec.Struct, frozen=True):
     """A portfolio's account at the end of one event time (``equity.csv``)."""
 
     portfolio_id: str
@@ -73,25 +78,28 @@ class Records:
         record = self.orders.get(fb.client_order_id)
         if record is None:
             return
-        record.status = fb.status.value
+        status = fb.status
+        record.status = _TEXT[status]
         record.updated_ns = fb.ts_ns
         if fb.reason:
             record.reason = fb.reason
-        if fb.status in FILL_STATUSES and fb.fill_qty is not None and fb.fill_price is not None:
-            record.filled_qty += fb.fill_qty
-            record.notional += fb.fill_qty * fb.fill_price
+        qty, price = fb.fill_qty, fb.fill_price
+        if status in FILL_STATUSES and qty is not None and price is not None:
+            record.filled_qty += qty
+            record.notional += qty * price
             record.commission += fb.commission
+            order = record.order
             self.fills.append(
                 FillRecord(
-                    portfolio_id=fb.portfolio_id,
-                    client_order_id=fb.client_order_id,
-                    fill_id=fb.fill_id or "",
-                    symbol=record.order.symbol,
-                    side=record.order.side.value,
-                    quantity=fb.fill_qty,
-                    price=fb.fill_price,
-                    commission=fb.commission,
-                    ts_ns=fb.ts_ns,
+                    fb.portfolio_id,
+                    fb.client_order_id,
+                    fb.fill_id or "",
+                    order.symbol,
+                    _SIDE_TEXT[order.side],
+                    qty,
+                    price,
+                    fb.commission,
+                    fb.ts_ns,
                 )
             )
 

@@ -27,6 +27,7 @@ from livecore.cli import (
     scheduler,
     status,
     trades,
+    venue_sim,
 )
 from livecore.config import (
     DEFAULT_BUS_URL,
@@ -114,6 +115,7 @@ app.command("backtest")(backtest.backtest)
 app.add_typer(db.app, name="db")
 app.command("halt")(halt.halt_command)
 app.command("resume-all")(halt.resume_all_command)
+app.command("venue-sim")(venue_sim.venue_sim)
 
 
 def main() -> None:

@@ -21,7 +21,7 @@ from prometheus_client import CollectorRegistry
 from rich.console import Console, Group, RenderableType
 from rich.live import Live
 
-from livecore.api.config import DEFAULT_PORT
+from livecore.api.config import DEFAULT_PORT, TOKEN_ENV
 from livecore.cli.context import serving_metrics, settings_of, stop_on_signals
 from livecore.cli.options import metrics_host_option, metrics_port_option
 from livecore.cli.run_report import EquitySampler, earlier_state, final_report, has_mismatch, headline, show
@@ -91,6 +91,13 @@ def run(
     synthetic: int = typer.Option(0, "--synthetic", help="instead of replay: N synthetic symbols"),
     rate: float = typer.Option(_SYNTHETIC.rate, "--rate", help="synthetic events per second"),
     api_port: int = typer.Option(DEFAULT_PORT, "--api-port", help="dashboard + REST API port (0: off)"),
+    api_token: str = typer.Option(
+        "",
+        "--api-token",
+        envvar=TOKEN_ENV,
+        help="bearer token of the API's actions and the dashboard's controls (without one: read-only)",
+        show_default=False,
+    ),
     fresh: bool = typer.Option(False, "--fresh", help="wipe the SQLite state of earlier runs first"),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="no live view; print the final report only"),
     as_json: bool = typer.Option(False, "--json", help="no live view; the final report as one JSON document"),
@@ -117,7 +124,9 @@ def run(
     core = LiveCore(settings, config)
     samples = EquitySampler()
     with serving_metrics(metrics_host, metrics_port, console) as registry, stop_on_signals() as stop:
-        view = LiveView(duration=duration, api_port=api_port, quiet=quiet or as_json, samples=samples)
+        view = LiveView(
+            duration=duration, api_port=api_port, api_token=api_token, quiet=quiet or as_json, samples=samples
+        )
         status = _run_live(core, stop, registry, view, console)
     report = final_report(core, status, settings, samples)
     show(report, core, Console(), as_json)
@@ -134,6 +143,7 @@ class LiveView:
     api_port: int
     quiet: bool
     samples: EquitySampler
+    api_token: str = ""  # the dashboard's controls (empty: read-only)
 
 
 def _run_live(
@@ -147,7 +157,7 @@ def _run_live(
             core.start()
         core.export_metrics(registry)
         if view.api_port:
-            api = _start_api(core, view.api_port, console)
+            api = _start_api(core, view.api_port, view.api_token, console)
         deadline = None if view.duration <= 0 else time.monotonic() + view.duration
         finished = core.replay_finished
         if view.quiet:
@@ -185,14 +195,14 @@ def _wait(stop: threading.Event, deadline: float | None, finished: threading.Eve
     return True
 
 
-def _start_api(core: LiveCore, port: int, console: Console) -> ApiServer | None:
+def _start_api(core: LiveCore, port: int, token: str, console: Console) -> ApiServer | None:
     """Serve the dashboard and REST API; a busy port only costs the dashboard.
     (FastAPI is imported here, not at module level: other commands start faster.)"""
     from livecore.api.app import create_app
     from livecore.api.config import ApiConfig
     from livecore.api.server import ApiServer
 
-    config = ApiConfig(port=port)
+    config = ApiConfig(port=port, token=token)
     server = ApiServer(create_app(core.ops, config, core.notices), config.host, config.port)
     try:
         server.start()

@@ -41,6 +41,12 @@ def scheduler(
         "--dead-after",
         help="also call a node dead if its last heartbeat is older (0: key TTL only)",
     ),
+    session_poll: float = typer.Option(
+        _DEFAULTS.session_poll or 0.0,
+        "--session-poll",
+        help="between passes, read the live nodes' sessions this often; a closed one fails its node over at once "
+        "(0: at each pass only)",
+    ),
     default_capacity: int = typer.Option(
         _DEFAULTS.default_capacity, "--default-capacity", help="capacity of nodes that report none"
     ),
@@ -65,6 +71,7 @@ def scheduler(
         load_timeout=load_timeout,
         ack_timeout=ack_timeout,
         dead_after=dead_after or None,
+        session_poll=session_poll or None,
         default_capacity=default_capacity,
         affinity_slack=affinity_slack,
         rebalance_moves=rebalance_moves,

@@ -12,12 +12,13 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
 from livecore.errors import LivecoreError
-from livecore.ports.bus import Producer
+from livecore.ports.bus import BusError, Delivery, Producer
 from livecore.ports.coordination import Coordination
 from livecore.wire import codec, names
 from livecore.wire.messages import CommandAck, ScheduleCommand
@@ -40,6 +41,16 @@ class Command(StrEnum):
 
 
 DEFAULT_PUBLISH_TIMEOUT = 10.0
+
+
+@dataclass(frozen=True, slots=True)
+class Outgoing:
+    """A command to sign and send (``CommandChannel.send_many``)."""
+
+    command: str
+    target_node: str
+    portfolio_id: str | None = None
+    params: dict[str, Any] | None = None
 
 
 class AckTimeout(LivecoreError):
@@ -75,6 +86,25 @@ class CommandChannel:
         """Sign and publish; returns once the bus has it (raises ``BusError`` if not)."""
         signed = self._signer.build(command, target_node, portfolio_id, params)
         self._producer.publish_sync(self._topic, target_node, codec.encode(signed), self._publish_timeout)
+        return signed
+
+    def send_many(self, commands: Sequence[Outgoing]) -> list[ScheduleCommand]:
+        """Sign and publish every command, then wait once for all deliveries (a pass
+        that places many portfolios waits for the broker once, not per command).
+        Raises ``BusError`` if any is not delivered; commands to one node keep their order."""
+        signed = [self._signer.build(c.command, c.target_node, c.portfolio_id, c.params) for c in commands]
+        outcomes: list[Delivery] = []
+        for command in signed:
+            self._producer.publish(self._topic, command.target_node, codec.encode(command), outcomes.append)
+        if not signed:
+            return signed
+        self._producer.flush(self._publish_timeout)
+        failed = [o.error for o in outcomes if o.error is not None]
+        if len(outcomes) < len(signed) or failed:
+            raise BusError(
+                f"{len(signed) - len(outcomes) + len(failed)} of {len(signed)} commands not delivered to "
+                f"{self._topic}: {failed[:1] or 'no delivery report'}"
+            )
         return signed
 
     def ack(self, nonce: str) -> CommandAck | None:

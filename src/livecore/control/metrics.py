@@ -60,6 +60,8 @@ class NodeMetrics(msgspec.Struct, frozen=True, kw_only=True):
     commands_replayed: int | None = None
     workers: int | None = None
     cluster_halted: bool | None = None  # the node has applied the cluster kill switch
+    market_time_ns: int | None = None  # the newest market event timestamp the node decoded
+    session: str | None = None  # token of the node's coordination session (``Coordination.session_states``)
     # market data: records consumed, events routed to a hosted portfolio, their ratio
     # (read amplification, since the node started; None until one is routed) and how
     # many partitions of market.data the node reads now, of how many
@@ -134,8 +136,14 @@ LOOP_FIELDS = frozenset(
 
 
 def parse_int(text: str | None) -> int | None:
+    """An integer field; exact for plain integers (a ns timestamp exceeds a float's
+    53 bits), ``"3.0"`` also read."""
     if text is None:
         return None
+    try:
+        return int(text)
+    except ValueError:
+        pass
     try:
         return int(float(text))
     except (ValueError, OverflowError):

@@ -3,7 +3,8 @@ rules see (``StrategyContext``, ``RiskContext``, ``SizingContext``)."""
 
 from __future__ import annotations
 
-from decimal import Decimal, localcontext
+from collections.abc import Callable
+from decimal import Decimal
 
 from livecore.domain.books import ACCOUNTING, Books
 from livecore.domain.order_book import OrderBook
@@ -11,16 +12,18 @@ from livecore.domain.risk import Proposal
 from livecore.wire.messages import OrderType
 
 ZERO = Decimal(0)
+_LIMIT = OrderType.LIMIT  # an Enum class attribute read is slow on Python 3.11
+_add, _multiply = ACCOUNTING.add, ACCOUNTING.multiply
 
 
 def buy_reservation(
     quantity: Decimal, order_type: OrderType, limit_price: Decimal | None, price: Decimal, buffer: Decimal
 ) -> Decimal:
-    """Cash a buy holds while open: at the limit price, or the last price plus a buffer."""
-    with localcontext(ACCOUNTING):
-        if order_type is OrderType.LIMIT and limit_price is not None:
-            return quantity * limit_price
-        return quantity * price * (1 + buffer)
+    """Cash a buy holds while open: at the limit price, or the last price plus a buffer
+    (exact: the accounting context's methods)."""
+    if order_type is _LIMIT and limit_price is not None:
+        return _multiply(quantity, limit_price)
+    return _multiply(_multiply(quantity, price), _add(1, buffer))
 
 
 class AccountView:
@@ -31,13 +34,13 @@ class AccountView:
         self._orders = orders
         self._allow_short = allow_short
         self.reservation_buffer = reservation_buffer
-        self._event_symbol: str | None = None
-        self._event_previous: Decimal | None = None
-
-    def set_event(self, symbol: str | None, previous: Decimal | None) -> None:
-        """The symbol of the event being handled and its price before that event."""
-        self._event_symbol = symbol
-        self._event_previous = previous
+        # the symbol of the market event being handled and its price before that
+        # event (None outside one); the portfolio sets both around each event
+        self.event_symbol: str | None = None
+        self.event_previous: Decimal | None = None
+        # asked for every signal: the underlying lookups themselves, one call less each
+        self.has_open_order: Callable[[str], bool] = orders.has_open
+        self.last_price: Callable[[str], Decimal | None] = books.last_prices.get
 
     @property
     def cash(self) -> Decimal:
@@ -60,7 +63,8 @@ class AccountView:
         return self._allow_short
 
     def position(self, symbol: str) -> Decimal:
-        return self._books.position_qty(symbol)
+        position = self._books.positions.get(symbol)  # Books.position_qty, one call less per event
+        return position.quantity if position is not None else ZERO
 
     def avg_cost(self, symbol: str) -> Decimal:
         position = self._books.positions.get(symbol)
@@ -70,16 +74,10 @@ class AccountView:
         position = self._books.positions.get(symbol)
         return position.available_to_sell if position is not None else ZERO
 
-    def last_price(self, symbol: str) -> Decimal | None:
-        return self._books.last_prices.get(symbol)
-
     def previous_price(self, symbol: str) -> Decimal | None:
-        if symbol == self._event_symbol:
-            return self._event_previous
+        if symbol == self.event_symbol:
+            return self.event_previous
         return self._books.last_prices.get(symbol)
-
-    def has_open_order(self, symbol: str) -> bool:
-        return self._orders.has_open(symbol)
 
     def open_quantity(self, symbol: str) -> Decimal:
         return self._orders.open_quantity(symbol)

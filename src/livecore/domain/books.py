@@ -23,12 +23,20 @@ from decimal import Context, Decimal, DivisionByZero, InvalidOperation, Overflow
 
 import msgspec
 
+from livecore.wire.enums import members
 from livecore.wire.messages import Side
 
 ZERO = Decimal(0)
+_Side = members(Side)  # cheap member reads (wire.enums)
 QUANTUM = Decimal("1e-12")
 NS_PER_DAY = 86_400 * 1_000_000_000
 ACCOUNTING = Context(prec=80, traps=[InvalidOperation, DivisionByZero, Overflow])
+# The context's own methods: the same exact results as arithmetic inside
+# ``localcontext(ACCOUNTING)``, without entering and leaving a context (which
+# copies it) on paths that run on every event or order.
+_add = ACCOUNTING.add
+_subtract = ACCOUNTING.subtract
+_multiply = ACCOUNTING.multiply
 
 
 def divide(numerator: Decimal, denominator: Decimal) -> Decimal:
@@ -87,14 +95,12 @@ class Books(msgspec.Struct, kw_only=True):
     # --- reservations ---------------------------------------------------------
 
     def reserve_cash(self, amount: Decimal) -> None:
-        with localcontext(ACCOUNTING):
-            self.cash -= amount
-            self.reserved += amount
+        self.cash = _subtract(self.cash, amount)
+        self.reserved = _add(self.reserved, amount)
 
     def release_cash(self, amount: Decimal) -> None:
-        with localcontext(ACCOUNTING):
-            self.reserved -= amount
-            self.cash += amount
+        self.reserved = _subtract(self.reserved, amount)
+        self.cash = _add(self.cash, amount)
 
     def reserve_qty(self, symbol: str, qty: Decimal) -> None:
         position = self.positions.setdefault(symbol, Position())
@@ -112,7 +118,7 @@ class Books(msgspec.Struct, kw_only=True):
     def apply_fill(self, symbol: str, side: Side, qty: Decimal, price: Decimal, commission: Decimal) -> Decimal:
         """Book one execution; return the realized P&L it produced (before commission)."""
         with localcontext(ACCOUNTING):
-            signed = qty if side is Side.BUY else -qty
+            signed = qty if side is _Side.BUY else -qty
             position = self.positions.setdefault(symbol, Position())
             self.cash -= signed * price + commission
             self.commissions += commission
@@ -160,14 +166,18 @@ class Books(msgspec.Struct, kw_only=True):
 
     def equity(self) -> Decimal:
         """Cash, reserved cash and every position at its last price (at cost before
-        a price was seen): ``market_value`` summed, in one context switch."""
-        with localcontext(ACCOUNTING):
-            total = self.cash + self.reserved
-            prices = self.last_prices
-            for symbol, position in self.positions.items():
-                price = prices.get(symbol)
-                total += position.cost if price is None else position.quantity * price
-            return total
+        a price was seen): ``market_value`` summed."""
+        return self.totals()[1]
+
+    def totals(self) -> tuple[Decimal, Decimal]:
+        """``(cash + reserved, equity())`` in one pass: what an equity sample records."""
+        cash = _add(self.cash, self.reserved)
+        total = cash
+        prices = self.last_prices
+        for symbol, position in self.positions.items():
+            price = prices.get(symbol)
+            total = _add(total, position.cost if price is None else _multiply(position.quantity, price))
+        return cash, total
 
     def unrealized_pnl(self) -> Decimal:
         with localcontext(ACCOUNTING):

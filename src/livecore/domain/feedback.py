@@ -20,18 +20,20 @@ confirmed delivery) is applied as if the order had been SUBMITTED.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from decimal import Decimal
 from enum import StrEnum
+
+import msgspec
 
 from livecore.domain.books import Books, divide
 from livecore.domain.order_book import OrderBook
 from livecore.domain.orders import Order, OrderState
 from livecore.domain.strategy import Fill
+from livecore.wire.enums import members
 from livecore.wire.messages import FILL_STATUSES, FeedbackStatus, OrderFeedback
 
 ZERO = Decimal(0)
-S = OrderState
+S = members(OrderState)  # cheap member reads (wire.enums)
 
 
 class FeedbackResult(StrEnum):
@@ -42,13 +44,19 @@ class FeedbackResult(StrEnum):
     IGNORED = "ignored"
 
 
-@dataclass(frozen=True, slots=True)
-class FeedbackOutcome:
-    """What one report did: its result, why, and the fill to hand the strategy if one was booked."""
+_Result, _Status = members(FeedbackResult), members(FeedbackStatus)  # cheap member reads (wire.enums)
+
+
+class FeedbackOutcome(msgspec.Struct, frozen=True):
+    """What one report did: its result, why, and the fill to hand the strategy if one
+    was booked (a struct: one is built per report, and builds faster than a dataclass)."""
 
     result: FeedbackResult
     detail: str = ""
     fill: Fill | None = None
+
+
+_APPLIED = FeedbackOutcome(FeedbackResult.APPLIED)  # the common outcome, built once
 
 
 def release_all(order: Order, books: Books) -> None:
@@ -67,17 +75,17 @@ def apply_feedback(fb: OrderFeedback, book: OrderBook, books: Books) -> Feedback
     if fb.status in FILL_STATUSES:
         assert fb.fill_id is not None
         if book.seen_fill(fb.fill_id) or (order is not None and fb.fill_id in order.fill_ids):
-            return FeedbackOutcome(FeedbackResult.DUPLICATE, f"fill {fb.fill_id} already applied")
+            return FeedbackOutcome(_Result.DUPLICATE, f"fill {fb.fill_id} already applied")
         if order is None:
-            return FeedbackOutcome(FeedbackResult.UNKNOWN_ORDER, f"fill {fb.fill_id} for unknown order")
+            return FeedbackOutcome(_Result.UNKNOWN_ORDER, f"fill {fb.fill_id} for unknown order")
         return _fill(fb, order, book, books)
     if order is None:
-        return FeedbackOutcome(FeedbackResult.UNKNOWN_ORDER, f"{fb.status} for unknown order")
+        return FeedbackOutcome(_Result.UNKNOWN_ORDER, f"{fb.status} for unknown order")
     if fb.venue_order_id and not order.venue_order_id:
         order.venue_order_id = fb.venue_order_id
-    if fb.status is FeedbackStatus.ACCEPTED:
+    if fb.status is _Status.ACCEPTED:
         return _accepted(order, book, fb.ts_ns)
-    if fb.status is FeedbackStatus.REJECTED:
+    if fb.status is _Status.REJECTED:
         return _rejected(order, book, books, fb.reason or "", fb.ts_ns)
     return _cancelled(order, book, books, fb.reason, fb.ts_ns)
 
@@ -91,12 +99,12 @@ def _accepted(order: Order, book: OrderBook, ts_ns: int) -> FeedbackOutcome:
     if order.state is S.SUBMITTED:
         order.to(S.ACCEPTED)
         order.updated_ns = ts_ns
-        return FeedbackOutcome(FeedbackResult.APPLIED)
+        return _APPLIED
     if order.state is S.ACCEPTED:
-        return FeedbackOutcome(FeedbackResult.DUPLICATE, "already accepted")
+        return FeedbackOutcome(_Result.DUPLICATE, "already accepted")
     if order.state is S.REJECTED:
-        return FeedbackOutcome(FeedbackResult.REFUSED, "accepted after rejected")
-    return FeedbackOutcome(FeedbackResult.IGNORED, f"late accepted, order is {order.state}")
+        return FeedbackOutcome(_Result.REFUSED, "accepted after rejected")
+    return FeedbackOutcome(_Result.IGNORED, f"late accepted, order is {order.state}")
 
 
 def _rejected(order: Order, book: OrderBook, books: Books, reason: str, ts_ns: int) -> FeedbackOutcome:
@@ -104,10 +112,10 @@ def _rejected(order: Order, book: OrderBook, books: Books, reason: str, ts_ns: i
         if order.inferred:  # the gateway confirms what was inferred
             order.inferred = False
             order.reason = reason
-            return FeedbackOutcome(FeedbackResult.APPLIED, "inferred rejection confirmed")
-        return FeedbackOutcome(FeedbackResult.DUPLICATE, "already rejected")
+            return FeedbackOutcome(_Result.APPLIED, "inferred rejection confirmed")
+        return FeedbackOutcome(_Result.DUPLICATE, "already rejected")
     if order.filled_qty or order.state in (S.FILLED, S.CANCELLED):
-        return FeedbackOutcome(FeedbackResult.REFUSED, f"rejected after {order.state}")
+        return FeedbackOutcome(_Result.REFUSED, f"rejected after {order.state}")
     if order.state is S.CREATED:
         order.to(S.SUBMITTED)
     order.to(S.REJECTED)
@@ -115,7 +123,7 @@ def _rejected(order: Order, book: OrderBook, books: Books, reason: str, ts_ns: i
     order.updated_ns = ts_ns
     release_all(order, books)
     book.closed(order)
-    return FeedbackOutcome(FeedbackResult.APPLIED)
+    return _APPLIED
 
 
 def _cancelled(order: Order, book: OrderBook, books: Books, reason: str | None, ts_ns: int) -> FeedbackOutcome:
@@ -123,9 +131,9 @@ def _cancelled(order: Order, book: OrderBook, books: Books, reason: str | None, 
         order.revive()
         book.reopened(order)
     if order.state is S.CANCELLED:
-        return FeedbackOutcome(FeedbackResult.DUPLICATE, "already cancelled")
+        return FeedbackOutcome(_Result.DUPLICATE, "already cancelled")
     if order.state in (S.FILLED, S.REJECTED):
-        return FeedbackOutcome(FeedbackResult.IGNORED, f"cancelled after {order.state}")
+        return FeedbackOutcome(_Result.IGNORED, f"cancelled after {order.state}")
     if order.state is S.CREATED:
         order.to(S.SUBMITTED)
     order.to(S.CANCELLED)
@@ -133,7 +141,7 @@ def _cancelled(order: Order, book: OrderBook, books: Books, reason: str | None, 
     order.updated_ns = ts_ns
     release_all(order, books)
     book.closed(order)
-    return FeedbackOutcome(FeedbackResult.APPLIED)
+    return _APPLIED
 
 
 def _fill(fb: OrderFeedback, order: Order, book: OrderBook, books: Books) -> FeedbackOutcome:
@@ -143,7 +151,7 @@ def _fill(fb: OrderFeedback, order: Order, book: OrderBook, books: Books) -> Fee
     if refusal is not None:
         return refusal
     remaining_before = order.remaining
-    done = qty == remaining_before or fb.status is FeedbackStatus.FILLED
+    done = qty == remaining_before or fb.status is _Status.FILLED
     if order.state is S.CREATED:
         order.to(S.SUBMITTED)
     if done:
@@ -171,7 +179,7 @@ def _fill(fb: OrderFeedback, order: Order, book: OrderBook, books: Books) -> Fee
         ts_ns=fb.ts_ns,
         order_done=done,
     )
-    return FeedbackOutcome(FeedbackResult.APPLIED, fill=fill)
+    return FeedbackOutcome(_Result.APPLIED, fill=fill)
 
 
 def _vet_fill(fb: OrderFeedback, order: Order, book: OrderBook) -> FeedbackOutcome | None:
@@ -180,17 +188,17 @@ def _vet_fill(fb: OrderFeedback, order: Order, book: OrderBook) -> FeedbackOutco
     assert fb.fill_qty is not None
     qty = fb.fill_qty
     if fb.symbol and fb.symbol != order.symbol:
-        return FeedbackOutcome(FeedbackResult.REFUSED, f"fill symbol {fb.symbol} != order symbol {order.symbol}")
+        return FeedbackOutcome(_Result.REFUSED, f"fill symbol {fb.symbol} != order symbol {order.symbol}")
     if fb.side is not None and fb.side is not order.side:
-        return FeedbackOutcome(FeedbackResult.REFUSED, f"fill side {fb.side} != order side {order.side}")
+        return FeedbackOutcome(_Result.REFUSED, f"fill side {fb.side} != order side {order.side}")
     if order.state is S.REJECTED and order.inferred:
         order.revive()
         book.reopened(order)
     if order.is_final:
-        return FeedbackOutcome(FeedbackResult.REFUSED, f"fill for a {order.state} order")
+        return FeedbackOutcome(_Result.REFUSED, f"fill for a {order.state} order")
     if order.filled_qty + qty > order.quantity:
         return FeedbackOutcome(
-            FeedbackResult.REFUSED,
+            _Result.REFUSED,
             f"fill {qty} would exceed the order: filled {order.filled_qty} of {order.quantity}",
         )
     return None

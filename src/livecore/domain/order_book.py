@@ -3,6 +3,7 @@ bounded window of fill ids already applied (the de-duplication memory)."""
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from collections.abc import Iterable, Iterator
 from decimal import Decimal
 
@@ -22,8 +23,11 @@ class OrderBook:
         # the same open orders by symbol (same relative order), so the per-event
         # "open order for this symbol?" check does not scan every open order
         self._open_by_symbol: dict[str, dict[str, Order]] = {}
-        self._closed: dict[str, None] = {}  # insertion-ordered set: eviction order
-        self._fill_ids: dict[str, None] = {}  # insertion-ordered set: eviction order
+        # insertion-ordered sets, oldest evicted first: OrderedDicts, because a plain
+        # dict emptied from the front keeps the holes at its front until it resizes,
+        # so finding its oldest key grows with the window
+        self._closed: OrderedDict[str, None] = OrderedDict()
+        self._fill_ids: OrderedDict[str, None] = OrderedDict()
 
     # --- orders ---------------------------------------------------------------
 
@@ -68,8 +72,7 @@ class OrderBook:
         self._drop_open(order.client_order_id)
         self._closed[order.client_order_id] = None
         while len(self._closed) > self.closed_window:
-            oldest = next(iter(self._closed))
-            del self._closed[oldest]
+            oldest, _ = self._closed.popitem(last=False)
             self._orders.pop(oldest, None)
 
     def reopened(self, order: Order) -> None:
@@ -105,7 +108,7 @@ class OrderBook:
     def remember_fill(self, fill_id: str) -> None:
         self._fill_ids[fill_id] = None
         while len(self._fill_ids) > self.fill_id_window:
-            del self._fill_ids[next(iter(self._fill_ids))]
+            self._fill_ids.popitem(last=False)
 
     # --- snapshot -------------------------------------------------------------
 
@@ -119,5 +122,5 @@ class OrderBook:
         for order in self._orders.values():
             if order.is_open:
                 self._set_open(order)
-        self._closed = dict.fromkeys(closed)
-        self._fill_ids = dict.fromkeys(fill_ids)
+        self._closed = OrderedDict.fromkeys(closed)
+        self._fill_ids = OrderedDict.fromkeys(fill_ids)

@@ -20,9 +20,11 @@ from livecore.domain.pipeline import RiskNote
 from livecore.domain.risk import Proposal
 from livecore.domain.snapshot import Counters, PortfolioState
 from livecore.domain.strategy import Signal
+from livecore.wire.enums import members
 from livecore.wire.messages import CancelOrder, NewOrder, Side
 
 ZERO = Decimal(0)
+_State, _Side = members(OrderState), members(Side)  # cheap member reads (wire.enums)
 Request = NewOrder | CancelOrder
 
 
@@ -100,7 +102,7 @@ class OrderEntry:
     def cancel_open(self, symbol: str, ts_ns: int) -> None:
         for order in self.orders.open_for(symbol):
             if order.state in CANCELLABLE_STATES:
-                order.to(OrderState.CANCEL_PENDING)
+                order.to(_State.CANCEL_PENDING)
                 order.updated_ns = ts_ns
                 self.state.outbox.append(
                     CancelOrder(
@@ -146,11 +148,11 @@ class OrderEntry:
             limit_price=request.limit_price,
             time_in_force=request.time_in_force,
             created_ns=request.created_ns,
-            state=OrderState.SUBMITTED,
+            state=_State.SUBMITTED,
             updated_ns=request.created_ns,
         )
         price = request.limit_price or self.books.last_prices.get(request.symbol)
-        if price is not None or order.side is Side.SELL:
+        if price is not None or order.side is _Side.SELL:
             self._reserve(order, price or ZERO)
         self.orders.add(order)
         self.state.seq = max(self.state.seq, seq)
@@ -159,7 +161,7 @@ class OrderEntry:
         return order
 
     def _reserve(self, order: Order, price: Decimal) -> None:
-        if order.side is Side.BUY:
+        if order.side is _Side.BUY:
             amount = buy_reservation(
                 order.quantity, order.order_type, order.limit_price, price, self.reservation_buffer
             )

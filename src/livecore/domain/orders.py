@@ -20,6 +20,7 @@ from enum import StrEnum
 import msgspec
 
 from livecore.domain.errors import IllegalTransition
+from livecore.wire.enums import members
 from livecore.wire.messages import NewOrder, OrderType, Side, TimeInForce
 
 ZERO = Decimal(0)
@@ -37,6 +38,7 @@ class OrderState(StrEnum):
 
 
 S = OrderState
+_State, _Side = members(OrderState), members(Side)  # cheap member reads (wire.enums)
 FINAL_STATES = frozenset({S.FILLED, S.REJECTED, S.CANCELLED})
 CANCELLABLE_STATES = frozenset({S.SUBMITTED, S.ACCEPTED, S.PARTIALLY_FILLED})
 
@@ -96,7 +98,7 @@ class Order(msgspec.Struct, kw_only=True):
 
     @property
     def signed_remaining(self) -> Decimal:
-        return self.remaining if self.side is Side.BUY else -self.remaining
+        return self.remaining if self.side is _Side.BUY else -self.remaining
 
     def can(self, new: OrderState) -> bool:
         return new in TRANSITIONS[self.state]
@@ -110,15 +112,15 @@ class Order(msgspec.Struct, kw_only=True):
 
     def infer_rejected(self, reason: str) -> None:
         """Resolve an order locally as rejected (revivable by a later gateway report)."""
-        self.to(OrderState.REJECTED)
+        self.to(_State.REJECTED)
         self.reason = reason
         self.inferred = True
 
     def revive(self) -> None:
         """Undo an inferred rejection because the gateway reported the order after all."""
-        if not (self.state is OrderState.REJECTED and self.inferred):
-            raise IllegalTransition(self.client_order_id, self.state.value, OrderState.SUBMITTED.value)
-        self.state = OrderState.SUBMITTED
+        if not (self.state is _State.REJECTED and self.inferred):
+            raise IllegalTransition(self.client_order_id, self.state.value, _State.SUBMITTED.value)
+        self.state = _State.SUBMITTED
         self.inferred = False
         self.reason = None
 

@@ -109,6 +109,8 @@ class Param(Generic[T]):
     def __get__(self, obj: object, objtype: type | None = None) -> T: ...
 
     def __get__(self, obj: object | None, objtype: type | None = None) -> Param[T] | T:
+        """The class attribute is the declaration; an instance normally reads its
+        value from its own attribute (``Configurable.__init__``), this is the fallback."""
         if obj is None:
             return self
         value: T = obj._param_values[self.name]  # type: ignore[attr-defined]
@@ -135,6 +137,13 @@ class Configurable:
 
     def __init__(self, **params: Any) -> None:
         self._param_values = self.validate_params(params)
+        # each value also as an instance attribute, which shadows its (non-data)
+        # ``Param`` descriptor: a strategy reads its parameters on every event, and a
+        # plain attribute read costs a fraction of a descriptor call. Set one by one:
+        # ``vars(self).update`` would turn the instance's inline attribute values into
+        # a dict, and CPython then reads every attribute of it the slow way.
+        for name, value in self._param_values.items():
+            setattr(self, name, value)
 
     @classmethod
     def validate_params(cls, raw: Mapping[str, Any]) -> dict[str, Any]:

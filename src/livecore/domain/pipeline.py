@@ -25,6 +25,11 @@ from livecore.domain.strategy import Direction, Signal
 from livecore.wire.messages import OrderType, Side
 
 ZERO = Decimal(0)
+# Enum members bound once: on Python 3.11 every ``Direction.LONG`` goes through
+# ``EnumType.__getattr__``, and these are read for every signal
+_LONG, _SHORT, _FLAT = Direction.LONG, Direction.SHORT, Direction.FLAT
+_BUY, _SELL = Side.BUY, Side.SELL
+_MARKET, _LIMIT = OrderType.MARKET, OrderType.LIMIT
 
 
 class ComponentError(Exception):
@@ -90,42 +95,59 @@ class Pipeline:
         return None
 
     def run(self, signals: Sequence[Signal], ts_ns: int, account: PipelineAccount, sink: OrderSink) -> None:
+        """Each signal in turn. The checks up to the target run inline: most signals
+        repeat a level the position already meets, and stop there."""
         for signal in signals:
-            self._one(signal, ts_ns, account, sink)
+            symbol = signal.symbol
+            if signal.cancel:
+                sink.cancel_open(symbol, ts_ns)
+                continue
+            force = signal.force
+            if not force and account.has_open_order(symbol):
+                sink.suppress(signal)
+                continue
+            limit = signal.limit_price
+            price = limit if limit is not None else account.last_price(symbol)
+            if price is None:
+                sink.note(_note(ts_ns, symbol, "pipeline", ZERO, ZERO, "no price seen for the symbol yet"))
+                continue
+            current = account.position(symbol)
+            if force:
+                current += account.open_quantity(symbol)
+            target = signal.target_qty
+            if target is None:  # a direction
+                direction = signal.direction
+                if direction is _FLAT:
+                    if not current:
+                        continue
+                    target = ZERO
+                elif (direction is _LONG and current > 0) or (direction is _SHORT and current < 0):
+                    continue
+                else:
+                    target = self._sized(signal, price, account)
+            if target == current:
+                continue
+            if self.reduce_only:  # the cluster kill switch: only toward zero
+                reduced = toward_zero(current, target)
+                if reduced is None:
+                    sink.note(_note(ts_ns, symbol, REDUCE_ONLY, abs(target - current), ZERO, REDUCE_ONLY_WHY))
+                    continue
+                target = reduced
+            self._order(signal, price, target - current, ts_ns, account, sink)
 
-    def _one(self, signal: Signal, ts_ns: int, account: PipelineAccount, sink: OrderSink) -> None:
-        symbol = signal.symbol
-        if signal.cancel:
-            sink.cancel_open(symbol, ts_ns)
-            return
-        if not signal.force and account.has_open_order(symbol):
-            sink.suppress(signal)
-            return
-        price = signal.limit_price if signal.limit_price is not None else account.last_price(symbol)
-        if price is None:
-            sink.note(_note(ts_ns, symbol, "pipeline", ZERO, ZERO, "no price seen for the symbol yet"))
-            return
-        current = account.position(symbol)
-        if signal.force:
-            current += account.open_quantity(symbol)
-        target = self._target(signal, current, price, account)
-        if target is None or target == current:
-            return
-        if self.reduce_only:
-            reduced = toward_zero(current, target)
-            if reduced is None:
-                sink.note(_note(ts_ns, symbol, REDUCE_ONLY, abs(target - current), ZERO, REDUCE_ONLY_WHY))
-                return
-            target = reduced
-        delta = target - current
+    def _order(
+        self, signal: Signal, price: Decimal, delta: Decimal, ts_ns: int, account: PipelineAccount, sink: OrderSink
+    ) -> None:
+        """The order that moves the position by ``delta``, shrunk or vetoed by the rules."""
+        symbol, limit = signal.symbol, signal.limit_price
         proposal = Proposal(
             symbol=symbol,
-            side=Side.BUY if delta > 0 else Side.SELL,
+            side=_BUY if delta > 0 else _SELL,
             quantity=abs(delta),
             price=price,
             lot_size=self.sizer.lot_size,
-            order_type=OrderType.LIMIT if signal.limit_price is not None else OrderType.MARKET,
-            limit_price=signal.limit_price,
+            order_type=_LIMIT if limit is not None else _MARKET,
+            limit_price=limit,
             reason=signal.reason,
         )
         for rule in self.rules:
@@ -142,21 +164,13 @@ class Pipeline:
             proposal = proposal.with_quantity(allowed)
         sink.place(proposal, ts_ns)
 
-    def _target(self, signal: Signal, current: Decimal, price: Decimal, account: RiskContext) -> Decimal | None:
-        """The signed position the signal asks for, or None when nothing is to be done."""
-        if signal.target_qty is not None:
-            return signal.target_qty
-        if signal.direction is Direction.FLAT:
-            return ZERO if current else None
-        if signal.direction is Direction.LONG and current > 0:
-            return None
-        if signal.direction is Direction.SHORT and current < 0:
-            return None
+    def _sized(self, signal: Signal, price: Decimal, account: RiskContext) -> Decimal:
+        """The signed position a long or short signal asks for, by the sizer."""
         try:
             size = self.sizer.target_quantity(signal.symbol, price, account)
         except Exception as exc:
             raise ComponentError("sizer", exc) from exc
-        return size if signal.direction is Direction.LONG else -size
+        return size if signal.direction is _LONG else -size
 
 
 REDUCE_ONLY = "cluster_halt"

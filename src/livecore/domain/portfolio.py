@@ -26,13 +26,15 @@ from livecore.domain.snapshot import Counters, PortfolioState, decode_state, enc
 from livecore.domain.spec import PortfolioSpec
 from livecore.domain.strategy import Signal, Strategy
 from livecore.domain.strategy_lifecycle import build_strategy, carried_state, saved_state, start_strategy
-from livecore.domain.view import PortfolioView, build_view
+from livecore.domain.view import EquitySample, PortfolioView, build_view, equity_sample
+from livecore.wire.enums import members
 from livecore.wire.messages import Bar, CancelOrder, NewOrder, OrderFeedback, Side, Tick
 
 __all__ = ["FeedbackResult", "Portfolio", "ReconcileReport"]
 
 FLATTEN_REASON = "cluster halt: flatten"
 MAX_FLATTEN_TRIES = 3  # closing orders per symbol that may end without a fill before it stops trying
+_Result, _State = members(FeedbackResult), members(OrderState)  # cheap member reads (wire.enums)
 
 
 class Portfolio:
@@ -184,7 +186,8 @@ class Portfolio:
 
     @property
     def books(self) -> Books:
-        """The live books (read them; do not mutate)."""
+        """The live books (read them; do not mutate): one object for the portfolio's
+        lifetime (a restore builds a new portfolio)."""
         return self._books
 
     @property
@@ -236,12 +239,15 @@ class Portfolio:
     def on_market(self, event: Tick | Bar) -> None:
         """Mark the price, then (unless faulted) run strategy -> sizer -> risk -> orders."""
         symbol = event.symbol
-        previous = self._books.mark(symbol, event.price, event.ts_ns)
+        is_bar = isinstance(event, Bar)
+        # a bar's price is its close (``Bar.price``, read here without the property call)
+        price = event.close if is_bar else event.price  # type: ignore[union-attr]
+        previous = self._books.mark(symbol, price, event.ts_ns)
         self._counters.events += 1
         if self._fault is not None:
             return
         account = self._account
-        account.set_event(symbol, previous)
+        account.event_symbol, account.event_previous = symbol, previous
         try:
             if self._halt is None and self._pipeline.halting:
                 self._halt = self._pipeline.halt_reason(account)
@@ -251,25 +257,26 @@ class Portfolio:
             strategy = self._strategy
             if symbol not in strategy.symbols:
                 return
-            is_bar = isinstance(event, Bar)
             try:
                 raw = strategy.on_bar(event) if is_bar else strategy.on_tick(event)  # type: ignore[arg-type]
                 signals = list(raw) if raw is not None else []
             except Exception as exc:
                 self._set_fault("strategy.on_bar" if is_bar else "strategy.on_tick", exc)
                 return
-            if signals or strategy.symbols is not self._universe_seen:
-                self._after_strategy(signals, event.ts_ns)
+            if strategy.symbols is not self._universe_seen:
+                self._universe_moved()
+            if signals:
+                self._place(signals, event.ts_ns)
         except ComponentError as exc:
             self._set_fault(exc.where, exc.error)
         finally:
-            account.set_event(None, None)
+            account.event_symbol = account.event_previous = None
 
     def on_feedback(self, fb: OrderFeedback) -> FeedbackResult:
         """Apply an execution report (fills apply even when faulted, halted or paused)."""
         if fb.portfolio_id != self._spec.id:
             self._counters.ignored += 1
-            return FeedbackResult.IGNORED
+            return _Result.IGNORED
         outcome = self._apply(fb)
         if outcome.fill is not None and self._flatten:
             self._flatten_tries.pop(outcome.fill.symbol, None)  # the position moved: try again
@@ -289,15 +296,15 @@ class Portfolio:
     def _apply(self, fb: OrderFeedback) -> FeedbackOutcome:
         outcome = apply_feedback(fb, self._orders, self._books)
         c = self._counters
-        if outcome.result is FeedbackResult.APPLIED:
+        if outcome.result is _Result.APPLIED:
             if outcome.fill is not None:
                 c.fills += 1
             self._refresh_symbols()
-        elif outcome.result is FeedbackResult.DUPLICATE:
+        elif outcome.result is _Result.DUPLICATE:
             c.duplicates += 1
-        elif outcome.result is FeedbackResult.UNKNOWN_ORDER:
+        elif outcome.result is _Result.UNKNOWN_ORDER:
             c.unknown += 1
-        elif outcome.result is FeedbackResult.REFUSED:
+        elif outcome.result is _Result.REFUSED:
             c.refused += 1
             self._feedback_problem = f"{fb.client_order_id}: {outcome.detail}"
         else:
@@ -306,16 +313,24 @@ class Portfolio:
 
     def _after_strategy(self, signals: list[Signal], ts_ns: int) -> None:
         if self._strategy.symbols is not self._universe_seen:
-            self._universe_seen = self._strategy.symbols
-            self._refresh_symbols()
-        if not signals:
-            return
+            self._universe_moved()
+        if signals:
+            self._place(signals, ts_ns)
+
+    def _universe_moved(self) -> None:
+        """The strategy changed its universe: route by the new one."""
+        self._universe_seen = self._strategy.symbols
+        self._refresh_symbols()
+
+    def _place(self, signals: list[Signal], ts_ns: int) -> None:
+        """Signals -> sizer -> risk -> orders, unless trading is paused or halted."""
         if not self._trading_enabled or self._halt is not None:
             self._counters.suppressed += len(signals)
             return
-        placed = self._entry.state.seq
-        self._pipeline.run(signals, ts_ns, self._account, self._entry)
-        if self._entry.state.seq != placed:
+        entry = self._entry
+        placed = entry.state.seq
+        self._pipeline.run(signals, ts_ns, self._account, entry)
+        if entry.state.seq != placed:
             self._refresh_symbols()
 
     def _set_fault(self, where: str, exc: BaseException) -> None:
@@ -325,7 +340,11 @@ class Portfolio:
         self._fault_detail = "".join(traceback.format_exception(exc)[-20:])
 
     def _routing_symbols(self) -> frozenset[str]:
-        return self._strategy.symbols | self._books.positions.keys() | self._orders.open_symbols()
+        universe = self._strategy.symbols
+        held, working = self._books.positions.keys(), self._orders.open_symbols()
+        if held <= universe and working <= universe:  # the usual case, checked after every order and report
+            return universe
+        return universe | held | working
 
     def _refresh_symbols(self) -> None:
         symbols = self._routing_symbols()
@@ -334,6 +353,11 @@ class Portfolio:
             self._universe_version += 1
 
     # --- outbox -------------------------------------------------------------------
+
+    @property
+    def has_requests(self) -> bool:
+        """Whether ``drain_outbox`` has anything to hand over (most events create nothing)."""
+        return bool(self._entry.state.outbox)
 
     def drain_outbox(self) -> list[NewOrder | CancelOrder]:
         """Requests created since the last drain (their orders are already recorded)."""
@@ -344,8 +368,8 @@ class Portfolio:
         and a confirmation for an order no longer held (closed and forgotten) is ignored:
         it carries no fact the books need."""
         order = self._orders.get(client_order_id)
-        if order is not None and order.state is OrderState.CREATED:
-            order.to(OrderState.SUBMITTED)
+        if order is not None and order.state is _State.CREATED:
+            order.to(_State.SUBMITTED)
 
     # --- snapshot / reconcile / reload ----------------------------------------------
 
@@ -439,3 +463,7 @@ class Portfolio:
             universe_version=self._universe_version,
             feedback_problem=self._feedback_problem,
         )
+
+    def equity_sample(self) -> EquitySample:
+        """Equity, cash and P&L now: a point of the equity curve, cheaper than ``view``."""
+        return equity_sample(self._books, self._epoch)

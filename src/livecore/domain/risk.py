@@ -10,26 +10,29 @@ kill switch.
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal, localcontext
 from typing import Any, ClassVar, Protocol
+
+import msgspec
 
 from livecore.domain.books import ACCOUNTING, divide
 from livecore.domain.errors import ParamError
 from livecore.domain.params import Configurable, Param
 from livecore.domain.sizers import round_lot
 from livecore.wire.bounds import MAX_QUANTITY, check_price, check_quantity
+from livecore.wire.enums import members
 from livecore.wire.messages import OrderType, Side
 
 ZERO = Decimal(0)
 HUNDRED = Decimal(100)
+_Side = members(Side)  # cheap member reads (wire.enums)
 
 
-@dataclass(frozen=True, slots=True)
-class Proposal:
-    """An order the pipeline wants to place, before risk checks."""
+class Proposal(msgspec.Struct, frozen=True):
+    """An order the pipeline wants to place, before risk checks (a frozen struct,
+    like ``Signal``: one is built per order)."""
 
     symbol: str
     side: Side
@@ -42,10 +45,10 @@ class Proposal:
 
     @property
     def signed_quantity(self) -> Decimal:
-        return self.quantity if self.side is Side.BUY else -self.quantity
+        return self.quantity if self.side is _Side.BUY else -self.quantity
 
     def with_quantity(self, quantity: Decimal) -> Proposal:
-        return dataclasses.replace(self, quantity=quantity)
+        return msgspec.structs.replace(self, quantity=quantity)
 
 
 @dataclass(frozen=True, slots=True)
@@ -175,7 +178,7 @@ class NoShort(RiskRule):
     name = "no_short"
 
     def check(self, proposal: Proposal, ctx: RiskContext) -> Decision | None:
-        if proposal.side is not Side.SELL:
+        if proposal.side is not _Side.SELL:
             return None
         available = ctx.available_to_sell(proposal.symbol)
         if proposal.quantity <= available:
@@ -211,7 +214,7 @@ class CashCheck(RiskRule):
     name = "cash"
 
     def check(self, proposal: Proposal, ctx: RiskContext) -> Decision | None:
-        if proposal.side is not Side.BUY:
+        if proposal.side is not _Side.BUY:
             return None
         needed = ctx.buy_reservation(proposal.quantity, proposal)
         if needed <= ctx.cash:

@@ -7,21 +7,21 @@ down to a multiple of ``lot_size``.
 
 from __future__ import annotations
 
-from decimal import Decimal, localcontext
+from decimal import Decimal
 from typing import Protocol
 
 from livecore.domain.books import ACCOUNTING, divide
 from livecore.domain.params import Configurable, Param
 
 ZERO = Decimal(0)
+_divide_int, _multiply = ACCOUNTING.divide_int, ACCOUNTING.multiply  # no context switch per order
 
 
 def round_lot(quantity: Decimal, lot_size: Decimal) -> Decimal:
     """``quantity`` rounded toward zero to a multiple of ``lot_size``, exactly (in the
     books' wide context: the default 28 digits raise DivisionImpossible on large
     quotients such as 1E+18 // 1E-12)."""
-    with localcontext(ACCOUNTING):
-        return (quantity // lot_size) * lot_size
+    return _multiply(_divide_int(quantity, lot_size), lot_size)  # ``//`` and ``*`` in that context
 
 
 class SizingContext(Protocol):

@@ -23,12 +23,14 @@ values come back as strings, convert them in ``restore``.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
 from decimal import Decimal
 from enum import StrEnum
 from typing import Any, ClassVar, Protocol
 
+import msgspec
+
 from livecore.domain.params import Configurable
+from livecore.wire.enums import members
 from livecore.wire.messages import Bar, Side, Tick, TimeInForce
 
 
@@ -38,9 +40,14 @@ class Direction(StrEnum):
     SHORT = "short"
 
 
-@dataclass(frozen=True, slots=True)
-class Signal:
-    """What a strategy wants for one symbol. Build it with the class methods."""
+_Direction = members(Direction)  # cheap member reads (wire.enums)
+
+
+class Signal(msgspec.Struct, frozen=True):
+    """What a strategy wants for one symbol. Build it with the class methods.
+
+    A frozen struct rather than a dataclass: strategies build one on most events,
+    and a struct builds in C, an order of magnitude faster."""
 
     symbol: str
     direction: Direction | None = None
@@ -60,15 +67,15 @@ class Signal:
 
     @classmethod
     def long(cls, symbol: str, *, reason: str = "", limit_price: Decimal | None = None) -> Signal:
-        return _build(cls, symbol, Direction.LONG, None, False, limit_price, False, reason)
+        return cls(symbol, _Direction.LONG, limit_price=limit_price, reason=reason)
 
     @classmethod
     def short(cls, symbol: str, *, reason: str = "", limit_price: Decimal | None = None) -> Signal:
-        return _build(cls, symbol, Direction.SHORT, None, False, limit_price, False, reason)
+        return cls(symbol, _Direction.SHORT, limit_price=limit_price, reason=reason)
 
     @classmethod
     def flat(cls, symbol: str, *, reason: str = "", limit_price: Decimal | None = None) -> Signal:
-        return _build(cls, symbol, Direction.FLAT, None, False, limit_price, False, reason)
+        return cls(symbol, _Direction.FLAT, limit_price=limit_price, reason=reason)
 
     @classmethod
     def target(
@@ -81,64 +88,20 @@ class Signal:
         force: bool = False,
     ) -> Signal:
         """An explicit signed target position (the sizer is not consulted)."""
-        return _build(cls, symbol, None, quantity, False, limit_price, force, reason)
+        return cls(symbol, target_qty=quantity, limit_price=limit_price, force=force, reason=reason)
 
     @classmethod
     def cancel_open(cls, symbol: str, *, reason: str = "") -> Signal:
         """Cancel this portfolio's open orders for ``symbol`` (those the gateway has)."""
-        return _build(cls, symbol, None, None, True, None, False, reason)
-
-
-# The slot setters of Signal: a strategy builds a signal on most events, and the
-# frozen dataclass's generated __init__ (object.__setattr__ per field) costs about
-# three times as much as setting the slots directly.
-_SET_SIGNAL = tuple(
-    getattr(Signal, name).__set__
-    for name in ("symbol", "direction", "target_qty", "cancel", "limit_price", "time_in_force", "force", "reason")
-)
-
-
-def _build(
-    cls: type[Signal],
-    symbol: str,
-    direction: Direction | None,
-    target_qty: Decimal | None,
-    cancel: bool,
-    limit_price: Decimal | None,
-    force: bool,
-    reason: str,
-) -> Signal:
-    """``cls(...)`` with these fields, validated by the same ``__post_init__``."""
-    if cls is not Signal:  # a subclass may have fields of its own
-        return cls(
-            symbol,
-            direction=direction,
-            target_qty=target_qty,
-            cancel=cancel,
-            limit_price=limit_price,
-            force=force,
-            reason=reason,
-        )
-    signal = object.__new__(Signal)
-    s_symbol, s_direction, s_target, s_cancel, s_limit, s_tif, s_force, s_reason = _SET_SIGNAL
-    s_symbol(signal, symbol)
-    s_direction(signal, direction)
-    s_target(signal, target_qty)
-    s_cancel(signal, cancel)
-    s_limit(signal, limit_price)
-    s_tif(signal, TimeInForce.GTC)
-    s_force(signal, force)
-    s_reason(signal, reason)
-    signal.__post_init__()
-    return signal
+        return cls(symbol, cancel=True, reason=reason)
 
 
 Signals = Iterable[Signal] | None
 
 
-@dataclass(frozen=True, slots=True)
-class Fill:
-    """One execution of one of the portfolio's orders, as shown to ``on_fill``."""
+class Fill(msgspec.Struct, frozen=True):
+    """One execution of one of the portfolio's orders, as shown to ``on_fill`` (a
+    frozen struct, like ``Signal``: one is built per fill)."""
 
     client_order_id: str
     fill_id: str

@@ -71,6 +71,26 @@ class PortfolioView(msgspec.Struct, frozen=True, kw_only=True):
     feedback_problem: str | None  # the last refused execution report, if any
 
 
+class EquitySample(msgspec.Struct, frozen=True, kw_only=True):
+    """The money figures of one point of the equity curve (the node adds when and where)."""
+
+    epoch: int
+    equity: Decimal
+    cash: Decimal
+    realized_pnl: Decimal
+    unrealized_pnl: Decimal
+
+
+def equity_sample(books: Books, epoch: int) -> EquitySample:
+    return EquitySample(
+        epoch=epoch,
+        equity=books.equity(),
+        cash=books.cash,
+        realized_pnl=books.realized_pnl,
+        unrealized_pnl=books.unrealized_pnl(),
+    )
+
+
 def build_view(
     *,
     spec: PortfolioSpec,

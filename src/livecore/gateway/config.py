@@ -48,7 +48,7 @@ class GatewayConfig:
     # cancels and DAY orders is the latest market event seen, not the wall clock
     event_time: bool = False
     # how often the cluster kill switch's state is read (control/halt.py)
-    halt_poll_s: float = 0.5
+    halt_poll_s: float = 0.1
     component: str = "gateway"
     # a record whose handling raises: tries before it is dead-lettered, backoff between tries
     record_retry: RetryPolicy = field(default_factory=RetryPolicy)

@@ -28,7 +28,6 @@ from decimal import (
     DivisionByZero,
     InvalidOperation,
     Overflow,
-    localcontext,
 )
 
 from livecore.checks import require
@@ -38,6 +37,10 @@ from livecore.wire.messages import Side
 _BPS = Decimal(10_000)
 ZERO = Decimal(0)
 PRICING = Context(prec=80, traps=[InvalidOperation, DivisionByZero, Overflow])
+# its methods compute as arithmetic inside ``localcontext(PRICING)`` does, without
+# entering a context (which copies it) for every fill
+_add, _subtract, _multiply, _divide = PRICING.add, PRICING.subtract, PRICING.multiply, PRICING.divide
+_BUY = Side.BUY  # an Enum class attribute read is slow on Python 3.11
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,18 +79,18 @@ class CostModel:
 
     def slipped_price(self, price: Decimal, side: Side) -> Decimal:
         """``price`` moved by the slippage against ``side`` and quantised against it."""
-        with localcontext(PRICING):
-            if side is Side.BUY:
-                raw = price * (1 + self.slippage_bps / _BPS)
-                return raw.quantize(self.price_quantum, rounding=ROUND_CEILING)
-            raw = price * (1 - self.slippage_bps / _BPS)
-            slipped = raw.quantize(self.price_quantum, rounding=ROUND_FLOOR)
-            return slipped if slipped > 0 else self.price_quantum
+        slippage = _divide(self.slippage_bps, _BPS)
+        if side is _BUY:
+            raw = _multiply(price, _add(1, slippage))
+            return raw.quantize(self.price_quantum, rounding=ROUND_CEILING, context=PRICING)
+        raw = _multiply(price, _subtract(1, slippage))
+        slipped = raw.quantize(self.price_quantum, rounding=ROUND_FLOOR, context=PRICING)
+        return slipped if slipped > 0 else self.price_quantum
 
     def total_commission(self, filled_qty: Decimal, filled_value: Decimal) -> Decimal:
         """Commission owed for an order that has filled ``filled_qty`` for ``filled_value``."""
         if filled_qty <= 0:
             return ZERO
-        with localcontext(PRICING):
-            raw = self.commission_per_share * filled_qty + self.commission_bps * filled_value / _BPS
-            return max(raw, self.commission_min).quantize(self.commission_quantum, rounding=ROUND_HALF_UP)
+        per_share = _multiply(self.commission_per_share, filled_qty)
+        raw = _add(per_share, _divide(_multiply(self.commission_bps, filled_value), _BPS))
+        return max(raw, self.commission_min).quantize(self.commission_quantum, rounding=ROUND_HALF_UP, context=PRICING)

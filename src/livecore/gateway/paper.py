@@ -33,10 +33,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from decimal import ROUND_FLOOR, Decimal, localcontext
 
+import msgspec
+
 from livecore.checks import require
 from livecore.gateway.broker import BrokerAdapter, ExecutionReport
 from livecore.gateway.costs import PRICING, ZERO, CostModel
 from livecore.wire.bounds import MAX_AMOUNT, MAX_ID_LENGTH, MAX_ORDER_ID_LENGTH, MAX_PRICE, MAX_SCALE
+from livecore.wire.enums import members
 from livecore.wire.messages import (
     FILL_STATUSES,
     Bar,
@@ -52,6 +55,8 @@ from livecore.wire.messages import (
 _NS_PER_DAY = 86_400 * 1_000_000_000
 # the cancel reason of an order still working when a finite replay or a backtest ends
 END_OF_DATA = "end_of_data"
+_Status, _TimeInForce = members(FeedbackStatus), members(TimeInForce)  # cheap member reads (wire.enums)
+_OrderType, _Side = members(OrderType), members(Side)
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,9 +87,8 @@ class PaperSettings:
         require(len(self.venue) <= longest, self, "venue", f"must have at most {longest} characters")
 
 
-@dataclass(slots=True)
-class _Working:
-    """An open order and what it has filled so far."""
+class _Working(msgspec.Struct):
+    """An open order and what it has filled so far (a struct: one per order, cheap to build)."""
 
     order: NewOrder
     arrived_day: int
@@ -118,10 +122,10 @@ class PaperBroker(BrokerAdapter):
 
     def submit(self, order: NewOrder, now_ns: int) -> None:
         if order.client_order_id in self._working:
-            self._report(order, FeedbackStatus.REJECTED, now_ns, reason="duplicate_client_order_id")
+            self._report(order, _Status.REJECTED, now_ns, reason="duplicate_client_order_id")
             return
         self._add(_Working(order=order, arrived_day=now_ns // _NS_PER_DAY))
-        self._report(order, FeedbackStatus.ACCEPTED, now_ns)
+        self._report(order, _Status.ACCEPTED, now_ns)
 
     def cancel(self, client_order_id: str, now_ns: int, reason: str | None = None) -> bool:
         working = self._working.get(client_order_id)
@@ -142,7 +146,7 @@ class PaperBroker(BrokerAdapter):
             self._restore(order, history)
 
     def _restore(self, order: NewOrder, history: Sequence[OrderFeedback]) -> None:
-        arrived = next((fb.ts_ns for fb in history if fb.status is FeedbackStatus.ACCEPTED), 0)
+        arrived = next((fb.ts_ns for fb in history if fb.status is _Status.ACCEPTED), 0)
         working = _Working(order=order, arrived_day=arrived // _NS_PER_DAY)
         seen: set[str] = set()
         for fb in history:
@@ -165,6 +169,11 @@ class PaperBroker(BrokerAdapter):
         book = self._working if symbol is None else self._by_symbol.get(symbol, {})
         return [w.order for w in book.values()]
 
+    def has_open(self, symbol: str) -> bool:
+        """Whether an order of ``symbol`` is working: only then can an event of that
+        symbol fill or expire anything (a backtest skips ``on_market`` otherwise)."""
+        return symbol in self._by_symbol
+
     def drain_reports(self) -> list[ExecutionReport]:
         reports, self._reports = self._reports, []
         return reports
@@ -181,7 +190,7 @@ class PaperBroker(BrokerAdapter):
         day = event.ts_ns // _NS_PER_DAY
         for working in list(book.values()):
             order = working.order
-            if order.time_in_force is TimeInForce.DAY and day > working.arrived_day:
+            if order.time_in_force is _TimeInForce.DAY and day > working.arrived_day:
                 self._close(working, event.ts_ns, "day_expired")
                 continue
             price = self._fill_price(order, event)
@@ -194,7 +203,7 @@ class PaperBroker(BrokerAdapter):
                     budget -= qty
                 self._fill(working, qty, price, event.ts_ns)
             still_open = order.client_order_id in self._working  # a refused fill closed it
-            if order.time_in_force is TimeInForce.IOC and working.remaining > 0 and still_open:
+            if order.time_in_force is _TimeInForce.IOC and working.remaining > 0 and still_open:
                 self._close(working, event.ts_ns, "ioc_unfilled")
 
     # --- matching ---------------------------------------------------------------
@@ -211,11 +220,11 @@ class PaperBroker(BrokerAdapter):
         """The price ``order`` fills at on ``event``, or None if it does not fill."""
         reference = event.open if isinstance(event, Bar) else event.price
         slipped = self._costs.slipped_price(reference, order.side)
-        if order.order_type is OrderType.MARKET:
+        if order.order_type is _OrderType.MARKET:
             return slipped
         limit = order.limit_price
         assert limit is not None  # a limit order always has one (checked by NewOrder)
-        if order.side is Side.BUY:
+        if order.side is _Side.BUY:
             if reference <= limit:
                 return min(slipped, limit)
             if isinstance(event, Bar) and event.low <= limit:
@@ -258,7 +267,7 @@ class PaperBroker(BrokerAdapter):
             self._remove(working)
         self._report(
             working.order,
-            FeedbackStatus.FILLED if done else FeedbackStatus.PARTIALLY_FILLED,
+            _Status.FILLED if done else _Status.PARTIALLY_FILLED,
             ts_ns,
             fill_id=fill_id(working.order.client_order_id, working.fills),
             fill_qty=qty,
@@ -269,7 +278,7 @@ class PaperBroker(BrokerAdapter):
 
     def _close(self, working: _Working, ts_ns: int, reason: str) -> None:
         self._remove(working)
-        self._report(working.order, FeedbackStatus.CANCELLED, ts_ns, cumulative_qty=working.filled, reason=reason)
+        self._report(working.order, _Status.CANCELLED, ts_ns, cumulative_qty=working.filled, reason=reason)
 
     def _report(
         self,
@@ -284,7 +293,7 @@ class PaperBroker(BrokerAdapter):
         commission: Decimal = ZERO,
         reason: str | None = None,
     ) -> None:
-        if status is not FeedbackStatus.REJECTED or reason != "duplicate_client_order_id":
+        if status is not _Status.REJECTED or reason != "duplicate_client_order_id":
             self._last[order.client_order_id] = status
         self._reports.append(
             OrderFeedback(

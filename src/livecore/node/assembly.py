@@ -93,6 +93,8 @@ class NodeParts:
         self.pool = WorkerPool(name=f"portfolio_worker_{s.node_id}", workers=cfg.workers, batch=cfg.worker_batch)
         self.halt = ClusterHaltSwitch(coord=s.coord, processors=self.portfolios.processors)
         self.dead_letters = DeadLetters(topics=s.topics, component=f"node:{s.node_id}", producer=producer)
+        # in event time the node's "now" is the latest event it has seen
+        self.event_clock = EventClock() if cfg.event_time else None
         if market_gate is not None and not cfg.event_time:
             raise ConfigError("a market gate paces event time: it needs NodeConfig.event_time")
         self.market = MarketAssignment(
@@ -135,6 +137,7 @@ class NodeParts:
             pool=self.pool,
             halt=self.halt,
             notices=s.notices,
+            now_ns=_wall_or(self.event_clock),
             # a load waits until the feedback consumer has its start position
             feedback_ready=lambda timeout: _wait_ready(self.feedback_loop.ready, running, timeout),
             # ... and until the market consumer reads the partitions of its symbols
@@ -154,7 +157,7 @@ class NodeParts:
             dead_letters=self.dead_letters,
             service=self.sender.service,
             max_age_s=s.config.max_tick_age_s,
-            event_clock=EventClock() if s.config.event_time else None,
+            event_clock=self.event_clock,
             gate=gate,
             assignment=self.market,
         )
@@ -170,6 +173,13 @@ class NodeParts:
             dead_letters=self.dead_letters,
             on_given_up=self.hosting.isolate,
         )
+
+
+def _wall_or(clock: EventClock | None) -> Callable[[], int]:
+    """The node's "now" in ns: the event clock once it has seen an event, else the wall."""
+    if clock is None:
+        return time.time_ns
+    return lambda: clock() or time.time_ns()
 
 
 def _loop_settings(s: NodeServices) -> LoopSettings:

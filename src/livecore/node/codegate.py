@@ -16,6 +16,7 @@ from collections.abc import Callable
 from typing import Any
 
 from livecore.codeversion import CODE_MISMATCH, CodeModule, mismatch
+from livecore.control.events import AuditEvent
 from livecore.node.commands import CommandFailed
 from livecore.node.factory import PortfolioFactory
 
@@ -53,7 +54,7 @@ class CodeGate:
             return local
         if self._refusals.get(portfolio_id) != problem:
             self._refusals[portfolio_id] = problem
-            self._audit("code_mismatch", portfolio_id, {"action": action, "detail": problem})
+            self._audit(AuditEvent.CODE_MISMATCH, portfolio_id, {"action": action, "detail": problem})
         raise CommandFailed(problem)
 
     def _code(self, portfolio_id: str, spec: Any) -> list[CodeModule]:

@@ -41,6 +41,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from livecore.control.commands import Command
+from livecore.control.events import AuditEvent
 from livecore.node.deadletter import DeadLetters
 from livecore.ports.bus import Record
 from livecore.ports.coordination import Coordination
@@ -293,14 +294,14 @@ class CommandDispatcher:
         log.warning(
             "command %s (nonce %s) seen again: %s", cmd.command, cmd.nonce, "answered again" if ack else "ignored"
         )
-        self._audit_quietly("command_replayed", cmd, {"reason": REPLAYED, "answered": ack is not None})
+        self._audit_quietly(AuditEvent.COMMAND_REPLAYED, cmd, {"reason": REPLAYED, "answered": ack is not None})
         if ack is not None:
             self._write(ack, only_if_absent=True, quiet=True)
 
     def _refuse(self, cmd: ScheduleCommand, exc: CommandRejected) -> None:
         self.refused += 1
         log.warning("refused command %s (nonce %s): %s", cmd.command, cmd.nonce, exc)
-        self._audit_quietly("command_refused", cmd, {"reason": exc.reason, "detail": exc.detail})
+        self._audit_quietly(AuditEvent.COMMAND_REFUSED, cmd, {"reason": exc.reason, "detail": exc.detail})
         refusal = CommandAck(
             nonce=cmd.nonce,
             node_id=self._node_id,

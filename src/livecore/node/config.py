@@ -55,6 +55,9 @@ class NodeConfig:
 
     # state
     snapshot_interval_s: float = 30.0
+    # a saved snapshot also records a point of the portfolio's equity curve when its
+    # last point is at least this old; None records none
+    equity_interval_s: float | None = 30.0
 
     # orders out
     order_retry_interval_s: float = 0.5
@@ -90,7 +93,7 @@ class NodeConfig:
         )
         at_least(self, 1, "capacity", "workers", "mailbox_size", "feedback_mailbox_size", "worker_batch", "poll_batch")
         positive(self, "poll_timeout_s")
-        positive_or_none(self, "max_tick_age_s")
+        positive_or_none(self, "max_tick_age_s", "equity_interval_s")
         require(
             self.loop_stall_s > self.poll_timeout_s,
             self,

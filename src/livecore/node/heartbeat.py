@@ -9,9 +9,11 @@ Every ``heartbeat_interval``:
    ``loop_stall_s``, makes the node stop heartbeating (and delete its key so
    the scheduler notices at once), loudly. A process whose loops are dead must
    not look alive;
-2. refresh the node claim, SETEX the heartbeat key, write the metrics hash
-   (both with TTL ``heartbeat_ttl``): only once the consumers have their start
-   positions, so that no command or fill sent to a node it announced is lost;
+2. refresh the node claim, keep the node's coordination session
+   (``node/session.py``), SETEX the heartbeat key, write the metrics hash with
+   the session's token (both with TTL ``heartbeat_ttl``): only once the
+   consumers have their start positions, so that no command or fill sent to a
+   node it announced is lost;
 3. check the ownership fence of every hosted portfolio and drop the ones this
    node no longer owns;
 4. ask stale dirty portfolios for a snapshot, and publish portfolio views.
@@ -64,9 +66,11 @@ class Heartbeat:
         on_claim_lost: Callable[[], None],
         bus_health: Callable[[], BusHealth] = lambda: HEALTHY,
         halt_sync: Callable[[], object] = lambda: None,
+        session_token: Callable[[], str | None] = lambda: None,
         notices: NoticeSink = NO_NOTICES,
     ) -> None:
-        """``halt_sync``: apply the cluster's halt state (each beat, before the report)."""
+        """``halt_sync``: apply the cluster's halt state (each beat, before the report);
+        ``session_token``: keep the node's coordination session, its token for the report."""
         self._node_id = node_id
         self._config = config
         self._coord = coord
@@ -78,6 +82,7 @@ class Heartbeat:
         self._on_claim_lost = on_claim_lost
         self._bus_health = bus_health
         self._halt_sync = halt_sync
+        self._session_token = session_token
         self._notices = notices
         self._bus_ok = True
         self._gauge = ProcessGauge()
@@ -120,9 +125,10 @@ class Heartbeat:
             self.announced = False
             self._on_claim_lost()
             return
+        session = self._session_token()
         self._coord.set(names.heartbeat_key(self._node_id), iso_now(), ttl=ttl)
         self.announced = True
-        report = node_metrics(self._stats(), self._gauge, self._read_bus_health())
+        report = node_metrics(self._stats(), self._gauge, self._read_bus_health(), session)
         self._coord.hset(names.metrics_key(self._node_id), report.to_hash(), ttl=ttl)
 
     def _read_bus_health(self) -> BusHealth:

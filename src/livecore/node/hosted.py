@@ -10,6 +10,7 @@ from typing import Any, Protocol
 
 import msgspec
 
+from livecore.domain.view import EquitySample
 from livecore.wire.messages import Bar, CancelOrder, NewOrder, OrderFeedback, Tick
 
 
@@ -39,6 +40,7 @@ class HostedPortfolio(Protocol):
     def mark_submitted(self, client_order_id: str) -> None: ...
     def snapshot(self) -> bytes: ...
     def view(self) -> Any: ...
+    def equity_sample(self) -> EquitySample: ...
 
 
 def feedback_applied(result: Any) -> bool:

@@ -35,6 +35,8 @@ import time
 from collections.abc import Callable, Iterator
 
 from livecore.codeversion import encode, short
+from livecore.control.events import AuditEvent
+from livecore.domain.view import EquitySample
 from livecore.node.codegate import CodeGate
 from livecore.node.commands import CommandFailed
 from livecore.node.config import NodeConfig
@@ -48,7 +50,7 @@ from livecore.node.table import HostedPortfolios
 from livecore.node.workers import WorkerPool
 from livecore.notify import NO_NOTICES, NoticeSink
 from livecore.ports.coordination import Coordination
-from livecore.ports.store import Store
+from livecore.ports.store import EquityPoint, Store
 from livecore.wire import names
 
 log = logging.getLogger(__name__)
@@ -72,7 +74,9 @@ class PortfolioHosting:
         market_changed: Callable[[], object],
         halt: ClusterHaltSwitch,
         notices: NoticeSink = NO_NOTICES,
+        now_ns: Callable[[], int] = time.time_ns,
     ) -> None:
+        """``now_ns``: when an equity point is taken (the event clock in event time)."""
         self._node_id = node_id
         self._config = config
         self._coord = coord
@@ -87,11 +91,13 @@ class PortfolioHosting:
         self._market_changed = market_changed
         self._halt = halt
         self._notices = notices
+        self._now_ns = now_ns
         self._ops = threading.RLock()
         self._loading: set[str] = set()
         self._code_gate = CodeGate(factory=factory, audit=self._audit)
         self.paused = False
         self.snapshot_failures = 0
+        self.equity_failures = 0
         self.dropped_by_fence = 0
 
     # --- ProcessorHost ----------------------------------------------------------------
@@ -110,6 +116,23 @@ class PortfolioHosting:
             log.warning("snapshot of %s not saved: %s", processor.portfolio_id, exc)
             return False
         return True
+
+    def record_equity(self, processor: PortfolioProcessor, sample: EquitySample) -> None:
+        point = EquityPoint(
+            portfolio_id=processor.portfolio_id,
+            ts_ns=self._now_ns(),
+            epoch=sample.epoch,
+            node_id=self._node_id,
+            equity=sample.equity,
+            cash=sample.cash,
+            realized_pnl=sample.realized_pnl,
+            unrealized_pnl=sample.unrealized_pnl,
+        )
+        try:
+            self._store.equity.record(point)
+        except Exception as exc:
+            self.equity_failures += 1
+            log.warning("equity point of %s not saved: %s", processor.portfolio_id, exc)
 
     def tickets_done(self, tickets: list[FeedbackTicket]) -> None:
         for ticket in tickets:
@@ -156,6 +179,7 @@ class PortfolioHosting:
                     mailbox_size=self._config.mailbox_size,
                     feedback_mailbox_size=self._config.feedback_mailbox_size,
                     notices=self._notices,
+                    equity_interval_s=self._config.equity_interval_s,
                 )
                 processor.halt_version = self._halt.prepare(portfolio)  # a halted cluster: before it trades
                 self._interest.set(portfolio_id, portfolio.symbols)
@@ -233,7 +257,7 @@ class PortfolioHosting:
             if processor is None:
                 return f"{portfolio_id} is not hosted here (already moved?)"
             saved = self._retire(processor, persist=True, drain=True)
-            self._audit("portfolio_migrated_out", portfolio_id, {"to": to_node, "snapshot_saved": saved})
+            self._audit(AuditEvent.PORTFOLIO_MIGRATED_OUT, portfolio_id, {"to": to_node, "snapshot_saved": saved})
             if not saved:
                 raise CommandFailed(f"{portfolio_id} stopped, but its final snapshot was not saved")
             return f"{portfolio_id} drained and released at epoch {processor.epoch} for {to_node}"
@@ -247,7 +271,7 @@ class PortfolioHosting:
             log.warning("dropping %s: %s", portfolio_id, reason)
             self.dropped_by_fence += 1
             self._retire(processor, persist=False, drain=False)
-            self._audit("portfolio_dropped", portfolio_id, {"reason": reason})
+            self._audit(AuditEvent.PORTFOLIO_DROPPED, portfolio_id, {"reason": reason})
 
     def supersede(self, portfolio_id: str, epoch: int) -> None:
         """The fence names this node at a newer epoch: stop, drain and persist at the old
@@ -317,7 +341,7 @@ class PortfolioHosting:
             version = encode(local)
             if entry.code_version != version:  # none recorded yet: this is it
                 self._store.registry.set_code_version(portfolio_id, version, time.time_ns())
-            self._audit("portfolio_reloaded", portfolio_id, {"code_version": version})
+            self._audit(AuditEvent.PORTFOLIO_RELOADED, portfolio_id, {"code_version": version})
             return f"{portfolio_id} reloaded (code {short(local)})"
 
     def pause(self) -> str:
@@ -350,7 +374,7 @@ class PortfolioHosting:
             return  # not hosted here: whoever loads it next reconciles from the journal
         log.error("%s: feedback given up (%s): trading stopped until it is loaded again", portfolio_id, reason)
         processor.isolate(f"needs reconcile: feedback given up: {reason}")
-        self._audit("portfolio_isolated", portfolio_id, {"reason": reason, "epoch": processor.epoch})
+        self._audit(AuditEvent.PORTFOLIO_ISOLATED, portfolio_id, {"reason": reason, "epoch": processor.epoch})
 
     # --- periodic (heartbeat thread) ---------------------------------------------------------
 

@@ -77,6 +77,7 @@ class MarketDataLoop(ConsumerLoop):
         self.unrouted = 0
         self.conflated = 0
         self.offer_errors = 0
+        self.market_time_ns = 0  # the newest event timestamp decoded (the data's "now")
         self.event_age = LatencyRecorder(single_writer=True)  # observed by this loop's thread only
 
     def poll(self, consumer: Consumer) -> list[Record]:
@@ -124,6 +125,7 @@ class MarketDataLoop(ConsumerLoop):
         routed: dict[str, list[MarketSlot]] = {}
         self.events += len(records)
         counted = 0  # records of this batch already added to ``settled``
+        latest = self.market_time_ns
         for index, record in enumerate(records):
             if gate is not None and not gate.try_pass():
                 self._offer(routed)  # what the gate already let through goes first
@@ -134,6 +136,8 @@ class MarketDataLoop(ConsumerLoop):
                     return  # stopping: a replay's events are not worth keeping
             try:
                 event = decode(record.value)
+                if event.ts_ns > latest:
+                    latest = event.ts_ns
                 if clock is not None:  # event time: an age against the wall clock means nothing
                     clock.observe(event.ts_ns)
                     if max_age is not None and event.ts_ns < clock() - max_age:
@@ -164,6 +168,7 @@ class MarketDataLoop(ConsumerLoop):
                     bucket.append(MarketSlot(symbol, event, received))
         self.event_age.observe_many(ages)
         self._offer(routed)
+        self.market_time_ns = latest
         self.settled += len(records) - counted
 
     def _serve_held(self) -> None:

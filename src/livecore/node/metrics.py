@@ -7,7 +7,8 @@ The seed's fields (``portfolio_count``, ``queue_size`` = average mailbox size,
 CPU and memory at 0; here they are the process's real CPU percent (since the
 previous reading) and resident set size in bytes. The heartbeat adds the bus's
 health (``bus_ok``, ``bus_reason``, ``bus_since_ns`` and, when the bus counts
-them, ``bus_lost_records``: ``livecore.health``).
+them, ``bus_lost_records``: ``livecore.health``) and the token of its coordination session (``session``:
+``node/session.py``).
 """
 
 from __future__ import annotations
@@ -56,8 +57,9 @@ class NodeStats:
     counters: NodeMetrics = field(default_factory=NodeMetrics)  # the node's own counters, by field
 
 
-def node_metrics(stats: NodeStats, gauge: ProcessGauge, bus: BusHealth) -> NodeMetrics:
-    """One heartbeat's report: the node's counters plus the seed's fields and bus health."""
+def node_metrics(stats: NodeStats, gauge: ProcessGauge, bus: BusHealth, session: str | None = None) -> NodeMetrics:
+    """One heartbeat's report: the node's counters plus the seed's fields, bus health
+    and the token of its coordination session."""
     sizes = stats.queue_sizes
     return msgspec.structs.replace(
         stats.counters,
@@ -77,4 +79,5 @@ def node_metrics(stats: NodeStats, gauge: ProcessGauge, bus: BusHealth) -> NodeM
         bus_reason=bus.reason,
         bus_since_ns=bus.since_ns,
         bus_lost_records=bus.lost_records,
+        session=session,
     )

@@ -32,6 +32,7 @@ from livecore.node.gate import MarketGate, NodeProgress
 from livecore.node.heartbeat import Heartbeat, WatchedLoop
 from livecore.node.loop import ConsumerLoop
 from livecore.node.metrics import NodeStats, iso_now
+from livecore.node.session import NodeSession
 from livecore.notify import NO_NOTICES, NoticeSink
 from livecore.ports.bus import Bus, Producer
 from livecore.ports.coordination import Coordination
@@ -80,6 +81,7 @@ class ExecutionNode:
         self._started_at = ""
         self._threads: dict[str, threading.Thread] = {}
         self._heartbeat: Heartbeat | None = None
+        self._session = NodeSession(node_id=node_id, coord=coord)
         self._stop_event = threading.Event()
         self._lifecycle = threading.Lock()
         self._stopping: threading.Thread | None = None
@@ -203,6 +205,7 @@ class ExecutionNode:
             on_claim_lost=self._claim_lost,
             bus_health=self._bus.health,
             halt_sync=self._halt.sync,
+            session_token=self._session.token,
             notices=self._notices,
         )
 
@@ -223,6 +226,7 @@ class ExecutionNode:
             self._coord.release_claim(key, self._claim_value)
             raise
         self._sender.attach(self._producer)
+        self._session.open()  # before the first heartbeat: a node seen alive has a session to watch
 
     def stop(self) -> None:
         """Stop (idempotent). A call while another thread is stopping waits for it."""
@@ -262,7 +266,8 @@ class ExecutionNode:
         log.info("node %s stopped (%d portfolio snapshots saved)", self.node_id, saved)
 
     def _forget_presence(self) -> None:
-        """Heartbeat and metrics gone, claim released: the scheduler sees the stop at once."""
+        """Heartbeat and metrics gone, claim released, session closed: the scheduler
+        sees the stop at once."""
         node = self.node_id
         try:
             self._coord.delete(names.heartbeat_key(node))
@@ -270,6 +275,7 @@ class ExecutionNode:
             self._coord.release_claim(names.node_claim_key(node), self._claim_value)
         except Exception:
             log.exception("node %s: clean-up in the coordination store failed", node)
+        self._session.close()
 
     def wait_stopped(self, timeout: float | None = None) -> bool:
         return self.stopped.wait(timeout)
@@ -359,6 +365,7 @@ class ExecutionNode:
                 commands_replayed=self.dispatcher.replayed,
                 workers=self.config.workers,
                 cluster_halted=self._halt.halted,
+                market_time_ns=self.market_loop.market_time_ns or None,
                 market_events=self.market_loop.events,
                 routed_events=self.market_loop.routed,
                 read_amplification=self.market_loop.read_amplification,

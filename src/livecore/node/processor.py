@@ -24,6 +24,7 @@ import time
 from collections.abc import Callable, Iterator
 from typing import Protocol
 
+from livecore.domain.view import EquitySample
 from livecore.node.hosted import HostedPortfolio, encode_view, feedback_applied, with_fault
 from livecore.node.mailbox import (
     Batch,
@@ -55,6 +56,9 @@ class ProcessorHost(Protocol):
     def save_snapshot(self, processor: PortfolioProcessor, data: bytes) -> bool:
         """Store ``data`` durably; False if the store failed (retried later)."""
 
+    def record_equity(self, processor: PortfolioProcessor, sample: EquitySample) -> None:
+        """Keep a point of the equity curve (never raises: a lost point is only a gap)."""
+
     def tickets_done(self, tickets: list[FeedbackTicket]) -> None:
         """These feedback records may be committed."""
 
@@ -72,9 +76,12 @@ class PortfolioProcessor:
         host: ProcessorHost,
         mailbox_size: int,
         feedback_mailbox_size: int,
+        equity_interval_s: float | None = None,
         clock: Callable[[], float] = time.monotonic,
         notices: NoticeSink = NO_NOTICES,
     ) -> None:
+        """``equity_interval_s``: a saved snapshot also records a point of the equity
+        curve when the last one is at least this old (None: never)."""
         self.portfolio_id = portfolio.portfolio_id
         self._notices = notices
         self.mailbox = Mailbox(mailbox_size, feedback_mailbox_size)
@@ -86,6 +93,8 @@ class PortfolioProcessor:
         self._dirty = False
         self._unsaved: list[FeedbackTicket] = []
         self._last_snapshot = clock()
+        self._equity_interval = equity_interval_s
+        self._last_equity: float | None = None  # the first saved snapshot records one
         self._changes = 0
         self._view: tuple[int, str] | None = None
         self.error: str | None = None  # an exception that escaped the domain
@@ -311,10 +320,26 @@ class PortfolioProcessor:
             return False
         self._dirty = False
         self._last_snapshot = self._clock()
+        self._record_equity()
         if self._unsaved:
             tickets, self._unsaved = self._unsaved, []
             self._host.tickets_done(tickets)
         return True
+
+    def _record_equity(self) -> None:
+        """A point of the equity curve with this snapshot, at most one per interval:
+        off the per-event path, and bounded however often snapshots are saved."""
+        interval, last = self._equity_interval, self._last_equity
+        now = self._clock()
+        if interval is None or (last is not None and now - last < interval):
+            return
+        self._last_equity = now
+        try:
+            sample = self._portfolio.equity_sample()
+        except Exception as exc:
+            log.warning("portfolio %s: no equity point: %s: %s", self.portfolio_id, type(exc).__name__, exc)
+            return
+        self._host.record_equity(self, sample)
 
     def _guard(self, what: str, call: Callable[..., object], *args: object) -> None:
         try:

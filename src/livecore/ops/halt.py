@@ -19,11 +19,12 @@ import msgspec
 
 from livecore.control.cluster import Cluster, observe
 from livecore.control.commands import Command
+from livecore.control.events import AuditEvent
 from livecore.control.halt import ClusterHalt, clear_halt, read_halt, write_halt
 from livecore.ops.context import Ops, OpsError
 
-AUDIT_HALT = "cluster_halt"
-AUDIT_RESUME = "cluster_resume"
+AUDIT_HALT = AuditEvent.CLUSTER_HALT
+AUDIT_RESUME = AuditEvent.CLUSTER_RESUME
 NO_ANSWER = "no answer in time (the node applies the halt state at its next heartbeat)"
 
 

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
 import msgspec
@@ -63,6 +64,7 @@ class NodeRow(msgspec.Struct, frozen=True, kw_only=True):
     bus_reason: str | None = None
     bus_lost_records: int | None = None
     problems: dict[str, int] = {}  # non-zero counters of ``names.NODE_PROBLEM_FIELDS``
+    market_time_ns: int | None = None  # the newest market event timestamp the node has seen
     read_amplification: float | None = None  # market records read per event routed, since the node started
     market_partitions: int | None = None  # partitions of market.data the node reads ...
     market_partitions_total: int | None = None  # ... of how many
@@ -88,6 +90,11 @@ class PortfolioStatus(msgspec.Struct, frozen=True, kw_only=True):
     positions: dict[str, PositionRow] = {}
     last_order_id: str | None = None
     fault: str | None = None
+    initial_cash: str | None = None
+    realized_pnl: str | None = None
+    unrealized_pnl: str | None = None
+    return_ratio: str | None = None  # equity / initial cash - 1, exact to 8 places
+    halted: bool = False  # a risk rule halted its trading (e.g. the daily loss limit)
 
 
 class StatusReport(msgspec.Struct, frozen=True, kw_only=True):
@@ -160,6 +167,7 @@ def _node_row(node: NodeState) -> NodeRow:
         started_at=m.started_at,
         updated_at=m.updated_at,
         problems=_problem_counters(m),
+        market_time_ns=m.market_time_ns,
         read_amplification=m.read_amplification,
         market_partitions=m.market_partitions,
         market_partitions_total=m.market_partitions_total,
@@ -205,6 +213,11 @@ def _portfolio(
         positions=positions,
         last_order_id=_str(view.get("last_order_id")),
         fault=_str(view.get("fault")),
+        initial_cash=_str(view.get("initial_cash")),
+        realized_pnl=_str(view.get("realized_pnl")),
+        unrealized_pnl=_str(view.get("unrealized_pnl")),
+        return_ratio=_return_ratio(view.get("equity"), view.get("initial_cash")),
+        halted=view.get("halted") is True,
     )
 
 
@@ -251,6 +264,19 @@ def _view(ops: Ops, portfolio_id: str) -> dict[str, Any]:
     except ValueError:
         return {}
     return value if isinstance(value, dict) else {}
+
+
+RETURN_PLACES = Decimal("1E-8")
+
+
+def _return_ratio(equity: object, initial: object) -> str | None:
+    """``equity / initial - 1`` in exact decimals (None when either is missing or unreadable)."""
+    try:
+        start = Decimal(str(initial))
+        ratio = Decimal(str(equity)) / start - 1 if start > 0 else None
+    except (InvalidOperation, ArithmeticError):
+        return None
+    return None if ratio is None or not ratio.is_finite() else str(ratio.quantize(RETURN_PLACES))
 
 
 def _str(value: object) -> str | None:

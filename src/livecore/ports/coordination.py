@@ -4,13 +4,22 @@ Heartbeats, metrics, node claims, the scheduler's leader lease and the
 portfolio ownership fences live here. ``MemoryCoordination`` (in-process,
 monotonic-clock TTLs) and ``RedisCoordination`` (redis-py) pass one contract
 suite. All values are strings; TTLs are seconds (floats, millisecond precision).
+
+Beside keys, a backend keeps **sessions** (ZooKeeper's idea of a session): a
+live connection that names its owner and ends the moment its owner closes it
+or, on Redis, its owner's process dies (the kernel closes the socket). A
+stalled process keeps its session open. Observers read a session's state from
+its token, so a scheduler can tell "process gone" from "process slow" at once,
+while a heartbeat's TTL stays the rule for a machine or network that vanishes
+without a word.
 """
 
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
+from enum import StrEnum
 
 
 class CoordinationError(Exception):
@@ -34,6 +43,37 @@ class Fence:
 
     epoch: int
     owner: str
+
+
+class SessionState(StrEnum):
+    """What an observer can tell of a session from its token."""
+
+    OPEN = "open"  # connected now
+    CLOSED = "closed"  # ended on the backend's current run: closed by its owner, or its process died
+    UNKNOWN = "unknown"  # issued before the backend restarted, or not a token: nothing can be said
+
+
+class Session(ABC):
+    """One owner's live session; thread-safe. Its ``token`` is unique to this
+    connection on this run of the backend: when the backend restarts, every
+    session drops and its old token reads UNKNOWN (never CLOSED), so a restart
+    of the backend is never mistaken for the death of every owner."""
+
+    @property
+    @abstractmethod
+    def token(self) -> str:
+        """The current token (the one the last ``keep`` returned)."""
+
+    @abstractmethod
+    def keep(self) -> str:
+        """Check that the session is open and return its token; if it dropped (the
+        backend restarted, the connection was reset) open a new one, with a new
+        token. Raises ``CoordinationError`` if the backend cannot be reached, and
+        after ``close``."""
+
+    @abstractmethod
+    def close(self) -> None:
+        """End the session (idempotent): its token reads CLOSED from then on."""
 
 
 class Coordination(ABC):
@@ -116,6 +156,29 @@ class Coordination(ABC):
     @abstractmethod
     def get_fence(self, key: str) -> Fence | None:
         """The stored fence, or None if never set. Fences do not expire."""
+
+    def get_fences(self, keys: Collection[str]) -> dict[str, Fence]:
+        """The stored fence of each key that has one, in one round trip where the
+        backend can (the scheduler reads every portfolio's fence each pass)."""
+        out = {}
+        for key in keys:
+            fence = self.get_fence(key)
+            if fence is not None:
+                out[key] = fence
+        return out
+
+    # --- sessions ----------------------------------------------------------
+
+    @abstractmethod
+    def open_session(self, name: str) -> Session:
+        """Open a session owned by ``name`` (on Redis: a dedicated connection with that
+        client name, shown by ``CLIENT LIST``)."""
+
+    @abstractmethod
+    def session_states(self, tokens: Collection[str]) -> dict[str, SessionState]:
+        """The state of each token, all read in one step of the backend. CLOSED is said
+        only of a token issued by the backend's current run; a token from an earlier
+        run, or a string that is not a token, is UNKNOWN."""
 
     # --- lifecycle -----------------------------------------------------------
 

@@ -1,5 +1,5 @@
 """The durable-state port: portfolio snapshots, the gateway journal, the
-portfolio registry and the audit log.
+portfolio registry, the audit log and the portfolios' equity history.
 
 One SQL implementation (SQLAlchemy 2 Core) serves both deployments: a SQLite
 file for ``livecore run`` and PostgreSQL for production; the contract suite
@@ -9,12 +9,15 @@ runs against both.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
-from typing import Any, Literal
+from decimal import Decimal
+from typing import Any, Generic, Literal, TypeVar
 
 from livecore.wire.messages import NewOrder, OrderFeedback
 
 DesiredState = Literal["running", "stopped"]
+T = TypeVar("T")
 
 
 class StoreError(Exception):
@@ -53,6 +56,25 @@ class JournalFeedback:
     feedback: OrderFeedback
 
 
+@dataclass(frozen=True, slots=True)
+class Page(Generic[T]):
+    """One page of a newest-first listing. ``before``: pass it back to get the
+    next (older) page; None when there is nothing older."""
+
+    items: list[T]
+    before: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class OrderRecord:
+    """A journaled order with what its outcomes say so far."""
+
+    order: NewOrder
+    received_ns: int
+    status: str | None  # the latest outcome's status; None: no outcome journaled yet
+    filled_qty: Decimal  # the sum of its journaled fills
+
+
 class Journal(ABC):
     """The gateway's durable record of every order and every outcome. The source
     of truth for reconciliation."""
@@ -84,6 +106,17 @@ class Journal(ABC):
     @abstractmethod
     def open_orders(self) -> list[JournalOrder]:
         """Orders accepted but not yet final (to restore a gateway's book)."""
+
+    @abstractmethod
+    def orders_page(self, portfolio_id: str, limit: int, before: int | None = None) -> Page[OrderRecord]:
+        """One portfolio's orders, newest first, at most ``limit`` (for an operator's screen)."""
+
+    @abstractmethod
+    def feedback_page(
+        self, portfolio_id: str, limit: int, before: int | None = None, fills_only: bool = False
+    ) -> Page[JournalFeedback]:
+        """One portfolio's outcomes (or only its fills), newest first, at most ``limit``;
+        ``before`` is a seq."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -126,6 +159,11 @@ class Registry(ABC):
     def set_placement(self, portfolio_id: str, node_id: str | None, epoch: int, now_ns: int) -> bool:
         """Record a placement; refused (False) if ``epoch`` is lower than the stored one."""
 
+    def set_placements(self, placements: Sequence[tuple[str, str | None, int]], now_ns: int) -> tuple[bool, ...]:
+        """``set_placement`` for each (portfolio, node, epoch), in order: one write
+        where the backend can (a failover places a node's portfolios at once)."""
+        return tuple(self.set_placement(pid, node_id, epoch, now_ns) for pid, node_id, epoch in placements)
+
     @abstractmethod
     def remove(self, portfolio_id: str) -> bool: ...
 
@@ -147,8 +185,60 @@ class AuditLog(ABC):
     def record(self, component: str, event: str, detail: dict[str, Any], ts_ns: int) -> None: ...
 
     @abstractmethod
-    def recent(self, limit: int = 100, event: str | None = None) -> list[AuditEntry]:
-        """Newest first."""
+    def recent(
+        self,
+        limit: int = 100,
+        event: str | Collection[str] | None = None,
+        before: int | None = None,
+        portfolio_id: str | None = None,
+    ) -> list[AuditEntry]:
+        """Newest first: entries of ``event`` (one name or several), with an id below
+        ``before`` (paging), whose detail names ``portfolio_id``."""
+
+
+@dataclass(frozen=True, slots=True)
+class EquityPoint:
+    """One point of a portfolio's equity curve: what its node held when it saved
+    a snapshot (money exact, in the portfolio's currency)."""
+
+    portfolio_id: str
+    ts_ns: int
+    epoch: int
+    node_id: str
+    equity: Decimal
+    cash: Decimal
+    realized_pnl: Decimal
+    unrealized_pnl: Decimal
+
+
+@dataclass(frozen=True, slots=True)
+class EpochSpan:
+    """Where a portfolio ran at one epoch, as far as its equity history reaches."""
+
+    epoch: int
+    node_id: str
+    first_ns: int
+    last_ns: int
+    points: int
+
+
+class EquityHistory(ABC):
+    """Each portfolio's equity curve, bounded: older points are thinned so that a
+    portfolio never holds more than a configured number."""
+
+    @abstractmethod
+    def record(self, point: EquityPoint) -> None:
+        """Append ``point`` (durable when this returns)."""
+
+    @abstractmethod
+    def points(
+        self, portfolio_id: str, limit: int, before_ns: int | None = None, after_ns: int | None = None
+    ) -> list[EquityPoint]:
+        """The newest ``limit`` points with ``after_ns < ts_ns < before_ns``, oldest first."""
+
+    @abstractmethod
+    def epochs(self, portfolio_id: str) -> list[EpochSpan]:
+        """Each (epoch, node) the portfolio's points were recorded at, oldest first."""
 
 
 class Store(ABC):
@@ -159,6 +249,7 @@ class Store(ABC):
     journal: Journal
     registry: Registry
     audit: AuditLog
+    equity: EquityHistory
 
     @abstractmethod
     def ping(self) -> None:

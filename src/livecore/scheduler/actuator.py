@@ -3,11 +3,15 @@
 Every placement follows the same order, which is what makes ownership safe:
 new epoch = max(registry epoch, fence epoch) + 1, fence advanced to (epoch,
 node) first (refused if someone advanced it meanwhile), then the registry,
-then the signed ``portfolio.load``. A portfolio that lost its node while no
+then the signed ``portfolio.load``. The placements of one pass (a failed
+node's portfolios, say) take each step together: every fence, then one
+registry write, then every load with one wait for the broker, then the audit
+entries and notices, which no load waits for. A portfolio that lost its node while no
 other node can take it has its fence advanced to an ownerless epoch, so that
 the lost node (if it was only cut off) stops trading it at its next fence
-check, and waits visibly in ``pending``. Every failover is audited and told to
-the operator (``livecore.notify``, a non-blocking put).
+check, and waits visibly in ``pending``. Every failover is audited with why its
+node counts as dead (``reason``: ``control.cluster.NodeLoss``) and told to the
+operator (``livecore.notify``, a non-blocking put).
 """
 
 from __future__ import annotations
@@ -17,7 +21,9 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
-from livecore.control.commands import Command, CommandChannel
+from livecore.control.cluster import NodeLoss
+from livecore.control.commands import Command, CommandChannel, Outgoing
+from livecore.control.events import AuditEvent
 from livecore.control.requests import NO_CAPACITY, NO_LIVE_NODE
 from livecore.notify import NO_NOTICES, NoticeSink, failover_notice
 from livecore.ports.coordination import Coordination, Fence
@@ -57,6 +63,20 @@ class Ledger:
             done = there == sent.epoch if sent.command == Command.LOAD else there is None
             if done or now - sent.at > horizon:
                 del self.sent[key]
+
+
+@dataclass(frozen=True, slots=True)
+class Grant:
+    """A new epoch whose fence is advanced; the registry and the load follow."""
+
+    place: Place
+    target: str
+    epoch: int
+    loss: NodeLoss
+
+    @property
+    def portfolio_id(self) -> str:
+        return self.place.portfolio_id
 
 
 class Actuator:
@@ -99,7 +119,9 @@ class Actuator:
         fences: Mapping[str, Fence],
         candidates: dict[str, Candidate],
         any_alive: bool,
+        losses: Mapping[str, NodeLoss] | None = None,
     ) -> None:
+        """``losses``: why each dead node counts as dead (a node not in it: its heartbeat expired)."""
         ledger = self._ledger
         budget = self._max_commands
         for pid in plan.loaded:
@@ -126,14 +148,11 @@ class Actuator:
             if key not in ledger.stale_seen:
                 ledger.stale_seen.add(key)
                 self._audit(
-                    "stale_copy",
+                    AuditEvent.STALE_COPY,
                     {"portfolio_id": stale.portfolio_id, "node_id": stale.node_id, "epoch": stale.epoch},
                 )
-        for place, planned in self._plan(plan.place, budget, entries, candidates):
-            if not self._acting():
-                return
-            pid = place.portfolio_id
-            self._place(place, entries[pid], fences.get(pid), candidates, any_alive, planned)
+        planned = self._plan(plan.place, budget, entries, candidates)
+        self._place_all(planned, entries, fences, candidates, any_alive, losses or {})
 
     def check_refusals(self) -> None:
         """Loads a node refused (bad spec, full, code_mismatch): shown in status; audited
@@ -149,7 +168,8 @@ class Actuator:
                     continue
                 self._ledger.refusals[(pid, node)] = ack.detail
                 self._audit(
-                    "load_refused", {"portfolio_id": pid, "node_id": node, "epoch": sent.epoch, "detail": ack.detail}
+                    AuditEvent.LOAD_REFUSED,
+                    {"portfolio_id": pid, "node_id": node, "epoch": sent.epoch, "detail": ack.detail},
                 )
 
     def record_load(self, pid: str, node: str, epoch: int, nonce: str) -> None:
@@ -158,6 +178,43 @@ class Actuator:
     def _send(self, command: str, pid: str, node: str, epoch: int, params: dict[str, int]) -> None:
         signed = self._channel.send(command, node, pid, params)
         self._ledger.sent[(pid, node)] = Sent(command, node, epoch, self._clock(), signed.nonce)
+
+    def _place_all(
+        self,
+        places: list[tuple[Place, str | None]],
+        entries: Mapping[str, RegistryEntry],
+        fences: Mapping[str, Fence],
+        candidates: dict[str, Candidate],
+        any_alive: bool,
+        losses: Mapping[str, NodeLoss],
+    ) -> None:
+        grants = []
+        for place, planned in places:
+            if not self._acting():
+                return
+            pid = place.portfolio_id
+            grant = self._grant(place, entries[pid], fences.get(pid), candidates, any_alive, losses, planned)
+            if grant is not None:
+                grants.append(grant)
+        if not grants or not self._acting():
+            return
+        self._store.registry.set_placements([(g.portfolio_id, g.target, g.epoch) for g in grants], self._wall_ns())
+        if not self._acting():
+            return
+        loads = [Outgoing(Command.LOAD, g.target, g.portfolio_id, {"epoch": g.epoch}) for g in grants]
+        signed = self._channel.send_many(loads)
+        now = self._clock()
+        for grant, command in zip(grants, signed, strict=True):
+            self._ledger.sent[(grant.portfolio_id, grant.target)] = Sent(
+                Command.LOAD, grant.target, grant.epoch, now, command.nonce
+            )
+            self._ledger.pending.pop(grant.portfolio_id, None)
+            self.placements += 1
+        for grant in grants:
+            pid, place = grant.portfolio_id, grant.place
+            if place.lost_node is not None:
+                self._audit_failover(pid, place.lost_node, grant.target, grant.epoch, grant.loss)
+            log.info("placed %s on %s at epoch %d (%s)", pid, grant.target, grant.epoch, place.reason)
 
     def _plan(
         self,
@@ -187,16 +244,22 @@ class Actuator:
         planned = plan_placements(batch, nodes.values(), self._slack, partitions, pending=len(others))
         return kept + [(by_id[pid], node) for pid, node in planned]
 
-    def _place(
+    def _grant(
         self,
         place: Place,
         entry: RegistryEntry,
         fence: Fence | None,
         candidates: dict[str, Candidate],
         any_alive: bool,
+        losses: Mapping[str, NodeLoss],
         planned: str | None = None,
-    ) -> None:
+    ) -> Grant | None:
+        """Choose the node (its preferred one, else the planned one while it takes
+        more, else the placement function's) and advance the fence; None when the
+        portfolio waits (no node: fenced ownerless if it lost its node; or the fence
+        moved meanwhile)."""
         pid = place.portfolio_id
+        loss = losses.get(place.lost_node or "", NodeLoss.HEARTBEAT_EXPIRED)
         symbols, partitions = self._symbols.of(entry.spec_toml), self._symbols.partitions(entry.spec_toml)
         target = _preferred(place.prefer, pid, candidates)
         if target is None:
@@ -209,24 +272,22 @@ class Actuator:
             if place.lost_node is not None:
                 self._coord.advance_fence(key, epoch, "")
                 self._store.registry.set_placement(pid, None, entry.epoch, self._wall_ns())
-                self._audit_failover(pid, place.lost_node, None, epoch)
-            return
+                self._audit_failover(pid, place.lost_node, None, epoch, loss)
+            return None
         if not self._coord.advance_fence(key, epoch, target):
             self._ledger.pending[pid] = "ownership fence moved; retrying"
-            return
-        self._store.registry.set_placement(pid, target, epoch, self._wall_ns())
-        self._send(Command.LOAD, pid, target, epoch, {"epoch": epoch})
-        self.placements += 1
+            return None
         candidates[target] = candidates[target].with_portfolio(pid, symbols, partitions)
-        self._ledger.pending.pop(pid, None)
-        if place.lost_node is not None:
-            self._audit_failover(pid, place.lost_node, target, epoch)
-        log.info("placed %s on %s at epoch %d (%s)", pid, target, epoch, place.reason)
+        return Grant(place, target, epoch, loss)
 
-    def _audit_failover(self, pid: str, lost: str, target: str | None, epoch: int) -> None:
+    def _audit_failover(self, pid: str, lost: str, target: str | None, epoch: int, loss: NodeLoss) -> None:
         self.failovers += 1
-        log.warning("failover of %s from dead node %s to %s (epoch %d)", pid, lost, target or "nowhere yet", epoch)
-        self._audit("failover", {"portfolio_id": pid, "from": lost, "to": target, "epoch": epoch})
+        log.warning(
+            "failover of %s from dead node %s (%s) to %s (epoch %d)", pid, lost, loss, target or "nowhere yet", epoch
+        )
+        self._audit(
+            AuditEvent.FAILOVER, {"portfolio_id": pid, "from": lost, "to": target, "epoch": epoch, "reason": str(loss)}
+        )
         self._notices.notify(failover_notice(pid, lost, target, epoch))
 
     def _audit(self, event: str, detail: dict[str, object]) -> None:

@@ -31,6 +31,9 @@ class SchedulerConfig:
     - ``ack_poll``: how often acks are polled while a migration is in flight.
     - ``dead_after``: if set, a node whose last heartbeat timestamp is older than this is
       dead even while its key lives (faster detection than the node's own TTL).
+    - ``session_poll``: between passes, how often the leader reads the coordination
+      sessions of the live nodes; one that closed (its process died) starts a pass at
+      once (``scheduler/sessions.py``). None: sessions are read at each pass only.
     - ``default_capacity``: capacity assumed for a node whose metrics do not say.
     - ``affinity_slack``: a node may carry this many more portfolios than the least loaded
       one and still be preferred for reading the portfolio's market-data partitions
@@ -64,6 +67,7 @@ class SchedulerConfig:
     ack_timeout: float = ACK_TIMEOUT_S
     ack_poll: float = 0.005
     dead_after: float | None = None
+    session_poll: float | None = 0.05
     default_capacity: int = 100
     affinity_slack: int = 1
     market_partitions: int = DEFAULT_LAYOUT.market_data
@@ -88,7 +92,7 @@ class SchedulerConfig:
         )
         positive(self, "stall_threshold")
         non_negative(self, "stall_grace", "affinity_slack", "rebalance_moves")
-        positive_or_none(self, "dead_after")
+        positive_or_none(self, "dead_after", "session_poll")
         at_least(self, 1, "default_capacity", "max_migrations", "max_commands_per_tick", "market_partitions")
 
 

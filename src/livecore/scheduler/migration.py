@@ -28,6 +28,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from livecore.control.commands import Command, CommandChannel
+from livecore.control.events import AuditEvent
 from livecore.control.requests import (
     RESULT_TTL,
     MigrationProgress,
@@ -218,7 +219,7 @@ class MigrationRunner:
         write_json(self._coord, names.migration_result_key(m.request.request_id), result, RESULT_TTL)
         self._store.audit.record(
             "scheduler",
-            "migration" if ok else "migration_failed",
+            AuditEvent.MIGRATION if ok else AuditEvent.MIGRATION_FAILED,
             {
                 "portfolio_id": m.portfolio_id,
                 "source": m.source,

@@ -6,7 +6,9 @@ and carry out the plan, take operator migration requests, rebalance after a
 node joined, and publish the leader's status; tell the operator about a node seen alive at
 the previous pass that is no longer (``livecore.notify``). Between ticks, while a
 migration is in flight, acks are polled every ``ack_poll`` seconds so that a
-migration's trading gap is not a multiple of the tick.
+migration's trading gap is not a multiple of the tick; and the sessions of the
+live nodes are read every ``session_poll`` seconds, so that a pass starts as
+soon as a node's process is gone (``scheduler/sessions.py``).
 
 Collaborators are passed in; the service closes none of them.
 """
@@ -23,6 +25,7 @@ from datetime import UTC, datetime
 
 from livecore.control.cluster import Cluster, observe
 from livecore.control.commands import CommandChannel
+from livecore.control.events import AuditEvent
 from livecore.control.requests import (
     RESULT_TTL,
     MigrationRequest,
@@ -38,8 +41,10 @@ from livecore.scheduler.actuator import Actuator, Ledger, build_candidates
 from livecore.scheduler.config import SchedulerConfig
 from livecore.scheduler.convergence import Plan, diff
 from livecore.scheduler.leader import LeaderElector
+from livecore.scheduler.membership import Membership
 from livecore.scheduler.migration import MigrationRunner
 from livecore.scheduler.placement import Candidate, choose_node, plan_rebalance
+from livecore.scheduler.sessions import SessionWatch
 from livecore.scheduler.specs import SymbolIndex
 from livecore.scheduler.stall import StallGuard
 from livecore.telemetry.histogram import HistogramSnapshot
@@ -91,13 +96,16 @@ class Scheduler:
         self._migrations = MigrationRunner(
             channel, coord, store, config.ack_timeout, self._actuator.record_load, clock, self._wall_ns
         )
+        self._membership = Membership(
+            audit=lambda event, detail: self._store.audit.record("scheduler", event, detail, self._wall_ns())
+        )
         self._was_leader = False
         self._accepting_before: frozenset[str] | None = None
-        self._alive_before: frozenset[str] | None = None  # None: no pass as leader yet
         self._rebalance_wanted = False
         self._cluster = Cluster({})
         self._figures: TickFigures | None = None
         self._stall = StallGuard(config.tick_interval, config.stall_threshold, config.stall_grace)
+        self._sessions = SessionWatch(coord, config.session_poll, clock)
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
@@ -111,6 +119,11 @@ class Scheduler:
     def stalls(self) -> int:
         """How many stalls of its own process this scheduler has noticed."""
         return self._stall.stalls
+
+    @property
+    def sessions_closed(self) -> int:
+        """Node sessions this scheduler saw closed between passes (each started a pass)."""
+        return self._sessions.closed_seen
 
     @property
     def leader_epoch(self) -> int | None:
@@ -181,18 +194,27 @@ class Scheduler:
             self._elector.release()
 
     def _between_ticks(self, stop: threading.Event, deadline: float) -> None:
+        """Wait for the next pass; poll migration acks and node sessions meanwhile. A
+        node whose session closed ends the wait at once."""
         while not stop.is_set():
             remaining = deadline - self._clock()
             if remaining <= 0:
                 return
-            if self._migrations.active and self._elector.is_leader():
+            wait = remaining
+            if self._elector.is_leader():
+                if self._migrations.active:
+                    try:
+                        self._finish(self._migrations.poll(frozenset(self._cluster.alive), {}))
+                    except Exception:
+                        log.exception("migration poll failed")
+                    wait = min(wait, self.config.ack_poll)
                 try:
-                    self._finish(self._migrations.poll(frozenset(self._cluster.alive), {}))
+                    if self._sessions.closed():
+                        return
                 except Exception:
-                    log.exception("migration poll failed")
-                stop.wait(min(self.config.ack_poll, remaining))
-            else:
-                stop.wait(remaining)
+                    log.exception("session check failed")
+                wait = min(wait, self._sessions.wait_hint(self._clock()))
+            stop.wait(wait)
 
     # --- one pass --------------------------------------------------------------
 
@@ -206,6 +228,7 @@ class Scheduler:
         # already unloaded is then never mistaken for one that should be loaded.
         cluster = self._stall.judge(observe(self._coord, self._wall(), self.config.dead_after), self._clock())
         self._cluster = cluster
+        self._sessions.watch(cluster)
         self._note_lost(cluster)
         reported = cluster.reported()
         alive = frozenset(cluster.alive)
@@ -226,7 +249,7 @@ class Scheduler:
             busy=self._migrations.busy(),
         )
         candidates = self._candidates(cluster, reported, entries)
-        self._actuator.apply(plan, entries, fences, candidates, any_alive=bool(alive))
+        self._actuator.apply(plan, entries, fences, candidates, any_alive=bool(alive), losses=cluster.losses())
         if not self._elector.is_leader():
             return
         self._figures = TickFigures(
@@ -243,37 +266,37 @@ class Scheduler:
         self._ledger.clear()
         self._stall.reset()
         self._accepting_before = None
-        self._alive_before = None
+        self._membership.reset()
         lease = self._elector.lease
         epoch = lease.epoch if lease else None
         self._store.audit.record(
-            "scheduler", "leader_elected", {"scheduler_id": self.config.scheduler_id, "epoch": epoch}, self._wall_ns()
+            "scheduler",
+            AuditEvent.LEADER_ELECTED,
+            {"scheduler_id": self.config.scheduler_id, "epoch": epoch},
+            self._wall_ns(),
         )
 
     def _note_lost(self, cluster: Cluster) -> None:
-        """Notify each node alive at this leader's previous pass and not now (died,
-        cut off, or stopped: all stop heartbeating). A new leader starts afresh."""
-        alive = frozenset(cluster.alive)
-        for node_id in sorted((self._alive_before or frozenset()) - alive):
+        """Audit the nodes that joined or were lost since this leader's previous pass
+        (``membership.py``), and notify each lost one (died, cut off, or stopped: all
+        stop heartbeating). A new leader starts afresh."""
+        for node_id in self._membership.observe(cluster):
             node = cluster.nodes.get(node_id)
             self._notices.notify(node_lost_notice(node_id, None if node is None else node.heartbeat_age))
-        self._alive_before = alive
 
     def _step_down(self) -> None:
         if self._was_leader:
             log.warning("scheduler %s is no longer leader", self.config.scheduler_id)
         self._was_leader = False
+        self._membership.reset()
         self._figures = None
         self._migrations.abandon()
         self._ledger.clear()
 
     def _fences(self, pids: set[str]) -> dict[str, Fence]:
-        out = {}
-        for pid in pids:
-            fence = self._coord.get_fence(names.portfolio_epoch_key(pid))
-            if fence is not None:
-                out[pid] = fence
-        return out
+        """Every portfolio's fence, in one round trip."""
+        keys = {names.portfolio_epoch_key(pid): pid for pid in pids}
+        return {keys[key]: fence for key, fence in self._coord.get_fences(keys).items()}
 
     def _candidates(
         self, cluster: Cluster, reported: dict[str, dict[str, int]], entries: dict[str, RegistryEntry]

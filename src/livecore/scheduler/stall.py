@@ -31,7 +31,7 @@ import logging
 import math
 from dataclasses import dataclass
 
-from livecore.control.cluster import Cluster, NodeState
+from livecore.control.cluster import Cluster, NodeLoss, NodeState
 
 log = logging.getLogger(__name__)
 
@@ -125,10 +125,13 @@ class StallGuard:
 
 
 def presume_alive(now: Cluster, before: Cluster) -> Cluster:
-    """``now`` with every node alive in ``before`` but not in ``now`` as it was in ``before``."""
+    """``now`` with every node alive in ``before`` but not in ``now`` as it was in ``before``,
+    except a node whose session closed: its process is gone, which no stall of ours explains."""
     nodes = dict(now.nodes)
     for node_id, seen in before.nodes.items():
         current = nodes.get(node_id)
+        if current is not None and current.lost is NodeLoss.SESSION_CLOSED:
+            continue
         if seen.alive and (current is None or not current.alive):
             nodes[node_id] = seen
     return Cluster(nodes)

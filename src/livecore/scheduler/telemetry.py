@@ -53,6 +53,11 @@ SCHEDULER_METRICS: MetricSet[Scheduler] = MetricSet(
             lambda s: s.migrations_failed,
         ),
         Counter(
+            "livecore_scheduler_sessions_closed_total",
+            "Node sessions the leader saw closed between passes (a process gone; each started a pass at once).",
+            lambda s: s.sessions_closed,
+        ),
+        Counter(
             "livecore_scheduler_stalls_total",
             "Stalls of the scheduler's own process it noticed (nodes got a grace period).",
             lambda s: s.stalls,

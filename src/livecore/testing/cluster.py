@@ -58,6 +58,7 @@ class Timings:
     heartbeat_ttl: float = 3.0
     scheduler_tick: float = 0.2
     lease_ttl: float = 2.0
+    session_poll: float | None = None  # the scheduler's --session-poll (None: its default)
 
 
 class Cluster:
@@ -99,10 +100,11 @@ class Cluster:
 
     def scheduler(self) -> Proc:
         t = self.timings
+        poll = [] if t.session_poll is None else ["--session-poll", f"{t.session_poll:g}"]
         return self.spawn(
             "scheduler",
             ["scheduler", "--id", "sched-e2e", "--tick", f"{t.scheduler_tick:g}",
-             "--lease-ttl", f"{t.lease_ttl:g}", "--verbose"],
+             "--lease-ttl", f"{t.lease_ttl:g}", *poll, "--verbose"],
         )  # fmt: skip
 
     def gateway(self) -> Proc:
@@ -142,12 +144,16 @@ def symbol(n: int) -> str:
     return f"SYM{n:04d}"
 
 
-def spec_toml(index: int, symbols: int, quantity: int = 10) -> str:
+def spec_toml(index: int, symbols: int, quantity: int = 10, probe: int | None = None) -> str:
     """Portfolio ``index`` (0-based) trades two neighbouring symbols with a fast built-in
-    strategy (tiny windows: a signal every few ticks) and a fixed-quantity sizer."""
+    strategy (tiny windows: a signal every few ticks) and a fixed-quantity sizer; with
+    ``probe``, with ``livecore.testing.strategies:Probe`` (an order on its first price
+    after every start, then one every ``probe`` prices)."""
     pid = portfolio_id(index)
     first, second = symbol(index % symbols + 1), symbol((index + 1) % symbols + 1)
-    if index % 2 == 0:
+    if probe is not None:
+        strategy = f'class = "livecore.testing.strategies:Probe"\nparams = {{ every = {probe} }}'
+    elif index % 2 == 0:
         strategy = 'class = "ma_crossover"\nparams = { fast = 2, slow = 4 }'
     else:
         strategy = 'class = "breakout"\nparams = { lookback = 4, exit_lookback = 2 }'
@@ -162,12 +168,12 @@ def portfolio_id(index: int) -> str:
     return f"e2e-{index + 1:02d}"
 
 
-def write_specs(directory: Path, count: int, symbols: int) -> list[Path]:
+def write_specs(directory: Path, count: int, symbols: int, probe: int | None = None) -> list[Path]:
     directory.mkdir(parents=True, exist_ok=True)
     paths = []
     for index in range(count):
         path = directory / f"{portfolio_id(index)}.toml"
-        path.write_text(spec_toml(index, symbols))
+        path.write_text(spec_toml(index, symbols, probe=probe))
         paths.append(path)
     return paths
 

@@ -41,6 +41,14 @@ class Proc:
         with contextlib.suppress(subprocess.TimeoutExpired):
             self.process.wait(10)
 
+    def pause(self) -> None:
+        """SIGSTOP the process group: it stands still, its sockets stay open (a stalled process)."""
+        os.killpg(self.process.pid, signal.SIGSTOP)
+
+    def resume(self) -> None:
+        """SIGCONT the process group after ``pause``."""
+        os.killpg(self.process.pid, signal.SIGCONT)
+
     def stop(self, sig: int = signal.SIGTERM, timeout: float = 30.0) -> int | None:
         """Send ``sig`` and wait (a graceful stop); SIGKILL if it does not end in time.
         Returns the exit code, None when it had to be killed."""

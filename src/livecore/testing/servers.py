@@ -170,6 +170,26 @@ def redis_server() -> Iterator[ServerProcess]:
         yield server
 
 
+def restart_redis(server: ServerProcess, keep_data: bool = True, timeout: float = 20) -> None:
+    """Restart a ``redis_server`` on its port; every client connection drops. With
+    ``keep_data`` it saves its keys first (``SHUTDOWN SAVE``) and loads them back,
+    as a server with persistence does; without, it is killed and comes back empty."""
+    import redis
+
+    if keep_data:
+        client = redis.Redis.from_url(server.url)
+        try:
+            client.shutdown(save=True)
+        except redis.ConnectionError:
+            pass  # the server closed the connection as it went down: that is the answer
+        finally:
+            client.close()
+        wait_until(lambda: not server.alive, timeout, "redis-server saved and stopped")
+    else:
+        server.kill()
+    server.start(timeout)
+
+
 @contextlib.contextmanager
 def s3_tansu_broker() -> Iterator[ServerProcess]:
     """Tansu on S3 storage served by a local ``moto_server`` (PyPI ``moto[server]``):

@@ -6,6 +6,7 @@ from __future__ import annotations
 import time
 from decimal import Decimal
 
+from livecore.domain.account import AccountView
 from livecore.domain.params import Param
 from livecore.domain.strategy import Signal, Signals, Strategy
 
@@ -79,6 +80,35 @@ class EveryTick(Strategy):
     def on_price(self, symbol: str, price: Decimal, ts_ns: int) -> Signals:
         self.wanted[symbol] = self.wanted.get(symbol, Decimal(0)) + 1
         return [Signal.target(symbol, self.wanted[symbol], force=True, reason="every tick")]
+
+
+class Probe(Strategy):
+    """Buys ``quantity`` on its first price after every start (created, restored by a
+    new owner after a failover or a migration, reloaded), whatever is in flight;
+    then, on every ``every``-th price with nothing in flight, goes flat when long
+    and long ``quantity`` when flat. Its first order at a new epoch shows when the
+    new owner started trading, not when a signal happened to come (the failover
+    benchmark)."""
+
+    every = Param(int, 8, ge=1)
+    quantity = Param(Decimal, Decimal(10), gt=Decimal(0))
+
+    def on_start(self) -> None:
+        self.fresh = True
+        self.prices = 0
+
+    def on_price(self, symbol: str, price: Decimal, ts_ns: int) -> Signals:
+        self.prices += 1
+        if self.fresh:
+            self.fresh = False
+            held = self.ctx.position(symbol)
+            if isinstance(self.ctx, AccountView):  # a forced signal counts what is in flight as held
+                held += self.ctx.open_quantity(symbol)
+            return [Signal.target(symbol, held + self.quantity, force=True, reason="probe: started")]
+        if self.prices % self.every or self.ctx.has_open_order(symbol):
+            return None
+        target = Decimal(0) if self.ctx.position(symbol) > 0 else self.quantity
+        return [Signal.target(symbol, target, reason="probe")]
 
 
 class LimitSwing(Strategy):

@@ -33,6 +33,7 @@ from livecore.wire.bounds import (
     check_printable,
     check_quantity,
 )
+from livecore.wire.enums import members
 
 SCHEMA_VERSION = 1
 
@@ -64,6 +65,7 @@ class FeedbackStatus(StrEnum):
 
 
 FILL_STATUSES = frozenset({FeedbackStatus.PARTIALLY_FILLED, FeedbackStatus.FILLED})
+_OrderType, _Status = members(OrderType), members(FeedbackStatus)  # cheap member reads (wire.enums)
 
 # The string fields of each message that become ids or keys: printable only.
 _SYMBOL = ("symbol",)
@@ -166,7 +168,7 @@ class NewOrder(msgspec.Struct, frozen=True, kw_only=True, tag="new", tag_field="
             raise ValueError("epoch must be >= 0")
         check_printable(self, _ORDER_KEYS, self.client_order_id + self.portfolio_id + self.node_id + self.symbol)
         check_quantity("quantity", self.quantity)
-        if self.order_type is OrderType.LIMIT:
+        if self.order_type is _OrderType.LIMIT:
             if self.limit_price is None:
                 raise ValueError("a limit order needs limit_price")
             check_price("limit_price", self.limit_price)
@@ -228,7 +230,7 @@ class OrderFeedback(msgspec.Struct, frozen=True, kw_only=True):
             check_price("fill_price", self.fill_price)
         check_quantity("cumulative_qty", self.cumulative_qty, positive=False)
         check_amount("commission", self.commission)
-        if self.status is FeedbackStatus.REJECTED and not self.reason:
+        if self.status is _Status.REJECTED and not self.reason:
             raise ValueError("a rejection needs a reason")
 
 

@@ -75,6 +75,12 @@ def node_claim_key(node_id: str) -> str:
     return f"node:claim:{node_id}"
 
 
+def node_session_name(node_id: str) -> str:
+    """The name of a node's coordination session (on Redis its ``CLIENT SETNAME``,
+    shown by ``CLIENT LIST``); its token is in the node's metrics hash."""
+    return f"livecore-node:{node_id}"
+
+
 CLUSTER_HALT_KEY = "cluster:halt"  # the cluster kill switch: present while the cluster is halted
 
 

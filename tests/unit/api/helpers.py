@@ -15,17 +15,23 @@ The cluster:
 from __future__ import annotations
 
 import json
+import time
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 from typing import Any
 
+from livecore.control.events import AuditEvent
 from livecore.domain.portfolio import Portfolio
 from livecore.domain.spec import parse_spec
 from livecore.node.hosted import encode_view
 from livecore.ops import Ops
+from livecore.ports.store import EquityPoint
 from livecore.wire import names
+from livecore.wire.messages import FeedbackStatus, NewOrder, OrderFeedback, Side
 from tests.unit.ops.helpers import spec_text
 
 TTL = 120.0
+MARKET_TIME_NS = 1_714_564_800_123_456_789  # 2024-05-01T12:00:00.123456789Z, beyond a float's precision
 TOKEN = "s3cret-token"
 
 NODE_A = {
@@ -41,6 +47,7 @@ NODE_A = {
     "capacity": "100",
     "faulted": "1",
     "orders_sent": "42",
+    "market_time_ns": str(MARKET_TIME_NS),
     "market_events": "59000",
     "routed_events": "50000",
     "read_amplification": "1.18",
@@ -108,3 +115,95 @@ def simulate(ops: Ops) -> None:
     beta = view_json("beta", 2, "node-a", faulted=True, fault="ZeroDivisionError: division by zero", equity="50000")
     ops.coord.set(names.portfolio_view_key("alpha"), alpha, ttl=TTL)
     ops.coord.set(names.portfolio_view_key("beta"), beta, ttl=TTL)
+
+
+# --- history: what the nodes, the gateway and the scheduler would have recorded ----------------
+
+HOUR_NS = 3600 * 10**9
+ALPHA_CURVE = ["100000", "100400", "101000", "100200", "99500", "100100", "100800", "101234.56"]
+ALPHA_PEAK, ALPHA_TROUGH = Decimal("101000"), Decimal("99500")  # its deepest drawdown
+
+
+def alpha_order(seq: int, side: Side = Side.BUY, qty: str = "5") -> NewOrder:
+    return NewOrder(
+        client_order_id=f"alpha-1-{seq}",
+        portfolio_id="alpha",
+        epoch=1,
+        node_id="node-a",
+        symbol="AAPL",
+        side=side,
+        quantity=Decimal(qty),
+        created_ns=time.time_ns() - HOUR_NS + seq * 10**9,
+    )
+
+
+def alpha_fill(order: NewOrder, price: str) -> OrderFeedback:
+    return OrderFeedback(
+        status=FeedbackStatus.FILLED,
+        client_order_id=order.client_order_id,
+        portfolio_id="alpha",
+        epoch=1,
+        symbol=order.symbol,
+        side=order.side,
+        fill_id=f"{order.client_order_id}-f1",
+        fill_qty=order.quantity,
+        fill_price=Decimal(price),
+        cumulative_qty=order.quantity,
+        commission=Decimal("0.35"),
+        ts_ns=order.created_ns + 10**6,
+    )
+
+
+def simulate_history(ops: Ops) -> None:
+    """Alpha's equity curve (a rise, a drawdown, a recovery) at epoch 1 on node-a;
+    gamma's at epoch 2 on node-b then 3 on node-c; alpha's orders and fills in the
+    journal (the last one still open); failovers, a lost node and a refused command
+    in the audit."""
+    now = time.time_ns()
+    start = now - HOUR_NS
+    step = HOUR_NS // len(ALPHA_CURVE)
+    for i, equity in enumerate(ALPHA_CURVE):
+        ops.store.equity.record(
+            EquityPoint(
+                portfolio_id="alpha",
+                ts_ns=start + i * step,
+                epoch=1,
+                node_id="node-a",
+                equity=Decimal(equity),
+                cash=Decimal("98765.43"),
+                realized_pnl=Decimal("12.5") if i > 3 else Decimal(0),
+                unrealized_pnl=Decimal(equity) - Decimal("100000"),
+            )
+        )
+    for i, (epoch, node_id) in enumerate([(2, "node-b"), (2, "node-b"), (3, "node-c")]):
+        ops.store.equity.record(
+            EquityPoint(
+                portfolio_id="gamma",
+                ts_ns=start + i * step,
+                epoch=epoch,
+                node_id=node_id,
+                equity=Decimal(100000 + i),
+                cash=Decimal(100000),
+                realized_pnl=Decimal(0),
+                unrealized_pnl=Decimal(i),
+            )
+        )
+    for seq, price in ((1, "160.10"), (2, "162.25"), (3, None)):
+        order = alpha_order(seq)
+        ops.store.journal.record_order(order, received_ns=order.created_ns + 1000)
+        if price is not None:
+            ops.store.journal.record_feedback(alpha_fill(order, price))
+    audit = ops.store.audit
+    audit.record("scheduler", AuditEvent.NODE_LOST, {"node_id": "node-b", "portfolios": ["gamma"]}, start + step)
+    audit.record(
+        "scheduler",
+        AuditEvent.FAILOVER,
+        {"portfolio_id": "gamma", "from": "node-b", "to": "node-c", "epoch": 3},
+        start + 2 * step,
+    )
+    audit.record(
+        "node",
+        AuditEvent.COMMAND_REFUSED,
+        {"node_id": "node-a", "reason": "forged", "command": "node.pause", "portfolio_id": None, "nonce": "n1"},
+        start + 3 * step,
+    )

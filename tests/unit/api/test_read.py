@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import tomllib
+from pathlib import Path
+
 from fastapi.testclient import TestClient
 
+from livecore.api import app as app_module
 from livecore.wire import names
 from tests.unit.api.conftest import AUTH
+from tests.unit.api.helpers import MARKET_TIME_NS
 from tests.unit.ops.helpers import World
 
 
@@ -52,6 +57,18 @@ def test_status_lists_nodes_and_portfolios_with_their_states(client: TestClient)
     assert alpha["positions"]["AAPL"]["quantity"] == "15"
     assert alpha["last_order_id"] == "alpha-1-17"
     assert report["leader"]["scheduler_id"] is None
+
+
+def test_status_carries_market_time_and_pnl(client: TestClient) -> None:
+    report = client.get("/api/status").json()
+    nodes = {n["node_id"]: n for n in report["nodes"]}
+    assert nodes["node-a"]["market_time_ns"] == MARKET_TIME_NS
+    portfolios = {p["portfolio_id"]: p for p in report["portfolios"]}
+    alpha = portfolios["alpha"]
+    assert (alpha["initial_cash"], alpha["realized_pnl"], alpha["unrealized_pnl"]) == ("100000", "12.5", "0")
+    assert alpha["return_ratio"] == "0.01234560" and alpha["halted"] is False
+    assert portfolios["beta"]["return_ratio"] == "-0.50000000"
+    assert portfolios["gamma"]["return_ratio"] is None  # no view
 
 
 def test_portfolio_list_comes_from_the_registry(client: TestClient) -> None:
@@ -119,9 +136,31 @@ def test_dashboard_and_its_assets_are_served(client: TestClient) -> None:
     assert script.status_code == 200 and "/api/status" in script.text and "://" not in script.text
     assert client.get("/static/dashboard.css").status_code == 200
     assert client.get("/static/missing.js").status_code == 404
+    static = Path(app_module.__file__).parent / "static"
+    for module in sorted(static.glob("*.js")):  # every page module, each free of other hosts
+        served = client.get(f"/static/{module.name}")
+        assert served.status_code == 200 and "://" not in served.text, module.name
+        assert served.headers["content-type"].startswith(("text/javascript", "application/javascript"))
+    for asset in ("vendor/uplot/uPlot.iife.min.js", "vendor/uplot/uPlot.min.css", "vendor/uplot/LICENSE"):
+        assert client.get(f"/static/{asset}").status_code == 200, asset
+        assert f"/static/{asset}" in page.text
+    vendored = client.get("/static/vendor/uplot/uPlot.iife.min.js").text
+    assert vendored.startswith("/*! https://github.com/leeoniya/uPlot (v1.6.32) */")  # the pinned version
+    assert "fetch(" not in vendored and "XMLHttpRequest" not in vendored  # a library that loads nothing
 
 
 def test_the_openapi_schema_is_served_but_no_cdn_backed_docs(client: TestClient) -> None:
     schema = client.get("/openapi.json").json()
     assert "/api/portfolios/{portfolio_id}/migrate" in schema["paths"] and "/api/status" in schema["paths"]
     assert client.get("/docs").status_code == 404 and client.get("/redoc").status_code == 404
+
+
+def test_every_dashboard_file_is_package_data() -> None:
+    """The wheel carries the dashboard: each file under ``api/static`` matches a
+    ``package-data`` pattern of pyproject.toml."""
+    root = Path(app_module.__file__).parents[1]  # src/livecore
+    pyproject = tomllib.loads((root.parents[1] / "pyproject.toml").read_text())
+    patterns = pyproject["tool"]["setuptools"]["package-data"]["livecore"]
+    covered = {path for pattern in patterns for path in root.glob(pattern) if path.is_file()}
+    static = {path for path in (root / "api" / "static").rglob("*") if path.is_file()}
+    assert static and static <= covered, sorted(str(p.relative_to(root)) for p in static - covered)

@@ -61,3 +61,9 @@ def test_fields_set_by_hash_name_and_unknown_names_refused() -> None:
     assert metrics.to_hash() == {"market_data_offer_errors": "2", "order_feedback_errors": "3"}
     with pytest.raises(KeyError):
         NodeMetrics().with_fields({"no_such_field": 1})
+
+
+def test_a_nanosecond_timestamp_is_read_exactly() -> None:
+    ts = 1_796_106_620_395_847_723  # beyond a float's 53 bits
+    assert NodeMetrics.from_hash(NodeMetrics(market_time_ns=ts).to_hash()).market_time_ns == ts
+    assert NodeMetrics.from_hash({"capacity": "3.0"}).capacity == 3

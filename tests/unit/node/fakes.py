@@ -10,6 +10,7 @@ import threading
 from decimal import Decimal
 from typing import Any
 
+from livecore.domain.view import EquitySample
 from livecore.node.mailbox import FeedbackTicket
 from livecore.node.processor import Order, PortfolioProcessor
 from livecore.ports.bus import BusError, Delivery, DeliveryCallback, Producer
@@ -82,6 +83,13 @@ class FakePortfolio:
     def view(self) -> dict[str, Any]:
         return {"portfolio_id": self.portfolio_id, "fills": len(self.fills)}
 
+    def equity_sample(self) -> EquitySample:
+        """Equity grows by one per fill, so a test can tell points apart."""
+        equity = Decimal(1000 + len(self.fills))
+        return EquitySample(
+            epoch=self.epoch, equity=equity, cash=equity, realized_pnl=Decimal(0), unrealized_pnl=Decimal(0)
+        )
+
     def change_universe(self, symbols: set[str]) -> None:
         self.symbols = frozenset(symbols)
         self.universe_version += 1
@@ -135,6 +143,7 @@ class FakeHost:
         self.sent: list[tuple[str, list[Order], int | None]] = []
         self.snapshots: list[bytes] = []
         self.universe: list[frozenset[str]] = []
+        self.equity: list[EquitySample] = []
         self.save_ok = True
 
     def schedule(self, processor: PortfolioProcessor) -> None:
@@ -147,6 +156,9 @@ class FakeHost:
         if self.save_ok:
             self.snapshots.append(data)
         return self.save_ok
+
+    def record_equity(self, processor: PortfolioProcessor, sample: EquitySample) -> None:
+        self.equity.append(sample)
 
     def tickets_done(self, tickets: list[FeedbackTicket]) -> None:
         for ticket in tickets:

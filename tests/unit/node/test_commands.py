@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from collections.abc import Collection
 from typing import Any
 
 import pytest
@@ -28,7 +29,13 @@ class Audit(AuditLog):
     def record(self, component: str, event: str, detail: dict[str, Any], ts_ns: int) -> None:
         self.entries.append((component, event, detail))
 
-    def recent(self, limit: int = 100, event: str | None = None) -> list[AuditEntry]:
+    def recent(
+        self,
+        limit: int = 100,
+        event: str | Collection[str] | None = None,
+        before: int | None = None,
+        portfolio_id: str | None = None,
+    ) -> list[AuditEntry]:
         raise NotImplementedError
 
 

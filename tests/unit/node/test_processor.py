@@ -166,3 +166,41 @@ def test_an_isolated_portfolio_is_a_fault() -> None:
     processor, sink = watched(FakePortfolio("p1", {"AAA"}))
     processor.isolate("needs reconcile: feedback given up: gone")
     assert sink.of(NoticeKind.FAULT) == ["p1: faulted, no more orders: needs reconcile: feedback given up: gone"]
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 100.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_a_saved_snapshot_records_an_equity_point_at_most_once_per_interval() -> None:
+    portfolio, host, clock = FakePortfolio("p1", {"AAA"}), FakeHost(), Clock()
+    processor = PortfolioProcessor(
+        portfolio=portfolio, host=host, mailbox_size=10, feedback_mailbox_size=10, equity_interval_s=30.0, clock=clock
+    )
+    assert processor.persist()
+    assert [s.equity for s in host.equity] == [1000]  # the first snapshot (a load's) records one
+    for fill_id in ("f1", "f2"):  # each applied fill saves a snapshot: too soon for another point
+        processor.offer_feedback(FeedbackItem(fill("p1", fill_id), FeedbackTicket(0, 1)))
+        processor.run_batch(10)
+    assert len(host.snapshots) == 3 and len(host.equity) == 1
+    clock.now += 30.0
+    processor.offer_feedback(FeedbackItem(fill("p1", "f3"), FeedbackTicket(0, 2)))
+    processor.run_batch(10)
+    assert [s.equity for s in host.equity] == [1000, 1003]
+
+
+def test_no_equity_point_without_an_interval_or_when_the_snapshot_fails() -> None:
+    processor, _portfolio, host = make()  # no equity_interval_s
+    assert processor.persist()
+    assert host.equity == []
+    portfolio, host = FakePortfolio("p2", {"AAA"}), FakeHost()
+    host.save_ok = False
+    processor = PortfolioProcessor(
+        portfolio=portfolio, host=host, mailbox_size=10, feedback_mailbox_size=10, equity_interval_s=1.0
+    )
+    assert not processor.persist()
+    assert host.equity == []

@@ -7,7 +7,7 @@ thread, holding another secret than the operator's."""
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
@@ -45,7 +45,13 @@ class Audit(AuditLog):
     def record(self, component: str, event: str, detail: dict[str, Any], ts_ns: int) -> None:
         self.reasons.append(str(detail["reason"]))
 
-    def recent(self, limit: int = 100, event: str | None = None) -> list[AuditEntry]:
+    def recent(
+        self,
+        limit: int = 100,
+        event: str | Collection[str] | None = None,
+        before: int | None = None,
+        portfolio_id: str | None = None,
+    ) -> list[AuditEntry]:
         raise NotImplementedError
 
 

@@ -1,8 +1,11 @@
 """A fake execution node that speaks the node's runtime contract (commands,
-acks, heartbeat, metrics, fence checks) without hosting real portfolios.
+acks, heartbeat, metrics with its session token, fence checks) without hosting
+real portfolios.
 
 Driven by hand (``pump()``, ``beat()``) for step-by-step tests, or in a thread
-(``start()``) next to a threaded scheduler.
+(``start()``) next to a threaded scheduler. Its ways to fail: ``stop()`` (no
+more beats, session kept: a stalled process), ``crash()`` (session closed,
+keys left to expire: ``kill -9``) and ``die()`` (everything gone at once).
 """
 
 from __future__ import annotations
@@ -14,7 +17,7 @@ from datetime import UTC, datetime
 
 from livecore.control.halt import read_halt
 from livecore.ports.bus import Bus
-from livecore.ports.coordination import Coordination
+from livecore.ports.coordination import Coordination, CoordinationError, Session
 from livecore.wire import codec, names
 from livecore.wire.messages import CommandAck, ScheduleCommand
 from livecore.wire.signing import CommandRejected, CommandVerifier
@@ -33,7 +36,9 @@ class FakeNode:
         capacity: int = 10,
         ttl: float = 3.0,
         interval: float = 0.05,
+        session: bool = True,
     ) -> None:
+        """``session`` False: a node that reports no session (judged by its TTL alone)."""
         self.node_id = node_id
         self.coord = coord
         self.capacity = capacity
@@ -48,6 +53,8 @@ class FakeNode:
         self.shut_down = False
         self.alive = True
         self.answer = True  # False: take commands but never ack (a hung node)
+        self.uses_session = session
+        self.session: Session | None = None
         self._verifier = CommandVerifier(secret)
         topic = (topics or names.Topics()).schedule_updates
         self._consumer = bus.consumer(names.node_group_id(node_id), [topic], "latest")
@@ -96,6 +103,9 @@ class FakeNode:
                 if fence is not None and (fence.epoch > epoch or fence.owner != self.node_id):
                     del self.loaded[pid]
             portfolios = dict(self.loaded)
+        if self.uses_session and self.session is None:  # first beat, or back after a crash: a new process
+            self.session = self.coord.open_session(names.node_session_name(self.node_id))
+        session = {"session": self.session.keep()} if self.session is not None else {}
         now = datetime.now(UTC).isoformat()
         self.coord.set(names.heartbeat_key(self.node_id), now, self.ttl)
         self.coord.hset(
@@ -114,16 +124,23 @@ class FakeNode:
                 "capacity": str(self.capacity),
                 "updated_at": now,
                 "cluster_halted": "1" if self.halted else "0",
+                **session,
             },
             self.ttl,
         )
 
     def die(self) -> None:
         """Stop at once; heartbeat and metrics vanish as if their TTL ran out."""
-        self.stop()
-        self.alive = False
+        self.crash()
         self.coord.delete(names.heartbeat_key(self.node_id))
         self.coord.delete(names.metrics_key(self.node_id))
+
+    def crash(self) -> None:
+        """``kill -9``: the session ends with the process; heartbeat and metrics stay
+        until their TTL runs out."""
+        self.stop()
+        self.alive = False
+        self._close_session()
 
     def start(self) -> None:
         self._stop.clear()
@@ -139,11 +156,20 @@ class FakeNode:
     def close(self) -> None:
         self.stop()
         self._consumer.close()
+        self._close_session()
+
+    def _close_session(self) -> None:
+        session, self.session = self.session, None
+        if session is not None:
+            session.close()
 
     def _run(self) -> None:
         while not self._stop.is_set():
-            self.pump(timeout=0.0)
-            self.beat()
+            try:
+                self.pump(timeout=0.0)
+                self.beat()
+            except CoordinationError:
+                pass  # the coordination server is away (restarting): try again next beat
             self._stop.wait(self.interval)
 
     # --- commands ------------------------------------------------------------------

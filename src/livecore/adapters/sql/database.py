@@ -32,6 +32,8 @@ class SqlSettings:
     """Every tunable of the SQL store in one place."""
 
     snapshot_versions_kept: int = 5
+    # a portfolio's equity curve: above this many points its older half is thinned
+    equity_points_kept: int = 10_000
     sqlite_busy_timeout_s: float = 15.0
     sqlite_synchronous: str = "FULL"  # durable on power loss; NORMAL survives a process crash only
     pg_connect_timeout_s: int = 3

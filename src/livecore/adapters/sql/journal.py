@@ -7,6 +7,7 @@ id, one row per fill id. A resent fill is answered from the row already there.
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any
 
 import msgspec
@@ -14,11 +15,12 @@ import sqlalchemy as sa
 
 from livecore.adapters.sql.database import Database, StoreConflict
 from livecore.adapters.sql.schema import FEEDBACK_LOCK, journal_feedback, journal_orders
-from livecore.ports.store import Journal, JournalFeedback, JournalOrder, StoreError
+from livecore.ports.store import Journal, JournalFeedback, JournalOrder, OrderRecord, Page, StoreError
 from livecore.wire import codec
 from livecore.wire.messages import FeedbackStatus, NewOrder, OrderFeedback
 
 FINAL_STATUSES = (FeedbackStatus.REJECTED, FeedbackStatus.FILLED, FeedbackStatus.CANCELLED)
+FILL_STATUSES = (FeedbackStatus.PARTIALLY_FILLED, FeedbackStatus.FILLED)
 
 _new_orders = msgspec.json.Decoder(NewOrder)
 
@@ -76,6 +78,47 @@ class SqlJournal(Journal):
         with self._db.read() as conn:
             return [_order(row) for row in conn.execute(query)]
 
+    def orders_page(self, portfolio_id: str, limit: int, before: int | None = None) -> Page[OrderRecord]:
+        """Newest first by receive order; ``before`` is a row id. Each order's status
+        and filled quantity come from its outcomes, read in one more query."""
+        query = (
+            sa.select(journal_orders)
+            .where(journal_orders.c.portfolio_id == portfolio_id)
+            .order_by(journal_orders.c.id.desc())
+            .limit(max(0, limit) + 1)
+        )
+        if before is not None:
+            query = query.where(journal_orders.c.id < before)
+        with self._db.read() as conn:
+            rows = list(conn.execute(query))
+            more = len(rows) > limit
+            rows = rows[:limit]
+            outcomes = self._outcomes(conn, [row.client_order_id for row in rows])
+        records = []
+        for row in rows:
+            journaled = _order(row)
+            status, filled = outcomes.get(row.client_order_id, (None, Decimal(0)))
+            records.append(OrderRecord(journaled.order, journaled.received_ns, status, filled))
+        return Page(records, int(rows[-1].id) if more and rows else None)
+
+    def _outcomes(self, conn: sa.Connection, coids: list[str]) -> dict[str, tuple[str, Decimal]]:
+        """{client order id: (latest status, sum of fills)} of these orders."""
+        if not coids:
+            return {}
+        query = (
+            sa.select(journal_feedback.c.seq, journal_feedback.c.body)
+            .where(journal_feedback.c.client_order_id.in_(coids))
+            .order_by(journal_feedback.c.seq)
+        )
+        out: dict[str, tuple[str, Decimal]] = {}
+        for row in conn.execute(query):
+            fb = _feedback(row).feedback
+            _, filled = out.get(fb.client_order_id, ("", Decimal(0)))
+            if fb.fill_qty is not None:
+                filled += fb.fill_qty
+            out[fb.client_order_id] = (fb.status.value, filled)
+        return out
+
     # --- feedback ------------------------------------------------------------
 
     def record_feedback(self, feedback: OrderFeedback) -> JournalFeedback:
@@ -132,6 +175,24 @@ class SqlJournal(Journal):
             query = query.where(journal_feedback.c.portfolio_id == portfolio_id)
         with self._db.read() as conn:
             return [_feedback(row) for row in conn.execute(query)]
+
+    def feedback_page(
+        self, portfolio_id: str, limit: int, before: int | None = None, fills_only: bool = False
+    ) -> Page[JournalFeedback]:
+        query = (
+            sa.select(journal_feedback.c.seq, journal_feedback.c.body)
+            .where(journal_feedback.c.portfolio_id == portfolio_id)
+            .order_by(journal_feedback.c.seq.desc())
+            .limit(max(0, limit) + 1)
+        )
+        if before is not None:
+            query = query.where(journal_feedback.c.seq < before)
+        if fills_only:
+            query = query.where(journal_feedback.c.status.in_([s.value for s in FILL_STATUSES]))
+        with self._db.read() as conn:
+            rows = list(conn.execute(query))
+        entries = [_feedback(row) for row in rows[:limit]]
+        return Page(entries, entries[-1].seq if len(rows) > limit and entries else None)
 
     def _by_fill_id(self, fill_id: str) -> JournalFeedback | None:
         with self._db.read() as conn:

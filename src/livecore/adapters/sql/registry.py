@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any, get_args
 
 import sqlalchemy as sa
@@ -72,13 +73,20 @@ class SqlRegistry(Registry):
     def set_placement(self, portfolio_id: str, node_id: str | None, epoch: int, now_ns: int) -> bool:
         """One conditional UPDATE: a lower epoch than the stored one changes nothing.
         The same epoch is accepted (e.g. clearing the node of a stopped placement)."""
+        return self.set_placements([(portfolio_id, node_id, epoch)], now_ns)[0]
+
+    def set_placements(self, placements: Sequence[tuple[str, str | None, int]], now_ns: int) -> tuple[bool, ...]:
+        """The conditional UPDATEs in one transaction (one commit for a whole failover)."""
         with self._db.write() as conn:
-            result = conn.execute(
-                registry.update()
-                .where(registry.c.portfolio_id == portfolio_id, registry.c.epoch <= epoch)
-                .values(node_id=node_id, epoch=epoch, updated_ns=now_ns)
+            return tuple(
+                conn.execute(
+                    registry.update()
+                    .where(registry.c.portfolio_id == portfolio_id, registry.c.epoch <= epoch)
+                    .values(node_id=node_id, epoch=epoch, updated_ns=now_ns)
+                ).rowcount
+                == 1
+                for portfolio_id, node_id, epoch in placements
             )
-            return result.rowcount == 1
 
     def remove(self, portfolio_id: str) -> bool:
         with self._db.write() as conn:

@@ -79,6 +79,24 @@ audit = sa.Table(
     sqlite_autoincrement=True,
 )
 
+# Each portfolio's equity curve, one row per recorded point (money as exact
+# decimal strings); bounded per portfolio by thinning its older points.
+equity = sa.Table(
+    "lc_equity",
+    metadata,
+    sa.Column("id", BigId, primary_key=True, autoincrement=True),
+    sa.Column("portfolio_id", sa.String, nullable=False),
+    sa.Column("ts_ns", sa.BigInteger, nullable=False),
+    sa.Column("epoch", sa.BigInteger, nullable=False),
+    sa.Column("node_id", sa.String, nullable=False),
+    sa.Column("equity", sa.String, nullable=False),
+    sa.Column("cash", sa.String, nullable=False),
+    sa.Column("realized_pnl", sa.String, nullable=False),
+    sa.Column("unrealized_pnl", sa.String, nullable=False),
+    sa.Index("ix_lc_equity_portfolio_ts", "portfolio_id", "ts_ns"),
+    sqlite_autoincrement=True,
+)
+
 # Which migration a database is at (alembic's table, named like ours).
 VERSION_TABLE = "lc_alembic_version"
 

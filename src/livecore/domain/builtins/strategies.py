@@ -8,6 +8,7 @@ existing position is never re-bought.
 
 from __future__ import annotations
 
+import math
 from collections import deque
 from collections.abc import Mapping
 from decimal import Decimal
@@ -16,7 +17,7 @@ from typing import Any
 from livecore.domain.books import ACCOUNTING
 from livecore.domain.errors import ParamError
 from livecore.domain.params import Param
-from livecore.domain.strategy import Signal, Signals, Strategy
+from livecore.domain.strategy import Signal, Signals, Strategy, StrategyContext
 
 
 class PriceWindows:
@@ -47,12 +48,14 @@ class PriceWindows:
 
 _ZERO = Decimal(0)
 _EXACT = ACCOUNTING  # sums of window prices: exact (80 digits), never rounded
+# bound once: looking a context method up costs as much as calling it
+_add, _subtract, _multiply = _EXACT.add, _EXACT.subtract, _EXACT.multiply
 
 
 def _exact_sum(values: list[Decimal]) -> Decimal:
     total = _ZERO
     for value in values:
-        total = _EXACT.add(total, value)
+        total = _add(total, value)
     return total
 
 
@@ -78,6 +81,23 @@ class _WindowStrategy(Strategy):
             self.windows.restore(state["windows"])
 
 
+class _RunningSums:
+    """One symbol's full price window and the running totals of its prices: each
+    entry of ``totals`` is the exact sum of every price seen up to one of the last
+    ``slow + 1`` prices, so any window's sum is a difference of two of them. A new
+    price costs one addition (updated in place, no allocation per price)."""
+
+    __slots__ = ("totals", "window")
+
+    def __init__(self, window: deque[Decimal], slow: int) -> None:
+        self.window = window
+        self.totals: deque[Decimal] = deque([_ZERO], maxlen=slow + 1)
+        total = _ZERO
+        for price in window:
+            total = _add(total, price)
+            self.totals.append(total)
+
+
 class MovingAverageCross(_WindowStrategy):
     """Long while the fast moving average is above the slow one; flat (or short) below."""
 
@@ -93,47 +113,69 @@ class MovingAverageCross(_WindowStrategy):
     def window_size(self) -> int:
         return self.slow
 
+    def bind(self, ctx: StrategyContext) -> None:
+        super().bind(ctx)
+        self._position = ctx.position  # asked on every price
+
     def on_start(self) -> None:
-        self._sums: dict[str, tuple[Decimal, Decimal]] = {}  # symbol -> (fast sum, slow sum), exact
+        self._sums: dict[str, _RunningSums] = {}
+        # the parameters under names of their own: an instance attribute that shadows
+        # a class descriptor (``Param``) is read by CPython's slow, unspecialised path
+        self._fast_n, self._slow_n, self._short = self.fast, self.slow, self.short
+        # fast mean > slow mean  <=>  fast_sum * slow > slow_sum * fast; with both
+        # factors divided by their gcd one of them is often 1 (5 and 20: 4 and 1)
+        g = math.gcd(self.fast, self.slow)
+        self._fast_factor = Decimal(self.slow // g) if self.slow > g else None
+        self._slow_factor = Decimal(self.fast // g) if self.fast > g else None
+        # symbol -> (long, exit) signals that repeat the position already held: a
+        # level signal is sent on every price, and these never change, so they are
+        # built once (signals are immutable)
+        self._held: dict[str, tuple[Signal, Signal]] = {}
 
     def restore(self, state: Any) -> None:
         super().restore(state)
         self._sums = {}
 
     def on_price(self, symbol: str, price: Decimal, ts_ns: int) -> Signals:
-        fast_n, slow_n = self.fast, self.slow
-        window = self.windows.get(symbol)
-        sums = self._sums.get(symbol)
-        if sums is None or len(window) < slow_n:  # warming up (or restored): sum afresh
+        fast_n, slow_n = self._fast_n, self._slow_n
+        running = self._sums.get(symbol)
+        if running is None or len(running.window) < slow_n:  # warming up (or restored): sum afresh
             window = self.windows.push(symbol, price)
             if len(window) < slow_n:
                 return None
-            values = list(window)
-            sums = (_exact_sum(values[-fast_n:]), _exact_sum(values))
+            running = self._sums[symbol] = _RunningSums(window, slow_n)
         else:
-            leaving_fast, leaving_slow = window[-fast_n], window[0]
-            window.append(price)
-            add, subtract = _EXACT.add, _EXACT.subtract
-            sums = (add(subtract(sums[0], leaving_fast), price), add(subtract(sums[1], leaving_slow), price))
-        self._sums[symbol] = sums
-        # fast mean vs slow mean, compared exactly: fast_sum * slow_n vs slow_sum * fast_n
-        side = _EXACT.compare(_EXACT.multiply(sums[0], slow_n), _EXACT.multiply(sums[1], fast_n))
-        if side > 0:
-            return [Signal.long(symbol, reason=self._reason(symbol, 1, ">", sums))]
-        if side < 0:
-            exit_ = Signal.short if self.short else Signal.flat
-            return [exit_(symbol, reason=self._reason(symbol, -1 if self.short else 0, "<", sums))]
-        return None
+            running.window.append(price)
+            running.totals.append(_add(running.totals[-1], price))
+        totals = running.totals
+        latest = totals[-1]
+        fast_sum, slow_sum = _subtract(latest, totals[-1 - fast_n]), _subtract(latest, totals[0])
+        # the means compared exactly, by cross-multiplication (a factor of 1 is skipped)
+        fast_factor, slow_factor = self._fast_factor, self._slow_factor
+        fast_x = fast_sum if fast_factor is None else _multiply(fast_sum, fast_factor)
+        slow_x = slow_sum if slow_factor is None else _multiply(slow_sum, slow_factor)
+        if fast_x > slow_x:
+            wanted, relation = 1, ">"
+        elif fast_x < slow_x:
+            wanted, relation = (-1 if self._short else 0), "<"
+        else:
+            return None
+        position = self._position(symbol)
+        met = (position > _ZERO) if wanted > 0 else (position < _ZERO) if wanted < 0 else not position
+        if met:  # a no-op level signal: the reason is short
+            held = self._held.get(symbol)
+            if held is None:
+                held = self._held[symbol] = (
+                    Signal.long(symbol, reason="fast > slow"),
+                    self._exit(symbol, "fast < slow"),
+                )
+            return [held[0] if wanted > 0 else held[1]]
+        # the signal can change the position: write the averages out
+        reason = f"fast {fast_sum / fast_n:.4f} {relation} slow {slow_sum / slow_n:.4f}"
+        return [Signal.long(symbol, reason=reason) if wanted > 0 else self._exit(symbol, reason)]
 
-    def _reason(self, symbol: str, wanted: int, relation: str, sums: tuple[Decimal, Decimal]) -> str:
-        """The averages, written out only when the signal can change the position
-        (a repeated level signal is a no-op and formatting is not free)."""
-        position = self.ctx.position(symbol)
-        held = (position > 0) - (position < 0)
-        if held == wanted:
-            return f"fast {relation} slow"
-        fast, slow = sums[0] / self.fast, sums[1] / self.slow
-        return f"fast {fast:.4f} {relation} slow {slow:.4f}"
+    def _exit(self, symbol: str, reason: str) -> Signal:
+        return Signal.short(symbol, reason=reason) if self._short else Signal.flat(symbol, reason=reason)
 
 
 class Breakout(_WindowStrategy):

@@ -1,0 +1,1 @@
+"""Trading venues: the simulator that imitates real ones on the local machine."""
