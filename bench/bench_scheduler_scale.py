@@ -40,7 +40,7 @@ import uuid
 from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
@@ -188,9 +188,10 @@ def failover_pass(work: Workload, by_id: dict[str, Candidate]) -> dict[str, Any]
 
 
 class Counting:
-    """Counts every call of a port, by method name (``registry.list``, ``hset``, ...)."""
+    """Counts every call of a port, by method name: ``store.registry.list``,
+    ``hset``, ``session.keep``; ``get_fences#keys`` counts the keys asked for."""
 
-    _NESTED = ("snapshots", "journal", "registry", "audit")
+    _NESTED = ("snapshots", "journal", "registry", "audit", "equity")
 
     def __init__(self, inner: Any, counts: Counter[str], prefix: str = "") -> None:
         self._inner, self._counts, self._prefix = inner, counts, prefix
@@ -198,46 +199,71 @@ class Counting:
     def __getattr__(self, name: str) -> Any:
         value = getattr(self._inner, name)
         if name in self._NESTED:
-            return Counting(value, self._counts, f"{name}.")
+            return Counting(value, self._counts, f"{self._prefix}{name}.")
         if not callable(value):
             return value
         counts, key = self._counts, self._prefix + name
 
         def call(*args: Any, **kwargs: Any) -> Any:
             counts[key] += 1
-            return value(*args, **kwargs)
+            if name == "get_fences":
+                counts["get_fences#keys"] += len(args[0])
+            result = value(*args, **kwargs)
+            return Counting(result, counts, "session.") if name == "open_session" else result
 
         return call
 
 
-STORE_WRITES = ("snapshots.save", "registry.upsert", "registry.set_placement", "audit.record", "journal.")
-
-
-def split_store(counts: Counter[str]) -> tuple[float, float]:
-    """(reads, writes) among Store calls."""
-    writes = sum(v for k, v in counts.items() if any(k.startswith(w) for w in STORE_WRITES))
-    reads = sum(v for k, v in counts.items() if "." in k) - writes
-    return reads, writes
+# Redis commands one port call sends in its one round trip (MULTI/EXEC pairs included); 1 if absent
+COMMANDS = {"hset": 4, "get_with_ttl": 4, "current_lease": 4, "session_states": 4}
 
 
 @dataclass
-class NodeRates:
-    beat_base: float  # coordination round trips per heartbeat, node itself
-    beat_per_portfolio: float  # ... per hosted portfolio
-    snapshot_per_dirty: float  # store writes per dirty portfolio per snapshot interval
-    detail: dict[str, float] = field(default_factory=dict)
+class Cost:
+    """Redis round trips and commands (SCANs apart), store reads and writes."""
+
+    trips: float = 0.0
+    commands: float = 0.0
+    scans: float = 0.0
+    reads: float = 0.0
+    writes: float = 0.0
+
+    def scaled(self, factor: float) -> Cost:
+        return Cost(*(getattr(self, f) * factor for f in ("trips", "commands", "scans", "reads", "writes")))
+
+    def minus(self, other: Cost) -> Cost:
+        return Cost(*(getattr(self, f) - getattr(other, f) for f in ("trips", "commands", "scans", "reads", "writes")))
+
+    def plus(self, other: Cost) -> Cost:
+        return Cost(*(getattr(self, f) + getattr(other, f) for f in ("trips", "commands", "scans", "reads", "writes")))
 
 
-def node_rates(hosted: list[int], seconds: float) -> NodeRates:
-    """Run a real node with each count of portfolios; per beat and per snapshot."""
-    samples = {k: measure_node(k, seconds) for k in hosted}
-    (k1, (beat1, snap1, detail1)), (k2, (beat2, _, _)) = sorted(samples.items())[:2]
-    per_portfolio = (beat2 - beat1) / (k2 - k1)
-    return NodeRates(beat1 - per_portfolio * k1, per_portfolio, snap1, detail1)
+STORE_WRITES = (".save", ".upsert", ".set_", ".record", ".delete")
 
 
-def measure_node(hosted: int, seconds: float) -> tuple[float, float, dict[str, float]]:
-    """(coordination calls per beat, store writes per dirty portfolio per snapshot, calls per beat by kind)."""
+def cost_of(counts: Counter[str]) -> Cost:
+    out = Cost()
+    for name, n in counts.items():
+        if name.startswith("store."):
+            if any(mark in name for mark in STORE_WRITES):
+                out.writes += n
+            else:
+                out.reads += n
+        elif name == "scan":
+            out.scans += n
+        elif name == "get_fences#keys":
+            out.commands += n
+        elif name == "get_fences":
+            out.trips += n
+        else:
+            out.trips += n
+            out.commands += n * COMMANDS.get(name.removeprefix("session."), 1)
+    return out
+
+
+def measure_node(hosted: int, seconds: float) -> tuple[Cost, float, dict[str, float]]:
+    """Per heartbeat: the node's cost (store writes apart); store writes per dirty
+    portfolio per snapshot interval; calls per beat by kind."""
     bus = MemoryBus(f"memory://{uuid.uuid4().hex}")
     counts: Counter[str] = Counter()
     with tempfile.TemporaryDirectory() as tmp:
@@ -245,14 +271,14 @@ def measure_node(hosted: int, seconds: float) -> tuple[float, float, dict[str, f
         coord = MemoryCoordination()
         config = NodeConfig(heartbeat_interval=0.5, heartbeat_ttl=5.0, snapshot_interval_s=1.0, max_tick_age_s=None)
         node = ExecutionNode(
-            "n1", bus=bus, coord=Counting(coord, counts), store=Counting(store, counts), config=config, secret=SECRET
-        )  # type: ignore[arg-type]
+            "n1", bus=bus, coord=Counting(coord, counts), store=Counting(store, counts, "store."), config=config,
+            secret=SECRET,
+        )  # type: ignore[arg-type]  # fmt: skip
         node.start()
         try:
             symbols = [f"S{i:04d}" for i in range(hosted)]
             for i, symbol in enumerate(symbols):
-                text = spec_toml(f"p{i}", [symbol], "livecore.testing.strategies:Idle")
-                node.load_portfolio(f"p{i}", 1, text)
+                node.load_portfolio(f"p{i}", 1, spec_toml(f"p{i}", [symbol], "livecore.testing.strategies:Idle"))
             time.sleep(1.0)
             counts.clear()
             beats = node._heartbeat.beats if node._heartbeat else 0
@@ -274,37 +300,19 @@ def measure_node(hosted: int, seconds: float) -> tuple[float, float, dict[str, f
             beats = (node._heartbeat.beats if node._heartbeat else 0) - beats
             stop.set()
             feeder.join(5)
-            snapshot = dict(counts)
+            counted = Counter(counts)
         finally:
             node.stop()
             store.close()
-    coordination = {k: v for k, v in snapshot.items() if "." not in k}
-    per_beat = {k: v / beats for k, v in coordination.items()}
-    snapshots = snapshot.get("snapshots.save", 0) / (elapsed / config.snapshot_interval_s) / hosted
-    return sum(per_beat.values()), snapshots, per_beat
+    total = cost_of(counted)
+    snapshots = counted.get("store.snapshots.save", 0) / (elapsed / config.snapshot_interval_s) / hosted
+    per_beat = Cost(total.trips / beats, total.commands / beats, total.scans / beats, total.reads / beats)
+    by_kind = {k: v / beats for k, v in counted.items() if not k.startswith("store.")}
+    return per_beat, snapshots, by_kind
 
 
-@dataclass
-class SchedulerRates:
-    base: float
-    per_node: float
-    per_portfolio: float
-    store_reads: float  # per tick
-    detail: dict[str, float] = field(default_factory=dict)
-
-
-def scheduler_rates() -> SchedulerRates:
-    sizes = [(10, 400), (20, 400), (10, 800)]
-    calls = {size: measure_tick(*size) for size in sizes}
-    (a, store_a, detail), (b, _, _), (c, _, _) = (calls[s] for s in sizes)
-    per_node = (b - a) / 10
-    per_portfolio = (c - a) / 400
-    return SchedulerRates(a - 10 * per_node - 400 * per_portfolio, per_node, per_portfolio, store_a, detail)
-
-
-def measure_tick(nodes: int, portfolios: int) -> tuple[float, float, dict[str, float]]:
-    """Coordination calls (not counting SCAN's round trips) and store reads of one
-    converged leader pass."""
+def measure_tick(nodes: int, portfolios: int) -> tuple[Cost, dict[str, float]]:
+    """One converged leader pass: its cost and its calls by kind."""
     counts: Counter[str] = Counter()
     coord = MemoryCoordination()
     bus = MemoryBus(f"memory://{uuid.uuid4().hex}")
@@ -319,14 +327,17 @@ def measure_tick(nodes: int, portfolios: int) -> tuple[float, float, dict[str, f
                 coord.advance_fence(names.portfolio_epoch_key(pid), 1, node)
                 held[node][pid] = 1
             now = datetime.now(UTC).isoformat()
-            for node, pids in held.items():
+            sessions = [coord.open_session(node) for node in held]  # each node holds one, as live nodes do
+            for (node, pids), session in zip(held.items(), sessions, strict=True):
                 coord.set(names.heartbeat_key(node), now, ttl=600)
-                metrics = NodeMetrics(portfolios=pids, capacity=10_000, state="running", updated_at=now)
+                metrics = NodeMetrics(
+                    portfolios=pids, capacity=10_000, state="running", updated_at=now, session=session.token
+                )
                 coord.hset(names.metrics_key(node), metrics.to_hash(), ttl=600)
             channel = CommandChannel(bus.producer(), coord, CommandSigner(SECRET), names.Topics())
             config = SchedulerConfig(tick_interval=1.0, lease_ttl=30.0)
             index = SymbolIndex(reader=lambda text: frozenset())
-            scheduler = Scheduler(config, Counting(coord, counts), Counting(store, counts), channel, index)  # type: ignore[arg-type]
+            scheduler = Scheduler(config, Counting(coord, counts), Counting(store, counts, "store."), channel, index)  # type: ignore[arg-type]
             scheduler.tick()  # takes office
             counts.clear()
             scheduler.tick()
@@ -334,59 +345,86 @@ def measure_tick(nodes: int, portfolios: int) -> tuple[float, float, dict[str, f
             scheduler.stop()
         finally:
             store.close()
-    coordination = {k: float(v) for k, v in counted.items() if "." not in k}
-    reads, _ = split_store(counted)
-    return sum(coordination.values()), reads, coordination
+    return cost_of(counted), {k: float(v) for k, v in counted.items()}
 
 
-def keyspace(nodes: int, portfolios: int, commands_per_s: float, ack_ttl_s: float) -> int:
-    """Keys a cluster keeps in Redis: per node claim, heartbeat, metrics; per portfolio
-    fence and view; command acks for their TTL; a few singletons."""
-    return 3 * nodes + 2 * portfolios + int(commands_per_s * ack_ttl_s) + 10
+@dataclass
+class Rates:
+    node_base: Cost  # per heartbeat
+    node_per_portfolio: Cost  # per heartbeat per hosted portfolio
+    snapshot_per_dirty: float  # store writes per dirty portfolio per snapshot interval
+    tick_base: Cost
+    tick_per_node: Cost
+    tick_per_portfolio: Cost
+    node_kinds: dict[str, float] = field(default_factory=dict)
+    tick_kinds: dict[str, float] = field(default_factory=dict)
+
+
+def measure_rates(node_seconds: float) -> Rates:
+    (beat_10, snapshots, kinds), (beat_40, _, _) = measure_node(10, node_seconds), measure_node(40, node_seconds)
+    node_per_portfolio = beat_40.minus(beat_10).scaled(1 / 30)
+    (a, tick_kinds), (b, _), (c, _) = measure_tick(10, 400), measure_tick(20, 400), measure_tick(10, 800)
+    per_node, per_portfolio = b.minus(a).scaled(1 / 10), c.minus(a).scaled(1 / 400)
+    return Rates(
+        node_base=beat_10.minus(node_per_portfolio.scaled(10)),
+        node_per_portfolio=node_per_portfolio,
+        snapshot_per_dirty=snapshots,
+        tick_base=a.minus(per_node.scaled(10)).minus(per_portfolio.scaled(400)),
+        tick_per_node=per_node,
+        tick_per_portfolio=per_portfolio,
+        node_kinds=kinds,
+        tick_kinds=tick_kinds,
+    )
+
+
+def keyspace(nodes: int, portfolios: int) -> int:
+    """Keys a converged cluster keeps in Redis: per node its claim, heartbeat and
+    metrics hash; per portfolio its fence and view; a few singletons."""
+    return 3 * nodes + 2 * portfolios + 10
 
 
 def ops_part(args: argparse.Namespace) -> dict[str, Any]:
-    node = node_rates([10, 40], args.node_seconds)
-    sched = scheduler_rates()
-    defaults, scheduler_defaults = NodeConfig(), SchedulerConfig()
-    per_node_portfolios = args.portfolios / args.nodes
-    keys = keyspace(args.nodes, args.portfolios, 0.0, defaults.command_ack_ttl_s)
-    scans_per_tick = sched.detail.get("scan", 0.0)
-    scan_round_trips = -(-keys // SCAN_COUNT)
-    tick_round_trips = (
-        sched.base
-        + sched.per_node * args.nodes
-        + sched.per_portfolio * args.portfolios
-        + scans_per_tick * (scan_round_trips - 1)
+    rates = measure_rates(args.node_seconds)
+    node_defaults, scheduler_defaults = NodeConfig(), SchedulerConfig()
+    keys = keyspace(args.nodes, args.portfolios)
+    scan_trips = -(-keys // SCAN_COUNT)
+    per_node = args.portfolios / args.nodes
+    beat = rates.node_base.plus(rates.node_per_portfolio.scaled(per_node))  # one node's beat
+    tick = rates.tick_base.plus(rates.tick_per_node.scaled(args.nodes)).plus(
+        rates.tick_per_portfolio.scaled(args.portfolios)
     )
+    scans = Cost(trips=tick.scans * scan_trips, commands=tick.scans * scan_trips)
+    tick = tick.plus(scans)
     out: dict[str, Any] = {
-        "node_calls_per_beat": {"base": node.beat_base, "per_portfolio": node.beat_per_portfolio},
-        "node_calls_per_beat_by_kind_40": node.detail,
-        "snapshot_writes_per_dirty_portfolio_per_interval": node.snapshot_per_dirty,
-        "scheduler_calls_per_tick": {
-            "base": sched.base,
-            "per_node": sched.per_node,
-            "per_portfolio": sched.per_portfolio,
+        "node_per_beat": {"base": asdict(rates.node_base), "per_portfolio": asdict(rates.node_per_portfolio)},
+        "node_calls_per_beat_10_portfolios": rates.node_kinds,
+        "snapshot_writes_per_dirty_portfolio_per_interval": rates.snapshot_per_dirty,
+        "tick": {
+            "base": asdict(rates.tick_base),
+            "per_node": asdict(rates.tick_per_node),
+            "per_portfolio": asdict(rates.tick_per_portfolio),
         },
-        "scheduler_calls_per_tick_by_kind_10_400": sched.detail,
-        "scheduler_store_reads_per_tick": sched.store_reads,
+        "tick_calls_10_nodes_400_portfolios": rates.tick_kinds,
         "redis_keys": keys,
-        "scan_round_trips_each": scan_round_trips,
-        "scheduler_round_trips_per_tick": tick_round_trips,
+        "scan_round_trips_each": scan_trips,
+        "tick_at_scale": asdict(tick),
+        "registry_rows_read_per_tick": args.portfolios,
         "rates": [],
     }
-    for interval in (defaults.heartbeat_interval, 1.0):
+    for interval in (node_defaults.heartbeat_interval, 1.0):
         beats = args.nodes / interval
-        node_rt = beats * (node.beat_base + node.beat_per_portfolio * per_node_portfolios)
-        scheduler_rt = tick_round_trips / scheduler_defaults.tick_interval
-        snapshots = args.portfolios * node.snapshot_per_dirty / defaults.snapshot_interval_s
+        ticks = 1 / scheduler_defaults.tick_interval
         out["rates"].append(
             {
                 "heartbeat_interval_s": interval,
-                "redis_round_trips_per_s_nodes": node_rt,
-                "redis_round_trips_per_s_scheduler": scheduler_rt,
-                "postgres_writes_per_s_snapshots": snapshots,
-                "postgres_reads_per_s_scheduler": sched.store_reads / scheduler_defaults.tick_interval,
+                "redis_round_trips_per_s": beats * beat.trips + ticks * tick.trips,
+                "redis_commands_per_s": beats * beat.commands + ticks * tick.commands,
+                "redis_commands_per_s_nodes": beats * beat.commands,
+                "redis_commands_per_s_scheduler": ticks * tick.commands,
+                "postgres_writes_per_s": args.portfolios * rates.snapshot_per_dirty / node_defaults.snapshot_interval_s
+                + beats * beat.writes,
+                "postgres_reads_per_s": ticks * tick.reads + beats * beat.reads,
+                "registry_rows_read_per_s": ticks * args.portfolios,
             }
         )
     return out
@@ -400,8 +438,7 @@ def show(args: argparse.Namespace, placements: list[dict[str, Any]], ops: dict[s
                   f"({args.per_portfolio} of {args.symbols:,} symbols each), pure code")  # fmt: skip
     for header in ("partitions", "one batch s", f"passes of {PASS_BUDGET}: p50 / max s", "load min-max",
                    "partitions per portfolio", "partitions read per node: mean / max (dealt round robin)",
-                   "steady pass: diff + candidates s",
-                   "failover: portfolios, plan s"):  # fmt: skip
+                   "steady pass: diff + candidates s", "failover: portfolios, plan s"):  # fmt: skip
         table.add_column(header)
     for p in placements:
         table.add_row(
@@ -415,33 +452,21 @@ def show(args: argparse.Namespace, placements: list[dict[str, Any]], ops: dict[s
             f"{p['failover_portfolios']}, {p['failover_plan_s']:.4f}",
         )
     console.print(table)
-    beat = ops["node_calls_per_beat"]
-    kinds = ", ".join(f"{k} {v:.1f}" for k, v in sorted(ops["node_calls_per_beat_by_kind_40"].items()))
-    console.print(
-        f"node, per heartbeat: {beat['base']:.1f} + {beat['per_portfolio']:.2f} per portfolio coordination calls "
-        f"({kinds} at 40); {ops['snapshot_writes_per_dirty_portfolio_per_interval']:.2f} snapshot writes "
-        "per dirty portfolio per interval"
-    )
-    s = ops["scheduler_calls_per_tick"]
-    kinds = ", ".join(f"{k} {v:.0f}" for k, v in sorted(ops["scheduler_calls_per_tick_by_kind_10_400"].items()))
-    console.print(
-        f"scheduler, per converged tick: {s['base']:.1f} + {s['per_node']:.2f} per node + {s['per_portfolio']:.3f} "
-        f"per portfolio coordination calls ({kinds} at 10 nodes / 400 portfolios), "
-        f"{ops['scheduler_store_reads_per_tick']:.0f} store reads; each SCAN walks {ops['redis_keys']:,} keys in "
-        f"{ops['scan_round_trips_each']} round trips: {ops['scheduler_round_trips_per_tick']:,.0f} Redis round "
-        "trips per tick"
-    )
+    if not ops:
+        return
+    console.print_json(data={k: v for k, v in ops.items() if k != "rates"})
     rates = Table(title=f"backend operations per second, {args.nodes:,} nodes x {args.portfolios:,} portfolios")
-    for header in ("node heartbeat", "Redis round trips/s: nodes", "scheduler", "PostgreSQL writes/s: snapshots",
-                   "PostgreSQL reads/s: scheduler"):  # fmt: skip
+    for header in ("node heartbeat", "Redis round trips/s", "Redis commands/s (nodes + scheduler)",
+                   "PostgreSQL writes/s", "PostgreSQL reads/s (registry rows/s)"):  # fmt: skip
         rates.add_column(header)
     for r in ops["rates"]:
         rates.add_row(
             f"{r['heartbeat_interval_s']:g} s",
-            f"{r['redis_round_trips_per_s_nodes']:,.0f}",
-            f"{r['redis_round_trips_per_s_scheduler']:,.0f}",
-            f"{r['postgres_writes_per_s_snapshots']:,.0f}",
-            f"{r['postgres_reads_per_s_scheduler']:,.0f}",
+            f"{r['redis_round_trips_per_s']:,.0f}",
+            f"{r['redis_commands_per_s']:,.0f} ({r['redis_commands_per_s_nodes']:,.0f} + "
+            f"{r['redis_commands_per_s_scheduler']:,.0f})",
+            f"{r['postgres_writes_per_s']:,.0f}",
+            f"{r['postgres_reads_per_s']:,.0f} ({r['registry_rows_read_per_s']:,.0f})",
         )
     console.print(rates)
 
@@ -481,7 +506,7 @@ def main() -> None:
         console.print("counting backend calls of a real node and scheduler ...")
         with quiet_logs():
             ops = ops_part(args)
-        show(args, placements, ops, console)
+    show(args, placements, ops, console)
     if args.json is not None:
         args.json.write_text(json.dumps({"args": vars(args) | {"json": None}, "placement": placements, "ops": ops},
                                         indent=2, default=str))  # fmt: skip
