@@ -246,7 +246,8 @@ class Portfolio:
         if outcome.result is _Result.APPLIED:
             if outcome.fill is not None:
                 c.fills += 1
-            self._refresh_symbols()
+            if outcome.rerouting:
+                self._refresh_symbols()
         elif outcome.result is _Result.DUPLICATE:
             c.duplicates += 1
         elif outcome.result is _Result.UNKNOWN_ORDER:
