@@ -98,7 +98,6 @@ class _RunningSums:
             self.totals.append(total)
 
 
-
 class MovingAverageCross(_WindowStrategy):
     """Long while the fast moving average is above the slow one; flat (or short) below."""
 
