@@ -210,7 +210,8 @@ class Portfolio:
                 return
             try:
                 raw = strategy.on_bar(event) if is_bar else strategy.on_tick(event)  # type: ignore[arg-type]
-                signals = list(raw) if raw is not None else []
+                # a list is used as returned (it is only read, before the strategy runs again)
+                signals = raw if type(raw) is list else list(raw) if raw is not None else []
             except Exception as exc:
                 self._set_fault("strategy.on_bar" if is_bar else "strategy.on_tick", exc)
                 return
