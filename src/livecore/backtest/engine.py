@@ -148,7 +148,8 @@ class Backtest:
             portfolio = self._portfolios[pid]
             self._touched[pid] = self._books[pid]
             portfolio.on_feedback(fb)
-            self._send(portfolio)
+            if portfolio.has_requests:  # its strategy answered the fill
+                self._send(portfolio)
 
     def _reroute(self) -> None:
         routes: dict[str, list[tuple[str, Portfolio, Books]]] = {}

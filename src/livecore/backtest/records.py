@@ -1,6 +1,10 @@
 """What a backtest keeps: every fill, every order with its final state, and each
 portfolio's equity at every event time that touched it. Built from the same execution reports
-the live gateway publishes, so the records mean what the journal means."""
+the live gateway publishes, so the records mean what the journal means.
+
+A run keeps one record per event time and portfolio: they are structs that hold
+only scalars (and the order message), built with ``gc=False`` so that the
+garbage collector never scans them."""
 
 from __future__ import annotations
 
@@ -19,7 +23,7 @@ _TEXT = {s: s.value for s in FeedbackStatus}
 _SIDE_TEXT = {s: s.value for s in Side}
 
 
-class FillRecord(msgspec.Struct, frozen=True):
+class FillRecord(msgspec.Struct, frozen=True, gc=False):
     """One fill, as ``trades.csv`` writes it. The records are structs: one is built
     per fill, order or sample, and a struct builds several times faster than a
     dataclass."""
@@ -35,7 +39,7 @@ class FillRecord(msgspec.Struct, frozen=True):
     ts_ns: int
 
 
-class OrderRecord(msgspec.Struct):
+class OrderRecord(msgspec.Struct, gc=False):
     """One order and, once final, how it ended (``orders.csv``)."""
 
     order: NewOrder
@@ -51,7 +55,7 @@ class OrderRecord(msgspec.Struct):
         return self.notional / self.filled_qty if self.filled_qty else None
 
 
-class EquityPoint(msgspec.Struct, frozen=True):
+class EquityPoint(msgspec.Struct, frozen=True, gc=False):
     """A portfolio's account at the end of one event time (``equity.csv``)."""
 
     portfolio_id: str

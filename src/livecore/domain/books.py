@@ -90,10 +90,9 @@ class Books(msgspec.Struct, kw_only=True):
     def mark(self, symbol: str, price: Decimal, ts_ns: int) -> Decimal | None:
         """Record the last price of ``symbol``; roll the trading day forward (a late event
         from an earlier day does not reset the day's baseline). Returns the previous price."""
-        day = ts_ns // NS_PER_DAY
-        if day > self.day:
+        if ts_ns >= (self.day + 1) * NS_PER_DAY:  # a later day: ts_ns // NS_PER_DAY > self.day
             self.day_start_equity = self.equity()
-            self.day = day
+            self.day = ts_ns // NS_PER_DAY
         previous = self.last_prices.get(symbol)
         self.last_prices[symbol] = price
         return previous

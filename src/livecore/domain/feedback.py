@@ -55,9 +55,13 @@ class FeedbackOutcome(msgspec.Struct, frozen=True):
     result: FeedbackResult
     detail: str = ""
     fill: Fill | None = None
+    # whether positions or the open orders may have changed (the portfolio then
+    # works out its routing symbols again); an acceptance changes neither
+    rerouting: bool = True
 
 
-_APPLIED = FeedbackOutcome(FeedbackResult.APPLIED)  # the common outcome, built once
+_APPLIED = FeedbackOutcome(FeedbackResult.APPLIED)  # the common outcomes, built once
+_ACCEPTED = FeedbackOutcome(FeedbackResult.APPLIED, rerouting=False)
 
 
 def release_all(order: Order, books: Books) -> None:
@@ -92,7 +96,8 @@ def apply_feedback(fb: OrderFeedback, book: OrderBook, books: Books) -> Feedback
 
 
 def _accepted(order: Order, book: OrderBook, ts_ns: int) -> FeedbackOutcome:
-    if order.state is S.REJECTED and order.inferred:
+    revived = order.state is S.REJECTED and order.inferred
+    if revived:
         order.revive()
         book.reopened(order)
     if order.state is S.CREATED:
@@ -100,7 +105,7 @@ def _accepted(order: Order, book: OrderBook, ts_ns: int) -> FeedbackOutcome:
     if order.state is S.SUBMITTED:
         order.to(S.ACCEPTED)
         order.updated_ns = ts_ns
-        return _APPLIED
+        return _APPLIED if revived else _ACCEPTED
     if order.state is S.ACCEPTED:
         return FeedbackOutcome(_Result.DUPLICATE, "already accepted")
     if order.state is S.REJECTED:

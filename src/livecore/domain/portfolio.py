@@ -259,7 +259,8 @@ class Portfolio:
                 return
             try:
                 raw = strategy.on_bar(event) if is_bar else strategy.on_tick(event)  # type: ignore[arg-type]
-                signals = list(raw) if raw is not None else []
+                # a list is used as returned (it is only read, before the strategy runs again)
+                signals = raw if type(raw) is list else list(raw) if raw is not None else []
             except Exception as exc:
                 self._set_fault("strategy.on_bar" if is_bar else "strategy.on_tick", exc)
                 return
@@ -299,7 +300,8 @@ class Portfolio:
         if outcome.result is _Result.APPLIED:
             if outcome.fill is not None:
                 c.fills += 1
-            self._refresh_symbols()
+            if outcome.rerouting:
+                self._refresh_symbols()
         elif outcome.result is _Result.DUPLICATE:
             c.duplicates += 1
         elif outcome.result is _Result.UNKNOWN_ORDER:

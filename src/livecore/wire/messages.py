@@ -3,7 +3,10 @@
 Prices and quantities are ``Decimal`` (encoded as JSON strings), never binary
 floats. Timestamps are integer nanoseconds since the Unix epoch. Every struct
 carries ``v`` (schema version) so a reader can refuse what it does not know.
-Structs are frozen: a message is a fact, not a mutable object.
+Structs are frozen: a message is a fact, not a mutable object. The market-data
+and order messages hold only scalars, so they cannot be part of a reference
+cycle and are built with ``gc=False``: the garbage collector never scans them
+(a backtest or a replay holds millions).
 
 Every field is bounded (``wire.bounds``): integers by msgspec constraints at
 decode, decimals and cross-field rules by ``__post_init__`` (at decode and on
@@ -78,7 +81,7 @@ _COMMAND_KEYS = ("command", "target_node", "portfolio_id", "nonce")
 # --- market data -------------------------------------------------------------
 
 
-class Tick(msgspec.Struct, frozen=True, kw_only=True, tag="tick", tag_field="type"):
+class Tick(msgspec.Struct, frozen=True, kw_only=True, gc=False, tag="tick", tag_field="type"):
     """A trade or quote update for one symbol."""
 
     symbol: Name
@@ -101,7 +104,7 @@ class Tick(msgspec.Struct, frozen=True, kw_only=True, tag="tick", tag_field="typ
             check_price("ask", self.ask)
 
 
-class Bar(msgspec.Struct, frozen=True, kw_only=True, tag="bar", tag_field="type"):
+class Bar(msgspec.Struct, frozen=True, kw_only=True, gc=False, tag="bar", tag_field="type"):
     """An OHLCV bar; ``ts_ns`` is the bar's close time."""
 
     symbol: Name
@@ -145,7 +148,7 @@ MarketEvent = Tick | Bar
 # --- orders ------------------------------------------------------------------
 
 
-class NewOrder(msgspec.Struct, frozen=True, kw_only=True, tag="new", tag_field="type"):
+class NewOrder(msgspec.Struct, frozen=True, kw_only=True, gc=False, tag="new", tag_field="type"):
     """A request to open an order. ``client_order_id`` is ``{portfolio}-{epoch}-{seq}``."""
 
     client_order_id: OrderId
@@ -176,7 +179,7 @@ class NewOrder(msgspec.Struct, frozen=True, kw_only=True, tag="new", tag_field="
             raise ValueError("a market order takes no limit_price")
 
 
-class CancelOrder(msgspec.Struct, frozen=True, kw_only=True, tag="cancel", tag_field="type"):
+class CancelOrder(msgspec.Struct, frozen=True, kw_only=True, gc=False, tag="cancel", tag_field="type"):
     """A request to cancel the open order ``client_order_id``."""
 
     client_order_id: OrderId
@@ -193,7 +196,7 @@ class CancelOrder(msgspec.Struct, frozen=True, kw_only=True, tag="cancel", tag_f
 OrderRequest = NewOrder | CancelOrder
 
 
-class OrderFeedback(msgspec.Struct, frozen=True, kw_only=True):
+class OrderFeedback(msgspec.Struct, frozen=True, kw_only=True, gc=False):
     """An execution report from the gateway, keyed by portfolio id.
 
     Fill reports carry a unique ``fill_id``, ``fill_qty`` and ``fill_price``;
