@@ -19,10 +19,13 @@ all symbols, round robin, as fast as one confluent-kafka producer goes (or at
 ``--rate``), each to its symbol's partition (``wire.partitioning``). After a
 warm-up, each node's metrics hash (written every heartbeat, 1 s) is read twice,
 ``--seconds`` apart: events applied = routed to a portfolio - conflated away;
-read amplification = records consumed / events routed, both over the window.
+read amplification = records consumed / events routed, both over the window;
+and each node process's CPU time over the window per event it applied.
+``--compare-all`` runs the multi-node rounds again with ``--all-partitions``
+(every node reads the whole feed: the behaviour before partition affinity).
 
     .venv/bin/python bench/bench_cluster.py [--nodes 1,2,4] [--portfolios 200] [--symbols 2000]
-        [--seconds 20] [--warmup 8] [--rate 0] [--json FILE]
+        [--seconds 20] [--warmup 8] [--rate 0] [--compare-all] [--json FILE]
 """
 
 from __future__ import annotations
@@ -40,6 +43,7 @@ from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
 
+import psutil
 from confluent_kafka import Producer
 from rich.console import Console
 from rich.table import Table
@@ -47,6 +51,7 @@ from rich.table import Table
 from livecore.adapters.factory import open_coordination
 from livecore.ports.coordination import Coordination
 from livecore.testing.cluster import Backends, Cluster
+from livecore.testing.processes import Proc
 from livecore.testing.servers import postgres_database, redis_server, tansu_broker, tansu_bus_url, wait_until
 from livecore.testing.strategies import spec_toml
 from livecore.topology import DEFAULT_LAYOUT
@@ -70,11 +75,13 @@ class NodeFigures:
     partitions: int
     applied_per_s: float
     read_amplification: float | None
+    cpu_us_per_applied: float | None  # the node process's CPU time over the window per event applied
 
 
 @dataclass(frozen=True)
 class Round:
     nodes: int
+    all_partitions: bool
     published_per_s: float
     applied_per_s: float
     per_node: list[NodeFigures]
@@ -168,7 +175,12 @@ def metrics(coord: Coordination, node_id: str) -> dict[str, str]:
     return coord.hgetall(names.metrics_key(node_id))
 
 
-def run_round(args: argparse.Namespace, nodes: int, console: Console) -> Round:
+def cpu_seconds(proc: Proc) -> float:
+    times = psutil.Process(proc.pid).cpu_times()
+    return float(times.user + times.system)
+
+
+def run_round(args: argparse.Namespace, nodes: int, all_partitions: bool, console: Console) -> Round:
     with contextlib.ExitStack() as stack:
         broker = stack.enter_context(tansu_broker())
         redis = stack.enter_context(redis_server())
@@ -183,7 +195,8 @@ def run_round(args: argparse.Namespace, nodes: int, console: Console) -> Round:
         for nid in node_ids:
             cluster.spawn(nid, ["node", "--id", nid, "--heartbeat-interval", "1",
                                 "--heartbeat-ttl", f"{HEARTBEAT_TTL_S:g}", "--status-every", "0",
-                                "--max-tick-age", "0"])  # fmt: skip
+                                "--max-tick-age", "0",
+                                "--all-partitions" if all_partitions else "--own-partitions"])  # fmt: skip
         wait_until(lambda: all(coord.get(names.heartbeat_key(n)) for n in node_ids), TIMEOUT, "nodes up", 0.2)
         specs = write_specs(workdir / "specs", args.portfolios, args.symbols)
         deployed = cluster.cli(["portfolio", "deploy", *map(str, specs)])
@@ -203,20 +216,22 @@ def run_round(args: argparse.Namespace, nodes: int, console: Console) -> Round:
         try:
             time.sleep(args.warmup)
             first = {n: metrics(coord, n) for n in node_ids}
+            cpu_0 = {n: cpu_seconds(cluster.procs[n]) for n in node_ids}
             published_0, t0 = publisher.published, time.monotonic()
             time.sleep(args.seconds)
             last = {n: metrics(coord, n) for n in node_ids}
+            cpu = {n: cpu_seconds(cluster.procs[n]) - cpu_0[n] for n in node_ids}
             published_rate = (publisher.published - published_0) / (time.monotonic() - t0)
         finally:
             publisher.stop()
         if not all(first[n] and last[n] for n in node_ids):
             raise RuntimeError(f"a node's metrics hash is missing: {first} {last}\n{cluster.logs(30)}")
-        per_node = [node_figures(n, first[n], last[n]) for n in node_ids]
+        per_node = [node_figures(n, first[n], last[n], cpu[n]) for n in node_ids]
         console.print(f"  {nodes} node(s): published {published_rate:,.0f}/s")
-        return Round(nodes, published_rate, sum(f.applied_per_s for f in per_node), per_node)
+        return Round(nodes, all_partitions, published_rate, sum(f.applied_per_s for f in per_node), per_node)
 
 
-def node_figures(node_id: str, first: dict[str, str], last: dict[str, str]) -> NodeFigures:
+def node_figures(node_id: str, first: dict[str, str], last: dict[str, str], cpu_s: float) -> NodeFigures:
     def delta(field: str) -> int:
         return int(last.get(field, "0")) - int(first.get(field, "0"))
 
@@ -229,23 +244,26 @@ def node_figures(node_id: str, first: dict[str, str], last: dict[str, str]) -> N
         partitions=int(last.get("market_partitions", "0")),
         applied_per_s=applied / seconds if seconds > 0 else 0.0,
         read_amplification=consumed / routed if routed else None,
+        cpu_us_per_applied=cpu_s * 1e6 / applied if applied > 0 else None,
     )
 
 
 def report(rounds: list[Round], console: Console) -> None:
     base = next((r.applied_per_s for r in rounds if r.nodes == 1), None)
     table = Table(title=f"cluster data plane ({PARTITIONS} partitions of market.data, idle strategy)")
-    for header in ("nodes", "published/s", "applied/s (all nodes)", "x one node", "per node: portfolios, "
-                   "partitions read, applied/s, read amplification"):  # fmt: skip
+    for header in ("nodes", "reads", "published/s", "applied/s (all nodes)", "x one node", "per node: portfolios, "
+                   "partitions read, applied/s, read amplification, CPU us per applied event"):  # fmt: skip
         table.add_column(header)
     for r in rounds:
         speedup = f"{r.applied_per_s / base:.2f}" if base else "-"
         nodes_text = "; ".join(
             f"{f.node_id}: {f.portfolios}, {f.partitions}/{PARTITIONS}, {f.applied_per_s:,.0f}, "
-            f"{'-' if f.read_amplification is None else f'{f.read_amplification:.3f}'}"
+            f"{'-' if f.read_amplification is None else f'{f.read_amplification:.3f}'}, "
+            f"{'-' if f.cpu_us_per_applied is None else f'{f.cpu_us_per_applied:.1f}'}"
             for f in r.per_node
         )
-        table.add_row(str(r.nodes), f"{r.published_per_s:,.0f}", f"{r.applied_per_s:,.0f}", speedup, nodes_text)
+        reads = "all partitions" if r.all_partitions else "own partitions"
+        table.add_row(str(r.nodes), reads, f"{r.published_per_s:,.0f}", f"{r.applied_per_s:,.0f}", speedup, nodes_text)
     console.print(table)
 
 
@@ -262,10 +280,17 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=20.0)
     parser.add_argument("--warmup", type=float, default=8.0)
     parser.add_argument("--rate", type=float, default=0.0, help="ticks/s to publish (0: as fast as possible)")
+    parser.add_argument(
+        "--compare-all", action="store_true", help="also run the multi-node rounds with --all-partitions (as before)"
+    )
     parser.add_argument("--json", type=Path, default=None)
     args = parser.parse_args()
-    console = Console()
-    rounds = [run_round(args, n, console) for n in rounds_of(args.nodes)]
+    console = Console(width=200)
+    rounds = []
+    for n in rounds_of(args.nodes):
+        rounds.append(run_round(args, n, False, console))
+        if args.compare_all and n > 1:
+            rounds.append(run_round(args, n, True, console))
     report(rounds, console)
     if args.json is not None:
         args.json.write_text(json.dumps([asdict(r) for r in rounds], indent=2))
