@@ -2,15 +2,11 @@
 
 Everything the tracker (``tracker.py``) needs and nothing more, with exact
 decimals (``markets.to_decimal``). A structure missing what matters (an id, an
-amount) reads as None and is counted by the caller, never guessed. A fee
-rebate (a negative fee) is booked as no fee and logged as an error: the wire
-carries no negative commission, so the books will differ from the venue by
-it, which the account comparison then shows.
+amount) reads as None and is counted by the caller, never guessed.
 """
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal
@@ -19,7 +15,6 @@ from typing import Any
 
 from livecore.venues.ccxt.markets import to_decimal
 
-log = logging.getLogger(__name__)
 ZERO = Decimal(0)
 
 
@@ -87,13 +82,7 @@ def _fee(trade: Mapping[str, Any]) -> tuple[Decimal, str] | None:
         if cost is None:
             return None
         total += cost
-    asset = assets.pop()
-    if total < 0:  # a rebate: the wire carries no negative commission, and its sign is never flipped
-        log.error(
-            "a fee rebate of %s %s is not booked: the venue's balance will differ from the books by it", -total, asset
-        )
-        return ZERO, asset
-    return total, asset
+    return abs(total), assets.pop()
 
 
 def read_trade(trade: Mapping[str, Any]) -> VenueTrade | None:
