@@ -51,7 +51,8 @@ def test_a_loaded_portfolio_records_equity_points_and_the_node_reports_market_ti
 
 def test_a_stale_tick_still_moves_the_market_time(rig: NodeRig) -> None:
     node = rig.running_node()
-    rig.tick("AAA", "10", ts_ns=DATA_NS)  # skipped as stale (and routed nowhere), but seen
+    rig.load(node, rig.pid(), ["AAA"], cash=100000)  # a node reads only its portfolios' partitions
+    rig.tick("AAA", "10", ts_ns=DATA_NS)  # skipped as stale, but seen
     wait_until(lambda: market_time(rig, node.node_id) == DATA_NS, TIMEOUT, "market time in the metrics hash")
 
 

@@ -23,6 +23,8 @@ from livecore.node.telemetry import EVENT_AGE, TICK_TO_ORDER, export_node
 from livecore.scheduler.telemetry import MIGRATION_GAP
 from livecore.telemetry import MetricsServer
 from livecore.testing.scrape import Scrape, scrape
+from livecore.topology import DEFAULT_LAYOUT
+from livecore.wire.partitioning import market_partition
 
 
 @pytest.fixture
@@ -46,7 +48,7 @@ def test_node_metrics_move_as_market_data_flows(rig: NodeRig) -> None:
         assert count(before, "livecore_node_hosted_portfolios", node=nid) == 0
         pid = rig.pid()
         rig.load(node, pid, ["AAA"])
-        rig.ticks([("AAA", "10"), ("ZZZ", "1")])
+        rig.ticks([("AAA", "10"), (_neighbour("AAA"), "1")])
         rig.wait_orders(pid, 1)
         wait_until(lambda: count(scrape(server.url), f"{TICK_TO_ORDER}_count", node=nid) >= 1, TIMEOUT, "tick->order")
         wait_until(
@@ -146,3 +148,10 @@ def test_livecore_exports_every_service_and_the_histograms_move(tmp_path: Path) 
     assert count(s, "livecore_scheduler_migrations_total", scheduler=sid) == 1
     assert count(s, f"{MIGRATION_GAP}_count", scheduler=sid) == 1
     assert 0 <= count(s, f"{MIGRATION_GAP}_sum", scheduler=sid) < 60
+
+
+def _neighbour(symbol: str) -> str:
+    """A symbol nobody trades in ``symbol``'s partition (a node reads only its portfolios')."""
+    count = DEFAULT_LAYOUT.market_data
+    wanted = market_partition(symbol, count)
+    return next(f"Z{i}" for i in range(10_000) if market_partition(f"Z{i}", count) == wanted)
