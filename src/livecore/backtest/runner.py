@@ -18,8 +18,7 @@ from typing import Any
 from livecore.backtest.engine import Backtest, BacktestResult, BacktestSettings, Progress
 from livecore.backtest.outputs import write_outputs
 from livecore.backtest.records import EquityPoint, FillRecord
-from livecore.backtest.stats import NS_PER_DAY, Stats, compute
-from livecore.backtest.trades import RoundTrip, round_trips
+from livecore.backtest.stats import NS_PER_DAY, Stats, stats_for
 from livecore.domain.spec import PortfolioSpec
 from livecore.errors import ConfigError
 from livecore.feed.bundled import bundled_data_dir
@@ -107,27 +106,14 @@ def portfolio_stats(result: BacktestResult) -> list[Stats]:
     records = result.records
     points: dict[str, list[EquityPoint]] = defaultdict(list)
     fills: dict[str, list[FillRecord]] = defaultdict(list)
-    trips: dict[str, list[RoundTrip]] = defaultdict(list)
     orders: Counter[str] = Counter()
     for point in records.equity:
         points[point.portfolio_id].append(point)
     for fill in records.fills:
         fills[fill.portfolio_id].append(fill)
-    for trip in round_trips(records.fills):
-        trips[trip.portfolio_id].append(trip)
     for record in records.orders.values():
         orders[record.order.portfolio_id] += 1
-    return [
-        compute(
-            portfolio_id=spec.id,
-            initial_equity=spec.initial_cash,
-            points=points[spec.id],
-            fills=fills[spec.id],
-            trips=trips[spec.id],
-            orders=orders[spec.id],
-        )
-        for spec in result.specs
-    ]
+    return stats_for([(s.id, s.initial_cash) for s in result.specs], points=points, fills=fills, orders=orders)
 
 
 def run_backtest(request: BacktestRequest, *, progress: Progress | None = None) -> BacktestOutcome:

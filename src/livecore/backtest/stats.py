@@ -22,13 +22,13 @@ from __future__ import annotations
 import itertools
 import math
 import statistics
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
 
 from livecore.backtest.records import EquityPoint, FillRecord
-from livecore.backtest.trades import RoundTrip
+from livecore.backtest.trades import RoundTrip, round_trips
 
 NS_PER_DAY = 86_400 * 1_000_000_000
 _YEAR_NS = 365.25 * NS_PER_DAY
@@ -175,3 +175,26 @@ def _cagr(growth: float, years: float) -> float | None:
 
 def _scaled(value: float | None, factor: float) -> float | None:
     return None if value is None else value * factor
+
+
+def stats_for(
+    portfolios: Sequence[tuple[str, Decimal]],
+    *,
+    points: Mapping[str, Sequence[EquityPoint]],
+    fills: Mapping[str, Sequence[FillRecord]],
+    orders: Mapping[str, int],
+) -> list[Stats]:
+    """The figures of each ``(portfolio_id, initial_equity)``, in that order, from
+    its equity points, fills (their round trips are drawn here) and order count;
+    a portfolio missing from a mapping has none."""
+    return [
+        compute(
+            portfolio_id=pid,
+            initial_equity=initial,
+            points=points.get(pid, ()),
+            fills=fills.get(pid, ()),
+            trips=round_trips(fills.get(pid, ())),
+            orders=orders.get(pid, 0),
+        )
+        for pid, initial in portfolios
+    ]

@@ -15,8 +15,7 @@ from collections.abc import Mapping, Sequence
 
 from livecore.backtest.marks import equity_curve
 from livecore.backtest.records import EquityPoint, FillRecord
-from livecore.backtest.stats import Stats, compute
-from livecore.backtest.trades import round_trips
+from livecore.backtest.stats import Stats, stats_for
 from livecore.domain.spec import PortfolioSpec, parse_spec
 from livecore.ops.trades import journal_fills
 from livecore.ports.store import Store
@@ -58,14 +57,5 @@ def run_results(
             points[point.portfolio_id].append(point)
     else:
         points = {pid: list((samples or {}).get(pid, ())) for pid in ids}
-    return [
-        compute(
-            portfolio_id=spec.id,
-            initial_equity=spec.initial_cash,
-            points=points[spec.id],
-            fills=fills[spec.id],
-            trips=round_trips(fills[spec.id]),
-            orders=len(store.journal.orders(spec.id)),
-        )
-        for spec in specs
-    ]
+    orders = {pid: len(store.journal.orders(pid)) for pid in ids}
+    return stats_for([(s.id, s.initial_cash) for s in specs], points=points, fills=fills, orders=orders)
