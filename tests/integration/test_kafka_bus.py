@@ -61,3 +61,30 @@ def test_closed_clients_refuse_work(kafka_url: str) -> None:
     with pytest.raises(BusError, match="closed"):
         consumer.poll(timeout=0)
     bus.close()
+
+
+def test_a_producer_topic_recreated_elsewhere_rebuilds_the_producer(kafka_url: str) -> None:
+    """A topic this bus only publishes to (another process created it) is lost and
+    recreated while this bus never saw the broker down: its watchdog notices the new
+    topic id, and the producer rebuilds and publishes its acknowledged messages again."""
+    owner, user = KafkaBus(kafka_url), KafkaBus(kafka_url)
+    topic = f"watched-{uuid.uuid4().hex[:10]}"
+    owner.create_topics({topic: 1})
+    producer = user.producer()
+    try:
+        producer.publish(topic, "k", b"first", lambda delivery: None)
+        producer.flush(10)
+        wait_until(lambda: topic in user.watchdog._ids, 30, "the watchdog knows the topic's id")
+        generation = user.state.generation
+        admin = owner._admin_client()
+        admin.delete_topics([topic], operation_timeout=10)[topic].result(10)
+        wait_until(lambda: topic not in admin.list_topics(timeout=5).topics, 30, "topic deleted")
+        owner._create({topic: 1})
+        wait_until(lambda: user.state.recreated.get(topic, 0) > 0, 30, "the recreation seen by the user's bus")
+        assert user.state.generation > generation
+        producer.poll(0)  # the next call rebuilds and replays what the lost topic held
+        assert producer.rebuilds == 1 and producer.replayed == 1  # type: ignore[attr-defined]
+    finally:
+        producer.close()
+        owner.close()
+        user.close()

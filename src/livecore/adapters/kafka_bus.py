@@ -87,7 +87,7 @@ class KafkaBus(Bus):
 
     def producer(self) -> Producer:
         self.watchdog.start()
-        return KafkaProducer(self.settings, self.state)
+        return KafkaProducer(self.settings, self.state, watch=self.watchdog.watch)
 
     def consumer(
         self,

@@ -76,9 +76,15 @@ class KafkaProducer(Producer):
     callbacks run from ``poll``/``flush``, in the caller's thread, never inside
     ``publish``. Thread-safe."""
 
-    def __init__(self, settings: KafkaSettings, state: BrokerState) -> None:
+    def __init__(
+        self, settings: KafkaSettings, state: BrokerState, *, watch: Callable[[str], None] | None = None
+    ) -> None:
         self._settings = settings
         self._state = state
+        # told each topic once, at its first publish: the bus's watchdog then notices the
+        # topic being recreated even when it never saw the broker down (a short outage)
+        self._watch = watch
+        self._topics: set[str] = set()
         self._lock = threading.RLock()
         self._reports: deque[tuple[DeliveryCallback, Delivery]] = deque()
         self._unacked: dict[int, Pending] = {}
@@ -116,6 +122,10 @@ class KafkaProducer(Producer):
         if self._closed:
             raise BusError("producer is closed", transient=False)
         self._rebuild_if_needed()
+        if topic not in self._topics:
+            self._topics.add(topic)
+            if self._watch is not None:
+                self._watch(topic)
         with self._lock:
             self._seq += 1
             seq = self._seq

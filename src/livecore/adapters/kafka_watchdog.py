@@ -12,6 +12,10 @@ broker for its topic list every ``health_interval_s``:
 - a topic with another partition count than the one it was created with is
   logged as critical and keeps the bus unhealthy (keys would map to other
   partitions than the gateway expects): an operator must fix it;
+- a topic this process only uses (a producer's, created by another process)
+  that comes back with a new broker id was recreated: its data is gone, so
+  the outage is recorded even when no probe fell inside it (it was shorter
+  than a probe's timeout), and producers rebuild and replay;
 - an answer after an outage ends it: ``BrokerState.generation`` grows, so
   producers rebuild and consumers check their positions.
 """
@@ -42,6 +46,8 @@ class TopicWatchdog:
         self._thread: threading.Thread | None = None
         self._reported: str = ""
         self._ids: dict[str, str] = {}  # topic -> broker topic id: a new id means it was recreated
+        self._watched: set[str] = set()  # used here but created elsewhere: only their ids are checked
+        self._wake = threading.Event()
 
     def expect(self, topics: Mapping[str, int]) -> None:
         """Guard ``topics`` with these partition counts (the first count asked wins)."""
@@ -50,6 +56,17 @@ class TopicWatchdog:
                 known = self._layout.setdefault(name, count)
                 if known != count:
                     LOG.warning("topic %s asked with %d partitions, already expected with %d", name, count, known)
+
+    def watch(self, topic: str) -> None:
+        """Check ``topic``'s broker id from now on (a producer's topic that another
+        process created): a new id means the broker lost it, so this bus's producers
+        rebuild and replay even if no probe fell inside the outage. The next probe runs
+        at once, so that the id is known before an outage can come."""
+        with self._lock:
+            if topic in self._watched or topic in self._layout:
+                return
+            self._watched.add(topic)
+        self._wake.set()
 
     def layout(self) -> dict[str, int]:
         with self._lock:
@@ -64,12 +81,17 @@ class TopicWatchdog:
 
     def stop(self) -> None:
         self._stop.set()
+        self._wake.set()
         thread = self._thread
         if thread is not None and thread is not threading.current_thread():
             thread.join(PROBE_TIMEOUT_S * 2)
 
     def _run(self) -> None:
-        while not self._stop.wait(self._settings.health_interval_s):
+        while True:
+            self._wake.wait(self._settings.health_interval_s)
+            self._wake.clear()
+            if self._stop.is_set():
+                return
             try:
                 self.probe()
             except Exception:  # the watchdog must outlive any surprise
@@ -93,7 +115,9 @@ class TopicWatchdog:
             if name in found and len(found[name].partitions) != count
         }
         self._report_counts(wrong)
-        replaced = self._replaced_topics([name for name in layout if name in found or name in missing])
+        with self._lock:
+            watched = [name for name in self._watched if name in found]
+        replaced = self._replaced_topics([name for name in layout if name in found or name in missing] + watched)
         if replaced:
             self._state.broker_down(f"topics {replaced} were recreated")
         if self._state.broker_up():
