@@ -2,8 +2,10 @@
 
 - **place**: send it; the venue's answer is applied (``accepted`` and any
   immediate fills). A refusal rejects it with the reason; a rate-limit answer
-  is waited out with a doubling pause (at most ``rate_limit_retries`` times,
-  then rejected ``rate_limited``); a refused timestamp re-synchronises with
+  is waited out (at most ``rate_limit_retries`` times, then rejected
+  ``rate_limited``): for the venue's ``Retry-After`` when it gives one (and
+  every placement waits with it: ``backoff.py``), else a doubling pause; a
+  refused timestamp re-synchronises with
   the venue's clock and sends once more (then ``clock_skew``). Anything else
   leaves its fate unknown: **resolve**.
 - **resolve**: ask the venue by client id, with a doubling pause, until it
@@ -24,6 +26,7 @@ import asyncio
 import logging
 
 from livecore.faults import describe
+from livecore.venues.ccxt.backoff import RateLimitBackoff, responses, retry_after_s
 from livecore.venues.ccxt.errors import (
     CLOCK_SKEW,
     NOT_RECEIVED,
@@ -71,12 +74,19 @@ class OrderFlows:
         """The venue's answer; True when it is unknown; None when the order was rejected."""
         state, config = self._state, self._state.config
         session = state.live_session()
-        coid, pause, resynced = tracked.client_order_id, config.rate_limit_backoff_s, False
-        limited = 0
+        coid, resynced, limited = tracked.client_order_id, False, 0
+        backoff = RateLimitBackoff(config.rate_limit_backoff_s, config.rate_limit_max_wait_s)
         while True:
+            wait = state.rate_gate.remaining(state.clock())
+            if wait > config.rate_limit_max_wait_s:  # a ban: no order is held that long
+                self._reject(tracked, f"{RATE_LIMITED}: the venue asks for quiet for another {wait:.0f}s")
+                return None
+            if wait > 0:  # the venue asked for quiet (this order's answer or another's)
+                await state.sleep(wait)
             try:
                 state.stats.sent += 1
-                answer = await session.place(tracked.order, tracked.venue_id)
+                with responses() as headers:
+                    answer = await session.place(tracked.order, tracked.venue_id)
             except asyncio.CancelledError:
                 raise
             except Exception as exc:
@@ -84,10 +94,15 @@ class OrderFlows:
                 if outcome is Outcome.RATE_LIMITED and limited < config.rate_limit_retries:
                     limited += 1
                     state.stats.rate_limited += 1
-                    log.warning("%s: venue rate limit on %s, sending again in %.1fs", session.name, coid, pause)
-                    await asyncio.sleep(pause)
-                    pause *= 2
-                    continue
+                    now_ns = state.clock()
+                    asked = retry_after_s(headers, now_ns / 1e9)
+                    pause = backoff.pause(limited, asked)
+                    state.rate_gate.hold(now_ns, pause if pause is not None else float(asked or 0))
+                    if pause is not None:
+                        log.warning("%s: venue rate limit on %s, sending again in %.1fs", session.name, coid, pause)
+                        continue
+                    self._reject(tracked, f"{RATE_LIMITED}: the venue asks for {asked:.0f}s of quiet")
+                    return None
                 if outcome is Outcome.CLOCK and not resynced:
                     resynced = True
                     await self._resync(session.name, exc)
