@@ -203,6 +203,10 @@ class CcxtBroker(BrokerAdapter):
     def drain_reports(self) -> list[ExecutionReport]:
         return self._state.drain()
 
+    def wait_caught_up(self, timeout: float) -> bool:
+        """True once the catch-up at start has read the venue's trades (``sync.py``)."""
+        return self._state.caught_up.wait(timeout)
+
     def wait_reports(self, timeout: float) -> bool:
         return self._state.ready.wait(timeout)
 

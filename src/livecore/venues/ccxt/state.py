@@ -58,6 +58,7 @@ class VenueState:
     stats: VenueStats = field(default_factory=VenueStats)
     session: VenueSession | None = None
     ready: threading.Event = field(default_factory=threading.Event)
+    caught_up: threading.Event = field(default_factory=threading.Event)  # the catch-up at start is done
     extra: list[OrderFeedback] = field(default_factory=list)  # reports built outside the tracker
     unknown_orders: dict[str, str] = field(default_factory=dict)  # venue order id -> what it is
     streams_down: set[str] = field(default_factory=set)
