@@ -50,9 +50,15 @@ def pct(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
 
 
-def broker_for(sim: VenueSimServer, directory: Path, venue: str, name: str) -> tuple[CcxtBroker, object]:
+def broker_for(
+    sim: VenueSimServer, directory: Path, venue: str, name: str, *, scans: bool = False
+) -> tuple[CcxtBroker, object]:
+    """A broker on ``sim``; ``scans``: the tests' quick scans and snapshots (every 0.5 s)."""
     store = open_store(f"sqlite:///{directory / name}")
-    config = VenueConfig(**({"venue": venue, "sandbox": True, "venue_url": sim.url} | FAST))
+    # the broker's default intervals: a scan of open orders costs 40 of Binance's weight, which ccxt's rate
+    # limiter makes every placement queued behind it wait for (2 s at 50 ms per unit): see docs/RESULTS.md
+    fast = FAST if scans else {k: v for k, v in FAST.items() if not k.endswith("interval_s")}
+    config = VenueConfig(**({"venue": venue, "sandbox": True, "venue_url": sim.url} | fast))
     profile = PROFILES[venue]
     broker = CcxtBroker(
         config,
@@ -85,7 +91,7 @@ def wait_for(broker: CcxtBroker, coid: str, status: FeedbackStatus, seen: list[O
         seen.extend(r for r in broker.drain_reports() if isinstance(r, OrderFeedback))
 
 
-def round_trips(venue: str, orders: int, directory: Path) -> dict[str, list[float]]:
+def round_trips(venue: str, orders: int, directory: Path, scans: bool) -> dict[str, list[float]]:
     settings = sim_settings(venue=venue, balances={"BTC": Decimal(100), "USDT": Decimal(10**9)})
     with VenueSimServer(settings) as sim:
         bare = (
@@ -98,7 +104,7 @@ def round_trips(venue: str, orders: int, directory: Path) -> dict[str, list[floa
             bare.create_order(SYMBOL, "market", "buy" if i % 2 == 0 else "sell", float(QTY))
             if i >= WARMUP:
                 base.append(time.perf_counter() - started)
-        broker, store = broker_for(sim, directory, venue, f"rt-{venue}.db")
+        broker, store = broker_for(sim, directory, venue, f"rt-{venue}-{scans}.db", scans=scans)
         broker.open()
         acks: list[float] = []
         fills: list[float] = []
@@ -171,15 +177,19 @@ def reconciliation(count: int, directory: Path) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--orders", type=int, default=200)
-    parser.add_argument("--trades", default="1000,10000")
+    parser.add_argument("--trades", default="1000,10000", help="journal sizes ('' for none)")
+    parser.add_argument(
+        "--scans", action="store_true", help="scan open orders and balances every 0.5 s (the tests' setting)"
+    )
     args = parser.parse_args()
     print(f"python {platform.python_version()}, ccxt {ccxt.__version__}; against the LOCAL SIMULATOR, not a venue")
     with tempfile.TemporaryDirectory() as tmp:
         directory = Path(tmp)
-        print(f"\norder round trip, {args.orders} market orders per venue (ms)")
+        scans = "every 0.5 s" if args.scans else "the defaults: 30 s and 10 s"
+        print(f"\norder round trip, {args.orders} market orders per venue (ms); scans and snapshots {scans}")
         print(f"{'venue':8} {'path':24} {'p50':>7} {'p90':>7} {'p99':>7} {'max':>7} {'p50 / bare':>10}")
         for venue in ("binance", "okx"):
-            figures = round_trips(venue, args.orders, directory)
+            figures = round_trips(venue, args.orders, directory, args.scans)
             bare = statistics.median(figures["bare ccxt create_order"])
             for path, values in figures.items():
                 ms = [v * 1000 for v in values]
@@ -189,7 +199,7 @@ def main() -> None:
                     f"{max(ms):7.2f} {ratio:10.2f}"
                 )
         print("\nreconciliation at start (binance): open -> catch-up done")
-        for count in (int(n) for n in args.trades.split(",")):
+        for count in (int(n) for n in args.trades.split(",") if n):
             print(f"{count:>6} journaled fills: {reconciliation(count, directory):6.2f} s")
 
 

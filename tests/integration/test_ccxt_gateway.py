@@ -301,7 +301,8 @@ def test_an_order_the_venue_has_but_the_journal_never_answered_is_followed(harne
     harness.sim.venue.place(
         symbol=BTC, side=SimSide.BUY, type=SimOrderType.MARKET, qty=D("0.01"), client_id=venue_id(harness, order)
     )
-    harness.start()
+    broker = harness.start()
+    assert broker.wait_caught_up(20.0)  # the catch-up at start read the venue's trades
     outcomes = harness.wait_for(order, FILL)
     assert [fb.status for fb in outcomes] == [ACC, FILL]
     assert len(harness.sim.venue.orders()) == 1
