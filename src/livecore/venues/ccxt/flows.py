@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable, Mapping
 
 from livecore.faults import describe
 from livecore.venues.ccxt.backoff import RateLimitBackoff, responses, retry_after_s
@@ -40,6 +41,7 @@ from livecore.venues.ccxt.tracker import Phase, Tracked
 from livecore.venues.ccxt.translate import VenueOrder
 
 log = logging.getLogger(__name__)
+Headers = Mapping[str, str]
 
 
 class OrderFlows:
@@ -93,15 +95,8 @@ class OrderFlows:
                 outcome = outcome_of(exc)
                 if outcome is Outcome.RATE_LIMITED and limited < config.rate_limit_retries:
                     limited += 1
-                    state.stats.rate_limited += 1
-                    now_ns = state.clock()
-                    asked = retry_after_s(headers, now_ns / 1e9)
-                    pause = backoff.pause(limited, asked)
-                    state.rate_gate.hold(now_ns, pause if pause is not None else float(asked or 0))
-                    if pause is not None:
-                        log.warning("%s: venue rate limit on %s, sending again in %.1fs", session.name, coid, pause)
+                    if self._wait_out(tracked, backoff.pause, limited, headers):
                         continue
-                    self._reject(tracked, f"{RATE_LIMITED}: the venue asks for {asked:.0f}s of quiet")
                     return None
                 if outcome is Outcome.CLOCK and not resynced:
                     resynced = True
@@ -117,6 +112,26 @@ class OrderFlows:
                 state.stats.unknown_outcomes += 1
                 return True
             return answer
+
+    def _wait_out(
+        self, tracked: Tracked, pause_of: Callable[[int, float | None], float | None], answers: int, headers: Headers
+    ) -> bool:
+        """After the ``answers``-th rate-limit answer: hold every placement for the
+        venue's ``Retry-After`` (else the doubling pause) and say to send again;
+        or reject the order when the venue asks for longer than it may wait."""
+        state = self._state
+        state.stats.rate_limited += 1
+        now_ns = state.clock()
+        asked = retry_after_s(headers, now_ns / 1e9)
+        pause = pause_of(answers, asked)
+        state.rate_gate.hold(now_ns, pause if pause is not None else float(asked or 0))
+        if pause is None:
+            self._reject(tracked, f"{RATE_LIMITED}: the venue asks for {asked:.0f}s of quiet")
+            return False
+        log.warning(
+            "%s: venue rate limit on %s, sending again in %.1fs", state.tracker.venue, tracked.client_order_id, pause
+        )
+        return True
 
     async def _resync(self, venue: str, exc: Exception) -> None:
         state = self._state
