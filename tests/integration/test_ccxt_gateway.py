@@ -6,11 +6,13 @@ notional, bad precision) with their reasons; a cancel; a response lost after
 the venue executed (no second order, the fill arrives); the private websocket
 dropping between fills (every fill recovered); a clock the venue refuses
 (a clear error, re-synchronised, the order goes through); rate-limit answers
-(waited out). The gateway's kill -9 and restart is in ``test_ccxt_restart.py``.
+(waited out for the venue's Retry-After, else a doubling pause; a ban too long
+to wait rejects the order). The gateway's kill -9 and restart is in ``test_ccxt_restart.py``.
 """
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Iterator
 from decimal import Decimal as D
@@ -218,12 +220,54 @@ def test_a_refused_clock_is_said_clearly_and_recovered(
     assert_journal_is_the_venue(harness)
 
 
+class FakeTime:
+    """The broker's clock and sleep: a sleep moves the clock and returns at once,
+    so a wait is recorded exactly and costs no wall time."""
+
+    def __init__(self) -> None:
+        self.ns = time.time_ns()
+        self.slept: list[float] = []
+
+    def now_ns(self) -> int:
+        return self.ns
+
+    async def sleep(self, seconds: float) -> None:
+        self.slept.append(seconds)
+        self.ns += int(seconds * 1e9)
+        await asyncio.sleep(0)
+
+
 def test_rate_limit_answers_are_waited_out(harness: VenueGatewayHarness) -> None:
-    broker = harness.start()
-    harness.sim.venue.faults.rate_limit(2, match=placement(harness))
+    """Binance's 429 carries Retry-After: waited for exactly that (longer than the
+    broker's own 0.1 s); OKX's 50011 carries none: the broker's doubling pause."""
+    fake = FakeTime()
+    broker = harness.start(clock=fake.now_ns, sleep=fake.sleep)
+    harness.sim.venue.faults.rate_limit(2, retry_after_s=3, match=placement(harness))
     order = harness.order(Side.BUY, "0.01")
     harness.wait_for(order, FILL)
     assert broker.stats.rate_limited == 2 and len(harness.sim.venue.orders()) == 1
+    binance = harness.sim.venue.settings.venue == "binance"
+    assert fake.slept == ([3.0, 3.0] if binance else [0.1, 0.2])
+
+
+def test_a_ban_longer_than_an_order_can_wait_rejects_it(binance: VenueGatewayHarness) -> None:
+    """Binance's 418 (IP banned) with a Retry-After beyond ``rate_limit_max_wait_s``:
+    the order is rejected at once, never sent again later, and so is any order
+    until the ban is over."""
+    fake = FakeTime()
+    binance.start(clock=fake.now_ns, sleep=fake.sleep, rate_limit_max_wait_s=60)
+    binance.sim.venue.faults.rate_limit(1, retry_after_s=600, banned=True, match=PLACEMENT["binance"])
+    order = binance.order(Side.BUY, "0.01")
+    [rejected] = binance.wait_for(order, REJ)
+    assert rejected.reason == "rate_limited: the venue asks for 600s of quiet"
+    during = binance.order(Side.BUY, "0.01")  # every placement is held off until the ban is over
+    [refused] = binance.wait_for(during, REJ)
+    assert refused.reason == "rate_limited: the venue asks for quiet for another 600s"
+    assert fake.slept == [] and binance.sim.venue.orders() == []
+    fake.ns += 600 * 10**9
+    after = binance.order(Side.BUY, "0.01")
+    binance.wait_for(after, FILL)
+    assert fake.slept == [] and len(binance.sim.venue.orders()) == 1
 
 
 def test_fees_in_a_third_asset_are_journaled_in_it(sim: VenueSimServer, harness: VenueGatewayHarness) -> None:
@@ -257,7 +301,8 @@ def test_an_order_the_venue_has_but_the_journal_never_answered_is_followed(harne
     harness.sim.venue.place(
         symbol=BTC, side=SimSide.BUY, type=SimOrderType.MARKET, qty=D("0.01"), client_id=venue_id(harness, order)
     )
-    harness.start()
+    broker = harness.start()
+    assert broker.wait_caught_up(20.0)  # the catch-up at start read the venue's trades
     outcomes = harness.wait_for(order, FILL)
     assert [fb.status for fb in outcomes] == [ACC, FILL]
     assert len(harness.sim.venue.orders()) == 1

@@ -325,7 +325,11 @@ def test_two_gateways_share_the_group_and_the_survivor_adopts_resting_orders(har
     first = harness.start()
     second = harness.start()
     wait_until(
-        lambda: first._assignment and second._assignment and not (first._assignment & second._assignment),
+        lambda: (
+            first.orders_partitions
+            and second.orders_partitions
+            and not (first.orders_partitions & second.orders_partitions)
+        ),
         TIMEOUT,
         "partitions split between the gateways",
     )

@@ -20,14 +20,14 @@ from livecore.adapters.sql_store import SqlStore
 from livecore.backtest.tradefile import TRADE_COLUMNS
 from livecore.cli.app import app
 from livecore.errors import ConfigError
-from livecore.ports.store import Journal
 from livecore.wire.messages import FeedbackStatus, NewOrder, OrderFeedback, Side
 
 runner = CliRunner()
 T0 = 1_714_555_800_123_456_789  # 2024-05-01T09:30:00.123456789Z
 SECOND = 1_000_000_000
 
-# (portfolio, order, fill id, symbol, side, quantity, price, commission, ts) as the CSV must spell them
+# (portfolio, order, fill id, symbol, side, quantity, price, commission, commission asset, ts) as the CSV
+# must spell them: alpha is registered in EUR, so a fee in the quote names EUR; beta paid in a third asset
 A1 = (
     "alpha",
     "alpha-1-1",
@@ -37,10 +37,14 @@ A1 = (
     "40",
     "187.123456789012",
     "0.0035",
+    "EUR",
     "2024-05-01T09:30:00.123456789Z",
 )
-B1 = ("beta", "beta-1-1", "beta-1-1-f1", "IBM", "buy", "7", "120", "1", "2024-05-01T23:59:59.999999999Z")
-A2 = ("alpha", "alpha-1-1", "alpha-1-1-f2", "AAPL", "buy", "60.5", "187.2", "0", "2024-05-01T09:30:01.123456789Z")
+B1 = ("beta", "beta-1-1", "beta-1-1-f1", "IBM", "buy", "7", "120", "1", "BNB", "2024-05-01T23:59:59.999999999Z")
+A2 = (
+    "alpha", "alpha-1-1", "alpha-1-1-f2", "AAPL", "buy", "60.5", "187.2", "-0.25", "EUR",
+    "2024-05-01T09:30:01.123456789Z",
+)  # fmt: skip  # a rebate
 A3 = (
     "alpha",
     "alpha-1-2",
@@ -50,8 +54,17 @@ A3 = (
     "0.000000000001",
     "999999999999999.999999999999",
     "12345678901234567890.123456789012",
+    "MSFT",
     "2024-05-02T00:00:00Z",
 )
+ALPHA_SPEC = """id = "alpha"
+currency = "EUR"
+initial_cash = 1000
+symbols = ["AAPL", "MSFT"]
+
+[strategy]
+class = "buy_and_hold"
+"""
 ALL = [A1, B1, A2, A3]  # journal (commit) order
 
 
@@ -89,12 +102,15 @@ def _fill(order: NewOrder, row: tuple[str, ...], ts_ns: int, final: bool, **fiel
         fill_qty=D(row[5]),
         fill_price=D(row[6]),
         commission=D(row[7]),
+        commission_asset="" if row[8] == "EUR" else row[8],  # alpha's quote: empty on the wire
         ts_ns=ts_ns,
         **fields,
     )
 
 
-def _write_journal(journal: Journal) -> None:
+def _write_journal(store: SqlStore) -> None:
+    store.registry.upsert("alpha", ALPHA_SPEC, "running", now_ns=1)
+    journal = store.journal
     a1 = _order("alpha-1-1", "alpha", "AAPL", Side.BUY, "100.5")
     a2 = _order("alpha-1-2", "alpha", "MSFT", Side.SELL, "0.000000000001")
     a3 = _order("alpha-1-3", "alpha", "GOOG", Side.BUY, "1")
@@ -128,7 +144,7 @@ def db(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory)
 def _with_journal(url: str) -> Iterator[str]:
     store = SqlStore(url)
     try:
-        _write_journal(store.journal)
+        _write_journal(store)
     finally:
         store.close()
     yield url
@@ -158,7 +174,7 @@ def _parquet_rows(path: Path) -> list[tuple[object, ...]]:
 
 
 def _typed(row: tuple[str, ...], ts_ns: int) -> tuple[object, ...]:
-    return (*row[:5], D(row[5]), D(row[6]), D(row[7]), ts_ns)
+    return (*row[:5], D(row[5]), D(row[6]), D(row[7]), row[8], ts_ns)
 
 
 TS = {A1: T0, B1: 1_714_607_999_999_999_999, A2: T0 + SECOND, A3: 1_714_608_000 * SECOND}

@@ -65,7 +65,7 @@ class Backtest:
             raise ValueError(f"portfolio id(s) given twice: {', '.join(duplicates)}")
         self._specs = list(specs)
         self._broker = PaperBroker(settings.paper)
-        self._records = Records()
+        self._records = Records(currencies={s.id: s.currency for s in specs})
         self._portfolios = {s.id: Portfolio.create(s, settings.epoch, settings.node_id) for s in specs}
         # a portfolio keeps one Books object for its lifetime: read it once, not per sample
         self._books = {pid: portfolio.books for pid, portfolio in self._portfolios.items()}

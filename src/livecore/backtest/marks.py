@@ -16,6 +16,7 @@ from decimal import Decimal, localcontext
 
 from livecore.backtest.records import EquityPoint, FillRecord
 from livecore.domain.books import ACCOUNTING
+from livecore.domain.fees import FeeKind
 from livecore.wire.messages import MarketEvent
 
 ZERO = Decimal(0)
@@ -28,8 +29,9 @@ class _Account:
 
     def apply(self, fill: FillRecord) -> None:
         signed = fill.quantity if fill.side == "buy" else -fill.quantity
-        self.cash -= signed * fill.price + fill.commission
-        left = self.positions.get(fill.symbol, ZERO) + signed
+        fee = fill.commission if fill.fee_kind is FeeKind.QUOTE else ZERO
+        self.cash -= signed * fill.price + fee
+        left = self.positions.get(fill.symbol, ZERO) + fill.position_change
         if left:
             self.positions[fill.symbol] = left
         else:

@@ -13,6 +13,7 @@ from decimal import Decimal
 
 import msgspec
 
+from livecore.domain.fees import FeeKind, asset_name, fee_kind
 from livecore.wire.messages import FILL_STATUSES, FeedbackStatus, NewOrder, OrderFeedback, Side
 
 ZERO = Decimal(0)
@@ -37,6 +38,39 @@ class FillRecord(msgspec.Struct, frozen=True, gc=False):
     price: Decimal
     commission: Decimal
     ts_ns: int
+    commission_asset: str = ""  # what ``commission`` was charged in, by name (``fees.asset_name``)
+    fee_kind: FeeKind = FeeKind.QUOTE  # how it was booked (``domain/fees.py``)
+
+    @property
+    def quote_commission(self) -> Decimal:
+        """The commission's value in the quote, as the books carry it in ``commissions``."""
+        if self.fee_kind is FeeKind.QUOTE:
+            return self.commission
+        return self.commission * self.price if self.fee_kind is FeeKind.BASE else ZERO
+
+    @property
+    def position_change(self) -> Decimal:
+        """What the fill moved the position by: its quantity, less a fee the venue kept of the base."""
+        signed = self.quantity if self.side == "buy" else -self.quantity
+        return signed - self.commission if self.fee_kind is FeeKind.BASE else signed
+
+
+def fill_record(fb: OrderFeedback, symbol: str, side: str, currency: str) -> FillRecord:
+    """A fill report as a trades-file record (``fill_id``, quantity and price present)."""
+    assert fb.fill_qty is not None and fb.fill_price is not None
+    return FillRecord(
+        fb.portfolio_id,
+        fb.client_order_id,
+        fb.fill_id or "",
+        symbol,
+        side,
+        fb.fill_qty,
+        fb.fill_price,
+        fb.commission,
+        fb.ts_ns,
+        asset_name(symbol, fb.commission_asset, currency),
+        fee_kind(symbol, fb.commission_asset),
+    )
 
 
 class OrderRecord(msgspec.Struct, gc=False):
@@ -72,6 +106,7 @@ class Records:
     fills: list[FillRecord] = field(default_factory=list)
     orders: dict[str, OrderRecord] = field(default_factory=dict)
     equity: list[EquityPoint] = field(default_factory=list)
+    currencies: dict[str, str] = field(default_factory=dict)  # portfolio id -> its currency (the quote)
 
     def order_sent(self, order: NewOrder) -> None:
         self.orders[order.client_order_id] = OrderRecord(order=order, updated_ns=order.created_ns)
@@ -93,19 +128,8 @@ class Records:
             record.notional += qty * price
             record.commission += fb.commission
             order = record.order
-            self.fills.append(
-                FillRecord(
-                    fb.portfolio_id,
-                    fb.client_order_id,
-                    fb.fill_id or "",
-                    order.symbol,
-                    _SIDE_TEXT[order.side],
-                    qty,
-                    price,
-                    fb.commission,
-                    fb.ts_ns,
-                )
-            )
+            currency = self.currencies.get(fb.portfolio_id, "")
+            self.fills.append(fill_record(fb, order.symbol, _SIDE_TEXT[order.side], currency))
 
     def unsettled(self) -> list[OrderRecord]:
         """Orders without a final status (none after a finished run)."""

@@ -157,7 +157,7 @@ def compute(
         win_rate=_ratio(sum(1 for t in closed if t.pnl > 0), len(closed)),
         profit_factor=_ratio(wins, losses),
         exposure=exposed / len(points) if points else 0.0,
-        commission=float(sum((f.commission for f in fills), Decimal(0))),
+        commission=float(sum((f.quote_commission for f in fills), Decimal(0))),
         fills=len(fills),
         orders=orders,
     )

@@ -4,6 +4,10 @@
 trades export`` and ``livecore gateway journal --csv`` from the gateway journal
 (``ops/trades.py``), so one reader takes both.
 
+- ``commission`` is charged in ``commission_asset``, by name: the symbol's
+  quote (or the portfolio's currency for a plain symbol) unless the fill says
+  otherwise (a venue, or a paper or backtest fee asset: the bought base, a
+  third asset); negative for a rebate.
 - CSV: every decimal as its exact text in fixed-point notation (never a
   float, never an exponent), ``ts`` as ISO-8601 UTC
   with the data's precision (``iso``), ``\\n`` line ends.
@@ -43,9 +47,10 @@ TRADE_COLUMNS = (
     "quantity",
     "price",
     "commission",
+    "commission_asset",
     "ts",
 )
-_STRING_COLUMNS = TRADE_COLUMNS[:5]
+_STRING_COLUMNS = (*TRADE_COLUMNS[:5], "commission_asset")
 _DECIMAL_COLUMNS = ("quantity", "price", "commission")
 DECIMAL_PRECISION = 38  # the most decimal128 holds
 _DECIMAL_LIMIT = Decimal(10) ** (DECIMAL_PRECISION - MAX_SCALE)
@@ -74,6 +79,7 @@ def trade_row(fill: FillRecord) -> tuple[str, ...]:
         f"{fill.quantity:f}",
         f"{fill.price:f}",
         f"{fill.commission:f}",
+        fill.commission_asset,
         iso(fill.ts_ns),
     )
 

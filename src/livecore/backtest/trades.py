@@ -57,7 +57,7 @@ def round_trips(fills: Iterable[FillRecord]) -> list[RoundTrip]:
         for fill in fills:
             state = books.setdefault((fill.portfolio_id, fill.symbol), _Open())
             signed = fill.quantity if fill.side == "buy" else -fill.quantity
-            remaining, commission = signed, fill.commission
+            remaining, commission = signed, fill.quote_commission
             while remaining:
                 if state.trip is None:
                     state.trip = RoundTrip(

@@ -59,6 +59,8 @@ def backtest(
     commission_bps: str = costs.COMMISSION_BPS,
     commission_min: str = costs.COMMISSION_MIN,
     participation: str | None = costs.PARTICIPATION,
+    fee_asset: str = costs.FEE_ASSET,
+    fee_asset_price: str | None = costs.FEE_ASSET_PRICE,
     params: list[str] = typer.Option(
         [], "--param", metavar="NAME=V1,V2,...", help="sweep a strategy parameter (repeat for a grid; one spec)"
     ),
@@ -74,6 +76,8 @@ def backtest(
         commission_bps=commission_bps,
         commission_min=commission_min,
         participation=participation,
+        fee_asset=fee_asset,
+        fee_asset_price=fee_asset_price,
     )
     request = BacktestRequest(specs=specs, data=data, start=start, end=end, paper=paper)
     if params:

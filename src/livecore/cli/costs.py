@@ -37,8 +37,9 @@ FEE_ASSET = typer.Option(
     _PAPER.fee_asset,
     "--fee-asset",
     metavar="ASSET",
-    help="what commissions are charged in: quote, received (the base on buys, as spot venues do) "
-    "or a third asset such as BNB (with --fee-asset-price)",
+    help="what commissions are charged in: quote, received (the base on buys, the quote on sells, as spot "
+    "venues do), base (the base on both sides: the position pays) or a third asset such as BNB "
+    "(with --fee-asset-price)",
 )
 FEE_ASSET_PRICE = typer.Option(
     None, "--fee-asset-price", metavar="PRICE", help="a third fee asset's price in the quote currency"

@@ -35,7 +35,7 @@ from livecore.gateway.service import TradeGateway
 from livecore.gateway.telemetry import export_gateway
 from livecore.health import BusHealthReporter
 from livecore.ops import open_ops
-from livecore.ops.trades import journal_fills
+from livecore.ops.trades import journal_fills, registered_currencies
 from livecore.ops.venues import record_snapshot, venue_accounts, venue_problems
 from livecore.ops.venues import reset_baseline as reset
 from livecore.ports.coordination import Coordination
@@ -237,7 +237,9 @@ def journal(
     store = open_store(settings_of(ctx).db_url)
     try:
         if as_csv:
-            write_csv(sys.stdout, journal_fills(store.journal, portfolios=[portfolio] if portfolio else ()))
+            currencies = registered_currencies(store.registry)
+            chosen = [portfolio] if portfolio else ()
+            write_csv(sys.stdout, journal_fills(store.journal, portfolios=chosen, currencies=currencies))
             return
         report = journal_report(store.journal.orders(portfolio), store.journal.feedback(portfolio))
     finally:

@@ -18,7 +18,7 @@ from livecore.adapters.factory import open_store
 from livecore.backtest.tradefile import TradeFormat, write_csv, write_trades
 from livecore.cli.context import settings_of
 from livecore.errors import ConfigError
-from livecore.ops.trades import journal_fills, parse_since
+from livecore.ops.trades import journal_fills, parse_since, registered_currencies
 
 app = typer.Typer(help="The trades (fills) the gateway journaled.", no_args_is_help=True)
 
@@ -43,13 +43,15 @@ def export(
         None, "--out", metavar="PATH", help="write to this file (default: stdout, CSV only)", show_default=False
     ),
 ) -> None:
-    """Export the journaled fills: portfolio, order, fill id, symbol, side, quantity, price, commission, time."""
+    """Export the journaled fills: portfolio, order, fill id, symbol, side, quantity, price, commission and
+    its asset, time."""
     if fmt is TradeFormat.PARQUET and out is None:
         raise ConfigError("--format parquet needs --out PATH (Parquet is not written to a terminal)")
     since_ns = parse_since(since) if since is not None else None
     store = open_store(settings_of(ctx).db_url)
     try:
-        fills = journal_fills(store.journal, portfolios=portfolios or (), since_ns=since_ns)
+        currencies = registered_currencies(store.registry)
+        fills = journal_fills(store.journal, portfolios=portfolios or (), since_ns=since_ns, currencies=currencies)
     finally:
         store.close()
     if out is None:

@@ -68,7 +68,9 @@ def venue_sim(
     symbols: str = typer.Option(_DEFAULT_SYMBOLS, "--symbols", help="spot markets, BASE/QUOTE"),
     prices: str = typer.Option("", "--prices", help="starting last prices, e.g. BTC/USDT=50000", show_default=False),
     taker: str = typer.Option(str(_COMMISSION.taker), "--taker-fee", help="taker commission rate"),
-    maker: str = typer.Option(str(_COMMISSION.maker), "--maker-fee", help="maker commission rate"),
+    maker: str = typer.Option(
+        str(_COMMISSION.maker), "--maker-fee", help="maker commission rate (negative: a maker rebate, okx only)"
+    ),
     fee_asset: str = typer.Option(
         _COMMISSION.asset, "--fee-asset", help="who pays the commission: received, quote, base, or an asset (BNB)"
     ),

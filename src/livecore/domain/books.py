@@ -15,7 +15,10 @@ position quantity), so they never create or destroy any. A commission charged
 in the bought asset or a third asset (``book_fill``, ``domain/fees.py``) keeps
 the identity too: the first is a disposal of part of the position that pays
 the fee, the second moves neither cash nor positions and is kept, in its own
-asset, in ``asset_fees``. Arithmetic runs in a
+asset, in ``asset_fees``. A negative commission is a rebate the venue paid:
+it credits the same place a charge debits (cash, the position, or
+``asset_fees`` goes below zero) and ``commissions`` goes down by its value,
+never a charge with its sign flipped. Arithmetic runs in a
 high-precision context so that sums are exact; the only divisions (proportional
 cost removal, proportional release of a reservation) are quantized to
 ``QUANTUM`` and both sides of each booking use the same quantized value.
@@ -164,6 +167,8 @@ class Books(msgspec.Struct, kw_only=True):
             return realized
         with localcontext(ACCOUNTING):
             value = commission * price
+        if commission < 0:  # a rebate paid in the base: an acquisition at the fill price the venue paid for
+            return realized + self.apply_fill(symbol, Side.BUY, -commission, price, value)
         # the venue kept ``commission`` of the base: a disposal at the fill price paying the fee
         return realized + self.apply_fill(symbol, Side.SELL, commission, price, value)
 

@@ -70,3 +70,10 @@ def quote_value(symbol: str, price: Decimal, commission: Decimal, asset: str) ->
     with localcontext() as ctx:
         ctx.prec = 80  # exact: the wire's bounds keep the product within 54 digits
         return commission * price
+
+
+def asset_name(symbol: str, asset: str, currency: str) -> str:
+    """The asset a commission was charged in, by name: a report's empty asset (the
+    quote) becomes the symbol's quote, or ``currency`` (the portfolio's) for a
+    plain symbol."""
+    return asset or quote_of(symbol) or currency

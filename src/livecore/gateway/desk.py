@@ -21,64 +21,30 @@ published feedback change together. Rules:
 from __future__ import annotations
 
 import logging
-import threading
-import time
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 
 from livecore.control.halt import ClusterHalt
-from livecore.eventtime import EventClock
-from livecore.faults import Fault, classify, describe
+from livecore.faults import describe
 from livecore.gateway.answers import malformed_rejection, rejection
-from livecore.gateway.broker import BrokerAdapter
-from livecore.gateway.fencing import FenceReader, admission, is_stale
+from livecore.gateway.desk_books import BookDesk
+from livecore.gateway.desk_market import MarketDesk
+from livecore.gateway.fencing import admission, is_stale
 from livecore.gateway.halt import CLUSTER_HALT_CANCEL, projected_position, reduces, refusal
-from livecore.gateway.publisher import FeedbackPublisher
-from livecore.gateway.stats import GatewayStats
-from livecore.ports.bus import Record, dead_letter
-from livecore.ports.store import Journal
-from livecore.wire.codec import MalformedMessage, market_events, order_requests
+from livecore.ports.bus import Record
+from livecore.wire.codec import MalformedMessage, order_requests
 from livecore.wire.messages import (
     CancelOrder,
-    DeadLetter,
-    MarketEvent,
     NewOrder,
     OrderFeedback,
 )
-from livecore.wire.names import Topics
 
 log = logging.getLogger(__name__)
 
 
-class GatewayDesk:
-    """Thread-safe: each public method takes the desk lock."""
-
-    def __init__(
-        self,
-        *,
-        broker: BrokerAdapter,
-        journal: Journal,
-        fences: FenceReader,
-        publisher: FeedbackPublisher,
-        topics: Topics,
-        require_fence: bool,
-        component: str = "gateway",
-        clock: Callable[[], int] = time.time_ns,
-        event_clock: EventClock | None = None,
-    ) -> None:
-        """``event_clock``: in event time the desk's "now" is the latest market
-        event seen (it replaces ``clock``)."""
-        self._broker = broker
-        self._journal = journal
-        self._fences = fences
-        self._publisher = publisher
-        self._topics = topics
-        self._require_fence = require_fence
-        self._component = component
-        self._clock = clock if event_clock is None else event_clock
-        self._event_clock = event_clock
-        self._cluster_halt: ClusterHalt | None = None
-        self._lock = threading.RLock()
-        self.stats = GatewayStats()
+class GatewayDesk(MarketDesk, BookDesk):
+    """Thread-safe: each public method takes the desk lock. This module holds the
+    orders and the cluster halt; market data and book ownership are its parts in
+    ``desk_market.py`` and ``desk_books.py`` (collaborators: ``desk_base.py``)."""
 
     # --- orders -------------------------------------------------------------------
 
@@ -128,12 +94,6 @@ class GatewayDesk:
             except Exception as exc:  # queued: settle journals and publishes it
                 log.warning("rejection of failed order record @%d queued: %s", record.offset, describe(exc, 200))
 
-    def market_failed(self, record: Record, reason: str) -> None:
-        """Dead-letter a market record whose handling raised."""
-        with self._lock:
-            self._publisher.dead_letter(self._topics.dlq(record.topic), self._letter(record, reason))
-            self.stats.failed_market += 1
-
     def _failed_answer(self, record: Record, reason: str) -> OrderFeedback | None:
         """The rejection owed to the portfolio of a given-up order record, if any."""
         try:
@@ -147,12 +107,6 @@ class GatewayDesk:
         if self._journal.feedback_for_order(order.client_order_id):
             return None  # answered already
         return rejection(order, f"failed: {reason}"[:500], self._clock())
-
-    def _venue_knows(self, coid: str) -> bool:
-        try:
-            return self._broker.lookup(coid) is not None
-        except NotImplementedError:
-            return any(o.client_order_id == coid for o in self._broker.open_orders())
 
     def _new_order(self, order: NewOrder) -> None:
         now = self._clock()
@@ -267,143 +221,3 @@ class GatewayDesk:
             self._publisher.republish(history)
             return
         self._publisher.emit([feedback])
-
-    def _letter(self, record: Record, reason: str) -> DeadLetter:
-        return dead_letter(record, reason, self._component, self._clock())
-
-    # --- market data --------------------------------------------------------------
-
-    def on_market_records(self, records: Iterable[Record], not_before_ms: int = 0) -> list[tuple[Record, Exception]]:
-        """Decode and apply a batch; return the records whose decoding or event raised
-        (the caller dead-letters them)."""
-        events, sources, failed = self.decode_market(records, not_before_ms)
-        if events:
-            failed.extend((sources[index], exc) for index, exc in self.on_market_events(events))
-        return failed
-
-    def decode_market(
-        self, records: Iterable[Record], not_before_ms: int = 0
-    ) -> tuple[list[MarketEvent], list[Record], list[tuple[Record, Exception]]]:
-        """Events with the record each came from, and the records whose decoding
-        raised; malformed records are dead-lettered here, backlog dropped."""
-        events: list[MarketEvent] = []
-        sources: list[Record] = []
-        failed: list[tuple[Record, Exception]] = []
-        for record in records:
-            if record.timestamp_ms < not_before_ms:
-                self.stats.backlog_dropped += 1
-                continue
-            try:
-                events.append(market_events.decode(record.value))
-                sources.append(record)
-            except MalformedMessage as exc:
-                self.stats.malformed_market += 1
-                with self._lock:
-                    self._publisher.dead_letter(self._topics.dlq(record.topic), self._letter(record, exc.reason))
-            except Exception as exc:
-                failed.append((record, exc))
-        return events, sources, failed
-
-    def on_market_events(self, events: list[MarketEvent]) -> list[tuple[int, Exception]]:
-        """Apply events in order; an event the broker raises on is skipped and
-        returned with its index. Raises only before the first event is applied."""
-        with self._lock:
-            self._fences.begin_batch()
-            self._publisher.flush_pending()
-            if self._event_clock is not None:
-                self._event_clock.observe(max(event.ts_ns for event in events))
-            now = self._clock()
-            for symbol in {event.symbol for event in events}:
-                for order in self._broker.open_orders(symbol):
-                    if is_stale(order.epoch, self._fences.fence(order.portfolio_id)):
-                        self._broker.cancel(order.client_order_id, now, "stale_epoch")
-                        self.stats.stale_resting_cancelled += 1
-            failed: list[tuple[int, Exception]] = []
-            for index, event in enumerate(events):
-                try:
-                    self._broker.on_market(event)
-                except Exception as exc:
-                    failed.append((index, exc))
-            try:
-                self._publisher.emit(self._broker.drain_reports())
-            except Exception as exc:  # the events are applied: never hand them in again
-                log.warning("market reports queued until the journal answers: %s", exc)
-            self.stats.market_events += len(events)  # after their reports: a replay waits on it
-            return failed
-
-    def cancel_open_orders(self, reason: str) -> int:
-        """Cancel every order still working (a finite replay ended: nothing can fill
-        them any more); return the count. Their portfolios are told as usual."""
-        with self._lock:
-            self._publisher.flush_pending()
-            now = self._clock()
-            cancelled = sum(
-                1 for order in self._broker.open_orders() if self._broker.cancel(order.client_order_id, now, reason)
-            )
-            self.stats.end_of_data_cancelled += cancelled
-            self._publisher.emit(self._broker.drain_reports())
-            return cancelled
-
-    def pump_reports(self) -> int:
-        """Journal and publish what an asynchronous broker reported since the last
-        call (the gateway's report loop); the count. Queued first, so a journal
-        that fails keeps them for the next try."""
-        with self._lock:
-            reports = self._broker.drain_reports()
-            self._publisher.emit(reports)
-            return len(reports)
-
-    def flush_pending(self) -> None:
-        """Journal and publish reports left queued by an earlier failure."""
-        with self._lock:
-            self._publisher.flush_pending()
-
-    # --- book ownership (restart, rebalance) ----------------------------------------
-
-    def adopt_open_orders(self, owns: Callable[[str], bool]) -> int:
-        """Take over the journal's open orders of the portfolios ``owns`` accepts:
-        restore those with outcomes, answer those never answered. Returns the count."""
-        with self._lock:
-            self._fences.begin_batch()
-            self._publisher.flush_pending()
-            mine = {o.client_order_id for o in self._broker.open_orders()}
-            adopted = 0
-            for entry in self._journal.open_orders():
-                order = entry.order
-                if order.client_order_id in mine or not owns(order.portfolio_id):
-                    continue
-                try:
-                    history = [e.feedback for e in self._journal.feedback_for_order(order.client_order_id)]
-                    if history:
-                        self._broker.restore(order, history)
-                    elif self._venue_knows(order.client_order_id):
-                        self._broker.track(order)  # submitted already: its outcomes are followed
-                        continue
-                    else:
-                        self._admit(order, self._clock())
-                except Exception as exc:
-                    if classify(exc) is Fault.TRANSIENT:
-                        raise  # the whole adoption is tried again
-                    self.stats.failed_adoptions += 1
-                    log.exception("cannot adopt open order %s; skipped", order.client_order_id)
-                    continue
-                adopted += 1
-            self.stats.adopted += adopted
-            now = self._clock()
-            for order in self._broker.open_orders():
-                if is_stale(order.epoch, self._fences.fence(order.portfolio_id)):
-                    self._broker.cancel(order.client_order_id, now, "stale_epoch")
-                    self.stats.stale_resting_cancelled += 1
-            self._publisher.emit(self._broker.drain_reports())
-            return adopted
-
-    def release_open_orders(self, owns: Callable[[str], bool]) -> int:
-        """Forget open orders of portfolios no longer ours (another gateway adopts them)."""
-        with self._lock:
-            self._publisher.flush_pending()
-            released = 0
-            for order in self._broker.open_orders():
-                if not owns(order.portfolio_id) and self._broker.release(order.client_order_id):
-                    released += 1
-            self.stats.released += released
-            return released

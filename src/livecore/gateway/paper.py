@@ -21,7 +21,8 @@ Rules (documented in docs/GATEWAY.md):
 - The commission is charged in ``fee_asset``, as a venue would
   (``domain/fees.py``): ``quote`` (the default), ``received`` (the asset a
   fill receives: the base for a buy, the quote for a sell, as spot venues do
-  by default) or a named third asset (``BNB``) worth ``fee_asset_price`` in the
+  by default), ``base`` (the base on both sides: the position pays it) or a
+  named third asset (``BNB``) worth ``fee_asset_price`` in the
   quote. The cost model's quote amount is converted at the fill price (or that
   price) to ``MAX_SCALE`` places, half up; a fill whose converted fee the wire
   could not carry is refused like any other (``commission_out_of_bounds``).
@@ -62,7 +63,7 @@ from livecore.wire.messages import (
 
 _NS_PER_DAY = 86_400 * 1_000_000_000
 _FEE_QUANTUM = Decimal(1).scaleb(-MAX_SCALE)  # a converted fee keeps the wire's places
-QUOTE_FEE, RECEIVED_FEE = "quote", "received"  # PaperSettings.fee_asset's keywords
+QUOTE_FEE, RECEIVED_FEE, BASE_FEE = "quote", "received", "base"  # PaperSettings.fee_asset's keywords
 # the cancel reason of an order still working when a finite replay or a backtest ends
 END_OF_DATA = "end_of_data"
 _Status, _TimeInForce = members(FeedbackStatus), members(TimeInForce)  # cheap member reads (wire.enums)
@@ -82,7 +83,7 @@ class PaperSettings:
 
     def __post_init__(self) -> None:
         require(bool(self.fee_asset) and self.fee_asset.isprintable(), self, "fee_asset", "must name an asset")
-        third = self.fee_asset not in (QUOTE_FEE, RECEIVED_FEE)
+        third = self.fee_asset not in (QUOTE_FEE, RECEIVED_FEE, BASE_FEE)
         price = self.fee_asset_price
         require(
             not third or (price is not None and price.is_finite() and price > 0),
@@ -302,11 +303,11 @@ class PaperBroker(BrokerAdapter):
     def _charged(self, order: NewOrder, commission: Decimal, price: Decimal) -> tuple[Decimal, str]:
         """The quote ``commission`` as charged in the settings' fee asset (amount, asset)."""
         setting = self._settings.fee_asset
-        received_base = setting == RECEIVED_FEE and order.side is Side.BUY
-        if setting == QUOTE_FEE or (setting == RECEIVED_FEE and not received_base) or not commission:
+        in_base = setting == BASE_FEE or (setting == RECEIVED_FEE and order.side is Side.BUY)
+        if setting == QUOTE_FEE or (setting == RECEIVED_FEE and not in_base) or not commission:
             return commission, ""
         pair = split_symbol(order.symbol)
-        if received_base:
+        if in_base:
             asset, rate = (order.symbol if pair is None else pair[0]), price
         else:
             assert self._settings.fee_asset_price is not None  # checked by PaperSettings

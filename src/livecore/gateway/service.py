@@ -3,13 +3,8 @@
 Two loops, each in its own thread:
 
 - **orders**: group ``trade_gateway`` (shared by every gateway process;
-  partitions split among them), ``earliest`` for a new group. Per batch: the
-  desk handles each record under the loop's ``RecordGuard`` (a backend that
-  does not answer: the same record again after a backoff; a record that keeps
-  failing while the backends answer: dead-lettered, and the next record goes
-  on), then the publisher settles (outcomes journaled and delivered, retried
-  until they are) and only then are the offsets committed. Anything else that
-  fails rewinds the batch with ``seek``: the journal makes the repeat harmless.
+  partitions split among them), ``earliest`` for a new group: isolated records,
+  settled outcomes, then committed offsets (``orders_loop.py``).
 - **market**: its own group per process, ``latest``; feeds the paper broker.
   A batch whose fences or queued reports cannot be read is tried again (no
   event was applied yet); an event the broker raises on is dead-lettered and
@@ -19,10 +14,10 @@ A broker whose reports come between calls (``reports_async``: a real venue)
 gets a third loop, **reports**: it waits for them and has the desk journal and
 publish them (a journal that fails keeps them queued for the next pass).
 
-On every change of the orders assignment the gateway adopts the journal's open
-orders of the portfolios that now map to its partitions and forgets those that
-moved away, so that several gateways can share the group and a restart picks
-up resting orders.
+On every change of the orders assignment the orders loop adopts the journal's
+open orders of the portfolios that now map to its partitions and forgets those
+that moved away, so that several gateways can share the group and a restart
+picks up resting orders.
 """
 
 from __future__ import annotations
@@ -41,15 +36,15 @@ from livecore.gateway.broker import BrokerAdapter
 from livecore.gateway.config import GatewayConfig, new_gateway_id
 from livecore.gateway.desk import GatewayDesk
 from livecore.gateway.fencing import FenceReader
+from livecore.gateway.orders_loop import OrdersLoop, where
 from livecore.gateway.paper import PaperBroker
 from livecore.gateway.publisher import FeedbackPublisher
-from livecore.gateway.stats import GatewayStats, partition_of
-from livecore.isolation import RecordGuard, RecordOutcome, backends_answer
+from livecore.gateway.stats import GatewayStats
+from livecore.isolation import RecordGuard, backends_answer
 from livecore.notify import NO_NOTICES, NoticeSink
-from livecore.ports.bus import Bus, Consumer, OffsetReset, Record, TopicPartition
+from livecore.ports.bus import Bus, Consumer, OffsetReset, Record
 from livecore.ports.coordination import Coordination
 from livecore.ports.store import Store
-from livecore.retry import Backoff, RetryStopped, retry
 from livecore.topology import ensure_topics
 from livecore.wire.names import Topics
 
@@ -94,12 +89,12 @@ class TradeGateway:
         self._fences = FenceReader(coord)
         self._publisher: FeedbackPublisher | None = None
         self._desk: GatewayDesk | None = None
+        self._orders_loop: OrdersLoop | None = None
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
         self._orders_assigned = threading.Event()
         self._market_assigned = threading.Event()
         self._started_ms = 0
-        self._assignment: frozenset[int] = frozenset()
         self._counters_logged = 0.0
         probe = backends_answer(store.ping, coord.ping, partial(bus.ping, s.probe_timeout_s))
         self._guards = {
@@ -135,12 +130,13 @@ class TradeGateway:
             clock=self._clock,
             event_clock=EventClock() if s.event_time else None,
         )
+        self._orders_loop = self._new_orders_loop()
         self._started_ms = self._clock() // 1_000_000
         self._broker.open()
         self._sync_halt()  # a cluster halted before this gateway started stays halted here
         self._stop.clear()
         self._threads = [
-            threading.Thread(target=self._orders_loop, name=f"{self.gateway_id}-orders", daemon=True),
+            threading.Thread(target=self._orders_loop.run, name=f"{self.gateway_id}-orders", daemon=True),
             threading.Thread(target=self._market_loop, name=f"{self.gateway_id}-market", daemon=True),
         ]
         if self._broker.reports_async:
@@ -249,6 +245,11 @@ class TradeGateway:
         return self._publisher
 
     @property
+    def orders_partitions(self) -> frozenset[int]:
+        """The ``orders`` partitions this gateway holds (empty until assigned)."""
+        return frozenset() if self._orders_loop is None else self._orders_loop.assignment
+
+    @property
     def broker(self) -> BrokerAdapter:
         return self._broker
 
@@ -257,84 +258,21 @@ class TradeGateway:
     def _consumer(self, group: str, topic: str, reset: OffsetReset) -> Consumer:
         return self._bus.consumer(group, [topic], reset, self.config.consumer)
 
-    def _orders_loop(self) -> None:
-        s = self.config
-        consumer = self._consumer(s.group_id, self.topics.orders, "earliest")
-        try:
-            while not self._stop.is_set():
-                records: list[Record] = []
-                try:
-                    records = consumer.poll(s.max_batch, s.poll_timeout_s)
-                    self._sync_assignment(consumer)
-                    if records:
-                        self._handle_orders(consumer, records)
-                    self._log_counters()
-                except Exception:
-                    _rewind(consumer, records)  # nothing polled is ever skipped
-                    self._count_error("orders")
-                    self._stop.wait(s.retry_backoff_s)
-        finally:
-            consumer.close()
-
-    def _handle_orders(self, consumer: Consumer, records: list[Record]) -> None:
-        """Each record isolated, then settle, then commit what was handled."""
-        assert self._desk is not None
-        desk, guard = self._desk, self._guards["orders"]
-        desk.begin_orders()
-        handled: list[Record] = []
-        for record in records:
-            outcome = guard.run(
-                partial(desk.on_order_record, record),
-                partial(desk.order_failed, record),
-                f"order record {_where(record)}",
-            )
-            if outcome is RecordOutcome.STOPPED:
-                break  # not committed: redelivered to whoever runs next
-            handled.append(record)
-        if handled and self._settle():
-            consumer.commit(handled)
-
-    def _settle(self) -> bool:
-        """Wait until every outcome is journaled and delivered; False when stopping."""
-        publisher, s = self._publisher, self.config
-        assert publisher is not None
-
-        def settled() -> None:
-            if not publisher.settle(s.publish_timeout_s):
-                raise _Unsettled
-
-        def retry_on(exc: Exception, _attempt: int) -> bool:
-            if not isinstance(exc, _Unsettled):
-                log.warning("gateway %s: outcomes not settled yet: %s", self.gateway_id, describe(exc, 200))
-            return True
-
-        pause = Backoff(s.retry_backoff_s, s.retry_backoff_s).pause
-        try:
-            retry(settled, retry_on=retry_on, backoff=pause, wait=self._stop.wait)
-            return True
-        except RetryStopped:
-            return False
-
-    def _sync_assignment(self, consumer: Consumer) -> None:
-        assigned = frozenset(tp.partition for tp in consumer.assignment() if tp.topic == self.topics.orders)
-        if assigned == self._assignment:
-            if assigned:
-                self._orders_assigned.set()
-            return
+    def _new_orders_loop(self) -> OrdersLoop:
         assert self._desk is not None and self._publisher is not None
-        n = self.config.topics.orders
-        released = self._desk.release_open_orders(lambda pid: partition_of(pid, n) in assigned)
-        adopted = self._desk.adopt_open_orders(lambda pid: partition_of(pid, n) in assigned)
-        self._publisher.settle(self.config.publish_timeout_s)
-        self._assignment = assigned
-        if assigned:
-            self._orders_assigned.set()
-        log.info(
-            "gateway %s: orders partitions %s (adopted %d, released %d open orders)",
-            self.gateway_id,
-            sorted(assigned),
-            adopted,
-            released,
+        s = self.config
+        return OrdersLoop(
+            gateway_id=self.gateway_id,
+            config=s,
+            topic=self.topics.orders,
+            consumer=partial(self._consumer, s.group_id, self.topics.orders, "earliest"),
+            desk=self._desk,
+            publisher=self._publisher,
+            guard=self._guards["orders"],
+            stop=self._stop,
+            assigned=self._orders_assigned,
+            on_error=self._count_error,
+            after_batch=self._log_counters,
         )
 
     def _market_loop(self) -> None:
@@ -392,7 +330,7 @@ class TradeGateway:
         for record, exc in failed:
             guard.dead_lettered += 1
             log.error(
-                "gateway %s: market record %s failed, dead-lettered", self.gateway_id, _where(record), exc_info=exc
+                "gateway %s: market record %s failed, dead-lettered", self.gateway_id, where(record), exc_info=exc
             )
             desk.market_failed(record, f"{classify(exc).value}: {describe(exc)}")
 
@@ -420,26 +358,5 @@ class TradeGateway:
         log.exception("gateway %s: %s loop error (retrying)", self.gateway_id, loop)
 
 
-class _Unsettled(Exception):
-    """Outcomes still in flight when ``settle`` timed out: wait and settle again."""
-
-
-def _rewind(consumer: Consumer, records: list[Record]) -> None:
-    """Seek every partition of ``records`` back to its first record of the batch."""
-    first: dict[TopicPartition, int] = {}
-    for record in records:
-        tp = TopicPartition(record.topic, record.partition)
-        first.setdefault(tp, record.offset)
-    for tp, offset in first.items():
-        try:
-            consumer.seek(tp, offset)
-        except Exception:
-            log.exception("cannot rewind %s to %d", tp, offset)
-
-
 def _halt_key(halt: ClusterHalt | None) -> tuple[str, bool] | None:
     return None if halt is None else (halt.reason, halt.flatten)
-
-
-def _where(record: Record) -> str:
-    return f"{record.topic}[{record.partition}]@{record.offset}"

@@ -43,7 +43,7 @@ def run_results(
     specs = _specs(store)
     ids = [s.id for s in specs]
     fills: dict[str, list[FillRecord]] = {pid: [] for pid in ids}
-    for fill in journal_fills(store.journal, portfolios=ids):
+    for fill in journal_fills(store.journal, portfolios=ids, currencies={s.id: s.currency for s in specs}):
         fills[fill.portfolio_id].append(fill)
     if events is not None:
         curve = equity_curve(

@@ -9,13 +9,14 @@ does not carry its side or symbol takes them from its journaled order.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 
-from livecore.backtest.records import FillRecord
+from livecore.backtest.records import FillRecord, fill_record
+from livecore.domain.spec import parse_spec
 from livecore.errors import ConfigError, LivecoreError
 from livecore.gateway.journal_books import side_and_symbol
-from livecore.ports.store import Journal, JournalFeedback
+from livecore.ports.store import Journal, JournalFeedback, Registry
 from livecore.wire.messages import FILL_STATUSES, NewOrder, OrderFeedback
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -56,8 +57,16 @@ def _orders_of(journal: Journal, fills: Sequence[OrderFeedback]) -> dict[str, Ne
     return orders
 
 
-def journal_fills(journal: Journal, *, portfolios: Sequence[str] = (), since_ns: int | None = None) -> list[FillRecord]:
-    """Every journaled fill (of ``portfolios``, if any are named; at or after ``since_ns``, if given)."""
+def journal_fills(
+    journal: Journal,
+    *,
+    portfolios: Sequence[str] = (),
+    since_ns: int | None = None,
+    currencies: Mapping[str, str] | None = None,
+) -> list[FillRecord]:
+    """Every journaled fill (of ``portfolios``, if any are named; at or after ``since_ns``, if given).
+    ``currencies`` (portfolio id -> its currency) names the quote of a plain symbol's commission."""
+    currencies = currencies or {}
     fills = [e.feedback for e in _fill_entries(journal, portfolios)]
     if since_ns is not None:
         fills = [fb for fb in fills if fb.ts_ns >= since_ns]
@@ -72,17 +81,16 @@ def journal_fills(journal: Journal, *, portfolios: Sequence[str] = (), since_ns:
             side, symbol = side_and_symbol(fb, orders)
         except ValueError as exc:
             raise LivecoreError(f"cannot export the journal: {exc}") from None
-        records.append(
-            FillRecord(
-                portfolio_id=fb.portfolio_id,
-                client_order_id=fb.client_order_id,
-                fill_id=fb.fill_id,
-                symbol=symbol,
-                side=side.value,
-                quantity=fb.fill_qty,
-                price=fb.fill_price,
-                commission=fb.commission,
-                ts_ns=fb.ts_ns,
-            )
-        )
+        records.append(fill_record(fb, symbol, side.value, currencies.get(fb.portfolio_id, "")))
     return records
+
+
+def registered_currencies(registry: Registry) -> dict[str, str]:
+    """Each registered portfolio's currency (a spec that no longer parses names none)."""
+    out: dict[str, str] = {}
+    for entry in registry.list():
+        try:
+            out[entry.portfolio_id] = parse_spec(entry.spec_toml, source=entry.portfolio_id).currency
+        except Exception:
+            continue
+    return out

@@ -11,9 +11,10 @@ the gateway's record of what it published.
 
 from __future__ import annotations
 
+import asyncio
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -117,9 +118,17 @@ class VenueGatewayHarness:
         self.broker: CcxtBroker | None = None
         self._seq = 0
 
-    def start(self, *, wrap: Callable[[Any], Any] | None = None, **venue: Any) -> CcxtBroker:
+    def start(
+        self,
+        *,
+        wrap: Callable[[Any], Any] | None = None,
+        clock: Callable[[], int] = time.time_ns,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        **venue: Any,
+    ) -> CcxtBroker:
         """A gateway on the simulator; ``wrap`` may stand between the broker and its
-        ccxt client (to lose a request before it leaves)."""
+        ccxt client (to lose a request before it leaves); ``clock`` and ``sleep``
+        are the broker's."""
         config = venue_config(self.sim.url, **({"venue": self.sim.venue.settings.venue} | venue))
         profile = PROFILES[config.venue]
 
@@ -127,7 +136,7 @@ class VenueGatewayHarness:
             real = build_client(profile, CREDENTIALS, sandbox=True, venue_url=self.sim.url, timeout_ms=_ms(config))
             return real if wrap is None else wrap(real)
 
-        self.broker = CcxtBroker(config, journal=self.store.journal, client_factory=client)
+        self.broker = CcxtBroker(config, journal=self.store.journal, client_factory=client, clock=clock, sleep=sleep)
         settings = GatewayConfig(topic_prefix=self.topics.prefix, consumer=CONSUMER, require_fence=False)
         self.gateway = TradeGateway(self.bus, self.coord, self.store, settings, broker=self.broker)
         self.gateway.start()

@@ -127,5 +127,15 @@ def check_quantity(name: str, value: Decimal, *, positive: bool = True) -> None:
 
 
 def check_amount(name: str, value: Decimal) -> None:
-    """A non-negative money amount below ``MAX_AMOUNT`` (commissions)."""
+    """A non-negative money amount below ``MAX_AMOUNT``."""
+    check_decimal(name, value, limit=MAX_AMOUNT, positive=False)
+
+
+def check_signed_amount(name: str, value: Decimal) -> None:
+    """A money amount of either sign, its size below ``MAX_AMOUNT``: a commission,
+    negative when the venue paid a rebate."""
+    if isinstance(value, Decimal) and value.is_finite() and value < 0:
+        if value <= -MAX_AMOUNT:
+            raise ValueError(f"{name} must be above -{MAX_AMOUNT}, got {_show(value)}")
+        value = -value  # the same scale rule as a charge
     check_decimal(name, value, limit=MAX_AMOUNT, positive=False)

@@ -31,10 +31,10 @@ from livecore.wire.bounds import (
     OrderId,
     Signature,
     TimestampNs,
-    check_amount,
     check_price,
     check_printable,
     check_quantity,
+    check_signed_amount,
 )
 from livecore.wire.enums import members
 
@@ -204,7 +204,8 @@ class OrderFeedback(msgspec.Struct, frozen=True, kw_only=True, gc=False):
     ``commission`` is charged in ``commission_asset``: empty (what every report
     before this field said) means the quote currency; a venue may name the
     quote, the symbol's base (the bought asset) or a third asset (see
-    ``domain/fees.py`` for how each is booked).
+    ``domain/fees.py`` for how each is booked). A negative commission is a
+    rebate the venue paid (a maker rebate): it credits that asset.
     """
 
     status: FeedbackStatus
@@ -242,7 +243,7 @@ class OrderFeedback(msgspec.Struct, frozen=True, kw_only=True, gc=False):
         if self.fill_price is not None:
             check_price("fill_price", self.fill_price)
         check_quantity("cumulative_qty", self.cumulative_qty, positive=False)
-        check_amount("commission", self.commission)
+        check_signed_amount("commission", self.commission)
         if self.status is _Status.REJECTED and not self.reason:
             raise ValueError("a rejection needs a reason")
 

@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import csv
 import json
+from decimal import Decimal as D
 from pathlib import Path
 
+import pytest
 from typer.testing import CliRunner
 
 from livecore.cli.app import app
-from livecore.errors import LivecoreError
+from livecore.errors import ConfigError, LivecoreError
 
 EXAMPLES = Path(__file__).resolve().parents[3] / "examples" / "portfolios"
 FILES = ("trades.csv", "orders.csv", "equity.csv", "stats.json", "report.html")
@@ -37,6 +39,7 @@ def test_writes_every_file_and_the_same_bytes_twice(tmp_path: Path) -> None:
         "quantity",
         "price",
         "commission",
+        "commission_asset",
         "ts",
     } <= set(rows[0])
     assert rows[0]["ts"].endswith("Z") and rows[0]["ts"].startswith("2010-")
@@ -45,6 +48,29 @@ def test_writes_every_file_and_the_same_bytes_twice(tmp_path: Path) -> None:
     assert all(p["commission"] > 0 for p in stats["portfolios"].values())
     page = (tmp_path / "a" / "report.html").read_text()
     assert "<polyline" in page and "http" not in page  # a curve, and nothing fetched from the network
+
+
+def _trades(folder: Path) -> list[dict[str, str]]:
+    with (folder / "trades.csv").open() as handle:
+        return list(csv.DictReader(handle))
+
+
+def test_fee_asset_quote_or_base(tmp_path: Path) -> None:
+    """The quote by default (named in ``commission_asset``); ``--fee-asset base`` charges
+    the bought asset, as a venue does: the position pays, so a sell is short of the buy."""
+    spec = str(EXAMPLES / "ma_crossover_aapl.toml")
+    for mode in ("quote", "base"):
+        args = (spec, "--commission-bps", "10", "--fee-asset", mode, "--out", str(tmp_path / mode), "--quiet")
+        assert _run(*args).exit_code == 0
+    quote, base = _trades(tmp_path / "quote"), _trades(tmp_path / "base")
+    assert {row["commission_asset"] for row in quote} == {"USD"}
+    assert {row["commission_asset"] for row in base} == {"AAPL"}
+    first_buy, first_sell = base[0], base[1]
+    assert (first_buy["side"], first_sell["side"]) == ("buy", "sell")
+    assert D(first_buy["commission"]) == D(quote[0]["commission"]) / D(first_buy["price"])  # the same fee, in AAPL
+    assert D(first_sell["quantity"]) < D(first_buy["quantity"]) == D(quote[1]["quantity"])  # the venue kept part
+    with pytest.raises(ConfigError, match="fee_asset_price"):  # a third asset needs its price
+        _run(spec, "--fee-asset", "BNB", "--out", str(tmp_path / "x"))
 
 
 def test_prints_a_table_per_portfolio(tmp_path: Path) -> None:

@@ -6,12 +6,14 @@ from __future__ import annotations
 import math
 from decimal import Decimal
 
+import msgspec
 import pytest
 
 from livecore.backtest.engine import Backtest, BacktestSettings
 from livecore.backtest.records import EquityPoint, FillRecord
 from livecore.backtest.stats import NS_PER_DAY, compute, daily_closes, daily_returns, drawdown, periods_per_year
 from livecore.backtest.trades import round_trips
+from livecore.domain.fees import FeeKind
 from tests.unit.backtest.helpers import bundled, ma_spec
 
 MONDAY = 4 * NS_PER_DAY  # 1970-01-05
@@ -94,6 +96,23 @@ def test_round_trips_split_a_fill_that_crosses_zero() -> None:
     assert first.pnl == Decimal(20) - Decimal(2) - Decimal(2)  # 10 x (12 - 10), both commissions' shares
     assert (second.direction, second.quantity, second.closed) == ("short", Decimal(5), True)
     assert second.pnl == Decimal(5) - Decimal(1)  # 5 x (12 - 11), a third of the crossing fill's commission
+
+
+def test_a_fee_is_valued_where_it_was_booked() -> None:
+    """A fee in the base is worth its quantity at the fill price and comes off the
+    position; a third asset's is not valued in the quote; a rebate counts negative."""
+    buy = msgspec.structs.replace(
+        _fill("buy", "2", "100", 0, "0.01", "BTC/USDT"), commission_asset="BTC", fee_kind=FeeKind.BASE
+    )
+    sell = msgspec.structs.replace(
+        _fill("sell", "1.99", "110", 1, "-0.5", "BTC/USDT"), commission_asset="USDT", fee_kind=FeeKind.QUOTE
+    )
+    third = msgspec.structs.replace(_fill("buy", "1", "100", 2, "0.1"), commission_asset="BNB", fee_kind=FeeKind.OTHER)
+    assert (buy.quote_commission, buy.position_change) == (Decimal("1.00"), Decimal("1.99"))
+    assert (sell.quote_commission, sell.position_change) == (Decimal("-0.5"), Decimal("-1.99"))
+    assert third.quote_commission == 0
+    [trip] = round_trips([buy, sell])
+    assert trip.commission == Decimal("0.5")  # 1 USDT of BTC charged, 0.5 USDT paid back
 
 
 def test_a_ratio_without_a_value_is_none() -> None:

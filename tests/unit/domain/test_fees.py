@@ -51,13 +51,29 @@ def test_a_fee_in_a_third_asset_is_booked_in_that_asset() -> None:
     assert books.identity_gap() == 0
 
 
+def test_a_rebate_credits_where_a_charge_debits() -> None:
+    """A maker rebate (a negative commission) credits the quote, the bought asset
+    or a third asset, and ``commissions`` goes down by its value."""
+    books = Books.opening(D(10_000))
+    books.book_fill("BTC/USDT", Side.BUY, D("0.1"), D(20_000), D("-0.2"), "USDT")
+    assert (books.cash, books.commissions) == (D("8000.2"), D("-0.2"))
+    books.book_fill("BTC/USDT", Side.BUY, D("0.1"), D(20_000), D("-0.00001"), "BTC")
+    assert books.cash == D("6000.2")
+    assert books.position_qty("BTC/USDT") == D("0.20001")  # the venue paid 0.00001 BTC
+    assert books.commissions == D("-0.4")  # 0.2 USDT + 0.00001 BTC at the fill price
+    books.book_fill("BTC/USDT", Side.SELL, D("0.1"), D(20_000), D("-0.001"), "BNB")
+    assert books.asset_fees == {"BNB": D("-0.001")}  # holdings of BNB went up
+    assert books.realized_pnl == 0
+    assert books.identity_gap() == 0
+
+
 # --- books == venue balances == journal recomputation -------------------------
 
 SYMBOLS = ("BTC/USDT", "ETH/USDT")
 ASSETS = ("", "USDT", "BTC", "ETH", "BNB")
 qty = st.decimals(min_value=D("0.001"), max_value=D(2), places=3)
 price = st.decimals(min_value=D(1), max_value=D(30_000), places=2)
-fee = st.decimals(min_value=D(0), max_value=D("0.0009"), places=6)
+fee = st.decimals(min_value=D("-0.0009"), max_value=D("0.0009"), places=6)  # negative: a rebate
 fills = st.lists(
     st.tuples(st.sampled_from(SYMBOLS), st.sampled_from(list(Side)), qty, price, fee, st.sampled_from(ASSETS)),
     max_size=30,

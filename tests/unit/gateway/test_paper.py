@@ -292,6 +292,18 @@ def test_fees_charged_in_the_received_asset_as_spot_venues_do() -> None:
     assert (sell.commission, sell.commission_asset) == (D("5.0000"), "")
 
 
+def test_fees_charged_in_the_base_on_both_sides() -> None:
+    """``fee_asset="base"``: buys and sells pay in the base; the position pays."""
+    broker = PaperBroker(PaperSettings(costs=CostModel(commission_bps=D(10)), fee_asset="base"))
+    broker.submit(order(seq=1, side=Side.BUY, qty="0.5", symbol="BTC/USDT"), T0)
+    broker.submit(order(seq=2, side=Side.SELL, qty="0.25", symbol="BTC/USDT"), T0)
+    broker.drain_reports()
+    broker.on_market(tick("20000", symbol="BTC/USDT"))
+    buy, sell = broker.drain_reports()
+    assert (buy.commission, buy.commission_asset) == (D("0.0005"), "BTC")
+    assert (sell.commission, sell.commission_asset) == (D("0.00025"), "BTC")  # 5 USDT at 20000
+
+
 def test_fees_in_a_third_asset_are_converted_at_its_price() -> None:
     settings = PaperSettings(costs=CostModel(commission_bps=D(10)), fee_asset="BNB", fee_asset_price=D(400))
     broker = PaperBroker(settings)

@@ -6,6 +6,7 @@ from decimal import Decimal as D
 
 import pytest
 
+from livecore.venues.sim import okx_wire
 from livecore.venues.sim.engine import MatchingEngine
 from livecore.venues.sim.model import (
     CommissionSettings,
@@ -19,6 +20,7 @@ from livecore.venues.sim.model import (
     default_market,
 )
 from livecore.venues.sim.rules import Reason, Rejected
+from livecore.venues.sim.venue import VenueSettings
 
 BTC = "BTC/USDT"
 
@@ -66,6 +68,31 @@ def test_sell_fee_in_quote_and_maker_rate() -> None:
     assert fill.maker and fill.price == D("51000") and fill.commission == D("25.5")
     assert total(sim, "BTC") == D("0.5") and total(sim, "USDT") == D("100000") + D("25500") - D("25.5")
     assert sim.ledger.holding("BTC").locked == 0
+
+
+def test_a_negative_maker_rate_pays_a_rebate_in_okx_wire_shape() -> None:
+    sim = engine(CommissionSettings(taker=D("0.001"), maker=D("-0.0002")))
+    order, _ = place(sim, Side.SELL, "0.5", "51000")
+    out = sim.print_trade(BTC, D("51500"), now_ms=3)
+    (fill,) = [e.fill for e in out.events if e.fill]
+    assert fill.maker and fill.commission == D("-5.1") and fill.commission_asset == "USDT"
+    assert total(sim, "USDT") == D("100000") + D("25500") + D("5.1")  # the venue paid the rebate
+    push = okx_wire.order_push(next(e for e in out.events if e.fill), [fill])
+    assert (push["fillFee"], push["fillFeeCcy"], push["execType"]) == ("5.1", "USDT", "M")  # positive: a rebate
+    assert (push["fee"], push["rebate"]) == ("0", "5.1")  # an order's fee holds charges only
+    assert okx_wire.fill_record(fill, order.client_id)["fee"] == "5.1"
+    _, taker = place(sim, Side.BUY, "0.1")
+    (charged,) = [e.fill for e in taker.events if e.fill]
+    assert okx_wire.fill_record(charged, "")["fee"] == "-0.0001"  # a charge is negative
+
+
+def test_only_okx_can_pay_a_rebate_and_only_to_makers() -> None:
+    rebate = CommissionSettings(maker=D("-0.0001"))
+    assert VenueSettings(venue="okx", commission=rebate).commission.maker < 0
+    with pytest.raises(ValueError, match="needs okx"):
+        VenueSettings(venue="binance", commission=rebate)  # Binance's commission is always a charge
+    with pytest.raises(ValueError, match="taker"):
+        CommissionSettings(taker=D("-0.0001"))
 
 
 def test_limit_buy_with_quote_fee_locks_the_fee_and_releases_the_rest() -> None:

@@ -124,7 +124,8 @@ REFUSED: list[tuple[str, dict[str, Any], str]] = [
     ("fill", {"fill_qty": "0"}, r"fill_qty must be a positive"),
     ("fill", {"fill_price": "NaN"}, r"fill_price must be a finite"),
     ("fill", {"cumulative_qty": "-1"}, r"cumulative_qty must be >= 0"),
-    ("fill", {"commission": "-0.01"}, r"commission must be >= 0"),
+    ("fill", {"commission": "-1E+30"}, r"commission must be above"),
+    ("fill", {"commission": "-0.0000000000001"}, r"commission has more than"),
     ("fill", {"commission": "1E+30"}, r"commission must be below"),
     ("fill", {"status": "accepted", "commission": "NaN"}, r"commission must be a finite"),
     # strings that become ids and keys
@@ -164,6 +165,7 @@ ACCEPTED: list[tuple[str, dict[str, Any]]] = [
     ("bar", {"interval_s": bounds.MAX_INTERVAL_S}),
     ("order", {"quantity": "999999999999999", "order_type": "limit", "limit_price": "0.000000000001"}),
     ("fill", {"commission": "999999999999999999999999999999"}),
+    ("fill", {"commission": "-0.01"}),  # a rebate
     ("order", {"portfolio_id": "p" * bounds.MAX_NAME_LENGTH, "symbol": "BTC/USDT \u00e9"}),
     ("fill", {"status": "accepted", "symbol": ""}),
     ("fill", {"commission_asset": "BNB"}),

@@ -17,9 +17,10 @@ broker. The only calls that block a gateway thread are ``open`` (markets) and
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from decimal import Decimal
 from typing import Any
 
@@ -61,15 +62,17 @@ class CcxtBroker(BrokerAdapter):
         client_factory: ClientFactory | None = None,
         on_snapshot: Callable[[VenueSnapshot], None] | None = None,
         clock: Callable[[], int] = time.time_ns,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     ) -> None:
         """``client_factory`` builds the ccxt.pro client (on the loop); by default one
-        for ``config`` with ``credentials``."""
+        for ``config`` with ``credentials``. ``sleep`` waits out the venue's rate
+        limits (on the loop)."""
         self.config = config
         self.profile = PROFILES[config.venue]
         self._journal = journal
         self._factory = client_factory or self._default_factory(credentials)
         tracker = OrderTracker(venue=self.profile.name, ids=VenueIds(self.profile.ids))
-        self._state = VenueState(config=config, tracker=tracker, clock=clock)
+        self._state = VenueState(config=config, tracker=tracker, clock=clock, sleep=sleep)
         self._flows = OrderFlows(self._state)
         self._sync = VenueSync(self._state, self._flows, journal=journal, on_snapshot=on_snapshot)
         self._caps = CapGuard(config.caps)
@@ -199,6 +202,10 @@ class CcxtBroker(BrokerAdapter):
 
     def drain_reports(self) -> list[ExecutionReport]:
         return self._state.drain()
+
+    def wait_caught_up(self, timeout: float) -> bool:
+        """True once the catch-up at start has read the venue's trades (``sync.py``)."""
+        return self._state.caught_up.wait(timeout)
 
     def wait_reports(self, timeout: float) -> bool:
         return self._state.ready.wait(timeout)

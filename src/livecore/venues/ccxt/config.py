@@ -33,6 +33,7 @@ class VenueConfig:
     clock_margin_s: float = 2.0
     rate_limit_retries: int = 6
     rate_limit_backoff_s: float = 1.0
+    rate_limit_max_wait_s: float = 120.0  # a longer Retry-After rejects the order rather than wait
     stream_backoff_s: float = 0.5
     stream_max_backoff_s: float = 30.0
     trades_lookback_s: float = 86_400.0  # how far back trades are read when the journal has none
@@ -49,6 +50,7 @@ class VenueConfig:
             "lookup_backoff_s",
             "lookup_max_backoff_s",
             "rate_limit_backoff_s",
+            "rate_limit_max_wait_s",
             "stream_backoff_s",
             "stream_max_backoff_s",
             "trades_lookback_s",

@@ -2,8 +2,10 @@
 
 - **place**: send it; the venue's answer is applied (``accepted`` and any
   immediate fills). A refusal rejects it with the reason; a rate-limit answer
-  is waited out with a doubling pause (at most ``rate_limit_retries`` times,
-  then rejected ``rate_limited``); a refused timestamp re-synchronises with
+  is waited out (at most ``rate_limit_retries`` times, then rejected
+  ``rate_limited``): for the venue's ``Retry-After`` when it gives one (and
+  every placement waits with it: ``backoff.py``), else a doubling pause; a
+  refused timestamp re-synchronises with
   the venue's clock and sends once more (then ``clock_skew``). Anything else
   leaves its fate unknown: **resolve**.
 - **resolve**: ask the venue by client id, with a doubling pause, until it
@@ -22,8 +24,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable, Mapping
 
 from livecore.faults import describe
+from livecore.venues.ccxt.backoff import RateLimitBackoff, responses, retry_after_s
 from livecore.venues.ccxt.errors import (
     CLOCK_SKEW,
     NOT_RECEIVED,
@@ -37,6 +41,7 @@ from livecore.venues.ccxt.tracker import Phase, Tracked
 from livecore.venues.ccxt.translate import VenueOrder
 
 log = logging.getLogger(__name__)
+Headers = Mapping[str, str]
 
 
 class OrderFlows:
@@ -71,23 +76,28 @@ class OrderFlows:
         """The venue's answer; True when it is unknown; None when the order was rejected."""
         state, config = self._state, self._state.config
         session = state.live_session()
-        coid, pause, resynced = tracked.client_order_id, config.rate_limit_backoff_s, False
-        limited = 0
+        coid, resynced, limited = tracked.client_order_id, False, 0
+        backoff = RateLimitBackoff(config.rate_limit_backoff_s, config.rate_limit_max_wait_s)
         while True:
+            wait = state.rate_gate.remaining(state.clock())
+            if wait > config.rate_limit_max_wait_s:  # a ban: no order is held that long
+                self._reject(tracked, f"{RATE_LIMITED}: the venue asks for quiet for another {wait:.0f}s")
+                return None
+            if wait > 0:  # the venue asked for quiet (this order's answer or another's)
+                await state.sleep(wait)
             try:
                 state.stats.sent += 1
-                answer = await session.place(tracked.order, tracked.venue_id)
+                with responses() as headers:
+                    answer = await session.place(tracked.order, tracked.venue_id)
             except asyncio.CancelledError:
                 raise
             except Exception as exc:
                 outcome = outcome_of(exc)
                 if outcome is Outcome.RATE_LIMITED and limited < config.rate_limit_retries:
                     limited += 1
-                    state.stats.rate_limited += 1
-                    log.warning("%s: venue rate limit on %s, sending again in %.1fs", session.name, coid, pause)
-                    await asyncio.sleep(pause)
-                    pause *= 2
-                    continue
+                    if self._wait_out(tracked, backoff.pause, limited, headers):
+                        continue
+                    return None
                 if outcome is Outcome.CLOCK and not resynced:
                     resynced = True
                     await self._resync(session.name, exc)
@@ -102,6 +112,26 @@ class OrderFlows:
                 state.stats.unknown_outcomes += 1
                 return True
             return answer
+
+    def _wait_out(
+        self, tracked: Tracked, pause_of: Callable[[int, float | None], float | None], answers: int, headers: Headers
+    ) -> bool:
+        """After the ``answers``-th rate-limit answer: hold every placement for the
+        venue's ``Retry-After`` (else the doubling pause) and say to send again;
+        or reject the order when the venue asks for longer than it may wait."""
+        state = self._state
+        state.stats.rate_limited += 1
+        now_ns = state.clock()
+        asked = retry_after_s(headers, now_ns / 1e9)
+        pause = pause_of(answers, asked)
+        state.rate_gate.hold(now_ns, pause if pause is not None else float(asked or 0))
+        if pause is None:
+            self._reject(tracked, f"{RATE_LIMITED}: the venue asks for {asked:.0f}s of quiet")
+            return False
+        log.warning(
+            "%s: venue rate limit on %s, sending again in %.1fs", state.tracker.venue, tracked.client_order_id, pause
+        )
+        return True
 
     async def _resync(self, venue: str, exc: Exception) -> None:
         state = self._state

@@ -23,6 +23,7 @@ from typing import Any
 import ccxt.pro
 
 from livecore.errors import ConfigError
+from livecore.venues.ccxt.backoff import capture_headers
 from livecore.venues.ccxt.credentials import Credentials
 from livecore.venues.ccxt.ids import BINANCE_IDS, OKX_IDS, ClientIdScheme
 
@@ -117,6 +118,7 @@ def build_client(
         if credentials.password:
             config["password"] = credentials.password
     client = cls(config)
+    capture_headers(client)  # a rate-limit answer's Retry-After (backoff.py)
     if venue_url is not None:
         client.urls["api"] = rebase_urls(client.urls["api"], venue_url)
     elif sandbox:

@@ -124,7 +124,7 @@ class VenueSession:
     # --- reading answers -------------------------------------------------------------
 
     def _order(self, raw: Any) -> VenueOrder | None:
-        order = read_order(raw) if isinstance(raw, Mapping) else None
+        order = read_order(raw, self.name) if isinstance(raw, Mapping) else None
         if order is None:
             self.unreadable += 1
             log.warning("%s: unreadable order answer dropped", self.name)
@@ -136,7 +136,7 @@ class VenueSession:
     def _trades(self, raw: Iterable[Any]) -> list[VenueTrade]:
         out = []
         for item in raw:
-            trade = read_trade(item) if isinstance(item, Mapping) else None
+            trade = read_trade(item, self.name) if isinstance(item, Mapping) else None
             if trade is None:
                 self.unreadable += 1
                 log.warning("%s: unreadable trade dropped", self.name)

@@ -12,10 +12,11 @@ from __future__ import annotations
 import asyncio
 import threading
 import time
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass, field
 
+from livecore.venues.ccxt.backoff import RateGate
 from livecore.venues.ccxt.config import VenueConfig
 from livecore.venues.ccxt.session import VenueSession
 from livecore.venues.ccxt.tracker import OrderTracker
@@ -52,9 +53,12 @@ class VenueState:
     config: VenueConfig
     tracker: OrderTracker
     clock: Callable[[], int] = time.time_ns
+    sleep: Callable[[float], Awaitable[None]] = asyncio.sleep
+    rate_gate: RateGate = field(default_factory=RateGate)  # placements wait out the venue's Retry-After
     stats: VenueStats = field(default_factory=VenueStats)
     session: VenueSession | None = None
     ready: threading.Event = field(default_factory=threading.Event)
+    caught_up: threading.Event = field(default_factory=threading.Event)  # the catch-up at start is done
     extra: list[OrderFeedback] = field(default_factory=list)  # reports built outside the tracker
     unknown_orders: dict[str, str] = field(default_factory=dict)  # venue order id -> what it is
     streams_down: set[str] = field(default_factory=set)

@@ -183,6 +183,7 @@ class VenueSync:
             venue = state.tracker.venue
             self.apply_trades(t for t in trades if fill_id_of(venue, t) not in journaled_fills)
         await self.resolve_orphans()
+        state.caught_up.set()
 
     def _journaled_fills(self, floor_ms: int) -> tuple[dict[str, int], set[str]]:
         """This venue's journaled fills since ``floor_ms``: the last one's time per symbol, and their ids."""

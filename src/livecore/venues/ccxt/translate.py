@@ -3,6 +3,16 @@
 Everything the tracker (``tracker.py``) needs and nothing more, with exact
 decimals (``markets.to_decimal``). A structure missing what matters (an id, an
 amount) reads as None and is counted by the caller, never guessed.
+
+A trade's fee is read as a *charge*: positive when the venue took it,
+negative when it paid a rebate (a maker rebate), never folded into one sign.
+ccxt's unified ``fee.cost`` follows that convention for the trades it parses
+from REST (it negates OKX's signed ``fee``), but ccxt.pro's OKX trades from
+the ``orders`` channel carry OKX's own ``fillFee`` unchanged (negative when
+charged). So for OKX the fee is read from the venue's own signed field in
+``info`` (``fillFee`` on the websocket, ``fee`` on REST fills: negative =
+charged, positive = rebate) and negated; elsewhere ccxt's ``fee.cost`` is
+taken as it is (Binance's ``commission`` is always a charge).
 """
 
 from __future__ import annotations
@@ -66,8 +76,27 @@ def _text(value: Any) -> str | None:
     return None if value is None or value == "" else str(value)
 
 
+# venues whose own per-fill fee fields (in ``info``, first found wins) are signed
+# negative when charged, positive for a rebate
+SIGNED_FEE_FIELDS: dict[str, tuple[str, ...]] = {"okx": ("fillFee", "fee")}
+
+
+def _venue_fee(trade: Mapping[str, Any], fields: tuple[str, ...]) -> tuple[Decimal, str] | None:
+    """The charge from the venue's own signed field, in ccxt's unified fee currency."""
+    info = trade.get("info")
+    raw = next((info[f] for f in fields if f in info), None) if isinstance(info, Mapping) else None
+    if raw is None or raw == "":
+        return _fee(trade)  # no venue field: ccxt's unified fee (positive = charged)
+    signed = to_decimal(raw)
+    if signed is None:
+        return None
+    unified = trade.get("fee") or {}
+    return -signed, str(unified.get("currency") or "")
+
+
 def _fee(trade: Mapping[str, Any]) -> tuple[Decimal, str] | None:
-    """The trade's fee as (amount, asset); several fees must share one asset."""
+    """The trade's charge as (amount, asset) from ccxt's unified fee (positive =
+    charged, negative = rebate); several fees must share one asset."""
     fees = [f for f in (trade.get("fees") or []) if f and f.get("cost") is not None]
     if not fees and trade.get("fee") and trade["fee"].get("cost") is not None:
         fees = [trade["fee"]]
@@ -82,14 +111,16 @@ def _fee(trade: Mapping[str, Any]) -> tuple[Decimal, str] | None:
         if cost is None:
             return None
         total += cost
-    return abs(total), assets.pop()
+    return total, assets.pop()
 
 
-def read_trade(trade: Mapping[str, Any]) -> VenueTrade | None:
-    """A ccxt trade structure, or None when it lacks an id, an order, an amount or a price."""
+def read_trade(trade: Mapping[str, Any], venue: str = "") -> VenueTrade | None:
+    """A ccxt trade structure of ``venue`` (ccxt's exchange id), or None when it
+    lacks an id, an order, an amount or a price."""
     trade_id, order_id = _text(trade.get("id")), _text(trade.get("order"))
     amount, price = to_decimal(trade.get("amount")), to_decimal(trade.get("price"))
-    fee = _fee(trade)
+    fields = SIGNED_FEE_FIELDS.get(venue)
+    fee = _fee(trade) if fields is None else _venue_fee(trade, fields)
     if trade_id is None or order_id is None or amount is None or price is None or fee is None:
         return None
     if amount <= 0 or price <= 0:
@@ -110,8 +141,8 @@ def read_trade(trade: Mapping[str, Any]) -> VenueTrade | None:
     )
 
 
-def read_order(order: Mapping[str, Any]) -> VenueOrder | None:
-    """A ccxt order structure, or None when it lacks an id or a known status."""
+def read_order(order: Mapping[str, Any], venue: str = "") -> VenueOrder | None:
+    """A ccxt order structure of ``venue``, or None when it lacks an id or a known status."""
     order_id = _text(order.get("id"))
     try:
         status = VenueStatus(str(order.get("status")))
@@ -119,7 +150,8 @@ def read_order(order: Mapping[str, Any]) -> VenueOrder | None:
         return None
     if order_id is None:
         return None
-    trades = tuple(t for t in (read_trade({**raw, "order": raw.get("order") or order_id}) for raw in _list(order)) if t)
+    read = (read_trade({**raw, "order": raw.get("order") or order_id}, venue) for raw in _list(order))
+    trades = tuple(t for t in read if t)
     return VenueOrder(
         order_id=order_id,
         client_id=_text(order.get("clientOrderId")),

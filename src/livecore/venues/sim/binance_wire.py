@@ -86,7 +86,17 @@ def rejection(reason: Reason, *, cancel: bool = False) -> BinanceError:
     return _REJECTS[reason]
 
 
-def rate_limited(retry_after_s: int) -> BinanceError:
+def rate_limited(retry_after_s: int, *, banned: bool = False, now_ms: int = 0) -> BinanceError:
+    """429, or 418 once the IP is banned; both with ``Retry-After`` in seconds."""
+    if banned:
+        return BinanceError(
+            418,
+            -1003,
+            "Way too much request weight used; IP banned until "
+            f"{now_ms + retry_after_s * 1000}. "
+            "Please use WebSocket Streams for live updates to avoid bans.",
+            headers={"Retry-After": str(retry_after_s)},
+        )
     return BinanceError(
         429,
         -1003,

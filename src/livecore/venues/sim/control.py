@@ -81,7 +81,10 @@ def control_routes(venue: Venue) -> list[Route]:
             float(_amount(b, "seconds")), _int(b, "count", 1), match=_match(b)
         ),
         "faults/rate-limit": lambda b: faults.rate_limit(
-            _int(b, "count", 1), retry_after_s=_int(b, "retry_after", 1), match=_match(b)
+            _int(b, "count", 1),
+            retry_after_s=_int(b, "retry_after", 1),
+            match=_match(b),
+            banned=b.get("banned") is True,
         ),
         "faults/drop-private-stream": lambda b: faults.drop_private_stream(_int(b, "after", 0)),
         "faults/clock-skew": lambda b: faults.set_clock_skew(_int(b, "ms", 0)),

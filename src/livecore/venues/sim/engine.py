@@ -346,7 +346,10 @@ class MatchingEngine:
         else:
             self.ledger.debit(spec.base, q)
             self.ledger.credit(spec.quote, cost)
-        self.ledger.debit(fee_asset, fee)
+        if fee >= 0:
+            self.ledger.debit(fee_asset, fee)
+        else:  # a maker rebate: the venue pays it
+            self.ledger.credit(fee_asset, -fee)
         fill = Fill(book.trade_id(), order.order_id, spec.symbol, order.side, price, q, fee, fee_asset, now_ms, maker)
         self._fills.append(fill)
         order.executed += q

@@ -19,6 +19,7 @@ class _Armed:
     count: int
     match: str
     value: float = 0.0
+    flag: bool = False
 
     def take(self, key: str) -> bool:
         if self.count > 0 and self.match in key:
@@ -52,10 +53,11 @@ class Faults:
         with self._lock:
             self._delayed.append(_Armed(count, match, seconds))
 
-    def rate_limit(self, count: int = 1, *, retry_after_s: int = 1, match: str = "") -> None:
-        """The next ``count`` matching requests are refused with HTTP 429 and ``Retry-After``."""
+    def rate_limit(self, count: int = 1, *, retry_after_s: int = 1, match: str = "", banned: bool = False) -> None:
+        """The next ``count`` matching requests are refused with HTTP 429 (``banned``:
+        Binance's 418, the IP banned for a while) and the venue's ``Retry-After``."""
         with self._lock:
-            self._limited.append(_Armed(count, match, float(retry_after_s)))
+            self._limited.append(_Armed(count, match, float(retry_after_s), banned))
 
     def drop_private_stream(self, after: int = 0) -> None:
         """Close every private websocket after ``after`` more account events; the
@@ -84,11 +86,11 @@ class Faults:
     def clock_skew_ms(self) -> int:
         return self._skew_ms
 
-    def take_rate_limit(self, key: str) -> int | None:
-        """``Retry-After`` seconds if this request is refused, else None."""
+    def take_rate_limit(self, key: str) -> tuple[int, bool] | None:
+        """``(Retry-After seconds, banned)`` if this request is refused, else None."""
         with self._lock:
             armed = next((a for a in self._limited if a.take(key)), None)
-        return None if armed is None else int(armed.value)
+        return None if armed is None else (int(armed.value), armed.flag)
 
     def take_lost(self, key: str) -> bool:
         with self._lock:

@@ -42,7 +42,7 @@ def quiet_lost_responses() -> None:
 class FaultMiddleware:
     """Applies ``faults`` to every venue request; ``rate_limited`` is the venue's 429 answer."""
 
-    def __init__(self, app: ASGIApp, *, faults: Faults, rate_limited: Callable[[int], Response]) -> None:
+    def __init__(self, app: ASGIApp, *, faults: Faults, rate_limited: Callable[[int, bool], Response]) -> None:
         self._app = app
         self._faults = faults
         self._rate_limited = rate_limited
@@ -52,9 +52,9 @@ class FaultMiddleware:
             await self._app(scope, receive, send)
             return
         key = f"{scope['method']} {scope['path']}"
-        retry_after = self._faults.take_rate_limit(key)
-        if retry_after is not None:
-            await self._rate_limited(retry_after)(scope, receive, send)
+        limited = self._faults.take_rate_limit(key)
+        if limited is not None:
+            await self._rate_limited(*limited)(scope, receive, send)
             return
         if self._faults.take_lost(key):
             await self._app(scope, receive, _discard)

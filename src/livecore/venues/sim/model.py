@@ -100,7 +100,11 @@ class CommissionSettings:
 
     ``asset`` is a ``FeeAsset`` or the code of a third asset (``BNB``): that one
     is charged at ``asset_price`` (its price in the market's quote) when the
-    account holds enough of it, else the received asset pays, as on Binance."""
+    account holds enough of it, else the received asset pays, as on Binance.
+    A negative ``maker`` rate is a maker rebate: the venue pays it on each maker
+    fill, in the same asset a charge would take, and reports it with its sign
+    (OKX: a positive ``fillFee``; Binance, whose commission is always a charge,
+    has none: ``VenueSettings`` refuses one there)."""
 
     taker: Decimal = Decimal("0.001")
     maker: Decimal = Decimal("0.001")
@@ -108,8 +112,10 @@ class CommissionSettings:
     asset_price: Decimal = Decimal("1")
 
     def __post_init__(self) -> None:
-        if self.taker < 0 or self.maker < 0:
-            raise ValueError("commission rates must be >= 0")
+        if self.taker < 0:
+            raise ValueError("the taker commission rate must be >= 0")
+        if self.maker <= -1:
+            raise ValueError("the maker commission rate must be above -1 (negative: a rebate)")
         if self.asset_price <= 0:
             raise ValueError("CommissionSettings.asset_price must be > 0")
 

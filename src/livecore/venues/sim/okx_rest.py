@@ -33,8 +33,8 @@ _KINDS = {"limit": TimeInForce.GTC, "ioc": TimeInForce.IOC, "fok": TimeInForce.F
 Handler = Callable[[Request], Awaitable[Any]]
 
 
-def rate_limited_response(retry_after_s: int) -> Response:
-    """OKX's 429 (it sends no ``Retry-After``)."""
+def rate_limited_response(retry_after_s: int, banned: bool = False) -> Response:
+    """OKX's 429 with its code 50011 (it sends no ``Retry-After`` and bans no IP with a 418)."""
     return JSONResponse(wire.RATE_LIMITED.body(0), status_code=wire.RATE_LIMITED.status)
 
 

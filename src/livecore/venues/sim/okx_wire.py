@@ -2,7 +2,9 @@
 
 Pure: engine values in, plain dicts out. OKX sends every number as a string
 (times too, in milliseconds), wraps answers in ``{"code", "msg", "data"}``
-and reports fees as negative amounts. Every OKX code and message the
+and reports a fill's fee signed (``fillFee``, a fill's ``fee``: negative when
+charged, positive for a maker rebate; an order's ``fee`` holds only its
+charges and ``rebate`` its rebates, as on spot). Every OKX code and message the
 simulator answers with is spelled here once.
 """
 
@@ -152,7 +154,9 @@ def ord_type(order: Order) -> str:
 def order_record(order: Order, fills: list[Fill]) -> dict[str, Any]:
     """An order as ``trade/order``, ``orders-pending`` and the ``orders`` channel show it."""
     fee_ccy = fills[-1].commission_asset if fills else ""
-    fee = sum((f.commission for f in fills if f.commission_asset == fee_ccy), Decimal(0))
+    paid = [f.commission for f in fills if f.commission_asset == fee_ccy]
+    fee = sum((c for c in paid if c > 0), Decimal(0))  # OKX's spot order: charges in ``fee``, rebates apart
+    rebate = sum((-c for c in paid if c < 0), Decimal(0))
     avg = order.cum_quote / order.executed if order.executed else None
     by_quote = order.quote_qty is not None
     return {
@@ -179,7 +183,7 @@ def order_record(order: Order, fills: list[Fill]) -> dict[str, Any]:
         "pnl": "0",
         "posSide": "net",
         "px": num(order.price),
-        "rebate": "0",
+        "rebate": num(rebate) if rebate else "0",
         "rebateCcy": fee_ccy,
         "reduceOnly": "false",
         "side": order.side.value.lower(),

@@ -93,8 +93,9 @@ class RemoteVenue:
     def delay_responses(self, seconds: float, count: int = 1, *, match: str = "") -> None:
         self._call("POST", "faults/delay-responses", {"seconds": str(seconds), "count": count, "match": match})
 
-    def rate_limit(self, count: int = 1, *, retry_after_s: int = 1, match: str = "") -> None:
-        self._call("POST", "faults/rate-limit", {"count": count, "retry_after": retry_after_s, "match": match})
+    def rate_limit(self, count: int = 1, *, retry_after_s: int = 1, match: str = "", banned: bool = False) -> None:
+        body = {"count": count, "retry_after": retry_after_s, "match": match, "banned": banned}
+        self._call("POST", "faults/rate-limit", body)
 
     def drop_private_stream(self, after: int = 0) -> None:
         self._call("POST", "faults/drop-private-stream", {"after": after})

@@ -30,11 +30,13 @@ from livecore.venues.sim.venue import Venue, VenueSettings
 DEFAULT_HOST = "127.0.0.1"
 
 
-def _venue_routes(venue: Venue) -> tuple[list[BaseRoute], Callable[[int], Response]]:
+def _venue_routes(venue: Venue) -> tuple[list[BaseRoute], Callable[[int, bool], Response]]:
     """The venue's own routes and its rate-limit answer."""
     if venue.settings.venue == "binance":
         routes: list[BaseRoute] = [*binance_rest.BinanceRest(venue).routes(), *BinanceStreams(venue).routes()]
-        return routes, lambda retry_after: binance_rest.error_response(binance_wire.rate_limited(retry_after))
+        return routes, lambda retry_after, banned: binance_rest.error_response(
+            binance_wire.rate_limited(retry_after, banned=banned, now_ms=venue.now_ms())
+        )
     if venue.settings.venue == "okx":
         return [*OkxRest(venue).routes(), *OkxStreams(venue).routes()], rate_limited_response
     raise ConfigError(f"venue {venue.settings.venue!r} is not simulated")

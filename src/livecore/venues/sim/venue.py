@@ -60,6 +60,17 @@ class VenueSettings:
             raise ValueError(f"VenueSettings.venue must be one of {', '.join(VENUES)}, got {self.venue!r}")
         if not self.markets:
             raise ValueError("VenueSettings.markets must not be empty")
+        check_commission(self.venue, self.commission)
+
+
+# venues whose wire can report a rebate (a fee of the other sign)
+REBATE_VENUES = frozenset({"okx"})
+
+
+def check_commission(venue: str, commission: CommissionSettings) -> None:
+    """Refuse a maker rebate on a venue whose wire has no signed fee (Binance)."""
+    if commission.maker < 0 and venue not in REBATE_VENUES:
+        raise ValueError(f"{venue} reports every commission as a charge: a negative maker rate needs okx")
 
 
 @dataclass(frozen=True)
@@ -214,6 +225,7 @@ class Venue:
             self._engine.ledger.set_free(asset, Decimal(amount))
 
     def set_commission(self, commission: CommissionSettings) -> None:
+        check_commission(self.settings.venue, commission)
         with self._lock:
             self._engine.commission = commission
 

@@ -6,6 +6,10 @@ from __future__ import annotations
 
 from decimal import Decimal as D
 
+import ccxt
+import ccxt.pro
+import pytest
+
 from livecore.venues.ccxt.ids import OKX_IDS, VenueIds
 from livecore.venues.ccxt.tracker import OrderTracker, Phase
 from livecore.venues.ccxt.translate import VenueOrder, VenueStatus, VenueTrade, read_order, read_trade
@@ -214,3 +218,36 @@ def test_trades_seen_before_a_restore_count_on_from_the_journal() -> None:
     t.restore(new(), history, 2)
     [filled] = t.drain()
     assert filled.status is S.FILLED and filled.cumulative_qty == D(1) and not t.orphans
+
+
+_OKX_FILL = {"side": "buy", "fillSz": "0.01", "fillPx": "20000", "ordId": "7", "instType": "SPOT",
+             "instId": "BTC-USDT",
+             "clOrdId": "a", "execType": "M", "tradeId": "9", "feeCcy": "USDT", "ts": "1"}  # fmt: skip
+_OKX_PUSH = {"accFillSz": "0.01", "avgPx": "20000", "cTime": "1", "clOrdId": "a", "feeCcy": "USDT",
+             "fillFeeCcy": "USDT", "fillPx": "20000", "fillSz": "0.01", "fillTime": "1", "instId": "BTC-USDT",
+             "instType": "SPOT", "ordId": "7", "ordType": "limit", "px": "20000", "side": "buy", "state": "filled",
+             "sz": "0.01", "tradeId": "9", "execType": "M", "uTime": "1", "tdMode": "cash"}  # fmt: skip
+
+
+@pytest.mark.parametrize(("okx_fee", "charge"), [("-0.02", D("0.02")), ("0.002", D("-0.002"))])
+def test_okx_fees_keep_their_sign_whichever_ccxt_path_parsed_them(okx_fee: str, charge: D) -> None:
+    """OKX signs its fees (negative = charged, positive = rebate); ccxt negates them
+    in REST trades but not in ccxt.pro's trades from the orders channel. Both read
+    as the same charge: a rebate is never turned into a charge or back."""
+    rest = ccxt.okx().parse_trade({**_OKX_FILL, "fee": okx_fee})
+    pro = ccxt.pro.okx()
+    push = pro.order_to_trade(pro.parse_order({**_OKX_PUSH, "fee": okx_fee, "fillFee": okx_fee}))
+    assert D(str(rest["fee"]["cost"])) == charge  # ccxt's REST convention: positive = charged
+    assert D(str(push["fee"]["cost"])) == -charge  # ccxt.pro's orders channel: OKX's own sign
+    for structure in (rest, push):
+        parsed = read_trade(structure, "okx")
+        assert parsed is not None and (parsed.fee, parsed.fee_asset) == (charge, "USDT")
+
+
+def test_a_unified_negative_fee_is_a_rebate() -> None:
+    """ccxt's unified fee is positive when charged (Binance's commission always is);
+    a negative one is read as the rebate it is, not as a charge."""
+    raw = {"id": 1, "order": "2", "symbol": "BTC/USDT", "side": "buy", "amount": 1, "price": 1,
+           "fee": {"cost": -0.5, "currency": "USDT"}}  # fmt: skip
+    parsed = read_trade(raw, "binance")
+    assert parsed is not None and parsed.fee == D("-0.5")
