@@ -113,7 +113,13 @@ def portfolio_stats(result: BacktestResult) -> list[Stats]:
         fills[fill.portfolio_id].append(fill)
     for record in records.orders.values():
         orders[record.order.portfolio_id] += 1
-    return stats_for([(s.id, s.initial_cash) for s in result.specs], points=points, fills=fills, orders=orders)
+    return stats_for(
+        [(s.id, s.initial_cash) for s in result.specs],
+        points=points,
+        fills=fills,
+        orders=orders,
+        lot_sizes={s.id: s.build_sizer().lot_size for s in result.specs},
+    )
 
 
 def run_backtest(request: BacktestRequest, *, progress: Progress | None = None) -> BacktestOutcome:
@@ -134,6 +140,8 @@ def run_backtest(request: BacktestRequest, *, progress: Progress | None = None) 
             "commission_bps": str(costs.commission_bps),
             "commission_min": str(costs.commission_min),
             "participation": None if request.paper.participation is None else str(request.paper.participation),
+            "fee_asset": request.paper.fee_asset,
+            "fee_asset_price": None if request.paper.fee_asset_price is None else str(request.paper.fee_asset_price),
         },
         "faults": {pid: p.fault for pid, p in result.portfolios.items() if p.fault},
     }

@@ -183,17 +183,20 @@ def stats_for(
     points: Mapping[str, Sequence[EquityPoint]],
     fills: Mapping[str, Sequence[FillRecord]],
     orders: Mapping[str, int],
+    lot_sizes: Mapping[str, Decimal] | None = None,
 ) -> list[Stats]:
     """The figures of each ``(portfolio_id, initial_equity)``, in that order, from
-    its equity points, fills (their round trips are drawn here) and order count;
-    a portfolio missing from a mapping has none."""
+    its equity points, fills (their round trips are drawn here, with its sizer's
+    lot size: less than a lot left by a fee is no position) and order count; a
+    portfolio missing from a mapping has none."""
+    lots = lot_sizes or {}
     return [
         compute(
             portfolio_id=pid,
             initial_equity=initial,
             points=points.get(pid, ()),
             fills=fills.get(pid, ()),
-            trips=round_trips(fills.get(pid, ())),
+            trips=round_trips(fills.get(pid, ()), lot_size=lots.get(pid, Decimal(0))),
             orders=orders.get(pid, 0),
         )
         for pid, initial in portfolios

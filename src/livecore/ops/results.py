@@ -58,4 +58,10 @@ def run_results(
     else:
         points = {pid: list((samples or {}).get(pid, ())) for pid in ids}
     orders = {pid: len(store.journal.orders(pid)) for pid in ids}
-    return stats_for([(s.id, s.initial_cash) for s in specs], points=points, fills=fills, orders=orders)
+    return stats_for(
+        [(s.id, s.initial_cash) for s in specs],
+        points=points,
+        fills=fills,
+        orders=orders,
+        lot_sizes={s.id: s.build_sizer().lot_size for s in specs},
+    )

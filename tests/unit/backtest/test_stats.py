@@ -115,6 +115,32 @@ def test_a_fee_is_valued_where_it_was_booked() -> None:
     assert trip.commission == Decimal("0.5")  # 1 USDT of BTC charged, 0.5 USDT paid back
 
 
+def test_dust_a_base_fee_leaves_closes_the_trip_and_its_sale_belongs_to_it() -> None:
+    """Bought 2 with 0.01 kept as the fee, sold the whole lot (1): 0.99 is below the
+    lot of 1, so the trip is closed there, as the pipeline sees no position; selling
+    the dust later extends that trip instead of opening a short one."""
+    buy = msgspec.structs.replace(
+        _fill("buy", "2", "100", 0, "0.01", "BTC/USDT"), commission_asset="BTC", fee_kind=FeeKind.BASE
+    )
+    sell = _fill("sell", "1", "110", 1, "0", "BTC/USDT")
+    [trip] = round_trips([buy, sell], lot_size=Decimal(1))
+    assert trip.closed and trip.exit_ns == sell.ts_ns
+    assert round_trips([buy, sell])[0].exit_ns is None  # without a lot size the dust keeps it open
+    dust = _fill("sell", "0.99", "120", 2, "0", "BTC/USDT")
+    again = _fill("buy", "1", "100", 3, "0", "BTC/USDT")
+    first, second = round_trips([buy, sell, dust, again], lot_size=Decimal(1))
+    assert first.exit_ns == dust.ts_ns and first.direction == "long"
+    assert first.pnl == Decimal("-200") + Decimal("110") + Decimal("0.99") * 120
+    assert second.direction == "long" and not second.closed
+
+
+def test_a_partial_entry_below_a_lot_does_not_close_the_trip() -> None:
+    first = _fill("buy", "0.4", "100", 0, "0", "BTC/USDT")
+    second = _fill("buy", "0.4", "100", 1, "0", "BTC/USDT")
+    [trip] = round_trips([first, second], lot_size=Decimal(1))
+    assert not trip.closed and trip.fills == 2
+
+
 def test_a_ratio_without_a_value_is_none() -> None:
     stats = compute(
         portfolio_id="p", initial_equity=Decimal(100), points=_points(["100", "100"]), fills=[], trips=[], orders=0
