@@ -38,6 +38,7 @@ class DeferredSnapshots:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._waiting: dict[str, Deferring] = {}
+        self.asked = 0  # snapshots asked for, in all
 
     def defer(self, processor: Deferring) -> None:
         with self._lock:
@@ -54,6 +55,7 @@ class DeferredSnapshots:
                 del self._waiting[processor.portfolio_id]
         for processor in due:
             processor.request_snapshot()
+        self.asked += len(due)
         return len(due)
 
     def __len__(self) -> int:
