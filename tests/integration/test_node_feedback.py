@@ -13,6 +13,7 @@ from tests.integration.test_node_lifecycle import WrappedStore
 from tests.integration.test_node_support import CONSUMER, SECRET, TIMEOUT, NodeRig, make_rig
 from tests.servers import wait_until
 
+from livecore.domain.snapshot import state_json
 from livecore.gateway.config import GatewayConfig
 from livecore.gateway.journal_books import recompute_books
 from livecore.gateway.service import TradeGateway
@@ -71,7 +72,7 @@ def test_a_redelivered_fill_is_applied_once_and_committed_after_the_snapshot(rig
     wait_until(lambda: node.feedback_loop.tracker.outstanding() == 0, TIMEOUT, "every record released")
     assert node.feedback_loop.ignored >= 1
     stored = rig.store.snapshots.latest(pid)
-    assert stored is not None and b"fill-1" in stored.data  # the snapshot holds the fill
+    assert stored is not None and b"fill-1" in state_json(stored.data)  # the snapshot holds the fill
     group = f"execution_node_{node.node_id}.feedback"
     node.stop()
     probe = rig.bus.consumer(group, [rig.topics.orders_feedback], "latest", CONSUMER)

@@ -4,9 +4,10 @@ Outcomes (``FeedbackOutcome``, whose ``result`` is a ``FeedbackResult``):
 
 - ``APPLIED``: the report changed state (a fill booked, an order accepted,
   rejected or cancelled, reservations released).
-- ``DUPLICATE``: already applied (same fill id, or the same final report again).
-- ``UNKNOWN_ORDER``: no such order in this portfolio (never known, or closed
-  long ago and forgotten); nothing is applied.
+- ``DUPLICATE``: already applied (a fill id the order holds, a fill for an
+  order closed and forgotten, or the same final report again).
+- ``UNKNOWN_ORDER``: no such order in this portfolio (never known; or, for a
+  report that is not a fill, closed and forgotten); nothing is applied.
 - ``REFUSED``: contradicts what the portfolio knows (a fill beyond the order's
   quantity, a fill for a rejected or cancelled order, a symbol/side mismatch);
   nothing is applied, the detail says why.
@@ -20,6 +21,7 @@ confirmed delivery) is applied as if the order had been SUBMITTED.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from decimal import Decimal
 from enum import StrEnum
 
@@ -28,7 +30,7 @@ import msgspec
 from livecore.domain.books import Books, divide
 from livecore.domain.fees import quote_value
 from livecore.domain.order_book import OrderBook
-from livecore.domain.orders import Order, OrderState
+from livecore.domain.orders import Order, OrderState, booked_earlier
 from livecore.domain.strategy import Fill
 from livecore.wire.enums import members
 from livecore.wire.messages import FILL_STATUSES, FeedbackStatus, OrderFeedback
@@ -74,15 +76,19 @@ def release_all(order: Order, books: Books) -> None:
         order.reserved_qty = ZERO
 
 
-def apply_feedback(fb: OrderFeedback, book: OrderBook, books: Books) -> FeedbackOutcome:
-    """Apply one report; never raises for a well-formed report."""
+def apply_feedback(fb: OrderFeedback, book: OrderBook, books: Books, booked: Mapping[int, int]) -> FeedbackOutcome:
+    """Apply one report; never raises for a well-formed report. Fills are de-duplicated
+    by order state: the order's own fill ids, or ``booked`` (``EntryState.booked``)
+    for an order closed and forgotten, which takes no more fills."""
     order = book.get(fb.client_order_id)
     if fb.status in FILL_STATUSES:
         assert fb.fill_id is not None
-        if book.seen_fill(fb.fill_id) or (order is not None and fb.fill_id in order.fill_ids):
-            return FeedbackOutcome(_Result.DUPLICATE, f"fill {fb.fill_id} already applied")
         if order is None:
+            if booked_earlier(fb.client_order_id, booked):
+                return FeedbackOutcome(_Result.DUPLICATE, f"fill {fb.fill_id} for an order closed and forgotten")
             return FeedbackOutcome(_Result.UNKNOWN_ORDER, f"fill {fb.fill_id} for unknown order")
+        if fb.fill_id in order.fill_ids:
+            return FeedbackOutcome(_Result.DUPLICATE, f"fill {fb.fill_id} already applied")
         return _fill(fb, order, book, books)
     if order is None:
         return FeedbackOutcome(_Result.UNKNOWN_ORDER, f"{fb.status} for unknown order")
@@ -118,6 +124,7 @@ def _rejected(order: Order, book: OrderBook, books: Books, reason: str, ts_ns: i
         if order.inferred:  # the gateway confirms what was inferred
             order.inferred = False
             order.reason = reason
+            book.closed(order)  # now it may be forgotten
             return FeedbackOutcome(_Result.APPLIED, "inferred rejection confirmed")
         return FeedbackOutcome(_Result.DUPLICATE, "already rejected")
     if order.filled_qty or order.state in (S.FILLED, S.CANCELLED):
@@ -176,7 +183,6 @@ def _fill(fb: OrderFeedback, order: Order, book: OrderBook, books: Books) -> Fee
     order.commission += commission
     order.fill_ids.append(fb.fill_id)
     order.updated_ns = fb.ts_ns
-    book.remember_fill(fb.fill_id)
     if done:
         book.closed(order)
     fill = Fill(

@@ -1,5 +1,11 @@
-"""The orders of one portfolio: open ones, a bounded tail of closed ones, and a
-bounded window of fill ids already applied (the de-duplication memory)."""
+"""The orders of one portfolio: open ones and a short tail of closed ones.
+
+Fills are de-duplicated by order state, not by a window of fill ids: an order
+held here knows its own fill ids, and an order no longer held was closed and
+forgotten, so no fill for it may apply (``EntryState.booked`` tells a forgotten
+order from one never known). The snapshot therefore holds only what is open
+and a bounded tail, whatever the portfolio's history. An order whose rejection
+was only inferred is never forgotten: a later report may revive it."""
 
 from __future__ import annotations
 
@@ -15,19 +21,17 @@ ZERO = Decimal(0)
 class OrderBook:
     """Open orders are kept until final; closed ones are forgotten oldest first."""
 
-    def __init__(self, closed_window: int, fill_id_window: int) -> None:
+    def __init__(self, closed_window: int) -> None:
         self.closed_window = closed_window
-        self.fill_id_window = fill_id_window
         self._orders: dict[str, Order] = {}
         self._open: dict[str, Order] = {}  # index of the open ones (the hot path reads these)
         # the same open orders by symbol (same relative order), so the per-event
         # "open order for this symbol?" check does not scan every open order
         self._open_by_symbol: dict[str, dict[str, Order]] = {}
-        # insertion-ordered sets, oldest evicted first: OrderedDicts, because a plain
+        # an insertion-ordered set, oldest evicted first: an OrderedDict, because a plain
         # dict emptied from the front keeps the holes at its front until it resizes,
         # so finding its oldest key grows with the window
         self._closed: OrderedDict[str, None] = OrderedDict()
-        self._fill_ids: OrderedDict[str, None] = OrderedDict()
 
     # --- orders ---------------------------------------------------------------
 
@@ -68,8 +72,12 @@ class OrderBook:
         return sum((o.signed_remaining for o in self.open_for(symbol)), ZERO)
 
     def closed(self, order: Order) -> None:
-        """Note that ``order`` became final; forget the oldest closed orders beyond the window."""
+        """Note that ``order`` became final; forget the oldest closed orders beyond the
+        window. An inferred rejection is held until the gateway confirms it (``closed``
+        again then) or revives it."""
         self._drop_open(order.client_order_id)
+        if order.inferred:
+            return
         self._closed[order.client_order_id] = None
         while len(self._closed) > self.closed_window:
             oldest, _ = self._closed.popitem(last=False)
@@ -100,27 +108,23 @@ class OrderBook:
             if not by_id:
                 del self._open_by_symbol[order.symbol]
 
-    # --- fill ids -------------------------------------------------------------
-
-    def seen_fill(self, fill_id: str) -> bool:
-        return fill_id in self._fill_ids
-
-    def remember_fill(self, fill_id: str) -> None:
-        self._fill_ids[fill_id] = None
-        while len(self._fill_ids) > self.fill_id_window:
-            self._fill_ids.popitem(last=False)
-
     # --- snapshot -------------------------------------------------------------
 
-    def dump(self) -> tuple[list[Order], list[str], list[str]]:
-        return list(self._orders.values()), list(self._closed), list(self._fill_ids)
+    def dump(self) -> tuple[list[Order], list[str]]:
+        return list(self._orders.values()), list(self._closed)
 
-    def load(self, orders: Iterable[Order], closed: Iterable[str], fill_ids: Iterable[str]) -> None:
+    def load(self, orders: Iterable[Order], closed: Iterable[str]) -> None:
+        """Take a snapshot's orders; a tail longer than the window (an older snapshot)
+        is cut to it."""
         self._orders = {o.client_order_id: o for o in orders}
         self._open = {}
         self._open_by_symbol = {}
         for order in self._orders.values():
             if order.is_open:
                 self._set_open(order)
-        self._closed = OrderedDict.fromkeys(closed)
-        self._fill_ids = OrderedDict.fromkeys(fill_ids)
+        self._closed = OrderedDict()
+        for coid in closed:
+            self._closed[coid] = None
+        while len(self._closed) > self.closed_window:
+            oldest, _ = self._closed.popitem(last=False)
+            self._orders.pop(oldest, None)

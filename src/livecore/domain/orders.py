@@ -14,6 +14,7 @@ in ``TRANSITIONS`` raises ``IllegalTransition`` and changes nothing.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from decimal import Decimal
 from enum import StrEnum
 
@@ -152,3 +153,12 @@ def parse_client_order_id(coid: str) -> tuple[str, int, int] | None:
     if len(parts) != 3 or not parts[1].isdigit() or not parts[2].isdigit():
         return None
     return parts[0], int(parts[1]), int(parts[2])
+
+
+def booked_earlier(client_order_id: str, booked: Mapping[int, int]) -> bool:
+    """Whether these books booked the order (``EntryState.booked``: the highest seq
+    booked per epoch; one owner numbers an epoch's orders in sequence). Such an
+    order that is no longer held was closed and forgotten: every fill it took is
+    in the books, and no later one may apply."""
+    parsed = parse_client_order_id(client_order_id)
+    return parsed is not None and 0 < parsed[2] <= booked.get(parsed[1], 0)

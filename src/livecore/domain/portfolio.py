@@ -48,7 +48,7 @@ class Portfolio:
         self._node_id = node_id
         settings = spec.settings
         self._books = Books.opening(spec.initial_cash)
-        self._orders = OrderBook(settings.closed_order_window, settings.fill_id_window)
+        self._orders = OrderBook(settings.closed_order_window)
         self._counters = Counters()
         self._notes: deque[RiskNote] = deque(maxlen=settings.risk_note_window)
         self._fault: str | None = None
@@ -116,7 +116,7 @@ class Portfolio:
 
     def _load(self, state: PortfolioState) -> None:
         self._books = state.books
-        self._orders.load(state.orders, state.closed_order_ids, state.fill_ids)
+        self._orders.load(state.orders, state.closed_order_ids)
         self._counters = state.counters
         self._notes.extend(state.risk_notes)
         if state.fault is not None:  # else keep a fault the strategy's constructor just raised
@@ -295,7 +295,7 @@ class Portfolio:
         return outcome.result
 
     def _apply(self, fb: OrderFeedback) -> FeedbackOutcome:
-        outcome = apply_feedback(fb, self._orders, self._books)
+        outcome = apply_feedback(fb, self._orders, self._books, self._entry.state.booked)
         c = self._counters
         if outcome.result is _Result.APPLIED:
             if outcome.fill is not None:
@@ -378,7 +378,7 @@ class Portfolio:
     def snapshot(self) -> bytes:
         """Complete state as versioned bytes (see ``snapshot.PortfolioState``)."""
         strategy_state = saved_state(self._strategy, self._set_fault)
-        orders, closed, fill_ids = self._orders.dump()
+        orders, closed = self._orders.dump()
         return encode_state(
             PortfolioState(
                 portfolio_id=self._spec.id,
@@ -389,7 +389,6 @@ class Portfolio:
                 books=self._books,
                 orders=orders,
                 closed_order_ids=closed,
-                fill_ids=fill_ids,
                 outbox=list(self._entry.state.outbox),
                 strategy=catalog.name_of(type(self._strategy), catalog.STRATEGIES),
                 strategy_state=strategy_state,
@@ -435,7 +434,6 @@ class Portfolio:
             self._books.day_start_equity = self._books.equity()
             self._halt = None
         self._orders.closed_window = spec.settings.closed_order_window
-        self._orders.fill_id_window = spec.settings.fill_id_window
         self._notes = deque(self._notes, maxlen=spec.settings.risk_note_window)
         self._wire(self._entry.state)
         self._strategy = build_strategy(spec, self._set_fault)

@@ -31,7 +31,7 @@ from livecore.domain.books import Books
 from livecore.domain.feedback import FeedbackOutcome, FeedbackResult, release_all
 from livecore.domain.order_book import OrderBook
 from livecore.domain.order_entry import OrderEntry
-from livecore.domain.orders import OrderState, parse_client_order_id
+from livecore.domain.orders import OrderState, booked_earlier
 from livecore.wire.messages import NewOrder, OrderFeedback
 
 STALE_EPOCH = "stale_epoch: not in the gateway journal at reconcile"
@@ -90,8 +90,7 @@ def _adopt_journaled(mine: Sequence[NewOrder], entry: OrderEntry, orders: OrderB
             if known.state is OrderState.CREATED:
                 known.to(OrderState.SUBMITTED)
             continue
-        parsed = parse_client_order_id(request.client_order_id)
-        if parsed is not None and parsed[2] <= booked.get(request.epoch, 0):
+        if booked_earlier(request.client_order_id, booked):
             already_booked += 1
             continue
         entry.adopt(request)

@@ -67,8 +67,12 @@ class PortfolioSettings:
     """Named tunables of one portfolio (``[settings]`` in the spec)."""
 
     reservation_buffer: Decimal = Decimal("0.05")  # market buys reserve last price * (1 + buffer)
-    fill_id_window: int = 10_000  # fill ids remembered for de-duplication
-    closed_order_window: int = 1_000  # closed orders kept for late reports
+    # no longer used (fills are de-duplicated by order state); still accepted, so
+    # specs written for earlier releases load
+    fill_id_window: int = 10_000
+    # closed orders kept (in memory and in every snapshot) for operators and late
+    # reports; a report for an order forgotten since is still recognised
+    closed_order_window: int = 16
     risk_note_window: int = 20  # recent vetoes/shrinks kept for operators
 
 

@@ -55,6 +55,10 @@ class NodeConfig:
 
     # state
     snapshot_interval_s: float = 30.0
+    # the least time between two snapshots of a portfolio that applied order feedback
+    # (its offsets are committed after the snapshot: up to this much later); 0 saves
+    # after every batch of feedback (node/deferred.py)
+    feedback_snapshot_interval_s: float = 1.0
     # a saved snapshot also records a point of the portfolio's equity curve when its
     # last point is at least this old; None records none
     equity_interval_s: float | None = 30.0
@@ -93,6 +97,7 @@ class NodeConfig:
         )
         at_least(self, 1, "capacity", "workers", "mailbox_size", "feedback_mailbox_size", "worker_batch", "poll_batch")
         positive(self, "poll_timeout_s")
+        at_least(self, 0, "feedback_snapshot_interval_s")
         positive_or_none(self, "max_tick_age_s", "equity_interval_s")
         require(
             self.loop_stall_s > self.poll_timeout_s,

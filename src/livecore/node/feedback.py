@@ -12,7 +12,9 @@ so nothing can fall between the journal read and the first fetch.
 A record's offset is committed only after the fill was applied AND the
 snapshot that contains it was saved: processors release ``FeedbackTicket`` s
 after ``store.snapshots.save`` returned; this loop commits, per partition, the
-longest run of released tickets. A full feedback mailbox pauses the consumer
+longest run of released tickets. A processor saves at most one such snapshot
+per ``feedback_snapshot_interval_s``; this loop asks for the ones it put off
+(``node/deferred.py``). A full feedback mailbox pauses the consumer
 (membership kept) until the portfolio catches up: feedback is never dropped.
 
 A record whose decoding or delivery raises (anything but a full or loading
@@ -86,12 +88,14 @@ class FeedbackLoop(ConsumerLoop):
         is_loading: Callable[[str], bool],
         dead_letters: DeadLetters,
         on_given_up: Callable[[str, str], None],
+        request_due_snapshots: Callable[[], int] = lambda: 0,
     ) -> None:
         super().__init__(consumer_factory=consumer_factory, should_run=should_run, settings=settings)
         self._portfolios = portfolios
         self._is_loading = is_loading
         self._dead_letters = dead_letters
         self._on_given_up = on_given_up  # (portfolio_id, reason): stop it trading
+        self._request_due_snapshots = request_due_snapshots  # deferred ones (node/deferred.py)
         self.tracker = OffsetTracker(topic)
         self._backlog: deque[tuple[FeedbackItem, Record]] = deque()
         self._paused = False
@@ -119,6 +123,7 @@ class FeedbackLoop(ConsumerLoop):
                 continue
             self._backlog.append((FeedbackItem(feedback, ticket), record))
         self._drain_backlog(consumer)
+        self._request_due_snapshots()  # every turn, records or not
         if self._should_run():  # after stop began, nothing more is committed
             self._commit(consumer)
 

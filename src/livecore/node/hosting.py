@@ -40,6 +40,7 @@ from livecore.domain.view import EquitySample
 from livecore.node.codegate import CodeGate
 from livecore.node.commands import CommandFailed
 from livecore.node.config import NodeConfig
+from livecore.node.deferred import DeferredSnapshots
 from livecore.node.factory import LoadablePortfolio, PortfolioFactory
 from livecore.node.halt import ClusterHaltSwitch
 from livecore.node.interest import InterestMap
@@ -96,6 +97,7 @@ class PortfolioHosting:
         self._loading: set[str] = set()
         self._code_gate = CodeGate(factory=factory, audit=self._audit)
         self.paused = False
+        self.deferred = DeferredSnapshots()  # the feedback loop asks them when due
         self.snapshot_failures = 0
         self.equity_failures = 0
         self.dropped_by_fence = 0
@@ -137,6 +139,9 @@ class PortfolioHosting:
     def tickets_done(self, tickets: list[FeedbackTicket]) -> None:
         for ticket in tickets:
             ticket.done = True
+
+    def defer_snapshot(self, processor: PortfolioProcessor) -> None:
+        self.deferred.defer(processor)
 
     def universe_changed(self, processor: PortfolioProcessor, symbols: frozenset[str]) -> None:
         if self._portfolios.get(processor.portfolio_id) is processor and not processor.closed:
@@ -180,6 +185,7 @@ class PortfolioHosting:
                     feedback_mailbox_size=self._config.feedback_mailbox_size,
                     notices=self._notices,
                     equity_interval_s=self._config.equity_interval_s,
+                    feedback_snapshot_interval_s=self._config.feedback_snapshot_interval_s,
                 )
                 processor.halt_version = self._halt.prepare(portfolio)  # a halted cluster: before it trades
                 self._interest.set(portfolio_id, portfolio.symbols)

@@ -62,6 +62,9 @@ class ProcessorHost(Protocol):
     def tickets_done(self, tickets: list[FeedbackTicket]) -> None:
         """These feedback records may be committed."""
 
+    def defer_snapshot(self, processor: PortfolioProcessor) -> None:
+        """Ask ``processor`` for a snapshot once its feedback snapshot interval has passed."""
+
     def universe_changed(self, processor: PortfolioProcessor, symbols: frozenset[str]) -> None:
         """The strategy's symbols changed: refresh the InterestMap."""
 
@@ -77,11 +80,14 @@ class PortfolioProcessor:
         mailbox_size: int,
         feedback_mailbox_size: int,
         equity_interval_s: float | None = None,
+        feedback_snapshot_interval_s: float = 0.0,
         clock: Callable[[], float] = time.monotonic,
         notices: NoticeSink = NO_NOTICES,
     ) -> None:
         """``equity_interval_s``: a saved snapshot also records a point of the equity
-        curve when the last one is at least this old (None: never)."""
+        curve when the last one is at least this old (None: never).
+        ``feedback_snapshot_interval_s``: the least time between two snapshots that
+        applied feedback asks for (``node/deferred.py``; 0: after every batch)."""
         self.portfolio_id = portfolio.portfolio_id
         self._notices = notices
         self.mailbox = Mailbox(mailbox_size, feedback_mailbox_size)
@@ -94,6 +100,7 @@ class PortfolioProcessor:
         self._unsaved: list[FeedbackTicket] = []
         self._last_snapshot = clock()
         self._equity_interval = equity_interval_s
+        self._feedback_interval = feedback_snapshot_interval_s
         self._last_equity: float | None = None  # the first saved snapshot records one
         self._changes = 0
         self._view: tuple[int, str] | None = None
@@ -150,6 +157,10 @@ class PortfolioProcessor:
     @property
     def snapshot_age(self) -> float:
         return self._clock() - self._last_snapshot
+
+    @property
+    def feedback_snapshot_due(self) -> bool:
+        return self._clock() - self._last_snapshot >= self._feedback_interval
 
     @property
     def dirty(self) -> bool:
@@ -273,8 +284,12 @@ class PortfolioProcessor:
                 self._host.send_orders(self, orders, None)
         self.events_applied += len(batch)
         self._after_change()
-        if snapshot and (self._unsaved or (want_snapshot and self._dirty)):
+        if not snapshot:
+            return
+        if want_snapshot and (self._dirty or self._unsaved):
             self._persist()
+        elif self._unsaved and not (self.feedback_snapshot_due and self._persist()):
+            self._host.defer_snapshot(self)  # too soon after the last one, or it failed
 
     def _apply_feedback(self, item: FeedbackItem) -> None:
         try:

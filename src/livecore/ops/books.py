@@ -32,12 +32,13 @@ from typing import Any, Literal
 
 import msgspec
 
+from livecore.domain.orders import booked_earlier
 from livecore.domain.portfolio import Portfolio
-from livecore.domain.snapshot import decode_state
+from livecore.domain.snapshot import PortfolioState, decode_state
 from livecore.domain.spec import parse_spec
 from livecore.gateway.journal_books import JournalBooks, recompute_books
 from livecore.ports.coordination import Coordination
-from livecore.ports.store import Store, StoredSnapshot
+from livecore.ports.store import Store
 from livecore.wire import names
 from livecore.wire.messages import NewOrder, OrderFeedback
 
@@ -112,17 +113,24 @@ def compare(
     )
 
 
-def missing_fills(feedback: Sequence[OrderFeedback], known: Sequence[str], window: int) -> list[OrderFeedback]:
-    """Journaled fills (in journal order) whose id the snapshot does not hold.
-
-    A snapshot remembers the last ``window`` fill ids only: when it holds that
-    many, fills journaled before the oldest one it remembers are taken as held."""
+def missing_fills(feedback: Sequence[OrderFeedback], state: PortfolioState | None) -> list[OrderFeedback]:
+    """Journaled fills (in journal order) the snapshot ``state`` does not hold (all of
+    them without a snapshot). A snapshot holds a fill when the order it holds lists
+    the fill's id, or when it booked the order and has forgotten it since: a closed
+    order, every fill of which it applied (fills are de-duplicated by order state)."""
     fills = [fb for fb in feedback if fb.fill_id is not None]
-    held = set(known)
-    if len(held) >= window:
-        first = next((i for i, fb in enumerate(fills) if fb.fill_id in held), len(fills))
-        fills = fills[first:]
-    return [fb for fb in fills if fb.fill_id not in held]
+    if state is None:
+        return fills
+    orders = {order.client_order_id: order for order in state.orders}
+    booked = dict(state.booked)
+
+    def held(fb: OrderFeedback) -> bool:
+        order = orders.get(fb.client_order_id)
+        if order is None:
+            return booked_earlier(fb.client_order_id, booked)
+        return fb.fill_id in order.fill_ids
+
+    return [fb for fb in fills if not held(fb)]
 
 
 def split_missing(missing: Sequence[OrderFeedback], reference_ns: int, settle_ns: int) -> tuple[list[str], list[str]]:
@@ -172,7 +180,7 @@ def _check_snapshot(store: Store, pid: str, spec_toml: str, settle_ns: int, now_
     books = recompute_books(orders, feedback, spec.initial_cash, pid)
     snapshot = store.snapshots.latest(pid)
     if snapshot is None:
-        in_flight, lost = split_missing(missing_fills(feedback, [], 1), now_ns, settle_ns)
+        in_flight, lost = split_missing(missing_fills(feedback, None), now_ns, settle_ns)
         check = compare(pid, "none", spec.initial_cash, {}, books)
         return msgspec.structs.replace(
             check,
@@ -186,7 +194,7 @@ def _check_snapshot(store: Store, pid: str, spec_toml: str, settle_ns: int, now_
     view = portfolio.view()
     positions = {symbol: p.quantity for symbol, p in view.positions.items()}
     check = compare(pid, "snapshot", view.cash + view.reserved, positions, books, report.applied, view.asset_fees)
-    missing = missing_fills(feedback, _held_fill_ids(snapshot), spec.settings.fill_id_window)
+    missing = missing_fills(feedback, decode_state(snapshot.data))
     in_flight, lost = split_missing(missing, snapshot.taken_ns, settle_ns)
     return msgspec.structs.replace(
         check,
@@ -197,10 +205,6 @@ def _check_snapshot(store: Store, pid: str, spec_toml: str, settle_ns: int, now_
         in_flight_fill_ids=in_flight,
         lost_fill_ids=lost,
     )
-
-
-def _held_fill_ids(snapshot: StoredSnapshot) -> list[str]:
-    return list(decode_state(snapshot.data).fill_ids)
 
 
 def check_views(store: Store, coord: Coordination, portfolio_ids: list[str] | None = None) -> list[BooksCheck]:

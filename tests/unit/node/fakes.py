@@ -144,6 +144,7 @@ class FakeHost:
         self.snapshots: list[bytes] = []
         self.universe: list[frozenset[str]] = []
         self.equity: list[EquitySample] = []
+        self.deferred: list[PortfolioProcessor] = []
         self.save_ok = True
 
     def schedule(self, processor: PortfolioProcessor) -> None:
@@ -163,6 +164,9 @@ class FakeHost:
     def tickets_done(self, tickets: list[FeedbackTicket]) -> None:
         for ticket in tickets:
             ticket.done = True
+
+    def defer_snapshot(self, processor: PortfolioProcessor) -> None:
+        self.deferred.append(processor)
 
     def universe_changed(self, processor: PortfolioProcessor, symbols: frozenset[str]) -> None:
         self.universe.append(symbols)

@@ -204,3 +204,42 @@ def test_no_equity_point_without_an_interval_or_when_the_snapshot_fails() -> Non
     )
     assert not processor.persist()
     assert host.equity == []
+
+
+def test_feedback_snapshots_are_at_most_one_per_interval_and_put_off_ones_follow() -> None:
+    """An order's reports milliseconds apart cost one snapshot; the ones that came too
+    soon keep their tickets until the deferred snapshot is saved."""
+    portfolio, host, clock = FakePortfolio("p1", {"AAA"}), FakeHost(), Clock()
+    processor = PortfolioProcessor(
+        portfolio=portfolio, host=host, mailbox_size=10, feedback_mailbox_size=10,
+        feedback_snapshot_interval_s=1.0, clock=clock,
+    )  # fmt: skip
+    assert processor.persist()  # the load's
+    first, second = FeedbackTicket(0, 1), FeedbackTicket(0, 2)
+    clock.now += 1.0
+    processor.offer_feedback(FeedbackItem(fill("p1", "f1"), first))
+    processor.run_batch(10)
+    assert first.done and len(host.snapshots) == 2 and host.deferred == []
+    clock.now += 0.005
+    processor.offer_feedback(FeedbackItem(fill("p1", "f2"), second))
+    processor.run_batch(10)
+    assert portfolio.fills == ["f1", "f2"] and not second.done and len(host.snapshots) == 2
+    assert host.deferred == [processor] and not processor.feedback_snapshot_due
+    clock.now += 0.995
+    assert processor.feedback_snapshot_due
+    processor.request_snapshot()
+    processor.run_batch(10)
+    assert second.done and len(host.snapshots) == 3 and b"f2" in host.snapshots[-1]
+
+
+def test_a_failed_feedback_snapshot_is_put_off_and_tried_again() -> None:
+    processor, _portfolio, host = make()  # interval 0: a snapshot after every batch
+    host.save_ok = False
+    ticket = FeedbackTicket(0, 1)
+    processor.offer_feedback(FeedbackItem(fill("p1", "f1"), ticket))
+    processor.run_batch(10)
+    assert host.deferred == [processor] and not ticket.done
+    host.save_ok = True
+    processor.request_snapshot()
+    processor.run_batch(10)
+    assert ticket.done

@@ -12,6 +12,7 @@ import pytest
 
 from livecore.adapters.sql_store import SqlStore
 from livecore.domain.portfolio import Portfolio
+from livecore.domain.snapshot import decode_state
 from livecore.domain.spec import parse_spec
 from livecore.ops.books import IN_FLIGHT, MISMATCH, OK, check_snapshots, missing_fills, split_missing, status_of
 from livecore.testing.strategies import spec_toml
@@ -127,14 +128,22 @@ def test_without_a_snapshot_age_is_measured_from_now(store: SqlStore) -> None:
     assert split_missing([fill], 90 * SECOND, 30 * SECOND) == (["f1"], [])  # journaled after the snapshot
 
 
-def test_missing_fills_respect_the_snapshots_fill_id_window() -> None:
-    order = NewOrder(client_order_id="bc-1-1", portfolio_id=PID, epoch=1, node_id="n1", symbol="AAA",
-                     side=Side.BUY, quantity=Decimal(1), created_ns=1)  # fmt: skip
-    fills = [_fill(order, f"f{i}") for i in range(1, 6)]
-    accepted = msgspec.structs.replace(fills[0], status=FeedbackStatus.ACCEPTED, fill_id=None)
-    assert [f.fill_id for f in missing_fills([accepted, *fills], ["f1", "f3"], 10)] == ["f2", "f4", "f5"]
-    # a full window of 2 remembers f3, f4: f1, f2 were evicted, not lost; f5 is missing
-    assert [f.fill_id for f in missing_fills(fills, ["f3", "f4"], 2)] == ["f5"]
+def test_missing_fills_are_told_by_order_state() -> None:
+    """Held: a fill the snapshot's order lists, or any fill of an order it booked and
+    has forgotten since (closed: all its fills applied). Missing: the rest."""
+    orders = [NewOrder(client_order_id=f"bc-1-{i}", portfolio_id=PID, epoch=1, node_id="n1", symbol="AAA",
+                       side=Side.BUY, quantity=Decimal(2), created_ns=1) for i in (1, 2, 3)]  # fmt: skip
+    p = Portfolio.create(parse_spec(spec_toml(PID, ["AAA"], cash=10_000), source="t"), 1, "n1")
+    assert p.reconcile(orders[:2], []).adopted == ["bc-1-1", "bc-1-2"]
+    state = decode_state(p.snapshot())
+    state.orders = state.orders[1:]  # bc-1-1 closed and forgotten since
+    half = [msgspec.structs.replace(_fill(o, f"f{i}"), fill_qty=Decimal(1)) for i, o in enumerate(orders)]
+    state.orders[0].fill_ids = ["f1"]
+    accepted = msgspec.structs.replace(half[0], status=FeedbackStatus.ACCEPTED, fill_id=None)
+    late = msgspec.structs.replace(half[1], fill_id="f1b")
+    missing = missing_fills([accepted, *half, late], state)
+    assert [f.fill_id for f in missing] == ["f2", "f1b"]  # bc-1-3: never booked; f1b: not listed
+    assert [f.fill_id for f in missing_fills(half, None)] == ["f0", "f1", "f2"]
 
 
 def test_status_of() -> None:
