@@ -2,8 +2,9 @@
 
 1. ``portfolio.migrate {"to": target}`` goes to the source node, which stops
    emitting, drains, persists its snapshot, drops the portfolio and acks.
-2. Only on that ack: the next epoch is granted to the target (fence first,
-   then the registry) and ``portfolio.load {"epoch": next}`` goes to it.
+2. Only on that ack: the next epoch is granted to the target (fence first)
+   and ``portfolio.load {"epoch": next}`` goes to it; the registry is written
+   while the broker takes the load (the step ends once both are done).
 3. The target's ack (or its metrics listing the portfolio) ends it.
 
 There is never a moment with two owners: the source has stopped before the
@@ -239,8 +240,16 @@ class MigrationRunner:
         epoch = max(entry.epoch, fence.epoch if fence else 0) + 1
         if not self._coord.advance_fence(key, epoch, m.target):
             return self._fail(m, "ownership fence moved concurrently")
-        self._store.registry.set_placement(pid, m.target, epoch, self._wall_ns())
-        command = self._channel.send(Command.LOAD, m.target, pid, {"epoch": epoch})
+        # The load goes out right after the fence, the registry is written while the
+        # broker takes it (a leader dying between the two leaves the fence ahead of the
+        # registry: its successor re-fences on the fence's owner, the target).
+        command = self._channel.send(
+            Command.LOAD,
+            m.target,
+            pid,
+            {"epoch": epoch},
+            meanwhile=lambda: self._store.registry.set_placement(pid, m.target, epoch, self._wall_ns()),
+        )
         m.epoch, m.target_nonce, m.target_sent_at = epoch, command.nonce, self._clock()
         m.phase = Phase.LOADING
         self._sent.append(LoadSent(pid, m.target, epoch, command.nonce, m.target_sent_at))
