@@ -156,3 +156,22 @@ def test_a_loaded_portfolio_misses_no_tick_and_an_unloaded_ones_partition_is_dro
     assert rig.command(node.node_id, "portfolio.unload", p2).ok
     wait_until(lambda: node.market_partitions == frozenset({7}), TIMEOUT, "DDD's partition dropped")
     assert node.interest_map.lookup("DDD") == ()
+
+
+def test_a_load_asks_for_its_partitions_before_it_restores(rig: NodeRig, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The market consumer starts reading a new portfolio's partitions while the
+    portfolio is restored and reconciled, not after: its symbols are in the
+    InterestMap when the snapshot is read."""
+    node = rig.running_node()
+    pid = rig.pid()
+    asked: list[tuple[str, ...]] = []
+    latest = rig.store.snapshots.latest
+
+    def spy(portfolio_id: str) -> object:
+        asked.append(node.interest_map.lookup("DDD"))
+        return latest(portfolio_id)
+
+    monkeypatch.setattr(rig.store.snapshots, "latest", spy)
+    rig.load(node, pid, ["DDD"])
+    assert asked == [(pid,)]
+    assert node.market_partitions == frozenset({market_partition("DDD", rig.config.topic_layout.market_data)})

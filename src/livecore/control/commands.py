@@ -82,10 +82,23 @@ class CommandChannel:
         target_node: str,
         portfolio_id: str | None = None,
         params: dict[str, Any] | None = None,
+        *,
+        meanwhile: Callable[[], object] | None = None,
     ) -> ScheduleCommand:
-        """Sign and publish; returns once the bus has it (raises ``BusError`` if not)."""
+        """Sign and publish; returns once the bus has it (raises ``BusError`` if not).
+        ``meanwhile`` runs while the broker takes the command (work that need not
+        precede it: its time then overlaps the broker's); its exception propagates."""
         signed = self._signer.build(command, target_node, portfolio_id, params)
-        self._producer.publish_sync(self._topic, target_node, codec.encode(signed), self._publish_timeout)
+        if meanwhile is None:
+            self._producer.publish_sync(self._topic, target_node, codec.encode(signed), self._publish_timeout)
+            return signed
+        outcome: list[Delivery] = []
+        self._producer.publish(self._topic, target_node, codec.encode(signed), outcome.append)
+        meanwhile()
+        self._producer.flush(self._publish_timeout)
+        if not outcome or outcome[0].error is not None:
+            error = outcome[0].error if outcome else f"no delivery report within {self._publish_timeout:g}s"
+            raise BusError(f"{command} to {target_node} not delivered to {self._topic}: {error}")
         return signed
 
     def send_many(self, commands: Sequence[Outgoing]) -> list[ScheduleCommand]:

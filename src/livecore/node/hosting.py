@@ -12,12 +12,17 @@ Load order, and why:
    being ignored, so nothing slips between the journal read and hosting;
 2. fence and epoch checks (a stale load is refused);
 3. spec from the registry (or the command), built with the registered code
-   version or refused (``node/codegate.py``), latest snapshot restored (or a
-   fresh portfolio), then ``reconcile`` with the gateway journal;
-4. its symbols join the InterestMap and the load waits until the market
-   consumer reads their partitions (from their end as of then): nothing
-   published after the acknowledgement is missed;
-5. a snapshot at the new epoch is saved and the processor registered; then it
+   version or refused (``node/codegate.py``); the spec's symbols join the
+   InterestMap at once and the market consumer is woken, so that it starts
+   reading any partition it lacks (broker round trips) while this thread
+   restores;
+4. latest snapshot restored (or a fresh portfolio), then ``reconcile`` with the
+   gateway journal;
+5. the portfolio's symbols (its restored universe) are set in the InterestMap
+   and the load waits until the market consumer reads their partitions (from
+   their end as of then): nothing published after the acknowledgement is
+   missed;
+6. a snapshot at the new epoch is saved and the processor registered; then it
    trades. (Events routed to it before it is registered find no processor and
    are dropped: they precede the acknowledgement.)
 
@@ -33,6 +38,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Iterator
+from typing import Any
 
 from livecore.codeversion import encode, short
 from livecore.control.events import AuditEvent
@@ -177,24 +183,18 @@ class PortfolioHosting:
             with self._loading_guard(portfolio_id):
                 if existing is not None:  # re-fence: flush at the old epoch, rebuild at the new one
                     self._retire(existing, persist=True, drain=True)
-                portfolio = self._build(portfolio_id, epoch, spec_toml)
-                processor = PortfolioProcessor(
-                    portfolio=portfolio,
-                    host=self,
-                    mailbox_size=self._config.mailbox_size,
-                    feedback_mailbox_size=self._config.feedback_mailbox_size,
-                    notices=self._notices,
-                    equity_interval_s=self._config.equity_interval_s,
-                    feedback_snapshot_interval_s=self._config.feedback_snapshot_interval_s,
-                )
-                processor.halt_version = self._halt.prepare(portfolio)  # a halted cluster: before it trades
-                self._interest.set(portfolio_id, portfolio.symbols)
+                spec = self._spec(portfolio_id, spec_toml)
                 try:
+                    self._interest.set(portfolio_id, spec.symbols)
+                    self._market_changed()  # its partitions are assigned while the portfolio is restored
+                    portfolio = self._build(portfolio_id, epoch, spec)
+                    processor = self._processor(portfolio)
+                    self._interest.set(portfolio_id, portfolio.symbols)
                     if not self._market_ready(self._config.loop_stall_s / 2):
                         raise CommandFailed("market-data consumer is not reading the portfolio's partitions yet; retry")
                     if not processor.persist():
                         raise CommandFailed(f"cannot save the first snapshot of {portfolio_id} at epoch {epoch}")
-                except CommandFailed:
+                except Exception:  # refused, or a backend error: not hosted, nothing read for it
                     self._interest.remove(portfolio_id)
                     self._market_changed()
                     raise
@@ -203,13 +203,29 @@ class PortfolioHosting:
             verb = "re-fenced" if existing is not None else "loaded"
             return f"{portfolio_id} {verb} at epoch {epoch} ({len(portfolio.symbols)} symbols)"
 
-    def _build(self, portfolio_id: str, epoch: int, spec_toml: str | None) -> LoadablePortfolio:
+    def _spec(self, portfolio_id: str, spec_toml: str | None) -> Any:
+        """The spec to load (the command's, else the registry's), with the registered code."""
         entry = self._store.registry.get(portfolio_id)
         if spec_toml is None:
             if entry is None:
                 raise CommandFailed(f"{portfolio_id} is not in the registry and no spec_toml was given")
             spec_toml = entry.spec_toml
-        spec = self._code_gate.for_load(portfolio_id, spec_toml, None if entry is None else entry.code_version)
+        return self._code_gate.for_load(portfolio_id, spec_toml, None if entry is None else entry.code_version)
+
+    def _processor(self, portfolio: LoadablePortfolio) -> PortfolioProcessor:
+        processor = PortfolioProcessor(
+            portfolio=portfolio,
+            host=self,
+            mailbox_size=self._config.mailbox_size,
+            feedback_mailbox_size=self._config.feedback_mailbox_size,
+            notices=self._notices,
+            equity_interval_s=self._config.equity_interval_s,
+            feedback_snapshot_interval_s=self._config.feedback_snapshot_interval_s,
+        )
+        processor.halt_version = self._halt.prepare(portfolio)  # a halted cluster: before it trades
+        return processor
+
+    def _build(self, portfolio_id: str, epoch: int, spec: Any) -> LoadablePortfolio:
         stored = self._store.snapshots.latest(portfolio_id)
         if stored is not None and stored.epoch > epoch:
             raise CommandFailed(f"stale load: snapshot of {portfolio_id} is at epoch {stored.epoch} > {epoch}")

@@ -172,8 +172,9 @@ class Actuator:
                     {"portfolio_id": pid, "node_id": node, "epoch": sent.epoch, "detail": ack.detail},
                 )
 
-    def record_load(self, pid: str, node: str, epoch: int, nonce: str) -> None:
-        self._ledger.sent[(pid, node)] = Sent(Command.LOAD, node, epoch, self._clock(), nonce)
+    def record_load(self, pid: str, node: str, epoch: int, nonce: str, at: float) -> None:
+        """A load sent by a migration's hand-over (``at``: when, on this clock)."""
+        self._ledger.sent[(pid, node)] = Sent(Command.LOAD, node, epoch, at, nonce)
 
     def _send(self, command: str, pid: str, node: str, epoch: int, params: dict[str, int]) -> None:
         signed = self._channel.send(command, node, pid, params)

@@ -2,15 +2,22 @@
 
 1. ``portfolio.migrate {"to": target}`` goes to the source node, which stops
    emitting, drains, persists its snapshot, drops the portfolio and acks.
-2. Only on that ack: the next epoch is granted to the target (fence first,
-   then the registry) and ``portfolio.load {"epoch": next}`` goes to it.
+2. Only on that ack: the next epoch is granted to the target (fence first)
+   and ``portfolio.load {"epoch": next}`` goes to it; the registry is written
+   while the broker takes the load (the step ends once both are done).
 3. The target's ack (or its metrics listing the portfolio) ends it.
 
 There is never a moment with two owners: the source has stopped before the
 fence names the target. The trading gap is the time from step 1's ack to
-step 3's, as observed by the leader, which polls acks every ``ack_poll``
-seconds while a migration is in flight. Steps never block: ``poll`` advances
-whatever is ready and returns the finished ones.
+step 3's, as observed by the leader, whose hand-over thread
+(``scheduler/handover.py``) polls acks every ``ack_poll`` seconds while a
+migration is in flight, also in the middle of a pass. Steps never block:
+``poll`` advances whatever is ready and returns the finished ones.
+
+Thread-safe: one lock serialises every step and every read of the migrations
+in flight, so the pass and the hand-over thread never act on one migration at
+once. Loads sent by a hand-over are queued (``take_sent``) for the pass to
+record in its ledger: the ledger has one writer, the pass.
 
 If the source never acks, nothing changed hands: the migration fails and the
 reconcile loop carries on with the source (reloading it there if it did drop
@@ -22,6 +29,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import threading
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -80,11 +88,20 @@ class Migration:
         )
 
 
-LoadSent = Callable[[str, str, int, str], None]  # (portfolio, node, epoch, nonce)
+@dataclass(frozen=True, slots=True)
+class LoadSent:
+    """A load a hand-over sent, for the pass's ledger."""
+
+    portfolio_id: str
+    node_id: str
+    epoch: int
+    nonce: str
+    at: float  # the runner's clock
 
 
 class MigrationRunner:
-    """Migrations in flight, by portfolio id. Driven by the scheduler thread only."""
+    """Migrations in flight, by portfolio id. Driven by the pass and the hand-over
+    thread; ``acting`` (leadership) is checked before every step."""
 
     def __init__(
         self,
@@ -92,7 +109,8 @@ class MigrationRunner:
         coord: Coordination,
         store: Store,
         ack_timeout: float,
-        on_load_sent: LoadSent,
+        *,
+        acting: Callable[[], bool] = lambda: True,
         clock: Callable[[], float] = time.monotonic,
         wall_ns: Callable[[], int] = time.time_ns,
     ) -> None:
@@ -100,45 +118,80 @@ class MigrationRunner:
         self._coord = coord
         self._store = store
         self._ack_timeout = ack_timeout
-        self._on_load_sent = on_load_sent
+        self._acting = acting
         self._clock = clock
         self._wall_ns = wall_ns
-        self.active: dict[str, Migration] = {}
+        self._lock = threading.RLock()
+        self._active: dict[str, Migration] = {}
+        self._sent: list[LoadSent] = []
         self.gaps = Histogram(GAP_BUCKETS)  # of the migrations that succeeded
         self.succeeded = 0
         self.failed = 0
 
+    # --- reads (any thread) ------------------------------------------------------
+
     def busy(self) -> frozenset[str]:
-        return frozenset(self.active)
+        with self._lock:
+            return frozenset(self._active)
+
+    def moving(self) -> dict[str, tuple[str, str]]:
+        """{portfolio: (source, target)} of the migrations in flight now."""
+        with self._lock:
+            return {pid: (m.source, m.target) for pid, m in self._active.items()}
+
+    def progress(self) -> list[MigrationProgress]:
+        with self._lock:
+            return [m.progress() for _, m in sorted(self._active.items())]
+
+    def __len__(self) -> int:
+        with self._lock:
+            return len(self._active)
+
+    def take_sent(self) -> list[LoadSent]:
+        """The loads sent since the last call (the pass records them in its ledger)."""
+        with self._lock:
+            sent, self._sent = self._sent, []
+            return sent
+
+    # --- steps -------------------------------------------------------------------
 
     def begin(self, request: MigrationRequest, source: str, source_epoch: int, target: str) -> None:
         """Send the migrate command to the source (validated by the caller)."""
-        command = self._channel.send(Command.MIGRATE, source, request.portfolio_id, {"to": target})
-        self.active[request.portfolio_id] = Migration(
-            request, source, source_epoch, target, command.nonce, started_at=self._clock()
-        )
+        with self._lock:
+            command = self._channel.send(Command.MIGRATE, source, request.portfolio_id, {"to": target})
+            self._active[request.portfolio_id] = Migration(
+                request, source, source_epoch, target, command.nonce, started_at=self._clock()
+            )
         log.info("migrating %s from %s to %s", request.portfolio_id, source, target)
 
     def abandon(self) -> None:
         """Forget every migration (leadership lost): the next leader's reconcile
         resumes from whatever the registry and the nodes say."""
-        self.active.clear()
+        with self._lock:
+            self._active.clear()
+            self._sent.clear()
 
     def poll(self, alive: frozenset[str], reported: Mapping[str, Mapping[str, int]]) -> list[MigrationResult]:
         """Advance every migration that can move; return those that finished."""
+        with self._lock:
+            if not self._active or not self._acting():
+                return []
+            return self._poll(alive, reported)
+
+    def _poll(self, alive: frozenset[str], reported: Mapping[str, Mapping[str, int]]) -> list[MigrationResult]:
         finished = []
-        for pid in sorted(self.active):
-            migration = self.active[pid]
+        for pid in sorted(self._active):
+            migration = self._active[pid]
             try:
                 result = self._step(migration, alive, reported)
             except Exception as exc:  # a backend error: drop this one, keep the loop alive
                 log.exception("migration of %s failed", pid)
-                del self.active[pid]
+                del self._active[pid]
                 with contextlib.suppress(Exception):
                     finished.append(self._fail(migration, f"error: {exc}"))
                 continue
             if result is not None:
-                del self.active[pid]
+                del self._active[pid]
                 finished.append(result)
         return finished
 
@@ -156,7 +209,8 @@ class MigrationRunner:
                 return None
             if not ack.ok:
                 return self._fail(m, f"source {m.source} refused: {ack.detail}")
-            m.source_acked_at = now
+            if m.source_acked_at is None:
+                m.source_acked_at = now
             if m.target not in alive:
                 return self._fail(m, f"target {m.target} died; the portfolio is reloaded on {m.source}")
             return self._switch(m)
@@ -177,6 +231,8 @@ class MigrationRunner:
         """The source let go: grant the next epoch to the target and load it there."""
         pid = m.portfolio_id
         key = names.portfolio_epoch_key(pid)
+        if not self._acting():  # leadership lapsed: the next leader takes it from here
+            return None
         entry = self._store.registry.get(pid)
         if entry is None:
             return self._fail(m, "removed from the registry during migration")
@@ -184,11 +240,24 @@ class MigrationRunner:
         epoch = max(entry.epoch, fence.epoch if fence else 0) + 1
         if not self._coord.advance_fence(key, epoch, m.target):
             return self._fail(m, "ownership fence moved concurrently")
-        self._store.registry.set_placement(pid, m.target, epoch, self._wall_ns())
-        command = self._channel.send(Command.LOAD, m.target, pid, {"epoch": epoch})
+        # The load goes out right after the fence, the registry is written while the
+        # broker takes it (a leader dying between the two leaves the fence ahead of the
+        # registry: its successor re-fences on the fence's owner, the target).
+        command = self._channel.send(
+            Command.LOAD,
+            m.target,
+            pid,
+            {"epoch": epoch},
+            meanwhile=lambda: self._store.registry.set_placement(pid, m.target, epoch, self._wall_ns()),
+        )
         m.epoch, m.target_nonce, m.target_sent_at = epoch, command.nonce, self._clock()
         m.phase = Phase.LOADING
-        self._on_load_sent(pid, m.target, epoch, command.nonce)
+        self._sent.append(LoadSent(pid, m.target, epoch, command.nonce, m.target_sent_at))
+        seen = m.source_acked_at if m.source_acked_at is not None else m.target_sent_at
+        log.info(
+            "handed %s over from %s to %s at epoch %d (load sent %.1f ms after the source's ack was seen)",
+            pid, m.source, m.target, epoch, (m.target_sent_at - seen) * 1000,
+        )  # fmt: skip
         return None
 
     def _fail(self, m: Migration, detail: str) -> MigrationResult:

@@ -4,11 +4,13 @@ Every tick: renew (or try to take) the leader lease; as leader, observe the
 nodes, advance migrations, diff the registry against what the nodes report
 and carry out the plan, take operator migration requests, rebalance after a
 node joined, and publish the leader's status; tell the operator about a node seen alive at
-the previous pass that is no longer (``livecore.notify``). Between ticks, while a
-migration is in flight, acks are polled every ``ack_poll`` seconds so that a
-migration's trading gap is not a multiple of the tick; and the sessions of the
-live nodes are read every ``session_poll`` seconds, so that a pass starts as
-soon as a node's process is gone (``scheduler/sessions.py``).
+the previous pass that is no longer (``livecore.notify``). Beside the loop, the
+hand-over thread (``scheduler/handover.py``) polls the acks of migrations in
+flight every ``ack_poll`` seconds and acts on each at once, also in the middle
+of a pass, so that a migration's trading gap depends neither on the tick nor
+on how long a pass takes. Between ticks the sessions of the live nodes are
+read every ``session_poll`` seconds, so that a pass starts as soon as a node's
+process is gone (``scheduler/sessions.py``).
 
 Collaborators are passed in; the service closes none of them.
 """
@@ -40,6 +42,7 @@ from livecore.ports.store import RegistryEntry, Store
 from livecore.scheduler.actuator import Actuator, Ledger, build_candidates
 from livecore.scheduler.config import SchedulerConfig
 from livecore.scheduler.convergence import Plan, diff
+from livecore.scheduler.handover import Handover
 from livecore.scheduler.leader import LeaderElector
 from livecore.scheduler.membership import Membership
 from livecore.scheduler.migration import MigrationRunner
@@ -94,8 +97,25 @@ class Scheduler:
             config.max_commands_per_tick, self._elector.is_leader, clock, self._wall_ns, notices=notices,
         )  # fmt: skip
         self._migrations = MigrationRunner(
-            channel, coord, store, config.ack_timeout, self._actuator.record_load, clock, self._wall_ns
+            channel,
+            coord,
+            store,
+            config.ack_timeout,
+            acting=self._elector.is_leader,
+            clock=clock,
+            wall_ns=self._wall_ns,
         )
+        self._handover = Handover(
+            runner=self._migrations,
+            acting=self._elector.is_leader,
+            alive=lambda: frozenset(self._cluster.alive),
+            finished=self._finish,
+            poll_s=config.ack_poll,
+            name=f"scheduler-handover-{config.scheduler_id}",
+        )
+        # the migrations in flight when this pass read the registry: left alone by the
+        # whole pass, even if the hand-over thread ends one meanwhile
+        self._pass_moving: dict[str, tuple[str, str]] = {}
         self._membership = Membership(
             audit=lambda event, detail: self._store.audit.record("scheduler", event, detail, self._wall_ns())
         )
@@ -179,7 +199,8 @@ class Scheduler:
             self._elector.release()
 
     def run(self, stop: threading.Event) -> None:
-        """Tick until ``stop`` is set; then release the lease."""
+        """Tick until ``stop`` is set (the hand-over thread beside); then release the lease."""
+        self._handover.start(stop)
         try:
             while not stop.is_set():
                 started = self._clock()
@@ -189,25 +210,20 @@ class Scheduler:
                     log.exception("scheduler tick failed")
                 self._between_ticks(stop, started + self.config.tick_interval)
         finally:
+            self._handover.join()
             self._was_leader = False
             self._step_down()
             self._elector.release()
 
     def _between_ticks(self, stop: threading.Event, deadline: float) -> None:
-        """Wait for the next pass; poll migration acks and node sessions meanwhile. A
-        node whose session closed ends the wait at once."""
+        """Wait for the next pass; poll node sessions meanwhile. A node whose session
+        closed ends the wait at once."""
         while not stop.is_set():
             remaining = deadline - self._clock()
             if remaining <= 0:
                 return
             wait = remaining
             if self._elector.is_leader():
-                if self._migrations.active:
-                    try:
-                        self._finish(self._migrations.poll(frozenset(self._cluster.alive), {}))
-                    except Exception:
-                        log.exception("migration poll failed")
-                    wait = min(wait, self.config.ack_poll)
                 try:
                     if self._sessions.closed():
                         return
@@ -233,6 +249,9 @@ class Scheduler:
         reported = cluster.reported()
         alive = frozenset(cluster.alive)
         self._finish(self._migrations.poll(alive, reported))
+        self._pass_moving = self._migrations.moving()
+        for sent in self._migrations.take_sent():
+            self._actuator.record_load(sent.portfolio_id, sent.node_id, sent.epoch, sent.nonce, sent.at)
         entries = {e.portfolio_id: e for e in self._store.registry.list()}
         fences = self._fences(set(entries) | set(reported))
         now = self._clock()
@@ -246,7 +265,7 @@ class Scheduler:
             self._ledger.sent,
             now,
             self.config.load_timeout,
-            busy=self._migrations.busy(),
+            busy=frozenset(self._pass_moving),
         )
         candidates = self._candidates(cluster, reported, entries)
         self._actuator.apply(plan, entries, fences, candidates, any_alive=bool(alive), losses=cluster.losses())
@@ -304,7 +323,8 @@ class Scheduler:
         nodes = {
             nid: (node.capacity(self.config.default_capacity), node.accepting) for nid, node in cluster.alive.items()
         }
-        moving = {pid: (m.source, m.target) for pid, m in self._migrations.active.items()}
+        # those of this pass (their registry entries may predate their hand-over) and any begun since
+        moving = {**self._pass_moving, **self._migrations.moving()}
         return build_candidates(nodes, reported, entries, moving, self._symbols)
 
     # --- migrations --------------------------------------------------------------
@@ -313,7 +333,7 @@ class Scheduler:
         self, entries: dict[str, RegistryEntry], cluster: Cluster, candidates: dict[str, Candidate]
     ) -> None:
         for request in pending_requests(self._coord):
-            if len(self._migrations.active) >= self.config.max_migrations:
+            if len(self._migrations) >= self.config.max_migrations:
                 return
             if not self._coord.delete(names.migration_request_key(request.portfolio_id)):
                 continue
@@ -342,7 +362,7 @@ class Scheduler:
             return f"portfolio {pid} is not registered"
         if entry.desired != "running" or entry.node_id is None:
             return f"portfolio {pid} is not running on any node"
-        if pid in self._migrations.active:
+        if pid in self._pass_moving or pid in self._migrations.busy():
             return f"portfolio {pid} is already being migrated"
         source = entry.node_id
         if cluster.reported().get(pid, {}).get(source) != entry.epoch:
@@ -369,6 +389,7 @@ class Scheduler:
             if not node.has_room:
                 return f"target node {target} is full ({node.load}/{node.capacity})"
         self._migrations.begin(request, source, entry.epoch, target)
+        self._handover.wake()
         candidates[target] = candidates[target].with_portfolio(
             pid, self._symbols.of(entry.spec_toml), self._symbols.partitions(entry.spec_toml)
         )
@@ -387,7 +408,7 @@ class Scheduler:
         if self._accepting_before is not None and accepting - self._accepting_before:
             self._rebalance_wanted = True
         self._accepting_before = accepting
-        room = self.config.max_migrations - len(self._migrations.active)
+        room = self.config.max_migrations - len(self._migrations)
         if not self._rebalance_wanted or self.config.rebalance_moves == 0 or room <= 0:
             return
         movable = frozenset(plan.loaded) - self._migrations.busy()
@@ -413,6 +434,7 @@ class Scheduler:
                 origin="rebalance",
             )
             self._migrations.begin(request, move.source, entries[move.portfolio_id].epoch, move.target)
+            self._handover.wake()
 
     # --- status ------------------------------------------------------------------
 
@@ -430,7 +452,7 @@ class Scheduler:
             tick_interval=self.config.tick_interval,
             pending=dict(sorted(self._ledger.pending.items())),
             stale=stale,
-            migrations=[m.progress() for _, m in sorted(self._migrations.active.items())],
+            migrations=self._migrations.progress(),
         )
         write_json(self._coord, names.SCHEDULER_STATUS_KEY, status, self.config.status_ttl)
 

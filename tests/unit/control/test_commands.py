@@ -70,3 +70,24 @@ class Failing(Producer):
 def test_send_many_raises_when_a_delivery_fails() -> None:
     with pytest.raises(BusError, match="1 of 2 commands not delivered"):
         channel(Failing()).send_many([Outgoing("portfolio.load", "n1", "p1"), Outgoing("portfolio.load", "n1", "p2")])
+
+
+def test_send_runs_meanwhile_after_publishing_and_waits_for_the_delivery() -> None:
+    """The command is on the bus before ``meanwhile`` runs (work overlapping the
+    broker's), and ``send`` returns only once it is delivered."""
+    bus = MemoryBus(f"memory://{uuid.uuid4().hex}")
+    coord = MemoryCoordination(f"memory://{uuid.uuid4().hex}")
+    topics = names.Topics(f"t{uuid.uuid4().hex[:6]}.")
+    consumer = bus.consumer("g", [topics.schedule_updates], "earliest")
+    channel = CommandChannel(bus.producer(), coord, CommandSigner("s"), topics)
+    seen: list[int] = []
+    signed = channel.send(
+        "portfolio.load",
+        "n1",
+        "p1",
+        {"epoch": 2},
+        meanwhile=lambda: seen.append(len(consumer.poll(max_records=10, timeout=1.0))),
+    )
+    assert seen == [1]
+    assert signed.params == {"epoch": 2}
+    bus.close()
