@@ -126,8 +126,8 @@ class GatedBus(Bus):
     def create_topics(self, topics: Mapping[str, int]) -> None:
         self._inner.create_topics(topics)
 
-    def producer(self) -> Producer:
-        return self._inner.producer()
+    def producer(self, linger_ms: int | None = None) -> Producer:
+        return self._inner.producer(linger_ms)
 
     def consumer(
         self,
