@@ -28,6 +28,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import logging
+import statistics
 import tempfile
 import threading
 import time
@@ -65,6 +66,7 @@ CONSUMER = ConsumerSettings(session_timeout_ms=3000, heartbeat_interval_ms=750, 
 SECRET = "bench-secret"
 WAIT_S = 600.0
 SWITCH_INTERVAL_S: list[float | None] = [None]  # set from --switch-interval-ms
+BARE_READS = 3
 STRATEGIES = {"idle": "livecore.testing.strategies:Idle", "ma_crossover": "ma_crossover"}
 
 
@@ -307,7 +309,16 @@ def throughput(
 
 
 def bare(env: Env, topic: str, events: int, portfolios: int) -> Row:
-    """A fresh group reads the same topic from the start and decodes every record."""
+    """The fastest of ``BARE_READS`` reads of the same topic (on a loaded machine one
+    read may get little CPU: the best is the bare ceiling, the ratio is conservative)."""
+    rows = [_bare_read(env, topic, events, portfolios) for _ in range(BARE_READS)]
+    best = min(rows, key=lambda row: row.seconds)
+    best.note = f"best of {BARE_READS} reads: " + ", ".join(f"{row.rate:,.0f}" for row in rows)
+    return best
+
+
+def _bare_read(env: Env, topic: str, events: int, portfolios: int) -> Row:
+    """A fresh group reads the topic from the start and decodes every record."""
     decode = market_events.decode
     cpu0 = time.process_time()
     count, first = 0, 0.0
@@ -474,7 +485,7 @@ def table_of(rows: list[Row]) -> Table:
             cpu,
             "-" if row.p50_us is None else f"{row.p50_us:,.0f}",
             "-" if row.p99_us is None else f"{row.p99_us:,.0f}",
-            row.note or row.group,
+            " ".join(part for part in (row.group, row.note) if part),
         )
     return table
 
@@ -488,6 +499,15 @@ def summarize(rows: list[Row], console: Console) -> None:
     for (backend, group), rates in pairs.items():
         if rates.get("node") and rates.get("bare"):
             console.print(f"{backend} {group}: node / bare = {rates['node'] / rates['bare']:.2f}", highlight=False)
+    for backend in dict.fromkeys(row.backend for row in rows):
+        for label in dict.fromkeys(group.split(" #")[0] for b, group in pairs if b == backend):
+            ratios = sorted(
+                r["node"] / r["bare"]
+                for (b, group), r in pairs.items()
+                if b == backend and group.split(" #")[0] == label and r.get("node") and r.get("bare")
+            )
+            if len(ratios) > 1:
+                console.print(f"{backend} {label}: median node / bare {statistics.median(ratios):.2f}", highlight=False)
     for index, row in enumerate(rows):
         if row.what.startswith("tick->order through the node") and row.p99_us is not None:
             relay, hop = rows[index - 1], rows[index - 2]
