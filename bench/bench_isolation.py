@@ -69,14 +69,19 @@ class CountingLetters:
 
 
 class RaisingDecoder:
-    """The real decoder, raising ``ArithmeticError`` on payloads marked ``RAISE``."""
+    """The real decoder, raising ``LookupError`` (no decode refusal) on payloads marked ``RAISE``."""
 
     def __init__(self, real: Any) -> None:
         self._real, self.name = real, real.name
+        self.refused, self.checked = real.refused, real.checked
+
+    @property
+    def unwrapped(self) -> Any:
+        return self.decode
 
     def decode(self, payload: bytes) -> Any:
         if payload.startswith(b"RAISE"):
-            raise ArithmeticError("poison")
+            raise LookupError("poison")
         return self._real.decode(payload)
 
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import json
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -32,15 +32,21 @@ def rig(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[NodeRig]:
 
 
 class PoisonedDecoder:
-    """The real market decoder, except that it raises on one marked payload."""
+    """The real market decoder, except that it raises on one marked payload (an error
+    that is no decode refusal: a bug)."""
 
     def __init__(self, real: codec.Decoder[MarketEvent]) -> None:
         self._real = real
         self.name = real.name
+        self.refused, self.checked = real.refused, real.checked
+
+    @property
+    def unwrapped(self) -> Callable[[bytes], MarketEvent]:
+        return self.decode
 
     def decode(self, payload: bytes) -> MarketEvent:
         if POISON_PRICE in payload:
-            raise ArithmeticError("price out of any range")
+            raise LookupError("price out of any range")
         return self._real.decode(payload)
 
 
@@ -120,7 +126,7 @@ def test_a_tick_that_raises_is_dead_lettered_and_the_rest_of_its_batch_routes(
     wait_until(lambda: len(rig.dead_letters(rig.topics.market_data)) == 1, TIMEOUT, "market dead letter")
     (letter,) = rig.dead_letters(rig.topics.market_data)
     assert POISON_PRICE in letter.payload
-    assert letter.reason == "defect: ArithmeticError: price out of any range"
+    assert letter.reason == "defect: LookupError: price out of any range"
     assert node.market_loop.failed_records == 1 and node.market_loop.errors == 0
     assert node.ready and all(t.is_alive() for t in node._threads.values())
     metrics = names.metrics_key(node.node_id)

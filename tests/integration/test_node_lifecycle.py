@@ -63,9 +63,9 @@ class SpyBus(Bus):
         self.calls.append("create_topics")
         self.inner.create_topics(topics)
 
-    def producer(self) -> Producer:
+    def producer(self, linger_ms: int | None = None) -> Producer:
         self.calls.append("producer")
-        return self.inner.producer()
+        return self.inner.producer(linger_ms)
 
     def consumer(
         self,

@@ -91,3 +91,19 @@ def test_producer_config_is_idempotent_with_acks_all() -> None:
     assert config["acks"] == "all"
     assert config["linger.ms"] == 2
     assert config["log_level"] <= 3
+
+
+def test_a_producer_may_ask_for_its_own_linger() -> None:
+    """``Bus.producer(linger_ms=0)`` (the node's orders) overrides the URL's; None keeps it.
+    Building a librdkafka producer connects nothing yet."""
+    from livecore.adapters.kafka_bus import KafkaBus
+
+    bus = KafkaBus("kafka://127.0.0.1:1?linger_ms=7")
+    try:
+        eager, default = bus.producer(linger_ms=0), bus.producer()
+        assert eager._settings.linger_ms == 0  # type: ignore[attr-defined]
+        assert default._settings.linger_ms == 7  # type: ignore[attr-defined]
+        eager.close()
+        default.close()
+    finally:
+        bus.close()

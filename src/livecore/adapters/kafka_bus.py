@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 
 from confluent_kafka import KafkaError, KafkaException
 from confluent_kafka.admin import AdminClient
@@ -85,9 +86,11 @@ class KafkaBus(Bus):
             except Exception as exc:
                 raise BusError(f"cannot create topic {name}: {exc}") from None
 
-    def producer(self) -> Producer:
+    def producer(self, linger_ms: int | None = None) -> Producer:
+        """``linger_ms`` overrides the URL's ``linger_ms`` (librdkafka's ``linger.ms``)."""
         self.watchdog.start()
-        return KafkaProducer(self.settings, self.state, watch=self.watchdog.watch)
+        settings = self.settings if linger_ms is None else replace(self.settings, linger_ms=linger_ms)
+        return KafkaProducer(settings, self.state, watch=self.watchdog.watch)
 
     def consumer(
         self,

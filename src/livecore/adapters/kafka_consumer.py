@@ -185,9 +185,17 @@ class KafkaConsumer(Consumer):
             raise _bus_error("poll failed", exc.args[0]) from None
         finally:
             self._check_callbacks()
+        return self._records(messages)
+
+    def _records(self, messages: list[Any]) -> list[Record]:
+        """Records of the data messages. The position (``_polled``) is written once per
+        run of one partition's messages (a fetch delivers them in runs), not per message."""
         batch: list[Record] = []
+        append = batch.append
         polled = self._polled
         stale = self._stale_before
+        key: Key | None = None
+        previous = -1
         for message in messages:
             error = message.error()
             if error is not None:
@@ -195,15 +203,20 @@ class KafkaConsumer(Consumer):
                 continue
             topic, partition, offset = message.topic(), message.partition(), message.offset()
             timestamp = message.timestamp()[1]
-            key = (topic, partition)
-            polled[key] = offset + 1
+            if key is None or key[1] != partition or key[0] != topic:
+                if key is not None:
+                    polled[key] = previous + 1
+                key = (topic, partition)
+            previous = offset
             if stale:
                 cutoff = stale.get(key)
                 if cutoff is not None:
                     if timestamp < cutoff:
                         continue
                     del stale[key]
-            batch.append(Record(topic, partition, offset, message.key(), message.value(), timestamp))
+            append(Record(topic, partition, offset, message.key(), message.value(), timestamp))
+        if key is not None:
+            polled[key] = previous + 1
         return batch
 
     def _first(self, timeout: float) -> list[Any]:

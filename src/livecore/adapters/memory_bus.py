@@ -135,7 +135,8 @@ class MemoryBus(Bus):
                 if name not in self._topics:
                     self._create(name, partitions)
 
-    def producer(self) -> Producer:
+    def producer(self, linger_ms: int | None = None) -> Producer:
+        """``linger_ms`` is ignored: a publish is in the log at once."""
         return MemoryProducer(self)
 
     def consumer(

@@ -22,7 +22,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from livecore.errors import ConfigError
 from livecore.eventtime import EventClock
@@ -45,7 +45,7 @@ from livecore.node.schedule import ScheduleUpdatesLoop
 from livecore.node.table import HostedPortfolios
 from livecore.node.workers import WorkerPool
 from livecore.notify import NO_NOTICES, NoticeSink
-from livecore.ports.bus import Bus, Consumer, Producer
+from livecore.ports.bus import Bus, Consumer, ConsumerSettings, Producer
 from livecore.ports.coordination import Coordination
 from livecore.ports.store import Store
 from livecore.wire import names
@@ -149,7 +149,7 @@ class NodeParts:
         self, s: NodeServices, settings: LoopSettings, running: Callable[[], bool], gate: MarketGate | None
     ) -> MarketDataLoop:
         return MarketDataLoop(
-            consumer_factory=lambda: s.bus.assigned_consumer(s.topics.market_data, s.config.consumer),
+            consumer_factory=lambda: s.bus.assigned_consumer(s.topics.market_data, _market_consumer(s.config)),
             should_run=running,
             settings=settings,
             interest=self.interest,
@@ -174,6 +174,13 @@ class NodeParts:
             on_given_up=self.hosting.isolate,
             request_due_snapshots=self.hosting.deferred.request_due,
         )
+
+
+def _market_consumer(cfg: NodeConfig) -> ConsumerSettings:
+    """The node's consumer settings, with the market consumer's own fetch wait."""
+    if cfg.market_fetch_wait_ms is None:
+        return cfg.consumer
+    return replace(cfg.consumer, fetch_wait_max_ms=cfg.market_fetch_wait_ms)
 
 
 def _wall_or(clock: EventClock | None) -> Callable[[], int]:

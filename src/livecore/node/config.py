@@ -47,6 +47,9 @@ class NodeConfig:
     all_market_partitions: bool = False
     poll_batch: int = 1000
     poll_timeout_s: float = 0.1
+    # the market consumer's longest wait at the broker for new data (fetch.wait.max.ms):
+    # a tick is only worth its freshest value, so its wait is short (None: ``consumer``'s)
+    market_fetch_wait_ms: int | None = 5
     # ticks older than this (event ts_ns vs wall clock) are skipped; None keeps every tick
     max_tick_age_s: float | None = 5.0
     # event time (a replay that keeps the data's timestamps): a tick's age is measured
@@ -64,6 +67,9 @@ class NodeConfig:
     equity_interval_s: float | None = 30.0
 
     # orders out
+    # how long an order may wait in the producer to be batched (0: it leaves at once;
+    # None: the bus's setting, e.g. the kafka:// URL's linger_ms, 5 ms by default)
+    producer_linger_ms: int | None = 0
     order_retry_interval_s: float = 0.5
     drain_timeout_s: float = 10.0
 
@@ -99,6 +105,9 @@ class NodeConfig:
         positive(self, "poll_timeout_s")
         at_least(self, 0, "feedback_snapshot_interval_s")
         positive_or_none(self, "max_tick_age_s", "equity_interval_s")
+        for name in ("producer_linger_ms", "market_fetch_wait_ms"):
+            value = getattr(self, name)
+            require(value is None or value >= 0, self, name, "must be >= 0 (or None)")
         require(
             self.loop_stall_s > self.poll_timeout_s,
             self,

@@ -35,6 +35,7 @@ from livecore.node.mailbox import MarketSlot
 from livecore.node.table import HostedPortfolios
 from livecore.ports.bus import AssignedConsumer, Consumer, Record
 from livecore.wire import codec, names
+from livecore.wire.messages import SCHEMA_VERSION
 
 log = logging.getLogger(__name__)
 
@@ -113,47 +114,58 @@ class MarketDataLoop(ConsumerLoop):
         self._service()
 
     def route(self, records: list[Record]) -> None:
-        """Decode and deliver one polled batch (public for the benchmark)."""
+        """Decode and deliver one polled batch (public for the benchmark). Counters are
+        added once per batch; a record is decoded by msgspec directly (the codec's
+        rules, ``Decoder.unwrapped``)."""
         received = time.perf_counter_ns()
         max_age, clock, gate = self._max_age_ns, self._event_clock, self._gate
         now_ns = time.time_ns()
         oldest = now_ns - max_age if max_age is not None and clock is None else None
         ages: list[int] = []  # now - event time of each decoded event, observed once per batch
         age = ages.append
-        decode = codec.market_events.decode
+        decoder = codec.market_events
+        decode, refusals, version = decoder.unwrapped, codec.REFUSALS, SCHEMA_VERSION
         lookup = self._interest.routes.get
         routed: dict[str, list[MarketSlot]] = {}
         self.events += len(records)
         counted = 0  # records of this batch already added to ``settled``
+        hits = stale = unrouted = 0
         latest = self.market_time_ns
         for index, record in enumerate(records):
             if gate is not None and not gate.try_pass():
-                self._offer(routed)  # what the gate already let through goes first
-                routed = {}
+                # what the gate already let through goes first, counted
+                self._offer(routed)
+                self._count(hits, stale, unrouted)
+                routed, hits, stale, unrouted = {}, 0, 0, 0
                 self.settled += index - counted
                 counted = index
                 if not gate.wait_pass(should_run=self._should_run, service=self._serve_held):
                     return  # stopping: a replay's events are not worth keeping
             try:
-                event = decode(record.value)
+                try:
+                    event = decode(record.value)
+                except refusals as exc:
+                    raise decoder.refused(exc) from None
+                if event.v != version:
+                    decoder.checked(event)
                 if event.ts_ns > latest:
                     latest = event.ts_ns
                 if clock is not None:  # event time: an age against the wall clock means nothing
                     clock.observe(event.ts_ns)
                     if max_age is not None and event.ts_ns < clock() - max_age:
-                        self.stale += 1
+                        stale += 1
                         continue
                 else:
                     age(now_ns - event.ts_ns)
                     if oldest is not None and event.ts_ns < oldest:
-                        self.stale += 1
+                        stale += 1
                         continue
                 symbol = event.symbol
                 pids = lookup(symbol)
                 if not pids:
-                    self.unrouted += 1
+                    unrouted += 1
                     continue
-                self.routed += 1
+                hits += 1
             except codec.MalformedMessage as exc:
                 self._dead_letters.send(record, exc.reason)
                 continue
@@ -166,10 +178,17 @@ class MarketDataLoop(ConsumerLoop):
                     routed[pid] = [MarketSlot(symbol, event, received)]
                 else:
                     bucket.append(MarketSlot(symbol, event, received))
+        self._count(hits, stale, unrouted)
         self.event_age.observe_many(ages)
         self._offer(routed)
         self.market_time_ns = latest
         self.settled += len(records) - counted
+
+    def _count(self, routed: int, stale: int, unrouted: int) -> None:
+        """Add one batch's counts (this loop's thread is their only writer)."""
+        self.routed += routed
+        self.stale += stale
+        self.unrouted += unrouted
 
     def _serve_held(self) -> None:
         """While held at the gate: alive (the heartbeat watches) and the producer served."""

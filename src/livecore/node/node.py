@@ -221,7 +221,7 @@ class ExecutionNode:
                 f"stop it first or wait {self.heartbeat_ttl:g}s after it died"
             )
         try:
-            self._producer = self._bus.producer()
+            self._producer = self._bus.producer(linger_ms=self.config.producer_linger_ms)
         except Exception:
             self._coord.release_claim(key, self._claim_value)
             raise

@@ -273,15 +273,12 @@ class PortfolioProcessor:
                     on_market(slot.event)
                 except Exception as exc:
                     self._record_error("on_market", exc)
-                orders = drain_outbox()
-                if orders:
-                    send_orders(self, orders, slot.received_ns)
+                if portfolio.has_requests:  # most events order nothing: no list built
+                    send_orders(self, drain_outbox(), slot.received_ns)
             self.market_applied += len(batch.market)
             self._dirty = True
-        if send:  # orders from fills, reconcile or a reload
-            orders = portfolio.drain_outbox()
-            if orders:
-                self._host.send_orders(self, orders, None)
+        if send and portfolio.has_requests:  # orders from fills, reconcile or a reload
+            self._host.send_orders(self, portfolio.drain_outbox(), None)
         self.events_applied += len(batch)
         self._after_change()
         if not snapshot:

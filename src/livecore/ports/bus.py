@@ -267,8 +267,10 @@ class Bus(ABC):
         """Create each topic with the given partition count; existing topics are left alone."""
 
     @abstractmethod
-    def producer(self) -> Producer:
-        """A new producer (idempotent where the backend supports it)."""
+    def producer(self, linger_ms: int | None = None) -> Producer:
+        """A new producer (idempotent where the backend supports it). ``linger_ms``: how
+        long a message may wait to be batched with others before it is sent (None: the
+        bus's own setting; 0: at once, for latency); a bus that never batches ignores it."""
 
     @abstractmethod
     def consumer(

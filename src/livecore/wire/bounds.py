@@ -116,6 +116,22 @@ def _check_slowly(name: str, value: Decimal, limit: Decimal, positive: bool) -> 
         raise ValueError(f"{name} must be below {limit}, got {_show(value)}")
 
 
+def plain_tick(symbol: str, price: Decimal, size: Decimal) -> bool:
+    """True when a tick's symbol, price and size are plainly within bounds: a
+    printable symbol, ``0 < price < MAX_PRICE`` written with at most ``MAX_SCALE``
+    places, and a size written "0" (a trade size is most often left at its
+    default). One pass of comparisons and two strings, for the common tick; False
+    sends the caller to the full checks, which name what is wrong (or pass)."""
+    try:
+        if not (symbol and symbol.isprintable() and _ZERO < price < MAX_PRICE) or str(size) != "0":
+            return False
+        text = str(price)
+    except (AttributeError, TypeError, ArithmeticError):  # not a str / Decimal; NaN signals
+        return False
+    dot = text.find(".")
+    return "E" not in text and (dot < 0 or len(text) - dot - 1 <= MAX_SCALE)
+
+
 def check_price(name: str, value: Decimal) -> None:
     """A positive price below ``MAX_PRICE``."""
     check_decimal(name, value, limit=MAX_PRICE, positive=True)

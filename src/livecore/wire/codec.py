@@ -8,6 +8,7 @@ nests too deeply or carries an unknown schema version raises
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any, Generic, TypeVar
 
 import msgspec
@@ -23,6 +24,15 @@ from livecore.wire.messages import (
 )
 
 T = TypeVar("T")
+
+# what msgspec's decode raises for a payload it refuses (``Decoder.refused`` words each)
+REFUSALS: tuple[type[BaseException], ...] = (
+    msgspec.ValidationError,
+    msgspec.DecodeError,
+    UnicodeDecodeError,
+    RecursionError,
+    ArithmeticError,
+)
 
 _encoder = msgspec.json.Encoder(decimal_format="string")
 
@@ -52,17 +62,33 @@ class Decoder(Generic[T]):
         self._decoder: msgspec.json.Decoder[T] = msgspec.json.Decoder(kind)
         self.name = name
 
+    @property
+    def unwrapped(self) -> Callable[[bytes], T]:
+        """msgspec's own ``decode``, for a loop that decodes every record of a batch: no
+        call of this wrapper per record. The caller keeps the same rules: it catches
+        ``REFUSALS`` and passes them to ``refused`` (a ``MalformedMessage``), and
+        passes a message whose ``v`` is not ``SCHEMA_VERSION`` to ``checked``."""
+        return self._decoder.decode
+
     def decode(self, payload: bytes) -> T:
         try:
             message = self._decoder.decode(payload)
-        except msgspec.ValidationError as exc:
-            raise MalformedMessage(f"invalid {self.name}: {exc}") from None
-        except (msgspec.DecodeError, UnicodeDecodeError) as exc:
-            raise MalformedMessage(f"undecodable {self.name}: {exc}") from None
-        except RecursionError:
-            raise MalformedMessage(f"undecodable {self.name}: nested too deeply") from None
-        except ArithmeticError as exc:  # a decimal rule the structs' checks missed
-            raise MalformedMessage(f"invalid {self.name}: {type(exc).__name__}: {exc}") from None
+        except REFUSALS as exc:
+            raise self.refused(exc) from None
+        return self.checked(message)
+
+    def refused(self, exc: BaseException) -> MalformedMessage:
+        """The refusal for an exception msgspec's decode raised (one of ``REFUSALS``)."""
+        if isinstance(exc, msgspec.ValidationError):
+            return MalformedMessage(f"invalid {self.name}: {exc}")
+        if isinstance(exc, RecursionError):
+            return MalformedMessage(f"undecodable {self.name}: nested too deeply")
+        if isinstance(exc, ArithmeticError):  # a decimal rule the structs' checks missed
+            return MalformedMessage(f"invalid {self.name}: {type(exc).__name__}: {exc}")
+        return MalformedMessage(f"undecodable {self.name}: {exc}")
+
+    def checked(self, message: T) -> T:
+        """``message``, unless its schema version is one this build cannot read."""
         version = getattr(message, "v", SCHEMA_VERSION)
         if version > SCHEMA_VERSION or version < 1:
             raise MalformedMessage(

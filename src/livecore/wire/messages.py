@@ -35,6 +35,7 @@ from livecore.wire.bounds import (
     check_printable,
     check_quantity,
     check_signed_amount,
+    plain_tick,
 )
 from livecore.wire.enums import members
 
@@ -93,6 +94,8 @@ class Tick(msgspec.Struct, frozen=True, kw_only=True, gc=False, tag="tick", tag_
     v: Count = SCHEMA_VERSION
 
     def __post_init__(self) -> None:
+        if self.bid is None and self.ask is None and plain_tick(self.symbol, self.price, self.size):
+            return  # the common tick, checked in one pass (every decoded tick runs this)
         if not self.symbol:
             raise ValueError("symbol must not be empty")
         check_printable(self, _SYMBOL, self.symbol)

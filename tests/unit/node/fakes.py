@@ -70,6 +70,10 @@ class FakePortfolio:
         self.fills.append(fb.fill_id or "")
         return Result.APPLIED
 
+    @property
+    def has_requests(self) -> bool:
+        return bool(self.outbox)
+
     def drain_outbox(self) -> list[NewOrder]:
         out, self.outbox = self.outbox, []
         return out
