@@ -31,6 +31,8 @@ from livecore.wire.messages import MarketEvent, NewOrder, OrderFeedback
 
 _add, _subtract = ACCOUNTING.add, ACCOUNTING.subtract  # exact, without a context switch per sample
 Progress = Callable[[int], None]
+# a portfolio as the loop routes to it: id, bound ``on_market``, the portfolio, its books
+_Route = tuple[str, Callable[[MarketEvent], None], Portfolio, Books]
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -70,7 +72,7 @@ class Backtest:
         # a portfolio keeps one Books object for its lifetime: read it once, not per sample
         self._books = {pid: portfolio.books for pid, portfolio in self._portfolios.items()}
         self._versions: dict[str, int] = {}
-        self._routes: dict[str, list[tuple[str, Portfolio, Books]]] = {}  # symbol -> (id, portfolio, books)
+        self._routes: dict[str, list[_Route]] = {}
         self._touched: dict[str, Books] = {}  # since the last sample: marked or filled
         # id -> (cash, reserved, cash + reserved, zero) at the last sample without positions
         self._flat: dict[str, tuple[Decimal, Decimal, Decimal, Decimal]] = {}
@@ -79,7 +81,9 @@ class Backtest:
     def run(self, events: Iterable[MarketEvent], *, progress: Progress | None = None) -> BacktestResult:
         """Feed every event; then settle what is still open and return the records."""
         result = BacktestResult(specs=self._specs, portfolios=self._portfolios, records=self._records)
-        self._touched = dict(self._books)  # every portfolio's opening account is recorded
+        self._touched.update(self._books)  # every portfolio's opening account is recorded
+        working = self._broker.working_symbols()  # a live view: no call per event
+        routes = self._routes
         current: int | None = None
         count = 0
         for event in events:
@@ -90,7 +94,12 @@ class Backtest:
                 else:
                     result.first_ns = ts
                 current = ts
-            self._on_event(event)
+            symbol = event.symbol
+            if symbol in working:  # else the event can fill nothing
+                self._fill_on(event)
+            routed = routes.get(symbol)
+            if routed and self._route(event, routed):
+                routes = self._reroute()
             count += 1
             if progress is not None and count % 10_000 == 0:
                 progress(count)
@@ -105,26 +114,23 @@ class Backtest:
 
     # --- one event ------------------------------------------------------------------
 
-    def _on_event(self, event: MarketEvent) -> None:
-        symbol = event.symbol
-        broker = self._broker
-        if broker.has_open(symbol):  # else the event can fill nothing
-            broker.on_market(event)
-            self._deliver(broker.drain_reports())
-        routed = self._routes.get(symbol)
-        if not routed:
-            return
+    def _fill_on(self, event: MarketEvent) -> None:
+        self._broker.on_market(event)
+        self._deliver(self._broker.drain_reports())
+
+    def _route(self, event: MarketEvent, routed: list[_Route]) -> bool:
+        """Every portfolio trading the event's symbol sees it; True when one of
+        them changed the symbols it trades (the routes are then rebuilt)."""
         versions, touched = self._versions, self._touched
         moved = False
-        for pid, portfolio, books in routed:
-            portfolio.on_market(event)
+        for pid, on_market, portfolio, books in routed:
+            on_market(event)
             if portfolio.has_requests:
                 self._send(portfolio)
             touched[pid] = books
             if portfolio.universe_version != versions[pid]:
                 moved = True
-        if moved:
-            self._reroute()
+        return moved
 
     def _send(self, portfolio: Portfolio) -> None:
         """Submit what the portfolio created; its reports may create more (``on_fill``)."""
@@ -151,13 +157,15 @@ class Backtest:
             if portfolio.has_requests:  # its strategy answered the fill
                 self._send(portfolio)
 
-    def _reroute(self) -> None:
-        routes: dict[str, list[tuple[str, Portfolio, Books]]] = {}
+    def _reroute(self) -> dict[str, list[_Route]]:
+        """Symbol -> the portfolios trading it, each with its ``on_market`` bound once."""
+        routes: dict[str, list[_Route]] = {}
         for pid, portfolio in self._portfolios.items():
             self._versions[pid] = portfolio.universe_version
             for symbol in sorted(portfolio.symbols):
-                routes.setdefault(symbol, []).append((pid, portfolio, self._books[pid]))
+                routes.setdefault(symbol, []).append((pid, portfolio.on_market, portfolio, self._books[pid]))
         self._routes = routes
+        return routes
 
     # --- time ---------------------------------------------------------------------
 
@@ -174,8 +182,7 @@ class Backtest:
         Without positions the account is its cash: when the cash and reservation
         objects are those of the last such sample (a Decimal never changes, the books
         replace it), so are the three figures."""
-        append, flat = self._records.equity.append, self._flat
-        touched, self._touched = self._touched, {}
+        append, flat, touched = self._records.equity.append, self._flat, self._touched
         for pid, books in touched.items():
             if books.positions:
                 cash, equity = books.totals()
@@ -186,3 +193,4 @@ class Backtest:
                 cash = _add(books.cash, books.reserved)  # = books.totals() without positions
                 known = flat[pid] = (books.cash, books.reserved, cash, _subtract(cash, cash))
             append(EquityPoint(pid, ts_ns, known[2], known[2], known[3]))
+        touched.clear()  # the same dict for the whole run: no allocation per event time

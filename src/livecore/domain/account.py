@@ -9,11 +9,13 @@ from decimal import Decimal
 from livecore.domain.books import ACCOUNTING, Books
 from livecore.domain.order_book import OrderBook
 from livecore.domain.risk import Proposal
+from livecore.domain.strategy import Direction
 from livecore.wire.messages import OrderType
 
 ZERO = Decimal(0)
 _LIMIT = OrderType.LIMIT  # an Enum class attribute read is slow on Python 3.11
 _add, _multiply = ACCOUNTING.add, ACCOUNTING.multiply
+_LONG, _SHORT = Direction.LONG, Direction.SHORT
 
 
 def buy_reservation(
@@ -29,10 +31,13 @@ def buy_reservation(
 class AccountView:
     """Reads the books and open orders; changes nothing."""
 
-    def __init__(self, books: Books, orders: OrderBook, allow_short: bool, reservation_buffer: Decimal) -> None:
+    def __init__(
+        self, books: Books, orders: OrderBook, allow_short: bool, reservation_buffer: Decimal, lot_size: Decimal
+    ) -> None:
         self._books = books
         self._orders = orders
         self._allow_short = allow_short
+        self._lot_size = lot_size
         self.reservation_buffer = reservation_buffer
         # the symbol of the market event being handled and its price before that
         # event (None outside one); the portfolio sets both around each event
@@ -65,6 +70,23 @@ class AccountView:
     def position(self, symbol: str) -> Decimal:
         position = self._books.positions.get(symbol)  # Books.position_qty, one call less per event
         return position.quantity if position is not None else ZERO
+
+    def holds(self, symbol: str, direction: Direction) -> bool:
+        """Whether a level signal in ``direction`` would change nothing now: no order
+        working for ``symbol`` and the position already there (long or short: at
+        least a lot that way; flat: none). The pipeline drops such a signal, so a
+        strategy that sends one on every price may skip it (and its allocation)."""
+        if self._orders.has_open(symbol):
+            return False
+        position = self._books.positions.get(symbol)
+        if position is None:
+            return direction is not _LONG and direction is not _SHORT
+        quantity = position.quantity
+        if direction is _LONG:
+            return quantity >= self._lot_size and quantity > 0
+        if direction is _SHORT:
+            return quantity <= -self._lot_size and quantity < 0
+        return not quantity
 
     def avg_cost(self, symbol: str) -> Decimal:
         position = self._books.positions.get(symbol)

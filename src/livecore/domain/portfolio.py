@@ -59,9 +59,9 @@ class Portfolio:
         self._flatten = False  # ... and it asked to close every position
         self._flatten_tries: dict[str, int] = {}
         self._feedback_problem: str | None = None
+        self._pipeline = Pipeline(spec.build_sizer(), spec.build_rules(), spec.allow_short)
         self._wire(EntryState())
         self._strategy = build_strategy(spec, self._set_fault)
-        self._pipeline = Pipeline(spec.build_sizer(), spec.build_rules(), spec.allow_short)
         self._universe_version = 0
         self._symbols: frozenset[str] = frozenset()
         self._universe_seen: frozenset[str] = frozenset()
@@ -69,7 +69,11 @@ class Portfolio:
     def _wire(self, entry_state: EntryState) -> None:
         """(Re)connect the collaborators that share the books and order book."""
         self._account = AccountView(
-            self._books, self._orders, self._spec.allow_short, self._spec.settings.reservation_buffer
+            self._books,
+            self._orders,
+            self._spec.allow_short,
+            self._spec.settings.reservation_buffer,
+            self._pipeline.sizer.lot_size,
         )
         self._entry = OrderEntry(
             portfolio_id=self._spec.id,
@@ -435,9 +439,9 @@ class Portfolio:
             self._halt = None
         self._orders.closed_window = spec.settings.closed_order_window
         self._notes = deque(self._notes, maxlen=spec.settings.risk_note_window)
+        self._pipeline = Pipeline(spec.build_sizer(), spec.build_rules(), spec.allow_short)
         self._wire(self._entry.state)
         self._strategy = build_strategy(spec, self._set_fault)
-        self._pipeline = Pipeline(spec.build_sizer(), spec.build_rules(), spec.allow_short)
         self._start_strategy(carried)
         self._universe_seen = self._strategy.symbols
         self._refresh_symbols()

@@ -37,7 +37,7 @@ No I/O, no clock: time comes in with calls and events.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import KeysView, Sequence
 from dataclasses import dataclass, field
 from decimal import ROUND_FLOOR, ROUND_HALF_UP, Decimal, localcontext
 
@@ -191,10 +191,11 @@ class PaperBroker(BrokerAdapter):
         book = self._working if symbol is None else self._by_symbol.get(symbol, {})
         return [w.order for w in book.values()]
 
-    def has_open(self, symbol: str) -> bool:
-        """Whether an order of ``symbol`` is working: only then can an event of that
-        symbol fill or expire anything (a backtest skips ``on_market`` otherwise)."""
-        return symbol in self._by_symbol
+    def working_symbols(self) -> KeysView[str]:
+        """The symbols with working orders, as a live view (the same object for the
+        broker's life): only an event of one of them can fill or expire anything,
+        and a backtest asks it on every event, without a call."""
+        return self._by_symbol.keys()
 
     def drain_reports(self) -> list[ExecutionReport]:
         reports, self._reports = self._reports, []

@@ -19,8 +19,14 @@ prices = st.lists(
 
 
 class _Flat:
+    """Flat, and never holding a signal's level (as with an order working), so
+    that every decision comes out as a signal."""
+
     def position(self, symbol: str) -> Decimal:
         return Decimal(0)
+
+    def holds(self, symbol: str, direction: Direction) -> bool:
+        return False
 
 
 def _naive(window: list[Decimal], fast: int, slow: int) -> Direction | None:

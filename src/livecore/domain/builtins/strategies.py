@@ -17,7 +17,7 @@ from typing import Any
 from livecore.domain.books import ACCOUNTING
 from livecore.domain.errors import ParamError
 from livecore.domain.params import Param
-from livecore.domain.strategy import Signal, Signals, Strategy, StrategyContext
+from livecore.domain.strategy import Direction, Signal, Signals, Strategy, StrategyContext
 
 
 class PriceWindows:
@@ -47,6 +47,7 @@ class PriceWindows:
 
 
 _ZERO = Decimal(0)
+_LEVELS = {1: Direction.LONG, 0: Direction.FLAT, -1: Direction.SHORT}  # a wanted sign's direction
 _EXACT = ACCOUNTING  # sums of window prices: exact (80 digits), never rounded
 # bound once: looking a context method up costs as much as calling it
 _add, _subtract, _multiply = _EXACT.add, _EXACT.subtract, _EXACT.multiply
@@ -115,7 +116,7 @@ class MovingAverageCross(_WindowStrategy):
 
     def bind(self, ctx: StrategyContext) -> None:
         super().bind(ctx)
-        self._position = ctx.position  # asked on every price
+        self._position, self._holds = ctx.position, ctx.holds  # asked on every price
 
     def on_start(self) -> None:
         self._sums: dict[str, _RunningSums] = {}
@@ -160,9 +161,11 @@ class MovingAverageCross(_WindowStrategy):
             wanted, relation = (-1 if self._short else 0), "<"
         else:
             return None
+        if self._holds(symbol, _LEVELS[wanted]):  # the usual case: the signal would change nothing
+            return None
         position = self._position(symbol)
         met = (position > _ZERO) if wanted > 0 else (position < _ZERO) if wanted < 0 else not position
-        if met:  # a no-op level signal: the reason is short
+        if met:  # held, with an order working (the pipeline suppresses it): the reason is short
             held = self._held.get(symbol)
             if held is None:
                 held = self._held[symbol] = (
