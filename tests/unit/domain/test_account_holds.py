@@ -21,7 +21,7 @@ def view(quantity: str | None) -> AccountView:
     books = Books.opening(D(100000))
     if quantity is not None:
         books.positions["X"] = Position(quantity=D(quantity), cost=D(quantity) * 100)
-    return AccountView(books, OrderBook(closed_window=10, fill_id_window=10), True, D("0.01"), LOT)
+    return AccountView(books, OrderBook(closed_window=10), True, D("0.01"), LOT)
 
 
 @pytest.mark.parametrize(
