@@ -37,6 +37,7 @@ import argparse
 import random
 import sys
 import time
+import warnings
 from decimal import Decimal
 from pathlib import Path
 
@@ -263,6 +264,7 @@ def main() -> None:
         help="run backtrader on the first N bars of each case only (its rate per bar is flat)",
     )
     args = parser.parse_args()
+    warnings.filterwarnings("ignore", message="Some trades remain open")  # backtesting.py, every run
     table = Table(title="backtest speed (same rule, same data, same trades)")
     for column in ("case", "engine", "bars", "seconds", "bars/s", "vs faster other", "note"):
         table.add_column(column)

@@ -29,7 +29,7 @@ from livecore.domain.spec import PortfolioSpec
 from livecore.gateway.paper import END_OF_DATA, PaperBroker, PaperSettings
 from livecore.wire.messages import MarketEvent, NewOrder, OrderFeedback
 
-_add, _subtract = ACCOUNTING.add, ACCOUNTING.subtract  # exact, without a context switch per sample
+_add, _subtract, _multiply = ACCOUNTING.add, ACCOUNTING.subtract, ACCOUNTING.multiply  # exact, no context switch
 Progress = Callable[[int], None]
 # a portfolio as the loop routes to it: id, bound ``on_market``, the portfolio, its books
 _Route = tuple[str, Callable[[MarketEvent], bool], Portfolio, Books]
@@ -189,9 +189,18 @@ class Backtest:
         replace it), so are the three figures."""
         append, flat, touched = self._records.equity.append, self._flat, self._touched
         for pid, books in touched.items():
-            if books.positions:
-                cash, equity = books.totals()
-                append(EquityPoint(pid, ts_ns, equity, cash, _subtract(equity, cash)))
+            positions = books.positions
+            if positions:
+                if len(positions) == 1:  # one position (the usual case): books.totals() without its loop
+                    [(symbol, position)] = positions.items()
+                    cash = _add(books.cash, books.reserved)
+                    price = books.last_prices.get(symbol)
+                    value = position.cost if price is None else _multiply(position.quantity, price)
+                    equity = _add(cash, value)
+                    append(EquityPoint(pid, ts_ns, equity, cash, _subtract(equity, cash)))  # as written before
+                else:
+                    cash, equity = books.totals()
+                    append(EquityPoint(pid, ts_ns, equity, cash, _subtract(equity, cash)))
                 continue
             known = flat.get(pid)
             if known is None or known[0] is not books.cash or known[1] is not books.reserved:
