@@ -17,8 +17,10 @@ as in livecore's exact Decimal averages.
 Rows: one symbol over ``--bars`` one-minute bars (default 1,000,000), and
 ``--portfolios`` portfolios over as many symbols (default 100 x 100, ``--bars-each``
 bars each; backtesting.py and backtrader run one symbol at a time there, as they
-must). Bars per second is bars / seconds of the engine's run (data loading and
-object construction outside the timing); every engine's trades are checked
+must). Bars per second is bars / CPU seconds of the engine's run
+(``time.process_time``: the three run in one thread, and on a shared, loaded
+machine wall time mostly adds the wait for a core; data loading and object
+construction outside the timing); every engine's trades are checked
 equal to livecore's. ``--backtrader-cap N`` runs backtrader on the first N bars
 of a case only (a prefix of the one series; whole series up to N bars in the
 other case): its cost per bar is flat, and its trades are checked against
@@ -35,6 +37,7 @@ import argparse
 import random
 import sys
 import time
+import warnings
 from decimal import Decimal
 from pathlib import Path
 
@@ -97,9 +100,9 @@ def merged(series: list[list[Bar]]) -> list[Bar]:
 
 def run_livecore(specs: list[PortfolioSpec], events: list[Bar]) -> tuple[float, dict[str, list[Trade]]]:
     engine = Backtest(specs=specs, settings=BacktestSettings())
-    started = time.perf_counter()
+    started = time.process_time()
     result = engine.run(events)
-    seconds = time.perf_counter() - started
+    seconds = time.process_time() - started
     index = {}
     for bar in events:
         index[(bar.symbol, bar.ts_ns)] = (bar.ts_ns - START_NS) // MINUTE_NS
@@ -153,9 +156,9 @@ class SmaCrossBtpy(backtesting.Strategy):  # type: ignore[misc]
 
 def run_backtesting_py(frame: pd.DataFrame) -> tuple[float, list[Trade]]:
     engine = backtesting.Backtest(frame, SmaCrossBtpy, cash=100_000_000, commission=0, trade_on_close=False)
-    started = time.perf_counter()
+    started = time.process_time()
     stats = engine.run()
-    seconds = time.perf_counter() - started
+    seconds = time.process_time() - started
     trades = [(t.EntryBar, t.ExitBar, t.EntryPrice, t.ExitPrice) for t in stats._trades.itertuples()]
     return seconds, trades
 
@@ -194,9 +197,9 @@ def run_backtrader(frame: pd.DataFrame) -> tuple[float, list[Trade]]:
                 fills.append((len(self.data) - 1, order.executed.price, order.isbuy()))  # type: ignore[attr-defined]
 
     cerebro.addanalyzer(Recorder)
-    started = time.perf_counter()
+    started = time.process_time()
     cerebro.run()
-    seconds = time.perf_counter() - started
+    seconds = time.process_time() - started
     trades = [(a[0], b[0], a[1], b[1]) for a, b in zip(fills[::2], fills[1::2], strict=False)]
     return seconds, trades
 
@@ -261,6 +264,7 @@ def main() -> None:
         help="run backtrader on the first N bars of each case only (its rate per bar is flat)",
     )
     args = parser.parse_args()
+    warnings.filterwarnings("ignore", message="Some trades remain open")  # backtesting.py, every run
     table = Table(title="backtest speed (same rule, same data, same trades)")
     for column in ("case", "engine", "bars", "seconds", "bars/s", "vs faster other", "note"):
         table.add_column(column)

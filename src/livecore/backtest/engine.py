@@ -29,10 +29,10 @@ from livecore.domain.spec import PortfolioSpec
 from livecore.gateway.paper import END_OF_DATA, PaperBroker, PaperSettings
 from livecore.wire.messages import MarketEvent, NewOrder, OrderFeedback
 
-_add, _subtract = ACCOUNTING.add, ACCOUNTING.subtract  # exact, without a context switch per sample
+_add, _subtract, _multiply = ACCOUNTING.add, ACCOUNTING.subtract, ACCOUNTING.multiply  # exact, no context switch
 Progress = Callable[[int], None]
 # a portfolio as the loop routes to it: id, bound ``on_market``, the portfolio, its books
-_Route = tuple[str, Callable[[MarketEvent], None], Portfolio, Books]
+_Route = tuple[str, Callable[[MarketEvent], bool], Portfolio, Books]
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -74,6 +74,7 @@ class Backtest:
         self._versions: dict[str, int] = {}
         self._routes: dict[str, list[_Route]] = {}
         self._touched: dict[str, Books] = {}  # since the last sample: marked or filled
+        self._stale = False  # a portfolio's symbols changed since the routes were built
         # id -> (cash, reserved, cash + reserved, zero) at the last sample without positions
         self._flat: dict[str, tuple[Decimal, Decimal, Decimal, Decimal]] = {}
         self._reroute()
@@ -98,7 +99,9 @@ class Backtest:
             if symbol in working:  # else the event can fill nothing
                 self._fill_on(event)
             routed = routes.get(symbol)
-            if routed and self._route(event, routed):
+            if routed:
+                self._route(event, routed)
+            if self._stale:  # a portfolio changed the symbols it trades
                 routes = self._reroute()
             count += 1
             if progress is not None and count % 10_000 == 0:
@@ -118,19 +121,20 @@ class Backtest:
         self._broker.on_market(event)
         self._deliver(self._broker.drain_reports())
 
-    def _route(self, event: MarketEvent, routed: list[_Route]) -> bool:
-        """Every portfolio trading the event's symbol sees it; True when one of
-        them changed the symbols it trades (the routes are then rebuilt)."""
-        versions, touched = self._versions, self._touched
-        moved = False
+    def _route(self, event: MarketEvent, routed: list[_Route]) -> None:
+        """Every portfolio trading the event's symbol sees it; one that asked for
+        something has its requests sent and its symbols checked."""
+        touched = self._touched
         for pid, on_market, portfolio, books in routed:
-            on_market(event)
-            if portfolio.has_requests:
-                self._send(portfolio)
             touched[pid] = books
-            if portfolio.universe_version != versions[pid]:
-                moved = True
-        return moved
+            if on_market(event):
+                if portfolio.has_requests:
+                    self._send(portfolio)
+                self._check_route(pid, portfolio)
+
+    def _check_route(self, pid: str, portfolio: Portfolio) -> None:
+        if portfolio.universe_version != self._versions[pid]:
+            self._stale = True
 
     def _send(self, portfolio: Portfolio) -> None:
         """Submit what the portfolio created; its reports may create more (``on_fill``)."""
@@ -156,6 +160,7 @@ class Backtest:
             portfolio.on_feedback(fb)
             if portfolio.has_requests:  # its strategy answered the fill
                 self._send(portfolio)
+            self._check_route(pid, portfolio)
 
     def _reroute(self) -> dict[str, list[_Route]]:
         """Symbol -> the portfolios trading it, each with its ``on_market`` bound once."""
@@ -164,7 +169,7 @@ class Backtest:
             self._versions[pid] = portfolio.universe_version
             for symbol in sorted(portfolio.symbols):
                 routes.setdefault(symbol, []).append((pid, portfolio.on_market, portfolio, self._books[pid]))
-        self._routes = routes
+        self._routes, self._stale = routes, False
         return routes
 
     # --- time ---------------------------------------------------------------------
@@ -184,9 +189,18 @@ class Backtest:
         replace it), so are the three figures."""
         append, flat, touched = self._records.equity.append, self._flat, self._touched
         for pid, books in touched.items():
-            if books.positions:
-                cash, equity = books.totals()
-                append(EquityPoint(pid, ts_ns, equity, cash, _subtract(equity, cash)))
+            positions = books.positions
+            if positions:
+                if len(positions) == 1:  # one position (the usual case): books.totals() without its loop
+                    [(symbol, position)] = positions.items()
+                    cash = _add(books.cash, books.reserved)
+                    price = books.last_prices.get(symbol)
+                    value = position.cost if price is None else _multiply(position.quantity, price)
+                    equity = _add(cash, value)
+                    append(EquityPoint(pid, ts_ns, equity, cash, _subtract(equity, cash)))  # as written before
+                else:
+                    cash, equity = books.totals()
+                    append(EquityPoint(pid, ts_ns, equity, cash, _subtract(equity, cash)))
                 continue
             known = flat.get(pid)
             if known is None or known[0] is not books.cash or known[1] is not books.reserved:

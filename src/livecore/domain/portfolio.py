@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import traceback
 from collections import deque
+from collections.abc import Callable
+from decimal import Decimal
 from typing import Any
 
 from livecore.domain import catalog
@@ -24,7 +26,7 @@ from livecore.domain.reconcile import ReconcileReport, reconcile
 from livecore.domain.risk import Proposal
 from livecore.domain.snapshot import Counters, PortfolioState, decode_state, encode_state
 from livecore.domain.spec import PortfolioSpec
-from livecore.domain.strategy import Signal, Strategy
+from livecore.domain.strategy import Signal, Signals, Strategy
 from livecore.domain.strategy_lifecycle import build_strategy, carried_state, saved_state, start_strategy
 from livecore.domain.view import EquitySample, PortfolioView, build_view, equity_sample
 from livecore.wire.enums import members
@@ -65,6 +67,7 @@ class Portfolio:
         self._universe_version = 0
         self._symbols: frozenset[str] = frozenset()
         self._universe_seen: frozenset[str] = frozenset()
+        self._on_price: Callable[[str, Decimal, int], Signals] | None = None  # set by _start_strategy
 
     def _wire(self, entry_state: EntryState) -> None:
         """(Re)connect the collaborators that share the books and order book."""
@@ -131,6 +134,10 @@ class Portfolio:
 
     def _start_strategy(self, state: Any) -> None:
         start_strategy(self._strategy, self._account, state, self._set_fault)
+        kind = type(self._strategy)
+        plain = kind.on_bar is Strategy.on_bar and kind.on_tick is Strategy.on_tick
+        # both hand the price to on_price (the built-ins): call it directly
+        self._on_price = self._strategy.on_price if plain else None
 
     # --- properties the node reads ----------------------------------------------
 
@@ -240,8 +247,11 @@ class Portfolio:
 
     # --- events -------------------------------------------------------------------
 
-    def on_market(self, event: Tick | Bar) -> None:
-        """Mark the price, then (unless faulted) run strategy -> sizer -> risk -> orders."""
+    def on_market(self, event: Tick | Bar) -> bool:
+        """Mark the price, then (unless faulted) run strategy -> sizer -> risk -> orders.
+        False when the strategy asked for nothing (the usual case): then no request
+        was created and the symbols it trades did not change, and a host that reads
+        the answer may skip looking at either."""
         symbol = event.symbol
         is_bar = isinstance(event, Bar)
         # a bar's price is its close (``Bar.price``, read here without the property call)
@@ -249,7 +259,7 @@ class Portfolio:
         previous = self._books.mark(symbol, price, event.ts_ns)
         self._counters.events += 1
         if self._fault is not None:
-            return
+            return False
         account = self._account
         account.event_symbol, account.event_previous = symbol, previous
         try:
@@ -257,23 +267,30 @@ class Portfolio:
                 self._halt = self._pipeline.halt_reason(account)
             if self._flatten:  # the kill switch closes positions; the strategy is not asked
                 self._flatten_symbol(symbol, event.ts_ns)
-                return
+                return True
             strategy = self._strategy
             if symbol not in strategy.symbols:
-                return
+                return False
             try:
-                raw = strategy.on_bar(event) if is_bar else strategy.on_tick(event)  # type: ignore[arg-type]
+                if self._on_price is not None:  # on_bar/on_tick not overridden: the price, one call less
+                    raw = self._on_price(symbol, price, event.ts_ns)
+                else:
+                    raw = strategy.on_bar(event) if is_bar else strategy.on_tick(event)  # type: ignore[arg-type]
                 # a list is used as returned (it is only read, before the strategy runs again)
                 signals = raw if type(raw) is list else list(raw) if raw is not None else []
             except Exception as exc:
                 self._set_fault("strategy.on_bar" if is_bar else "strategy.on_tick", exc)
-                return
+                return True
             if strategy.symbols is not self._universe_seen:
                 self._universe_moved()
+            elif not signals:
+                return False
             if signals:
                 self._place(signals, event.ts_ns)
+            return True
         except ComponentError as exc:
             self._set_fault(exc.where, exc.error)
+            return True
         finally:
             account.event_symbol = account.event_previous = None
 

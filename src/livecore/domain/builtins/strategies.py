@@ -47,7 +47,7 @@ class PriceWindows:
 
 
 _ZERO = Decimal(0)
-_LEVELS = {1: Direction.LONG, 0: Direction.FLAT, -1: Direction.SHORT}  # a wanted sign's direction
+_LONG, _SHORT = Direction.LONG, Direction.SHORT  # Enum members read once (slow on Python 3.11)
 _EXACT = ACCOUNTING  # sums of window prices: exact (80 digits), never rounded
 # bound once: looking a context method up costs as much as calling it
 _add, _subtract, _multiply = _EXACT.add, _EXACT.subtract, _EXACT.multiply
@@ -123,6 +123,7 @@ class MovingAverageCross(_WindowStrategy):
         # the parameters under names of their own: an instance attribute that shadows
         # a class descriptor (``Param``) is read by CPython's slow, unspecialised path
         self._fast_n, self._slow_n, self._short = self.fast, self.slow, self.short
+        self._below = Direction.SHORT if self.short else Direction.FLAT  # the level when fast < slow
         # fast mean > slow mean  <=>  fast_sum * slow > slow_sum * fast; with both
         # factors divided by their gcd one of them is often 1 (5 and 20: 4 and 1)
         g = math.gcd(self.fast, self.slow)
@@ -156,13 +157,14 @@ class MovingAverageCross(_WindowStrategy):
         fast_x = fast_sum if fast_factor is None else _multiply(fast_sum, fast_factor)
         slow_x = slow_sum if slow_factor is None else _multiply(slow_sum, slow_factor)
         if fast_x > slow_x:
-            wanted, relation = 1, ">"
+            level, relation = _LONG, ">"
         elif fast_x < slow_x:
-            wanted, relation = (-1 if self._short else 0), "<"
+            level, relation = self._below, "<"
         else:
             return None
-        if self._holds(symbol, _LEVELS[wanted]):  # the usual case: the signal would change nothing
+        if self._holds(symbol, level):  # the usual case: the signal would change nothing
             return None
+        wanted = 1 if level is _LONG else -1 if level is _SHORT else 0
         position = self._position(symbol)
         met = (position > _ZERO) if wanted > 0 else (position < _ZERO) if wanted < 0 else not position
         if met:  # held, with an order working (the pipeline suppresses it): the reason is short
