@@ -13,8 +13,15 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, settings
 
 from tests.servers import postgres_database, redis_server, tansu_broker
+
+# Property tests assert behaviour, not speed: no per-example deadline and no
+# "too slow" health check, which a loaded machine trips at random. Tests that
+# pass their own settings keep them.
+settings.register_profile("livecore", deadline=None, suppress_health_check=[HealthCheck.too_slow])
+settings.load_profile("livecore")
 
 
 @pytest.fixture(scope="session")
