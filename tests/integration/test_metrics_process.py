@@ -31,11 +31,13 @@ def test_node_process_serves_its_own_metrics(tmp_path: Path) -> None:
     try:
         seen: list[Scrape] = []
 
-        def answered() -> bool:
+        def node_registered() -> bool:
+            # the endpoint answers before the node is built (a busy port fails first):
+            # wait for the node's own families, not only for an answer
             seen.append(scrape(url, timeout=2))
-            return True
+            return seen[-1].value("livecore_node_hosted_portfolios", node="n1") is not None
 
-        wait_until(answered, STARTUP_S, "metrics of the node process", interval=0.2)
+        wait_until(node_registered, STARTUP_S, "metrics of the node process", interval=0.2)
         s = seen[-1]
         assert (s.value("process_cpu_seconds_total") or 0) > 0
         assert (s.value("process_resident_memory_bytes") or 0) > 10_000_000
