@@ -46,7 +46,8 @@ from livecore.scheduler.handover import Handover
 from livecore.scheduler.leader import LeaderElector
 from livecore.scheduler.membership import Membership
 from livecore.scheduler.migration import MigrationRunner
-from livecore.scheduler.placement import Candidate, choose_node, plan_rebalance
+from livecore.scheduler.migration_target import Refused, migration_target
+from livecore.scheduler.placement import Candidate, plan_rebalance
 from livecore.scheduler.sessions import SessionWatch
 from livecore.scheduler.specs import SymbolIndex
 from livecore.scheduler.stall import StallGuard
@@ -358,40 +359,22 @@ class Scheduler:
         """Validate and begin; a problem is returned as one line for the operator."""
         pid = request.portfolio_id
         entry = entries.get(pid)
-        if entry is None:
-            return f"portfolio {pid} is not registered"
-        if entry.desired != "running" or entry.node_id is None:
-            return f"portfolio {pid} is not running on any node"
-        if pid in self._pass_moving or pid in self._migrations.busy():
-            return f"portfolio {pid} is already being migrated"
-        source = entry.node_id
-        if cluster.reported().get(pid, {}).get(source) != entry.epoch:
-            return f"portfolio {pid} is not (yet) loaded on {source} at epoch {entry.epoch}"
-        if request.to is None:
-            target = choose_node(
-                self._symbols.of(entry.spec_toml),
-                candidates.values(),
-                self.config.affinity_slack,
-                exclude=frozenset({source}),
-                partitions=self._symbols.partitions(entry.spec_toml),
-            )
-            if target is None:
-                return "no other live node with free capacity"
-        else:
-            target = request.to
-            node = candidates.get(target)
-            if target == source:
-                return f"portfolio {pid} already runs on {target}"
-            if node is None:
-                return f"target node {target} is not alive"
-            if not node.accepting:
-                return f"target node {target} does not accept portfolios (paused or not reporting)"
-            if not node.has_room:
-                return f"target node {target} is full ({node.load}/{node.capacity})"
-        self._migrations.begin(request, source, entry.epoch, target)
+        chosen = migration_target(
+            request,
+            entry,
+            reported=cluster.reported(),
+            candidates=candidates,
+            symbols=self._symbols,
+            slack=self.config.affinity_slack,
+            busy=pid in self._pass_moving or pid in self._migrations.busy(),
+        )
+        if isinstance(chosen, Refused):
+            return chosen.reason
+        source, target = chosen
+        self._migrations.begin(request, source, entries[pid].epoch, target)
         self._handover.wake()
         candidates[target] = candidates[target].with_portfolio(
-            pid, self._symbols.of(entry.spec_toml), self._symbols.partitions(entry.spec_toml)
+            pid, self._symbols.of(entries[pid].spec_toml), self._symbols.partitions(entries[pid].spec_toml)
         )
         return None
 
