@@ -95,7 +95,7 @@ def main(
     switch_interval_ms: float = typer.Option(
         (_DEFAULTS.gil_switch_interval_s or 0.0) * 1000,
         "--switch-interval-ms",
-        help="Python GIL switch interval in ms (0: leave Python's own, 5 ms)",
+        help="Python GIL switch interval in ms (0: leave the default 5 ms)",
     ),
     event_time: bool = event_time_option(),
     all_partitions: bool = typer.Option(

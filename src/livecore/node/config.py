@@ -90,10 +90,8 @@ class NodeConfig:
     join_timeout_s: float = 5.0
 
     # process-wide (sys.setswitchinterval) when set: how long a thread may hold the GIL
-    # while another waits. 1 ms (Python's is 5): a worker woken for a tick waits at most
-    # that for the market or heartbeat thread, which trims tick-to-order tails (measured
-    # in docs/RESULTS.md); None leaves the process's setting alone
-    gil_switch_interval_s: float | None = 0.001
+    # while another waits; lower trims tick-to-order tails (see docs/NODE.md)
+    gil_switch_interval_s: float | None = None
 
     def __post_init__(self) -> None:
         at_least(self, MIN_HEARTBEAT_INTERVAL_S, "heartbeat_interval")
