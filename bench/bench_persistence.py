@@ -63,6 +63,7 @@ params = {{ quantity = 10, lot_size = 1 }}
 """
 PREVIOUS_CLOSED, PREVIOUS_FILL_IDS = 1_000, 10_000  # the previous layout's defaults
 NS = 1_000_000_000
+LOW, HIGH = Decimal("50.00"), Decimal("200.00")
 
 
 @dataclass
@@ -115,8 +116,12 @@ class Driver:
         """One tick; the reports (accepted, filled) of each order it caused."""
         self._i += 1
         symbol = self._rng.choice(SYMBOLS)
-        step = Decimal(self._rng.randint(-100, 100)) / 10_000
-        price = (self._prices[symbol] * (1 + step)).quantize(Decimal("0.01"))
+        # an additive walk in cents kept within [50, 200]: a multiplicative one quantized
+        # to cents drifts down to 0.00 over ~100,000 steps and then never trades again
+        step = Decimal(self._rng.randint(-100, 100)) / 100
+        price = self._prices[symbol] + step
+        if not LOW <= price <= HIGH:
+            price = self._prices[symbol] - step
         self._prices[symbol] = price
         tick = Tick(symbol=symbol, ts_ns=self._i * NS, price=price)
         self.current.on_market(tick)
