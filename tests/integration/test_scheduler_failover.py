@@ -14,6 +14,7 @@ from tests.unit.scheduler.harness import harness
 
 from livecore.control.requests import MigrationRequest, read_result, read_status, write_json
 from livecore.ports.coordination import SessionState
+from livecore.ports.store import AuditEntry
 from livecore.wire import names
 
 NODE_TTL = 0.6
@@ -45,7 +46,13 @@ def test_expired_heartbeat_means_failover_with_new_epochs(tmp_path: Path, coord_
             assert h.fence(pid) == (2, b_id)
             entry = h.store.registry.get(pid)
             assert entry is not None and (entry.node_id, entry.epoch) == (b_id, 2)
-        failovers = [f for f in h.store.audit.recent(event="failover") if f.detail["portfolio_id"] in pids]
+
+        def recorded() -> list[AuditEntry]:
+            return [f for f in h.store.audit.recent(event="failover") if f.detail["portfolio_id"] in pids]
+
+        # the leader records each failover after it hands the portfolio over: b may load first
+        wait_until(lambda: len(recorded()) == len(pids), WAIT, "every failover recorded")
+        failovers = recorded()
         assert len(failovers) == 3 and {f.detail["to"] for f in failovers} == {b_id}
         # a stopped heartbeat with its session still open (a stalled process): the TTL rule
         assert {f.detail["reason"] for f in failovers} == {"heartbeat_expired"}
@@ -77,8 +84,13 @@ def test_a_killed_node_is_failed_over_by_its_closed_session_before_its_ttl(tmp_p
         a.crash()  # kill -9: its session ends with it; its heartbeat key lives on for 30 s
         wait_until(lambda: b.loaded == dict.fromkeys(pids, 2), WAIT, "portfolios failed over to b")
         assert h.coord.get(names.heartbeat_key(a_id)) is not None
-        failovers = [f for f in h.store.audit.recent(event="failover") if f.detail["portfolio_id"] in pids]
-        assert {(f.detail["portfolio_id"], f.detail["reason"]) for f in failovers} == {
+
+        def failovers() -> list[AuditEntry]:
+            return [f for f in h.store.audit.recent(event="failover") if f.detail["portfolio_id"] in pids]
+
+        # the leader records each failover after it hands the portfolio over: b may load first
+        wait_until(lambda: len(failovers()) == len(pids), WAIT, "every failover recorded")
+        assert {(f.detail["portfolio_id"], f.detail["reason"]) for f in failovers()} == {
             (pid, "session_closed") for pid in pids
         }
 

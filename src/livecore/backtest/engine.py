@@ -84,7 +84,7 @@ class Backtest:
         result = BacktestResult(specs=self._specs, portfolios=self._portfolios, records=self._records)
         self._touched.update(self._books)  # every portfolio's opening account is recorded
         working = self._broker.working_symbols()  # a live view: no call per event
-        routes = self._routes
+        routes, touched, versions = self._routes, self._touched, self._versions
         current: int | None = None
         count = 0
         for event in events:
@@ -99,8 +99,14 @@ class Backtest:
             if symbol in working:  # else the event can fill nothing
                 self._fill_on(event)
             routed = routes.get(symbol)
-            if routed:
-                self._route(event, routed)
+            if routed:  # every portfolio trading the symbol sees the event (inline: one call less per event)
+                for pid, on_market, portfolio, books in routed:
+                    touched[pid] = books
+                    if on_market(event):  # it asked for something: send it, check its symbols
+                        if portfolio.has_requests:
+                            self._send(portfolio)
+                        if portfolio.universe_version != versions[pid]:
+                            self._stale = True
             if self._stale:  # a portfolio changed the symbols it trades
                 routes = self._reroute()
             count += 1
@@ -120,17 +126,6 @@ class Backtest:
     def _fill_on(self, event: MarketEvent) -> None:
         self._broker.on_market(event)
         self._deliver(self._broker.drain_reports())
-
-    def _route(self, event: MarketEvent, routed: list[_Route]) -> None:
-        """Every portfolio trading the event's symbol sees it; one that asked for
-        something has its requests sent and its symbols checked."""
-        touched = self._touched
-        for pid, on_market, portfolio, books in routed:
-            touched[pid] = books
-            if on_market(event):
-                if portfolio.has_requests:
-                    self._send(portfolio)
-                self._check_route(pid, portfolio)
 
     def _check_route(self, pid: str, portfolio: Portfolio) -> None:
         if portfolio.universe_version != self._versions[pid]:

@@ -45,6 +45,7 @@ class AccountView:
         self.event_previous: Decimal | None = None
         # asked for every signal: the underlying lookups themselves, one call less each
         self.has_open_order: Callable[[str], bool] = orders.has_open
+        self._open_by_symbol = orders.open_by_symbol  # a live view: ``holds`` asks it per price
         self.last_price: Callable[[str], Decimal | None] = books.last_prices.get
 
     @property
@@ -76,7 +77,7 @@ class AccountView:
         working for ``symbol`` and the position already there (long or short: at
         least a lot that way; flat: none). The pipeline drops such a signal, so a
         strategy that sends one on every price may skip it (and its allocation)."""
-        if self._orders.has_open(symbol):
+        if symbol in self._open_by_symbol:
             return False
         position = self._books.positions.get(symbol)
         if position is None:

@@ -10,7 +10,7 @@ was only inferred is never forgotten: a later report may revive it."""
 from __future__ import annotations
 
 from collections import OrderedDict
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from decimal import Decimal
 
 from livecore.domain.orders import Order
@@ -67,6 +67,12 @@ class OrderBook:
     def has_open(self, symbol: str) -> bool:
         return symbol in self._open_by_symbol
 
+    @property
+    def open_by_symbol(self) -> Mapping[str, Mapping[str, Order]]:
+        """Symbol -> its open orders: a live view (the same dict for the book's
+        lifetime), for a reader that asks on every event without a call."""
+        return self._open_by_symbol
+
     def open_quantity(self, symbol: str) -> Decimal:
         """Signed quantity still to fill on open orders of ``symbol``."""
         return sum((o.signed_remaining for o in self.open_for(symbol)), ZERO)
@@ -118,7 +124,7 @@ class OrderBook:
         is cut to it."""
         self._orders = {o.client_order_id: o for o in orders}
         self._open = {}
-        self._open_by_symbol = {}
+        self._open_by_symbol.clear()  # in place: readers hold this dict (``open_by_symbol``)
         for order in self._orders.values():
             if order.is_open:
                 self._set_open(order)

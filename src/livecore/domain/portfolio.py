@@ -268,22 +268,24 @@ class Portfolio:
             if self._flatten:  # the kill switch closes positions; the strategy is not asked
                 self._flatten_symbol(symbol, event.ts_ns)
                 return True
-            strategy = self._strategy
-            if symbol not in strategy.symbols:
+            # the universe as last seen after a strategy callback: the strategy's own
+            # (``symbols``) without a property call per event
+            if symbol not in self._universe_seen:
                 return False
+            strategy = self._strategy
             try:
                 if self._on_price is not None:  # on_bar/on_tick not overridden: the price, one call less
                     raw = self._on_price(symbol, price, event.ts_ns)
                 else:
                     raw = strategy.on_bar(event) if is_bar else strategy.on_tick(event)  # type: ignore[arg-type]
                 # a list is used as returned (it is only read, before the strategy runs again)
-                signals = raw if type(raw) is list else list(raw) if raw is not None else []
+                signals = None if raw is None else raw if type(raw) is list else list(raw)
             except Exception as exc:
                 self._set_fault("strategy.on_bar" if is_bar else "strategy.on_tick", exc)
                 return True
-            if strategy.symbols is not self._universe_seen:
+            if strategy._symbols is not self._universe_seen:  # ``symbols`` without the property call
                 self._universe_moved()
-            elif not signals:
+            elif not signals:  # the usual case: nothing asked, nothing allocated
                 return False
             if signals:
                 self._place(signals, event.ts_ns)

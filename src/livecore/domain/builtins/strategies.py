@@ -141,7 +141,9 @@ class MovingAverageCross(_WindowStrategy):
     def on_price(self, symbol: str, price: Decimal, ts_ns: int) -> Signals:
         fast_n, slow_n = self._fast_n, self._slow_n
         running = self._sums.get(symbol)
-        if running is None or len(running.window) < slow_n:  # warming up (or restored): sum afresh
+        # a symbol's sums exist once its window is full, and a full window stays full
+        # (``maxlen``); ``restore`` drops them, so a restored window is summed afresh
+        if running is None:
             window = self.windows.push(symbol, price)
             if len(window) < slow_n:
                 return None
