@@ -75,8 +75,8 @@ class Backtest:
         self._routes: dict[str, list[_Route]] = {}
         self._touched: dict[str, Books] = {}  # since the last sample: marked or filled
         self._stale = False  # a portfolio's symbols changed since the routes were built
-        # id -> (cash, reserved, cash + reserved, zero) at the last sample without positions
-        self._flat: dict[str, tuple[Decimal, Decimal, Decimal, Decimal]] = {}
+        # id -> (cash, reserved, cash + reserved, zero) as the last sample read them
+        self._cash_seen: dict[str, tuple[Decimal, Decimal, Decimal, Decimal]] = {}
         self._reroute()
 
     def run(self, events: Iterable[MarketEvent], *, progress: Progress | None = None) -> BacktestResult:
@@ -179,27 +179,25 @@ class Backtest:
         """The account, at the end of an event time, of every portfolio that event
         time touched (marked a price of or filled); the others' did not change.
 
-        Without positions the account is its cash: when the cash and reservation
-        objects are those of the last such sample (a Decimal never changes, the books
-        replace it), so are the three figures."""
-        append, flat, touched = self._records.equity.append, self._flat, self._touched
+        The cash figure (cash + reserved) is summed again only when either changed:
+        a Decimal never changes, the books replace it, so the same two objects as at
+        the last sample mean the same sum."""
+        append, cash_seen, touched = self._records.equity.append, self._cash_seen, self._touched
         for pid, books in touched.items():
-            positions = books.positions
-            if positions:
-                if len(positions) == 1:  # one position (the usual case): books.totals() without its loop
-                    [(symbol, position)] = positions.items()
-                    cash = _add(books.cash, books.reserved)
-                    price = books.last_prices.get(symbol)
-                    value = position.cost if price is None else _multiply(position.quantity, price)
-                    equity = _add(cash, value)
-                    append(EquityPoint(pid, ts_ns, equity, cash, _subtract(equity, cash)))  # as written before
-                else:
-                    cash, equity = books.totals()
-                    append(EquityPoint(pid, ts_ns, equity, cash, _subtract(equity, cash)))
-                continue
-            known = flat.get(pid)
+            known = cash_seen.get(pid)
             if known is None or known[0] is not books.cash or known[1] is not books.reserved:
-                cash = _add(books.cash, books.reserved)  # = books.totals() without positions
-                known = flat[pid] = (books.cash, books.reserved, cash, _subtract(cash, cash))
-            append(EquityPoint(pid, ts_ns, known[2], known[2], known[3]))
+                cash = _add(books.cash, books.reserved)
+                known = cash_seen[pid] = (books.cash, books.reserved, cash, _subtract(cash, cash))
+            cash = known[2]
+            positions = books.positions
+            if not positions:  # the account is its cash
+                append(EquityPoint(pid, ts_ns, cash, cash, known[3]))
+                continue
+            if len(positions) == 1:  # one position (the usual case): books.totals() without its loop
+                [(symbol, position)] = positions.items()
+                price = books.last_prices.get(symbol)
+                equity = _add(cash, position.cost if price is None else _multiply(position.quantity, price))
+            else:
+                equity = books.totals()[1]
+            append(EquityPoint(pid, ts_ns, equity, cash, _subtract(equity, cash)))
         touched.clear()  # the same dict for the whole run: no allocation per event time

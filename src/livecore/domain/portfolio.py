@@ -366,10 +366,11 @@ class Portfolio:
 
     def _routing_symbols(self) -> frozenset[str]:
         universe = self._strategy.symbols
-        held, working = self._books.positions.keys(), self._orders.open_symbols()
+        # key views, not copies: this runs after every order and report
+        held, working = self._books.positions.keys(), self._orders.open_by_symbol.keys()
         if held <= universe and working <= universe:  # the usual case, checked after every order and report
             return universe
-        return universe | held | working
+        return universe.union(held, working)
 
     def _refresh_symbols(self) -> None:
         symbols = self._routing_symbols()
