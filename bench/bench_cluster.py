@@ -24,8 +24,15 @@ and each node process's CPU time over the window per event it applied.
 ``--compare-all`` runs the multi-node rounds again with ``--all-partitions``
 (every node reads the whole feed: the behaviour before partition affinity).
 
+``--backlog N`` measures the nodes alone: the node processes are stopped
+(SIGSTOP, their sessions stay open: no failover), N ticks are published and
+flushed, the nodes are resumed, and the window falls while they work the
+backlog off, so no publisher competes with them for the cores (the broker still
+serves their fetches). The round fails if the backlog ran out before the window
+ended.
+
     .venv/bin/python bench/bench_cluster.py [--nodes 1,2,4] [--portfolios 200] [--symbols 2000]
-        [--seconds 20] [--warmup 8] [--rate 0] [--compare-all] [--json FILE]
+        [--seconds 20] [--warmup 8] [--rate 0] [--backlog N] [--compare-all] [--json FILE]
 """
 
 from __future__ import annotations
@@ -65,6 +72,7 @@ TIMEOUT = 180.0
 # a saturated node on a shared 2-core machine can miss a 3 s TTL: this bench is about
 # the data plane, not failover, so the nodes get a long one
 HEARTBEAT_TTL_S = 20.0
+BACKLOG_TTL_S = 300.0  # --backlog: the nodes stay stopped while the backlog is published
 STRATEGY = "livecore.testing.strategies:Idle"
 
 
@@ -138,6 +146,23 @@ class Publisher:
         self._thread.join(30)
         self._producer.flush(30)
 
+    def publish(self, count: int) -> float:
+        """``count`` ticks round robin, flushed; returns the rate they went at."""
+        produce, poll = self._producer.produce, self._producer.poll
+        messages, topic = self._messages, self._topic
+        started = time.monotonic()
+        for i in range(count):
+            value, key, partition = messages[i % len(messages)]
+            while True:
+                try:
+                    produce(topic, value, key, partition)
+                    break
+                except BufferError:
+                    poll(0.01)
+        self._producer.flush(120)
+        self.published += count
+        return count / (time.monotonic() - started)
+
     def _run(self) -> None:
         produce, poll = self._producer.produce, self._producer.poll
         messages, topic = self._messages, self._topic
@@ -192,9 +217,10 @@ def run_round(args: argparse.Namespace, nodes: int, all_partitions: bool, consol
         coord = open_coordination(redis.url)
         stack.callback(coord.close)
         node_ids = [f"n{i}" for i in range(1, nodes + 1)]
+        ttl = BACKLOG_TTL_S if args.backlog else HEARTBEAT_TTL_S
         for nid in node_ids:
             cluster.spawn(nid, ["node", "--id", nid, "--heartbeat-interval", "1",
-                                "--heartbeat-ttl", f"{HEARTBEAT_TTL_S:g}", "--status-every", "0",
+                                "--heartbeat-ttl", f"{ttl:g}", "--status-every", "0",
                                 "--max-tick-age", "0",
                                 "--all-partitions" if all_partitions else "--own-partitions"])  # fmt: skip
         wait_until(lambda: all(coord.get(names.heartbeat_key(n)) for n in node_ids), TIMEOUT, "nodes up", 0.2)
@@ -212,23 +238,51 @@ def run_round(args: argparse.Namespace, nodes: int, all_partitions: bool, consol
         symbols = [s for group in symbols_by_partition(args.symbols).values() for s in group]
         publisher = Publisher(broker.url.removeprefix("kafka://"), names.Topics(prefix).market_data, symbols,
                               args.rate)  # fmt: skip
-        publisher.start()
-        try:
-            time.sleep(args.warmup)
-            first = {n: metrics(coord, n) for n in node_ids}
-            cpu_0 = {n: cpu_seconds(cluster.procs[n]) for n in node_ids}
-            published_0, t0 = publisher.published, time.monotonic()
-            time.sleep(args.seconds)
-            last = {n: metrics(coord, n) for n in node_ids}
-            cpu = {n: cpu_seconds(cluster.procs[n]) - cpu_0[n] for n in node_ids}
-            published_rate = (publisher.published - published_0) / (time.monotonic() - t0)
-        finally:
-            publisher.stop()
+        if args.backlog:
+            published_rate = backlog(cluster, node_ids, publisher, args.backlog)
+            first, last, cpu = window(args, cluster, coord, node_ids)
+            consumed = sum(int(last[n].get("market_events", "0")) for n in node_ids)
+            if consumed >= args.backlog:
+                raise RuntimeError(f"the backlog ran out ({consumed:,} of {args.backlog:,} read): raise --backlog")
+        else:
+            publisher.start()
+            try:
+                published_0, t0 = publisher.published, time.monotonic()
+                first, last, cpu = window(args, cluster, coord, node_ids)
+                published_rate = (publisher.published - published_0) / (time.monotonic() - t0)
+            finally:
+                publisher.stop()
         if not all(first[n] and last[n] for n in node_ids):
             raise RuntimeError(f"a node's metrics hash is missing: {first} {last}\n{cluster.logs(30)}")
         per_node = [node_figures(n, first[n], last[n], cpu[n]) for n in node_ids]
         console.print(f"  {nodes} node(s): published {published_rate:,.0f}/s")
         return Round(nodes, all_partitions, published_rate, sum(f.applied_per_s for f in per_node), per_node)
+
+
+Metrics = dict[str, dict[str, str]]
+
+
+def window(
+    args: argparse.Namespace, cluster: Cluster, coord: Coordination, node_ids: list[str]
+) -> tuple[Metrics, Metrics, dict[str, float]]:
+    """After the warm-up, each node's metrics and CPU time ``--seconds`` apart."""
+    time.sleep(args.warmup)
+    first = {n: metrics(coord, n) for n in node_ids}
+    cpu_0 = {n: cpu_seconds(cluster.procs[n]) for n in node_ids}
+    time.sleep(args.seconds)
+    last = {n: metrics(coord, n) for n in node_ids}
+    return first, last, {n: cpu_seconds(cluster.procs[n]) - cpu_0[n] for n in node_ids}
+
+
+def backlog(cluster: Cluster, node_ids: list[str], publisher: Publisher, count: int) -> float:
+    """``count`` ticks published while the nodes are stopped; they resume after the flush."""
+    for n in node_ids:
+        cluster.procs[n].pause()
+    try:
+        return publisher.publish(count)
+    finally:
+        for n in node_ids:
+            cluster.procs[n].resume()
 
 
 def node_figures(node_id: str, first: dict[str, str], last: dict[str, str], cpu_s: float) -> NodeFigures:
@@ -280,6 +334,9 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=20.0)
     parser.add_argument("--warmup", type=float, default=8.0)
     parser.add_argument("--rate", type=float, default=0.0, help="ticks/s to publish (0: as fast as possible)")
+    parser.add_argument(
+        "--backlog", type=int, default=0, help="publish N ticks with the nodes stopped, then measure them alone"
+    )
     parser.add_argument(
         "--compare-all", action="store_true", help="also run the multi-node rounds with --all-partitions (as before)"
     )
