@@ -34,11 +34,9 @@ relative to the faster other engine.
 from __future__ import annotations
 
 import argparse
-import random
 import sys
 import time
 import warnings
-from decimal import Decimal
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -47,55 +45,17 @@ import backtesting
 import backtrader as bt
 import numpy as np
 import pandas as pd
+from _backtest_data import FAST, MINUTE_NS, SIZE, SLOW, START_NS, merged, spec_for, synthetic_bars
 from rich.console import Console
 from rich.table import Table
 
 from livecore.backtest.engine import Backtest, BacktestSettings
 from livecore.backtest.trades import round_trips
-from livecore.domain.spec import PortfolioSpec, parse_spec
+from livecore.domain.spec import PortfolioSpec
 from livecore.testing.frames import ohlcv_frame
 from livecore.wire.messages import Bar
 
-MINUTE_NS = 60 * 1_000_000_000
-START_NS = 1_262_304_000 * 1_000_000_000  # 2010-01-01
-FAST, SLOW, SIZE = 5, 20, 100
 Trade = tuple[int, int, float, float]  # entry bar, exit bar, entry price, exit price
-
-
-def synthetic_bars(symbol: str, n: int, seed: int) -> list[Bar]:
-    """A random walk in cents (prices exact in Decimal and in float)."""
-    rnd = random.Random(seed)
-    cents = 10_000
-    bars = []
-    for i in range(n):
-        open_ = cents
-        cents = max(100, cents + rnd.randint(-30, 30))
-        high, low = max(open_, cents) + rnd.randint(0, 10), max(1, min(open_, cents) - rnd.randint(0, 10))
-        bars.append(
-            Bar(
-                symbol=symbol,
-                ts_ns=START_NS + i * MINUTE_NS,
-                open=Decimal(open_) / 100,
-                high=Decimal(high) / 100,
-                low=Decimal(low) / 100,
-                close=Decimal(cents) / 100,
-                volume=Decimal(1000),
-                interval_s=60,
-            )
-        )
-    return bars
-
-
-def spec_for(symbol: str) -> PortfolioSpec:
-    return parse_spec(
-        f'id = "p-{symbol}"\ninitial_cash = 100000000\nsymbols = ["{symbol}"]\n'
-        f'[strategy]\nclass = "ma_crossover"\nparams = {{ fast = {FAST}, slow = {SLOW} }}\n'
-        f'[sizer]\nclass = "fixed"\nparams = {{ quantity = {SIZE} }}\n'
-    )
-
-
-def merged(series: list[list[Bar]]) -> list[Bar]:
-    return sorted((b for bars in series for b in bars), key=lambda b: b.ts_ns)
 
 
 def run_livecore(specs: list[PortfolioSpec], events: list[Bar]) -> tuple[float, dict[str, list[Trade]]]:
