@@ -2,16 +2,19 @@
 
 1. ``portfolio.migrate {"to": target}`` goes to the source node, which stops
    emitting, drains, persists its snapshot, drops the portfolio and acks.
-2. Only on that ack: the next epoch is granted to the target (fence first)
-   and ``portfolio.load {"epoch": next}`` goes to it; the registry is written
-   while the broker takes the load (the step ends once both are done).
+2. Only on that ack: the epoch after the validated source epoch is granted to
+   the target by the fence's compare-and-set (no read first: a fence moved
+   meanwhile refuses it, and the migration fails) and ``portfolio.load
+   {"epoch": next}`` goes to it; the registry is written while the broker
+   takes the load (the step ends once both are done).
 3. The target's ack (or its metrics listing the portfolio) ends it.
 
 There is never a moment with two owners: the source has stopped before the
 fence names the target. The trading gap is the time from step 1's ack to
 step 3's, as observed by the leader, whose hand-over thread
 (``scheduler/handover.py``) polls acks every ``ack_poll`` seconds while a
-migration is in flight, also in the middle of a pass. Steps never block:
+migration is in flight, also in the middle of a pass, reading the acks of
+every migration in flight in one round trip. Steps never block:
 ``poll`` advances whatever is ready and returns the finished ones.
 
 Thread-safe: one lock serialises every step and every read of the migrations
@@ -48,6 +51,7 @@ from livecore.ports.coordination import Coordination
 from livecore.ports.store import Store
 from livecore.telemetry.histogram import Histogram, decades
 from livecore.wire import names
+from livecore.wire.messages import CommandAck
 
 log = logging.getLogger(__name__)
 
@@ -77,6 +81,13 @@ class Migration:
     @property
     def portfolio_id(self) -> str:
         return self.request.portfolio_id
+
+    @property
+    def awaited(self) -> str:
+        """The nonce whose ack this migration waits for now."""
+        if self.phase is Phase.DRAINING or self.target_nonce is None:
+            return self.source_nonce
+        return self.target_nonce
 
     def progress(self) -> MigrationProgress:
         return MigrationProgress(
@@ -180,10 +191,11 @@ class MigrationRunner:
 
     def _poll(self, alive: frozenset[str], reported: Mapping[str, Mapping[str, int]]) -> list[MigrationResult]:
         finished = []
+        acks = self._acks()
         for pid in sorted(self._active):
             migration = self._active[pid]
             try:
-                result = self._step(migration, alive, reported)
+                result = self._step(migration, alive, reported, acks.get(migration.awaited))
             except Exception as exc:  # a backend error: drop this one, keep the loop alive
                 log.exception("migration of %s failed", pid)
                 del self._active[pid]
@@ -195,12 +207,24 @@ class MigrationRunner:
                 finished.append(result)
         return finished
 
+    def _acks(self) -> dict[str, CommandAck]:
+        """The acks every migration in flight waits for, in one round trip (a failed
+        read is no ack: each step then acts on its timeouts only)."""
+        try:
+            return self._channel.acks([m.awaited for m in self._active.values()])
+        except Exception:
+            log.exception("cannot read the acks of the migrations in flight")
+            return {}
+
     def _step(
-        self, m: Migration, alive: frozenset[str], reported: Mapping[str, Mapping[str, int]]
+        self,
+        m: Migration,
+        alive: frozenset[str],
+        reported: Mapping[str, Mapping[str, int]],
+        ack: CommandAck | None,
     ) -> MigrationResult | None:
         now = self._clock()
         if m.phase is Phase.DRAINING:
-            ack = self._channel.ack(m.source_nonce)
             if ack is None:
                 if m.source not in alive:
                     return self._fail(m, f"source {m.source} died before it acked; failover takes over")
@@ -215,7 +239,6 @@ class MigrationRunner:
                 return self._fail(m, f"target {m.target} died; the portfolio is reloaded on {m.source}")
             return self._switch(m)
         assert m.target_nonce is not None and m.target_sent_at is not None
-        ack = self._channel.ack(m.target_nonce)
         if (ack is not None and ack.ok) or reported.get(m.portfolio_id, {}).get(m.target) == m.epoch:
             return self._finish(m, ok=True, detail="")
         if ack is None and m.target not in alive:
@@ -230,16 +253,13 @@ class MigrationRunner:
     def _switch(self, m: Migration) -> MigrationResult | None:
         """The source let go: grant the next epoch to the target and load it there."""
         pid = m.portfolio_id
-        key = names.portfolio_epoch_key(pid)
         if not self._acting():  # leadership lapsed: the next leader takes it from here
             return None
-        entry = self._store.registry.get(pid)
-        if entry is None:
-            return self._fail(m, "removed from the registry during migration")
-        fence = self._coord.get_fence(key)
-        epoch = max(entry.epoch, fence.epoch if fence else 0) + 1
-        if not self._coord.advance_fence(key, epoch, m.target):
-            return self._fail(m, "ownership fence moved concurrently")
+        # The epoch after the one the migration was validated at, with no read first: the
+        # fence's compare-and-set refuses it if anything advanced the fence meanwhile.
+        epoch = m.source_epoch + 1
+        if not self._coord.advance_fence(names.portfolio_epoch_key(pid), epoch, m.target):
+            return self._fail(m, f"ownership fence moved past epoch {m.source_epoch} during the migration")
         # The load goes out right after the fence, the registry is written while the
         # broker takes it (a leader dying between the two leaves the fence ahead of the
         # registry: its successor re-fences on the fence's owner, the target).
@@ -248,7 +268,7 @@ class MigrationRunner:
             m.target,
             pid,
             {"epoch": epoch},
-            meanwhile=lambda: self._store.registry.set_placement(pid, m.target, epoch, self._wall_ns()),
+            meanwhile=lambda: self._place(pid, m.target, epoch),
         )
         m.epoch, m.target_nonce, m.target_sent_at = epoch, command.nonce, self._clock()
         m.phase = Phase.LOADING
@@ -259,6 +279,11 @@ class MigrationRunner:
             pid, m.source, m.target, epoch, (m.target_sent_at - seen) * 1000,
         )  # fmt: skip
         return None
+
+    def _place(self, pid: str, target: str, epoch: int) -> None:
+        """The registry follows the fence (a row gone or ahead: the target's load says so)."""
+        if not self._store.registry.set_placement(pid, target, epoch, self._wall_ns()):
+            log.warning("registry placement of %s at epoch %d not written (removed, or ahead)", pid, epoch)
 
     def _fail(self, m: Migration, detail: str) -> MigrationResult:
         log.warning("migration of %s failed: %s", m.portfolio_id, detail)
