@@ -26,13 +26,14 @@ from livecore.wire.signing import CommandSigner
 
 
 class Command(StrEnum):
-    """Every command a node carries out (the seed's three, the operations' four and
-    the cluster kill switch's two)."""
+    """Every command a node carries out (the seed's three, the operations' four, the
+    cluster kill switch's two and a planned migration's ``portfolio.prepare``)."""
 
     LOAD = "portfolio.load"
     UNLOAD = "portfolio.unload"
     RELOAD = "portfolio.reload"
     MIGRATE = "portfolio.migrate"
+    PREPARE = "portfolio.prepare"
     NODE_SHUTDOWN = "node.shutdown"
     NODE_PAUSE = "node.pause"
     NODE_RESUME = "node.resume"

@@ -1,7 +1,12 @@
 """Planned migration, carried out by the leader one small step at a time.
 
 1. ``portfolio.migrate {"to": target}`` goes to the source node, which stops
-   emitting, drains, persists its snapshot, drops the portfolio and acks.
+   emitting, drains, persists its snapshot, drops the portfolio and acks; with
+   it (one flush), ``portfolio.prepare {"hold_s": 2 * ack_timeout}`` goes to
+   the target, which builds the spec and assigns the market-data partitions
+   meanwhile (``node/prepared.py``; its ack is not waited for). A migration
+   that fails before the load sends ``hold_s`` 0 to the target (best effort:
+   the hold's end drops it anyway).
 2. Only on that ack: the epoch after the validated source epoch is granted to
    the target by the fence's compare-and-set (no read first: a fence moved
    meanwhile refuses it, and the migration fails) and ``portfolio.load
@@ -38,7 +43,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 
-from livecore.control.commands import Command, CommandChannel
+from livecore.control.commands import Command, CommandChannel, Outgoing
 from livecore.control.events import AuditEvent
 from livecore.control.requests import (
     RESULT_TTL,
@@ -77,6 +82,7 @@ class Migration:
     epoch: int | None = None
     target_nonce: str | None = None
     target_sent_at: float | None = None
+    prepared: bool = False  # the target was sent ``portfolio.prepare``
 
     @property
     def portfolio_id(self) -> str:
@@ -124,8 +130,11 @@ class MigrationRunner:
         acting: Callable[[], bool] = lambda: True,
         clock: Callable[[], float] = time.monotonic,
         wall_ns: Callable[[], int] = time.time_ns,
+        prepare: bool = True,
     ) -> None:
+        """``prepare``: send the target ``portfolio.prepare`` when a migration begins."""
         self._channel = channel
+        self._prepare = prepare
         self._coord = coord
         self._store = store
         self._ack_timeout = ack_timeout
@@ -167,11 +176,16 @@ class MigrationRunner:
     # --- steps -------------------------------------------------------------------
 
     def begin(self, request: MigrationRequest, source: str, source_epoch: int, target: str) -> None:
-        """Send the migrate command to the source (validated by the caller)."""
+        """Send the migrate command to the source (validated by the caller) and the
+        prepare to the target, with one wait for the broker."""
+        pid = request.portfolio_id
+        commands = [Outgoing(Command.MIGRATE, source, pid, {"to": target})]
+        if self._prepare:
+            commands.append(Outgoing(Command.PREPARE, target, pid, {"hold_s": 2 * self._ack_timeout}))
         with self._lock:
-            command = self._channel.send(Command.MIGRATE, source, request.portfolio_id, {"to": target})
-            self._active[request.portfolio_id] = Migration(
-                request, source, source_epoch, target, command.nonce, started_at=self._clock()
+            command = self._channel.send_many(commands)[0]
+            self._active[pid] = Migration(
+                request, source, source_epoch, target, command.nonce, started_at=self._clock(), prepared=self._prepare
             )
         log.info("migrating %s from %s to %s", request.portfolio_id, source, target)
 
@@ -287,6 +301,11 @@ class MigrationRunner:
 
     def _fail(self, m: Migration, detail: str) -> MigrationResult:
         log.warning("migration of %s failed: %s", m.portfolio_id, detail)
+        if m.prepared and m.target_nonce is None:  # no load will take the preparation
+            try:
+                self._channel.send(Command.PREPARE, m.target, m.portfolio_id, {"hold_s": 0})
+            except Exception:
+                log.warning("could not tell %s to drop its preparation of %s", m.target, m.portfolio_id)
         return self._finish(m, ok=False, detail=detail)
 
     def _finish(self, m: Migration, ok: bool, detail: str) -> MigrationResult:

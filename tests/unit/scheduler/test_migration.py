@@ -131,3 +131,69 @@ def test_the_acks_of_every_migration_in_flight_are_read_in_one_round_trip(tmp_pa
         b.beat()
         sched.tick()
         assert all((r := read_result(h.coord, rid)) is not None and r.ok for rid in rids)
+
+
+def prepares(node: FakeNode) -> list[float]:
+    return [float(c.params["hold_s"]) for c in node.commands if c.command == Command.PREPARE]
+
+
+def test_the_target_is_prepared_when_the_migration_begins_and_the_load_takes_it(tmp_path: Path) -> None:
+    with harness(tmp_path) as h:
+        a, b = h.node("a"), h.node("b")
+        a.beat()
+        h.deploy("p1")
+        sched = h.scheduler(rebalance_moves=0, ack_timeout=4.0)
+        h.settle(sched)
+        b.beat()
+        rid = request(h, "p1", "b")
+        sched.tick()
+        b.pump()
+        assert b.prepared == {"p1": 8.0} and b.loaded == {}  # held 2 * ack_timeout; nothing runs
+        assert h.fence("p1") == (1, "a")
+        a.pump()
+        sched.tick()
+        b.pump()
+        sched.tick()
+        result = read_result(h.coord, rid)
+        assert result is not None and result.ok, result
+        assert b.loaded == {"p1": 2} and b.prepared == {} and prepares(b) == [8.0]
+
+
+def test_a_migration_that_fails_before_the_load_drops_the_preparation(tmp_path: Path) -> None:
+    with harness(tmp_path) as h:
+        a, b = h.node("a"), h.node("b")
+        a.beat()
+        h.deploy("p1")
+        sched = h.scheduler(rebalance_moves=0)
+        h.settle(sched)
+        b.beat()
+        rid = request(h, "p1", "b")
+        sched.tick()
+        b.pump()
+        assert b.prepared == {"p1": 20.0}
+        a.loaded.clear()  # the source answers "not loaded": a refusal of the migrate
+        a.pump()
+        sched.tick()
+        result = read_result(h.coord, rid)
+        assert result is not None and not result.ok and "refused" in result.detail, result
+        b.pump()
+        assert b.prepared == {} and prepares(b) == [20.0, 0.0] and loads(b) == []
+
+
+def test_no_prepare_when_targets_are_not_prepared(tmp_path: Path) -> None:
+    with harness(tmp_path) as h:
+        a, b = h.node("a"), h.node("b")
+        a.beat()
+        h.deploy("p1")
+        sched = h.scheduler(rebalance_moves=0, prepare_targets=False)
+        h.settle(sched)
+        b.beat()
+        rid = request(h, "p1", "b")
+        sched.tick()
+        assert b.pump() == 0
+        a.pump()
+        sched.tick()
+        b.pump()
+        sched.tick()
+        result = read_result(h.coord, rid)
+        assert result is not None and result.ok and prepares(b) == [], result
