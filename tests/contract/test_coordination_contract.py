@@ -64,6 +64,14 @@ def test_set_get_and_overwrite(coord: Coordination, ns: str) -> None:
     assert coord.get(ns + "k") == "two"
 
 
+def test_get_many_reads_every_key_at_once(coord: Coordination, ns: str) -> None:
+    coord.set(ns + "a", "1")
+    coord.set(ns + "b", "2", ttl=30)
+    coord.hset(ns + "h", {"f": "v"})
+    assert coord.get_many([ns + "a", ns + "b", ns + "never", ns + "h"]) == {ns + "a": "1", ns + "b": "2"}
+    assert coord.get_many([]) == {}
+
+
 def test_value_with_ttl_expires(coord: Coordination, ns: str) -> None:
     coord.set(ns + "k", "v", ttl=SHORT_TTL)
     coord.set(ns + "stays", "v")

@@ -190,6 +190,12 @@ class MemoryCoordination(Coordination):
             entry = self._keys.string(key)
             return None if entry is None else str(entry.value)
 
+    def get_many(self, keys: Collection[str]) -> dict[str, str]:
+        """A key holding a hash counts as absent (as MGET answers it)."""
+        with self._lock:
+            found = {key: self._keys.live(key) for key in keys}
+        return {key: entry.value for key, entry in found.items() if entry is not None and isinstance(entry.value, str)}
+
     def get_with_ttl(self, key: str) -> tuple[str, float | None] | None:
         with self._lock:
             entry = self._keys.string(key)

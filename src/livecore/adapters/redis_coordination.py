@@ -257,6 +257,15 @@ class RedisCoordination(Coordination):
         with self._call("GET", key):
             return cast("str | None", self._r.get(key))
 
+    def get_many(self, keys: Collection[str]) -> dict[str, str]:
+        """One MGET."""
+        ordered = list(keys)
+        if not ordered:
+            return {}
+        with self._call("MGET", ordered[0]):
+            values = self._r.mget(ordered)
+        return {key: cast(str, value) for key, value in zip(ordered, values, strict=True) if value is not None}
+
     def get_with_ttl(self, key: str) -> tuple[str, float | None] | None:
         with self._call("GET+PTTL", key):
             pipe = self._r.pipeline(transaction=True)

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
@@ -26,13 +26,14 @@ from livecore.wire.signing import CommandSigner
 
 
 class Command(StrEnum):
-    """Every command a node carries out (the seed's three, the operations' four and
-    the cluster kill switch's two)."""
+    """Every command a node carries out (the seed's three, the operations' four, the
+    cluster kill switch's two and a planned migration's ``portfolio.prepare``)."""
 
     LOAD = "portfolio.load"
     UNLOAD = "portfolio.unload"
     RELOAD = "portfolio.reload"
     MIGRATE = "portfolio.migrate"
+    PREPARE = "portfolio.prepare"
     NODE_SHUTDOWN = "node.shutdown"
     NODE_PAUSE = "node.pause"
     NODE_RESUME = "node.resume"
@@ -123,12 +124,12 @@ class CommandChannel:
     def ack(self, nonce: str) -> CommandAck | None:
         """The node's ack, if written yet. An unreadable ack counts as a refusal."""
         raw = self._coord.get(names.command_ack_key(nonce))
-        if raw is None:
-            return None
-        try:
-            return codec.command_acks.decode(raw.encode())
-        except codec.MalformedMessage as exc:
-            return CommandAck(nonce=nonce, node_id="?", command="?", ok=False, detail=f"unreadable ack: {exc}")
+        return None if raw is None else _decode_ack(nonce, raw)
+
+    def acks(self, nonces: Collection[str]) -> dict[str, CommandAck]:
+        """The acks written yet of ``nonces``, by nonce, in one round trip."""
+        keys = {names.command_ack_key(nonce): nonce for nonce in nonces}
+        return {keys[key]: _decode_ack(keys[key], raw) for key, raw in self._coord.get_many(keys).items()}
 
     def wait_ack(
         self,
@@ -166,3 +167,11 @@ class CommandChannel:
                 f"(it may be down, or still working; nonce {signed.nonce})"
             )
         return found
+
+
+def _decode_ack(nonce: str, raw: str) -> CommandAck:
+    """An unreadable ack counts as a refusal."""
+    try:
+        return codec.command_acks.decode(raw.encode())
+    except codec.MalformedMessage as exc:
+        return CommandAck(nonce=nonce, node_id="?", command="?", ok=False, detail=f"unreadable ack: {exc}")

@@ -68,6 +68,7 @@ class NodeControl(Protocol):
     def unload_portfolio(self, portfolio_id: str) -> str: ...
     def reload_portfolio(self, portfolio_id: str) -> str: ...
     def migrate_portfolio(self, portfolio_id: str, to_node: str) -> str: ...
+    def prepare_portfolio(self, portfolio_id: str, hold_s: float) -> str: ...
     def pause(self) -> str: ...
     def resume(self) -> str: ...
     def sync_cluster_halt(self) -> str: ...
@@ -128,6 +129,13 @@ def handle_migrate(node: NodeControl, cmd: ScheduleCommand) -> HandlerResult:
     return HandlerResult(node.migrate_portfolio(_portfolio(cmd), _param(cmd, "to", str)))
 
 
+def handle_prepare(node: NodeControl, cmd: ScheduleCommand) -> HandlerResult:
+    hold_s = cmd.params.get("hold_s")
+    if not isinstance(hold_s, int | float) or isinstance(hold_s, bool) or not hold_s >= 0:
+        raise CommandFailed(f"{Command.PREPARE}: param 'hold_s' must be a number >= 0, got {hold_s!r}")
+    return HandlerResult(node.prepare_portfolio(_portfolio(cmd), float(hold_s)))
+
+
 def handle_shutdown(node: NodeControl, cmd: ScheduleCommand) -> HandlerResult:
     return HandlerResult("shutting down", after_ack=node.stop)
 
@@ -151,6 +159,7 @@ HANDLERS: dict[str, Handler] = {
     Command.UNLOAD: handle_unload,
     Command.RELOAD: handle_reload,
     Command.MIGRATE: handle_migrate,
+    Command.PREPARE: handle_prepare,
     Command.NODE_SHUTDOWN: handle_shutdown,
     Command.NODE_PAUSE: handle_pause,
     Command.NODE_RESUME: handle_resume,

@@ -111,6 +111,7 @@ class Heartbeat:
                 self.problem = None
             self._guard("heartbeat", self._announce)
         self._guard("fence check", self._hosting.check_fences)
+        self._guard("expired preparations", self._hosting.prepared.expire)
         self._guard("snapshot requests", self._hosting.request_due_snapshots)
         self._guard("portfolio views", lambda: self._hosting.publish_views(self._config.heartbeat_ttl))
         self.beats += 1

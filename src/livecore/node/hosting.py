@@ -12,7 +12,9 @@ Load order, and why:
    being ignored, so nothing slips between the journal read and hosting;
 2. fence and epoch checks (a stale load is refused);
 3. spec from the registry (or the command), built with the registered code
-   version or refused (``node/codegate.py``); the spec's symbols join the
+   version or refused (``node/codegate.py``), or the one a ``portfolio.prepare``
+   built from the same registry entry (``node/prepared.py``: a planned
+   migration's target prepares while the source drains); the spec's symbols join the
    InterestMap at once and the market consumer is woken, so that it starts
    reading any partition it lacks (broker round trips) while this thread
    restores;
@@ -52,6 +54,7 @@ from livecore.node.halt import ClusterHaltSwitch
 from livecore.node.interest import InterestMap
 from livecore.node.mailbox import FeedbackTicket
 from livecore.node.orders import OrderSender
+from livecore.node.prepared import Preparations, Prepared
 from livecore.node.processor import Order, PortfolioProcessor
 from livecore.node.table import HostedPortfolios
 from livecore.node.workers import WorkerPool
@@ -102,6 +105,9 @@ class PortfolioHosting:
         self._ops = threading.RLock()
         self._loading: set[str] = set()
         self._code_gate = CodeGate(factory=factory, audit=self._audit)
+        self.prepared = Preparations(
+            registry=store.registry, code_gate=self._code_gate, interest=interest, market_changed=market_changed
+        )
         self.paused = False
         self.deferred = DeferredSnapshots()  # the feedback loop asks them when due
         self.snapshot_failures = 0
@@ -167,50 +173,70 @@ class PortfolioHosting:
 
     # --- load ---------------------------------------------------------------------------
 
+    def prepare(self, portfolio_id: str, hold_s: float) -> str:
+        """A planned migration's target, while the source drains (``node/prepared.py``)."""
+        with self._ops:
+            if hold_s > 0 and self._portfolios.get(portfolio_id) is not None:
+                return f"{portfolio_id} is hosted here already: nothing to prepare"
+            return self.prepared.prepare(portfolio_id, hold_s)
+
     def load(self, portfolio_id: str, epoch: int, spec_toml: str | None = None) -> str:
         with self._ops:
-            existing = self._portfolios.get(portfolio_id)
-            if existing is not None:
-                if existing.epoch == epoch:
-                    return f"{portfolio_id} already loaded at epoch {epoch}"
-                if existing.epoch > epoch:
-                    raise CommandFailed(f"stale load: {portfolio_id} is hosted at epoch {existing.epoch} > {epoch}")
-            elif len(self._portfolios) >= self._config.capacity:
-                raise CommandFailed(f"node {self._node_id} is at capacity ({self._config.capacity})")
-            self._check_fence(portfolio_id, epoch)
-            if not self._feedback_ready(self._config.loop_stall_s / 2):
-                raise CommandFailed("order feedback consumer is not positioned yet; retry")
-            with self._loading_guard(portfolio_id):
-                if existing is not None:  # re-fence: flush at the old epoch, rebuild at the new one
-                    self._retire(existing, persist=True, drain=True)
-                spec = self._spec(portfolio_id, spec_toml)
-                try:
-                    self._interest.set(portfolio_id, spec.symbols)
-                    self._market_changed()  # its partitions are assigned while the portfolio is restored
-                    portfolio = self._build(portfolio_id, epoch, spec)
-                    processor = self._processor(portfolio)
-                    self._interest.set(portfolio_id, portfolio.symbols)
-                    if not self._market_ready(self._config.loop_stall_s / 2):
-                        raise CommandFailed("market-data consumer is not reading the portfolio's partitions yet; retry")
-                    if not processor.persist():
-                        raise CommandFailed(f"cannot save the first snapshot of {portfolio_id} at epoch {epoch}")
-                except Exception:  # refused, or a backend error: not hosted, nothing read for it
-                    self._interest.remove(portfolio_id)
-                    self._market_changed()
-                    raise
-                self._portfolios.add(processor)
-                processor.request_snapshot()  # first turn on a worker: sends anything reconcile queued
-            verb = "re-fenced" if existing is not None else "loaded"
-            return f"{portfolio_id} {verb} at epoch {epoch} ({len(portfolio.symbols)} symbols)"
+            prepared = self.prepared.take(portfolio_id)
+            try:
+                return self._load(portfolio_id, epoch, spec_toml, prepared)
+            finally:  # its partitions: the portfolio's own now, or no longer wanted
+                self.prepared.release(portfolio_id)
 
-    def _spec(self, portfolio_id: str, spec_toml: str | None) -> Any:
-        """The spec to load (the command's, else the registry's), with the registered code."""
+    def _load(self, portfolio_id: str, epoch: int, spec_toml: str | None, prepared: Prepared | None) -> str:
+        """Under the lock: see the module docstring for the order."""
+        existing = self._portfolios.get(portfolio_id)
+        if existing is not None:
+            if existing.epoch == epoch:
+                return f"{portfolio_id} already loaded at epoch {epoch}"
+            if existing.epoch > epoch:
+                raise CommandFailed(f"stale load: {portfolio_id} is hosted at epoch {existing.epoch} > {epoch}")
+        elif len(self._portfolios) >= self._config.capacity:
+            raise CommandFailed(f"node {self._node_id} is at capacity ({self._config.capacity})")
+        self._check_fence(portfolio_id, epoch)
+        if not self._feedback_ready(self._config.loop_stall_s / 2):
+            raise CommandFailed("order feedback consumer is not positioned yet; retry")
+        with self._loading_guard(portfolio_id):
+            if existing is not None:  # re-fence: flush at the old epoch, rebuild at the new one
+                self._retire(existing, persist=True, drain=True)
+            spec = self._spec(portfolio_id, spec_toml, prepared)
+            try:
+                self._interest.set(portfolio_id, spec.symbols)
+                self._market_changed()  # its partitions are assigned while the portfolio is restored
+                portfolio = self._build(portfolio_id, epoch, spec)
+                processor = self._processor(portfolio)
+                self._interest.set(portfolio_id, portfolio.symbols)
+                if not self._market_ready(self._config.loop_stall_s / 2):
+                    raise CommandFailed("market-data consumer is not reading the portfolio's partitions yet; retry")
+                if not processor.persist():
+                    raise CommandFailed(f"cannot save the first snapshot of {portfolio_id} at epoch {epoch}")
+            except Exception:  # refused, or a backend error: not hosted, nothing read for it
+                self._interest.remove(portfolio_id)
+                self._market_changed()
+                raise
+            self._portfolios.add(processor)
+            processor.request_snapshot()  # first turn on a worker: sends anything reconcile queued
+        verb = "re-fenced" if existing is not None else "loaded"
+        used = ", prepared" if prepared is not None and spec is prepared.spec else ""
+        return f"{portfolio_id} {verb} at epoch {epoch} ({len(portfolio.symbols)} symbols{used})"
+
+    def _spec(self, portfolio_id: str, spec_toml: str | None, prepared: Prepared | None) -> Any:
+        """The spec to load (the command's, else the registry's), with the registered code:
+        the prepared one if it was built from the same spec and code version."""
         entry = self._store.registry.get(portfolio_id)
         if spec_toml is None:
             if entry is None:
                 raise CommandFailed(f"{portfolio_id} is not in the registry and no spec_toml was given")
             spec_toml = entry.spec_toml
-        return self._code_gate.for_load(portfolio_id, spec_toml, None if entry is None else entry.code_version)
+        registered = None if entry is None else entry.code_version
+        if prepared is not None and entry is not None and prepared.fits(spec_toml, registered):
+            return prepared.spec
+        return self._code_gate.for_load(portfolio_id, spec_toml, registered)
 
     def _processor(self, portfolio: LoadablePortfolio) -> PortfolioProcessor:
         processor = PortfolioProcessor(
@@ -322,6 +348,7 @@ class PortfolioHosting:
                 with contextlib.suppress(Exception):
                     self._coord.delete(names.portfolio_view_key(processor.portfolio_id))
             self._interest.clear()
+            self.prepared.clear()
             self.paused = False
             return saved
 

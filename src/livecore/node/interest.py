@@ -4,6 +4,11 @@ Plain dicts. Readers (the market-data loop) do one ``dict.get`` per event and
 receive an immutable tuple, so they never lock; writers (load, unload, reload,
 a strategy changing its universe) replace tuples under a lock. A symbol nobody
 trades maps to nothing: there is no broadcast fallback.
+
+A reservation (``reserve``) adds symbols to ``symbols()``, hence to the
+partitions the market consumer reads, without routing them to anyone: a
+portfolio prepared for a coming load (``node/prepared.py``) has its
+partitions assigned before it is hosted.
 """
 
 from __future__ import annotations
@@ -20,6 +25,7 @@ class InterestMap:
     def __init__(self) -> None:
         self._by_symbol: dict[str, tuple[str, ...]] = {}
         self._by_portfolio: dict[str, frozenset[str]] = {}
+        self._reserved: dict[str, frozenset[str]] = {}  # read, routed to nobody
         self._lock = threading.Lock()
 
     def lookup(self, symbol: str) -> tuple[str, ...]:
@@ -53,19 +59,32 @@ class InterestMap:
             for symbol in self._by_portfolio.pop(portfolio_id, frozenset()):
                 self._discard(symbol, portfolio_id)
 
+    def reserve(self, key: str, symbols: Iterable[str]) -> None:
+        """Make ``symbols`` the reservation of ``key``: read, routed to nobody."""
+        with self._lock:
+            self._reserved[key] = frozenset(symbols)
+
+    def release(self, key: str) -> bool:
+        """Drop the reservation of ``key``; True if there was one."""
+        with self._lock:
+            return self._reserved.pop(key, None) is not None
+
     def clear(self) -> None:
         with self._lock:
             self._by_symbol.clear()  # in place: ``routes`` stays the live table
             self._by_portfolio = {}
+            self._reserved = {}
 
     def symbols_of(self, portfolio_id: str) -> frozenset[str]:
         return self._by_portfolio.get(portfolio_id, frozenset())
 
     def symbols(self) -> frozenset[str]:
-        """Every symbol at least one hosted portfolio trades (under the lock: the
-        table must not change while it is copied)."""
+        """Every symbol to read: those at least one hosted portfolio trades, and the
+        reserved ones (under the lock: the tables must not change while copied)."""
         with self._lock:
-            return frozenset(self._by_symbol)
+            if not self._reserved:
+                return frozenset(self._by_symbol)
+            return frozenset(self._by_symbol).union(*self._reserved.values())
 
     def __len__(self) -> int:
         """Number of symbols with at least one interested portfolio."""

@@ -295,6 +295,14 @@ class ExecutionNode:
     def migrate_portfolio(self, portfolio_id: str, to_node: str) -> str:
         return self._hosting.migrate(portfolio_id, to_node)
 
+    def prepare_portfolio(self, portfolio_id: str, hold_s: float) -> str:
+        return self._hosting.prepare(portfolio_id, hold_s)
+
+    @property
+    def prepared(self) -> frozenset[str]:
+        """The portfolios prepared here for a coming load (``node/prepared.py``)."""
+        return self._hosting.prepared.held()
+
     def pause(self) -> str:
         return self._hosting.pause()
 

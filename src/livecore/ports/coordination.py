@@ -91,6 +91,16 @@ class Coordination(ABC):
     def get(self, key: str) -> str | None:
         """The value, or None if absent or expired."""
 
+    def get_many(self, keys: Collection[str]) -> dict[str, str]:
+        """The value of each key that has one, in one round trip where the backend can
+        (the leader reads the acks of every migration in flight at each poll)."""
+        out = {}
+        for key in keys:
+            value = self.get(key)
+            if value is not None:
+                out[key] = value
+        return out
+
     @abstractmethod
     def get_with_ttl(self, key: str) -> tuple[str, float | None] | None:
         """(value, remaining seconds or None if no TTL), or None if absent."""

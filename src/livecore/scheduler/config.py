@@ -29,6 +29,9 @@ class SchedulerConfig:
       metrics within this is sent again (the node treats a repeat as a no-op).
     - ``ack_timeout``: how long a migration waits for the source's ack and for the target's.
     - ``ack_poll``: how often acks are polled while a migration is in flight.
+    - ``prepare_targets``: a migration's target gets ``portfolio.prepare`` when the
+      migration begins (spec built, partitions assigned while the source drains),
+      held ``2 * ack_timeout``; False for nodes that do not know the command.
     - ``dead_after``: if set, a node whose last heartbeat timestamp is older than this is
       dead even while its key lives (faster detection than the node's own TTL).
     - ``session_poll``: between passes, how often the leader reads the coordination
@@ -66,6 +69,7 @@ class SchedulerConfig:
     load_timeout: float = 10.0
     ack_timeout: float = ACK_TIMEOUT_S
     ack_poll: float = 0.005
+    prepare_targets: bool = True
     dead_after: float | None = None
     session_poll: float | None = 0.05
     default_capacity: int = 100

@@ -1,17 +1,25 @@
 """Planned migration, carried out by the leader one small step at a time.
 
 1. ``portfolio.migrate {"to": target}`` goes to the source node, which stops
-   emitting, drains, persists its snapshot, drops the portfolio and acks.
-2. Only on that ack: the next epoch is granted to the target (fence first)
-   and ``portfolio.load {"epoch": next}`` goes to it; the registry is written
-   while the broker takes the load (the step ends once both are done).
+   emitting, drains, persists its snapshot, drops the portfolio and acks; with
+   it (one flush), ``portfolio.prepare {"hold_s": 2 * ack_timeout}`` goes to
+   the target, which builds the spec and assigns the market-data partitions
+   meanwhile (``node/prepared.py``; its ack is not waited for). A migration
+   that fails before the load sends ``hold_s`` 0 to the target (best effort:
+   the hold's end drops it anyway).
+2. Only on that ack: the epoch after the validated source epoch is granted to
+   the target by the fence's compare-and-set (no read first: a fence moved
+   meanwhile refuses it, and the migration fails) and ``portfolio.load
+   {"epoch": next}`` goes to it; the registry is written while the broker
+   takes the load (the step ends once both are done).
 3. The target's ack (or its metrics listing the portfolio) ends it.
 
 There is never a moment with two owners: the source has stopped before the
 fence names the target. The trading gap is the time from step 1's ack to
 step 3's, as observed by the leader, whose hand-over thread
 (``scheduler/handover.py``) polls acks every ``ack_poll`` seconds while a
-migration is in flight, also in the middle of a pass. Steps never block:
+migration is in flight, also in the middle of a pass, reading the acks of
+every migration in flight in one round trip. Steps never block:
 ``poll`` advances whatever is ready and returns the finished ones.
 
 Thread-safe: one lock serialises every step and every read of the migrations
@@ -35,7 +43,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 
-from livecore.control.commands import Command, CommandChannel
+from livecore.control.commands import Command, CommandChannel, Outgoing
 from livecore.control.events import AuditEvent
 from livecore.control.requests import (
     RESULT_TTL,
@@ -48,6 +56,7 @@ from livecore.ports.coordination import Coordination
 from livecore.ports.store import Store
 from livecore.telemetry.histogram import Histogram, decades
 from livecore.wire import names
+from livecore.wire.messages import CommandAck
 
 log = logging.getLogger(__name__)
 
@@ -73,10 +82,18 @@ class Migration:
     epoch: int | None = None
     target_nonce: str | None = None
     target_sent_at: float | None = None
+    prepared: bool = False  # the target was sent ``portfolio.prepare``
 
     @property
     def portfolio_id(self) -> str:
         return self.request.portfolio_id
+
+    @property
+    def awaited(self) -> str:
+        """The nonce whose ack this migration waits for now."""
+        if self.phase is Phase.DRAINING or self.target_nonce is None:
+            return self.source_nonce
+        return self.target_nonce
 
     def progress(self) -> MigrationProgress:
         return MigrationProgress(
@@ -113,8 +130,11 @@ class MigrationRunner:
         acting: Callable[[], bool] = lambda: True,
         clock: Callable[[], float] = time.monotonic,
         wall_ns: Callable[[], int] = time.time_ns,
+        prepare: bool = True,
     ) -> None:
+        """``prepare``: send the target ``portfolio.prepare`` when a migration begins."""
         self._channel = channel
+        self._prepare = prepare
         self._coord = coord
         self._store = store
         self._ack_timeout = ack_timeout
@@ -156,11 +176,16 @@ class MigrationRunner:
     # --- steps -------------------------------------------------------------------
 
     def begin(self, request: MigrationRequest, source: str, source_epoch: int, target: str) -> None:
-        """Send the migrate command to the source (validated by the caller)."""
+        """Send the migrate command to the source (validated by the caller) and the
+        prepare to the target, with one wait for the broker."""
+        pid = request.portfolio_id
+        commands = [Outgoing(Command.MIGRATE, source, pid, {"to": target})]
+        if self._prepare:
+            commands.append(Outgoing(Command.PREPARE, target, pid, {"hold_s": 2 * self._ack_timeout}))
         with self._lock:
-            command = self._channel.send(Command.MIGRATE, source, request.portfolio_id, {"to": target})
-            self._active[request.portfolio_id] = Migration(
-                request, source, source_epoch, target, command.nonce, started_at=self._clock()
+            command = self._channel.send_many(commands)[0]
+            self._active[pid] = Migration(
+                request, source, source_epoch, target, command.nonce, started_at=self._clock(), prepared=self._prepare
             )
         log.info("migrating %s from %s to %s", request.portfolio_id, source, target)
 
@@ -180,10 +205,11 @@ class MigrationRunner:
 
     def _poll(self, alive: frozenset[str], reported: Mapping[str, Mapping[str, int]]) -> list[MigrationResult]:
         finished = []
+        acks = self._acks()
         for pid in sorted(self._active):
             migration = self._active[pid]
             try:
-                result = self._step(migration, alive, reported)
+                result = self._step(migration, alive, reported, acks.get(migration.awaited))
             except Exception as exc:  # a backend error: drop this one, keep the loop alive
                 log.exception("migration of %s failed", pid)
                 del self._active[pid]
@@ -195,12 +221,24 @@ class MigrationRunner:
                 finished.append(result)
         return finished
 
+    def _acks(self) -> dict[str, CommandAck]:
+        """The acks every migration in flight waits for, in one round trip (a failed
+        read is no ack: each step then acts on its timeouts only)."""
+        try:
+            return self._channel.acks([m.awaited for m in self._active.values()])
+        except Exception:
+            log.exception("cannot read the acks of the migrations in flight")
+            return {}
+
     def _step(
-        self, m: Migration, alive: frozenset[str], reported: Mapping[str, Mapping[str, int]]
+        self,
+        m: Migration,
+        alive: frozenset[str],
+        reported: Mapping[str, Mapping[str, int]],
+        ack: CommandAck | None,
     ) -> MigrationResult | None:
         now = self._clock()
         if m.phase is Phase.DRAINING:
-            ack = self._channel.ack(m.source_nonce)
             if ack is None:
                 if m.source not in alive:
                     return self._fail(m, f"source {m.source} died before it acked; failover takes over")
@@ -215,7 +253,6 @@ class MigrationRunner:
                 return self._fail(m, f"target {m.target} died; the portfolio is reloaded on {m.source}")
             return self._switch(m)
         assert m.target_nonce is not None and m.target_sent_at is not None
-        ack = self._channel.ack(m.target_nonce)
         if (ack is not None and ack.ok) or reported.get(m.portfolio_id, {}).get(m.target) == m.epoch:
             return self._finish(m, ok=True, detail="")
         if ack is None and m.target not in alive:
@@ -230,16 +267,13 @@ class MigrationRunner:
     def _switch(self, m: Migration) -> MigrationResult | None:
         """The source let go: grant the next epoch to the target and load it there."""
         pid = m.portfolio_id
-        key = names.portfolio_epoch_key(pid)
         if not self._acting():  # leadership lapsed: the next leader takes it from here
             return None
-        entry = self._store.registry.get(pid)
-        if entry is None:
-            return self._fail(m, "removed from the registry during migration")
-        fence = self._coord.get_fence(key)
-        epoch = max(entry.epoch, fence.epoch if fence else 0) + 1
-        if not self._coord.advance_fence(key, epoch, m.target):
-            return self._fail(m, "ownership fence moved concurrently")
+        # The epoch after the one the migration was validated at, with no read first: the
+        # fence's compare-and-set refuses it if anything advanced the fence meanwhile.
+        epoch = m.source_epoch + 1
+        if not self._coord.advance_fence(names.portfolio_epoch_key(pid), epoch, m.target):
+            return self._fail(m, f"ownership fence moved past epoch {m.source_epoch} during the migration")
         # The load goes out right after the fence, the registry is written while the
         # broker takes it (a leader dying between the two leaves the fence ahead of the
         # registry: its successor re-fences on the fence's owner, the target).
@@ -248,7 +282,7 @@ class MigrationRunner:
             m.target,
             pid,
             {"epoch": epoch},
-            meanwhile=lambda: self._store.registry.set_placement(pid, m.target, epoch, self._wall_ns()),
+            meanwhile=lambda: self._place(pid, m.target, epoch),
         )
         m.epoch, m.target_nonce, m.target_sent_at = epoch, command.nonce, self._clock()
         m.phase = Phase.LOADING
@@ -260,8 +294,18 @@ class MigrationRunner:
         )  # fmt: skip
         return None
 
+    def _place(self, pid: str, target: str, epoch: int) -> None:
+        """The registry follows the fence (a row gone or ahead: the target's load says so)."""
+        if not self._store.registry.set_placement(pid, target, epoch, self._wall_ns()):
+            log.warning("registry placement of %s at epoch %d not written (removed, or ahead)", pid, epoch)
+
     def _fail(self, m: Migration, detail: str) -> MigrationResult:
         log.warning("migration of %s failed: %s", m.portfolio_id, detail)
+        if m.prepared and m.target_nonce is None:  # no load will take the preparation
+            try:
+                self._channel.send(Command.PREPARE, m.target, m.portfolio_id, {"hold_s": 0})
+            except Exception:
+                log.warning("could not tell %s to drop its preparation of %s", m.target, m.portfolio_id)
         return self._finish(m, ok=False, detail=detail)
 
     def _finish(self, m: Migration, ok: bool, detail: str) -> MigrationResult:

@@ -105,6 +105,7 @@ class Scheduler:
             acting=self._elector.is_leader,
             clock=clock,
             wall_ns=self._wall_ns,
+            prepare=config.prepare_targets,
         )
         self._handover = Handover(
             runner=self._migrations,

@@ -68,6 +68,9 @@ class Control:
     def migrate_portfolio(self, portfolio_id: str, to_node: str) -> str:
         return self._call("migrate", portfolio_id, to_node)
 
+    def prepare_portfolio(self, portfolio_id: str, hold_s: float) -> str:
+        return self._call("prepare", portfolio_id, hold_s)
+
     def pause(self) -> str:
         return self._call("pause")
 
@@ -146,6 +149,9 @@ def rig() -> Rig:
         ("portfolio.unload", "p1", {}, ("unload", "p1")),
         ("portfolio.reload", "p1", {}, ("reload", "p1")),
         ("portfolio.migrate", "p1", {"to": "n2"}, ("migrate", "p1", "n2")),
+        ("portfolio.prepare", "p1", {"hold_s": 20}, ("prepare", "p1", 20.0)),
+        ("portfolio.prepare", "p1", {"hold_s": 0.5}, ("prepare", "p1", 0.5)),
+        ("portfolio.prepare", "p1", {"hold_s": 0}, ("prepare", "p1", 0.0)),
         ("node.pause", None, {}, ("pause",)),
         ("node.resume", None, {}, ("resume",)),
     ],
@@ -308,6 +314,11 @@ def test_malformed_command_is_dead_lettered(rig: Rig) -> None:
         ("portfolio.load", "p1", {"epoch": -1}),
         ("portfolio.load", None, {"epoch": 1}),
         ("portfolio.migrate", "p1", {}),
+        ("portfolio.prepare", "p1", {}),
+        ("portfolio.prepare", "p1", {"hold_s": "20"}),
+        ("portfolio.prepare", "p1", {"hold_s": True}),
+        ("portfolio.prepare", "p1", {"hold_s": -1}),
+        ("portfolio.prepare", None, {"hold_s": 20}),
         ("portfolio.unload", None, {}),
     ],
 )

@@ -16,9 +16,15 @@ from livecore.testing.receiver import RecordingSink
 from livecore.wire import names
 
 
+class Prepared:
+    def expire(self) -> list[str]:
+        return []
+
+
 class Hosting:
     def __init__(self) -> None:
         self.fence_checks = 0
+        self.prepared = Prepared()
 
     def check_fences(self) -> list[str]:
         self.fence_checks += 1

@@ -39,3 +39,17 @@ def test_empty_universe_is_no_interest() -> None:
     interest.set("p1", set())
     assert interest.lookup("AAA") == ()
     assert interest.symbols_of("p1") == frozenset()
+
+
+def test_a_reservation_is_read_but_routed_to_nobody() -> None:
+    interest = InterestMap()
+    interest.set("p1", {"AAA"})
+    interest.reserve("p2", {"BBB", "AAA"})
+    assert interest.symbols() == frozenset({"AAA", "BBB"})  # partitions to read
+    assert interest.lookup("BBB") == () and interest.lookup("AAA") == ("p1",)  # routes unchanged
+    assert len(interest) == 1
+    assert interest.release("p2") and not interest.release("p2")
+    assert interest.symbols() == frozenset({"AAA"})
+    interest.reserve("p3", {"CCC"})
+    interest.clear()
+    assert interest.symbols() == frozenset()

@@ -77,6 +77,9 @@ class Control:
     def migrate_portfolio(self, portfolio_id: str, to_node: str) -> str:
         return self._did("migrate")
 
+    def prepare_portfolio(self, portfolio_id: str, hold_s: float) -> str:
+        return self._did("prepare")
+
     def pause(self) -> str:
         return self._did("pause")
 

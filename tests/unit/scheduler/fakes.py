@@ -47,6 +47,7 @@ class FakeNode:
         self.state = "running"
         self.halted = False  # the cluster halt state, as a real node applies it
         self.loaded: dict[str, int] = {}
+        self.prepared: dict[str, float] = {}  # portfolio -> hold_s of its preparation
         self.commands: list[ScheduleCommand] = []
         self.refused: list[str] = []
         self.refuse_loads = False
@@ -187,11 +188,18 @@ class FakeNode:
             if pid not in self.loaded and len(self.loaded) >= self.capacity:
                 return False, "at capacity"
             self.loaded[pid] = epoch
+            self.prepared.pop(pid, None)
             return True, "loaded"
         if kind in ("portfolio.unload", "portfolio.migrate") and pid is not None:
             if self.loaded.pop(pid, None) is None:
                 return kind == "portfolio.unload", "not loaded"
             return True, "released"
+        if kind == "portfolio.prepare" and pid is not None:
+            hold_s = float(command.params["hold_s"])
+            if hold_s <= 0:
+                return True, "dropped" if self.prepared.pop(pid, None) is not None else "nothing prepared"
+            self.prepared[pid] = hold_s
+            return True, "prepared"
         if kind == "portfolio.reload" and pid is not None:
             return (pid in self.loaded), "reloaded" if pid in self.loaded else "not loaded"
         if kind == "node.pause":

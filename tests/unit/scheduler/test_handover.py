@@ -90,7 +90,12 @@ def test_an_ack_arriving_mid_pass_is_handed_over_at_once_and_the_pass_leaves_it_
         # A pass is stalled after its registry read (p1 on "a" at epoch 1 there). The
         # source acks now: the hand-over must not wait for that pass to end.
         assert a.pump() == 1 and a.loaded == {}
-        wait_until(lambda: b.pump() > 0, WAIT, "the load on the target during the pass")
+
+        def target_loaded() -> bool:  # the prepare came with the migrate, the load follows the ack
+            b.pump()
+            return b.loaded == {"p1": 2}
+
+        wait_until(target_loaded, WAIT, "the load on the target during the pass")
         wait_until(lambda: read_result(h.coord, rid) is not None, WAIT, "the migration's result during the pass")
         assert store.registry.entered.is_set() and not store.registry.release.is_set()
         result = read_result(h.coord, rid)

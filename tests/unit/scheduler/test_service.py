@@ -255,7 +255,7 @@ def test_planned_migration_hands_over_after_the_source_ack(tmp_path: Path) -> No
         rid = request(h, "p1", "b")
         sched.tick()  # takes the request: migrate goes to the source
         assert h.fence("p1") == (1, "a")
-        assert b.pump() == 0
+        assert b.pump() == 1 and b.prepared == {"p1": 20.0} and b.loaded == {}  # prepared, no load yet
         a.pump()  # source drains and acks
         assert a.loaded == {}
         sched.tick()  # sees the ack: fence, registry, load to the target
@@ -266,7 +266,7 @@ def test_planned_migration_hands_over_after_the_source_ack(tmp_path: Path) -> No
         assert result is not None and result.ok, result
         assert (result.source, result.target, result.epoch) == ("a", "b", 2)
         assert result.gap_ms is not None and result.gap_ms >= 0
-        assert b.loaded == {"p1": 2}
+        assert b.loaded == {"p1": 2} and b.prepared == {}
         assert a.commands[-1].command == "portfolio.migrate" and a.commands[-1].params == {"to": "b"}
         assert h.store.audit.recent(event="migration")
 
