@@ -49,6 +49,10 @@ class PoisonedDecoder:
             raise LookupError("price out of any range")
         return self._real.decode(payload)
 
+    def batch(self, payloads: list[bytes]) -> list[MarketEvent] | None:
+        """A batch holding the marked payload is decoded one by one (as a refused one is)."""
+        return None if any(POISON_PRICE in p for p in payloads) else self._real.batch(payloads)
+
 
 class PoisonedFeedbackDecoder:
     """The real feedback decoder, except that it raises on one marked payload."""

@@ -189,11 +189,13 @@ class KafkaConsumer(Consumer):
 
     def _records(self, messages: list[Any]) -> list[Record]:
         """Records of the data messages. The position (``_polled``) is written once per
-        run of one partition's messages (a fetch delivers them in runs), not per message."""
+        run of one partition's messages (a fetch delivers them in runs), not per message;
+        a consumer of one topic takes its name from its subscription, not per message."""
         batch: list[Record] = []
         append = batch.append
         polled = self._polled
         stale = self._stale_before
+        only = self._topics[0] if len(self._topics) == 1 and not self._topics[0].startswith("^") else None
         key: Key | None = None
         previous = -1
         for message in messages:
@@ -201,13 +203,13 @@ class KafkaConsumer(Consumer):
             if error is not None:
                 self._on_error(error)
                 continue
-            topic, partition, offset = message.topic(), message.partition(), message.offset()
-            timestamp = message.timestamp()[1]
+            topic, partition, offset = only or message.topic(), message.partition(), message.offset()
             if key is None or key[1] != partition or key[0] != topic:
                 if key is not None:
                     polled[key] = previous + 1
                 key = (topic, partition)
             previous = offset
+            timestamp = message.timestamp()[1]
             if stale:
                 cutoff = stale.get(key)
                 if cutoff is not None:

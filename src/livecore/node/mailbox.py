@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import threading
 from collections import deque
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import msgspec
@@ -96,27 +97,38 @@ class Mailbox:
     # --- producers -----------------------------------------------------------
 
     def put_market(self, slots: list[MarketSlot]) -> tuple[bool, int]:
-        """Queue ``slots`` in order; return (schedule?, how many queued events were replaced)."""
-        conflated = 0
-        with self._lock:
+        """Queue ``slots`` in order; return (schedule?, how many queued events were replaced).
+        The hot calls here take the lock with ``acquire``/``release``: a ``with`` costs
+        about twice as much, and these run once per routed batch and processor."""
+        lock = self._lock
+        lock.acquire()
+        try:
             if self._closed:
                 return False, 0
-            market, capacity = self._market, self._capacity
-            if self._latest is None and len(market) + len(slots) <= capacity:
+            market = self._market
+            if self._latest is None and len(market) + len(slots) <= self._capacity:
                 market.extend(slots)  # below capacity all along: nothing can conflate
                 return self._claim_schedule(), 0
-            latest = self._index()
-            for slot in slots:
-                if len(market) >= capacity:
-                    queued = latest.get(slot.symbol)
-                    if queued is not None:
-                        queued.event = slot.event
-                        queued.received_ns = slot.received_ns
-                        conflated += 1
-                        continue
-                market.append(slot)
-                latest[slot.symbol] = slot
-            return self._claim_schedule(), conflated
+            return self._claim_schedule(), self._conflate(slots)
+        finally:
+            lock.release()
+
+    def _conflate(self, slots: list[MarketSlot]) -> int:
+        """Queue ``slots`` at or over capacity: a symbol already queued gets the new
+        event in its slot. Returns how many were replaced (lock held)."""
+        market, capacity, conflated = self._market, self._capacity, 0
+        latest = self._index()
+        for slot in slots:
+            if len(market) >= capacity:
+                queued = latest.get(slot.symbol)
+                if queued is not None:
+                    queued.event = slot.event
+                    queued.received_ns = slot.received_ns
+                    conflated += 1
+                    continue
+            market.append(slot)
+            latest[slot.symbol] = slot
+        return conflated
 
     def has_feedback_room(self) -> bool:
         return self._feedback_queued < self._feedback_capacity
@@ -147,40 +159,63 @@ class Mailbox:
 
     def take(self, limit: int) -> Batch:
         """Up to ``limit`` items: all queued control first (fills before prices), then market."""
-        batch = Batch()
-        with self._lock:
-            control = self._control
-            while control and len(batch.control) < limit:
-                item = control.popleft()
-                if isinstance(item, FeedbackItem):
-                    self._feedback_queued -= 1
-                elif isinstance(item, SnapshotDue):
-                    self._snapshot_queued = False
-                batch.control.append(item)
+        control, market = self.take_lanes(limit)
+        return Batch(list(control), list(market))
+
+    def take_lanes(self, limit: int) -> tuple[Sequence[ControlItem], Sequence[MarketSlot]]:
+        """What ``take`` takes, as (control, market): no ``Batch`` built and an empty
+        lane is ``()`` (a worker takes once per run of a processor)."""
+        lock = self._lock
+        lock.acquire()
+        try:
+            control: Sequence[ControlItem] = self._take_control(limit) if self._control else ()
             market = self._market
-            room = limit - len(batch.control)
-            if market and room > 0:
-                if room >= len(market):
-                    batch.market = list(market)
-                    market.clear()
-                    self._latest = None
-                else:
-                    popleft = market.popleft
-                    taken = batch.market = [popleft() for _ in range(room)]
-                    latest = self._latest
-                    if latest is not None:
-                        for slot in taken:
-                            if latest.get(slot.symbol) is slot:
-                                del latest[slot.symbol]
-        return batch
+            room = limit - len(control)
+            if not market or room <= 0:
+                return control, ()
+            if room >= len(market):
+                taken = list(market)
+                market.clear()
+                self._latest = None
+                return control, taken
+            return control, self._take_market(room)
+        finally:
+            lock.release()
+
+    def _take_market(self, count: int) -> list[MarketSlot]:
+        """The first ``count`` market slots (fewer than queued), unindexed (lock held)."""
+        popleft = self._market.popleft
+        taken = [popleft() for _ in range(count)]
+        latest = self._latest
+        if latest is not None:
+            for slot in taken:
+                if latest.get(slot.symbol) is slot:
+                    del latest[slot.symbol]
+        return taken
+
+    def _take_control(self, limit: int) -> list[ControlItem]:
+        """Up to ``limit`` control items, their counters updated (lock held)."""
+        control, taken = self._control, list[ControlItem]()
+        while control and len(taken) < limit:
+            item = control.popleft()
+            if isinstance(item, FeedbackItem):
+                self._feedback_queued -= 1
+            elif isinstance(item, SnapshotDue):
+                self._snapshot_queued = False
+            taken.append(item)
+        return taken
 
     def finish(self) -> bool:
         """After a batch: True if more is queued (stay scheduled), else clear the flag."""
-        with self._lock:
+        lock = self._lock
+        lock.acquire()
+        try:
             if (self._market or self._control) and not self._closed:
                 return True
             self._scheduled = False
             return False
+        finally:
+            lock.release()
 
     def close(self) -> list[FeedbackItem]:
         """Refuse everything from now on; return the feedback still queued (not applied)."""

@@ -21,13 +21,13 @@ import contextlib
 import logging
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from typing import Protocol
 
 from livecore.domain.view import EquitySample
 from livecore.node.hosted import HostedPortfolio, encode_view, feedback_applied, with_fault
 from livecore.node.mailbox import (
-    Batch,
+    ControlItem,
     FeedbackItem,
     FeedbackTicket,
     Mailbox,
@@ -93,6 +93,7 @@ class PortfolioProcessor:
         self.mailbox = Mailbox(mailbox_size, feedback_mailbox_size)
         self._portfolio = portfolio
         self._host = host
+        self._schedule = host.schedule  # resolved once: called for every routed batch
         self._clock = clock
         self._lock = threading.Lock()
         self._universe_version = portfolio.universe_version
@@ -136,7 +137,7 @@ class PortfolioProcessor:
         if conflated:
             self.conflated += conflated
         if schedule:
-            self._host.schedule(self)
+            self._schedule(self)
         return conflated
 
     def offer_feedback(self, item: FeedbackItem) -> bool:
@@ -170,13 +171,16 @@ class PortfolioProcessor:
 
     def run_batch(self, limit: int) -> bool:
         """Apply up to ``limit`` queued items in order; True if more are waiting."""
+        mailbox, lock = self.mailbox, self._lock
+        lock.acquire()  # not ``with``: twice the cost, once per run (see ``Mailbox.put_market``)
         try:
-            with self._lock:
-                if not self.mailbox.closed:
-                    self._apply(self.mailbox.take(limit), market=True)
+            if not mailbox.closed:
+                self._apply(*mailbox.take_lanes(limit), market=True)
         except Exception as exc:  # the host failed us (store, producer): keep the worker alive
             self._record_error("batch", exc)
-        return self.mailbox.finish()
+        finally:
+            lock.release()
+        return mailbox.finish()
 
     @contextlib.contextmanager
     def exclusive(self) -> Iterator[HostedPortfolio]:
@@ -202,9 +206,8 @@ class PortfolioProcessor:
         """Stop emitting orders, apply queued fills, send what the outbox holds."""
         with self._lock:
             self._portfolio.set_trading_enabled(False)
-            batch = self.mailbox.take(len(self.mailbox) + 1)
-            batch.market.clear()
-            self._apply(batch, market=False, send=True)
+            control, _market = self.mailbox.take_lanes(len(self.mailbox) + 1)  # prices are dropped
+            self._apply(control, (), market=False, send=True)
 
     def close(self, persist: bool) -> bool:
         """Refuse further input; apply what is queued (fills, confirmations); persist a
@@ -212,7 +215,7 @@ class PortfolioProcessor:
         portfolio no longer hosted here ignores its feedback (the next owner reconciles)."""
         with self._lock:
             left = self.mailbox.close()
-            self._apply(Batch(control=list(left)), market=False, send=False, snapshot=False)
+            self._apply(left, (), market=False, send=False, snapshot=False)
             saved = self._persist() if persist else False
             tickets, self._unsaved = self._unsaved, []
         if tickets:
@@ -255,31 +258,21 @@ class PortfolioProcessor:
 
     # --- internals (lock held) --------------------------------------------------------
 
-    def _apply(self, batch: Batch, market: bool, send: bool = True, snapshot: bool = True) -> None:
+    def _apply(
+        self,
+        control: Sequence[ControlItem],
+        slots: Sequence[MarketSlot],
+        market: bool,
+        send: bool = True,
+        snapshot: bool = True,
+    ) -> None:
         portfolio = self._portfolio
-        want_snapshot = False
-        for item in batch.control:
-            if isinstance(item, FeedbackItem):
-                self._apply_feedback(item)
-            elif isinstance(item, Submitted):
-                self._guard("mark_submitted", portfolio.mark_submitted, item.client_order_id)
-            else:
-                want_snapshot = True
-        if market and batch.market and self.error is None:
-            send_orders = self._host.send_orders
-            on_market, drain_outbox = portfolio.on_market, portfolio.drain_outbox
-            for slot in batch.market:
-                try:  # what _guard does, inline: this runs once per event
-                    on_market(slot.event)
-                except Exception as exc:
-                    self._record_error("on_market", exc)
-                if portfolio.has_requests:  # most events order nothing: no list built
-                    send_orders(self, drain_outbox(), slot.received_ns)
-            self.market_applied += len(batch.market)
-            self._dirty = True
+        want_snapshot = self._apply_control(control) if control else False
+        if market and slots and self.error is None:
+            self._apply_market(slots)
         if send and portfolio.has_requests:  # orders from fills, reconcile or a reload
             self._host.send_orders(self, portfolio.drain_outbox(), None)
-        self.events_applied += len(batch)
+        self.events_applied += len(control) + len(slots)
         self._after_change()
         if not snapshot:
             return
@@ -287,6 +280,36 @@ class PortfolioProcessor:
             self._persist()
         elif self._unsaved and not (self.feedback_snapshot_due and self._persist()):
             self._host.defer_snapshot(self)  # too soon after the last one, or it failed
+
+    def _apply_control(self, control: Sequence[ControlItem]) -> bool:
+        """Fills, confirmations; True when a snapshot was asked for."""
+        want_snapshot = False
+        for item in control:
+            if isinstance(item, FeedbackItem):
+                self._apply_feedback(item)
+            elif isinstance(item, Submitted):
+                self._guard("mark_submitted", self._portfolio.mark_submitted, item.client_order_id)
+            else:
+                want_snapshot = True
+        return want_snapshot
+
+    def _apply_market(self, slots: Sequence[MarketSlot]) -> None:
+        """Each event to the portfolio, in order; orders it made go out at once. An
+        answer of exactly False from ``on_market`` says nothing was requested (the
+        domain's promise), so the outbox is only asked after any other answer."""
+        portfolio = self._portfolio
+        send_orders = self._host.send_orders
+        on_market, drain_outbox = portfolio.on_market, portfolio.drain_outbox
+        for slot in slots:
+            try:  # what _guard does, inline: this runs once per event
+                answer = on_market(slot.event)
+            except Exception as exc:
+                self._record_error("on_market", exc)
+                answer = None
+            if answer is not False and portfolio.has_requests:
+                send_orders(self, drain_outbox(), slot.received_ns)
+        self.market_applied += len(slots)
+        self._dirty = True
 
     def _apply_feedback(self, item: FeedbackItem) -> None:
         try:

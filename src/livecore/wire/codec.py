@@ -60,6 +60,7 @@ class Decoder(Generic[T]):
 
     def __init__(self, kind: Any, name: str) -> None:
         self._decoder: msgspec.json.Decoder[T] = msgspec.json.Decoder(kind)
+        self._list: msgspec.json.Decoder[list[T]] = msgspec.json.Decoder(list.__class_getitem__(kind))
         self.name = name
 
     @property
@@ -69,6 +70,18 @@ class Decoder(Generic[T]):
         ``REFUSALS`` and passes them to ``refused`` (a ``MalformedMessage``), and
         passes a message whose ``v`` is not ``SCHEMA_VERSION`` to ``checked``."""
         return self._decoder.decode
+
+    def batch(self, payloads: list[bytes]) -> list[T] | None:
+        """Every payload decoded by one msgspec call (the payloads joined as a JSON
+        array), or None when any is refused or the array does not hold exactly one
+        message per payload (a payload written as ``a},{b`` would hold two): the caller
+        then decodes them one by one, which names each refusal. Schema versions are
+        not checked here (``checked``)."""
+        try:
+            messages = self._list.decode(b"[" + b",".join(payloads) + b"]")
+        except REFUSALS:
+            return None
+        return messages if len(messages) == len(payloads) else None
 
     def decode(self, payload: bytes) -> T:
         try:
