@@ -28,6 +28,9 @@ class _Flat:
     def holds(self, symbol: str, direction: Direction) -> bool:
         return False
 
+    def has_open_order(self, symbol: str) -> bool:
+        return False
+
 
 def _naive(window: list[Decimal], fast: int, slow: int) -> Direction | None:
     if len(window) < slow:
@@ -63,3 +66,30 @@ def test_restored_strategy_sums_afresh() -> None:
     second.restore(first.state())
     a, b = first.on_price("X", Decimal("1"), 0), second.on_price("X", Decimal("1"), 0)
     assert [s.direction for s in a or []] == [s.direction for s in b or []] == [Direction.FLAT]
+
+
+class _Working(_Flat):
+    """Flat, with an order working for every symbol (not answered yet)."""
+
+    def has_open_order(self, symbol: str) -> bool:
+        return True
+
+
+def test_a_signal_the_pipeline_will_suppress_is_the_prebuilt_one() -> None:
+    """With an order working the pipeline suppresses any level signal: the strategy
+    answers with the one it built once (short reason), not a new one with the
+    averages written out; with none working it writes them out."""
+    working = MovingAverageCross(symbols=("X",), fast=1, slow=2)
+    working.bind(_Working())  # type: ignore[arg-type]
+    working.on_start()
+    working.on_price("X", Decimal("1"), 0)
+    first, second = working.on_price("X", Decimal("2"), 0), working.on_price("X", Decimal("3"), 0)
+    assert first is second and first is not None
+    assert [(s.direction, s.reason) for s in first] == [(Direction.LONG, "fast > slow")]
+    idle = MovingAverageCross(symbols=("X",), fast=1, slow=2)
+    idle.bind(_Flat())  # type: ignore[arg-type]
+    idle.on_start()
+    idle.on_price("X", Decimal("1"), 0)
+    fresh = idle.on_price("X", Decimal("2"), 0)
+    assert fresh is not None and fresh[0].direction is Direction.LONG
+    assert fresh[0].reason == "fast 2.0000 > slow 1.5000"

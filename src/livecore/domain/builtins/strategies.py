@@ -117,6 +117,7 @@ class MovingAverageCross(_WindowStrategy):
     def bind(self, ctx: StrategyContext) -> None:
         super().bind(ctx)
         self._position, self._holds = ctx.position, ctx.holds  # asked on every price
+        self._working = ctx.has_open_order
 
     def on_start(self) -> None:
         self._sums: dict[str, _RunningSums] = {}
@@ -129,10 +130,11 @@ class MovingAverageCross(_WindowStrategy):
         g = math.gcd(self.fast, self.slow)
         self._fast_factor = Decimal(self.slow // g) if self.slow > g else None
         self._slow_factor = Decimal(self.fast // g) if self.fast > g else None
-        # symbol -> (long, exit) signals that repeat the position already held: a
-        # level signal is sent on every price, and these never change, so they are
-        # built once (signals are immutable)
-        self._held: dict[str, tuple[Signal, Signal]] = {}
+        # symbol -> ([long], [exit]): the answers that change nothing (the position is
+        # held, or an order for it is working, and the pipeline suppresses them). A
+        # level signal is sent on every price and these never change, so they are
+        # built once (signals are immutable; the portfolio only reads the lists)
+        self._held: dict[str, tuple[list[Signal], list[Signal]]] = {}
 
     def restore(self, state: Any) -> None:
         super().restore(state)
@@ -169,14 +171,16 @@ class MovingAverageCross(_WindowStrategy):
         wanted = 1 if level is _LONG else -1 if level is _SHORT else 0
         position = self._position(symbol)
         met = (position > _ZERO) if wanted > 0 else (position < _ZERO) if wanted < 0 else not position
-        if met:  # held, with an order working (the pipeline suppresses it): the reason is short
+        # held, or not yet but an order is working: the pipeline suppresses the signal,
+        # so its reason is the short one (no averages written out on every price)
+        if met or self._working(symbol):
             held = self._held.get(symbol)
             if held is None:
                 held = self._held[symbol] = (
-                    Signal.long(symbol, reason="fast > slow"),
-                    self._exit(symbol, "fast < slow"),
+                    [Signal.long(symbol, reason="fast > slow")],
+                    [self._exit(symbol, "fast < slow")],
                 )
-            return [held[0] if wanted > 0 else held[1]]
+            return held[0] if wanted > 0 else held[1]
         # the signal can change the position: write the averages out
         reason = f"fast {fast_sum / fast_n:.4f} {relation} slow {slow_sum / slow_n:.4f}"
         return [Signal.long(symbol, reason=reason) if wanted > 0 else self._exit(symbol, reason)]
