@@ -3,9 +3,9 @@
 Load, unload, migrate (source side), reload, pause/resume, the drop of a
 portfolio whose ownership fence moved on, and the final flush at stop all live
 here, serialised by one lock. The table itself belongs to ``HostedPortfolios``
-(``node/table.py``); hosting is its only writer. This is also the
-``ProcessorHost`` the processors call back into (schedule, send orders, save
-snapshots, release feedback tickets, refresh the InterestMap).
+(``node/table.py``); hosting is its only writer. What the processors call back
+into (schedule, send orders, save snapshots, release feedback tickets, refresh
+the InterestMap) is ``node/host_callbacks.py``.
 
 Load order, and why:
 1. the portfolio id joins ``loading``: feedback for it now waits instead of
@@ -44,23 +44,21 @@ from typing import Any
 
 from livecore.codeversion import encode, short
 from livecore.control.events import AuditEvent
-from livecore.domain.view import EquitySample
 from livecore.node.codegate import CodeGate
 from livecore.node.commands import CommandFailed
 from livecore.node.config import NodeConfig
-from livecore.node.deferred import DeferredSnapshots
 from livecore.node.factory import LoadablePortfolio, PortfolioFactory
 from livecore.node.halt import ClusterHaltSwitch
+from livecore.node.host_callbacks import ProcessorCallbacks
 from livecore.node.interest import InterestMap
-from livecore.node.mailbox import FeedbackTicket
 from livecore.node.orders import OrderSender
 from livecore.node.prepared import Preparations, Prepared
-from livecore.node.processor import Order, PortfolioProcessor
+from livecore.node.processor import PortfolioProcessor
 from livecore.node.table import HostedPortfolios
 from livecore.node.workers import WorkerPool
 from livecore.notify import NO_NOTICES, NoticeSink
 from livecore.ports.coordination import Coordination
-from livecore.ports.store import EquityPoint, Store
+from livecore.ports.store import Store
 from livecore.wire import names
 
 log = logging.getLogger(__name__)
@@ -95,13 +93,11 @@ class PortfolioHosting:
         self._interest = interest
         self._portfolios = portfolios
         self._sender = sender
-        self._pool = pool
         self._feedback_ready = feedback_ready
         self._market_ready = market_ready
         self._market_changed = market_changed
         self._halt = halt
         self._notices = notices
-        self._now_ns = now_ns
         self._ops = threading.RLock()
         self._loading: set[str] = set()
         self._code_gate = CodeGate(factory=factory, audit=self._audit)
@@ -109,56 +105,18 @@ class PortfolioHosting:
             registry=store.registry, code_gate=self._code_gate, interest=interest, market_changed=market_changed
         )
         self.paused = False
-        self.deferred = DeferredSnapshots()  # the feedback loop asks them when due
-        self.snapshot_failures = 0
-        self.equity_failures = 0
-        self.dropped_by_fence = 0
-
-    # --- ProcessorHost ----------------------------------------------------------------
-
-    def schedule(self, processor: PortfolioProcessor) -> None:
-        self._pool.submit(processor)
-
-    def send_orders(self, processor: PortfolioProcessor, orders: list[Order], received_ns: int | None) -> None:
-        self._sender.send(processor, orders, received_ns)
-
-    def save_snapshot(self, processor: PortfolioProcessor, data: bytes) -> bool:
-        try:
-            self._store.snapshots.save(processor.portfolio_id, processor.epoch, data, time.time_ns())
-        except Exception as exc:
-            self.snapshot_failures += 1
-            log.warning("snapshot of %s not saved: %s", processor.portfolio_id, exc)
-            return False
-        return True
-
-    def record_equity(self, processor: PortfolioProcessor, sample: EquitySample) -> None:
-        point = EquityPoint(
-            portfolio_id=processor.portfolio_id,
-            ts_ns=self._now_ns(),
-            epoch=sample.epoch,
-            node_id=self._node_id,
-            equity=sample.equity,
-            cash=sample.cash,
-            realized_pnl=sample.realized_pnl,
-            unrealized_pnl=sample.unrealized_pnl,
+        self.callbacks = ProcessorCallbacks(
+            node_id=node_id,
+            store=store,
+            interest=interest,
+            portfolios=portfolios,
+            sender=sender,
+            pool=pool,
+            market_changed=market_changed,
+            now_ns=now_ns,
         )
-        try:
-            self._store.equity.record(point)
-        except Exception as exc:
-            self.equity_failures += 1
-            log.warning("equity point of %s not saved: %s", processor.portfolio_id, exc)
-
-    def tickets_done(self, tickets: list[FeedbackTicket]) -> None:
-        for ticket in tickets:
-            ticket.done = True
-
-    def defer_snapshot(self, processor: PortfolioProcessor) -> None:
-        self.deferred.defer(processor)
-
-    def universe_changed(self, processor: PortfolioProcessor, symbols: frozenset[str]) -> None:
-        if self._portfolios.get(processor.portfolio_id) is processor and not processor.closed:
-            self._interest.set(processor.portfolio_id, symbols)
-            self._market_changed()  # new partitions are read from the next poll on
+        self.deferred = self.callbacks.deferred  # the feedback loop asks them when due
+        self.dropped_by_fence = 0
 
     # --- queries ----------------------------------------------------------------------
 
@@ -241,7 +199,7 @@ class PortfolioHosting:
     def _processor(self, portfolio: LoadablePortfolio) -> PortfolioProcessor:
         processor = PortfolioProcessor(
             portfolio=portfolio,
-            host=self,
+            host=self.callbacks,
             mailbox_size=self._config.mailbox_size,
             feedback_mailbox_size=self._config.feedback_mailbox_size,
             notices=self._notices,
