@@ -11,7 +11,8 @@ from pathlib import Path
 
 from livecore.adapters.factory import open_coordination, open_store
 from livecore.adapters.memory_bus import MemoryBus
-from livecore.control.commands import CommandChannel
+from livecore.control.commands import Command, CommandChannel
+from livecore.control.requests import MigrationRequest, write_json
 from livecore.notify import NO_NOTICES, NoticeSink
 from livecore.ports.bus import Bus
 from livecore.ports.coordination import Coordination
@@ -102,6 +103,13 @@ class Harness:
     def deploy(self, pid: str, *symbols: str) -> None:
         self.store.registry.upsert(pid, spec(pid, *symbols), "running", 1)
 
+    def request_migration(self, pid: str, to: str | None) -> str:
+        """An operator's migration request (``to`` None: the scheduler picks); its id."""
+        rid = uuid.uuid4().hex
+        req = MigrationRequest(request_id=rid, portfolio_id=pid, to=to, requested_ns=1)
+        write_json(self.coord, names.migration_request_key(pid), req, 60)
+        return rid
+
     def fence(self, pid: str) -> tuple[int, str] | None:
         found = self.coord.get_fence(names.portfolio_epoch_key(pid))
         return None if found is None else (found.epoch, found.owner)
@@ -117,6 +125,11 @@ class Harness:
 
     def settle(self, sched: Scheduler) -> None:
         self.step(sched, rounds=4)
+
+
+def loads(node: FakeNode) -> list[tuple[str | None, int]]:
+    """The loads ``node`` was sent: (portfolio id, epoch), in order."""
+    return [(c.portfolio_id, int(c.params["epoch"])) for c in node.commands if c.command == Command.LOAD]
 
 
 @contextmanager

@@ -7,8 +7,7 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-from livecore.control.commands import Command
-from livecore.control.requests import MigrationRequest, read_result, write_json
+from livecore.control.requests import MigrationRequest, read_result
 from livecore.ports.store import RegistryEntry, Store
 from livecore.scheduler.config import SchedulerConfig
 from livecore.scheduler.migration import MigrationRunner
@@ -16,8 +15,7 @@ from livecore.scheduler.service import Scheduler
 from livecore.scheduler.specs import SymbolIndex
 from livecore.wire import names
 from tests.servers import wait_until
-from tests.unit.scheduler.fakes import FakeNode
-from tests.unit.scheduler.harness import Harness, harness, toml_symbols
+from tests.unit.scheduler.harness import harness, loads, toml_symbols
 
 WAIT = 10.0
 
@@ -56,21 +54,6 @@ class HeldStore:
         return getattr(self._inner, name)
 
 
-def request(h: Harness, pid: str, to: str) -> str:
-    rid = uuid.uuid4().hex
-    write_json(
-        h.coord,
-        names.migration_request_key(pid),
-        MigrationRequest(request_id=rid, portfolio_id=pid, to=to, requested_ns=1),
-        60,
-    )
-    return rid
-
-
-def loads(node: FakeNode) -> list[tuple[str | None, int]]:
-    return [(c.portfolio_id, int(c.params["epoch"])) for c in node.commands if c.command == Command.LOAD]
-
-
 def test_an_ack_arriving_mid_pass_is_handed_over_at_once_and_the_pass_leaves_it_alone(tmp_path: Path) -> None:
     with harness(tmp_path) as h:
         a, b = h.node("a"), h.node("b")
@@ -82,7 +65,7 @@ def test_an_ack_arriving_mid_pass_is_handed_over_at_once_and_the_pass_leaves_it_
         h.schedulers.append(sched)
         h.settle(sched)
         b.beat()
-        rid = request(h, "p1", "b")
+        rid = h.request_migration("p1", "b")
         sched.tick()  # takes the request: migrate goes to the source
         store.registry.armed = True
         sched.start()

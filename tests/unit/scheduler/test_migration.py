@@ -9,11 +9,12 @@ from typing import Any
 
 from livecore.adapters.memory_coordination import MemoryCoordination
 from livecore.control.commands import Command
-from livecore.control.requests import MigrationRequest, read_result, write_json
+from livecore.control.requests import read_result
 from livecore.ports.store import RegistryEntry, Store
+from livecore.scheduler.service import Scheduler
 from livecore.wire import names
 from tests.unit.scheduler.fakes import FakeNode
-from tests.unit.scheduler.harness import Harness, harness
+from tests.unit.scheduler.harness import Harness, harness, loads
 
 
 class CountingCoordination(MemoryCoordination):
@@ -49,27 +50,24 @@ class CountingStore:
         return getattr(self._inner, name)
 
 
-def request(h: Harness, pid: str, to: str) -> str:
-    rid = uuid.uuid4().hex
-    req = MigrationRequest(request_id=rid, portfolio_id=pid, to=to, requested_ns=1)
-    write_json(h.coord, names.migration_request_key(pid), req, 60)
-    return rid
-
-
-def loads(node: FakeNode) -> list[tuple[str | None, int]]:
-    return [(c.portfolio_id, int(c.params["epoch"])) for c in node.commands if c.command == Command.LOAD]
+def on_a_then_b(h: Harness, *pids: str, **overrides: object) -> tuple[FakeNode, FakeNode, Scheduler]:
+    """``pids`` placed on node a (the only one then), then node b up: a migration's
+    source and target, under a scheduler without rebalancing (``overrides``: its config)."""
+    a, b = h.node("a"), h.node("b")
+    a.beat()
+    for pid in pids:
+        h.deploy(pid)
+    sched = h.scheduler(rebalance_moves=0, **overrides)
+    h.settle(sched)
+    b.beat()
+    return a, b, sched
 
 
 def test_the_hand_over_reads_neither_the_registry_nor_the_fence(tmp_path: Path) -> None:
     coord = CountingCoordination(f"memory://{uuid.uuid4().hex}")
     with harness(tmp_path, coord=coord) as h:
-        a, b = h.node("a"), h.node("b")
-        a.beat()
-        h.deploy("p1")
-        sched = h.scheduler(rebalance_moves=0)
-        h.settle(sched)
-        b.beat()
-        rid = request(h, "p1", "b")
+        a, b, sched = on_a_then_b(h, "p1")
+        rid = h.request_migration("p1", "b")
         sched.tick()  # the migrate goes to the source
         a.pump()  # the source drains and acks
         counting = CountingStore(h.store)
@@ -88,13 +86,8 @@ def test_the_hand_over_reads_neither_the_registry_nor_the_fence(tmp_path: Path) 
 
 def test_a_fence_moved_past_the_validated_epoch_refuses_the_hand_over(tmp_path: Path) -> None:
     with harness(tmp_path) as h:
-        a, b = h.node("a"), h.node("b")
-        a.beat()
-        h.deploy("p1")
-        sched = h.scheduler(rebalance_moves=0)
-        h.settle(sched)
-        b.beat()
-        rid = request(h, "p1", "b")
+        a, b, sched = on_a_then_b(h, "p1")
+        rid = h.request_migration("p1", "b")
         sched.tick()
         a.pump()
         assert h.coord.advance_fence(names.portfolio_epoch_key("p1"), 2, "c")  # someone else moved it
@@ -108,14 +101,8 @@ def test_a_fence_moved_past_the_validated_epoch_refuses_the_hand_over(tmp_path: 
 
 def test_the_acks_of_every_migration_in_flight_are_read_in_one_round_trip(tmp_path: Path) -> None:
     with harness(tmp_path) as h:
-        a, b = h.node("a"), h.node("b")
-        a.beat()
-        for pid in ("p1", "p2", "p3"):
-            h.deploy(pid)
-        sched = h.scheduler(rebalance_moves=0)
-        h.settle(sched)
-        b.beat()
-        rids = [request(h, pid, "b") for pid in ("p1", "p2", "p3")]
+        a, b, sched = on_a_then_b(h, "p1", "p2", "p3")
+        rids = [h.request_migration(pid, "b") for pid in ("p1", "p2", "p3")]
         sched.tick()
         a.pump()
         reads: list[int] = []
@@ -139,13 +126,8 @@ def prepares(node: FakeNode) -> list[float]:
 
 def test_the_target_is_prepared_when_the_migration_begins_and_the_load_takes_it(tmp_path: Path) -> None:
     with harness(tmp_path) as h:
-        a, b = h.node("a"), h.node("b")
-        a.beat()
-        h.deploy("p1")
-        sched = h.scheduler(rebalance_moves=0, ack_timeout=4.0)
-        h.settle(sched)
-        b.beat()
-        rid = request(h, "p1", "b")
+        a, b, sched = on_a_then_b(h, "p1", ack_timeout=4.0)
+        rid = h.request_migration("p1", "b")
         sched.tick()
         b.pump()
         assert b.prepared == {"p1": 8.0} and b.loaded == {}  # held 2 * ack_timeout; nothing runs
@@ -161,13 +143,8 @@ def test_the_target_is_prepared_when_the_migration_begins_and_the_load_takes_it(
 
 def test_a_migration_that_fails_before_the_load_drops_the_preparation(tmp_path: Path) -> None:
     with harness(tmp_path) as h:
-        a, b = h.node("a"), h.node("b")
-        a.beat()
-        h.deploy("p1")
-        sched = h.scheduler(rebalance_moves=0)
-        h.settle(sched)
-        b.beat()
-        rid = request(h, "p1", "b")
+        a, b, sched = on_a_then_b(h, "p1")
+        rid = h.request_migration("p1", "b")
         sched.tick()
         b.pump()
         assert b.prepared == {"p1": 20.0}
@@ -182,13 +159,8 @@ def test_a_migration_that_fails_before_the_load_drops_the_preparation(tmp_path: 
 
 def test_no_prepare_when_targets_are_not_prepared(tmp_path: Path) -> None:
     with harness(tmp_path) as h:
-        a, b = h.node("a"), h.node("b")
-        a.beat()
-        h.deploy("p1")
-        sched = h.scheduler(rebalance_moves=0, prepare_targets=False)
-        h.settle(sched)
-        b.beat()
-        rid = request(h, "p1", "b")
+        a, b, sched = on_a_then_b(h, "p1", prepare_targets=False)
+        rid = h.request_migration("p1", "b")
         sched.tick()
         assert b.pump() == 0
         a.pump()

@@ -3,23 +3,14 @@
 from __future__ import annotations
 
 import random
-import uuid
 from collections import Counter
 from pathlib import Path
 
 import pytest
 
-from livecore.control.requests import MigrationRequest, read_result, read_status, write_json
-from livecore.wire import names
+from livecore.control.requests import read_result, read_status
 from livecore.wire.partitioning import market_partition
 from tests.unit.scheduler.harness import FakeClock, harness
-
-
-def request(h: object, pid: str, to: str | None) -> str:
-    rid = uuid.uuid4().hex
-    req = MigrationRequest(request_id=rid, portfolio_id=pid, to=to, requested_ns=1)
-    write_json(h.coord, names.migration_request_key(pid), req, 60)  # type: ignore[attr-defined]
-    return rid
 
 
 def test_places_new_portfolios_with_a_fenced_epoch_and_they_load(tmp_path: Path) -> None:
@@ -252,7 +243,7 @@ def test_planned_migration_hands_over_after_the_source_ack(tmp_path: Path) -> No
         sched = h.scheduler(rebalance_moves=0)
         h.settle(sched)
         b.beat()
-        rid = request(h, "p1", "b")
+        rid = h.request_migration("p1", "b")
         sched.tick()  # takes the request: migrate goes to the source
         assert h.fence("p1") == (1, "a")
         assert b.pump() == 1 and b.prepared == {"p1": 20.0} and b.loaded == {}  # prepared, no load yet
@@ -279,7 +270,7 @@ def test_migration_to_auto_never_picks_the_source(tmp_path: Path) -> None:
         sched = h.scheduler(rebalance_moves=0)
         h.settle(sched)
         source = h.store.registry.get("p1").node_id  # type: ignore[union-attr]
-        rid = request(h, "p1", None)
+        rid = h.request_migration("p1", None)
         h.settle(sched)
         result = read_result(h.coord, rid)
         assert result is not None and result.ok and result.source == source
@@ -297,7 +288,7 @@ def test_migration_without_a_source_ack_changes_nothing(tmp_path: Path) -> None:
         b.beat()
         a.answer = False  # takes the command, never answers
         a.refuse_loads = True
-        rid = request(h, "p1", "b")
+        rid = h.request_migration("p1", "b")
         h.step(sched)
         clock.advance(4.0)
         h.step(sched)
@@ -315,11 +306,11 @@ def test_invalid_migration_requests_are_answered_with_the_reason(tmp_path: Path)
         h.settle(sched)
         cases = {"p1": ("a", "already runs on a"), "nope": ("a", "not registered")}
         for pid, (to, reason) in cases.items():
-            rid = request(h, pid, to)
+            rid = h.request_migration(pid, to)
             h.step(sched)
             result = read_result(h.coord, rid)
             assert result is not None and not result.ok and reason in result.detail
-        rid = request(h, "p1", "ghost")
+        rid = h.request_migration("p1", "ghost")
         h.step(sched)
         result = read_result(h.coord, rid)
         assert result is not None and "not alive" in result.detail
@@ -367,7 +358,7 @@ def test_a_source_dying_mid_migration_ends_it_and_failover_takes_over(tmp_path: 
         h.settle(sched)
         b.beat()
         a.answer = False
-        rid = request(h, "p1", "b")
+        rid = h.request_migration("p1", "b")
         h.step(sched)
         a.die()
         h.settle(sched)
