@@ -148,37 +148,33 @@ class Publisher:
 
     def publish(self, count: int) -> float:
         """``count`` ticks round robin, flushed; returns the rate they went at."""
-        produce, poll = self._producer.produce, self._producer.poll
-        messages, topic = self._messages, self._topic
+        messages = self._messages
         started = time.monotonic()
         for i in range(count):
-            value, key, partition = messages[i % len(messages)]
-            while True:
-                try:
-                    produce(topic, value, key, partition)
-                    break
-                except BufferError:
-                    poll(0.01)
+            self._produce(messages[i % len(messages)])
         self._producer.flush(120)
         self.published += count
         return count / (time.monotonic() - started)
 
+    def _produce(self, message: tuple[bytes, bytes, int]) -> None:
+        """One tick to its partition; while the client's queue is full, serve it first."""
+        value, key, partition = message
+        while True:
+            try:
+                self._producer.produce(self._topic, value, key, partition)
+                return
+            except BufferError:
+                self._producer.poll(0.01)
+
     def _run(self) -> None:
-        produce, poll = self._producer.produce, self._producer.poll
-        messages, topic = self._messages, self._topic
         started = time.monotonic()
         i = 0
         while not self._stop.is_set():
-            for value, key, partition in messages:
-                while True:
-                    try:
-                        produce(topic, value, key, partition)
-                        break
-                    except BufferError:
-                        poll(0.01)
+            for message in self._messages:
+                self._produce(message)
                 i += 1
                 if i % 1000 == 0:
-                    poll(0)
+                    self._producer.poll(0)
                     if self._rate > 0:
                         ahead = i / self._rate - (time.monotonic() - started)
                         if ahead > 0:

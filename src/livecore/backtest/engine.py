@@ -84,7 +84,7 @@ class Backtest:
         result = BacktestResult(specs=self._specs, portfolios=self._portfolios, records=self._records)
         self._touched.update(self._books)  # every portfolio's opening account is recorded
         working = self._broker.working_symbols()  # a live view: no call per event
-        routes, touched, versions = self._routes, self._touched, self._versions
+        routes, touched = self._routes, self._touched
         current: int | None = None
         count = 0
         for event in events:
@@ -102,11 +102,10 @@ class Backtest:
             if routed:  # every portfolio trading the symbol sees the event (inline: one call less per event)
                 for pid, on_market, portfolio, books in routed:
                     touched[pid] = books
-                    if on_market(event):  # it asked for something: send it, check its symbols
+                    if on_market(event):  # it asked for something (rare): send it, check its symbols
                         if portfolio.has_requests:
                             self._send(portfolio)
-                        if portfolio.universe_version != versions[pid]:
-                            self._stale = True
+                        self._check_route(pid, portfolio)
             if self._stale:  # a portfolio changed the symbols it trades
                 routes = self._reroute()
             count += 1
