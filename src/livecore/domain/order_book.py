@@ -61,9 +61,6 @@ class OrderBook:
         by_id = self._open_by_symbol.get(symbol)
         return list(by_id.values()) if by_id else []
 
-    def open_symbols(self) -> set[str]:
-        return set(self._open_by_symbol)
-
     def has_open(self, symbol: str) -> bool:
         return symbol in self._open_by_symbol
 
