@@ -172,7 +172,7 @@ class NodeParts:
             is_loading=self.hosting.is_loading,
             dead_letters=self.dead_letters,
             on_given_up=self.hosting.isolate,
-            request_due_snapshots=self.hosting.deferred.request_due,
+            request_due_snapshots=self.hosting.callbacks.deferred.request_due,
         )
 
 

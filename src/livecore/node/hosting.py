@@ -115,7 +115,6 @@ class PortfolioHosting:
             market_changed=market_changed,
             now_ns=now_ns,
         )
-        self.deferred = self.callbacks.deferred  # the feedback loop asks them when due
         self.dropped_by_fence = 0
 
     # --- queries ----------------------------------------------------------------------
