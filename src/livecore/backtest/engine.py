@@ -195,8 +195,9 @@ class Backtest:
             if len(positions) == 1:  # one position (the usual case): books.totals() without its loop
                 [(symbol, position)] = positions.items()
                 price = books.last_prices.get(symbol)
-                equity = _add(cash, position.cost if price is None else _multiply(position.quantity, price))
-            else:
-                equity = books.totals()[1]
+                value = position.cost if price is None else _multiply(position.quantity, price)
+                append(EquityPoint(pid, ts_ns, _add(cash, value), cash, value))  # the value as multiplied
+                continue
+            equity = books.totals()[1]
             append(EquityPoint(pid, ts_ns, equity, cash, _subtract(equity, cash)))
         touched.clear()  # the same dict for the whole run: no allocation per event time

@@ -37,6 +37,8 @@ class AccountView:
         self._books = books
         self._orders = orders
         self._allow_short = allow_short
+        if not lot_size > ZERO:  # ``holds`` relies on it (the sizer's parameter is checked > 0 too)
+            raise ValueError(f"lot_size must be > 0, got {lot_size}")
         self._lot_size = lot_size
         self.reservation_buffer = reservation_buffer
         # the symbol of the market event being handled and its price before that
@@ -84,9 +86,9 @@ class AccountView:
             return direction is not _LONG and direction is not _SHORT
         quantity = position.quantity
         if direction is _LONG:
-            return quantity >= self._lot_size and quantity > 0
+            return quantity >= self._lot_size  # so > 0: lot_size > 0
         if direction is _SHORT:
-            return quantity <= -self._lot_size and quantity < 0
+            return quantity <= -self._lot_size
         return not quantity
 
     def avg_cost(self, symbol: str) -> Decimal:

@@ -55,3 +55,10 @@ def test_a_working_order_is_never_held() -> None:
     assert p._account.holds("AAPL", Direction.LONG)
     p.on_market(bar("12", 5))  # still fast > slow: nothing sent, nothing counted
     assert new_orders(p) == [] and p.view().counters.suppressed == 0
+
+
+@pytest.mark.parametrize("lot", ["0", "-1"])
+def test_a_lot_size_that_is_not_positive_is_refused(lot: str) -> None:
+    """``holds`` reads "at least a lot" as "a position that way": true only for a lot > 0."""
+    with pytest.raises(ValueError, match="lot_size must be > 0"):
+        AccountView(Books.opening(D(100)), OrderBook(closed_window=10), True, D("0.01"), D(lot))
