@@ -32,10 +32,9 @@ from decimal import (
 
 from livecore.checks import require
 from livecore.wire.bounds import MAX_SCALE
-from livecore.wire.messages import Side
+from livecore.wire.messages import ZERO, Side  # ZERO: the reports' default amount, the very object
 
 _BPS = Decimal(10_000)
-ZERO = Decimal(0)
 PRICING = Context(prec=80, traps=[InvalidOperation, DivisionByZero, Overflow])
 # its methods compute as arithmetic inside ``localcontext(PRICING)`` does, without
 # entering a context (which copies it) for every fill
