@@ -150,7 +150,20 @@ class PaperBroker(BrokerAdapter):
             self._report(order, _Status.REJECTED, now_ns, reason="duplicate_client_order_id")
             return
         self._add(_Working(order=order, arrived_day=now_ns // _NS_PER_DAY))
-        self._report(order, _Status.ACCEPTED, now_ns)
+        coid = order.client_order_id
+        self._last[coid] = _Status.ACCEPTED
+        self._reports.append(  # what ``_report`` builds, without its call: an acceptance carries no amounts
+            OrderFeedback(
+                status=_Status.ACCEPTED,
+                client_order_id=coid,
+                portfolio_id=order.portfolio_id,
+                epoch=order.epoch,
+                symbol=order.symbol,
+                side=order.side,
+                venue_order_id=f"{self._settings.venue}-{coid}",
+                ts_ns=now_ns,
+            )
+        )
 
     def cancel(self, client_order_id: str, now_ns: int, reason: str | None = None) -> bool:
         working = self._working.get(client_order_id)
@@ -287,7 +300,8 @@ class PaperBroker(BrokerAdapter):
 
     def _fill(self, working: _Working, qty: Decimal, price: Decimal, ts_ns: int) -> None:
         costs, order = self._costs, working.order
-        before = costs.total_commission(working.filled, working.value)
+        # ``total_commission`` of nothing filled is zero: not called for an order's first fill
+        before = ZERO if working.filled <= 0 else costs.total_commission(working.filled, working.value)
         filled, value = _add(working.filled, qty), _add(working.value, _multiply(qty, price))
         commission = _subtract(costs.total_commission(filled, value), before)
         charged, asset = self._charged(order, commission, price)
