@@ -302,7 +302,9 @@ class PaperBroker(BrokerAdapter):
         costs, order = self._costs, working.order
         # ``total_commission`` of nothing filled is zero: not called for an order's first fill
         before = ZERO if working.filled <= 0 else costs.total_commission(working.filled, working.value)
-        filled, value = _add(working.filled, qty), _add(working.value, _multiply(qty, price))
+        filled, value = _add(working.filled, qty), _multiply(qty, price)
+        if working.value:  # the value only feeds the commission, which reads it as a number
+            value = _add(working.value, value)
         commission = _subtract(costs.total_commission(filled, value), before)
         charged, asset = self._charged(order, commission, price)
         if commission >= MAX_AMOUNT or charged >= MAX_AMOUNT:
@@ -310,7 +312,8 @@ class PaperBroker(BrokerAdapter):
             return
         working.filled, working.value = filled, value
         working.fills += 1
-        working.commission = _add(working.commission, commission)
+        if commission:  # kept as a number only (``_restore`` sums it the same way)
+            working.commission = _add(working.commission, commission)
         done = filled >= order.quantity
         if done:
             self._remove(working)
