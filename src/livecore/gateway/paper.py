@@ -240,11 +240,12 @@ class PaperBroker(BrokerAdapter):
                     self._close(working, ts_ns, "price_out_of_bounds")
                     continue
                 if budget is None:
-                    self._fill(working, _subtract(order.quantity, working.filled), price, ts_ns)
+                    self._fill(working, _subtract(order.quantity, working.filled), price, ts_ns, whole=True)
                 elif budget > 0:
-                    qty = min(_subtract(order.quantity, working.filled), budget)
+                    remaining = _subtract(order.quantity, working.filled)
+                    qty = min(remaining, budget)
                     budget = _subtract(budget, qty)
-                    self._fill(working, qty, price, ts_ns)
+                    self._fill(working, qty, price, ts_ns, whole=qty is remaining)
             # something left unfilled, and still open (a refused fill closed it)
             if tif is _TimeInForce.IOC and working.filled < order.quantity and order.client_order_id in self._working:
                 self._close(working, ts_ns, "ioc_unfilled")
@@ -298,11 +299,16 @@ class PaperBroker(BrokerAdapter):
             if not book:
                 del self._by_symbol[working.order.symbol]
 
-    def _fill(self, working: _Working, qty: Decimal, price: Decimal, ts_ns: int) -> None:
+    def _fill(self, working: _Working, qty: Decimal, price: Decimal, ts_ns: int, *, whole: bool) -> None:
+        """Fill ``qty`` at ``price``; ``whole``: ``qty`` is the order's remaining quantity
+        (``quantity - filled``) itself."""
         costs, order = self._costs, working.order
         # ``total_commission`` of nothing filled is zero: not called for an order's first fill
         before = ZERO if working.filled <= 0 else costs.total_commission(working.filled, working.value)
-        filled, value = _add(working.filled, qty), _multiply(qty, price)
+        # all of it at once: 0 + qty is qty, written alike (qty = quantity - 0 has no positive
+        # exponent), and a report whose cumulative quantity is its fill's checks the one object once
+        filled = qty if whole and working.filled is ZERO else _add(working.filled, qty)
+        value = _multiply(qty, price)
         if working.value:  # the value only feeds the commission, which reads it as a number
             value = _add(working.value, value)
         commission = _subtract(costs.total_commission(filled, value), before)

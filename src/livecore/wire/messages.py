@@ -249,7 +249,8 @@ class OrderFeedback(msgspec.Struct, frozen=True, kw_only=True, gc=False):
             check_quantity("fill_qty", self.fill_qty)
         if self.fill_price is not None:
             check_price("fill_price", self.fill_price)
-        if self.cumulative_qty is not ZERO:  # else the default itself: valid, not checked again
+        # the default itself, or the fill's quantity (checked above, and positive): valid
+        if self.cumulative_qty is not ZERO and self.cumulative_qty is not self.fill_qty:
             check_quantity("cumulative_qty", self.cumulative_qty, positive=False)
         if self.commission is not ZERO:
             check_signed_amount("commission", self.commission)
