@@ -123,8 +123,11 @@ class Backtest:
     # --- one event ------------------------------------------------------------------
 
     def _fill_on(self, event: MarketEvent) -> None:
-        self._broker.on_market(event)
-        self._deliver(self._broker.drain_reports())
+        broker = self._broker
+        broker.on_market(event)
+        reports = broker.drain_reports()
+        if reports:  # else a working order did not fill on this event
+            self._deliver(reports)
 
     def _check_route(self, pid: str, portfolio: Portfolio) -> None:
         if portfolio.universe_version != self._versions[pid]:
@@ -132,12 +135,12 @@ class Backtest:
 
     def _send(self, portfolio: Portfolio) -> None:
         """Submit what the portfolio created; its reports may create more (``on_fill``)."""
-        broker = self._broker
+        broker, records = self._broker, self._records
         outbox = portfolio.drain_outbox()
         while outbox:
             for request in outbox:
                 if isinstance(request, NewOrder):
-                    self._records.order_sent(request)
+                    records.order_sent(request)
                     broker.submit(request, request.created_ns)
                     portfolio.mark_submitted(request.client_order_id)
                 else:
@@ -146,15 +149,17 @@ class Backtest:
             outbox = portfolio.drain_outbox()
 
     def _deliver(self, reports: list[OrderFeedback]) -> None:
+        records, portfolios, books, touched = self._records, self._portfolios, self._books, self._touched
         for fb in reports:
-            self._records.report(fb)
+            records.report(fb)
             pid = fb.portfolio_id
-            portfolio = self._portfolios[pid]
-            self._touched[pid] = self._books[pid]
+            portfolio = portfolios[pid]
+            touched[pid] = books[pid]
             portfolio.on_feedback(fb)
             if portfolio.has_requests:  # its strategy answered the fill
                 self._send(portfolio)
-            self._check_route(pid, portfolio)
+            if portfolio.universe_version != self._versions[pid]:  # ``_check_route``, inline
+                self._stale = True
 
     def _reroute(self) -> dict[str, list[_Route]]:
         """Symbol -> the portfolios trading it, each with its ``on_market`` bound once."""

@@ -107,6 +107,10 @@ class Records:
     orders: dict[str, OrderRecord] = field(default_factory=dict)
     equity: list[EquityPoint] = field(default_factory=list)
     currencies: dict[str, str] = field(default_factory=dict)  # portfolio id -> its currency (the quote)
+    # (portfolio id, symbol, commission asset) -> (asset name, fee kind) of its fills
+    _fees: dict[tuple[str, str, str], tuple[str, FeeKind]] = field(
+        default_factory=dict, init=False, repr=False, compare=False
+    )
 
     def order_sent(self, order: NewOrder) -> None:
         self.orders[order.client_order_id] = OrderRecord(order=order, updated_ns=order.created_ns)
@@ -123,13 +127,25 @@ class Records:
         if fb.reason:
             record.reason = fb.reason
         qty, price = fb.fill_qty, fb.fill_price
-        if status in FILL_STATUSES and qty is not None and price is not None:
+        if qty is not None and price is not None and status in FILL_STATUSES:
             record.filled_qty += qty
             record.notional += qty * price
             record.commission += fb.commission
-            order = record.order
+            self.fills.append(self._fill(fb, record.order, qty, price))
+
+    def _fill(self, fb: OrderFeedback, order: NewOrder, qty: Decimal, price: Decimal) -> FillRecord:
+        """``fill_record``, with the commission's asset and kind worked out once per
+        portfolio, symbol and asset (they depend on nothing else)."""
+        symbol, asset = order.symbol, fb.commission_asset
+        key = (fb.portfolio_id, symbol, asset)
+        fee = self._fees.get(key)
+        if fee is None:
             currency = self.currencies.get(fb.portfolio_id, "")
-            self.fills.append(fill_record(fb, order.symbol, _SIDE_TEXT[order.side], currency))
+            fee = self._fees[key] = (asset_name(symbol, asset, currency), fee_kind(symbol, asset))
+        pid, side = fb.portfolio_id, _SIDE_TEXT[order.side]
+        return FillRecord(
+            pid, fb.client_order_id, fb.fill_id or "", symbol, side, qty, price, fb.commission, fb.ts_ns, *fee
+        )
 
     def unsettled(self) -> list[OrderRecord]:
         """Orders without a final status (none after a finished run)."""

@@ -45,6 +45,8 @@ ACCOUNTING = Context(prec=80, traps=[InvalidOperation, DivisionByZero, Overflow]
 _add = ACCOUNTING.add
 _subtract = ACCOUNTING.subtract
 _multiply = ACCOUNTING.multiply
+_minus = ACCOUNTING.minus
+_abs = ACCOUNTING.abs
 
 
 def divide(numerator: Decimal, denominator: Decimal) -> Decimal:
@@ -68,6 +70,18 @@ class Position(msgspec.Struct, kw_only=True):
     def available_to_sell(self) -> Decimal:
         """Long quantity not yet promised to an open sell order."""
         return max(self.quantity - self.reserved_qty, ZERO)
+
+
+def _close_part(position: Position, qty: Decimal, signed: Decimal, price: Decimal) -> tuple[Decimal, Decimal]:
+    """Close what a fill of ``signed`` (``qty`` unsigned) at ``price`` closes of an
+    opposite ``position``; return the realized P&L and the signed quantity left to open."""
+    held = _abs(position.quantity)
+    closing = min(qty, held)
+    closing_signed = closing if signed > 0 else _minus(closing)
+    removed = position.cost if closing == held else divide(_multiply(position.cost, closing), held)
+    position.cost = _subtract(position.cost, removed)
+    position.quantity = _add(position.quantity, closing_signed)
+    return _subtract(_multiply(_minus(closing_signed), price), removed), _subtract(signed, closing_signed)
 
 
 class Books(msgspec.Struct, kw_only=True):
@@ -124,31 +138,28 @@ class Books(msgspec.Struct, kw_only=True):
     # --- fills ----------------------------------------------------------------
 
     def apply_fill(self, symbol: str, side: Side, qty: Decimal, price: Decimal, commission: Decimal) -> Decimal:
-        """Book one execution; return the realized P&L it produced (before commission)."""
-        with localcontext(ACCOUNTING):
-            signed = qty if side is _Side.BUY else -qty
-            position = self.positions.setdefault(symbol, Position())
-            self.cash -= signed * price + commission
-            self.commissions += commission
-            realized = ZERO
-            opening = signed
-            if position.quantity and (position.quantity > 0) != (signed > 0):
-                closing = min(qty, abs(position.quantity))
-                closing_signed = closing if signed > 0 else -closing
-                if closing == abs(position.quantity):
-                    removed = position.cost
-                else:
-                    removed = divide(position.cost * closing, abs(position.quantity))
-                realized = -closing_signed * price - removed
-                position.cost -= removed
-                position.quantity += closing_signed
-                opening = signed - closing_signed
-            if opening:
-                position.quantity += opening
-                position.cost += opening * price
-            self.realized_pnl += realized
-            self._drop_if_empty(symbol, position)
-            return realized
+        """Book one execution; return the realized P&L it produced (before commission).
+        Exact: the ``ACCOUNTING`` context's methods compute what the operators do inside
+        ``localcontext(ACCOUNTING)``, without entering one per fill."""
+        signed = qty if side is _Side.BUY else _minus(qty)
+        positions = self.positions
+        position = positions.get(symbol)
+        if position is None:
+            position = positions[symbol] = Position()
+        self.cash = _subtract(self.cash, _add(_multiply(signed, price), commission))
+        self.commissions = _add(self.commissions, commission)
+        held = position.quantity
+        if held and (held > 0) != (signed > 0):
+            realized, opening = _close_part(position, qty, signed, price)
+        else:
+            realized, opening = ZERO, signed
+        if opening:
+            position.quantity = _add(position.quantity, opening)
+            position.cost = _add(position.cost, _multiply(opening, price))
+        self.realized_pnl = _add(self.realized_pnl, realized)
+        if not position.quantity and not position.reserved_qty and not position.cost:  # ``_drop_if_empty``
+            del positions[symbol]
+        return realized
 
     def book_fill(
         self, symbol: str, side: Side, qty: Decimal, price: Decimal, commission: Decimal, commission_asset: str = ""

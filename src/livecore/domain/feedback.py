@@ -163,7 +163,7 @@ def _fill(fb: OrderFeedback, order: Order, book: OrderBook, books: Books) -> Fee
     refusal = _vet_fill(fb, order, book)
     if refusal is not None:
         return refusal
-    remaining_before = order.remaining
+    remaining_before = order.quantity - order.filled_qty  # ``order.remaining``, without the property call
     done = qty == remaining_before or fb.status is _Status.FILLED
     if order.state is S.CREATED:
         order.to(S.SUBMITTED)

@@ -79,10 +79,11 @@ class OrderEntry:
     # --- OrderSink --------------------------------------------------------------
 
     def place(self, proposal: Proposal, ts_ns: int) -> None:
-        self.state.seq += 1
+        state = self.state
+        seq = state.seq = state.seq + 1
         order = Order(
-            client_order_id=client_order_id(self.portfolio_id, self.epoch, self.state.seq),
-            seq=self.state.seq,
+            client_order_id=client_order_id(self.portfolio_id, self.epoch, seq),
+            seq=seq,
             epoch=self.epoch,
             symbol=proposal.symbol,
             side=proposal.side,
@@ -94,10 +95,10 @@ class OrderEntry:
         )
         self._reserve(order, proposal.price)
         self.orders.add(order)
-        self.state.outbox.append(order.to_new_order(self.portfolio_id, self.node_id))
+        state.outbox.append(order.to_new_order(self.portfolio_id, self.node_id))
         self.counters.orders += 1
-        self.state.last_order_id = order.client_order_id
-        self.state.booked[self.epoch] = self.state.seq
+        state.last_order_id = order.client_order_id
+        state.booked[self.epoch] = seq
 
     def cancel_open(self, symbol: str, ts_ns: int) -> None:
         for order in self.orders.open_for(symbol):

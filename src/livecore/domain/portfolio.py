@@ -37,6 +37,7 @@ __all__ = ["FeedbackResult", "Portfolio", "ReconcileReport"]
 FLATTEN_REASON = "cluster halt: flatten"
 MAX_FLATTEN_TRIES = 3  # closing orders per symbol that may end without a fill before it stops trying
 _Result, _State = members(FeedbackResult), members(OrderState)  # cheap member reads (wire.enums)
+_BASE_ON_FILL = Strategy.on_fill
 
 
 class Portfolio:
@@ -302,34 +303,47 @@ class Portfolio:
             self._counters.ignored += 1
             return _Result.IGNORED
         outcome = self._apply(fb)
-        if outcome.fill is not None and self._flatten:
-            self._flatten_tries.pop(outcome.fill.symbol, None)  # the position moved: try again
-            self._flatten_symbol(outcome.fill.symbol, fb.ts_ns)
+        fill = outcome.fill
+        if fill is None:  # nothing booked: no strategy to ask
             return outcome.result
-        if outcome.fill is not None and self._fault is None:
-            try:
-                raw = self._strategy.on_fill(outcome.fill)
-                signals = list(raw) if raw is not None else []
-                self._after_strategy(signals, fb.ts_ns)
-            except ComponentError as exc:
-                self._set_fault(exc.where, exc.error)
-            except Exception as exc:
-                self._set_fault("strategy.on_fill", exc)
+        if self._flatten:
+            self._flatten_tries.pop(fill.symbol, None)  # the position moved: try again
+            self._flatten_symbol(fill.symbol, fb.ts_ns)
+            return outcome.result
+        strategy = self._strategy
+        if self._fault is not None:
+            return outcome.result
+        if type(strategy).on_fill is _BASE_ON_FILL:  # not overridden: it answers None and changes nothing
+            if strategy._symbols is not self._universe_seen:  # ``_after_strategy``'s check, kept
+                self._universe_moved()
+            return outcome.result
+        try:
+            raw = strategy.on_fill(fill)
+            signals = list(raw) if raw is not None else []
+            self._after_strategy(signals, fb.ts_ns)
+        except ComponentError as exc:
+            self._set_fault(exc.where, exc.error)
+        except Exception as exc:
+            self._set_fault("strategy.on_fill", exc)
         return outcome.result
 
     def _apply(self, fb: OrderFeedback) -> FeedbackOutcome:
         outcome = apply_feedback(fb, self._orders, self._books, self._entry.state.booked)
         c = self._counters
-        if outcome.result is _Result.APPLIED:
-            if outcome.fill is not None:
+        result = outcome.result
+        if result is _Result.APPLIED:
+            fill = outcome.fill
+            if fill is not None:
                 c.fills += 1
-            if outcome.rerouting:
+                if outcome.rerouting and not self._routes_by_universe(fill.symbol):
+                    self._refresh_symbols()
+            elif outcome.rerouting:
                 self._refresh_symbols()
-        elif outcome.result is _Result.DUPLICATE:
+        elif result is _Result.DUPLICATE:
             c.duplicates += 1
-        elif outcome.result is _Result.UNKNOWN_ORDER:
+        elif result is _Result.UNKNOWN_ORDER:
             c.unknown += 1
-        elif outcome.result is _Result.REFUSED:
+        elif result is _Result.REFUSED:
             c.refused += 1
             self._feedback_problem = f"{fb.client_order_id}: {outcome.detail}"
         else:
@@ -355,7 +369,7 @@ class Portfolio:
         entry = self._entry
         placed = entry.state.seq
         self._pipeline.run(signals, ts_ns, self._account, entry)
-        if entry.state.seq != placed:
+        if entry.state.seq != placed and not (len(signals) == 1 and self._routes_by_universe(signals[0].symbol)):
             self._refresh_symbols()
 
     def _set_fault(self, where: str, exc: BaseException) -> None:
@@ -371,6 +385,14 @@ class Portfolio:
         if held <= universe and working <= universe:  # the usual case, checked after every order and report
             return universe
         return universe.union(held, working)
+
+    def _routes_by_universe(self, symbol: str) -> bool:
+        """Whether the routing symbols are the strategy's universe itself and it holds
+        ``symbol``: an order or fill of ``symbol`` then leaves them as they are (they
+        are the universe plus what is held or working outside it), so
+        ``_refresh_symbols`` would change nothing."""
+        universe = self._universe_seen
+        return self._symbols is universe and self._strategy._symbols is universe and symbol in universe
 
     def _refresh_symbols(self) -> None:
         symbols = self._routing_symbols()

@@ -32,10 +32,9 @@ from decimal import (
 
 from livecore.checks import require
 from livecore.wire.bounds import MAX_SCALE
-from livecore.wire.messages import Side
+from livecore.wire.messages import ZERO, Side  # ZERO: the reports' default amount, the very object
 
 _BPS = Decimal(10_000)
-ZERO = Decimal(0)
 PRICING = Context(prec=80, traps=[InvalidOperation, DivisionByZero, Overflow])
 # its methods compute as arithmetic inside ``localcontext(PRICING)`` does, without
 # entering a context (which copies it) for every fill
@@ -78,19 +77,25 @@ class CostModel:
             )
 
     def slipped_price(self, price: Decimal, side: Side) -> Decimal:
-        """``price`` moved by the slippage against ``side`` and quantised against it."""
-        slippage = _divide(self.slippage_bps, _BPS)
+        """``price`` moved by the slippage against ``side`` and quantised against it
+        (no slippage: ``price`` itself is quantised, the value ``price * 1`` has)."""
+        bps = self.slippage_bps
         if side is _BUY:
-            raw = _multiply(price, _add(1, slippage))
+            raw = _multiply(price, _add(1, _divide(bps, _BPS))) if bps else price
             return raw.quantize(self.price_quantum, rounding=ROUND_CEILING, context=PRICING)
-        raw = _multiply(price, _subtract(1, slippage))
+        raw = _multiply(price, _subtract(1, _divide(bps, _BPS))) if bps else price
         slipped = raw.quantize(self.price_quantum, rounding=ROUND_FLOOR, context=PRICING)
         return slipped if slipped > 0 else self.price_quantum
 
     def total_commission(self, filled_qty: Decimal, filled_value: Decimal) -> Decimal:
-        """Commission owed for an order that has filled ``filled_qty`` for ``filled_value``."""
+        """Commission owed for an order that has filled ``filled_qty`` for ``filled_value``.
+        A rate of zero adds nothing and is skipped: the quantised result depends only on
+        the raw value, not on how its zero terms were written."""
         if filled_qty <= 0:
             return ZERO
-        per_share = _multiply(self.commission_per_share, filled_qty)
-        raw = _add(per_share, _divide(_multiply(self.commission_bps, filled_value), _BPS))
+        raw = ZERO
+        if self.commission_per_share:
+            raw = _multiply(self.commission_per_share, filled_qty)
+        if self.commission_bps:
+            raw = _add(raw, _divide(_multiply(self.commission_bps, filled_value), _BPS))
         return max(raw, self.commission_min).quantize(self.commission_quantum, rounding=ROUND_HALF_UP, context=PRICING)

@@ -46,11 +46,12 @@ import msgspec
 from livecore.checks import require
 from livecore.domain.fees import split_symbol
 from livecore.gateway.broker import BrokerAdapter, ExecutionReport
-from livecore.gateway.costs import PRICING, ZERO, CostModel
+from livecore.gateway.costs import PRICING, CostModel
 from livecore.wire.bounds import MAX_AMOUNT, MAX_ID_LENGTH, MAX_ORDER_ID_LENGTH, MAX_PRICE, MAX_SCALE
 from livecore.wire.enums import members
 from livecore.wire.messages import (
     FILL_STATUSES,
+    ZERO,
     Bar,
     FeedbackStatus,
     MarketEvent,
@@ -62,6 +63,8 @@ from livecore.wire.messages import (
 )
 
 _NS_PER_DAY = 86_400 * 1_000_000_000
+# exact arithmetic in the cost model's context, without entering it (``costs``)
+_add, _subtract, _multiply, _divide = PRICING.add, PRICING.subtract, PRICING.multiply, PRICING.divide
 _FEE_QUANTUM = Decimal(1).scaleb(-MAX_SCALE)  # a converted fee keeps the wire's places
 QUOTE_FEE, RECEIVED_FEE, BASE_FEE = "quote", "received", "base"  # PaperSettings.fee_asset's keywords
 # the cancel reason of an order still working when a finite replay or a backtest ends
@@ -121,7 +124,7 @@ class _Working(msgspec.Struct):
 
     @property
     def remaining(self) -> Decimal:
-        return self.order.quantity - self.filled
+        return _subtract(self.order.quantity, self.filled)
 
 
 def fill_id(client_order_id: str, n: int) -> str:
@@ -147,7 +150,20 @@ class PaperBroker(BrokerAdapter):
             self._report(order, _Status.REJECTED, now_ns, reason="duplicate_client_order_id")
             return
         self._add(_Working(order=order, arrived_day=now_ns // _NS_PER_DAY))
-        self._report(order, _Status.ACCEPTED, now_ns)
+        coid = order.client_order_id
+        self._last[coid] = _Status.ACCEPTED
+        self._reports.append(  # what ``_report`` builds, without its call: an acceptance carries no amounts
+            OrderFeedback(
+                status=_Status.ACCEPTED,
+                client_order_id=coid,
+                portfolio_id=order.portfolio_id,
+                epoch=order.epoch,
+                symbol=order.symbol,
+                side=order.side,
+                venue_order_id=f"{self._settings.venue}-{coid}",
+                ts_ns=now_ns,
+            )
+        )
 
     def cancel(self, client_order_id: str, now_ns: int, reason: str | None = None) -> bool:
         working = self._working.get(client_order_id)
@@ -203,41 +219,49 @@ class PaperBroker(BrokerAdapter):
 
     def on_market(self, event: MarketEvent) -> None:
         book = self._by_symbol.get(event.symbol)
-        if not book:
-            return
-        with localcontext(PRICING):
+        if book:
             self._match(event, book)
 
     def _match(self, event: MarketEvent, book: dict[str, _Working]) -> None:
+        """Arithmetic by the ``PRICING`` context's methods (``_add``, ...): exact, as
+        inside ``localcontext(PRICING)``, without entering one per matched event."""
         budget = self._volume_budget(event)
-        day = event.ts_ns // _NS_PER_DAY
+        ts_ns = event.ts_ns
+        day = ts_ns // _NS_PER_DAY
         for working in list(book.values()):
             order = working.order
-            if order.time_in_force is _TimeInForce.DAY and day > working.arrived_day:
-                self._close(working, event.ts_ns, "day_expired")
+            tif = order.time_in_force
+            if tif is _TimeInForce.DAY and day > working.arrived_day:
+                self._close(working, ts_ns, "day_expired")
                 continue
             price = self._fill_price(order, event)
-            if price is not None and price >= MAX_PRICE:
-                self._close(working, event.ts_ns, "price_out_of_bounds")
-                continue
-            if price is not None and (budget is None or budget > 0):
-                qty = working.remaining if budget is None else min(working.remaining, budget)
-                if budget is not None:
-                    budget -= qty
-                self._fill(working, qty, price, event.ts_ns)
-            still_open = order.client_order_id in self._working  # a refused fill closed it
-            if order.time_in_force is _TimeInForce.IOC and working.remaining > 0 and still_open:
-                self._close(working, event.ts_ns, "ioc_unfilled")
+            if price is not None:
+                if price >= MAX_PRICE:
+                    self._close(working, ts_ns, "price_out_of_bounds")
+                    continue
+                if budget is None:
+                    self._fill(working, _subtract(order.quantity, working.filled), price, ts_ns, whole=True)
+                elif budget > 0:
+                    remaining = _subtract(order.quantity, working.filled)
+                    qty = min(remaining, budget)
+                    budget = _subtract(budget, qty)
+                    self._fill(working, qty, price, ts_ns, whole=qty is remaining)
+            # something left unfilled, and still open (a refused fill closed it)
+            if tif is _TimeInForce.IOC and working.filled < order.quantity and order.client_order_id in self._working:
+                self._close(working, ts_ns, "ioc_unfilled")
 
     # --- matching ---------------------------------------------------------------
 
     def _volume_budget(self, event: MarketEvent) -> Decimal | None:
         participation = self._settings.participation
+        if participation is None:
+            return None
         volume = event.volume if isinstance(event, Bar) else event.size
-        if participation is None or volume <= 0:
+        if volume <= 0:
             return None
         step = self._settings.quantity_step
-        return (participation * volume / step).to_integral_value(rounding=ROUND_FLOOR) * step
+        share = _divide(_multiply(participation, volume), step)
+        return _multiply(share.to_integral_value(rounding=ROUND_FLOOR, context=PRICING), step)
 
     def _fill_price(self, order: NewOrder, event: MarketEvent) -> Decimal | None:
         """The price ``order`` fills at on ``event``, or None if it does not fill."""
@@ -275,37 +299,59 @@ class PaperBroker(BrokerAdapter):
             if not book:
                 del self._by_symbol[working.order.symbol]
 
-    def _fill(self, working: _Working, qty: Decimal, price: Decimal, ts_ns: int) -> None:
-        before = self._costs.total_commission(working.filled, working.value)
-        filled, value = working.filled + qty, working.value + qty * price
-        commission = self._costs.total_commission(filled, value) - before
-        charged, asset = self._charged(working.order, commission, price)
+    def _fill(self, working: _Working, qty: Decimal, price: Decimal, ts_ns: int, *, whole: bool) -> None:
+        """Fill ``qty`` at ``price``; ``whole``: ``qty`` is the order's remaining quantity
+        (``quantity - filled``) itself."""
+        costs, order = self._costs, working.order
+        # ``total_commission`` of nothing filled is zero: not called for an order's first fill
+        before = ZERO if working.filled <= 0 else costs.total_commission(working.filled, working.value)
+        # all of it at once: 0 + qty is qty, written alike (qty = quantity - 0 has no positive
+        # exponent), and a report whose cumulative quantity is its fill's checks the one object once
+        filled = qty if whole and working.filled is ZERO else _add(working.filled, qty)
+        value = _multiply(qty, price)
+        if working.value:  # the value only feeds the commission, which reads it as a number
+            value = _add(working.value, value)
+        commission = _subtract(costs.total_commission(filled, value), before)
+        charged, asset = self._charged(order, commission, price)
         if commission >= MAX_AMOUNT or charged >= MAX_AMOUNT:
             self._close(working, ts_ns, "commission_out_of_bounds")
             return
         working.filled, working.value = filled, value
         working.fills += 1
-        working.commission += commission
-        done = working.remaining <= 0
+        if commission:  # kept as a number only (``_restore`` sums it the same way)
+            working.commission = _add(working.commission, commission)
+        done = filled >= order.quantity
         if done:
             self._remove(working)
-        self._report(
-            working.order,
-            _Status.FILLED if done else _Status.PARTIALLY_FILLED,
-            ts_ns,
-            fill_id=fill_id(working.order.client_order_id, working.fills),
-            fill_qty=qty,
-            fill_price=price,
-            cumulative_qty=working.filled,
-            commission=charged,
-            commission_asset=asset,
+        coid = order.client_order_id
+        status = _Status.FILLED if done else _Status.PARTIALLY_FILLED
+        self._last[coid] = status
+        self._reports.append(  # what ``_report`` builds, without its call
+            OrderFeedback(
+                status=status,
+                client_order_id=coid,
+                portfolio_id=order.portfolio_id,
+                epoch=order.epoch,
+                symbol=order.symbol,
+                side=order.side,
+                venue_order_id=f"{self._settings.venue}-{coid}",
+                fill_id=f"{coid}-f{working.fills}",  # ``fill_id``
+                fill_qty=qty,
+                fill_price=price,
+                cumulative_qty=filled,
+                commission=charged,
+                commission_asset=asset,
+                ts_ns=ts_ns,
+            )
         )
 
     def _charged(self, order: NewOrder, commission: Decimal, price: Decimal) -> tuple[Decimal, str]:
         """The quote ``commission`` as charged in the settings' fee asset (amount, asset)."""
         setting = self._settings.fee_asset
-        in_base = setting == BASE_FEE or (setting == RECEIVED_FEE and order.side is Side.BUY)
-        if setting == QUOTE_FEE or (setting == RECEIVED_FEE and not in_base) or not commission:
+        if setting == QUOTE_FEE or not commission:
+            return commission, ""
+        in_base = setting == BASE_FEE or (setting == RECEIVED_FEE and order.side is _Side.BUY)
+        if setting == RECEIVED_FEE and not in_base:
             return commission, ""
         pair = split_symbol(order.symbol)
         if in_base:
@@ -313,7 +359,7 @@ class PaperBroker(BrokerAdapter):
         else:
             assert self._settings.fee_asset_price is not None  # checked by PaperSettings
             asset, rate = setting, self._settings.fee_asset_price
-        return (commission / rate).quantize(_FEE_QUANTUM, rounding=ROUND_HALF_UP), asset
+        return _divide(commission, rate).quantize(_FEE_QUANTUM, rounding=ROUND_HALF_UP, context=PRICING), asset
 
     def _close(self, working: _Working, ts_ns: int, reason: str) -> None:
         self._remove(working)

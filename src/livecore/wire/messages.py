@@ -40,6 +40,10 @@ from livecore.wire.bounds import (
 from livecore.wire.enums import members
 
 SCHEMA_VERSION = 1
+# the zero of the report amounts' defaults: a value that is this very object is the
+# default, valid by construction, and ``OrderFeedback`` skips checking it (the
+# paper broker builds its reports with it: an acceptance carries no amounts)
+ZERO = Decimal(0)
 
 
 class Side(StrEnum):
@@ -221,8 +225,8 @@ class OrderFeedback(msgspec.Struct, frozen=True, kw_only=True, gc=False):
     fill_id: Id | None = None
     fill_qty: Decimal | None = None
     fill_price: Decimal | None = None
-    cumulative_qty: Decimal = Decimal(0)
-    commission: Decimal = Decimal(0)
+    cumulative_qty: Decimal = ZERO
+    commission: Decimal = ZERO
     reason: str | None = None
     ts_ns: TimestampNs = 0
     commission_asset: OptionalName = ""
@@ -245,8 +249,11 @@ class OrderFeedback(msgspec.Struct, frozen=True, kw_only=True, gc=False):
             check_quantity("fill_qty", self.fill_qty)
         if self.fill_price is not None:
             check_price("fill_price", self.fill_price)
-        check_quantity("cumulative_qty", self.cumulative_qty, positive=False)
-        check_signed_amount("commission", self.commission)
+        # the default itself, or the fill's quantity (checked above, and positive): valid
+        if self.cumulative_qty is not ZERO and self.cumulative_qty is not self.fill_qty:
+            check_quantity("cumulative_qty", self.cumulative_qty, positive=False)
+        if self.commission is not ZERO:
+            check_signed_amount("commission", self.commission)
         if self.status is _Status.REJECTED and not self.reason:
             raise ValueError("a rejection needs a reason")
 
