@@ -25,15 +25,19 @@ equal to livecore's. ``--backtrader-cap N`` runs backtrader on the first N bars
 of a case only (a prefix of the one series; whole series up to N bars in the
 other case): its cost per bar is flat, and its trades are checked against
 livecore's closed within that part. Prints a table and each engine's rate
-relative to the faster other engine.
+relative to the faster other engine. ``--rounds N`` runs livecore and
+backtesting.py N times each, alternated (this machine's speed drifts by 20% or
+more within a minute, so one run of each can land either way): the table shows
+the medians, and a line per case gives the ratio of each round's pair.
 
     .venv/bin/python bench/bench_backtest.py [--bars 1000000] [--portfolios 100] [--bars-each 10000]
-        [--backtrader-cap N]
+        [--backtrader-cap N] [--rounds N]
 """
 
 from __future__ import annotations
 
 import argparse
+import statistics
 import sys
 import time
 import warnings
@@ -184,31 +188,53 @@ def check(label: str, name: str, symbol: str, theirs: list[Trade], mine: list[Tr
         )
 
 
-def race(label: str, series: list[list[Bar]], table: Table, *, backtrader_cap: int | None) -> None:
-    """Time the three engines on ``series``; backtrader only on its capped part,
-    its trades checked against livecore's that closed within that part."""
-    ours_s, ours = run_livecore([spec_for(s[0].symbol) for s in series], merged(series))
-    rows = {"livecore": (sum(len(s) for s in series), ours_s, "")}
-    engines = (
-        ("backtesting.py", run_backtesting_py, series),
-        ("backtrader", run_backtrader, capped(series, backtrader_cap)),
-    )
-    for name, engine, part in engines:
-        total, bars = 0.0, 0
-        for s in part:
-            seconds, theirs = engine(ohlcv_frame(s))
-            total += seconds
-            bars += len(s)
-            mine = [t for t in ours.get(s[0].symbol, []) if t[1] < len(s)]  # closed within the part
-            check(label, name, s[0].symbol, theirs, mine)
-        note = "" if part is series else f"first {bars:,} bars (--backtrader-cap)"
-        rows[name] = (bars, total, note)
-    rate = {name: bars / seconds for name, (bars, seconds, _) in rows.items()}
+def run_backtesting_py_all(label: str, series: list[list[Bar]], ours: dict[str, list[Trade]]) -> float:
+    """backtesting.py over every series of the case, one at a time (as it must),
+    each checked against livecore's trades; the CPU seconds of its runs."""
+    total = 0.0
+    for s in series:
+        seconds, theirs = run_backtesting_py(ohlcv_frame(s))
+        total += seconds
+        check(label, "backtesting.py", s[0].symbol, theirs, ours.get(s[0].symbol, []))
+    return total
+
+
+def race(label: str, series: list[list[Bar]], table: Table, *, backtrader_cap: int | None, rounds: int) -> None:
+    """Time livecore and backtesting.py ``rounds`` times, one after the other in each
+    round (the machine's speed drifts: a pair run back to back sees about the same
+    machine), then backtrader once on its capped part, its trades checked against
+    livecore's that closed within that part. The rates shown are the medians over
+    the rounds; the ratio of each round is printed below the table."""
+    bars = sum(len(s) for s in series)
+    specs, events = [spec_for(s[0].symbol) for s in series], merged(series)
+    ours_times, theirs_times, ours = [], [], {}
+    for _ in range(rounds):
+        seconds, ours = run_livecore(specs, events)
+        ours_times.append(seconds)
+        theirs_times.append(run_backtesting_py_all(label, series, ours))
+    ratios = sorted(theirs / mine for mine, theirs in zip(ours_times, theirs_times, strict=True))
+    rows = {
+        "livecore": (bars, statistics.median(ours_times), f"median of {rounds}" if rounds > 1 else ""),
+        "backtesting.py": (bars, statistics.median(theirs_times), f"median of {rounds}" if rounds > 1 else ""),
+    }
+    part = capped(series, backtrader_cap)
+    total, counted = 0.0, 0
+    for s in part:
+        seconds, theirs = run_backtrader(ohlcv_frame(s))
+        total += seconds
+        counted += len(s)
+        check(label, "backtrader", s[0].symbol, theirs, [t for t in ours.get(s[0].symbol, []) if t[1] < len(s)])
+    rows["backtrader"] = (counted, total, "" if part is series else f"first {counted:,} bars (--backtrader-cap)")
+    rate = {name: n / seconds for name, (n, seconds, _) in rows.items()}
     best_other = max(rate["backtesting.py"], rate["backtrader"])
-    for name, (bars, seconds, note) in rows.items():
+    for name, (n, seconds, note) in rows.items():
         table.add_row(
-            label, name, f"{bars:,}", f"{seconds:.2f}", f"{rate[name]:,.0f}", f"{rate[name] / best_other:.2f}x", note
+            label, name, f"{n:,}", f"{seconds:.2f}", f"{rate[name]:,.0f}", f"{rate[name] / best_other:.2f}x", note
         )
+    RATIOS[label] = ratios
+
+
+RATIOS: dict[str, list[float]] = {}  # case -> livecore / backtesting.py of each round, sorted
 
 
 def main() -> None:
@@ -223,15 +249,26 @@ def main() -> None:
         metavar="N",
         help="run backtrader on the first N bars of each case only (its rate per bar is flat)",
     )
+    parser.add_argument("--rounds", type=int, default=1, help="livecore and backtesting.py runs per case, alternated")
     args = parser.parse_args()
     warnings.filterwarnings("ignore", message="Some trades remain open")  # backtesting.py, every run
     table = Table(title="backtest speed (same rule, same data, same trades)")
     for column in ("case", "engine", "bars", "seconds", "bars/s", "vs faster other", "note"):
         table.add_column(column)
-    race("1 symbol", [synthetic_bars("S0", args.bars, 1)], table, backtrader_cap=args.backtrader_cap)
+    race(
+        "1 symbol", [synthetic_bars("S0", args.bars, 1)], table, backtrader_cap=args.backtrader_cap, rounds=args.rounds
+    )
     series = [synthetic_bars(f"S{i}", args.bars_each, 100 + i) for i in range(args.portfolios)]
-    race(f"{args.portfolios} portfolios x symbols", series, table, backtrader_cap=args.backtrader_cap)
-    Console(width=160).print(table)
+    race(
+        f"{args.portfolios} portfolios x symbols", series, table, backtrader_cap=args.backtrader_cap, rounds=args.rounds
+    )
+    console = Console(width=160)
+    console.print(table)
+    for label, ratios in RATIOS.items():
+        shown = ", ".join(f"{r:.2f}" for r in ratios)
+        console.print(
+            f"{label}: livecore / backtesting.py per round (sorted): {shown}; median {statistics.median(ratios):.2f}x"
+        )
 
 
 if __name__ == "__main__":
