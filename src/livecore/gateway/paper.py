@@ -150,20 +150,7 @@ class PaperBroker(BrokerAdapter):
             self._report(order, _Status.REJECTED, now_ns, reason="duplicate_client_order_id")
             return
         self._add(_Working(order=order, arrived_day=now_ns // _NS_PER_DAY))
-        coid = order.client_order_id
-        self._last[coid] = _Status.ACCEPTED
-        self._reports.append(  # what ``_report`` builds, without its call: an acceptance carries no amounts
-            OrderFeedback(
-                status=_Status.ACCEPTED,
-                client_order_id=coid,
-                portfolio_id=order.portfolio_id,
-                epoch=order.epoch,
-                symbol=order.symbol,
-                side=order.side,
-                venue_order_id=f"{self._settings.venue}-{coid}",
-                ts_ns=now_ns,
-            )
-        )
+        self._report(order, _Status.ACCEPTED, now_ns)  # an acceptance carries no amounts
 
     def cancel(self, client_order_id: str, now_ns: int, reason: str | None = None) -> bool:
         working = self._working.get(client_order_id)
@@ -323,26 +310,16 @@ class PaperBroker(BrokerAdapter):
         done = filled >= order.quantity
         if done:
             self._remove(working)
-        coid = order.client_order_id
-        status = _Status.FILLED if done else _Status.PARTIALLY_FILLED
-        self._last[coid] = status
-        self._reports.append(  # what ``_report`` builds, without its call
-            OrderFeedback(
-                status=status,
-                client_order_id=coid,
-                portfolio_id=order.portfolio_id,
-                epoch=order.epoch,
-                symbol=order.symbol,
-                side=order.side,
-                venue_order_id=f"{self._settings.venue}-{coid}",
-                fill_id=f"{coid}-f{working.fills}",  # ``fill_id``
-                fill_qty=qty,
-                fill_price=price,
-                cumulative_qty=filled,
-                commission=charged,
-                commission_asset=asset,
-                ts_ns=ts_ns,
-            )
+        self._report(
+            order,
+            _Status.FILLED if done else _Status.PARTIALLY_FILLED,
+            ts_ns,
+            fill_id=fill_id(order.client_order_id, working.fills),
+            fill_qty=qty,
+            fill_price=price,
+            cumulative_qty=filled,
+            commission=charged,
+            commission_asset=asset,
         )
 
     def _charged(self, order: NewOrder, commission: Decimal, price: Decimal) -> tuple[Decimal, str]:

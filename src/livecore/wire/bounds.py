@@ -86,17 +86,22 @@ def _show(value: object) -> str:
     return text if len(text) <= 40 else text[:37] + "..."
 
 
+def _plain_scale(value: Decimal) -> bool:
+    """Whether ``value`` is written in plain notation with at most ``MAX_SCALE``
+    places: its string shows the scale as written ("187.1200" has 4 places)."""
+    text = str(value)
+    dot = text.find(".")
+    return "E" not in text and (dot < 0 or len(text) - dot - 1 <= MAX_SCALE)
+
+
 def check_decimal(name: str, value: Decimal, *, limit: Decimal, positive: bool) -> None:
     """Raise ``ValueError`` naming ``name`` unless ``value`` is a finite Decimal with
     at most ``MAX_SCALE`` places, ``0 <= value < limit`` (``0 <`` if ``positive``).
-    ``check_price`` and ``check_quantity`` run the same common path inline (one
-    call less for every price and quantity a message carries)."""
+    ``check_price`` and ``check_quantity`` run the same common path with their
+    limits written in (no keyword call for every price and quantity a message carries)."""
     try:  # the common path, run on every decoded price: comparisons and the plain string
-        if (value > _ZERO if positive else value >= _ZERO) and value < limit:
-            text = str(value)  # plain notation shows the scale as written: "187.1200" has 4 places
-            dot = text.find(".")
-            if "E" not in text and (dot < 0 or len(text) - dot - 1 <= MAX_SCALE):
-                return
+        if (value > _ZERO if positive else value >= _ZERO) and value < limit and _plain_scale(value):
+            return
     except (AttributeError, TypeError, ArithmeticError):  # not a Decimal; NaN signals on comparison
         pass
     _check_slowly(name, value, limit, positive)
@@ -135,13 +140,10 @@ def plain_tick(symbol: str, price: Decimal, size: Decimal) -> bool:
 
 
 def check_price(name: str, value: Decimal) -> None:
-    """A positive price below ``MAX_PRICE`` (``check_decimal``'s common path, inline)."""
+    """A positive price below ``MAX_PRICE`` (``check_decimal``'s common path, its limit written in)."""
     try:
-        if _ZERO < value < MAX_PRICE:
-            text = str(value)
-            dot = text.find(".")
-            if "E" not in text and (dot < 0 or len(text) - dot - 1 <= MAX_SCALE):
-                return
+        if _ZERO < value < MAX_PRICE and _plain_scale(value):
+            return
     except (AttributeError, TypeError, ArithmeticError):
         pass
     _check_slowly(name, value, MAX_PRICE, True)
@@ -149,13 +151,10 @@ def check_price(name: str, value: Decimal) -> None:
 
 def check_quantity(name: str, value: Decimal, *, positive: bool = True) -> None:
     """A quantity (or volume, size) below ``MAX_QUANTITY``; zero allowed unless ``positive``
-    (``check_decimal``'s common path, inline)."""
+    (``check_decimal``'s common path, its limit written in)."""
     try:
-        if (value > _ZERO if positive else value >= _ZERO) and value < MAX_QUANTITY:
-            text = str(value)
-            dot = text.find(".")
-            if "E" not in text and (dot < 0 or len(text) - dot - 1 <= MAX_SCALE):
-                return
+        if (value > _ZERO if positive else value >= _ZERO) and value < MAX_QUANTITY and _plain_scale(value):
+            return
     except (AttributeError, TypeError, ArithmeticError):
         pass
     _check_slowly(name, value, MAX_QUANTITY, positive)
@@ -170,11 +169,8 @@ def check_signed_amount(name: str, value: Decimal) -> None:
     """A money amount of either sign, its size below ``MAX_AMOUNT``: a commission,
     negative when the venue paid a rebate (a charge, the common case, is checked first)."""
     try:
-        if _ZERO <= value < MAX_AMOUNT:
-            text = str(value)
-            dot = text.find(".")
-            if "E" not in text and (dot < 0 or len(text) - dot - 1 <= MAX_SCALE):
-                return
+        if _ZERO <= value < MAX_AMOUNT and _plain_scale(value):
+            return
     except (AttributeError, TypeError, ArithmeticError):
         pass
     if isinstance(value, Decimal) and value.is_finite() and value < 0:
