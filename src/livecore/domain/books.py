@@ -157,8 +157,7 @@ class Books(msgspec.Struct, kw_only=True):
             position.quantity = _add(position.quantity, opening)
             position.cost = _add(position.cost, _multiply(opening, price))
         self.realized_pnl = _add(self.realized_pnl, realized)
-        if not position.quantity and not position.reserved_qty and not position.cost:  # ``_drop_if_empty``
-            del positions[symbol]
+        self._drop_if_empty(symbol, position)
         return realized
 
     def book_fill(

@@ -78,14 +78,7 @@ class OrderBook:
         """Note that ``order`` became final; forget the oldest closed orders beyond the
         window. An inferred rejection is held until the gateway confirms it (``closed``
         again then) or revives it."""
-        coid = order.client_order_id
-        held = self._open.pop(coid, None)  # ``_drop_open``, inline: this runs for every order
-        if held is not None:
-            by_id = self._open_by_symbol.get(held.symbol)
-            if by_id is not None:
-                by_id.pop(coid, None)
-                if not by_id:
-                    del self._open_by_symbol[held.symbol]
+        self._drop_open(order.client_order_id)
         if order.inferred:
             return
         self._closed[order.client_order_id] = None

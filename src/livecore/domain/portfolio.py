@@ -310,17 +310,13 @@ class Portfolio:
             self._flatten_tries.pop(fill.symbol, None)  # the position moved: try again
             self._flatten_symbol(fill.symbol, fb.ts_ns)
             return outcome.result
-        strategy = self._strategy
         if self._fault is not None:
             return outcome.result
-        if type(strategy).on_fill is _BASE_ON_FILL:  # not overridden: it answers None and changes nothing
-            if strategy._symbols is not self._universe_seen:  # ``_after_strategy``'s check, kept
-                self._universe_moved()
-            return outcome.result
+        strategy = self._strategy
         try:
-            raw = strategy.on_fill(fill)
-            signals = list(raw) if raw is not None else []
-            self._after_strategy(signals, fb.ts_ns)
+            # the base ``on_fill`` answers None and changes nothing: not called
+            raw = None if type(strategy).on_fill is _BASE_ON_FILL else strategy.on_fill(fill)
+            self._after_strategy(list(raw) if raw is not None else [], fb.ts_ns)
         except ComponentError as exc:
             self._set_fault(exc.where, exc.error)
         except Exception as exc:
@@ -335,10 +331,8 @@ class Portfolio:
             fill = outcome.fill
             if fill is not None:
                 c.fills += 1
-                if outcome.rerouting and not self._routes_by_universe(fill.symbol):
-                    self._refresh_symbols()
-            elif outcome.rerouting:
-                self._refresh_symbols()
+            if outcome.rerouting:
+                self._refresh_symbols(None if fill is None else fill.symbol)
         elif result is _Result.DUPLICATE:
             c.duplicates += 1
         elif result is _Result.UNKNOWN_ORDER:
@@ -369,8 +363,8 @@ class Portfolio:
         entry = self._entry
         placed = entry.state.seq
         self._pipeline.run(signals, ts_ns, self._account, entry)
-        if entry.state.seq != placed and not (len(signals) == 1 and self._routes_by_universe(signals[0].symbol)):
-            self._refresh_symbols()
+        if entry.state.seq != placed:
+            self._refresh_symbols(signals[0].symbol if len(signals) == 1 else None)
 
     def _set_fault(self, where: str, exc: BaseException) -> None:
         if self._fault is not None:  # the first fault is the cause; keep it
@@ -386,15 +380,15 @@ class Portfolio:
             return universe
         return universe.union(held, working)
 
-    def _routes_by_universe(self, symbol: str) -> bool:
-        """Whether the routing symbols are the strategy's universe itself and it holds
-        ``symbol``: an order or fill of ``symbol`` then leaves them as they are (they
-        are the universe plus what is held or working outside it), so
-        ``_refresh_symbols`` would change nothing."""
+    def _refresh_symbols(self, touched: str | None = None) -> None:
+        """Route by the universe plus what is held or working outside it. ``touched``:
+        the one symbol whose order or position just changed, if only one did. When
+        the routes are the strategy's universe itself and ``touched`` is in it,
+        nothing can have changed (all that is held or working is still inside it):
+        nothing is recomputed."""
         universe = self._universe_seen
-        return self._symbols is universe and self._strategy._symbols is universe and symbol in universe
-
-    def _refresh_symbols(self) -> None:
+        if self._symbols is universe and self._strategy._symbols is universe and touched in universe:
+            return
         symbols = self._routing_symbols()
         if symbols != self._symbols:
             self._symbols = symbols
