@@ -133,10 +133,11 @@ class Migration:
     scheduler_gap_ms: float  # source's ack -> target's ack, as the leader saw them
     node_gap_ms: float  # source receives the command (stops emitting) -> target's load ack
     drain_ms: float  # of which: source receives the command -> source's ack (drained, snapshot saved)
-    handover_ms: float  # source's ack -> target receives the load (leader: fence, registry, command)
-    load_ms: float  # target receives the load -> target's ack (restore, reconcile, first snapshot)
+    handover_ms: float  # source's ack -> target starts its load (the fence naming it, or the command)
+    load_ms: float  # target starts its load -> target's ack (restore, reconcile, first snapshot)
     journal_gap_ms: float  # last old-epoch order -> first new-epoch order, gateway receive times
     usual_interval_ms: float  # median time between two orders of this portfolio before
+    by_fence: bool  # the target started its load on reading the fence, before the command
 
 
 @dataclass(frozen=True)
@@ -238,6 +239,16 @@ class Bench:
         if not stamps:
             raise RuntimeError(f"{node} never logged {marker!r}")
         return stamps[0] if after_ns is not None else stamps[-1]
+
+    def load_started_ns(self, node: str, pid: str) -> tuple[int, bool]:
+        """When ``node`` started its last load of ``pid``: the load taken off the bus, or
+        (a prepared target) the fence naming it first, the last of either log line; and
+        whether it was the fence."""
+        command, fence = f"command portfolio.load {pid} ", f"{pid}: the fence names this node "
+        lines = [line for line in self.cluster.procs[node].text().splitlines() if command in line or fence in line]
+        if not lines:
+            raise RuntimeError(f"{node} never logged a load of {pid}")
+        return _log_ns(lines[-1]), fence in lines[-1]
 
     def tick_to_order(self) -> list[float]:
         """Tick stamped by the feed -> order received by the gateway, in seconds, for every
@@ -440,7 +451,7 @@ class Bench:
         self.wait(lambda: self.first_order_ns(pid, target, new_epoch) is not None, f"{pid} trading on {target}")
         stopped = self.command_logged_ns(source, "portfolio.migrate", pid)
         released = self.acked_ns("portfolio.migrate", pid, source, f"at epoch {epoch} for {target}")
-        told = self.command_logged_ns(target, "portfolio.load", pid)
+        told, by_fence = self.load_started_ns(target, pid)
         resumed = self.load_acked_ns(pid, target, new_epoch)
         assert resumed is not None and released is not None
         old_orders = read_journal(self.store, pid).orders_at(epoch, source)
@@ -461,6 +472,7 @@ class Bench:
             load_ms=(resumed - told) / 1e6,
             journal_gap_ms=(first - received[-1]) / 1e6,
             usual_interval_ms=usual,
+            by_fence=by_fence,
         )
 
 
@@ -564,7 +576,7 @@ def report_migrations(console: Console, migrations: list[Migration]) -> None:
         ("scheduler gap (source ack -> target ack)", [m.scheduler_gap_ms for m in migrations]),
         ("node gap (source stops -> target loaded)", [m.node_gap_ms for m in migrations]),
         ("  of which: source drains and acks", [m.drain_ms for m in migrations]),
-        ("  of which: leader hands over", [m.handover_ms for m in migrations]),
+        ("  of which: leader hands over (-> target starts its load)", [m.handover_ms for m in migrations]),
         ("  of which: target loads and acks", [m.load_ms for m in migrations]),
         ("journal gap (last old order -> first new)", [m.journal_gap_ms for m in migrations]),
         ("usual time between two orders (before)", [m.usual_interval_ms for m in migrations]),
@@ -573,6 +585,7 @@ def report_migrations(console: Console, migrations: list[Migration]) -> None:
         cells = [min(values), percentile(values, 50), percentile(values, 95), percentile(values, 99), max(values)]
         table.add_row(label, *(f"{v:.0f}" for v in cells))
     console.print(table)
+    console.print(f"loads started by the fence, before the command arrived: {sum(m.by_fence for m in migrations)}")
     p99 = max(
         percentile([m.scheduler_gap_ms for m in migrations], 99),
         percentile([m.node_gap_ms for m in migrations], 99),

@@ -58,6 +58,40 @@ def test_the_target_prepares_while_the_source_trades_then_loads_with_it(rig: Nod
     assert target.market_partitions != frozenset()  # its own now
 
 
+def test_a_prepared_target_loads_when_the_fence_names_it_before_the_load_arrives(rig: NodeRig) -> None:
+    """The leader announced the load (epoch and nonce): the target loads as soon as
+    the fence names it and acks under that nonce; the command, when it comes, is
+    answered with the same ack and loads nothing again."""
+    source, target = rig.running_node(), rig.running_node()
+    pid = rig.pid()
+    rig.load(source, pid, ["FWL"])
+    load = rig.signer.build("portfolio.load", target.node_id, pid, {"epoch": 2})
+    prepared = rig.command(target.node_id, "portfolio.prepare", pid, hold_s=30, epoch=2, load_nonce=load.nonce)
+    assert prepared.ok and target.prepared == {pid}, prepared.detail
+    assert rig.command(source.node_id, "portfolio.migrate", pid, to=target.node_id).ok
+    rig.fence(pid, 2, target.node_id)
+    early = rig.ack(load)  # written by the target: the command was never sent
+    assert early.ok and early.node_id == target.node_id and early.command == "portfolio.load", early
+    assert "at epoch 2" in early.detail and "prepared" in early.detail, early.detail
+    assert target.portfolios.epochs() == {pid: 2} and target.prepared == frozenset()
+    rig.coord.delete(names.command_ack_key(load.nonce))
+    rig.send_command(load)
+    assert rig.ack(load) == early  # answered again, not run again
+    rig.tick("FWL", "11")
+    wait_until(lambda: node_orders(rig, pid, target.node_id) != [], TIMEOUT, "the target trades")
+    assert set(node_orders(rig, pid, target.node_id)) == {2}
+
+
+def test_a_fence_that_names_another_node_leaves_the_preparation_to_its_hold(rig: NodeRig) -> None:
+    node = rig.running_node()
+    pid = rig.pid()
+    rig.register(pid, ["FWO"])
+    assert rig.command(node.node_id, "portfolio.prepare", pid, hold_s=1.0, epoch=2, load_nonce="n" * 24).ok
+    rig.fence(pid, 2, "another-node")
+    wait_until(lambda: node.prepared == frozenset(), TIMEOUT, "the preparation dropped at its hold's end")
+    assert pid not in node.portfolios and rig.coord.get(names.command_ack_key("n" * 24)) is None
+
+
 def test_a_prepare_with_no_load_after_it_is_dropped(rig: NodeRig) -> None:
     node = rig.running_node()
     pid = rig.pid()

@@ -85,11 +85,13 @@ class CommandChannel:
         params: dict[str, Any] | None = None,
         *,
         meanwhile: Callable[[], object] | None = None,
+        nonce: str | None = None,
     ) -> ScheduleCommand:
         """Sign and publish; returns once the bus has it (raises ``BusError`` if not).
         ``meanwhile`` runs while the broker takes the command (work that need not
-        precede it: its time then overlaps the broker's); its exception propagates."""
-        signed = self._signer.build(command, target_node, portfolio_id, params)
+        precede it: its time then overlaps the broker's); its exception propagates.
+        ``nonce``: one chosen before (``signing.new_nonce``), else a fresh one."""
+        signed = self._signer.build(command, target_node, portfolio_id, params, nonce)
         if meanwhile is None:
             self._producer.publish_sync(self._topic, target_node, codec.encode(signed), self._publish_timeout)
             return signed

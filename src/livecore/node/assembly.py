@@ -33,6 +33,7 @@ from livecore.node.config import NodeConfig
 from livecore.node.deadletter import DeadLetters
 from livecore.node.factory import PortfolioFactory
 from livecore.node.feedback import FeedbackLoop
+from livecore.node.fencewatch import FenceWatch
 from livecore.node.gate import MarketGate
 from livecore.node.halt import ClusterHaltSwitch
 from livecore.node.hosting import PortfolioHosting
@@ -116,12 +117,20 @@ class NodeParts:
             dead_letters=self.dead_letters,
             ack_ttl_s=cfg.command_ack_ttl_s,
         )
+        self.fence_watch = FenceWatch(
+            node_id=s.node_id,
+            coord=s.coord,
+            preparations=self.hosting.prepared,
+            load=control.load_portfolio,
+            answer=self.dispatcher.answer_early,
+        )
         self.schedule_loop = ScheduleUpdatesLoop(
             consumer_factory=_consumers(s, None, s.topics.schedule_updates),
             should_run=running,
             settings=settings,
             dispatcher=self.dispatcher,
             dead_letters=self.dead_letters,
+            fence_watch=self.fence_watch,
         )
 
     def _hosting(self, s: NodeServices, factory: PortfolioFactory, running: Callable[[], bool]) -> PortfolioHosting:

@@ -55,10 +55,21 @@ log = logging.getLogger(__name__)
 
 # acks remembered for redeliveries; the verifier refuses older commands as expired anyway
 _REMEMBERED_ACKS = 4096
+# the longest nonce a prepare may announce for its load (the signer's are 24 characters)
+MAX_NONCE_LENGTH = 64
 
 
 class CommandFailed(Exception):
     """A verified command that could not be carried out; acknowledged ``ok=False``."""
+
+
+@dataclass(frozen=True, slots=True)
+class ExpectedLoad:
+    """The load a planned migration's leader will send its prepared target: the
+    epoch it will grant and the nonce of its ``portfolio.load`` (``node/fencewatch.py``)."""
+
+    epoch: int
+    nonce: str
 
 
 class NodeControl(Protocol):
@@ -68,7 +79,7 @@ class NodeControl(Protocol):
     def unload_portfolio(self, portfolio_id: str) -> str: ...
     def reload_portfolio(self, portfolio_id: str) -> str: ...
     def migrate_portfolio(self, portfolio_id: str, to_node: str) -> str: ...
-    def prepare_portfolio(self, portfolio_id: str, hold_s: float) -> str: ...
+    def prepare_portfolio(self, portfolio_id: str, hold_s: float, load: ExpectedLoad | None = None) -> str: ...
     def pause(self) -> str: ...
     def resume(self) -> str: ...
     def sync_cluster_halt(self) -> str: ...
@@ -133,7 +144,17 @@ def handle_prepare(node: NodeControl, cmd: ScheduleCommand) -> HandlerResult:
     hold_s = cmd.params.get("hold_s")
     if not isinstance(hold_s, int | float) or isinstance(hold_s, bool) or not hold_s >= 0:
         raise CommandFailed(f"{Command.PREPARE}: param 'hold_s' must be a number >= 0, got {hold_s!r}")
-    return HandlerResult(node.prepare_portfolio(_portfolio(cmd), float(hold_s)))
+    return HandlerResult(node.prepare_portfolio(_portfolio(cmd), float(hold_s), _expected_load(cmd)))
+
+
+def _expected_load(cmd: ScheduleCommand) -> ExpectedLoad | None:
+    """``epoch`` and ``load_nonce`` of a prepare, both or neither."""
+    if "epoch" not in cmd.params and "load_nonce" not in cmd.params:
+        return None
+    epoch, nonce = _param(cmd, "epoch", int), _param(cmd, "load_nonce", str)
+    if epoch < 0 or not 0 < len(nonce) <= MAX_NONCE_LENGTH:
+        raise CommandFailed(f"{Command.PREPARE}: 'epoch' must be >= 0 and 'load_nonce' 1-{MAX_NONCE_LENGTH} characters")
+    return ExpectedLoad(epoch, nonce)
 
 
 def handle_shutdown(node: NodeControl, cmd: ScheduleCommand) -> HandlerResult:
@@ -267,17 +288,31 @@ class CommandDispatcher:
             self._after[cmd.nonce] = outcome.after_ack
         return self._remember(cmd, True, outcome.detail)
 
+    def answer_early(self, nonce: str, command: str, portfolio_id: str, detail: str) -> None:
+        """Acknowledge (ok) a command this node carried out before it arrived (a prepared
+        load its fence started, ``node/fencewatch.py``): the command, when it comes, is
+        answered with this ack and its handler does not run. A failed write is logged;
+        the command's arrival writes it again."""
+        self.handled += 1
+        self._write(self._keep(self._ack(nonce, command, portfolio_id, True, detail)), quiet=True)
+
     def _remember(self, cmd: ScheduleCommand, ok: bool, detail: str) -> CommandAck:
-        ack = CommandAck(
-            nonce=cmd.nonce,
+        return self._keep(self._ack(cmd.nonce, cmd.command, cmd.portfolio_id, ok, detail))
+
+    def _ack(self, nonce: str, command: str, portfolio_id: str | None, ok: bool, detail: str) -> CommandAck:
+        return CommandAck(
+            nonce=nonce,
             node_id=self._node_id,
-            command=cmd.command,
-            portfolio_id=cmd.portfolio_id,
+            command=command,
+            portfolio_id=portfolio_id,
             ok=ok,
             detail=detail,
             ts_ns=time.time_ns(),
         )
-        self._acks[cmd.nonce] = ack
+
+    def _keep(self, ack: CommandAck) -> CommandAck:
+        """Remember the genuine answer to ``ack.nonce`` (redeliveries get it again)."""
+        self._acks[ack.nonce] = ack
         while len(self._acks) > _REMEMBERED_ACKS:
             self._acks.popitem(last=False)
         return ack
@@ -311,15 +346,7 @@ class CommandDispatcher:
         self.refused += 1
         log.warning("refused command %s (nonce %s): %s", cmd.command, cmd.nonce, exc)
         self._audit_quietly(AuditEvent.COMMAND_REFUSED, cmd, {"reason": exc.reason, "detail": exc.detail})
-        refusal = CommandAck(
-            nonce=cmd.nonce,
-            node_id=self._node_id,
-            command=cmd.command,
-            portfolio_id=cmd.portfolio_id,
-            ok=False,
-            detail=refusal_detail(exc),
-            ts_ns=time.time_ns(),
-        )
+        refusal = self._ack(cmd.nonce, cmd.command, cmd.portfolio_id, False, refusal_detail(exc))
         self._write(refusal, only_if_absent=True, quiet=True)
 
     def _audit_quietly(self, event: str, cmd: ScheduleCommand, extra: dict[str, object]) -> None:

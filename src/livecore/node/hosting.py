@@ -45,7 +45,7 @@ from typing import Any
 from livecore.codeversion import encode, short
 from livecore.control.events import AuditEvent
 from livecore.node.codegate import CodeGate
-from livecore.node.commands import CommandFailed
+from livecore.node.commands import CommandFailed, ExpectedLoad
 from livecore.node.config import NodeConfig
 from livecore.node.factory import LoadablePortfolio, PortfolioFactory
 from livecore.node.halt import ClusterHaltSwitch
@@ -130,12 +130,12 @@ class PortfolioHosting:
 
     # --- load ---------------------------------------------------------------------------
 
-    def prepare(self, portfolio_id: str, hold_s: float) -> str:
+    def prepare(self, portfolio_id: str, hold_s: float, load: ExpectedLoad | None = None) -> str:
         """A planned migration's target, while the source drains (``node/prepared.py``)."""
         with self._ops:
             if hold_s > 0 and self._portfolios.get(portfolio_id) is not None:
                 return f"{portfolio_id} is hosted here already: nothing to prepare"
-            return self.prepared.prepare(portfolio_id, hold_s)
+            return self.prepared.prepare(portfolio_id, hold_s, load)
 
     def load(self, portfolio_id: str, epoch: int, spec_toml: str | None = None) -> str:
         with self._ops:

@@ -117,10 +117,14 @@ class ConsumerLoop:
         """Wait for the first record only, then take what is already fetched: a batch
         poll on librdkafka waits for the whole batch or the timeout, which would hold
         a lone tick back for up to ``poll_timeout_s``."""
-        first = consumer.poll(1, self._poll_timeout)
+        first = consumer.poll(1, self._wait_s())
         if not first or self._poll_batch == 1:
             return first
         return first + consumer.poll(self._poll_batch - 1, 0.0)
+
+    def _wait_s(self) -> float:
+        """How long a poll waits for its first record."""
+        return self._poll_timeout
 
     def handle(self, consumer: Consumer, records: list[Record]) -> None:
         raise NotImplementedError

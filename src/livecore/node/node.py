@@ -24,7 +24,7 @@ from typing import Any
 from livecore.control.metrics import NodeMetrics
 from livecore.errors import ConfigError
 from livecore.node.assembly import NodeParts, NodeServices
-from livecore.node.commands import CommandFailed
+from livecore.node.commands import CommandFailed, ExpectedLoad
 from livecore.node.config import NodeConfig
 from livecore.node.errors import NodeAlreadyRunning
 from livecore.node.factory import DomainPortfolios, PortfolioFactory
@@ -295,8 +295,8 @@ class ExecutionNode:
     def migrate_portfolio(self, portfolio_id: str, to_node: str) -> str:
         return self._hosting.migrate(portfolio_id, to_node)
 
-    def prepare_portfolio(self, portfolio_id: str, hold_s: float) -> str:
-        return self._hosting.prepare(portfolio_id, hold_s)
+    def prepare_portfolio(self, portfolio_id: str, hold_s: float, load: ExpectedLoad | None = None) -> str:
+        return self._hosting.prepare(portfolio_id, hold_s, load)
 
     @property
     def prepared(self) -> frozenset[str]:

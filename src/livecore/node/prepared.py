@@ -9,7 +9,10 @@ journal) and finds its partitions most often already read.
 
 Nothing prepared ever trades: there is no processor and no epoch, and a
 reservation only decides which partitions are read, never where events go.
-The fence alone decides who runs a portfolio, as before. A preparation is
+The fence alone decides who runs a portfolio, as before: a preparation that
+names the load to come (its epoch and command nonce) is loaded by the fence
+watch (``node/fencewatch.py``) once the fence names this node at that epoch,
+without waiting for the command to cross the bus. A preparation is
 dropped when the load takes it (used or not), when its hold runs out
 (``expire``, at every heartbeat; ``take`` ignores an expired one), or on
 ``portfolio.prepare`` with ``hold_s`` 0 (the leader's abort of a migration
@@ -29,7 +32,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from livecore.node.codegate import CodeGate
-from livecore.node.commands import CommandFailed
+from livecore.node.commands import CommandFailed, ExpectedLoad
 from livecore.node.interest import InterestMap
 from livecore.ports.store import Registry
 
@@ -47,6 +50,7 @@ class Prepared:
     spec: Any
     symbols: frozenset[str]
     expires_at: float
+    load: ExpectedLoad | None = None  # the leader's load, when announced (``node/fencewatch.py``)
 
     def fits(self, spec_toml: str, code_version: str | None) -> bool:
         """Built from this spec and code version (either changed since: build anew)."""
@@ -82,8 +86,19 @@ class Preparations:
         with self._lock:
             return frozenset(self._held)
 
-    def prepare(self, portfolio_id: str, hold_s: float) -> str:
-        """Build the spec and reserve its partitions for ``hold_s`` seconds; 0 drops."""
+    def expected(self) -> dict[str, ExpectedLoad]:
+        """The announced loads of the preparations held now, by portfolio id."""
+        now = self._clock()
+        with self._lock:
+            return {
+                pid: prepared.load
+                for pid, prepared in self._held.items()
+                if prepared.load is not None and prepared.expires_at > now
+            }
+
+    def prepare(self, portfolio_id: str, hold_s: float, load: ExpectedLoad | None = None) -> str:
+        """Build the spec and reserve its partitions for ``hold_s`` seconds; 0 drops.
+        ``load``: the load the leader announced (the fence watch may start it)."""
         if hold_s <= 0:
             dropped = self.drop(portfolio_id)
             return f"{portfolio_id}: preparation dropped" if dropped else f"{portfolio_id}: nothing prepared"
@@ -94,7 +109,8 @@ class Preparations:
             raise CommandFailed(f"{portfolio_id} is not in the registry")
         spec = self._code_gate.for_load(portfolio_id, entry.spec_toml, entry.code_version)
         symbols = frozenset(spec.symbols)
-        prepared = Prepared(portfolio_id, entry.spec_toml, entry.code_version, spec, symbols, self._clock() + hold_s)
+        expires_at = self._clock() + hold_s
+        prepared = Prepared(portfolio_id, entry.spec_toml, entry.code_version, spec, symbols, expires_at, load)
         with self._lock:
             self._held[portfolio_id] = prepared
             self._interest.reserve(portfolio_id, symbols)

@@ -12,7 +12,10 @@ database that does not answer makes the loop wait and run the same handler
 again (every handler is idempotent; an outcome already reached is not
 recomputed, only its ack rewritten). A command given up by the guard is
 dead-lettered with its reason and acknowledged ``ok=False`` (``internal
-error``), and the next command runs."""
+error``), and the next command runs.
+
+While a preparation awaits an announced load, the loop polls in slices of
+``WATCH_SLICE_S`` and checks its fence after each (``node/fencewatch.py``)."""
 
 from __future__ import annotations
 
@@ -23,6 +26,7 @@ from functools import partial
 from livecore.isolation import RecordOutcome
 from livecore.node.commands import Admitted, CommandDispatcher
 from livecore.node.deadletter import DeadLetters
+from livecore.node.fencewatch import WATCH_SLICE_S, FenceWatch
 from livecore.node.loop import ConsumerLoop, LoopSettings
 from livecore.ports.bus import Consumer, Record
 from livecore.wire import names
@@ -39,12 +43,24 @@ class ScheduleUpdatesLoop(ConsumerLoop):
         settings: LoopSettings,
         dispatcher: CommandDispatcher,
         dead_letters: DeadLetters,
+        fence_watch: FenceWatch | None = None,
     ) -> None:
         super().__init__(consumer_factory=consumer_factory, should_run=should_run, settings=settings)
         self._dispatcher = dispatcher
         self._dead_letters = dead_letters
+        self._fence_watch = fence_watch
+
+    def _wait_s(self) -> float:
+        watch = self._fence_watch
+        return WATCH_SLICE_S if watch is not None and watch.watching() else super()._wait_s()
 
     def handle(self, consumer: Consumer, records: list[Record]) -> None:
+        """The commands first (a prepare starts a watch), then the fences watched."""
+        self._run_commands(records)
+        if self._fence_watch is not None and self._should_run():
+            self._fence_watch.check()
+
+    def _run_commands(self, records: list[Record]) -> None:
         for record in records:
             if not self._should_run():
                 return  # shut down by an earlier command: the rest targets a stopped node

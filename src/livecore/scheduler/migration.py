@@ -2,16 +2,19 @@
 
 1. ``portfolio.migrate {"to": target}`` goes to the source node, which stops
    emitting, drains, persists its snapshot, drops the portfolio and acks; with
-   it (one flush), ``portfolio.prepare {"hold_s": 2 * ack_timeout}`` goes to
-   the target, which builds the spec and assigns the market-data partitions
-   meanwhile (``node/prepared.py``; its ack is not waited for). A migration
+   it (one flush), ``portfolio.prepare {"hold_s": 2 * ack_timeout, "epoch":
+   source epoch + 1, "load_nonce": ...}`` goes to the target, which builds the
+   spec and assigns the market-data partitions meanwhile (``node/prepared.py``;
+   its ack is not waited for) and watches the fence for the epoch announced
+   (``node/fencewatch.py``). A migration
    that fails before the load sends ``hold_s`` 0 to the target (best effort:
    the hold's end drops it anyway).
 2. Only on that ack: the epoch after the validated source epoch is granted to
    the target by the fence's compare-and-set (no read first: a fence moved
    meanwhile refuses it, and the migration fails) and ``portfolio.load
-   {"epoch": next}`` goes to it; the registry is written while the broker
-   takes the load (the step ends once both are done).
+   {"epoch": next}`` goes to it with the nonce announced; the registry is
+   written while the broker takes the load (the step ends once both are done).
+   A prepared target has most often loaded by then: it read the fence.
 3. The target's ack (or its metrics listing the portfolio) ends it.
 
 There is never a moment with two owners: the source has stopped before the
@@ -57,6 +60,7 @@ from livecore.ports.store import Store
 from livecore.telemetry.histogram import Histogram, decades
 from livecore.wire import names
 from livecore.wire.messages import CommandAck
+from livecore.wire.signing import new_nonce
 
 log = logging.getLogger(__name__)
 
@@ -82,7 +86,12 @@ class Migration:
     epoch: int | None = None
     target_nonce: str | None = None
     target_sent_at: float | None = None
-    prepared: bool = False  # the target was sent ``portfolio.prepare``
+    load_nonce: str | None = None  # the load's, announced in the target's ``portfolio.prepare``
+
+    @property
+    def prepared(self) -> bool:
+        """The target was sent ``portfolio.prepare``."""
+        return self.load_nonce is not None
 
     @property
     def portfolio_id(self) -> str:
@@ -180,12 +189,14 @@ class MigrationRunner:
         prepare to the target, with one wait for the broker."""
         pid = request.portfolio_id
         commands = [Outgoing(Command.MIGRATE, source, pid, {"to": target})]
-        if self._prepare:
-            commands.append(Outgoing(Command.PREPARE, target, pid, {"hold_s": 2 * self._ack_timeout}))
+        load_nonce = new_nonce() if self._prepare else None
+        if load_nonce is not None:  # the load to come, announced: the target loads when the fence names it
+            announced = {"hold_s": 2 * self._ack_timeout, "epoch": source_epoch + 1, "load_nonce": load_nonce}
+            commands.append(Outgoing(Command.PREPARE, target, pid, announced))
         with self._lock:
             command = self._channel.send_many(commands)[0]
             self._active[pid] = Migration(
-                request, source, source_epoch, target, command.nonce, started_at=self._clock(), prepared=self._prepare
+                request, source, source_epoch, target, command.nonce, started_at=self._clock(), load_nonce=load_nonce
             )
         log.info("migrating %s from %s to %s", request.portfolio_id, source, target)
 
@@ -283,6 +294,7 @@ class MigrationRunner:
             pid,
             {"epoch": epoch},
             meanwhile=lambda: self._place(pid, m.target, epoch),
+            nonce=m.load_nonce,
         )
         m.epoch, m.target_nonce, m.target_sent_at = epoch, command.nonce, self._clock()
         m.phase = Phase.LOADING

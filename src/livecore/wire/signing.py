@@ -74,17 +74,24 @@ class CommandSigner:
         target_node: str,
         portfolio_id: str | None = None,
         params: dict[str, Any] | None = None,
+        nonce: str | None = None,
     ) -> ScheduleCommand:
-        """A new command with a fresh nonce and the current time, signed."""
+        """A new command issued now, signed; with a fresh nonce unless one was chosen
+        before (``new_nonce``: a migration tells its target the load's nonce early)."""
         unsigned = ScheduleCommand(
             command=command,
             target_node=target_node,
             portfolio_id=portfolio_id,
             params=dict(params or {}),
             issued_at_ns=self._clock(),
-            nonce=secrets.token_hex(12),
+            nonce=nonce or new_nonce(),
         )
         return self.sign(unsigned)
+
+
+def new_nonce() -> str:
+    """A command nonce: 96 random bits."""
+    return secrets.token_hex(12)
 
 
 class CommandVerifier:

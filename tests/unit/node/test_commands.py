@@ -8,7 +8,7 @@ import redis.exceptions
 
 from livecore.adapters.memory_bus import MemoryBus
 from livecore.adapters.memory_coordination import MemoryCoordination
-from livecore.node.commands import Admitted, CommandDispatcher, CommandFailed
+from livecore.node.commands import Admitted, CommandDispatcher, CommandFailed, ExpectedLoad
 from livecore.node.deadletter import DeadLetters
 from livecore.ports.bus import Record
 from livecore.ports.coordination import CoordinationError
@@ -68,8 +68,12 @@ class Control:
     def migrate_portfolio(self, portfolio_id: str, to_node: str) -> str:
         return self._call("migrate", portfolio_id, to_node)
 
-    def prepare_portfolio(self, portfolio_id: str, hold_s: float) -> str:
-        return self._call("prepare", portfolio_id, hold_s)
+    def prepare_portfolio(self, portfolio_id: str, hold_s: float, load: ExpectedLoad | None = None) -> str:
+        return (
+            self._call("prepare", portfolio_id, hold_s)
+            if load is None
+            else self._call("prepare", portfolio_id, hold_s, load)
+        )
 
     def pause(self) -> str:
         return self._call("pause")
@@ -152,6 +156,12 @@ def rig() -> Rig:
         ("portfolio.prepare", "p1", {"hold_s": 20}, ("prepare", "p1", 20.0)),
         ("portfolio.prepare", "p1", {"hold_s": 0.5}, ("prepare", "p1", 0.5)),
         ("portfolio.prepare", "p1", {"hold_s": 0}, ("prepare", "p1", 0.0)),
+        (
+            "portfolio.prepare",
+            "p1",
+            {"hold_s": 20, "epoch": 4, "load_nonce": "ab12"},
+            ("prepare", "p1", 20.0, ExpectedLoad(4, "ab12")),
+        ),
         ("node.pause", None, {}, ("pause",)),
         ("node.resume", None, {}, ("resume",)),
     ],
@@ -319,6 +329,12 @@ def test_malformed_command_is_dead_lettered(rig: Rig) -> None:
         ("portfolio.prepare", "p1", {"hold_s": True}),
         ("portfolio.prepare", "p1", {"hold_s": -1}),
         ("portfolio.prepare", None, {"hold_s": 20}),
+        ("portfolio.prepare", "p1", {"hold_s": 20, "epoch": 4}),
+        ("portfolio.prepare", "p1", {"hold_s": 20, "load_nonce": "ab12"}),
+        ("portfolio.prepare", "p1", {"hold_s": 20, "epoch": -1, "load_nonce": "ab12"}),
+        ("portfolio.prepare", "p1", {"hold_s": 20, "epoch": "4", "load_nonce": "ab12"}),
+        ("portfolio.prepare", "p1", {"hold_s": 20, "epoch": 4, "load_nonce": ""}),
+        ("portfolio.prepare", "p1", {"hold_s": 20, "epoch": 4, "load_nonce": "x" * 65}),
         ("portfolio.unload", None, {}),
     ],
 )
@@ -340,3 +356,18 @@ def test_handler_failures_are_nacked_with_the_reason(rig: Rig) -> None:
 
 def _fields(cmd: ScheduleCommand) -> dict[str, Any]:
     return {f: getattr(cmd, f) for f in cmd.__struct_fields__}
+
+
+def test_a_load_answered_early_is_acked_at_once_and_not_run_when_it_arrives(rig: Rig) -> None:
+    """A prepared load its fence started (``node/fencewatch.py``): the leader sees the
+    ack under the nonce it announced before the command crosses the bus; the
+    command, when it arrives, is answered with that ack and its handler does not run."""
+    cmd = rig.signer.build("portfolio.load", "n1", "p1", {"epoch": 4}, nonce="announced-nonce")
+    rig.dispatcher.answer_early(cmd.nonce, "portfolio.load", "p1", "p1 loaded at epoch 4 (1 symbols, prepared)")
+    early = rig.ack(cmd)
+    assert early.ok and early.command == "portfolio.load" and early.portfolio_id == "p1"
+    assert early.detail == "p1 loaded at epoch 4 (1 symbols, prepared)" and rig.dispatcher.handled == 1
+    rig.coord.delete(names.command_ack_key(cmd.nonce))  # the command's arrival writes it again
+    rig.send(cmd)
+    assert rig.control.calls == []
+    assert rig.ack(cmd) == early and rig.dispatcher.handled == 1

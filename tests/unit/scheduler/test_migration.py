@@ -12,7 +12,8 @@ from livecore.control.commands import Command
 from livecore.control.requests import read_result
 from livecore.ports.store import RegistryEntry, Store
 from livecore.scheduler.service import Scheduler
-from livecore.wire import names
+from livecore.wire import codec, names
+from livecore.wire.messages import CommandAck
 from tests.unit.scheduler.fakes import FakeNode
 from tests.unit.scheduler.harness import Harness, harness, loads
 
@@ -139,6 +140,32 @@ def test_the_target_is_prepared_when_the_migration_begins_and_the_load_takes_it(
         result = read_result(h.coord, rid)
         assert result is not None and result.ok, result
         assert b.loaded == {"p1": 2} and b.prepared == {} and prepares(b) == [8.0]
+
+
+def test_the_prepare_announces_the_load_and_an_ack_under_its_nonce_ends_the_migration(tmp_path: Path) -> None:
+    """The target's fence watch loads when the fence names it and acks under the
+    announced nonce: the leader finishes on that ack, before the load crosses the bus."""
+    with harness(tmp_path) as h:
+        a, b, sched = on_a_then_b(h, "p1")
+        rid = h.request_migration("p1", "b")
+        sched.tick()
+        b.pump()
+        (prepare,) = [c for c in b.commands if c.command == Command.PREPARE]
+        assert prepare.params["epoch"] == 2 and len(prepare.params["load_nonce"]) == 24
+        a.pump()
+        sched.tick()  # the source's ack: the fence names b at epoch 2, the load goes out
+        assert h.fence("p1") == (2, "b")
+        early = CommandAck(
+            nonce=prepare.params["load_nonce"], node_id="b", command=Command.LOAD, portfolio_id="p1", ok=True,
+            detail="p1 loaded at epoch 2 (1 symbols, prepared)",
+        )  # fmt: skip
+        h.coord.set(names.command_ack_key(early.nonce), codec.encode(early).decode())
+        sched.tick()
+        result = read_result(h.coord, rid)
+        assert result is not None and result.ok and result.epoch == 2, result
+        b.pump()  # the load itself, with the nonce announced
+        (load,) = [c for c in b.commands if c.command == Command.LOAD]
+        assert load.nonce == early.nonce and load.params == {"epoch": 2}
 
 
 def test_a_migration_that_fails_before_the_load_drops_the_preparation(tmp_path: Path) -> None:
