@@ -59,6 +59,7 @@ from livecore.node.workers import WorkerPool
 from livecore.notify import NO_NOTICES, NoticeSink
 from livecore.ports.coordination import Coordination
 from livecore.ports.store import Store
+from livecore.telemetry.steps import StepTimer
 from livecore.wire import names
 
 log = logging.getLogger(__name__)
@@ -161,23 +162,28 @@ class PortfolioHosting:
         with self._loading_guard(portfolio_id):
             if existing is not None:  # re-fence: flush at the old epoch, rebuild at the new one
                 self._retire(existing, persist=True, drain=True)
+            steps = StepTimer()
             spec = self._spec(portfolio_id, spec_toml, prepared)
             try:
                 self._interest.set(portfolio_id, spec.symbols)
                 self._market_changed()  # its partitions are assigned while the portfolio is restored
                 portfolio = self._build(portfolio_id, epoch, spec)
                 processor = self._processor(portfolio)
+                steps.mark("restored")
                 self._interest.set(portfolio_id, portfolio.symbols)
                 if not self._market_ready(self._config.loop_stall_s / 2):
                     raise CommandFailed("market-data consumer is not reading the portfolio's partitions yet; retry")
+                steps.mark("partitions read")
                 if not processor.persist():
                     raise CommandFailed(f"cannot save the first snapshot of {portfolio_id} at epoch {epoch}")
+                steps.mark("first snapshot")
             except Exception:  # refused, or a backend error: not hosted, nothing read for it
                 self._interest.remove(portfolio_id)
                 self._market_changed()
                 raise
             self._portfolios.add(processor)
             processor.request_snapshot()  # first turn on a worker: sends anything reconcile queued
+        log.info("%s: loaded at epoch %d in %s", portfolio_id, epoch, steps)
         verb = "re-fenced" if existing is not None else "loaded"
         used = ", prepared" if prepared is not None and spec is prepared.spec else ""
         return f"{portfolio_id} {verb} at epoch {epoch} ({len(portfolio.symbols)} symbols{used})"
